@@ -1,0 +1,172 @@
+//! One place that names what an AWS error means for reconcile.
+
+use std::fmt;
+
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::http::Response as HttpResponse;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// The resource does not exist (any more).
+    NotFound,
+    /// AWS asks us to slow down.
+    Throttled,
+    /// Something else still uses the resource.
+    DependencyViolation,
+    /// The outcome is unknown (timeout, connection reset, 5xx): the call may
+    /// or may not have taken effect.
+    Transient,
+    /// Anything else: bad input, permissions, quotas.
+    Other,
+}
+
+/// An AWS error reduced to what reconcile needs: code, message, class.
+#[derive(Debug, Clone, thiserror::Error)]
+pub struct ApiError {
+    pub code: Option<String>,
+    pub message: String,
+    pub class: ErrorClass,
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.code {
+            Some(code) => write!(f, "{code}: {}", self.message),
+            None => write!(f, "{}", self.message),
+        }
+    }
+}
+
+impl ApiError {
+    /// An error raised by reconcile itself rather than by AWS.
+    pub fn msg(message: impl Into<String>) -> ApiError {
+        ApiError {
+            code: None,
+            message: message.into(),
+            class: ErrorClass::Other,
+        }
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        self.class == ErrorClass::NotFound
+    }
+}
+
+const THROTTLING: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "SlowDown",
+    "PriorRequestNotComplete",
+];
+
+const TRANSIENT: &[&str] = &[
+    "InternalError",
+    "InternalFailure",
+    "ServiceUnavailable",
+    "Unavailable",
+    "RequestTimeout",
+    "RequestTimeoutException",
+];
+
+/// Classifies an AWS error code. Not-found codes differ per service
+/// (`InvalidVpcID.NotFound`, `NoSuchEntity`, `ResourceNotFoundException`,
+/// `DBInstanceNotFound`), so the suffix decides.
+pub fn classify_code(code: &str) -> ErrorClass {
+    if THROTTLING.contains(&code) {
+        ErrorClass::Throttled
+    } else if TRANSIENT.contains(&code) {
+        ErrorClass::Transient
+    } else if code == "DependencyViolation" || code == "ResourceInUse" {
+        ErrorClass::DependencyViolation
+    } else if code.ends_with(".NotFound")
+        || code.ends_with("NotFound")
+        || code.ends_with("NotFoundException")
+        || code.ends_with("NotFoundFault")
+        || code.starts_with("NoSuch")
+        || code.ends_with(".Malformed") && code.contains("ID")
+    {
+        ErrorClass::NotFound
+    } else {
+        ErrorClass::Other
+    }
+}
+
+impl<E> From<SdkError<E, HttpResponse>> for ApiError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    fn from(err: SdkError<E, HttpResponse>) -> ApiError {
+        match &err {
+            SdkError::ServiceError(se) => {
+                let e = se.err();
+                let code = e.code().map(str::to_owned);
+                let class = code.as_deref().map_or(ErrorClass::Other, classify_code);
+                let status = se.raw().status().as_u16();
+                let class = if class == ErrorClass::Other && status >= 500 {
+                    ErrorClass::Transient
+                } else {
+                    class
+                };
+                ApiError {
+                    message: e.message().map_or_else(|| e.to_string(), str::to_owned),
+                    code,
+                    class,
+                }
+            }
+            // The request may or may not have reached AWS.
+            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+                ApiError {
+                    code: None,
+                    message: format!("{}", aws_smithy_types::error::display::DisplayErrorContext(&err)),
+                    class: ErrorClass::Transient,
+                }
+            }
+            _ => ApiError {
+                code: None,
+                message: format!("{}", aws_smithy_types::error::display::DisplayErrorContext(&err)),
+                class: ErrorClass::Other,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn not_found_codes_of_every_service_are_recognised() {
+        for code in [
+            "InvalidVpcID.NotFound",
+            "InvalidSubnetID.NotFound",
+            "InvalidGroup.NotFound",
+            "NoSuchEntity",
+            "NoSuchBucket",
+            "ResourceNotFoundException",
+            "DBInstanceNotFound",
+            "LoadBalancerNotFound",
+            "InvalidAllocationID.NotFound",
+            "NatGatewayNotFound",
+        ] {
+            assert_eq!(classify_code(code), ErrorClass::NotFound, "{code}");
+        }
+    }
+
+    #[test]
+    fn throttling_dependency_and_transient_codes_are_named() {
+        assert_eq!(classify_code("RequestLimitExceeded"), ErrorClass::Throttled);
+        assert_eq!(classify_code("Throttling"), ErrorClass::Throttled);
+        assert_eq!(classify_code("TooManyRequestsException"), ErrorClass::Throttled);
+        assert_eq!(classify_code("DependencyViolation"), ErrorClass::DependencyViolation);
+        assert_eq!(classify_code("InternalError"), ErrorClass::Transient);
+        assert_eq!(classify_code("ServiceUnavailable"), ErrorClass::Transient);
+        assert_eq!(classify_code("InvalidParameterValue"), ErrorClass::Other);
+        assert_eq!(classify_code("UnauthorizedOperation"), ErrorClass::Other);
+    }
+}

@@ -1,0 +1,43 @@
+//! AWS clients built once from the standard configuration chain, error
+//! classification and waiters.
+
+pub mod error;
+pub mod wait;
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+
+pub use error::{ApiError, ErrorClass};
+
+/// Every service client, built once from one `SdkConfig` and shared by all
+/// operations.
+#[derive(Clone, Debug)]
+pub struct Clients {
+    pub ec2: aws_sdk_ec2::Client,
+}
+
+/// Bounded SDK retries for transient conditions; adaptive mode backs off when
+/// AWS throttles.
+pub const MAX_ATTEMPTS: u32 = 5;
+
+impl Clients {
+    /// Credentials, region and `AWS_ENDPOINT_URL` come from the standard chain
+    /// (environment, profiles, SSO). The stack's region applies when neither
+    /// the environment nor the profile sets one.
+    pub async fn load(region: &str) -> Clients {
+        let region = aws_config::meta::region::RegionProviderChain::default_provider()
+            .or_else(aws_config::Region::new(region.to_owned()));
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .region(region)
+            .retry_config(RetryConfig::adaptive().with_max_attempts(MAX_ATTEMPTS))
+            .load()
+            .await;
+        Clients::from_config(&config)
+    }
+
+    pub fn from_config(config: &aws_config::SdkConfig) -> Clients {
+        Clients {
+            ec2: aws_sdk_ec2::Client::new(config),
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! EC2 network kinds and the helpers they share: tags, filters, paging.
+
+pub mod vpc;
+
+use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
+
+use super::{Ctx, user_tags};
+use crate::aws::ApiError;
+use crate::value::{Attrs, Value};
+
+/// EC2 accepts at most 200 values in one filter.
+pub const FILTER_CHUNK: usize = 200;
+
+pub fn filter(name: &str, values: impl IntoIterator<Item = impl Into<String>>) -> Filter {
+    Filter::builder()
+        .name(name)
+        .set_values(Some(values.into_iter().map(Into::into).collect()))
+        .build()
+}
+
+/// The filters that find a resource by its `reconcile:*` tags.
+pub fn address_filters(cx: Ctx<'_>, address: &str) -> Vec<Filter> {
+    vec![
+        filter(&format!("tag:{}", super::STACK_TAG), [cx.stack]),
+        filter(&format!("tag:{}", super::ADDRESS_TAG), [address]),
+    ]
+}
+
+/// The tag specification of a create call: user tags plus `reconcile:*`.
+pub fn tag_spec(cx: Ctx<'_>, rt: ResourceType, address: &str, desired: &Attrs) -> TagSpecification {
+    let tags = cx
+        .tags_for(address, desired)
+        .into_iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build());
+    TagSpecification::builder()
+        .resource_type(rt)
+        .set_tags(Some(tags.collect()))
+        .build()
+}
+
+/// The user-visible tags of a described resource.
+pub fn tags_value(tags: Option<&[Tag]>) -> Value {
+    user_tags(
+        tags.unwrap_or_default()
+            .iter()
+            .filter_map(|t| Some((t.key()?, t.value().unwrap_or_default()))),
+    )
+}
+
+/// Brings the user tags of `id` from `live` to `desired` with at most one
+/// CreateTags and one DeleteTags call. `reconcile:*` tags are never touched.
+pub async fn sync_tags(cx: Ctx<'_>, id: &str, live: &Attrs, desired: &Attrs) -> Result<(), ApiError> {
+    let before = live.get("tags").map(Value::str_map).unwrap_or_default();
+    let after = desired.get("tags").map(Value::str_map).unwrap_or_default();
+    let set: Vec<Tag> = after
+        .iter()
+        .filter(|(k, v)| before.get(*k) != Some(*v))
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect();
+    let unset: Vec<Tag> = before
+        .keys()
+        .filter(|k| !after.contains_key(*k))
+        .map(|k| Tag::builder().key(k).build())
+        .collect();
+    if !set.is_empty() {
+        cx.aws.ec2.create_tags().resources(id).set_tags(Some(set)).send().await?;
+    }
+    if !unset.is_empty() {
+        cx.aws.ec2.delete_tags().resources(id).set_tags(Some(unset)).send().await?;
+    }
+    Ok(())
+}
+
+/// Ok(()) when the error says the resource is already gone.
+pub fn gone_is_ok(r: Result<(), ApiError>) -> Result<(), ApiError> {
+    match r {
+        Err(e) if e.is_not_found() => Ok(()),
+        other => other,
+    }
+}
+
+pub fn str_attr(a: &Attrs, name: &str) -> Option<String> {
+    a.get(name).and_then(Value::as_str).map(str::to_owned)
+}
+
+pub fn bool_attr(a: &Attrs, name: &str) -> Option<bool> {
+    a.get(name).and_then(Value::as_bool)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reconcile_tags_are_hidden_from_user_tags() {
+        let tags = [
+            Tag::builder().key("Name").value("main").build(),
+            Tag::builder().key("reconcile:stack").value("s").build(),
+            Tag::builder().key("reconcile:address").value("vpc.main").build(),
+        ];
+        let v = tags_value(Some(&tags));
+        assert_eq!(v.str_map().len(), 1);
+        assert_eq!(v.str_map()["Name"], "main");
+    }
+}

@@ -1,0 +1,186 @@
+//! `vpc`: a virtual private cloud.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, ResourceType, VpcAttributeName, VpcState};
+
+use super::{FILTER_CHUNK, address_filters, bool_attr, filter, gone_is_ok, str_attr, sync_tags, tag_spec, tags_value};
+use crate::aws::wait::{Poll, Waiter};
+use crate::aws::ApiError;
+use crate::kinds::{Ctx, Kind, differs};
+use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
+use crate::value::{Attrs, Value};
+
+pub struct Vpc;
+
+static SCHEMA: Schema = Schema {
+    kind: "vpc",
+    description: "A virtual private cloud: an isolated network with its own address range.",
+    fields: &[
+        Field::new("cidr_block", Type::Cidr)
+            .required()
+            .force_new()
+            .doc("The IPv4 address range, e.g. \"10.0.0.0/16\"."),
+        Field::new("enable_dns_support", Type::Bool)
+            .default(Default::Bool(true))
+            .doc("Whether the Amazon DNS server resolves names in the VPC."),
+        Field::new("enable_dns_hostnames", Type::Bool)
+            .default(Default::Bool(false))
+            .doc("Whether instances with public IPs get public DNS hostnames."),
+        TAGS,
+        ID,
+        Field::new("owner_id", Type::String).computed().doc("The owning account."),
+    ],
+};
+
+impl Vpc {
+    /// Every VPC matching the filters, with its DNS attributes (which
+    /// DescribeVpcs does not return: two DescribeVpcAttribute calls each).
+    async fn describe(&self, cx: Ctx<'_>, filters: Vec<Filter>) -> Result<BTreeMap<String, Attrs>, ApiError> {
+        let vpcs: Vec<_> = cx
+            .aws
+            .ec2
+            .describe_vpcs()
+            .set_filters(Some(filters))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await?;
+        let reads = vpcs.into_iter().filter_map(|v| {
+            let id = v.vpc_id()?.to_owned();
+            Some(async move {
+                let (support, hostnames) = futures::try_join!(
+                    dns_attribute(cx, &id, VpcAttributeName::EnableDnsSupport),
+                    dns_attribute(cx, &id, VpcAttributeName::EnableDnsHostnames),
+                )?;
+                let mut a = Attrs::new();
+                a.insert("id".into(), Value::str(&id));
+                a.insert("cidr_block".into(), v.cidr_block().into());
+                a.insert("owner_id".into(), v.owner_id().into());
+                a.insert("enable_dns_support".into(), support.into());
+                a.insert("enable_dns_hostnames".into(), hostnames.into());
+                a.insert("tags".into(), tags_value(v.tags.as_deref()));
+                Ok::<_, ApiError>((id, a))
+            })
+        });
+        futures::future::try_join_all(reads).await.map(|v| v.into_iter().collect())
+    }
+}
+
+async fn dns_attribute(cx: Ctx<'_>, id: &str, name: VpcAttributeName) -> Result<Option<bool>, ApiError> {
+    let out = cx.aws.ec2.describe_vpc_attribute().vpc_id(id).attribute(name.clone()).send().await?;
+    let value = match name {
+        VpcAttributeName::EnableDnsSupport => out.enable_dns_support(),
+        _ => out.enable_dns_hostnames(),
+    };
+    Ok(value.and_then(AttributeBooleanValue::value))
+}
+
+async fn set_dns_attribute(cx: Ctx<'_>, id: &str, name: &str, on: bool) -> Result<(), ApiError> {
+    let value = AttributeBooleanValue::builder().value(on).build();
+    let call = cx.aws.ec2.modify_vpc_attribute().vpc_id(id);
+    let call = if name == "enable_dns_support" {
+        call.enable_dns_support(value)
+    } else {
+        call.enable_dns_hostnames(value)
+    };
+    call.send().await?;
+    Ok(())
+}
+
+#[async_trait]
+impl Kind for Vpc {
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
+    }
+
+    async fn read_many(&self, cx: Ctx<'_>, ids: &[String]) -> Result<BTreeMap<String, Attrs>, ApiError> {
+        let mut out = BTreeMap::new();
+        for chunk in ids.chunks(FILTER_CHUNK) {
+            out.extend(self.describe(cx, vec![filter("vpc-id", chunk)]).await?);
+        }
+        Ok(out)
+    }
+
+    async fn create(&self, cx: Ctx<'_>, address: &str, desired: &Attrs) -> Result<String, ApiError> {
+        let out = cx
+            .aws
+            .ec2
+            .create_vpc()
+            .set_cidr_block(str_attr(desired, "cidr_block"))
+            .tag_specifications(tag_spec(cx, ResourceType::Vpc, address, desired))
+            .send()
+            .await?;
+        let id = out.vpc().and_then(|v| v.vpc_id()).ok_or_else(|| ApiError::msg("CreateVpc returned no id"))?.to_owned();
+        Waiter::new(self.timeouts().create)
+            .until(&format!("VPC {id} to become available"), || async {
+                let out = cx.aws.ec2.describe_vpcs().vpc_ids(&id).send().await.map_err(ApiError::from);
+                Ok(match out {
+                    // Just created: EC2 may not know the id yet.
+                    Err(e) if e.is_not_found() => Poll::Pending("not yet visible".into()),
+                    Err(e) => return Err(e),
+                    Ok(o) => match o.vpcs().first().and_then(|v| v.state()) {
+                        Some(VpcState::Available) => Poll::Ready(()),
+                        s => Poll::Pending(format!("{s:?}")),
+                    },
+                })
+            })
+            .await?;
+        // A new VPC has DNS support on and DNS hostnames off.
+        let created = Attrs::from([
+            ("enable_dns_support".to_owned(), Value::Bool(true)),
+            ("enable_dns_hostnames".to_owned(), Value::Bool(false)),
+            ("tags".to_owned(), desired.get("tags").cloned().unwrap_or_default()),
+        ]);
+        self.update(cx, address, &id, &created, desired).await?;
+        Ok(id)
+    }
+
+    async fn update(&self, cx: Ctx<'_>, _address: &str, id: &str, live: &Attrs, desired: &Attrs) -> Result<(), ApiError> {
+        // AWS takes one attribute per ModifyVpcAttribute call.
+        for name in ["enable_dns_support", "enable_dns_hostnames"] {
+            if differs(&SCHEMA, name, live, desired)
+                && let Some(on) = bool_attr(desired, name)
+            {
+                set_dns_attribute(cx, id, name, on).await?;
+            }
+        }
+        if differs(&SCHEMA, "tags", live, desired) {
+            sync_tags(cx, id, live, desired).await?;
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, cx: Ctx<'_>, id: &str, _live: &Attrs) -> Result<(), ApiError> {
+        gone_is_ok(cx.aws.ec2.delete_vpc().vpc_id(id).send().await.map(drop).map_err(ApiError::from))
+    }
+
+    async fn find_by_address(&self, cx: Ctx<'_>, address: &str) -> Result<Option<String>, ApiError> {
+        Ok(self.describe(cx, address_filters(cx, address)).await?.into_keys().next())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cidr_forces_replacement_and_dns_settings_do_not() {
+        assert!(SCHEMA.field("cidr_block").unwrap().force_new);
+        assert!(!SCHEMA.field("enable_dns_hostnames").unwrap().force_new);
+        let filled = SCHEMA.with_defaults(&Attrs::new());
+        assert_eq!(filled["enable_dns_support"], Value::Bool(true));
+        assert_eq!(filled["tags"], Value::Map(Default::EmptyMap.value().as_map().cloned().unwrap()));
+    }
+
+    #[test]
+    fn only_changed_dns_attributes_differ() {
+        let live = SCHEMA.with_defaults(&Attrs::new());
+        let mut desired = live.clone();
+        desired.insert("enable_dns_hostnames".into(), Value::Bool(true));
+        assert!(differs(&SCHEMA, "enable_dns_hostnames", &live, &desired));
+        assert!(!differs(&SCHEMA, "enable_dns_support", &live, &desired));
+    }
+}

@@ -1,0 +1,125 @@
+//! The registry of resource kinds and the shape each one has.
+//!
+//! A kind is a schema (data) plus five operations against AWS. Everything
+//! else — validation, diffing, rendering, ordering, state — is generic.
+
+pub mod ec2;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::aws::{ApiError, Clients};
+use crate::schema::Schema;
+use crate::value::{Attrs, Value};
+
+/// What every operation of a kind gets: the clients and the stack it works for.
+#[derive(Clone, Copy)]
+pub struct Ctx<'a> {
+    pub aws: &'a Clients,
+    pub stack: &'a str,
+}
+
+/// Tags every resource reconcile creates carries, so it can be found again.
+pub const STACK_TAG: &str = "reconcile:stack";
+pub const ADDRESS_TAG: &str = "reconcile:address";
+
+impl Ctx<'_> {
+    /// The user's tags plus the `reconcile:*` tags, as key/value pairs.
+    pub fn tags_for(&self, address: &str, desired: &Attrs) -> Vec<(String, String)> {
+        let mut tags: Vec<(String, String)> = desired
+            .get("tags")
+            .map(Value::str_map)
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        tags.push((STACK_TAG.to_owned(), self.stack.to_owned()));
+        tags.push((ADDRESS_TAG.to_owned(), address.to_owned()));
+        tags
+    }
+}
+
+/// The user-visible tags of a resource: everything but the `reconcile:*` tags.
+pub fn user_tags<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Value {
+    let map: BTreeMap<String, String> = pairs
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("reconcile:"))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    Value::from(map)
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    pub create: Duration,
+    pub update: Duration,
+    pub delete: Duration,
+}
+
+impl Timeouts {
+    pub const fn minutes(create: u64, update: u64, delete: u64) -> Timeouts {
+        Timeouts {
+            create: Duration::from_secs(create * 60),
+            update: Duration::from_secs(update * 60),
+            delete: Duration::from_secs(delete * 60),
+        }
+    }
+}
+
+#[async_trait]
+pub trait Kind: Send + Sync {
+    fn schema(&self) -> &'static Schema;
+
+    /// Default time limits of this kind's waiters.
+    fn timeouts(&self) -> Timeouts {
+        Timeouts::minutes(10, 10, 10)
+    }
+
+    /// Brings attributes into the canonical form both sides of a diff are
+    /// compared in (called on desired and live attributes alike), where the
+    /// schema's generic normalization is not enough: e.g. one security-group
+    /// rule per source, because AWS groups rules by port.
+    fn canonicalize(&self, _attrs: &mut Attrs) {}
+
+    /// Live attributes of many resources in as few calls as the API allows.
+    /// A resource that no longer exists is absent from the answer.
+    async fn read_many(&self, cx: Ctx<'_>, ids: &[String]) -> Result<BTreeMap<String, Attrs>, ApiError>;
+
+    /// Creates the resource with its tags, waits until it is usable and
+    /// returns its id. `desired` is fully resolved and defaulted.
+    async fn create(&self, cx: Ctx<'_>, address: &str, desired: &Attrs) -> Result<String, ApiError>;
+
+    /// Changes in place only what differs between `live` and `desired`.
+    async fn update(&self, cx: Ctx<'_>, address: &str, id: &str, live: &Attrs, desired: &Attrs) -> Result<(), ApiError>;
+
+    /// Deletes and waits until gone. Not found counts as success.
+    async fn delete(&self, cx: Ctx<'_>, id: &str, live: &Attrs) -> Result<(), ApiError>;
+
+    /// Finds the resource by its `reconcile:*` tags, so that a create whose
+    /// answer was lost is adopted instead of duplicated.
+    async fn find_by_address(&self, cx: Ctx<'_>, address: &str) -> Result<Option<String>, ApiError>;
+}
+
+/// Every kind reconcile knows, in one list.
+pub static KINDS: &[&dyn Kind] = &[
+    &ec2::vpc::Vpc,
+];
+
+pub fn lookup(kind: &str) -> Option<&'static dyn Kind> {
+    KINDS.iter().copied().find(|k| k.schema().kind == kind)
+}
+
+pub fn names() -> impl Iterator<Item = &'static str> {
+    KINDS.iter().map(|k| k.schema().kind)
+}
+
+/// True when `field` differs between live and desired values, compared in
+/// the field's canonical form. Kinds use it to call only the APIs needed.
+pub fn differs(schema: &Schema, field: &str, live: &Attrs, desired: &Attrs) -> bool {
+    let Some(f) = schema.field(field) else {
+        return false;
+    };
+    let norm = |a: &Attrs| a.get(field).map(|v| f.ty.normalize(v)).unwrap_or_default();
+    norm(live) != norm(desired)
+}

@@ -1,0 +1,326 @@
+//! Resource kinds described as data. One generic engine uses these schemas to
+//! validate input, fill defaults, normalize values for comparison, decide
+//! replacement and mask sensitive values.
+
+use std::collections::BTreeMap;
+
+use crate::value::{Attrs, Value};
+
+#[derive(Debug, Clone, Copy)]
+pub enum Type {
+    Bool,
+    Int,
+    String,
+    /// An IPv4 or IPv6 network in CIDR notation, checked when literal.
+    Cidr,
+    List(&'static Type),
+    /// A list whose order carries no meaning: compared as a sorted set.
+    Set(&'static Type),
+    /// A table with string keys and values of one type (tags).
+    Map(&'static Type),
+    /// A table with named fields (a rule, a route).
+    Object(&'static [Field]),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Default {
+    Bool(bool),
+    Int(i64),
+    Str(&'static str),
+    EmptyList,
+    EmptyMap,
+}
+
+impl Default {
+    pub fn value(self) -> Value {
+        match self {
+            Default::Bool(b) => Value::Bool(b),
+            Default::Int(i) => Value::Int(i),
+            Default::Str(s) => Value::str(s),
+            Default::EmptyList => Value::List(Vec::new()),
+            Default::EmptyMap => Value::Map(BTreeMap::new()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Field {
+    pub name: &'static str,
+    pub ty: Type,
+    pub required: bool,
+    pub default: Option<Default>,
+    /// A change cannot be made in place: the resource is replaced.
+    pub force_new: bool,
+    pub sensitive: bool,
+    /// Set by AWS, read-only: exported for references (`id`, `arn`).
+    pub computed: bool,
+    pub description: &'static str,
+}
+
+impl Field {
+    pub const fn new(name: &'static str, ty: Type) -> Field {
+        Field {
+            name,
+            ty,
+            required: false,
+            default: None,
+            force_new: false,
+            sensitive: false,
+            computed: false,
+            description: "",
+        }
+    }
+    pub const fn required(mut self) -> Field {
+        self.required = true;
+        self
+    }
+    pub const fn default(mut self, d: Default) -> Field {
+        self.default = Some(d);
+        self
+    }
+    pub const fn force_new(mut self) -> Field {
+        self.force_new = true;
+        self
+    }
+    pub const fn sensitive(mut self) -> Field {
+        self.sensitive = true;
+        self
+    }
+    pub const fn computed(mut self) -> Field {
+        self.computed = true;
+        self
+    }
+    pub const fn doc(mut self, description: &'static str) -> Field {
+        self.description = description;
+        self
+    }
+}
+
+/// `tags`: the user's tags, beside the `reconcile:*` tags every resource gets.
+pub const TAGS: Field = Field::new("tags", Type::Map(&Type::String))
+    .default(Default::EmptyMap)
+    .doc("Tags to apply, besides reconcile:stack and reconcile:address.");
+
+/// `id`: every kind exports the id AWS gave the resource.
+pub const ID: Field = Field::new("id", Type::String)
+    .computed()
+    .doc("The AWS id.");
+
+#[derive(Debug)]
+pub struct Schema {
+    pub kind: &'static str,
+    pub description: &'static str,
+    pub fields: &'static [Field],
+}
+
+impl Schema {
+    pub fn field(&self, name: &str) -> Option<&'static Field> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// Fields a user may set.
+    pub fn inputs(&self) -> impl Iterator<Item = &'static Field> {
+        self.fields.iter().filter(|f| !f.computed)
+    }
+
+    pub fn field_names(&self) -> impl Iterator<Item = &'static str> {
+        self.fields.iter().map(|f| f.name)
+    }
+
+    /// Desired attributes with every default filled in.
+    pub fn with_defaults(&self, attrs: &Attrs) -> Attrs {
+        let mut out = attrs.clone();
+        for f in self.inputs() {
+            if let (None, Some(d)) = (out.get(f.name), f.default) {
+                out.insert(f.name.to_owned(), d.value());
+            }
+        }
+        out
+    }
+}
+
+impl Type {
+    /// A short description used in error messages and docs.
+    pub fn describe(&self) -> String {
+        match self {
+            Type::Bool => "bool".into(),
+            Type::Int => "integer".into(),
+            Type::String => "string".into(),
+            Type::Cidr => "CIDR string".into(),
+            Type::List(t) | Type::Set(t) => format!("list of {}", t.describe()),
+            Type::Map(t) => format!("table of {}", t.describe()),
+            Type::Object(_) => "table".into(),
+        }
+    }
+
+    /// Checks a value against this type. Strings holding `${...}` are
+    /// accepted anywhere: they are checked again once resolved. Unknown
+    /// values are accepted too. Returns a message naming the path inside the
+    /// value that is wrong.
+    pub fn check(&self, v: &Value) -> Result<(), String> {
+        if matches!(v, Value::Unknown) {
+            return Ok(());
+        }
+        if let Value::Str(s) = v
+            && s.contains("${")
+        {
+            return Ok(());
+        }
+        let mismatch = || {
+            Err(format!(
+                "expected {}, found {}",
+                self.describe(),
+                v.type_name()
+            ))
+        };
+        match (self, v) {
+            (Type::Bool, Value::Bool(_)) => Ok(()),
+            (Type::Int, Value::Int(_)) => Ok(()),
+            (Type::Int, Value::Float(f)) if f.fract() == 0.0 => Ok(()),
+            (Type::String, Value::Str(_)) => Ok(()),
+            (Type::Cidr, Value::Str(s)) => check_cidr(s),
+            (Type::List(t) | Type::Set(t), Value::List(items)) => {
+                for (i, item) in items.iter().enumerate() {
+                    t.check(item).map_err(|e| format!("[{i}]: {e}"))?;
+                }
+                Ok(())
+            }
+            (Type::Map(t), Value::Map(m)) => {
+                for (k, item) in m {
+                    t.check(item).map_err(|e| format!("{k}: {e}"))?;
+                }
+                Ok(())
+            }
+            (Type::Object(fields), Value::Map(m)) => {
+                for (k, item) in m {
+                    let Some(f) = fields.iter().find(|f| f.name == *k) else {
+                        let names = fields.iter().map(|f| f.name);
+                        return Err(format!("unknown field `{k}`{}", did_you_mean(k, names)));
+                    };
+                    f.ty.check(item).map_err(|e| format!("{k}: {e}"))?;
+                }
+                for f in fields.iter().filter(|f| f.required) {
+                    if !m.contains_key(f.name) {
+                        return Err(format!("missing required field `{}`", f.name));
+                    }
+                }
+                Ok(())
+            }
+            _ => mismatch(),
+        }
+    }
+
+    /// The canonical form used to compare desired and live values: defaults
+    /// of nested objects filled, nulls dropped, sets sorted.
+    pub fn normalize(&self, v: &Value) -> Value {
+        match (self, v) {
+            (Type::Int, Value::Float(f)) if f.fract() == 0.0 => Value::Int(*f as i64),
+            (Type::List(t), Value::List(items)) => {
+                Value::List(items.iter().map(|i| t.normalize(i)).collect())
+            }
+            (Type::Set(t), Value::List(items)) => {
+                let mut items: Vec<Value> = items.iter().map(|i| t.normalize(i)).collect();
+                items.sort_by_cached_key(|i| i.to_json().to_string());
+                items.dedup();
+                Value::List(items)
+            }
+            (Type::Map(t), Value::Map(m)) => Value::Map(
+                m.iter()
+                    .map(|(k, v)| (k.clone(), t.normalize(v)))
+                    .collect(),
+            ),
+            (Type::Object(fields), Value::Map(m)) => {
+                let mut out = BTreeMap::new();
+                for f in fields.iter() {
+                    let v = match (m.get(f.name), f.default) {
+                        (Some(v), _) if !v.is_null() => f.ty.normalize(v),
+                        (_, Some(d)) => d.value(),
+                        _ => continue,
+                    };
+                    out.insert(f.name.to_owned(), v);
+                }
+                Value::Map(out)
+            }
+            _ => v.clone(),
+        }
+    }
+}
+
+fn check_cidr(s: &str) -> Result<(), String> {
+    let net: ipnet::IpNet = s
+        .parse()
+        .map_err(|_| format!("invalid CIDR block {s:?}: expected an address and a prefix length such as \"10.0.0.0/16\""))?;
+    if net.trunc() != net {
+        return Err(format!(
+            "invalid CIDR block {s:?}: host bits are set (did you mean \"{}\"?)",
+            net.trunc()
+        ));
+    }
+    Ok(())
+}
+
+/// ` (did you mean `x`?)` when a candidate is close enough, else "".
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(word, c), c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| format!(" (did you mean `{c}`?)"))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RULE: &[Field] = &[
+        Field::new("protocol", Type::String).default(Default::Str("tcp")),
+        Field::new("port", Type::Int).required(),
+        Field::new("cidr_blocks", Type::Set(&Type::Cidr)).default(Default::EmptyList),
+    ];
+
+    #[test]
+    fn cidr_must_parse_and_have_no_host_bits() {
+        assert!(Type::Cidr.check(&Value::str("10.0.0.0/16")).is_ok());
+        let err = Type::Cidr.check(&Value::str("10.0.0.300/16")).unwrap_err();
+        assert!(err.contains("invalid CIDR"), "{err}");
+        let err = Type::Cidr.check(&Value::str("10.0.1.0/16")).unwrap_err();
+        assert!(err.contains("did you mean \"10.0.0.0/16\""), "{err}");
+    }
+
+    #[test]
+    fn object_check_names_unknown_and_missing_fields() {
+        let ty = Type::Object(RULE);
+        let mut m = BTreeMap::new();
+        m.insert("prot".to_owned(), Value::str("tcp"));
+        let err = ty.check(&Value::Map(m.clone())).unwrap_err();
+        assert!(err.contains("did you mean `port`"), "{err}");
+        m.clear();
+        m.insert("protocol".to_owned(), Value::str("tcp"));
+        let err = ty.check(&Value::Map(m)).unwrap_err();
+        assert_eq!(err, "missing required field `port`");
+    }
+
+    #[test]
+    fn normalize_sorts_sets_and_fills_object_defaults() {
+        let ty = Type::Set(&Type::Object(RULE));
+        let rule = |port: i64| {
+            let mut m = BTreeMap::new();
+            m.insert("port".to_owned(), Value::Int(port));
+            Value::Map(m)
+        };
+        let a = ty.normalize(&Value::List(vec![rule(443), rule(80)]));
+        let b = ty.normalize(&Value::List(vec![rule(80), rule(443), rule(80)]));
+        assert_eq!(a, b);
+        let first = &a.as_list()[0];
+        assert_eq!(first.as_map().unwrap()["protocol"], Value::str("tcp"));
+    }
+
+    #[test]
+    fn templates_and_unknowns_pass_any_type_check() {
+        assert!(Type::Int.check(&Value::str("${var.n}")).is_ok());
+        assert!(Type::Bool.check(&Value::Unknown).is_ok());
+        assert!(Type::Int.check(&Value::str("x")).is_err());
+    }
+}
