@@ -1,6 +1,15 @@
 //! reconcile: keeps AWS infrastructure equal to a desired state in TOML.
 
+pub mod apply;
 pub mod aws;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod graph;
 pub mod kinds;
+pub mod plan;
+pub mod refresh;
 pub mod schema;
+pub mod state;
+pub mod ui;
 pub mod value;

@@ -1,1 +1,43 @@
-fn main() {}
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use reconcile::cli::{Cli, Command};
+use reconcile::commands;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("RECONCILE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let ui = commands::ui(&cli.global);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            ui.error(&format!("cannot start the async runtime: {e}"));
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match &cli.command {
+            Command::Validate => commands::validate::run(&cli.global),
+            Command::Plan(args) => commands::plan::run(&cli.global, args).await,
+            Command::Apply(args) => commands::apply::run(&cli.global, args, false).await,
+            Command::Destroy(args) => commands::apply::run(&cli.global, args, true).await,
+        }
+    });
+    match result {
+        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        Err(e) => {
+            ui.error(&format!("{e:#}"));
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -102,9 +102,7 @@ pub const TAGS: Field = Field::new("tags", Type::Map(&Type::String))
     .doc("Tags to apply, besides reconcile:stack and reconcile:address.");
 
 /// `id`: every kind exports the id AWS gave the resource.
-pub const ID: Field = Field::new("id", Type::String)
-    .computed()
-    .doc("The AWS id.");
+pub const ID: Field = Field::new("id", Type::String).computed().doc("The AWS id.");
 
 #[derive(Debug)]
 pub struct Schema {
@@ -224,11 +222,9 @@ impl Type {
                 items.dedup();
                 Value::List(items)
             }
-            (Type::Map(t), Value::Map(m)) => Value::Map(
-                m.iter()
-                    .map(|(k, v)| (k.clone(), t.normalize(v)))
-                    .collect(),
-            ),
+            (Type::Map(t), Value::Map(m)) => {
+                Value::Map(m.iter().map(|(k, v)| (k.clone(), t.normalize(v))).collect())
+            }
             (Type::Object(fields), Value::Map(m)) => {
                 let mut out = BTreeMap::new();
                 for f in fields.iter() {

@@ -120,16 +120,22 @@ where
                 }
             }
             // The request may or may not have reached AWS.
-            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-                ApiError {
-                    code: None,
-                    message: format!("{}", aws_smithy_types::error::display::DisplayErrorContext(&err)),
-                    class: ErrorClass::Transient,
-                }
-            }
+            SdkError::TimeoutError(_)
+            | SdkError::DispatchFailure(_)
+            | SdkError::ResponseError(_) => ApiError {
+                code: None,
+                message: format!(
+                    "{}",
+                    aws_smithy_types::error::display::DisplayErrorContext(&err)
+                ),
+                class: ErrorClass::Transient,
+            },
             _ => ApiError {
                 code: None,
-                message: format!("{}", aws_smithy_types::error::display::DisplayErrorContext(&err)),
+                message: format!(
+                    "{}",
+                    aws_smithy_types::error::display::DisplayErrorContext(&err)
+                ),
                 class: ErrorClass::Other,
             },
         }
@@ -162,8 +168,14 @@ mod tests {
     fn throttling_dependency_and_transient_codes_are_named() {
         assert_eq!(classify_code("RequestLimitExceeded"), ErrorClass::Throttled);
         assert_eq!(classify_code("Throttling"), ErrorClass::Throttled);
-        assert_eq!(classify_code("TooManyRequestsException"), ErrorClass::Throttled);
-        assert_eq!(classify_code("DependencyViolation"), ErrorClass::DependencyViolation);
+        assert_eq!(
+            classify_code("TooManyRequestsException"),
+            ErrorClass::Throttled
+        );
+        assert_eq!(
+            classify_code("DependencyViolation"),
+            ErrorClass::DependencyViolation
+        );
         assert_eq!(classify_code("InternalError"), ErrorClass::Transient);
         assert_eq!(classify_code("ServiceUnavailable"), ErrorClass::Transient);
         assert_eq!(classify_code("InvalidParameterValue"), ErrorClass::Other);

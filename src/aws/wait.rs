@@ -73,7 +73,9 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    fn scripted(states: &'static [&'static str]) -> impl FnMut() -> std::future::Ready<Result<Poll<u8>, ApiError>> {
+    fn scripted(
+        states: &'static [&'static str],
+    ) -> impl FnMut() -> std::future::Ready<Result<Poll<u8>, ApiError>> {
         let n = AtomicUsize::new(0);
         move || {
             let i = n.fetch_add(1, Ordering::SeqCst).min(states.len() - 1);
@@ -88,14 +90,19 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn waits_through_pending_states_until_available() {
         let w = Waiter::new(Duration::from_secs(60));
-        let got = w.until("thing", scripted(&["pending", "pending", "available"])).await;
+        let got = w
+            .until("thing", scripted(&["pending", "pending", "available"]))
+            .await;
         assert_eq!(got.unwrap(), 7);
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_failed_state_stops_the_wait_with_its_name() {
         let w = Waiter::new(Duration::from_secs(60));
-        let err = w.until("thing", scripted(&["pending", "failed"])).await.unwrap_err();
+        let err = w
+            .until("thing", scripted(&["pending", "failed"]))
+            .await
+            .unwrap_err();
         assert!(err.message.contains("\"failed\""), "{err}");
     }
 

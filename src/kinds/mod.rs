@@ -84,26 +84,45 @@ pub trait Kind: Send + Sync {
 
     /// Live attributes of many resources in as few calls as the API allows.
     /// A resource that no longer exists is absent from the answer.
-    async fn read_many(&self, cx: Ctx<'_>, ids: &[String]) -> Result<BTreeMap<String, Attrs>, ApiError>;
+    async fn read_many(
+        &self,
+        cx: Ctx<'_>,
+        ids: &[String],
+    ) -> Result<BTreeMap<String, Attrs>, ApiError>;
 
     /// Creates the resource with its tags, waits until it is usable and
     /// returns its id. `desired` is fully resolved and defaulted.
-    async fn create(&self, cx: Ctx<'_>, address: &str, desired: &Attrs) -> Result<String, ApiError>;
+    async fn create(&self, cx: Ctx<'_>, address: &str, desired: &Attrs)
+    -> Result<String, ApiError>;
 
     /// Changes in place only what differs between `live` and `desired`.
-    async fn update(&self, cx: Ctx<'_>, address: &str, id: &str, live: &Attrs, desired: &Attrs) -> Result<(), ApiError>;
+    async fn update(
+        &self,
+        cx: Ctx<'_>,
+        address: &str,
+        id: &str,
+        live: &Attrs,
+        desired: &Attrs,
+    ) -> Result<(), ApiError>;
 
     /// Deletes and waits until gone. Not found counts as success.
     async fn delete(&self, cx: Ctx<'_>, id: &str, live: &Attrs) -> Result<(), ApiError>;
 
     /// Finds the resource by its `reconcile:*` tags, so that a create whose
     /// answer was lost is adopted instead of duplicated.
-    async fn find_by_address(&self, cx: Ctx<'_>, address: &str) -> Result<Option<String>, ApiError>;
+    async fn find_by_address(&self, cx: Ctx<'_>, address: &str)
+    -> Result<Option<String>, ApiError>;
 }
 
 /// Every kind reconcile knows, in one list.
 pub static KINDS: &[&dyn Kind] = &[
     &ec2::vpc::Vpc,
+    &ec2::subnet::Subnet,
+    &ec2::internet_gateway::InternetGateway,
+    &ec2::eip::Eip,
+    &ec2::nat_gateway::NatGateway,
+    &ec2::route_table::RouteTable,
+    &ec2::security_group::SecurityGroup,
 ];
 
 pub fn lookup(kind: &str) -> Option<&'static dyn Kind> {

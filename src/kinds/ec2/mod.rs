@@ -1,5 +1,11 @@
 //! EC2 network kinds and the helpers they share: tags, filters, paging.
 
+pub mod eip;
+pub mod internet_gateway;
+pub mod nat_gateway;
+pub mod route_table;
+pub mod security_group;
+pub mod subnet;
 pub mod vpc;
 
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
@@ -49,7 +55,12 @@ pub fn tags_value(tags: Option<&[Tag]>) -> Value {
 
 /// Brings the user tags of `id` from `live` to `desired` with at most one
 /// CreateTags and one DeleteTags call. `reconcile:*` tags are never touched.
-pub async fn sync_tags(cx: Ctx<'_>, id: &str, live: &Attrs, desired: &Attrs) -> Result<(), ApiError> {
+pub async fn sync_tags(
+    cx: Ctx<'_>,
+    id: &str,
+    live: &Attrs,
+    desired: &Attrs,
+) -> Result<(), ApiError> {
     let before = live.get("tags").map(Value::str_map).unwrap_or_default();
     let after = desired.get("tags").map(Value::str_map).unwrap_or_default();
     let set: Vec<Tag> = after
@@ -63,10 +74,22 @@ pub async fn sync_tags(cx: Ctx<'_>, id: &str, live: &Attrs, desired: &Attrs) -> 
         .map(|k| Tag::builder().key(k).build())
         .collect();
     if !set.is_empty() {
-        cx.aws.ec2.create_tags().resources(id).set_tags(Some(set)).send().await?;
+        cx.aws
+            .ec2
+            .create_tags()
+            .resources(id)
+            .set_tags(Some(set))
+            .send()
+            .await?;
     }
     if !unset.is_empty() {
-        cx.aws.ec2.delete_tags().resources(id).set_tags(Some(unset)).send().await?;
+        cx.aws
+            .ec2
+            .delete_tags()
+            .resources(id)
+            .set_tags(Some(unset))
+            .send()
+            .await?;
     }
     Ok(())
 }
@@ -87,6 +110,39 @@ pub fn bool_attr(a: &Attrs, name: &str) -> Option<bool> {
     a.get(name).and_then(Value::as_bool)
 }
 
+/// Runs `call` (a delete or detach) until it stops answering
+/// `DependencyViolation`, for at most `timeout`, backing off between tries.
+/// Real AWS keeps answering DependencyViolation for a while after the last
+/// dependent went away (e.g. the ENIs of a deleted NAT gateway still hold a
+/// subnet); this is the one named, bounded retry for that. Not found counts
+/// as success; any other error stops at once.
+pub async fn retry_while_in_use<F, Fut>(
+    timeout: std::time::Duration,
+    what: &str,
+    mut call: F,
+) -> Result<(), ApiError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), ApiError>>,
+{
+    use crate::aws::wait::{Poll, Waiter};
+    Waiter::new(timeout)
+        .until(what, || {
+            let attempt = call();
+            async move {
+                match attempt.await {
+                    Ok(()) => Ok(Poll::Ready(())),
+                    Err(e) if e.is_not_found() => Ok(Poll::Ready(())),
+                    Err(e) if e.class == crate::aws::ErrorClass::DependencyViolation => {
+                        Ok(Poll::Pending(e.to_string()))
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+        })
+        .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,7 +152,10 @@ mod tests {
         let tags = [
             Tag::builder().key("Name").value("main").build(),
             Tag::builder().key("reconcile:stack").value("s").build(),
-            Tag::builder().key("reconcile:address").value("vpc.main").build(),
+            Tag::builder()
+                .key("reconcile:address")
+                .value("vpc.main")
+                .build(),
         ];
         let v = tags_value(Some(&tags));
         assert_eq!(v.str_map().len(), 1);

@@ -5,9 +5,12 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, ResourceType, VpcAttributeName, VpcState};
 
-use super::{FILTER_CHUNK, address_filters, bool_attr, filter, gone_is_ok, str_attr, sync_tags, tag_spec, tags_value};
-use crate::aws::wait::{Poll, Waiter};
+use super::{
+    FILTER_CHUNK, address_filters, bool_attr, filter, gone_is_ok, str_attr, sync_tags, tag_spec,
+    tags_value,
+};
 use crate::aws::ApiError;
+use crate::aws::wait::{Poll, Waiter};
 use crate::kinds::{Ctx, Kind, differs};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
@@ -30,14 +33,20 @@ static SCHEMA: Schema = Schema {
             .doc("Whether instances with public IPs get public DNS hostnames."),
         TAGS,
         ID,
-        Field::new("owner_id", Type::String).computed().doc("The owning account."),
+        Field::new("owner_id", Type::String)
+            .computed()
+            .doc("The owning account."),
     ],
 };
 
 impl Vpc {
     /// Every VPC matching the filters, with its DNS attributes (which
     /// DescribeVpcs does not return: two DescribeVpcAttribute calls each).
-    async fn describe(&self, cx: Ctx<'_>, filters: Vec<Filter>) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    async fn describe(
+        &self,
+        cx: Ctx<'_>,
+        filters: Vec<Filter>,
+    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
         let vpcs: Vec<_> = cx
             .aws
             .ec2
@@ -65,12 +74,25 @@ impl Vpc {
                 Ok::<_, ApiError>((id, a))
             })
         });
-        futures::future::try_join_all(reads).await.map(|v| v.into_iter().collect())
+        futures::future::try_join_all(reads)
+            .await
+            .map(|v| v.into_iter().collect())
     }
 }
 
-async fn dns_attribute(cx: Ctx<'_>, id: &str, name: VpcAttributeName) -> Result<Option<bool>, ApiError> {
-    let out = cx.aws.ec2.describe_vpc_attribute().vpc_id(id).attribute(name.clone()).send().await?;
+async fn dns_attribute(
+    cx: Ctx<'_>,
+    id: &str,
+    name: VpcAttributeName,
+) -> Result<Option<bool>, ApiError> {
+    let out = cx
+        .aws
+        .ec2
+        .describe_vpc_attribute()
+        .vpc_id(id)
+        .attribute(name.clone())
+        .send()
+        .await?;
     let value = match name {
         VpcAttributeName::EnableDnsSupport => out.enable_dns_support(),
         _ => out.enable_dns_hostnames(),
@@ -96,7 +118,11 @@ impl Kind for Vpc {
         &SCHEMA
     }
 
-    async fn read_many(&self, cx: Ctx<'_>, ids: &[String]) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    async fn read_many(
+        &self,
+        cx: Ctx<'_>,
+        ids: &[String],
+    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
         let mut out = BTreeMap::new();
         for chunk in ids.chunks(FILTER_CHUNK) {
             out.extend(self.describe(cx, vec![filter("vpc-id", chunk)]).await?);
@@ -104,7 +130,12 @@ impl Kind for Vpc {
         Ok(out)
     }
 
-    async fn create(&self, cx: Ctx<'_>, address: &str, desired: &Attrs) -> Result<String, ApiError> {
+    async fn create(
+        &self,
+        cx: Ctx<'_>,
+        address: &str,
+        desired: &Attrs,
+    ) -> Result<String, ApiError> {
         let out = cx
             .aws
             .ec2
@@ -113,10 +144,21 @@ impl Kind for Vpc {
             .tag_specifications(tag_spec(cx, ResourceType::Vpc, address, desired))
             .send()
             .await?;
-        let id = out.vpc().and_then(|v| v.vpc_id()).ok_or_else(|| ApiError::msg("CreateVpc returned no id"))?.to_owned();
+        let id = out
+            .vpc()
+            .and_then(|v| v.vpc_id())
+            .ok_or_else(|| ApiError::msg("CreateVpc returned no id"))?
+            .to_owned();
         Waiter::new(self.timeouts().create)
             .until(&format!("VPC {id} to become available"), || async {
-                let out = cx.aws.ec2.describe_vpcs().vpc_ids(&id).send().await.map_err(ApiError::from);
+                let out = cx
+                    .aws
+                    .ec2
+                    .describe_vpcs()
+                    .vpc_ids(&id)
+                    .send()
+                    .await
+                    .map_err(ApiError::from);
                 Ok(match out {
                     // Just created: EC2 may not know the id yet.
                     Err(e) if e.is_not_found() => Poll::Pending("not yet visible".into()),
@@ -132,13 +174,23 @@ impl Kind for Vpc {
         let created = Attrs::from([
             ("enable_dns_support".to_owned(), Value::Bool(true)),
             ("enable_dns_hostnames".to_owned(), Value::Bool(false)),
-            ("tags".to_owned(), desired.get("tags").cloned().unwrap_or_default()),
+            (
+                "tags".to_owned(),
+                desired.get("tags").cloned().unwrap_or_default(),
+            ),
         ]);
         self.update(cx, address, &id, &created, desired).await?;
         Ok(id)
     }
 
-    async fn update(&self, cx: Ctx<'_>, _address: &str, id: &str, live: &Attrs, desired: &Attrs) -> Result<(), ApiError> {
+    async fn update(
+        &self,
+        cx: Ctx<'_>,
+        _address: &str,
+        id: &str,
+        live: &Attrs,
+        desired: &Attrs,
+    ) -> Result<(), ApiError> {
         // AWS takes one attribute per ModifyVpcAttribute call.
         for name in ["enable_dns_support", "enable_dns_hostnames"] {
             if differs(&SCHEMA, name, live, desired)
@@ -154,11 +206,28 @@ impl Kind for Vpc {
     }
 
     async fn delete(&self, cx: Ctx<'_>, id: &str, _live: &Attrs) -> Result<(), ApiError> {
-        gone_is_ok(cx.aws.ec2.delete_vpc().vpc_id(id).send().await.map(drop).map_err(ApiError::from))
+        gone_is_ok(
+            cx.aws
+                .ec2
+                .delete_vpc()
+                .vpc_id(id)
+                .send()
+                .await
+                .map(drop)
+                .map_err(ApiError::from),
+        )
     }
 
-    async fn find_by_address(&self, cx: Ctx<'_>, address: &str) -> Result<Option<String>, ApiError> {
-        Ok(self.describe(cx, address_filters(cx, address)).await?.into_keys().next())
+    async fn find_by_address(
+        &self,
+        cx: Ctx<'_>,
+        address: &str,
+    ) -> Result<Option<String>, ApiError> {
+        Ok(self
+            .describe(cx, address_filters(cx, address))
+            .await?
+            .into_keys()
+            .next())
     }
 }
 
@@ -172,7 +241,10 @@ mod tests {
         assert!(!SCHEMA.field("enable_dns_hostnames").unwrap().force_new);
         let filled = SCHEMA.with_defaults(&Attrs::new());
         assert_eq!(filled["enable_dns_support"], Value::Bool(true));
-        assert_eq!(filled["tags"], Value::Map(Default::EmptyMap.value().as_map().cloned().unwrap()));
+        assert_eq!(
+            filled["tags"],
+            Value::Map(Default::EmptyMap.value().as_map().cloned().unwrap())
+        );
     }
 
     #[test]

@@ -1,0 +1,561 @@
+//! The executor: runs a plan in dependency order with at most N operations
+//! in flight, records every finished operation in the state at once, and
+//! lets a failure stop only what depends on it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use petgraph::graph::{DiGraph, NodeIndex};
+use tokio::task::JoinSet;
+
+use crate::aws::wait::{Poll, Waiter};
+use crate::aws::{ApiError, Clients, ErrorClass};
+use crate::config::Config;
+use crate::config::template::{Ref, Resolve};
+use crate::kinds::{self, Ctx, Kind};
+use crate::plan::diff::desired_attrs;
+use crate::plan::{Action, Change, Plan};
+use crate::state::local::{LocalStore, StateError};
+use crate::state::{ResourceState, State, Status};
+use crate::ui::{Event, Ui};
+use crate::value::{Attrs, Value};
+
+/// One failed operation.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub address: String,
+    pub operation: &'static str,
+    pub message: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Report {
+    pub added: usize,
+    pub changed: usize,
+    pub destroyed: usize,
+    pub failures: Vec<Failure>,
+    pub skipped: Vec<String>,
+    pub interrupted: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("{0}")]
+    Plan(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Delete,
+    /// Create, update, or the create half of a replacement.
+    Apply,
+}
+
+/// The operations of a plan and the order between them.
+struct Work {
+    dag: DiGraph<(usize, Step), ()>,
+}
+
+impl Work {
+    /// Nodes and edges: an apply waits for the applies of what it
+    /// references; a delete waits for the deletes of what depended on it and
+    /// for the updates that stop using it; a replacement deletes first.
+    fn build(plan: &Plan) -> Result<Work, String> {
+        let mut dag = DiGraph::new();
+        let mut applies: BTreeMap<&str, NodeIndex> = BTreeMap::new();
+        let mut deletes: BTreeMap<&str, NodeIndex> = BTreeMap::new();
+        for (i, c) in plan.changes.iter().enumerate() {
+            if matches!(c.action, Action::Delete | Action::Replace) {
+                deletes.insert(&c.address, dag.add_node((i, Step::Delete)));
+            }
+            if matches!(c.action, Action::Create | Action::Update | Action::Replace) {
+                applies.insert(&c.address, dag.add_node((i, Step::Apply)));
+            }
+        }
+        for c in &plan.changes {
+            if let Some(&a) = applies.get(c.address.as_str()) {
+                for d in &c.deps {
+                    if let Some(&b) = applies.get(d.as_str()) {
+                        dag.add_edge(b, a, ());
+                    }
+                }
+                if let Some(&del) = deletes.get(c.address.as_str()) {
+                    dag.add_edge(del, a, ());
+                }
+            }
+            for d in &c.state_deps {
+                let Some(&target) = deletes.get(d.as_str()) else {
+                    continue;
+                };
+                if let Some(&del) = deletes.get(c.address.as_str()) {
+                    dag.add_edge(del, target, ());
+                }
+                let target_is_orphan = plan
+                    .changes
+                    .iter()
+                    .any(|x| x.address == *d && x.action == Action::Delete);
+                if c.action == Action::Update && target_is_orphan {
+                    dag.add_edge(applies[c.address.as_str()], target, ());
+                }
+            }
+        }
+        if petgraph::algo::is_cyclic_directed(&dag) {
+            return Err("the plan's operations form a cycle (the state's dependencies disagree with the desired state's); apply the change in two steps".into());
+        }
+        Ok(Work { dag })
+    }
+}
+
+/// Resolves references at apply time from the state, which holds every
+/// finished dependency.
+struct ApplyEnv<'a> {
+    config: &'a Config,
+    state: &'a State,
+}
+
+impl Resolve for ApplyEnv<'_> {
+    fn resolve(&self, r: &Ref) -> Result<Value, String> {
+        match r {
+            Ref::Var(n) => self
+                .config
+                .var_values
+                .get(n)
+                .cloned()
+                .ok_or_else(|| format!("variable `{n}` has no value")),
+            Ref::Stack(f) if f == "name" => Ok(Value::str(&self.config.stack)),
+            Ref::Stack(_) => Ok(Value::str(&self.config.region)),
+            Ref::Attr { address, attr } => {
+                let rs = self.state.resources.get(address).ok_or_else(|| {
+                    format!("`{address}` does not exist (did its operation fail?)")
+                })?;
+                Ok(if attr == "id" {
+                    Value::str(&rs.id)
+                } else {
+                    rs.attributes.get(attr).cloned().unwrap_or_default()
+                })
+            }
+        }
+    }
+}
+
+/// What a finished task hands back to the scheduler.
+struct Outcome {
+    node: NodeIndex,
+    result: Result<Option<(String, Attrs)>, ApiError>,
+    /// A create failed, but the resource was found by its tags: record it
+    /// tainted so that it is neither lost nor duplicated.
+    adopted: Option<(String, Attrs)>,
+    elapsed: Duration,
+}
+
+pub struct Executor<'a> {
+    pub clients: Arc<Clients>,
+    pub config: &'a Config,
+    pub store: &'a LocalStore,
+    pub ui: Ui,
+    pub parallelism: usize,
+}
+
+impl Executor<'_> {
+    /// Runs the plan. The state is saved after the refresh and after every
+    /// finished operation; the report lists what failed.
+    pub async fn run(&self, plan: &Plan, state: &mut State) -> Result<Report, ApplyError> {
+        let work = Work::build(plan).map_err(ApplyError::Plan)?;
+        record_refresh(plan, state);
+        self.store.save(state)?;
+
+        let dag = &work.dag;
+        let mut waiting: BTreeMap<NodeIndex, usize> = dag
+            .node_indices()
+            .map(|n| {
+                (
+                    n,
+                    dag.neighbors_directed(n, petgraph::Direction::Incoming)
+                        .count(),
+                )
+            })
+            .collect();
+        let mut ready: BTreeSet<(String, NodeIndex)> = BTreeSet::new();
+        let key = |n: NodeIndex| (plan.changes[dag[n].0].address.clone(), n);
+        for (n, d) in &waiting {
+            if *d == 0 {
+                ready.insert(key(*n));
+            }
+        }
+        let mut report = Report::default();
+        let mut tasks: JoinSet<Outcome> = JoinSet::new();
+        let mut running: BTreeMap<NodeIndex, Instant> = BTreeMap::new();
+        let mut ticker = tokio::time::interval_at(
+            tokio::time::Instant::now() + Duration::from_secs(10),
+            Duration::from_secs(10),
+        );
+        let ctrl_c = tokio::signal::ctrl_c();
+        tokio::pin!(ctrl_c);
+        let parallelism = self.parallelism.max(1);
+
+        loop {
+            while !report.interrupted && running.len() < parallelism {
+                let Some((_, n)) = ready.pop_first() else {
+                    break;
+                };
+                let (i, step) = dag[n];
+                let change = &plan.changes[i];
+                match self.prepare(change, step, state) {
+                    Ok(task) => {
+                        self.ui.event(Event::Started {
+                            address: &change.address,
+                            action: change.action,
+                            deleting: step == Step::Delete,
+                        });
+                        running.insert(n, Instant::now());
+                        let clients = self.clients.clone();
+                        let stack = self.config.stack.clone();
+                        tasks.spawn(async move { task.run(clients, stack, n).await });
+                    }
+                    Err(message) => {
+                        self.fail(&mut report, change, step, message);
+                        self.skip_dependents(dag, n, plan, &mut waiting, &mut report);
+                    }
+                }
+            }
+            if tasks.is_empty() {
+                break;
+            }
+            tokio::select! {
+                joined = tasks.join_next() => {
+                    let Some(joined) = joined else { continue };
+                    let outcome = match joined {
+                        Ok(o) => o,
+                        Err(e) => return Err(ApplyError::Plan(format!("an operation panicked: {e}"))),
+                    };
+                    let node = outcome.node;
+                    running.remove(&node);
+                    let (i, step) = dag[node];
+                    let change = &plan.changes[i];
+                    if self.finish(change, step, outcome, state, &mut report)? {
+                        for m in dag.neighbors_directed(node, petgraph::Direction::Outgoing) {
+                            if let Some(d) = waiting.get_mut(&m) {
+                                *d -= 1;
+                                if *d == 0 {
+                                    ready.insert(key(m));
+                                }
+                            }
+                        }
+                    } else {
+                        self.skip_dependents(dag, node, plan, &mut waiting, &mut report);
+                    }
+                }
+                _ = ticker.tick() => {
+                    for (n, since) in &running {
+                        let (i, step) = dag[*n];
+                        if since.elapsed() >= Duration::from_secs(10) {
+                            self.ui.event(Event::Still {
+                                address: &plan.changes[i].address,
+                                deleting: step == Step::Delete,
+                                elapsed: since.elapsed(),
+                            });
+                        }
+                    }
+                }
+                _ = &mut ctrl_c, if !report.interrupted => {
+                    report.interrupted = true;
+                    self.ui.event(Event::Interrupted);
+                }
+            }
+        }
+        if report.failures.is_empty() && !report.interrupted && !plan.destroy {
+            self.record_outputs(plan, state)?;
+        }
+        if plan.destroy && report.failures.is_empty() && !report.interrupted {
+            state.outputs.clear();
+            self.store.save(state)?;
+        }
+        Ok(report)
+    }
+
+    /// Everything a task needs, resolved now that its dependencies are done.
+    fn prepare(&self, change: &Change, step: Step, state: &State) -> Result<Task, String> {
+        let kind =
+            kinds::lookup(&change.kind).ok_or_else(|| format!("unknown kind `{}`", change.kind))?;
+        let live = change.before.clone().unwrap_or_default();
+        let id = state
+            .resources
+            .get(&change.address)
+            .map(|r| r.id.clone())
+            .or_else(|| change.id.clone());
+        let op = match (step, change.action) {
+            (Step::Delete, _) => Op::Delete {
+                id: change.id.clone().unwrap_or_default(),
+            },
+            (Step::Apply, action) => {
+                let env = ApplyEnv {
+                    config: self.config,
+                    state,
+                };
+                let raw = change.config.clone().unwrap_or_default();
+                let desired =
+                    desired_attrs(&change.address, kind, &raw, &env).map_err(|e| e.join("; "))?;
+                if let Some((name, _)) = desired.iter().find(|(_, v)| v.has_unknown()) {
+                    return Err(format!("`{name}` is still unknown at apply time"));
+                }
+                match (action, id) {
+                    (Action::Update, Some(id)) => Op::Update { id, desired },
+                    _ => Op::Create { desired },
+                }
+            }
+        };
+        Ok(Task {
+            kind,
+            address: change.address.clone(),
+            op,
+            live,
+            timeouts: kind.timeouts(),
+        })
+    }
+
+    /// Records a finished task in the state and saves it. Returns whether
+    /// dependents may go on.
+    fn finish(
+        &self,
+        change: &Change,
+        step: Step,
+        o: Outcome,
+        state: &mut State,
+        report: &mut Report,
+    ) -> Result<bool, ApplyError> {
+        let deleting = step == Step::Delete;
+        match o.result {
+            Ok(result) => {
+                match result {
+                    None => {
+                        state.resources.remove(&change.address);
+                        if change.action == Action::Delete {
+                            report.destroyed += 1;
+                        }
+                    }
+                    Some((id, attributes)) => {
+                        state.resources.insert(
+                            change.address.clone(),
+                            ResourceState {
+                                kind: change.kind.clone(),
+                                id,
+                                attributes,
+                                dependencies: change.deps.clone(),
+                                status: Status::Created,
+                            },
+                        );
+                        match change.action {
+                            Action::Update => report.changed += 1,
+                            Action::Replace => {
+                                report.added += 1;
+                                report.destroyed += 1;
+                            }
+                            _ => report.added += 1,
+                        }
+                    }
+                }
+                self.store.save(state)?;
+                let id = state.resources.get(&change.address).map(|r| r.id.as_str());
+                self.ui.event(Event::Done {
+                    address: &change.address,
+                    action: change.action,
+                    deleting,
+                    elapsed: o.elapsed,
+                    id: if deleting { change.id.as_deref() } else { id },
+                });
+                Ok(true)
+            }
+            Err(e) => {
+                if let Some((id, attributes)) = o.adopted {
+                    state.resources.insert(
+                        change.address.clone(),
+                        ResourceState {
+                            kind: change.kind.clone(),
+                            id,
+                            attributes,
+                            dependencies: change.deps.clone(),
+                            status: Status::Tainted,
+                        },
+                    );
+                } else if let Some(rs) = state.resources.get_mut(&change.address)
+                    && step == Step::Apply
+                    && change.action == Action::Update
+                {
+                    // Part of the update may have been made: look again next time.
+                    rs.status = Status::Created;
+                }
+                self.store.save(state)?;
+                self.fail(report, change, step, e.to_string());
+                Ok(false)
+            }
+        }
+    }
+
+    fn fail(&self, report: &mut Report, change: &Change, step: Step, message: String) {
+        let operation = match (step, change.action) {
+            (Step::Delete, _) => "destroying",
+            (_, Action::Update) => "updating",
+            _ => "creating",
+        };
+        self.ui.event(Event::Failed {
+            address: &change.address,
+            error: &format!("{operation}: {message}"),
+        });
+        report.failures.push(Failure {
+            address: change.address.clone(),
+            operation,
+            message,
+        });
+    }
+
+    /// Marks everything that (transitively) waits for `n` as skipped.
+    fn skip_dependents(
+        &self,
+        dag: &DiGraph<(usize, Step), ()>,
+        n: NodeIndex,
+        plan: &Plan,
+        waiting: &mut BTreeMap<NodeIndex, usize>,
+        report: &mut Report,
+    ) {
+        let failed = plan.changes[dag[n].0].address.clone();
+        let mut stack = vec![n];
+        let mut seen = BTreeSet::new();
+        while let Some(x) = stack.pop() {
+            for m in dag.neighbors_directed(x, petgraph::Direction::Outgoing) {
+                if seen.insert(m) {
+                    waiting.remove(&m);
+                    let address = &plan.changes[dag[m].0].address;
+                    if !report.skipped.contains(address) {
+                        self.ui.event(Event::Skipped {
+                            address,
+                            because: &failed,
+                        });
+                        report.skipped.push(address.clone());
+                    }
+                    stack.push(m);
+                }
+            }
+        }
+    }
+
+    fn record_outputs(&self, plan: &Plan, state: &mut State) -> Result<(), ApplyError> {
+        let mut outputs = BTreeMap::new();
+        for (name, template) in &plan.outputs {
+            let env = ApplyEnv {
+                config: self.config,
+                state,
+            };
+            let v = crate::config::template::eval(template, &env)
+                .map_err(|m| ApplyError::Plan(format!("output `{name}`: {m}")))?;
+            outputs.insert(name.clone(), v);
+        }
+        state.outputs = outputs;
+        self.store.save(state)?;
+        Ok(())
+    }
+}
+
+/// The refresh's findings, recorded before any change: live attributes of
+/// what exists, and nothing of what is gone.
+fn record_refresh(plan: &Plan, state: &mut State) {
+    for address in &plan.forget {
+        state.resources.remove(address);
+    }
+    for c in &plan.changes {
+        match (&c.before, c.action) {
+            (None, _) => {
+                state.resources.remove(&c.address);
+            }
+            (Some(live), Action::NoOp | Action::Update | Action::Delete | Action::Replace) => {
+                if let Some(rs) = state.resources.get_mut(&c.address) {
+                    rs.attributes = live.clone();
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+enum Op {
+    Create { desired: Attrs },
+    Update { id: String, desired: Attrs },
+    Delete { id: String },
+}
+
+/// One operation against AWS, run on its own task.
+struct Task {
+    kind: &'static dyn Kind,
+    address: String,
+    op: Op,
+    live: Attrs,
+    timeouts: kinds::Timeouts,
+}
+
+impl Task {
+    async fn run(self, clients: Arc<Clients>, stack: String, node: NodeIndex) -> Outcome {
+        let started = Instant::now();
+        let cx = Ctx {
+            aws: &clients,
+            stack: &stack,
+        };
+        let mut adopted = None;
+        let result = match &self.op {
+            Op::Delete { id } => self.kind.delete(cx, id, &self.live).await.map(|()| None),
+            Op::Update { id, desired } => match self
+                .kind
+                .update(cx, &self.address, id, &self.live, desired)
+                .await
+            {
+                Ok(()) => self.read_back(cx, id).await.map(|a| Some((id.clone(), a))),
+                Err(e) => Err(e),
+            },
+            Op::Create { desired } => match self.kind.create(cx, &self.address, desired).await {
+                Ok(id) => self.read_back(cx, &id).await.map(|a| Some((id, a))),
+                Err(e) => {
+                    // The create may have happened before the error: look
+                    // the resource up by its tags rather than lose it.
+                    if let Ok(Some(id)) = self.kind.find_by_address(cx, &self.address).await
+                        && let Ok(attrs) = self.read_back(cx, &id).await
+                    {
+                        adopted = Some((id, attrs));
+                    }
+                    Err(e)
+                }
+            },
+        };
+        Outcome {
+            node,
+            result,
+            adopted,
+            elapsed: started.elapsed(),
+        }
+    }
+
+    /// The attributes of what was just created or changed. EC2 and IAM are
+    /// eventually consistent: a new id may be invisible for a few seconds,
+    /// so absence is retried for a bounded time.
+    async fn read_back(&self, cx: Ctx<'_>, id: &str) -> Result<Attrs, ApiError> {
+        let ids = [id.to_owned()];
+        let waiter = Waiter {
+            timeout: self.timeouts.create.min(Duration::from_secs(60)),
+            ..Waiter::new(Duration::ZERO)
+        };
+        waiter
+            .until(&format!("{id} to become readable"), || async {
+                match self.kind.read_many(cx, &ids).await {
+                    Ok(mut found) => Ok(match found.remove(id) {
+                        Some(a) => Poll::Ready(a),
+                        None => Poll::Pending("not yet visible".into()),
+                    }),
+                    Err(e) if e.class == ErrorClass::NotFound => {
+                        Ok(Poll::Pending("not yet visible".into()))
+                    }
+                    Err(e) => Err(e),
+                }
+            })
+            .await
+    }
+}

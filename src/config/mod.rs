@@ -1,0 +1,726 @@
+//! Loading the desired state: one TOML file or every `*.toml` of a
+//! directory, merged; variables; references; validation against the kinds'
+//! schemas. Every error names file:line:col or the resource address.
+
+pub mod template;
+pub mod vars;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use crate::kinds::{self, Kind};
+use crate::schema::{Field, did_you_mean};
+use crate::value::{Attrs, Value};
+use template::Ref;
+pub use vars::{VarDecl, VarType};
+
+/// A place in a desired-state file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loc {
+    pub file: PathBuf,
+    pub line: usize,
+    pub col: usize,
+}
+
+impl fmt::Display for Loc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file.display(), self.line, self.col)
+    }
+}
+
+/// One problem in the desired state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub loc: Option<Loc>,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.loc {
+            Some(loc) => write!(f, "{loc}: {}", self.message),
+            None => write!(f, "{}", self.message),
+        }
+    }
+}
+
+/// Every problem found, so one run shows them all.
+#[derive(Debug, Clone, thiserror::Error)]
+pub struct ConfigError(pub Vec<Problem>);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0.len();
+        write!(
+            f,
+            "the desired state has {n} error{}:",
+            if n == 1 { "" } else { "s" }
+        )?;
+        for p in &self.0 {
+            write!(f, "\n  {p}")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lifecycle {
+    pub prevent_destroy: bool,
+    pub create_before_destroy: bool,
+    pub ignore_changes: Vec<String>,
+}
+
+#[derive(Clone)]
+pub struct Resource {
+    pub address: String,
+    pub kind: &'static dyn Kind,
+    /// As written: strings may still hold `${...}` templates.
+    pub attrs: Attrs,
+    /// Every resource this one must wait for: references plus `depends_on`.
+    pub deps: BTreeSet<String>,
+    /// Attributes whose value comes from a sensitive variable.
+    pub sensitive_attrs: BTreeSet<String>,
+    pub lifecycle: Lifecycle,
+    pub loc: Loc,
+}
+
+impl fmt::Debug for Resource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Resource")
+            .field("address", &self.address)
+            .field("attrs", &self.attrs)
+            .field("deps", &self.deps)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub stack: String,
+    pub region: String,
+    pub variables: BTreeMap<String, VarDecl>,
+    /// Final values of every variable, checked against its declaration.
+    pub var_values: BTreeMap<String, Value>,
+    pub resources: BTreeMap<String, Resource>,
+    /// Output name → template.
+    pub outputs: BTreeMap<String, Value>,
+    /// Every file read, for fingerprinting saved plans.
+    pub files: Vec<PathBuf>,
+}
+
+impl Config {
+    /// True when the value of a reference must never be shown.
+    pub fn is_sensitive_var(&self, name: &str) -> bool {
+        self.variables.get(name).is_some_and(|v| v.sensitive)
+    }
+}
+
+const RESERVED: &[&str] = &["stack", "variables", "outputs", "lookups", "backend"];
+const META_FIELDS: &[&str] = &["depends_on", "lifecycle"];
+
+/// Loads `path` (a file, or every `*.toml` of a directory in name order).
+/// `cli_vars` are `--var` values; `env_vars` are `RECONCILE_VAR_*` values
+/// (the command line wins).
+pub fn load(
+    path: &Path,
+    cli_vars: &BTreeMap<String, String>,
+    env_vars: &BTreeMap<String, String>,
+) -> Result<Config, ConfigError> {
+    let files = files_of(path)?;
+    let mut sources = Vec::new();
+    for f in &files {
+        let text = std::fs::read_to_string(f).map_err(|e| {
+            ConfigError(vec![Problem {
+                loc: None,
+                message: format!("cannot read {}: {e}", f.display()),
+            }])
+        })?;
+        sources.push((f.clone(), text));
+    }
+    let mut loader = Loader::default();
+    for (file, text) in &sources {
+        loader.file(file, text);
+    }
+    loader.finish(cli_vars, env_vars, files)
+}
+
+fn files_of(path: &Path) -> Result<Vec<PathBuf>, ConfigError> {
+    let err = |message: String| ConfigError(vec![Problem { loc: None, message }]);
+    if path.is_file() {
+        return Ok(vec![path.to_owned()]);
+    }
+    if !path.is_dir() {
+        return Err(err(format!(
+            "desired state {} does not exist (pass --desired <FILE|DIR>)",
+            path.display()
+        )));
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(|e| err(format!("cannot read directory {}: {e}", path.display())))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(err(format!("no *.toml files in {}", path.display())));
+    }
+    Ok(files)
+}
+
+/// Converts byte offsets to line and column, per file.
+struct Lines<'a> {
+    file: &'a Path,
+    text: &'a str,
+}
+
+impl Lines<'_> {
+    fn loc(&self, offset: usize) -> Loc {
+        let before = &self.text[..offset.min(self.text.len())];
+        let line = before.matches('\n').count() + 1;
+        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        Loc {
+            file: self.file.to_owned(),
+            line,
+            col,
+        }
+    }
+}
+
+/// A value as written, with where it was written (for reference errors).
+struct Raw {
+    address: String,
+    kind: &'static dyn Kind,
+    attrs: Attrs,
+    /// Each top-level attribute's location, and each string's location.
+    attr_locs: BTreeMap<String, Loc>,
+    depends_on: Vec<(String, Loc)>,
+    lifecycle: Lifecycle,
+    loc: Loc,
+}
+
+#[derive(Default)]
+struct Loader {
+    problems: Vec<Problem>,
+    stack: Option<(String, String, Loc)>,
+    variables: BTreeMap<String, (VarDecl, Loc)>,
+    resources: BTreeMap<String, Raw>,
+    outputs: BTreeMap<String, (Value, Loc)>,
+}
+
+impl Loader {
+    fn problem(&mut self, loc: Loc, message: impl Into<String>) {
+        self.problems.push(Problem {
+            loc: Some(loc),
+            message: message.into(),
+        });
+    }
+
+    fn file(&mut self, file: &Path, text: &str) {
+        let lines = Lines { file, text };
+        let doc = match DeTable::parse(text) {
+            Ok(doc) => doc.into_inner(),
+            Err(e) => {
+                let loc = lines.loc(e.span().map_or(0, |s| s.start));
+                self.problem(loc, format!("TOML syntax error: {}", e.message().trim()));
+                return;
+            }
+        };
+        for (key, value) in doc.iter() {
+            let key_loc = lines.loc(key.span().start);
+            let name = key.get_ref().as_ref();
+            match name {
+                "stack" => self.stack_table(&lines, value, key_loc),
+                "variables" => self.variables_table(&lines, value),
+                "outputs" => self.outputs_table(&lines, value),
+                "lookups" | "backend" => self.problem(
+                    key_loc,
+                    format!("`[{name}]` is reserved but not supported yet"),
+                ),
+                kind => self.kind_table(&lines, kind, value, key_loc),
+            }
+        }
+    }
+
+    fn stack_table(&mut self, lines: &Lines, value: &Spanned<DeValue>, loc: Loc) {
+        let Some(t) = self.table(lines, value, "[stack]") else {
+            return;
+        };
+        let mut name = None;
+        let mut region = None;
+        for (k, v) in t.iter() {
+            let kloc = lines.loc(k.span().start);
+            match (k.get_ref().as_ref(), v.get_ref()) {
+                ("name", DeValue::String(s)) => name = Some(s.to_string()),
+                ("region", DeValue::String(s)) => region = Some(s.to_string()),
+                ("name" | "region", other) => self.problem(
+                    lines.loc(v.span().start),
+                    format!("expected a string, found {}", other.type_str()),
+                ),
+                (other, _) => {
+                    let hint = did_you_mean(other, ["name", "region"]);
+                    self.problem(kloc, format!("unknown field `{other}` in [stack]{hint}"))
+                }
+            }
+        }
+        if let Some((_, _, first)) = &self.stack {
+            let first = first.clone();
+            self.problem(loc, format!("[stack] is defined twice (first at {first})"));
+            return;
+        }
+        match (name, region) {
+            (Some(n), Some(r)) => {
+                if !n
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                    || n.is_empty()
+                {
+                    self.problem(
+                        loc.clone(),
+                        format!("stack name {n:?} may only hold letters, digits, `-` and `_`"),
+                    );
+                }
+                self.stack = Some((n, r, loc));
+            }
+            (None, _) => self.problem(loc, "[stack] is missing required field `name`"),
+            (_, None) => self.problem(loc, "[stack] is missing required field `region`"),
+        }
+    }
+
+    fn table<'v, 'i>(
+        &mut self,
+        lines: &Lines,
+        value: &'v Spanned<DeValue<'i>>,
+        what: &str,
+    ) -> Option<&'v DeTable<'i>> {
+        match value.get_ref() {
+            DeValue::Table(t) => Some(t),
+            other => {
+                self.problem(
+                    lines.loc(value.span().start),
+                    format!("{what} must be a table, found {}", other.type_str()),
+                );
+                None
+            }
+        }
+    }
+
+    fn variables_table(&mut self, lines: &Lines, value: &Spanned<DeValue>) {
+        let Some(t) = self.table(lines, value, "[variables]") else {
+            return;
+        };
+        for (k, v) in t.iter() {
+            let name = k.get_ref().to_string();
+            let loc = lines.loc(k.span().start);
+            let Some(decl) = self.table(lines, v, &format!("variable `{name}`")) else {
+                continue;
+            };
+            let fields: BTreeMap<String, (Value, Loc)> = decl
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.get_ref().to_string(),
+                        (to_value(v.get_ref()), lines.loc(v.span().start)),
+                    )
+                })
+                .collect();
+            match VarDecl::parse(&name, &fields) {
+                Ok(d) => {
+                    if let Some((_, first)) = self.variables.get(&name) {
+                        let first = first.clone();
+                        self.problem(
+                            loc,
+                            format!("variable `{name}` is declared twice (first at {first})"),
+                        );
+                    } else {
+                        self.variables.insert(name, (d, loc));
+                    }
+                }
+                Err((field, msg)) => {
+                    let at = field
+                        .and_then(|f| fields.get(&f).map(|(_, l)| l.clone()))
+                        .unwrap_or(loc);
+                    self.problem(at, msg);
+                }
+            }
+        }
+    }
+
+    fn outputs_table(&mut self, lines: &Lines, value: &Spanned<DeValue>) {
+        let Some(t) = self.table(lines, value, "[outputs]") else {
+            return;
+        };
+        for (k, v) in t.iter() {
+            let loc = lines.loc(v.span().start);
+            let name = k.get_ref().to_string();
+            if self.outputs.contains_key(&name) {
+                self.problem(loc, format!("output `{name}` is defined twice"));
+                continue;
+            }
+            self.outputs.insert(name, (to_value(v.get_ref()), loc));
+        }
+    }
+
+    fn kind_table(&mut self, lines: &Lines, kind_name: &str, value: &Spanned<DeValue>, loc: Loc) {
+        let Some(kind) = kinds::lookup(kind_name) else {
+            let hint = did_you_mean(kind_name, kinds::names().chain(RESERVED.iter().copied()));
+            self.problem(loc, format!("unknown resource kind `{kind_name}`{hint}"));
+            return;
+        };
+        let Some(t) = self.table(lines, value, &format!("[{kind_name}]")) else {
+            return;
+        };
+        for (k, v) in t.iter() {
+            let name = k.get_ref().to_string();
+            let address = format!("{kind_name}.{name}");
+            let loc = lines.loc(k.span().start);
+            if let Some(first) = self.resources.get(&address) {
+                let first = first.loc.clone();
+                self.problem(
+                    loc,
+                    format!("duplicate resource `{address}` (first defined at {first})"),
+                );
+                continue;
+            }
+            let Some(body) = self.table(lines, v, &format!("resource `{address}`")) else {
+                continue;
+            };
+            if let Some(raw) = self.resource(lines, kind, &address, body, loc) {
+                self.resources.insert(address, raw);
+            }
+        }
+    }
+
+    fn resource(
+        &mut self,
+        lines: &Lines,
+        kind: &'static dyn Kind,
+        address: &str,
+        body: &DeTable,
+        loc: Loc,
+    ) -> Option<Raw> {
+        let schema = kind.schema();
+        let mut raw = Raw {
+            address: address.to_owned(),
+            kind,
+            attrs: Attrs::new(),
+            attr_locs: BTreeMap::new(),
+            depends_on: Vec::new(),
+            lifecycle: Lifecycle::default(),
+            loc: loc.clone(),
+        };
+        for (k, v) in body.iter() {
+            let key = k.get_ref().as_ref();
+            let kloc = lines.loc(k.span().start);
+            let vloc = lines.loc(v.span().start);
+            let value = to_value(v.get_ref());
+            if key == "depends_on" {
+                match &value {
+                    Value::List(items) if items.iter().all(|i| i.as_str().is_some()) => {
+                        raw.depends_on = items
+                            .iter()
+                            .filter_map(|i| Some((i.as_str()?.to_owned(), vloc.clone())))
+                            .collect();
+                    }
+                    _ => self.problem(
+                        vloc,
+                        format!("{address}: `depends_on` must be a list of resource addresses"),
+                    ),
+                }
+                continue;
+            }
+            if key == "lifecycle" {
+                match lifecycle(&value) {
+                    Ok(l) => raw.lifecycle = l,
+                    Err(m) => self.problem(vloc, format!("{address}: lifecycle: {m}")),
+                }
+                continue;
+            }
+            let Some(field) = schema.field(key) else {
+                let names = schema
+                    .inputs()
+                    .map(|f| f.name)
+                    .chain(META_FIELDS.iter().copied());
+                let hint = did_you_mean(key, names);
+                self.problem(
+                    kloc,
+                    format!(
+                        "{address}: unknown field `{key}` for kind `{}`{hint}",
+                        schema.kind
+                    ),
+                );
+                continue;
+            };
+            if field.computed {
+                self.problem(
+                    kloc,
+                    format!("{address}: `{key}` is set by AWS and cannot be set here"),
+                );
+                continue;
+            }
+            if let Err(m) = check_field(field, &value) {
+                self.problem(vloc, format!("{address}: `{key}`: {m}"));
+                continue;
+            }
+            if let Err((offset, m)) = check_templates(&value) {
+                let mut at = vloc.clone();
+                at.col += offset;
+                self.problem(at, format!("{address}: `{key}`: {m}"));
+                continue;
+            }
+            raw.attrs.insert(key.to_owned(), value);
+            raw.attr_locs.insert(key.to_owned(), vloc);
+        }
+        for f in schema.inputs().filter(|f| f.required) {
+            if !raw.attrs.contains_key(f.name) {
+                self.problem(
+                    loc.clone(),
+                    format!("{address}: missing required field `{}`", f.name),
+                );
+            }
+        }
+        Some(raw)
+    }
+
+    fn finish(
+        mut self,
+        cli_vars: &BTreeMap<String, String>,
+        env_vars: &BTreeMap<String, String>,
+        files: Vec<PathBuf>,
+    ) -> Result<Config, ConfigError> {
+        let (stack, region) = match self.stack.take() {
+            Some((n, r, _)) => (n, r),
+            None => {
+                if self.problems.is_empty() {
+                    self.problems.push(Problem {
+                        loc: None,
+                        message: "no [stack] table: name the stack and its region, e.g. [stack] name = \"web\" region = \"us-east-1\"".into(),
+                    });
+                }
+                (String::new(), String::new())
+            }
+        };
+        // References: every one must name something that exists.
+        let mut resolved: BTreeMap<String, Resource> = BTreeMap::new();
+        let names: Vec<String> = self.resources.keys().cloned().collect();
+        for raw in self.resources.values() {
+            let mut deps = BTreeSet::new();
+            let mut sensitive_attrs = BTreeSet::new();
+            for (attr, value) in &raw.attrs {
+                let at = &raw.attr_locs[attr];
+                for r in template::refs(value) {
+                    match self.check_ref(&r, &names) {
+                        Ok(Some(dep)) => {
+                            deps.insert(dep);
+                        }
+                        Ok(None) => {
+                            if let Ref::Var(v) = &r
+                                && self.variables.get(v).is_some_and(|(d, _)| d.sensitive)
+                            {
+                                sensitive_attrs.insert(attr.clone());
+                            }
+                        }
+                        Err(m) => self.problems.push(Problem {
+                            loc: Some(at.clone()),
+                            message: format!("{}: `{attr}`: {m}", raw.address),
+                        }),
+                    }
+                }
+            }
+            for (dep, at) in &raw.depends_on {
+                if self.resources.contains_key(dep) {
+                    deps.insert(dep.clone());
+                } else {
+                    let hint = did_you_mean(dep, names.iter().map(String::as_str));
+                    self.problems.push(Problem {
+                        loc: Some(at.clone()),
+                        message: format!(
+                            "{}: depends_on names unknown resource `{dep}`{hint}",
+                            raw.address
+                        ),
+                    });
+                }
+            }
+            resolved.insert(
+                raw.address.clone(),
+                Resource {
+                    address: raw.address.clone(),
+                    kind: raw.kind,
+                    attrs: raw.attrs.clone(),
+                    deps,
+                    sensitive_attrs,
+                    lifecycle: raw.lifecycle.clone(),
+                    loc: raw.loc.clone(),
+                },
+            );
+        }
+        for (name, (value, loc)) in &self.outputs {
+            if let Err((offset, m)) = check_templates(value) {
+                let mut at = loc.clone();
+                at.col += offset;
+                self.problems.push(Problem {
+                    loc: Some(at),
+                    message: format!("output `{name}`: {m}"),
+                });
+                continue;
+            }
+            for r in template::refs(value) {
+                if let Err(m) = self.check_ref(&r, &names) {
+                    self.problems.push(Problem {
+                        loc: Some(loc.clone()),
+                        message: format!("output `{name}`: {m}"),
+                    });
+                }
+            }
+        }
+        let variables: BTreeMap<String, VarDecl> = self
+            .variables
+            .iter()
+            .map(|(k, (d, _))| (k.clone(), d.clone()))
+            .collect();
+        let var_values = match vars::values(&variables, cli_vars, env_vars) {
+            Ok(v) => v,
+            Err(ps) => {
+                for (name, m) in ps {
+                    let loc = self.variables.get(&name).map(|(_, l)| l.clone());
+                    self.problems.push(Problem { loc, message: m });
+                }
+                BTreeMap::new()
+            }
+        };
+        if !self.problems.is_empty() {
+            return Err(ConfigError(self.problems));
+        }
+        let config = Config {
+            stack,
+            region,
+            variables,
+            var_values,
+            resources: resolved,
+            outputs: self.outputs.into_iter().map(|(k, (v, _))| (k, v)).collect(),
+            files,
+        };
+        crate::graph::Graph::build(&config).map_err(|m| {
+            ConfigError(vec![Problem {
+                loc: None,
+                message: m,
+            }])
+        })?;
+        Ok(config)
+    }
+
+    /// Checks one reference; returns the address it depends on, if any.
+    fn check_ref(&self, r: &Ref, names: &[String]) -> Result<Option<String>, String> {
+        match r {
+            Ref::Stack(_) => Ok(None),
+            Ref::Var(v) => {
+                if self.variables.contains_key(v) {
+                    Ok(None)
+                } else {
+                    let hint = did_you_mean(v, self.variables.keys().map(String::as_str));
+                    Err(format!("reference to undeclared variable `var.{v}`{hint}"))
+                }
+            }
+            Ref::Attr { address, attr } => {
+                let Some(target) = self.resources.get(address) else {
+                    let hint = did_you_mean(address, names.iter().map(String::as_str));
+                    return Err(format!("reference to unknown resource `{address}`{hint}"));
+                };
+                let schema = target.kind.schema();
+                if schema.field(attr).is_none() {
+                    let hint = did_you_mean(attr, schema.field_names());
+                    return Err(format!("`{address}` has no attribute `{attr}`{hint}"));
+                }
+                Ok(Some(address.clone()))
+            }
+        }
+    }
+}
+
+fn check_field(field: &Field, value: &Value) -> Result<(), String> {
+    field.ty.check(value)
+}
+
+/// Every template in the value parses.
+fn check_templates(v: &Value) -> Result<(), (usize, String)> {
+    match v {
+        Value::Str(s) => template::parse(s).map(|_| ()).map_err(|(o, m)| (o + 1, m)),
+        Value::List(l) => l.iter().try_for_each(check_templates),
+        Value::Map(m) => m.values().try_for_each(check_templates),
+        _ => Ok(()),
+    }
+}
+
+fn lifecycle(v: &Value) -> Result<Lifecycle, String> {
+    let Value::Map(m) = v else {
+        return Err("expected a table such as { prevent_destroy = true }".into());
+    };
+    let mut l = Lifecycle::default();
+    for (k, v) in m {
+        match (k.as_str(), v) {
+            ("prevent_destroy", Value::Bool(b)) => l.prevent_destroy = *b,
+            ("create_before_destroy", Value::Bool(b)) => l.create_before_destroy = *b,
+            ("ignore_changes", Value::List(items)) => {
+                l.ignore_changes = v.str_list().into_iter().take(items.len()).collect()
+            }
+            ("prevent_destroy" | "create_before_destroy", other) => {
+                return Err(format!("`{k}` must be a bool, found {}", other.type_name()));
+            }
+            ("ignore_changes", other) => {
+                return Err(format!(
+                    "`ignore_changes` must be a list, found {}",
+                    other.type_name()
+                ));
+            }
+            (other, _) => {
+                let hint = did_you_mean(
+                    other,
+                    ["prevent_destroy", "create_before_destroy", "ignore_changes"],
+                );
+                return Err(format!("unknown setting `{other}`{hint}"));
+            }
+        }
+    }
+    Ok(l)
+}
+
+/// A TOML value as a reconcile value (datetimes become strings).
+fn to_value(v: &DeValue) -> Value {
+    match v {
+        DeValue::String(s) => Value::Str(s.to_string()),
+        DeValue::Integer(i) => i64::from_str_radix(
+            i.as_str()
+                .replace('_', "")
+                .trim_start_matches("0x")
+                .trim_start_matches("0o")
+                .trim_start_matches("0b"),
+            i.radix(),
+        )
+        .map(Value::Int)
+        .unwrap_or_else(|_| Value::Str(i.as_str().to_owned())),
+        DeValue::Float(f) => f
+            .as_str()
+            .replace('_', "")
+            .parse()
+            .map(Value::Float)
+            .unwrap_or(Value::Null),
+        DeValue::Boolean(b) => Value::Bool(*b),
+        DeValue::Datetime(d) => Value::Str(d.to_string()),
+        DeValue::Array(a) => Value::List(a.iter().map(|i| to_value(i.get_ref())).collect()),
+        DeValue::Table(t) => Value::Map(
+            t.iter()
+                .map(|(k, v)| (k.get_ref().to_string(), to_value(v.get_ref())))
+                .collect(),
+        ),
+    }
+}
+
+/// Every `RECONCILE_VAR_<name>` of the environment.
+pub fn env_vars() -> BTreeMap<String, String> {
+    std::env::vars()
+        .filter_map(|(k, v)| Some((k.strip_prefix("RECONCILE_VAR_")?.to_owned(), v)))
+        .collect()
+}

@@ -1,0 +1,231 @@
+//! `eip`: an Elastic IP address, a public IPv4 address kept across uses.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{DomainType, Filter, ResourceType};
+
+use super::{FILTER_CHUNK, address_filters, filter, str_attr, sync_tags, tag_spec, tags_value};
+use crate::aws::ApiError;
+use crate::aws::wait::{Poll, Waiter};
+use crate::kinds::{Ctx, Kind, differs};
+use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
+use crate::value::Attrs;
+
+pub struct Eip;
+
+static SCHEMA: Schema = Schema {
+    kind: "eip",
+    description: "An Elastic IP address: a public IPv4 address that outlives what uses it.",
+    fields: &[
+        Field::new("domain", Type::String)
+            .default(Default::Str("vpc"))
+            .force_new()
+            .doc("Where the address is used: \"vpc\" (the only choice since EC2-Classic retired)."),
+        TAGS,
+        ID.doc("The allocation id (eipalloc-…)."),
+        Field::new("public_ip", Type::String)
+            .computed()
+            .doc("The public IPv4 address."),
+    ],
+};
+
+/// ReleaseAddress answers this while the address is still associated, e.g.
+/// for a short while after the NAT gateway that used it was deleted.
+const IN_USE: &str = "InvalidIPAddress.InUse";
+
+impl Eip {
+    /// Every address matching the filters. DescribeAddresses is not paginated.
+    async fn describe(
+        &self,
+        cx: Ctx<'_>,
+        filters: Vec<Filter>,
+    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+        let out = cx
+            .aws
+            .ec2
+            .describe_addresses()
+            .set_filters(Some(filters))
+            .send()
+            .await?;
+        Ok(out
+            .addresses()
+            .iter()
+            .filter_map(|a| Some((a.allocation_id()?.to_owned(), attrs(a))))
+            .collect())
+    }
+}
+
+/// The attributes of a described address.
+fn attrs(a: &aws_sdk_ec2::types::Address) -> Attrs {
+    let mut out = Attrs::new();
+    out.insert("id".into(), a.allocation_id().into());
+    out.insert("domain".into(), a.domain().map(DomainType::as_str).into());
+    out.insert("public_ip".into(), a.public_ip().into());
+    out.insert("tags".into(), tags_value(a.tags.as_deref()));
+    out
+}
+
+/// What one ReleaseAddress answer means for the delete.
+fn release_progress(r: Result<(), ApiError>) -> Result<Poll<()>, ApiError> {
+    match r {
+        Ok(()) => Ok(Poll::Ready(())),
+        // Already released (InvalidAllocationID.NotFound).
+        Err(e) if e.is_not_found() => Ok(Poll::Ready(())),
+        Err(e) if e.code.as_deref() == Some(IN_USE) => Ok(Poll::Pending(e.to_string())),
+        Err(e) => Err(e),
+    }
+}
+
+#[async_trait]
+impl Kind for Eip {
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
+    }
+
+    async fn read_many(
+        &self,
+        cx: Ctx<'_>,
+        ids: &[String],
+    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+        let mut out = BTreeMap::new();
+        for chunk in ids.chunks(FILTER_CHUNK) {
+            out.extend(
+                self.describe(cx, vec![filter("allocation-id", chunk)])
+                    .await?,
+            );
+        }
+        Ok(out)
+    }
+
+    async fn create(
+        &self,
+        cx: Ctx<'_>,
+        address: &str,
+        desired: &Attrs,
+    ) -> Result<String, ApiError> {
+        let domain = str_attr(desired, "domain").unwrap_or_else(|| "vpc".into());
+        let out = cx
+            .aws
+            .ec2
+            .allocate_address()
+            .domain(DomainType::from(domain.as_str()))
+            .tag_specifications(tag_spec(cx, ResourceType::ElasticIp, address, desired))
+            .send()
+            .await?;
+        let id = out
+            .allocation_id()
+            .ok_or_else(|| ApiError::msg("AllocateAddress returned no allocation id"))?
+            .to_owned();
+        // Usable at once, but DescribeAddresses may not show it yet.
+        Waiter::new(self.timeouts().create)
+            .until(&format!("Elastic IP {id} to be visible"), || async {
+                let found = self
+                    .describe(cx, vec![filter("allocation-id", [id.as_str()])])
+                    .await?;
+                Ok(if found.contains_key(&id) {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending("not yet visible".into())
+                })
+            })
+            .await?;
+        Ok(id)
+    }
+
+    async fn update(
+        &self,
+        cx: Ctx<'_>,
+        _address: &str,
+        id: &str,
+        live: &Attrs,
+        desired: &Attrs,
+    ) -> Result<(), ApiError> {
+        // Everything else forces a new address.
+        if differs(&SCHEMA, "tags", live, desired) {
+            sync_tags(cx, id, live, desired).await?;
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, cx: Ctx<'_>, id: &str, _live: &Attrs) -> Result<(), ApiError> {
+        Waiter::new(self.timeouts().delete)
+            .until(&format!("Elastic IP {id} to be released"), || async {
+                let r = cx.aws.ec2.release_address().allocation_id(id).send().await;
+                release_progress(r.map(drop).map_err(ApiError::from))
+            })
+            .await
+    }
+
+    async fn find_by_address(
+        &self,
+        cx: Ctx<'_>,
+        address: &str,
+    ) -> Result<Option<String>, ApiError> {
+        Ok(self
+            .describe(cx, address_filters(cx, address))
+            .await?
+            .into_keys()
+            .next())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_ec2::types::Tag;
+
+    use super::*;
+    use crate::aws::ErrorClass;
+    use crate::value::Value;
+
+    #[test]
+    fn a_described_address_reads_with_its_allocation_id_as_id() {
+        let a = attrs(
+            &aws_sdk_ec2::types::Address::builder()
+                .allocation_id("eipalloc-0abc")
+                .public_ip("203.0.113.7")
+                .domain(DomainType::Vpc)
+                .tags(Tag::builder().key("Name").value("nat").build())
+                .tags(Tag::builder().key("reconcile:stack").value("s").build())
+                .build(),
+        );
+        assert_eq!(a["id"], Value::str("eipalloc-0abc"));
+        assert_eq!(a["public_ip"], Value::str("203.0.113.7"));
+        assert_eq!(a["domain"], Value::str("vpc"));
+        assert_eq!(a["tags"].str_map().len(), 1, "reconcile tags are hidden");
+        for f in SCHEMA.field_names() {
+            assert!(a.contains_key(f), "read leaves out {f}");
+        }
+    }
+
+    #[test]
+    fn the_domain_defaults_to_vpc_and_forces_a_new_address() {
+        let filled = SCHEMA.with_defaults(&Attrs::new());
+        assert_eq!(filled["domain"], Value::str("vpc"));
+        assert!(SCHEMA.field("domain").unwrap().force_new);
+        assert!(SCHEMA.field("public_ip").unwrap().computed);
+    }
+
+    #[test]
+    fn a_release_of_a_released_address_succeeds_and_an_address_in_use_is_waited_for() {
+        let err = |code: &str, class| ApiError {
+            code: Some(code.into()),
+            message: "m".into(),
+            class,
+        };
+        assert_eq!(release_progress(Ok(())).unwrap(), Poll::Ready(()));
+        assert_eq!(
+            release_progress(Err(err(
+                "InvalidAllocationID.NotFound",
+                ErrorClass::NotFound
+            )))
+            .unwrap(),
+            Poll::Ready(())
+        );
+        assert!(matches!(
+            release_progress(Err(err(IN_USE, ErrorClass::Other))),
+            Ok(Poll::Pending(_))
+        ));
+        assert!(release_progress(Err(err("AuthFailure", ErrorClass::Other))).is_err());
+    }
+}

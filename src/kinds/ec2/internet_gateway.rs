@@ -1,0 +1,329 @@
+//! `internet_gateway`: a VPC's route to the internet, attached to at most
+//! one VPC.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{Filter, ResourceType};
+
+use super::{
+    FILTER_CHUNK, address_filters, filter, retry_while_in_use, str_attr, sync_tags, tag_spec,
+    tags_value,
+};
+use crate::aws::ApiError;
+use crate::aws::wait::{Poll, Waiter};
+use crate::kinds::{Ctx, Kind, differs};
+use crate::schema::{Field, ID, Schema, TAGS, Type};
+use crate::value::{Attrs, Value};
+
+pub struct InternetGateway;
+
+static SCHEMA: Schema = Schema {
+    kind: "internet_gateway",
+    description: "An internet gateway: a VPC's route to and from the internet.",
+    fields: &[
+        Field::new("vpc_id", Type::String)
+            .doc("The VPC it is attached to; changed in place (detached, then attached)."),
+        TAGS,
+        ID,
+    ],
+};
+
+/// A detach answers this when the gateway is not attached to that VPC.
+const NOT_ATTACHED: &str = "Gateway.NotAttached";
+
+impl InternetGateway {
+    /// Every internet gateway matching the filters (one paginated call).
+    async fn describe(
+        &self,
+        cx: Ctx<'_>,
+        filters: Vec<Filter>,
+    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+        let igws: Vec<_> = cx
+            .aws
+            .ec2
+            .describe_internet_gateways()
+            .set_filters(Some(filters))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await?;
+        Ok(igws
+            .iter()
+            .filter_map(|g| Some((g.internet_gateway_id()?.to_owned(), attrs(g))))
+            .collect())
+    }
+
+    /// The live attributes of one gateway, if it exists.
+    async fn read_one(&self, cx: Ctx<'_>, id: &str) -> Result<Option<Attrs>, ApiError> {
+        Ok(self
+            .describe(cx, vec![filter("internet-gateway-id", [id])])
+            .await?
+            .remove(id))
+    }
+
+    /// Attaches the gateway to `vpc_id` and waits until the attachment shows.
+    async fn attach(&self, cx: Ctx<'_>, id: &str, vpc_id: &str) -> Result<(), ApiError> {
+        cx.aws
+            .ec2
+            .attach_internet_gateway()
+            .internet_gateway_id(id)
+            .vpc_id(vpc_id)
+            .send()
+            .await?;
+        Waiter::new(self.timeouts().update)
+            .until(
+                &format!("internet gateway {id} to be attached to {vpc_id}"),
+                || async {
+                    let live = self.read_one(cx, id).await?;
+                    let attached = live.as_ref().and_then(|a| str_attr(a, "vpc_id"));
+                    Ok(if attached.as_deref() == Some(vpc_id) {
+                        Poll::Ready(())
+                    } else {
+                        Poll::Pending(format!("attached to {attached:?}"))
+                    })
+                },
+            )
+            .await
+    }
+
+    /// Detaches the gateway from `vpc_id`. Real AWS refuses with
+    /// DependencyViolation while the VPC still has public addresses mapped
+    /// (EIPs of a NAT gateway being deleted): retried for at most `timeout`.
+    async fn detach(
+        &self,
+        cx: Ctx<'_>,
+        id: &str,
+        vpc_id: &str,
+        timeout: std::time::Duration,
+    ) -> Result<(), ApiError> {
+        retry_while_in_use(
+            timeout,
+            &format!("internet gateway {id} to be free to detach from {vpc_id}"),
+            || async {
+                let r = cx
+                    .aws
+                    .ec2
+                    .detach_internet_gateway()
+                    .internet_gateway_id(id)
+                    .vpc_id(vpc_id)
+                    .send()
+                    .await;
+                match r.map_err(ApiError::from) {
+                    Err(e) if e.code.as_deref() == Some(NOT_ATTACHED) => Ok(()),
+                    other => other.map(drop),
+                }
+            },
+        )
+        .await
+    }
+}
+
+/// The attributes of a described internet gateway.
+fn attrs(g: &aws_sdk_ec2::types::InternetGateway) -> Attrs {
+    let mut a = Attrs::new();
+    a.insert("id".into(), g.internet_gateway_id().into());
+    a.insert("vpc_id".into(), attached_vpc(g).into());
+    a.insert("tags".into(), tags_value(g.tags.as_deref()));
+    a
+}
+
+/// The VPC the gateway is attached to. AWS reports an internet gateway's
+/// attachment as `available` (a value its own enum does not list); `attached`
+/// and `attaching` count too, `detaching`/`detached` do not.
+fn attached_vpc(g: &aws_sdk_ec2::types::InternetGateway) -> Option<&str> {
+    g.attachments()
+        .iter()
+        .find(|a| {
+            matches!(
+                a.state().map(|s| s.as_str()),
+                Some("available" | "attached" | "attaching")
+            )
+        })
+        .and_then(|a| a.vpc_id())
+}
+
+#[async_trait]
+impl Kind for InternetGateway {
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
+    }
+
+    async fn read_many(
+        &self,
+        cx: Ctx<'_>,
+        ids: &[String],
+    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+        let mut out = BTreeMap::new();
+        for chunk in ids.chunks(FILTER_CHUNK) {
+            out.extend(
+                self.describe(cx, vec![filter("internet-gateway-id", chunk)])
+                    .await?,
+            );
+        }
+        Ok(out)
+    }
+
+    async fn create(
+        &self,
+        cx: Ctx<'_>,
+        address: &str,
+        desired: &Attrs,
+    ) -> Result<String, ApiError> {
+        let out = cx
+            .aws
+            .ec2
+            .create_internet_gateway()
+            .tag_specifications(tag_spec(
+                cx,
+                ResourceType::InternetGateway,
+                address,
+                desired,
+            ))
+            .send()
+            .await?;
+        let id = out
+            .internet_gateway()
+            .and_then(|g| g.internet_gateway_id())
+            .ok_or_else(|| ApiError::msg("CreateInternetGateway returned no id"))?
+            .to_owned();
+        // Usable at once, but EC2 may not know the id yet: attaching would fail.
+        Waiter::new(self.timeouts().create)
+            .until(&format!("internet gateway {id} to be visible"), || async {
+                Ok(match self.read_one(cx, &id).await? {
+                    Some(_) => Poll::Ready(()),
+                    None => Poll::Pending("not yet visible".into()),
+                })
+            })
+            .await?;
+        // A new gateway is attached to nothing.
+        let created = Attrs::from([
+            ("vpc_id".to_owned(), Value::Null),
+            (
+                "tags".to_owned(),
+                desired.get("tags").cloned().unwrap_or_default(),
+            ),
+        ]);
+        self.update(cx, address, &id, &created, desired).await?;
+        Ok(id)
+    }
+
+    async fn update(
+        &self,
+        cx: Ctx<'_>,
+        _address: &str,
+        id: &str,
+        live: &Attrs,
+        desired: &Attrs,
+    ) -> Result<(), ApiError> {
+        if differs(&SCHEMA, "vpc_id", live, desired) {
+            if let Some(old) = str_attr(live, "vpc_id") {
+                self.detach(cx, id, &old, self.timeouts().update).await?;
+            }
+            if let Some(new) = str_attr(desired, "vpc_id") {
+                self.attach(cx, id, &new).await?;
+            }
+        }
+        if differs(&SCHEMA, "tags", live, desired) {
+            sync_tags(cx, id, live, desired).await?;
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, cx: Ctx<'_>, id: &str, _live: &Attrs) -> Result<(), ApiError> {
+        // Detach from whatever it is attached to now, not what the state
+        // last saw: AWS refuses to delete an attached gateway.
+        let Some(live) = self.read_one(cx, id).await? else {
+            return Ok(());
+        };
+        if let Some(vpc_id) = str_attr(&live, "vpc_id") {
+            self.detach(cx, id, &vpc_id, self.timeouts().delete).await?;
+        }
+        retry_while_in_use(
+            self.timeouts().delete,
+            &format!("internet gateway {id} to be free to delete"),
+            || async {
+                let call = cx.aws.ec2.delete_internet_gateway();
+                call.internet_gateway_id(id).send().await?;
+                Ok(())
+            },
+        )
+        .await
+    }
+
+    async fn find_by_address(
+        &self,
+        cx: Ctx<'_>,
+        address: &str,
+    ) -> Result<Option<String>, ApiError> {
+        Ok(self
+            .describe(cx, address_filters(cx, address))
+            .await?
+            .into_keys()
+            .next())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_ec2::types::{AttachmentStatus, InternetGatewayAttachment, Tag};
+
+    use super::*;
+
+    fn gateway(attachments: &[(&str, &str)]) -> aws_sdk_ec2::types::InternetGateway {
+        let mut b = aws_sdk_ec2::types::InternetGateway::builder()
+            .internet_gateway_id("igw-0abc")
+            .tags(Tag::builder().key("Name").value("main").build())
+            .tags(
+                Tag::builder()
+                    .key("reconcile:address")
+                    .value("internet_gateway.main")
+                    .build(),
+            );
+        for (vpc, state) in attachments {
+            b = b.attachments(
+                InternetGatewayAttachment::builder()
+                    .vpc_id(*vpc)
+                    .state(AttachmentStatus::from(*state))
+                    .build(),
+            );
+        }
+        b.build()
+    }
+
+    #[test]
+    fn an_available_attachment_reads_as_the_vpc_id() {
+        let a = attrs(&gateway(&[("vpc-1", "available")]));
+        assert_eq!(a["id"], Value::str("igw-0abc"));
+        assert_eq!(a["vpc_id"], Value::str("vpc-1"));
+        assert_eq!(a["tags"].str_map().len(), 1, "reconcile tags are hidden");
+        assert_eq!(
+            attrs(&gateway(&[("vpc-1", "attached")]))["vpc_id"],
+            Value::str("vpc-1")
+        );
+    }
+
+    #[test]
+    fn a_detached_or_detaching_gateway_reads_as_attached_to_nothing() {
+        assert_eq!(attrs(&gateway(&[]))["vpc_id"], Value::Null);
+        assert_eq!(
+            attrs(&gateway(&[("vpc-1", "detaching")]))["vpc_id"],
+            Value::Null
+        );
+        assert_eq!(
+            attrs(&gateway(&[("vpc-1", "detached"), ("vpc-2", "available")]))["vpc_id"],
+            Value::str("vpc-2")
+        );
+    }
+
+    #[test]
+    fn the_attachment_changes_in_place() {
+        let f = SCHEMA.field("vpc_id").unwrap();
+        assert!(!f.force_new && !f.required);
+        let live = Attrs::from([("vpc_id".to_owned(), Value::str("vpc-1"))]);
+        let desired = Attrs::from([("vpc_id".to_owned(), Value::str("vpc-2"))]);
+        assert!(differs(&SCHEMA, "vpc_id", &live, &desired));
+        assert!(!differs(&SCHEMA, "tags", &live, &desired));
+    }
+}

@@ -1,0 +1,464 @@
+//! `nat_gateway`: lets a private subnet reach out without being reachable.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{ConnectivityType, Filter, NatGatewayState, ResourceType, Tag};
+
+use super::{FILTER_CHUNK, address_filters, filter, str_attr, sync_tags, tag_spec, tags_value};
+use crate::aws::ApiError;
+use crate::aws::wait::{Poll, Waiter};
+use crate::kinds::{Ctx, Kind, Timeouts, differs};
+use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
+use crate::value::Attrs;
+
+pub struct NatGateway;
+
+static SCHEMA: Schema = Schema {
+    kind: "nat_gateway",
+    description: "A NAT gateway: outbound-only internet access for private subnets.",
+    fields: &[
+        Field::new("subnet_id", Type::String)
+            .required()
+            .force_new()
+            .doc("The subnet it lives in (a public one for a public gateway)."),
+        Field::new("allocation_id", Type::String)
+            .force_new()
+            .doc("The Elastic IP allocation it uses; required for a public gateway."),
+        Field::new("connectivity_type", Type::String)
+            .default(Default::Str("public"))
+            .force_new()
+            .doc("\"public\" (reaches the internet) or \"private\" (other networks only)."),
+        TAGS,
+        ID,
+        Field::new("public_ip", Type::String)
+            .computed()
+            .doc("The public address of a public gateway."),
+        Field::new("private_ip", Type::String)
+            .computed()
+            .doc("The gateway's address inside the subnet."),
+    ],
+};
+
+impl NatGateway {
+    /// Every NAT gateway matching the filters, except deleted ones (AWS lists
+    /// a deleted gateway for about an hour; it is gone for reconcile).
+    async fn describe(
+        &self,
+        cx: Ctx<'_>,
+        filters: Vec<Filter>,
+    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+        let gateways = self.describe_raw(cx, &filters).await?;
+        Ok(gateways
+            .iter()
+            .filter(|g| exists(g.state()))
+            // The emulator ignores tag filters here; AWS applies them. Check
+            // again so that a lookup by address can never adopt a stranger.
+            .filter(|g| tag_filters_match(&filters, g.tags()))
+            .filter_map(|g| Some((g.nat_gateway_id()?.to_owned(), attrs(g))))
+            .collect())
+    }
+
+    async fn describe_raw(
+        &self,
+        cx: Ctx<'_>,
+        filters: &[Filter],
+    ) -> Result<Vec<aws_sdk_ec2::types::NatGateway>, ApiError> {
+        Ok(cx
+            .aws
+            .ec2
+            .describe_nat_gateways()
+            .set_filter(Some(filters.to_vec()))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await?)
+    }
+
+    /// The state of one gateway (deleted ones included) and why it failed,
+    /// if it failed; None when AWS does not know the id.
+    async fn state(
+        &self,
+        cx: Ctx<'_>,
+        id: &str,
+    ) -> Result<Option<(NatGatewayState, Option<String>)>, ApiError> {
+        let found = self
+            .describe_raw(cx, &[filter("nat-gateway-id", [id])])
+            .await?;
+        Ok(found
+            .into_iter()
+            .find(|g| g.nat_gateway_id() == Some(id))
+            .map(|g| {
+                (
+                    g.state.unwrap_or(NatGatewayState::Pending),
+                    g.failure_message,
+                )
+            }))
+    }
+
+    /// The state of one gateway that still exists; None when it is gone.
+    async fn live_state(&self, cx: Ctx<'_>, id: &str) -> Result<Option<NatGatewayState>, ApiError> {
+        Ok(self
+            .state(cx, id)
+            .await?
+            .map(|(s, _)| s)
+            .filter(|s| exists(Some(s))))
+    }
+}
+
+/// The attributes of a described gateway, its addresses taken from the
+/// primary one (the first when none says it is primary).
+fn attrs(g: &aws_sdk_ec2::types::NatGateway) -> Attrs {
+    let addresses = g.nat_gateway_addresses();
+    let primary = addresses
+        .iter()
+        .find(|a| a.is_primary() == Some(true))
+        .or_else(|| addresses.first());
+    let mut a = Attrs::new();
+    a.insert("id".into(), g.nat_gateway_id().into());
+    a.insert("subnet_id".into(), g.subnet_id().into());
+    a.insert(
+        "allocation_id".into(),
+        primary.and_then(|p| p.allocation_id()).into(),
+    );
+    a.insert(
+        "connectivity_type".into(),
+        g.connectivity_type().map(ConnectivityType::as_str).into(),
+    );
+    a.insert(
+        "public_ip".into(),
+        primary.and_then(|p| p.public_ip()).into(),
+    );
+    a.insert(
+        "private_ip".into(),
+        primary.and_then(|p| p.private_ip()).into(),
+    );
+    a.insert("tags".into(), tags_value(g.tags.as_deref()));
+    a
+}
+
+/// A gateway in state `deleted` is gone; `deleting` still exists.
+fn exists(state: Option<&NatGatewayState>) -> bool {
+    !matches!(state, Some(NatGatewayState::Deleted))
+}
+
+/// True when `tags` satisfy every `tag:<key>` filter.
+fn tag_filters_match(filters: &[Filter], tags: &[Tag]) -> bool {
+    filters
+        .iter()
+        .all(|f| match f.name().and_then(|n| n.strip_prefix("tag:")) {
+            None => true,
+            Some(key) => tags.iter().any(|t| {
+                t.key() == Some(key) && f.values().iter().any(|v| Some(v.as_str()) == t.value())
+            }),
+        })
+}
+
+/// What one look at a gateway being created means for the wait.
+fn creation_progress(state: Option<&NatGatewayState>, failure: Option<&str>) -> Poll<()> {
+    match state {
+        Some(NatGatewayState::Available) => Poll::Ready(()),
+        Some(NatGatewayState::Failed) => Poll::Failed(format!(
+            "failed: {}",
+            failure.unwrap_or("AWS gave no reason")
+        )),
+        // Only when the client token named a gateway deleted earlier.
+        Some(s @ (NatGatewayState::Deleting | NatGatewayState::Deleted)) => Poll::Failed(format!(
+            "{}: the create returned a gateway already deleted",
+            s.as_str()
+        )),
+        Some(s) => Poll::Pending(s.as_str().to_owned()),
+        None => Poll::Pending("not yet visible".into()),
+    }
+}
+
+/// The idempotency token of a create: the same for a retried create of the
+/// same resource, so AWS returns the first gateway instead of making a second
+/// one. Besides stack and address it covers the force-new inputs, so that a
+/// replacement (which changes one of them) gets a gateway of its own. At most
+/// 64 ASCII characters, as EC2 requires. FNV-1a (128 bits): stable across
+/// Rust releases, unlike `DefaultHasher`.
+fn client_token(stack: &str, address: &str, desired: &Attrs) -> String {
+    const OFFSET: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
+    const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013b;
+    let inputs = ["subnet_id", "allocation_id", "connectivity_type"]
+        .map(|f| str_attr(desired, f).unwrap_or_default());
+    let mut hash = OFFSET;
+    for part in [stack, address]
+        .into_iter()
+        .chain(inputs.iter().map(String::as_str))
+    {
+        // A separator keeps ("ab", "c") and ("a", "bc") apart.
+        for b in part.bytes().chain([0]) {
+            hash ^= u128::from(b);
+            hash = hash.wrapping_mul(PRIME);
+        }
+    }
+    format!("reconcile-{hash:032x}")
+}
+
+#[async_trait]
+impl Kind for NatGateway {
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
+    }
+
+    /// A public gateway takes minutes to come up and to go away.
+    fn timeouts(&self) -> Timeouts {
+        Timeouts::minutes(10, 10, 30)
+    }
+
+    async fn read_many(
+        &self,
+        cx: Ctx<'_>,
+        ids: &[String],
+    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+        let mut out = BTreeMap::new();
+        for chunk in ids.chunks(FILTER_CHUNK) {
+            out.extend(
+                self.describe(cx, vec![filter("nat-gateway-id", chunk)])
+                    .await?,
+            );
+        }
+        Ok(out)
+    }
+
+    async fn create(
+        &self,
+        cx: Ctx<'_>,
+        address: &str,
+        desired: &Attrs,
+    ) -> Result<String, ApiError> {
+        let connectivity =
+            str_attr(desired, "connectivity_type").unwrap_or_else(|| "public".into());
+        let out = cx
+            .aws
+            .ec2
+            .create_nat_gateway()
+            .set_subnet_id(str_attr(desired, "subnet_id"))
+            .set_allocation_id(str_attr(desired, "allocation_id"))
+            .connectivity_type(ConnectivityType::from(connectivity.as_str()))
+            .client_token(client_token(cx.stack, address, desired))
+            .tag_specifications(tag_spec(cx, ResourceType::Natgateway, address, desired))
+            .send()
+            .await?;
+        let id = out
+            .nat_gateway()
+            .and_then(|g| g.nat_gateway_id())
+            .ok_or_else(|| ApiError::msg("CreateNatGateway returned no id"))?
+            .to_owned();
+        Waiter::new(self.timeouts().create)
+            .until(&format!("NAT gateway {id} to become available"), || async {
+                let state = self.state(cx, &id).await?;
+                Ok(match &state {
+                    Some((s, failure)) => creation_progress(Some(s), failure.as_deref()),
+                    None => creation_progress(None, None),
+                })
+            })
+            .await?;
+        Ok(id)
+    }
+
+    async fn update(
+        &self,
+        cx: Ctx<'_>,
+        _address: &str,
+        id: &str,
+        live: &Attrs,
+        desired: &Attrs,
+    ) -> Result<(), ApiError> {
+        // Everything else forces a new gateway.
+        if differs(&SCHEMA, "tags", live, desired) {
+            sync_tags(cx, id, live, desired).await?;
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, cx: Ctx<'_>, id: &str, _live: &Attrs) -> Result<(), ApiError> {
+        // Look first: AWS answers NatGatewayNotFound for an unknown id, the
+        // emulator HTTP 500 (which the SDK retries before giving up).
+        if self.live_state(cx, id).await?.is_none() {
+            return Ok(());
+        }
+        let deleted = cx
+            .aws
+            .ec2
+            .delete_nat_gateway()
+            .nat_gateway_id(id)
+            .send()
+            .await;
+        if let Err(e) = deleted.map_err(ApiError::from) {
+            // Fine if it went away meanwhile or is already on its way out.
+            if let Some(s) = self.live_state(cx, id).await?
+                && s != NatGatewayState::Deleting
+            {
+                return Err(e);
+            }
+        }
+        Waiter::new(self.timeouts().delete)
+            .until(&format!("NAT gateway {id} to be deleted"), || async {
+                Ok(match self.live_state(cx, id).await? {
+                    None => Poll::Ready(()),
+                    Some(s) => Poll::Pending(s.as_str().to_owned()),
+                })
+            })
+            .await
+    }
+
+    async fn find_by_address(
+        &self,
+        cx: Ctx<'_>,
+        address: &str,
+    ) -> Result<Option<String>, ApiError> {
+        // A gateway being deleted, or failed, must not be adopted.
+        let mut filters = address_filters(cx, address);
+        filters.push(filter("state", ["pending", "available"]));
+        Ok(self.describe(cx, filters).await?.into_keys().next())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_ec2::types::NatGatewayAddress;
+
+    use super::*;
+    use crate::value::Value;
+
+    fn described(state: NatGatewayState) -> aws_sdk_ec2::types::NatGateway {
+        aws_sdk_ec2::types::NatGateway::builder()
+            .nat_gateway_id("nat-0abc")
+            .subnet_id("subnet-0abc")
+            .vpc_id("vpc-0abc")
+            .state(state)
+            .connectivity_type(ConnectivityType::Public)
+            .nat_gateway_addresses(
+                NatGatewayAddress::builder()
+                    .allocation_id("eipalloc-secondary")
+                    .public_ip("203.0.113.9")
+                    .private_ip("10.0.1.9")
+                    .is_primary(false)
+                    .build(),
+            )
+            .nat_gateway_addresses(
+                NatGatewayAddress::builder()
+                    .allocation_id("eipalloc-0abc")
+                    .public_ip("203.0.113.7")
+                    .private_ip("10.0.1.7")
+                    .is_primary(true)
+                    .build(),
+            )
+            .tags(Tag::builder().key("Name").value("nat-a").build())
+            .tags(Tag::builder().key("reconcile:stack").value("s").build())
+            .tags(
+                Tag::builder()
+                    .key("reconcile:address")
+                    .value("nat_gateway.a")
+                    .build(),
+            )
+            .build()
+    }
+
+    #[test]
+    fn a_described_gateway_reads_its_primary_address() {
+        let a = attrs(&described(NatGatewayState::Available));
+        assert_eq!(a["id"], Value::str("nat-0abc"));
+        assert_eq!(a["subnet_id"], Value::str("subnet-0abc"));
+        assert_eq!(a["allocation_id"], Value::str("eipalloc-0abc"));
+        assert_eq!(a["connectivity_type"], Value::str("public"));
+        assert_eq!(a["public_ip"], Value::str("203.0.113.7"));
+        assert_eq!(a["private_ip"], Value::str("10.0.1.7"));
+        assert_eq!(a["tags"].str_map().len(), 1, "reconcile tags are hidden");
+        for f in SCHEMA.field_names() {
+            assert!(a.contains_key(f), "read leaves out {f}");
+        }
+    }
+
+    #[test]
+    fn a_private_gateway_has_no_public_address() {
+        let g = aws_sdk_ec2::types::NatGateway::builder()
+            .nat_gateway_id("nat-0abc")
+            .connectivity_type(ConnectivityType::Private)
+            .nat_gateway_addresses(NatGatewayAddress::builder().private_ip("10.0.1.7").build())
+            .build();
+        let a = attrs(&g);
+        assert_eq!(a["connectivity_type"], Value::str("private"));
+        assert_eq!(a["allocation_id"], Value::Null);
+        assert_eq!(a["public_ip"], Value::Null);
+        assert_eq!(a["private_ip"], Value::str("10.0.1.7"));
+    }
+
+    #[test]
+    fn a_deleted_gateway_is_gone_and_a_deleting_one_still_exists() {
+        assert!(!exists(Some(&NatGatewayState::Deleted)));
+        assert!(exists(Some(&NatGatewayState::Deleting)));
+        assert!(exists(Some(&NatGatewayState::Available)));
+        assert!(exists(Some(&NatGatewayState::Failed)));
+    }
+
+    #[test]
+    fn a_failed_gateway_stops_the_wait_with_aws_reason() {
+        assert_eq!(
+            creation_progress(Some(&NatGatewayState::Available), None),
+            Poll::Ready(())
+        );
+        assert!(matches!(
+            creation_progress(Some(&NatGatewayState::Pending), None),
+            Poll::Pending(_)
+        ));
+        assert!(matches!(creation_progress(None, None), Poll::Pending(_)));
+        let Poll::Failed(why) = creation_progress(
+            Some(&NatGatewayState::Failed),
+            Some("Subnet subnet-0abc does not have enough free addresses"),
+        ) else {
+            panic!("a failed gateway must stop the wait");
+        };
+        assert!(why.contains("does not have enough free addresses"), "{why}");
+        assert!(matches!(
+            creation_progress(Some(&NatGatewayState::Deleted), None),
+            Poll::Failed(_)
+        ));
+    }
+
+    #[test]
+    fn the_client_token_is_stable_short_and_specific_to_the_resource() {
+        let desired = Attrs::from([
+            ("subnet_id".to_owned(), Value::str("subnet-0abc")),
+            ("allocation_id".to_owned(), Value::str("eipalloc-0abc")),
+            ("connectivity_type".to_owned(), Value::str("public")),
+        ]);
+        let token = client_token("prod", "nat_gateway.a", &desired);
+        assert_eq!(token, client_token("prod", "nat_gateway.a", &desired));
+        // Fixed here so that a change of the hash (which would break
+        // idempotency across versions) is noticed.
+        assert_eq!(token, "reconcile-72d4ce88feff70c7fd562e9b181409d6");
+        assert!(token.len() <= 64 && token.is_ascii());
+        assert_ne!(token, client_token("prod", "nat_gateway.b", &desired));
+        assert_ne!(token, client_token("dev", "nat_gateway.a", &desired));
+        let mut moved = desired.clone();
+        moved.insert("subnet_id".into(), Value::str("subnet-0def"));
+        assert_ne!(token, client_token("prod", "nat_gateway.a", &moved));
+        // Tags are not part of it: retagging is an update, not a new gateway.
+        let mut tagged = desired.clone();
+        tagged.insert(
+            "tags".into(),
+            Value::from(BTreeMap::from([("a".to_owned(), "b".to_owned())])),
+        );
+        assert_eq!(token, client_token("prod", "nat_gateway.a", &tagged));
+    }
+
+    #[test]
+    fn tag_filters_are_checked_again_on_the_answer() {
+        let g = described(NatGatewayState::Available);
+        let mine = [
+            filter("tag:reconcile:stack", ["s"]),
+            filter("tag:reconcile:address", ["nat_gateway.a"]),
+            filter("state", ["available"]),
+        ];
+        assert!(tag_filters_match(&mine, g.tags()));
+        let other = [filter("tag:reconcile:address", ["nat_gateway.b"])];
+        assert!(!tag_filters_match(&other, g.tags()));
+        let missing = [filter("tag:Owner", ["me"])];
+        assert!(!tag_filters_match(&missing, g.tags()));
+    }
+}

@@ -1,0 +1,476 @@
+//! The planner: a pure function of the desired state, the state and the
+//! live attributes. No AWS call happens here.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{Action, AttrDiff, Change, Plan};
+use crate::config::template::{self, Ref, Resolve};
+use crate::config::{Config, Resource};
+use crate::graph::Graph;
+use crate::kinds::{self, Kind};
+use crate::state::{State, Status};
+use crate::value::{Attrs, Value};
+
+/// Live attributes per address of the state; `None` when the resource is
+/// gone from AWS.
+pub type Live = BTreeMap<String, Option<Attrs>>;
+
+/// Values known while planning: variables, the stack, and the planned
+/// attributes of resources already planned (in dependency order).
+pub struct PlanEnv<'a> {
+    pub config: &'a Config,
+    pub planned: &'a BTreeMap<String, Attrs>,
+}
+
+impl Resolve for PlanEnv<'_> {
+    fn resolve(&self, r: &Ref) -> Result<Value, String> {
+        match r {
+            Ref::Var(n) => self
+                .config
+                .var_values
+                .get(n)
+                .cloned()
+                .ok_or_else(|| format!("variable `{n}` has no value")),
+            Ref::Stack(f) if f == "name" => Ok(Value::str(&self.config.stack)),
+            Ref::Stack(_) => Ok(Value::str(&self.config.region)),
+            Ref::Attr { address, attr } => Ok(self
+                .planned
+                .get(address)
+                .and_then(|a| a.get(attr))
+                .cloned()
+                .unwrap_or(Value::Null)),
+        }
+    }
+}
+
+/// Evaluates a resource's attributes, type-checks the result and fills
+/// defaults. Errors name the address and the attribute.
+pub fn desired_attrs(
+    address: &str,
+    kind: &dyn Kind,
+    raw_attrs: &Attrs,
+    env: &dyn Resolve,
+) -> Result<Attrs, Vec<String>> {
+    let schema = kind.schema();
+    let mut out = Attrs::new();
+    let mut errors = Vec::new();
+    for (name, raw) in raw_attrs {
+        match template::eval(raw, env) {
+            Ok(v) => {
+                let checked = schema.field(name).map_or(Ok(()), |f| f.ty.check(&v));
+                match checked {
+                    Ok(()) if v.is_null() => {}
+                    Ok(()) => {
+                        out.insert(name.clone(), v);
+                    }
+                    Err(m) => errors.push(format!("{address}: `{name}`: {m}")),
+                }
+            }
+            Err(m) => errors.push(format!("{address}: `{name}`: {m}")),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let mut out = schema.with_defaults(&out);
+    kind.canonicalize(&mut out);
+    Ok(out)
+}
+
+/// Plans every resource of the desired state and of the state.
+pub fn plan(config: &Config, state: &State, live: &Live) -> Result<Plan, Vec<String>> {
+    let graph = Graph::build(config).map_err(|e| vec![e])?;
+    let mut planned: BTreeMap<String, Attrs> = BTreeMap::new();
+    let mut changes = Vec::new();
+    let mut errors = Vec::new();
+    for address in graph.topo_order() {
+        let r = &config.resources[&address];
+        let env = PlanEnv {
+            config,
+            planned: &planned,
+        };
+        let desired = match desired_attrs(&r.address, r.kind, &r.attrs, &env) {
+            Ok(d) => d,
+            Err(e) => {
+                errors.extend(e);
+                // Dependents see unknowns rather than cascading errors.
+                planned.insert(address.clone(), Attrs::new());
+                continue;
+            }
+        };
+        let change = plan_one(r, &desired, state, live);
+        planned.insert(address.clone(), change.after.clone().unwrap_or_default());
+        changes.push(change);
+    }
+    let mut forget = Vec::new();
+    for (address, rs) in &state.resources {
+        if config.resources.contains_key(address) {
+            continue;
+        }
+        match live.get(address) {
+            Some(Some(attrs)) => changes.push(delete_change(address, rs, attrs.clone())),
+            _ => forget.push(address.clone()),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    changes.sort_by(|a, b| a.address.cmp(&b.address));
+    Ok(Plan {
+        stack: config.stack.clone(),
+        region: config.region.clone(),
+        lineage: state.lineage.clone(),
+        serial: state.serial,
+        destroy: false,
+        changes,
+        forget,
+        outputs: config.outputs.clone(),
+    })
+}
+
+/// Plans the deletion of everything in the state.
+pub fn plan_destroy(config: &Config, state: &State, live: &Live) -> Plan {
+    let mut changes = Vec::new();
+    let mut forget = Vec::new();
+    for (address, rs) in &state.resources {
+        match live.get(address) {
+            Some(Some(attrs)) => changes.push(delete_change(address, rs, attrs.clone())),
+            _ => forget.push(address.clone()),
+        }
+    }
+    Plan {
+        stack: config.stack.clone(),
+        region: config.region.clone(),
+        lineage: state.lineage.clone(),
+        serial: state.serial,
+        destroy: true,
+        changes,
+        forget,
+        outputs: BTreeMap::new(),
+    }
+}
+
+fn delete_change(address: &str, rs: &crate::state::ResourceState, live: Attrs) -> Change {
+    Change {
+        address: address.to_owned(),
+        kind: rs.kind.clone(),
+        action: Action::Delete,
+        id: Some(rs.id.clone()),
+        before: Some(live),
+        after: None,
+        config: None,
+        diffs: Vec::new(),
+        deps: Vec::new(),
+        state_deps: rs.dependencies.clone(),
+        sensitive: sensitive_fields(&rs.kind, &BTreeSet::new()),
+        reason: None,
+    }
+}
+
+fn sensitive_fields(kind: &str, from_vars: &BTreeSet<String>) -> Vec<String> {
+    let mut out: BTreeSet<String> = from_vars.clone();
+    if let Some(k) = kinds::lookup(kind) {
+        out.extend(
+            k.schema()
+                .fields
+                .iter()
+                .filter(|f| f.sensitive)
+                .map(|f| f.name.to_owned()),
+        );
+    }
+    out.into_iter().collect()
+}
+
+fn plan_one(r: &Resource, desired: &Attrs, state: &State, live: &Live) -> Change {
+    let schema = r.kind.schema();
+    let existing = state.resources.get(&r.address);
+    let live_attrs = live.get(&r.address).cloned().flatten();
+    let sensitive = sensitive_fields(schema.kind, &r.sensitive_attrs);
+    let mut change = Change {
+        address: r.address.clone(),
+        kind: schema.kind.to_owned(),
+        action: Action::Create,
+        id: None,
+        before: None,
+        after: None,
+        config: Some(r.attrs.clone()),
+        diffs: Vec::new(),
+        deps: r.deps.iter().cloned().collect(),
+        state_deps: existing.map(|e| e.dependencies.clone()).unwrap_or_default(),
+        sensitive,
+        reason: None,
+    };
+    // The planned attributes of something (re)created: its inputs, and
+    // everything AWS sets unknown until apply.
+    let fresh = || {
+        let mut after = desired.clone();
+        for f in schema.fields.iter().filter(|f| f.computed) {
+            after.insert(f.name.to_owned(), Value::Unknown);
+        }
+        after
+    };
+    let (Some(existing), Some(mut live_attrs)) = (existing, live_attrs) else {
+        if existing.is_some() {
+            change.reason = Some("deleted outside reconcile".into());
+        }
+        change.after = Some(fresh());
+        change.diffs = all_diffs(
+            schema,
+            &Attrs::new(),
+            change.after.as_ref().unwrap_or(desired),
+        );
+        mark_sensitive(&mut change);
+        return change;
+    };
+    r.kind.canonicalize(&mut live_attrs);
+    change.id = Some(existing.id.clone());
+    let mut diffs = Vec::new();
+    for f in schema.inputs() {
+        if r.lifecycle.ignore_changes.iter().any(|i| i == f.name) {
+            continue;
+        }
+        let Some(d) = desired.get(f.name).filter(|d| !d.is_null()) else {
+            continue; // optional and unset: not managed
+        };
+        let dn = f.ty.normalize(d);
+        let ln = live_attrs
+            .get(f.name)
+            .map(|v| f.ty.normalize(v))
+            .unwrap_or_default();
+        if d.has_unknown() || dn != ln {
+            diffs.push(AttrDiff {
+                name: f.name.to_owned(),
+                before: ln,
+                after: dn,
+                forces_replacement: f.force_new,
+                sensitive: false,
+            });
+        }
+    }
+    let tainted = existing.status == Status::Tainted;
+    change.action = if tainted || diffs.iter().any(|d| d.forces_replacement) {
+        Action::Replace
+    } else if diffs.is_empty() {
+        Action::NoOp
+    } else {
+        Action::Update
+    };
+    if tainted {
+        change.reason = Some("tainted by a failed apply".into());
+    }
+    change.after = Some(match change.action {
+        Action::Replace => {
+            let after = fresh();
+            for f in schema.fields.iter().filter(|f| f.computed) {
+                if let (Some(b), Some(Value::Unknown)) = (live_attrs.get(f.name), after.get(f.name))
+                {
+                    diffs.push(AttrDiff {
+                        name: f.name.to_owned(),
+                        before: b.clone(),
+                        after: Value::Unknown,
+                        forces_replacement: false,
+                        sensitive: false,
+                    });
+                }
+            }
+            after
+        }
+        _ => {
+            let mut after = live_attrs.clone();
+            after.extend(desired.iter().map(|(k, v)| (k.clone(), v.clone())));
+            after
+        }
+    });
+    diffs.sort_by(|a, b| a.name.cmp(&b.name));
+    change.diffs = diffs;
+    change.before = Some(live_attrs);
+    mark_sensitive(&mut change);
+    change
+}
+
+/// Every attribute of a create, as diffs from nothing.
+fn all_diffs(schema: &crate::schema::Schema, before: &Attrs, after: &Attrs) -> Vec<AttrDiff> {
+    after
+        .iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, v)| AttrDiff {
+            name: k.clone(),
+            before: before.get(k).cloned().unwrap_or_default(),
+            after: schema
+                .field(k)
+                .map_or_else(|| v.clone(), |f| f.ty.normalize(v)),
+            forces_replacement: false,
+            sensitive: false,
+        })
+        .collect()
+}
+
+fn mark_sensitive(change: &mut Change) {
+    for d in &mut change.diffs {
+        d.sensitive = change.sensitive.contains(&d.name);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::ResourceState;
+    use std::path::Path;
+
+    fn config(toml: &str) -> Config {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("main.toml");
+        std::fs::write(&p, toml).unwrap();
+        crate::config::load(Path::new(&p), &BTreeMap::new(), &BTreeMap::new()).unwrap()
+    }
+
+    const STACK: &str = r#"
+[stack]
+name = "t"
+region = "us-east-1"
+
+[vpc.main]
+cidr_block = "10.0.0.0/16"
+tags = { Name = "main" }
+"#;
+
+    fn live_vpc(cidr: &str, name: &str) -> Attrs {
+        let mut a = Attrs::new();
+        a.insert("id".into(), Value::str("vpc-1"));
+        a.insert("cidr_block".into(), Value::str(cidr));
+        a.insert("enable_dns_support".into(), Value::Bool(true));
+        a.insert("enable_dns_hostnames".into(), Value::Bool(false));
+        let tags = BTreeMap::from([("Name".to_owned(), name.to_owned())]);
+        a.insert("tags".into(), Value::from(tags));
+        a
+    }
+
+    fn state_with(address: &str, attrs: &Attrs) -> State {
+        let mut s = State::new("t");
+        s.resources.insert(
+            address.into(),
+            ResourceState {
+                kind: "vpc".into(),
+                id: "vpc-1".into(),
+                attributes: attrs.clone(),
+                dependencies: vec![],
+                status: Status::Created,
+            },
+        );
+        s
+    }
+
+    fn one(plan: &Plan, address: &str) -> Change {
+        plan.changes
+            .iter()
+            .find(|c| c.address == address)
+            .cloned()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_resource_missing_from_the_state_is_created_with_unknown_id() {
+        let p = plan(&config(STACK), &State::new("t"), &Live::new()).unwrap();
+        let c = one(&p, "vpc.main");
+        assert_eq!(c.action, Action::Create);
+        assert_eq!(c.after.unwrap()["id"], Value::Unknown);
+        assert_eq!(p.summary().add, 1);
+    }
+
+    #[test]
+    fn matching_live_attributes_plan_nothing() {
+        let live = live_vpc("10.0.0.0/16", "main");
+        let p = plan(
+            &config(STACK),
+            &state_with("vpc.main", &live),
+            &Live::from([("vpc.main".into(), Some(live))]),
+        )
+        .unwrap();
+        assert_eq!(one(&p, "vpc.main").action, Action::NoOp);
+        assert!(!p.has_changes());
+    }
+
+    #[test]
+    fn a_changed_tag_is_an_update_in_place() {
+        let live = live_vpc("10.0.0.0/16", "old");
+        let p = plan(
+            &config(STACK),
+            &state_with("vpc.main", &live),
+            &Live::from([("vpc.main".into(), Some(live))]),
+        )
+        .unwrap();
+        let c = one(&p, "vpc.main");
+        assert_eq!(c.action, Action::Update);
+        assert_eq!(c.diffs.len(), 1);
+        assert_eq!(c.diffs[0].name, "tags");
+        assert!(!c.diffs[0].forces_replacement);
+    }
+
+    #[test]
+    fn a_changed_force_new_field_is_a_replacement_that_says_why() {
+        let live = live_vpc("10.1.0.0/16", "main");
+        let p = plan(
+            &config(STACK),
+            &state_with("vpc.main", &live),
+            &Live::from([("vpc.main".into(), Some(live))]),
+        )
+        .unwrap();
+        let c = one(&p, "vpc.main");
+        assert_eq!(c.action, Action::Replace);
+        let cidr = c.diffs.iter().find(|d| d.name == "cidr_block").unwrap();
+        assert!(cidr.forces_replacement);
+        assert_eq!(p.summary().add, 1);
+        assert_eq!(p.summary().destroy, 1);
+    }
+
+    #[test]
+    fn a_resource_deleted_out_of_band_is_created_again() {
+        let live = live_vpc("10.0.0.0/16", "main");
+        let p = plan(
+            &config(STACK),
+            &state_with("vpc.main", &live),
+            &Live::from([("vpc.main".into(), None)]),
+        )
+        .unwrap();
+        let c = one(&p, "vpc.main");
+        assert_eq!(c.action, Action::Create);
+        assert_eq!(c.reason.as_deref(), Some("deleted outside reconcile"));
+    }
+
+    #[test]
+    fn a_resource_only_in_the_state_is_deleted_or_forgotten_if_gone() {
+        let live = live_vpc("10.0.0.0/16", "main");
+        let cfg = config("[stack]\nname = \"t\"\nregion = \"us-east-1\"\n");
+        let p = plan(
+            &cfg,
+            &state_with("vpc.old", &live),
+            &Live::from([("vpc.old".into(), Some(live.clone()))]),
+        )
+        .unwrap();
+        assert_eq!(one(&p, "vpc.old").action, Action::Delete);
+        let p = plan(
+            &cfg,
+            &state_with("vpc.old", &live),
+            &Live::from([("vpc.old".into(), None)]),
+        )
+        .unwrap();
+        assert!(p.changes.is_empty());
+        assert_eq!(p.forget, vec!["vpc.old".to_owned()]);
+    }
+
+    #[test]
+    fn ignore_changes_hides_drift_in_those_fields() {
+        let toml = STACK.replace(
+            "tags = { Name = \"main\" }",
+            "tags = { Name = \"main\" }\nlifecycle = { ignore_changes = [\"tags\"] }",
+        );
+        let live = live_vpc("10.0.0.0/16", "drifted");
+        let p = plan(
+            &config(&toml),
+            &state_with("vpc.main", &live),
+            &Live::from([("vpc.main".into(), Some(live))]),
+        )
+        .unwrap();
+        assert_eq!(one(&p, "vpc.main").action, Action::NoOp);
+    }
+}

@@ -1,0 +1,118 @@
+//! The plan: what apply will do, as pure data. Rendered for people and as
+//! JSON; apply executes it and never re-decides an action.
+
+pub mod diff;
+pub mod render;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::value::{Attrs, Value};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    NoOp,
+    Create,
+    Update,
+    /// Delete, then create (a force-new field changed, or tainted).
+    Replace,
+    Delete,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::NoOp => "no-op",
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Replace => "replace",
+            Action::Delete => "delete",
+        }
+    }
+}
+
+/// One attribute that changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttrDiff {
+    pub name: String,
+    pub before: Value,
+    pub after: Value,
+    pub forces_replacement: bool,
+    pub sensitive: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub address: String,
+    pub kind: String,
+    pub action: Action,
+    /// The AWS id of the existing resource (update, replace, delete, no-op).
+    pub id: Option<String>,
+    /// Live attributes, when the resource exists.
+    pub before: Option<Attrs>,
+    /// Planned attributes; `Unknown` where only apply can tell.
+    pub after: Option<Attrs>,
+    /// The desired attributes as written, evaluated again at apply time once
+    /// what they reference exists.
+    pub config: Option<Attrs>,
+    pub diffs: Vec<AttrDiff>,
+    /// What it waits for when created or updated (desired references).
+    pub deps: Vec<String>,
+    /// What it depended on when last applied (orders deletes).
+    pub state_deps: Vec<String>,
+    /// Attributes never to show.
+    pub sensitive: Vec<String>,
+    /// Why, when it is not obvious: "deleted outside reconcile", "tainted".
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub stack: String,
+    pub region: String,
+    /// The state this plan was made against.
+    pub lineage: String,
+    pub serial: u64,
+    pub destroy: bool,
+    /// Every resource of the desired state and the state, sorted by address;
+    /// no-ops included so that apply records their refreshed attributes.
+    pub changes: Vec<Change>,
+    /// In the state, gone from AWS and from the desired state: dropped from
+    /// the state without any call.
+    pub forget: Vec<String>,
+    /// Output name → template, evaluated after apply.
+    pub outputs: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub add: usize,
+    pub change: usize,
+    pub destroy: usize,
+}
+
+impl Plan {
+    /// Replacements count as one add and one destroy, as in Terraform.
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for c in &self.changes {
+            match c.action {
+                Action::Create => s.add += 1,
+                Action::Update => s.change += 1,
+                Action::Replace => {
+                    s.add += 1;
+                    s.destroy += 1;
+                }
+                Action::Delete => s.destroy += 1,
+                Action::NoOp => {}
+            }
+        }
+        s
+    }
+
+    pub fn has_changes(&self) -> bool {
+        self.changes.iter().any(|c| c.action != Action::NoOp)
+    }
+}

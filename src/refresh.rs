@@ -1,0 +1,56 @@
+//! Reading live attributes of everything in the state: one batched read
+//! per kind, all kinds at once. Not ordered by the graph — ids come from
+//! the state.
+
+use std::collections::BTreeMap;
+
+use crate::aws::{ApiError, Clients};
+use crate::kinds::{self, Ctx};
+use crate::plan::diff::Live;
+use crate::state::State;
+
+#[derive(Debug, thiserror::Error)]
+#[error("refreshing {kind}: {source}")]
+pub struct RefreshError {
+    pub kind: String,
+    pub source: ApiError,
+}
+
+pub async fn refresh(clients: &Clients, state: &State) -> Result<Live, RefreshError> {
+    let mut by_kind: BTreeMap<&str, Vec<(&String, &String)>> = BTreeMap::new();
+    for (address, rs) in &state.resources {
+        by_kind
+            .entry(rs.kind.as_str())
+            .or_default()
+            .push((address, &rs.id));
+    }
+    let cx = Ctx {
+        aws: clients,
+        stack: &state.stack,
+    };
+    let reads = by_kind.into_iter().map(|(kind_name, members)| async move {
+        let Some(kind) = kinds::lookup(kind_name) else {
+            return Err(RefreshError {
+                kind: kind_name.to_owned(),
+                source: ApiError::msg(format!("the state holds unknown kind `{kind_name}`")),
+            });
+        };
+        let ids: Vec<String> = members.iter().map(|(_, id)| (*id).clone()).collect();
+        let mut found = kind
+            .read_many(cx, &ids)
+            .await
+            .map_err(|source| RefreshError {
+                kind: kind_name.to_owned(),
+                source,
+            })?;
+        Ok(members
+            .into_iter()
+            .map(|(address, id)| (address.clone(), found.remove(id)))
+            .collect::<Vec<_>>())
+    });
+    let mut live = Live::new();
+    for part in futures::future::try_join_all(reads).await? {
+        live.extend(part);
+    }
+    Ok(live)
+}

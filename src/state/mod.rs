@@ -1,0 +1,59 @@
+//! What reconcile knows it manages: per address the kind, the AWS id, the
+//! attributes last read and the dependencies. Stored Terraform-style with a
+//! lineage that never changes and a serial that grows with every write.
+
+pub mod local;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::value::{Attrs, Value};
+
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    pub version: u32,
+    /// Fixed when the state is first created; a saved plan or a second copy
+    /// of the state with another lineage belongs to another stack.
+    pub lineage: String,
+    /// +1 at every write.
+    pub serial: u64,
+    pub stack: String,
+    #[serde(default)]
+    pub resources: BTreeMap<String, ResourceState>,
+    #[serde(default)]
+    pub outputs: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Created,
+    /// A create or update failed half-way: the next apply replaces it.
+    Tainted,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResourceState {
+    pub kind: String,
+    pub id: String,
+    pub attributes: Attrs,
+    #[serde(default)]
+    pub dependencies: Vec<String>,
+    pub status: Status,
+}
+
+impl State {
+    pub fn new(stack: &str) -> State {
+        State {
+            version: FORMAT_VERSION,
+            lineage: uuid::Uuid::new_v4().to_string(),
+            serial: 0,
+            stack: stack.to_owned(),
+            resources: BTreeMap::new(),
+            outputs: BTreeMap::new(),
+        }
+    }
+}

@@ -1,0 +1,391 @@
+//! Shared helpers for the integration tests (`mod support;` in each tests/*.rs):
+//! a moto emulator per test, a scratch workspace, a way to run the binary
+//! against both, and SDK clients that talk to the emulator directly.
+#![allow(dead_code)]
+
+use std::fmt;
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use aws_config::BehaviorVersion;
+
+/// How long the emulator gets to answer `/moto-api/` after it is launched.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long one run of the binary may take before the test fails.
+const RUN_TIMEOUT: Duration = Duration::from_secs(180);
+/// Where `reconcile_in(None, ..)` points the binary: the discard port on
+/// loopback, so that nothing can reach real AWS.
+const UNREACHABLE_ENDPOINT: &str = "http://127.0.0.1:9";
+
+/// A moto server on a free loopback port, killed when dropped. Its log is
+/// kept under `target/tmp/moto-logs/` when the test panics.
+pub struct Emulator {
+    pub endpoint: String,
+    child: Child,
+    port: u16,
+    log_path: PathBuf,
+}
+
+impl Emulator {
+    /// Launches `.venv/bin/moto_server` (installed by `scripts/emulator.sh
+    /// install`) and waits until it answers.
+    pub fn start() -> Emulator {
+        let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server");
+        assert!(
+            bin.exists(),
+            "{} is missing: run scripts/emulator.sh install",
+            bin.display()
+        );
+        let log_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("moto-logs");
+        fs::create_dir_all(&log_dir)
+            .unwrap_or_else(|e| panic!("creating {}: {e}", log_dir.display()));
+
+        // Another process may take the port between our probe and moto's bind:
+        // then moto exits at once and we try another port.
+        let mut last_failure = String::new();
+        for _attempt in 0..3 {
+            static STARTED: AtomicUsize = AtomicUsize::new(0);
+            let port = free_port();
+            let log_path = log_dir.join(format!(
+                "moto-{}-{}-{port}.log",
+                std::process::id(),
+                STARTED.fetch_add(1, Ordering::Relaxed)
+            ));
+            let log = File::create(&log_path)
+                .unwrap_or_else(|e| panic!("creating {}: {e}", log_path.display()));
+            let log_err = log.try_clone().expect("cloning the log file handle");
+            let child = Command::new(&bin)
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+                .env("MOTO_ECS_SERVICE_RUNNING", "1")
+                .stdin(Stdio::null())
+                .stdout(log)
+                .stderr(log_err)
+                .spawn()
+                .unwrap_or_else(|e| panic!("launching {}: {e}", bin.display()));
+            let mut emulator = Emulator {
+                endpoint: format!("http://127.0.0.1:{port}"),
+                child,
+                port,
+                log_path,
+            };
+            let deadline = Instant::now() + START_TIMEOUT;
+            loop {
+                if let Ok((200, _)) = http(port, "GET", "/moto-api/", Duration::from_secs(2)) {
+                    return emulator;
+                }
+                if let Ok(Some(status)) = emulator.child.try_wait() {
+                    last_failure = format!(
+                        "moto_server exited during startup ({status}); its log:\n{}",
+                        emulator.log_tail()
+                    );
+                    break;
+                }
+                if Instant::now() > deadline {
+                    // Dropping it kills it and, as we are panicking, keeps the log.
+                    panic!(
+                        "moto_server did not answer {}/moto-api/ within {START_TIMEOUT:?}; its log:\n{}",
+                        emulator.endpoint,
+                        emulator.log_tail()
+                    );
+                }
+                thread::sleep(Duration::from_millis(50));
+            }
+        }
+        panic!("could not start moto_server: {last_failure}");
+    }
+
+    /// Wipes all of the emulator's state (`POST /moto-api/reset`).
+    pub fn reset(&self) {
+        match http(
+            self.port,
+            "POST",
+            "/moto-api/reset",
+            Duration::from_secs(30),
+        ) {
+            Ok((200, _)) => {}
+            Ok((status, body)) => panic!("POST /moto-api/reset answered {status}: {body}"),
+            Err(e) => panic!("POST /moto-api/reset failed: {e}"),
+        }
+    }
+
+    /// Everything the emulator holds, as moto dumps it (`/moto-api/data.json`).
+    pub fn data(&self) -> serde_json::Value {
+        match http(
+            self.port,
+            "GET",
+            "/moto-api/data.json",
+            Duration::from_secs(30),
+        ) {
+            Ok((200, body)) => serde_json::from_str(&body)
+                .unwrap_or_else(|e| panic!("/moto-api/data.json is not JSON ({e}): {body}")),
+            Ok((status, body)) => panic!("GET /moto-api/data.json answered {status}: {body}"),
+            Err(e) => panic!("GET /moto-api/data.json failed: {e}"),
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn log_path(&self) -> &Path {
+        &self.log_path
+    }
+
+    fn log_tail(&self) -> String {
+        let text = fs::read_to_string(&self.log_path).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if thread::panicking() {
+            eprintln!("moto_server log kept at {}", self.log_path.display());
+        } else {
+            let _ = fs::remove_file(&self.log_path);
+        }
+    }
+}
+
+/// A free TCP port on 127.0.0.1 (free when asked; moto binds it right after).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("finding a free port on 127.0.0.1")
+}
+
+/// One HTTP/1.0 request to 127.0.0.1:port; returns the status and the body.
+fn http(port: u16, method: &str, path: &str, timeout: Duration) -> io::Result<(u16, String)> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(1))?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\n\r\n"
+    )?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    let text = String::from_utf8_lossy(&raw);
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| io::Error::other(format!("not an HTTP response: {text:?}")))?;
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+        .unwrap_or_default();
+    Ok((status, body))
+}
+
+/// A scratch directory: desired state under `desired/`, the state file at
+/// `state/test.json`. Both folders exist from the start.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    pub fn new() -> Workspace {
+        let dir = tempfile::Builder::new()
+            .prefix("reconcile-test-")
+            .tempdir()
+            .expect("creating a temporary directory");
+        let ws = Workspace { dir };
+        fs::create_dir_all(ws.desired_path()).expect("creating desired/");
+        fs::create_dir_all(ws.dir.path().join("state")).expect("creating state/");
+        ws
+    }
+
+    /// Writes `contents` to `rel_path` (relative to the workspace, e.g.
+    /// `desired/network.toml`), creating folders as needed.
+    pub fn write(&self, rel_path: &str, contents: &str) {
+        let path = self.dir.path().join(rel_path);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent)
+                .unwrap_or_else(|e| panic!("creating {}: {e}", parent.display()));
+        }
+        fs::write(&path, contents).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+    }
+
+    /// Reads a file of the workspace (relative path), panicking if missing.
+    pub fn read(&self, rel_path: &str) -> String {
+        let path = self.dir.path().join(rel_path);
+        fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn state_path(&self) -> PathBuf {
+        self.dir.path().join("state/test.json")
+    }
+
+    pub fn desired_path(&self) -> PathBuf {
+        self.dir.path().join("desired")
+    }
+}
+
+impl Default for Workspace {
+    fn default() -> Self {
+        Workspace::new()
+    }
+}
+
+/// What one run of the binary did. Its `Display` and `Debug` show the exit
+/// code and both streams, for assertion messages.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Panics, showing the whole run, unless it exited with `code`.
+    #[track_caller]
+    pub fn expect_code(&self, code: i32) -> &Run {
+        assert_eq!(self.code, code, "expected exit code {code}\n{self}");
+        self
+    }
+
+    #[track_caller]
+    pub fn expect_success(&self) -> &Run {
+        self.expect_code(0)
+    }
+}
+
+impl fmt::Display for Run {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "exit code: {}", self.code)?;
+        writeln!(f, "--- stdout ---")?;
+        writeln!(f, "{}", self.stdout.trim_end())?;
+        writeln!(f, "--- stderr ---")?;
+        write!(f, "{}", self.stderr.trim_end())
+    }
+}
+
+impl fmt::Debug for Run {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// Runs `reconcile ARGS --desired <ws>/desired --state <ws>/state/test.json
+/// --no-color` against the emulator.
+pub fn reconcile(emu: &Emulator, ws: &Workspace, args: &[&str]) -> Run {
+    reconcile_env(Some(emu), ws, args, &[])
+}
+
+/// Like `reconcile`, but without an emulator the endpoint is an unreachable
+/// loopback port (for commands such as `validate` that need no AWS).
+pub fn reconcile_in(emu: Option<&Emulator>, ws: &Workspace, args: &[&str]) -> Run {
+    reconcile_env(emu, ws, args, &[])
+}
+
+/// Like `reconcile_in`, with extra environment variables (set last, so they
+/// can override the defaults, e.g. `AWS_ENDPOINT_URL` to point at a proxy).
+pub fn reconcile_env(
+    emu: Option<&Emulator>,
+    ws: &Workspace,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Run {
+    let endpoint = emu.map_or(UNREACHABLE_ENDPOINT, |e| e.endpoint.as_str());
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_reconcile"));
+    cmd.args(args)
+        .arg("--desired")
+        .arg(ws.desired_path())
+        .arg("--state")
+        .arg(ws.state_path())
+        .arg("--no-color")
+        .current_dir(ws.path())
+        // Keep the developer's own AWS settings out of the tests.
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_DEFAULT_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_DEFAULT_REGION")
+        .env("AWS_CONFIG_FILE", ws.path().join("no-aws-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            ws.path().join("no-aws-credentials"),
+        )
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    run_with_timeout(cmd, args)
+}
+
+fn run_with_timeout(mut cmd: Command, args: &[&str]) -> Run {
+    let mut child = cmd.spawn().expect("launching the reconcile binary");
+    let stdout = read_in_background(child.stdout.take().expect("piped stdout"));
+    let stderr = read_in_background(child.stderr.take().expect("piped stderr"));
+    let deadline = Instant::now() + RUN_TIMEOUT;
+    let status = loop {
+        match child.try_wait().expect("waiting for reconcile") {
+            Some(status) => break Some(status),
+            None if Instant::now() > deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            None => thread::sleep(Duration::from_millis(10)),
+        }
+    };
+    let run = Run {
+        code: status.map_or(-1, |s| {
+            s.code()
+                .unwrap_or_else(|| 128 + s.signal().unwrap_or_default())
+        }),
+        stdout: stdout.join().expect("reading stdout"),
+        stderr: stderr.join().expect("reading stderr"),
+    };
+    assert!(
+        status.is_some(),
+        "reconcile {args:?} did not finish within {RUN_TIMEOUT:?} and was killed\n{run}"
+    );
+    run
+}
+
+fn read_in_background(mut stream: impl Read + Send + 'static) -> thread::JoinHandle<String> {
+    thread::spawn(move || {
+        let mut raw = Vec::new();
+        let _ = stream.read_to_end(&mut raw);
+        String::from_utf8_lossy(&raw).into_owned()
+    })
+}
+
+/// The SDK configuration the tests use to look at the emulator directly.
+pub async fn sdk_config(emu: &Emulator) -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(&emu.endpoint)
+        .region("us-east-1")
+        .credentials_provider(aws_sdk_ec2::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .load()
+        .await
+}
+
+/// An EC2 client that talks to the emulator.
+pub async fn ec2(emu: &Emulator) -> aws_sdk_ec2::Client {
+    aws_sdk_ec2::Client::new(&sdk_config(emu).await)
+}
