@@ -461,15 +461,14 @@ impl Loader {
                 );
                 continue;
             }
+            // A wrong value is reported and kept, so that it is not also
+            // reported as missing.
             if let Err(m) = check_field(field, &value) {
-                self.problem(vloc, format!("{address}: `{key}`: {m}"));
-                continue;
-            }
-            if let Err((offset, m)) = check_templates(&value) {
+                self.problem(vloc.clone(), format!("{address}: `{key}`: {m}"));
+            } else if let Err((offset, m)) = check_templates(&value) {
                 let mut at = vloc.clone();
                 at.col += offset;
                 self.problem(at, format!("{address}: `{key}`: {m}"));
-                continue;
             }
             raw.attrs.insert(key.to_owned(), value);
             raw.attr_locs.insert(key.to_owned(), vloc);

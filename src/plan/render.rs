@@ -146,7 +146,7 @@ fn change_text(out: &mut String, c: &Change, st: Style) {
             }
         }
         _ => {
-            if let Some(id) = &c.id {
+            if let (Some(id), Action::Update) = (&c.id, c.action) {
                 let _ = writeln!(out, "        {:<width$} = {:?}", "id", id);
             }
             for d in c
