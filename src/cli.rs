@@ -29,7 +29,7 @@ pub struct Global {
     )]
     pub desired: PathBuf,
     /// The state file [default: state/<stack>.json].
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE", overrides_with = "state")]
     pub state: Option<PathBuf>,
     /// A variable's value (repeatable); also RECONCILE_VAR_<name> in the environment.
     #[arg(long = "var", global = true, value_name = "NAME=VALUE", value_parser = parse_var)]

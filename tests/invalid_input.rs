@@ -49,7 +49,7 @@ const CASES: &[(&str, &str, &str)] = &[
     ),
     (
         "duplicate_address",
-        "duplicate_address/b.toml:2:6",
+        "desired/b.toml:2:6",
         "duplicate resource `vpc.main` (first defined at",
     ),
     (
@@ -84,11 +84,27 @@ fn every_invalid_fixture_is_refused_with_its_location_and_exit_code_1() {
             "fixture {f} has no expectation"
         );
     }
-    let ws = Workspace::new();
     for (fixture, loc, message) in CASES {
-        let path = format!("{fixtures}/{fixture}");
+        // Each fixture becomes the whole desired state of a fresh workspace.
+        let ws = Workspace::new();
+        let path = std::path::Path::new(fixtures).join(fixture);
+        if path.is_dir() {
+            for f in std::fs::read_dir(&path).unwrap() {
+                let f = f.unwrap();
+                let name = f.file_name().to_string_lossy().into_owned();
+                ws.write(
+                    &format!("desired/{name}"),
+                    &std::fs::read_to_string(f.path()).unwrap(),
+                );
+            }
+        } else {
+            ws.write(
+                &format!("desired/{fixture}"),
+                &std::fs::read_to_string(&path).unwrap(),
+            );
+        }
         for cmd in ["validate", "plan"] {
-            let run = reconcile_in(None, &ws, &[cmd, "--desired", &path]);
+            let run = reconcile_in(None, &ws, &[cmd]);
             run.expect_code(1);
             assert!(
                 run.stderr.contains(message),
