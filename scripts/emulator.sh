@@ -63,7 +63,7 @@ emulator_start() {
         echo "emulator: $EMULATOR_VENV/bin/moto_server is missing; run scripts/emulator.sh install" >&2
         return 1
     fi
-    local port pid url log i
+    local port pid url log deadline
     port="$(emulator_free_port)" || return 1
     url="http://127.0.0.1:$port"
     log="$EMULATOR_VENV/moto-$port.log"
@@ -75,12 +75,15 @@ emulator_start() {
         "$EMULATOR_VENV/bin/moto_server" -H 127.0.0.1 -p "$port" \
         </dev/null >"$log" 2>&1 &
     pid=$!
-    for ((i = 0; i < 300; i++)); do
+    # Out of the job table: no "Killed" notice from a sourcing shell on stop.
+    disown "$pid" 2>/dev/null || true
+    deadline=$((SECONDS + 30))
+    while ((SECONDS < deadline)); do
         if emulator_ready "$url"; then
             export AWS_ENDPOINT_URL="$url" MOTO_PID="$pid"
             return 0
         fi
-        if ! kill -0 "$pid" 2>/dev/null; then
+        if emulator_gone "$pid"; then
             echo "emulator: moto_server exited during startup; last lines of $log:" >&2
             tail -n 20 "$log" >&2 || true
             return 1
@@ -89,14 +92,24 @@ emulator_start() {
     done
     echo "emulator: moto_server did not answer $url/moto-api/ within 30 s; last lines of $log:" >&2
     tail -n 20 "$log" >&2 || true
-    kill "$pid" 2>/dev/null || true
+    emulator_stop "$pid"
     return 1
 }
 
-# Stops the emulator with the given pid. moto keeps its state in memory only,
-# and exiting on TERM takes it about 2 s, so it gets 1 s and then KILL.
-# (Its main thread exits first and shows as a zombie while the others wind
-# down, so only `kill -0` failing means it is gone.)
+# True once the process has exited. A zombie with one thread left counts as
+# exited: when the server was started by `scripts/emulator.sh start`, its
+# parent is gone and it waits to be reaped by init, which can take a second.
+# (While it shuts down, its main thread shows as a zombie with the other
+# threads still running, hence the thread count.)
+emulator_gone() {
+    local info
+    info="$(ps -o stat=,nlwp= -p "$1" 2>/dev/null)" || return 0
+    read -r -a info <<<"$info"
+    [[ ${#info[@]} -eq 0 || ("${info[0]}" == Z* && "${info[1]:-1}" == 1) ]]
+}
+
+# Stops the emulator with the given pid: TERM (moto exits in ~0.2 s), then
+# KILL if it is still there after 5 s. moto keeps its state in memory only.
 emulator_stop() {
     local pid="${1:-${MOTO_PID:-}}" i
     if [[ -z "$pid" ]]; then
@@ -104,17 +117,16 @@ emulator_stop() {
         return 1
     fi
     kill "$pid" 2>/dev/null || return 0
-    for ((i = 0; i < 10; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
+    for ((i = 0; i < 100; i++)); do
+        emulator_gone "$pid" && return 0
+        sleep 0.05
     done
     kill -9 "$pid" 2>/dev/null || true
     for ((i = 0; i < 20; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
+        emulator_gone "$pid" && return 0
         sleep 0.05
     done
-    # Reap it when it is the calling shell's own child (the sourced case).
-    wait "$pid" 2>/dev/null || true
+    echo "emulator: pid $pid is still there after KILL" >&2
 }
 
 emulator_main() {

@@ -20,6 +20,10 @@ pub enum Type {
     Map(&'static Type),
     /// A table with named fields (a rule, a route).
     Object(&'static [Field]),
+    /// A JSON document (an IAM policy, a lifecycle policy): written as a TOML
+    /// table or as a JSON string, compared by content, not by text — key
+    /// order and whitespace make no difference.
+    Json,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -148,6 +152,7 @@ impl Type {
             Type::List(t) | Type::Set(t) => format!("list of {}", t.describe()),
             Type::Map(t) => format!("table of {}", t.describe()),
             Type::Object(_) => "table".into(),
+            Type::Json => "JSON document (a table or a JSON string)".into(),
         }
     }
 
@@ -189,6 +194,10 @@ impl Type {
                 }
                 Ok(())
             }
+            (Type::Json, Value::Map(_) | Value::List(_)) => Ok(()),
+            (Type::Json, Value::Str(s)) => serde_json::from_str::<serde_json::Value>(s)
+                .map(drop)
+                .map_err(|e| format!("invalid JSON document: {e}")),
             (Type::Object(fields), Value::Map(m)) => {
                 for (k, item) in m {
                     let Some(f) = fields.iter().find(|f| f.name == *k) else {
@@ -237,8 +246,19 @@ impl Type {
                 }
                 Value::Map(out)
             }
+            (Type::Json, Value::Str(s)) => serde_json::from_str::<serde_json::Value>(s)
+                .map(|j| Value::from_json(&j))
+                .unwrap_or_else(|_| v.clone()),
             _ => v.clone(),
         }
+    }
+}
+
+/// The JSON text of a document value (`Type::Json`), as APIs want it.
+pub fn json_text(v: &Value) -> String {
+    match v {
+        Value::Str(s) => s.clone(),
+        other => other.to_json().to_string(),
     }
 }
 
@@ -311,6 +331,16 @@ mod tests {
         assert_eq!(a, b);
         let first = &a.as_list()[0];
         assert_eq!(first.as_map().unwrap()["protocol"], Value::str("tcp"));
+    }
+
+    #[test]
+    fn json_documents_compare_by_content_not_text() {
+        let a = Value::str(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow"}]}"#);
+        let b = Value::str("{\n  \"Statement\": [ { \"Effect\": \"Allow\" } ],\n  \"Version\": \"2012-10-17\"\n}");
+        assert_eq!(Type::Json.normalize(&a), Type::Json.normalize(&b));
+        let table = Type::Json.normalize(&a);
+        assert_eq!(Type::Json.normalize(&Value::str(json_text(&table))), table);
+        assert!(Type::Json.check(&Value::str("{not json")).is_err());
     }
 
     #[test]

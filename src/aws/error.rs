@@ -142,6 +142,14 @@ where
     }
 }
 
+/// Ok(()) when the error says the resource is already gone.
+pub fn gone_is_ok(r: Result<(), ApiError>) -> Result<(), ApiError> {
+    match r {
+        Err(e) if e.is_not_found() => Ok(()),
+        other => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

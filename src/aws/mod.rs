@@ -14,6 +14,13 @@ pub use error::{ApiError, ErrorClass};
 #[derive(Clone, Debug)]
 pub struct Clients {
     pub ec2: aws_sdk_ec2::Client,
+    pub ecr: aws_sdk_ecr::Client,
+    pub ecs: aws_sdk_ecs::Client,
+    pub elb: aws_sdk_elasticloadbalancingv2::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub ssm: aws_sdk_ssm::Client,
+    pub sts: aws_sdk_sts::Client,
 }
 
 /// Bounded SDK retries for transient conditions; adaptive mode backs off when
@@ -38,6 +45,13 @@ impl Clients {
     pub fn from_config(config: &aws_config::SdkConfig) -> Clients {
         Clients {
             ec2: aws_sdk_ec2::Client::new(config),
+            ecr: aws_sdk_ecr::Client::new(config),
+            ecs: aws_sdk_ecs::Client::new(config),
+            elb: aws_sdk_elasticloadbalancingv2::Client::new(config),
+            iam: aws_sdk_iam::Client::new(config),
+            logs: aws_sdk_cloudwatchlogs::Client::new(config),
+            ssm: aws_sdk_ssm::Client::new(config),
+            sts: aws_sdk_sts::Client::new(config),
         }
     }
 }

@@ -68,6 +68,38 @@ impl Waiter {
     }
 }
 
+/// Runs `call` (a delete or detach) until it stops answering
+/// `DependencyViolation`, for at most `timeout`, backing off between tries.
+/// Real AWS keeps answering DependencyViolation for a while after the last
+/// dependent went away (e.g. the ENIs of a deleted NAT gateway still hold a
+/// subnet); this is the one named, bounded retry for that. Not found counts
+/// as success; any other error stops at once.
+pub async fn retry_while_in_use<F, Fut>(
+    timeout: std::time::Duration,
+    what: &str,
+    mut call: F,
+) -> Result<(), ApiError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), ApiError>>,
+{
+    Waiter::new(timeout)
+        .until(what, || {
+            let attempt = call();
+            async move {
+                match attempt.await {
+                    Ok(()) => Ok(Poll::Ready(())),
+                    Err(e) if e.is_not_found() => Ok(Poll::Ready(())),
+                    Err(e) if e.class == super::ErrorClass::DependencyViolation => {
+                        Ok(Poll::Pending(e.to_string()))
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+        })
+        .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

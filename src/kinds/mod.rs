@@ -76,6 +76,15 @@ pub trait Kind: Send + Sync {
         Timeouts::minutes(10, 10, 10)
     }
 
+    /// When a replacement must create the new resource before deleting the
+    /// old one (so that dependents can be repointed first): task definition
+    /// revisions, target groups behind a listener. `lifecycle.
+    /// create_before_destroy` asks the same of any resource. The kind must
+    /// then let two exist at once (e.g. generate unique names).
+    fn create_before_destroy(&self) -> bool {
+        false
+    }
+
     /// Brings attributes into the canonical form both sides of a diff are
     /// compared in (called on desired and live attributes alike), where the
     /// schema's generic normalization is not enough: e.g. one security-group
@@ -141,4 +150,14 @@ pub fn differs(schema: &Schema, field: &str, live: &Attrs, desired: &Attrs) -> b
     };
     let norm = |a: &Attrs| a.get(field).map(|v| f.ty.normalize(v)).unwrap_or_default();
     norm(live) != norm(desired)
+}
+
+/// A string attribute, if set.
+pub fn str_attr(a: &Attrs, name: &str) -> Option<String> {
+    a.get(name).and_then(Value::as_str).map(str::to_owned)
+}
+
+/// A bool attribute, if set.
+pub fn bool_attr(a: &Attrs, name: &str) -> Option<bool> {
+    a.get(name).and_then(Value::as_bool)
 }

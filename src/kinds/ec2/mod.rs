@@ -94,54 +94,10 @@ pub async fn sync_tags(
     Ok(())
 }
 
-/// Ok(()) when the error says the resource is already gone.
-pub fn gone_is_ok(r: Result<(), ApiError>) -> Result<(), ApiError> {
-    match r {
-        Err(e) if e.is_not_found() => Ok(()),
-        other => other,
-    }
-}
-
-pub fn str_attr(a: &Attrs, name: &str) -> Option<String> {
-    a.get(name).and_then(Value::as_str).map(str::to_owned)
-}
-
-pub fn bool_attr(a: &Attrs, name: &str) -> Option<bool> {
-    a.get(name).and_then(Value::as_bool)
-}
-
-/// Runs `call` (a delete or detach) until it stops answering
-/// `DependencyViolation`, for at most `timeout`, backing off between tries.
-/// Real AWS keeps answering DependencyViolation for a while after the last
-/// dependent went away (e.g. the ENIs of a deleted NAT gateway still hold a
-/// subnet); this is the one named, bounded retry for that. Not found counts
-/// as success; any other error stops at once.
-pub async fn retry_while_in_use<F, Fut>(
-    timeout: std::time::Duration,
-    what: &str,
-    mut call: F,
-) -> Result<(), ApiError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<(), ApiError>>,
-{
-    use crate::aws::wait::{Poll, Waiter};
-    Waiter::new(timeout)
-        .until(what, || {
-            let attempt = call();
-            async move {
-                match attempt.await {
-                    Ok(()) => Ok(Poll::Ready(())),
-                    Err(e) if e.is_not_found() => Ok(Poll::Ready(())),
-                    Err(e) if e.class == crate::aws::ErrorClass::DependencyViolation => {
-                        Ok(Poll::Pending(e.to_string()))
-                    }
-                    Err(e) => Err(e),
-                }
-            }
-        })
-        .await
-}
+// Generic helpers every kind uses, re-exported for the EC2 kinds.
+pub use crate::aws::error::gone_is_ok;
+pub use crate::aws::wait::retry_while_in_use;
+pub use crate::kinds::{bool_attr, str_attr};
 
 #[cfg(test)]
 mod tests {
