@@ -68,6 +68,11 @@ impl Work {
         let mut applies: BTreeMap<&str, NodeIndex> = BTreeMap::new();
         let mut deletes: BTreeMap<&str, NodeIndex> = BTreeMap::new();
         for (i, c) in plan.changes.iter().enumerate() {
+            if c.deposed {
+                // Nothing depends on an old object any more: delete it freely.
+                dag.add_node((i, Step::Delete));
+                continue;
+            }
             if matches!(c.action, Action::Delete | Action::Replace) {
                 deletes.insert(&c.address, dag.add_node((i, Step::Delete)));
             }
@@ -75,15 +80,31 @@ impl Work {
                 applies.insert(&c.address, dag.add_node((i, Step::Apply)));
             }
         }
-        for c in &plan.changes {
+        let cbd = |address: &str| {
+            plan.changes
+                .iter()
+                .any(|x| x.address == address && x.create_before_destroy && !x.deposed)
+        };
+        for c in plan.changes.iter().filter(|c| !c.deposed) {
             if let Some(&a) = applies.get(c.address.as_str()) {
                 for d in &c.deps {
                     if let Some(&b) = applies.get(d.as_str()) {
                         dag.add_edge(b, a, ());
                     }
+                    // Create before destroy: the old object goes once
+                    // everything that used it points at the new one.
+                    if let Some(&old) = deletes.get(d.as_str())
+                        && cbd(d)
+                    {
+                        dag.add_edge(a, old, ());
+                    }
                 }
                 if let Some(&del) = deletes.get(c.address.as_str()) {
-                    dag.add_edge(del, a, ());
+                    if c.create_before_destroy {
+                        dag.add_edge(a, del, ());
+                    } else {
+                        dag.add_edge(del, a, ());
+                    }
                 }
             }
             for d in &c.state_deps {
@@ -114,6 +135,7 @@ impl Work {
 struct ApplyEnv<'a> {
     config: &'a Config,
     state: &'a State,
+    lookups: &'a BTreeMap<String, Attrs>,
 }
 
 impl Resolve for ApplyEnv<'_> {
@@ -127,6 +149,9 @@ impl Resolve for ApplyEnv<'_> {
                 .ok_or_else(|| format!("variable `{n}` has no value")),
             Ref::Stack(f) if f == "name" => Ok(Value::str(&self.config.stack)),
             Ref::Stack(_) => Ok(Value::str(&self.config.region)),
+            Ref::Attr { address, attr } if self.lookups.contains_key(address) => {
+                Ok(self.lookups[address].get(attr).cloned().unwrap_or_default())
+            }
             Ref::Attr { address, attr } => {
                 let rs = self.state.resources.get(address).ok_or_else(|| {
                     format!("`{address}` does not exist (did its operation fail?)")
@@ -203,7 +228,7 @@ impl Executor<'_> {
                 };
                 let (i, step) = dag[n];
                 let change = &plan.changes[i];
-                match self.prepare(change, step, state) {
+                match self.prepare(plan, change, step, state) {
                     Ok(task) => {
                         self.ui.event(Event::Started {
                             address: &change.address,
@@ -277,7 +302,13 @@ impl Executor<'_> {
     }
 
     /// Everything a task needs, resolved now that its dependencies are done.
-    fn prepare(&self, change: &Change, step: Step, state: &State) -> Result<Task, String> {
+    fn prepare(
+        &self,
+        plan: &Plan,
+        change: &Change,
+        step: Step,
+        state: &State,
+    ) -> Result<Task, String> {
         let kind =
             kinds::lookup(&change.kind).ok_or_else(|| format!("unknown kind `{}`", change.kind))?;
         let live = change.before.clone().unwrap_or_default();
@@ -294,6 +325,7 @@ impl Executor<'_> {
                 let env = ApplyEnv {
                     config: self.config,
                     state,
+                    lookups: &plan.lookups,
                 };
                 let raw = change.config.clone().unwrap_or_default();
                 let desired =
@@ -330,6 +362,12 @@ impl Executor<'_> {
         match o.result {
             Ok(result) => {
                 match result {
+                    None if change.deposed || change.create_before_destroy => {
+                        state.deposed.remove(&change.address);
+                        if change.deposed {
+                            report.destroyed += 1;
+                        }
+                    }
                     None => {
                         state.resources.remove(&change.address);
                         if change.action == Action::Delete {
@@ -337,6 +375,12 @@ impl Executor<'_> {
                         }
                     }
                     Some((id, attributes)) => {
+                        if change.create_before_destroy
+                            && change.action == Action::Replace
+                            && let Some(old) = state.resources.remove(&change.address)
+                        {
+                            state.deposed.insert(change.address.clone(), old);
+                        }
                         state.resources.insert(
                             change.address.clone(),
                             ResourceState {
@@ -447,6 +491,7 @@ impl Executor<'_> {
             let env = ApplyEnv {
                 config: self.config,
                 state,
+                lookups: &plan.lookups,
             };
             let v = crate::config::template::eval(template, &env)
                 .map_err(|m| ApplyError::Plan(format!("output `{name}`: {m}")))?;

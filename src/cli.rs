@@ -58,6 +58,20 @@ pub enum Command {
     /// Delete everything in the state, in reverse dependency order.
     #[command(after_help = "Example:\n  reconcile destroy --auto-approve")]
     Destroy(ApplyArgs),
+    /// Print the outputs recorded by the last apply.
+    #[command(
+        after_help = "Example:\n  reconcile output app_url   # prints only the value, for scripts"
+    )]
+    Output(OutputArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OutputArgs {
+    /// One output to print, bare (strings without quotes).
+    pub name: Option<String>,
+    /// Print as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -7,6 +7,7 @@ pub mod commands;
 pub mod config;
 pub mod graph;
 pub mod kinds;
+pub mod lookups;
 pub mod plan;
 pub mod refresh;
 pub mod schema;

@@ -43,6 +43,7 @@ fn main() -> ExitCode {
             Command::Plan(args) => commands::plan::run(&cli.global, args).await,
             Command::Apply(args) => commands::apply::run(&cli.global, args, false).await,
             Command::Destroy(args) => commands::apply::run(&cli.global, args, true).await,
+            Command::Output(args) => commands::output::run(&cli.global, args),
         }
     });
     match result {

@@ -18,7 +18,18 @@ pub struct RefreshError {
 
 pub async fn refresh(clients: &Clients, state: &State) -> Result<Live, RefreshError> {
     let mut by_kind: BTreeMap<&str, Vec<(&String, &String)>> = BTreeMap::new();
-    for (address, rs) in &state.resources {
+    // Old objects of interrupted create-before-destroy replacements are
+    // read too, under their own key.
+    let deposed: Vec<(String, &crate::state::ResourceState)> = state
+        .deposed
+        .iter()
+        .map(|(a, rs)| (crate::plan::diff::deposed_key(a), rs))
+        .collect();
+    let all = state
+        .resources
+        .iter()
+        .chain(deposed.iter().map(|(a, rs)| (a, *rs)));
+    for (address, rs) in all {
         by_kind
             .entry(rs.kind.as_str())
             .or_default()

@@ -336,7 +336,9 @@ mod tests {
     #[test]
     fn json_documents_compare_by_content_not_text() {
         let a = Value::str(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow"}]}"#);
-        let b = Value::str("{\n  \"Statement\": [ { \"Effect\": \"Allow\" } ],\n  \"Version\": \"2012-10-17\"\n}");
+        let b = Value::str(
+            "{\n  \"Statement\": [ { \"Effect\": \"Allow\" } ],\n  \"Version\": \"2012-10-17\"\n}",
+        );
         assert_eq!(Type::Json.normalize(&a), Type::Json.normalize(&b));
         let table = Type::Json.normalize(&a);
         assert_eq!(Type::Json.normalize(&Value::str(json_text(&table))), table);

@@ -2,6 +2,7 @@
 //! exit code; errors carry their context up to main.
 
 pub mod apply;
+pub mod output;
 pub mod plan;
 pub mod validate;
 
@@ -38,6 +39,14 @@ pub fn load_config(global: &Global) -> anyhow::Result<Config> {
     )?)
 }
 
+/// `--state`, or `state/<stack>.json`.
+pub fn state_path(global: &Global, config: &Config) -> PathBuf {
+    global
+        .state
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("state").join(format!("{}.json", config.stack)))
+}
+
 /// Everything a command that talks to AWS needs: the desired state, the
 /// locked state store, the state and the clients.
 pub struct Session {
@@ -50,10 +59,7 @@ pub struct Session {
 impl Session {
     pub async fn open(global: &Global) -> anyhow::Result<Session> {
         let config = load_config(global)?;
-        let path = global
-            .state
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("state").join(format!("{}.json", config.stack)));
+        let path = state_path(global, &config);
         let store = LocalStore::open(&path)?;
         let state = match store.load()? {
             Some(s) if s.stack != config.stack => bail!(
@@ -83,7 +89,8 @@ impl Session {
         let plan = if destroy {
             diff::plan_destroy(&self.config, &self.state, &live)
         } else {
-            diff::plan(&self.config, &self.state, &live)
+            let lookups = crate::lookups::read_all(&self.clients, &self.config.lookups).await?;
+            diff::plan(&self.config, &self.state, &live, &lookups)
                 .map_err(|errors| anyhow::anyhow!("cannot plan:\n  {}", errors.join("\n  ")))?
         };
         check_prevent_destroy(&self.config, &plan)?;

@@ -13,6 +13,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use crate::kinds::{self, Kind};
+use crate::lookups::{Lookup, LookupKind};
 use crate::schema::{Field, did_you_mean};
 use crate::value::{Attrs, Value};
 use template::Ref;
@@ -108,6 +109,8 @@ pub struct Config {
     pub resources: BTreeMap<String, Resource>,
     /// Output name → template.
     pub outputs: BTreeMap<String, Value>,
+    /// Read-only data read at plan time.
+    pub lookups: BTreeMap<String, Lookup>,
     /// Every file read, for fingerprinting saved plans.
     pub files: Vec<PathBuf>,
 }
@@ -209,9 +212,64 @@ struct Loader {
     variables: BTreeMap<String, (VarDecl, Loc)>,
     resources: BTreeMap<String, Raw>,
     outputs: BTreeMap<String, (Value, Loc)>,
+    lookups: BTreeMap<String, Lookup>,
 }
 
 impl Loader {
+    fn lookups_table(&mut self, lines: &Lines, value: &Spanned<DeValue>) {
+        let Some(t) = self.table(lines, value, "[lookups]") else {
+            return;
+        };
+        for (k, v) in t.iter() {
+            let name = k.get_ref().to_string();
+            let loc = lines.loc(k.span().start);
+            let Some(body) = self.table(lines, v, &format!("lookup `{name}`")) else {
+                continue;
+            };
+            let field = |f: &str| {
+                body.iter()
+                    .find(|(k, _)| k.get_ref().as_ref() == f)
+                    .map(|(_, v)| to_value(v.get_ref()))
+            };
+            for (k, _) in body.iter() {
+                let key = k.get_ref().as_ref();
+                if !["type", "name"].contains(&key) {
+                    let hint = did_you_mean(key, ["type", "name"]);
+                    self.problem(
+                        lines.loc(k.span().start),
+                        format!("lookup `{name}`: unknown field `{key}`{hint}"),
+                    );
+                }
+            }
+            let kind = field("type").and_then(|t| t.as_str().and_then(LookupKind::parse));
+            let Some(kind) = kind else {
+                self.problem(
+                    loc,
+                    format!(
+                        "lookup `{name}`: `type` must be one of {}",
+                        LookupKind::NAMES.join(", ")
+                    ),
+                );
+                continue;
+            };
+            let parameter = field("name").and_then(|n| n.as_str().map(str::to_owned));
+            if kind == LookupKind::SsmParameter && parameter.is_none() {
+                self.problem(
+                    loc,
+                    format!("lookup `{name}`: an ssm_parameter lookup needs `name`"),
+                );
+                continue;
+            }
+            self.lookups.insert(
+                name,
+                Lookup {
+                    kind,
+                    name: parameter,
+                },
+            );
+        }
+    }
+
     fn problem(&mut self, loc: Loc, message: impl Into<String>) {
         self.problems.push(Problem {
             loc: Some(loc),
@@ -236,7 +294,8 @@ impl Loader {
                 "stack" => self.stack_table(&lines, value, key_loc),
                 "variables" => self.variables_table(&lines, value),
                 "outputs" => self.outputs_table(&lines, value),
-                "lookups" | "backend" => self.problem(
+                "lookups" => self.lookups_table(&lines, value),
+                "backend" => self.problem(
                     key_loc,
                     format!("`[{name}]` is reserved but not supported yet"),
                 ),
@@ -601,6 +660,7 @@ impl Loader {
             resources: resolved,
             outputs: self.outputs.into_iter().map(|(k, (v, _))| (k, v)).collect(),
             files,
+            lookups: self.lookups,
         };
         crate::graph::Graph::build(&config).map_err(|m| {
             ConfigError(vec![Problem {
@@ -622,6 +682,18 @@ impl Loader {
                     let hint = did_you_mean(v, self.variables.keys().map(String::as_str));
                     Err(format!("reference to undeclared variable `var.{v}`{hint}"))
                 }
+            }
+            Ref::Attr { address, attr } if address.starts_with("lookups.") => {
+                let name = &address["lookups.".len()..];
+                let Some(l) = self.lookups.get(name) else {
+                    let hint = did_you_mean(name, self.lookups.keys().map(String::as_str));
+                    return Err(format!("reference to unknown lookup `{name}`{hint}"));
+                };
+                if !l.kind.attributes().contains(&attr.as_str()) {
+                    let hint = did_you_mean(attr, l.kind.attributes().iter().copied());
+                    return Err(format!("lookup `{name}` has no attribute `{attr}`{hint}"));
+                }
+                Ok(None)
             }
             Ref::Attr { address, attr } => {
                 let Some(target) = self.resources.get(address) else {

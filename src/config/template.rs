@@ -19,7 +19,9 @@ pub enum Ref {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Part {
     Lit(String),
-    Ref(Ref, usize),
+    /// A reference, an optional list index (`${lookups.zones.names[0]}`),
+    /// and its byte offset.
+    Ref(Ref, Option<usize>, usize),
 }
 
 /// Splits a string into literal parts and references. `$${` is a literal
@@ -45,11 +47,11 @@ pub fn parse(s: &str) -> Result<Vec<Part>, (usize, String)> {
             ));
         };
         let inner = rest[i + 2..i + end].trim();
-        let r = parse_ref(inner).map_err(|m| (offset + i, m))?;
+        let (r, index) = parse_ref(inner).map_err(|m| (offset + i, m))?;
         if !lit.is_empty() {
             parts.push(Part::Lit(std::mem::take(&mut lit)));
         }
-        parts.push(Part::Ref(r, offset + i));
+        parts.push(Part::Ref(r, index, offset + i));
         rest = &rest[i + end + 1..];
         offset += i + end + 1;
     }
@@ -60,7 +62,16 @@ pub fn parse(s: &str) -> Result<Vec<Part>, (usize, String)> {
     Ok(parts)
 }
 
-fn parse_ref(inner: &str) -> Result<Ref, String> {
+fn parse_ref(inner: &str) -> Result<(Ref, Option<usize>), String> {
+    let (inner, index) = match inner.strip_suffix(']').and_then(|s| s.rsplit_once('[')) {
+        Some((head, i)) => {
+            let i = i.trim().parse::<usize>().map_err(|_| {
+                format!("invalid index `[{i}]` in `${{{inner}}}`: expected a number such as [0]")
+            })?;
+            (head, Some(i))
+        }
+        None => (inner, None),
+    };
     let segs: Vec<&str> = inner.split('.').collect();
     let ident = |s: &str| {
         !s.is_empty()
@@ -72,7 +83,7 @@ fn parse_ref(inner: &str) -> Result<Ref, String> {
             "invalid reference `${{{inner}}}`: expected `${{kind.name.attribute}}`, `${{var.name}}` or `${{stack.region}}`"
         ));
     }
-    match segs.as_slice() {
+    let r = match segs.as_slice() {
         ["var", name] => Ok(Ref::Var((*name).to_owned())),
         ["stack", field @ ("name" | "region")] => Ok(Ref::Stack((*field).to_owned())),
         ["stack", other] => Err(format!(
@@ -85,6 +96,28 @@ fn parse_ref(inner: &str) -> Result<Ref, String> {
         _ => Err(format!(
             "invalid reference `${{{inner}}}`: expected `${{kind.name.attribute}}`, `${{var.name}}` or `${{stack.region}}`"
         )),
+    }?;
+    Ok((r, index))
+}
+
+/// The value of a reference, indexed when it says `[i]`.
+fn resolve(env: &dyn Resolve, r: &Ref, index: Option<usize>) -> Result<Value, String> {
+    let v = env.resolve(r)?;
+    let Some(i) = index else { return Ok(v) };
+    match v {
+        Value::Unknown => Ok(Value::Unknown),
+        Value::List(items) => items.get(i).cloned().ok_or_else(|| {
+            format!(
+                "index [{i}] is out of range: {} has {} element(s)",
+                display_ref(r),
+                items.len()
+            )
+        }),
+        other => Err(format!(
+            "{} is a {}, not a list: it cannot be indexed",
+            display_ref(r),
+            other.type_name()
+        )),
     }
 }
 
@@ -94,7 +127,7 @@ pub fn refs(v: &Value) -> Vec<Ref> {
     walk_strings(v, &mut |s| {
         if let Ok(parts) = parse(s) {
             out.extend(parts.into_iter().filter_map(|p| match p {
-                Part::Ref(r, _) => Some(r),
+                Part::Ref(r, _, _) => Some(r),
                 Part::Lit(_) => None,
             }));
         }
@@ -123,14 +156,14 @@ pub fn eval(v: &Value, env: &dyn Resolve) -> Result<Value, String> {
     Ok(match v {
         Value::Str(s) if s.contains("${") => {
             let parts = parse(s).map_err(|(_, m)| m)?;
-            if let [Part::Ref(r, _)] = parts.as_slice() {
-                return env.resolve(r);
+            if let [Part::Ref(r, index, _)] = parts.as_slice() {
+                return resolve(env, r, *index);
             }
             let mut out = String::new();
             for p in parts {
                 match p {
                     Part::Lit(l) => out.push_str(&l),
-                    Part::Ref(r, _) => match env.resolve(&r)? {
+                    Part::Ref(r, index, _) => match resolve(env, &r, index)? {
                         Value::Unknown => return Ok(Value::Unknown),
                         Value::Str(s) => out.push_str(&s),
                         Value::Int(i) => out.push_str(&i.to_string()),
@@ -186,7 +219,7 @@ mod tests {
     #[test]
     fn parses_references_and_literals() {
         let parts = parse("${stack.region}a").unwrap();
-        assert_eq!(parts[0], Part::Ref(Ref::Stack("region".into()), 0));
+        assert_eq!(parts[0], Part::Ref(Ref::Stack("region".into()), None, 0));
         assert_eq!(parts[1], Part::Lit("a".into()));
         let parts = parse("x-${vpc.main.id}").unwrap();
         assert_eq!(
@@ -196,8 +229,29 @@ mod tests {
                     address: "vpc.main".into(),
                     attr: "id".into()
                 },
+                None,
                 2
             )
+        );
+    }
+
+    #[test]
+    fn an_index_picks_one_element_of_a_list() {
+        assert_eq!(
+            eval(&Value::str("${var.zones[0]}"), &Env).unwrap(),
+            Value::str("a")
+        );
+        assert_eq!(
+            eval(&Value::str("z-${var.zones[0]}"), &Env).unwrap(),
+            Value::str("z-a")
+        );
+        let err = eval(&Value::str("${var.zones[3]}"), &Env).unwrap_err();
+        assert!(err.contains("out of range"), "{err}");
+        assert!(
+            parse("${var.zones[x]}")
+                .unwrap_err()
+                .1
+                .contains("invalid index")
         );
     }
 

@@ -78,9 +78,15 @@ pub fn desired_attrs(
 }
 
 /// Plans every resource of the desired state and of the state.
-pub fn plan(config: &Config, state: &State, live: &Live) -> Result<Plan, Vec<String>> {
+pub fn plan(
+    config: &Config,
+    state: &State,
+    live: &Live,
+    lookups: &BTreeMap<String, Attrs>,
+) -> Result<Plan, Vec<String>> {
     let graph = Graph::build(config).map_err(|e| vec![e])?;
-    let mut planned: BTreeMap<String, Attrs> = BTreeMap::new();
+    // Lookups resolve like resource attributes.
+    let mut planned: BTreeMap<String, Attrs> = lookups.clone();
     let mut changes = Vec::new();
     let mut errors = Vec::new();
     for address in graph.topo_order() {
@@ -103,6 +109,7 @@ pub fn plan(config: &Config, state: &State, live: &Live) -> Result<Plan, Vec<Str
         changes.push(change);
     }
     let mut forget = Vec::new();
+    changes.extend(deposed_deletes(state, live));
     for (address, rs) in &state.resources {
         if config.resources.contains_key(address) {
             continue;
@@ -125,12 +132,13 @@ pub fn plan(config: &Config, state: &State, live: &Live) -> Result<Plan, Vec<Str
         changes,
         forget,
         outputs: config.outputs.clone(),
+        lookups: lookups.clone(),
     })
 }
 
 /// Plans the deletion of everything in the state.
 pub fn plan_destroy(config: &Config, state: &State, live: &Live) -> Plan {
-    let mut changes = Vec::new();
+    let mut changes: Vec<Change> = deposed_deletes(state, live).collect();
     let mut forget = Vec::new();
     for (address, rs) in &state.resources {
         match live.get(address) {
@@ -147,7 +155,26 @@ pub fn plan_destroy(config: &Config, state: &State, live: &Live) -> Plan {
         changes,
         forget,
         outputs: BTreeMap::new(),
+        lookups: BTreeMap::new(),
     }
+}
+
+/// Old objects an interrupted create-before-destroy left behind: deleted
+/// first thing. Their live attributes are read under `<address> (deposed)`.
+fn deposed_deletes<'a>(state: &'a State, live: &'a Live) -> impl Iterator<Item = Change> + 'a {
+    state.deposed.iter().filter_map(|(address, rs)| {
+        let key = deposed_key(address);
+        let attrs = live.get(&key).cloned().flatten()?;
+        let mut c = delete_change(address, rs, attrs);
+        c.deposed = true;
+        c.reason = Some("old object of a create-before-destroy replacement".into());
+        Some(c)
+    })
+}
+
+/// The key under which a deposed object's live attributes are refreshed.
+pub fn deposed_key(address: &str) -> String {
+    format!("{address} (deposed)")
 }
 
 fn delete_change(address: &str, rs: &crate::state::ResourceState, live: Attrs) -> Change {
@@ -164,6 +191,8 @@ fn delete_change(address: &str, rs: &crate::state::ResourceState, live: Attrs) -
         state_deps: rs.dependencies.clone(),
         sensitive: sensitive_fields(&rs.kind, &BTreeSet::new()),
         reason: None,
+        create_before_destroy: false,
+        deposed: false,
     }
 }
 
@@ -199,6 +228,8 @@ fn plan_one(r: &Resource, desired: &Attrs, state: &State, live: &Live) -> Change
         state_deps: existing.map(|e| e.dependencies.clone()).unwrap_or_default(),
         sensitive,
         reason: None,
+        create_before_destroy: r.lifecycle.create_before_destroy || r.kind.create_before_destroy(),
+        deposed: false,
     };
     // The planned attributes of something (re)created: its inputs, and
     // everything AWS sets unknown until apply.
@@ -316,6 +347,11 @@ mod tests {
     use super::*;
     use crate::state::ResourceState;
     use std::path::Path;
+
+    /// The planner without lookups.
+    fn plan(c: &Config, s: &State, l: &Live) -> Result<Plan, Vec<String>> {
+        super::plan(c, s, l, &BTreeMap::new())
+    }
 
     fn config(toml: &str) -> Config {
         let dir = tempfile::tempdir().unwrap();

@@ -66,6 +66,14 @@ pub struct Change {
     pub sensitive: Vec<String>,
     /// Why, when it is not obvious: "deleted outside reconcile", "tainted".
     pub reason: Option<String>,
+    /// A replacement that creates the new object first, repoints what
+    /// depends on it, then deletes the old one.
+    #[serde(default)]
+    pub create_before_destroy: bool,
+    /// The delete of an old object left by an interrupted
+    /// create-before-destroy replacement.
+    #[serde(default)]
+    pub deposed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -84,6 +92,10 @@ pub struct Plan {
     pub forget: Vec<String>,
     /// Output name → template, evaluated after apply.
     pub outputs: BTreeMap<String, Value>,
+    /// Values of the lookups as read at plan time (`lookups.<name>`), so
+    /// that apply uses what the plan showed.
+    #[serde(default)]
+    pub lookups: BTreeMap<String, Attrs>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -42,8 +42,9 @@ impl Style {
     }
 }
 
-fn symbol(action: Action, st: Style) -> String {
-    match action {
+fn symbol(c: &Change, st: Style) -> String {
+    match c.action {
+        Action::Replace if c.create_before_destroy => st.magenta("+/-"),
         Action::Create => st.green("  +"),
         Action::Update => st.yellow("  ~"),
         Action::Replace => st.magenta("-/+"),
@@ -56,6 +57,9 @@ fn headline(c: &Change) -> String {
     let what = match c.action {
         Action::Create => "will be created",
         Action::Update => "will be updated in place",
+        Action::Replace if c.create_before_destroy => {
+            "must be replaced (the new one is created first)"
+        }
         Action::Replace => "must be replaced",
         Action::Delete => "will be destroyed",
         Action::NoOp => "is up to date",
@@ -112,7 +116,7 @@ pub fn text(plan: &Plan, st: Style) -> String {
 
 fn change_text(out: &mut String, c: &Change, st: Style) {
     let _ = writeln!(out, "  {}", st.bold(&headline(c)));
-    let _ = writeln!(out, "{} {} {{", symbol(c.action, st), c.address);
+    let _ = writeln!(out, "{} {} {{", symbol(c, st), c.address);
     let width = c
         .diffs
         .iter()

@@ -84,28 +84,7 @@ impl LocalStore {
     /// The stored state, or `None` when there is no state file yet. A file
     /// that exists but cannot be parsed is an error, never an empty state.
     pub fn load(&self) -> Result<Option<State>, StateError> {
-        let unreadable = |reason: String| StateError::Unreadable {
-            path: self.path.clone(),
-            reason,
-        };
-        let text = match fs::read_to_string(&self.path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(unreadable(e.to_string())),
-        };
-        let state: State = serde_json::from_str(&text).map_err(|e| {
-            unreadable(format!(
-                "{e} (the previous version, if any, is in {})",
-                sibling(&self.path, "backup").display()
-            ))
-        })?;
-        if state.version > FORMAT_VERSION {
-            return Err(unreadable(format!(
-                "format version {} is newer than this reconcile understands ({FORMAT_VERSION})",
-                state.version
-            )));
-        }
-        Ok(Some(state))
+        read(&self.path)
     }
 
     /// Writes the state atomically with its serial advanced by one; the
@@ -140,6 +119,33 @@ impl LocalStore {
         }
         Ok(())
     }
+}
+
+/// Reads a state file without taking its lock (for read-only commands).
+/// `None` when there is none yet; unparseable is an error naming the file.
+pub fn read(path: &Path) -> Result<Option<State>, StateError> {
+    let unreadable = |reason: String| StateError::Unreadable {
+        path: path.to_owned(),
+        reason,
+    };
+    let text = match fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(unreadable(e.to_string())),
+    };
+    let state: State = serde_json::from_str(&text).map_err(|e| {
+        unreadable(format!(
+            "{e} (the previous version, if any, is in {})",
+            sibling(path, "backup").display()
+        ))
+    })?;
+    if state.version > FORMAT_VERSION {
+        return Err(unreadable(format!(
+            "format version {} is newer than this reconcile understands ({FORMAT_VERSION})",
+            state.version
+        )));
+    }
+    Ok(Some(state))
 }
 
 /// `<file>.<suffix>` beside the state file.

@@ -25,6 +25,10 @@ pub struct State {
     pub resources: BTreeMap<String, ResourceState>,
     #[serde(default)]
     pub outputs: BTreeMap<String, Value>,
+    /// Old objects of create-before-destroy replacements whose new object
+    /// exists but that are not deleted yet (per address).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub deposed: BTreeMap<String, ResourceState>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,6 +58,7 @@ impl State {
             stack: stack.to_owned(),
             resources: BTreeMap::new(),
             outputs: BTreeMap::new(),
+            deposed: BTreeMap::new(),
         }
     }
 }

@@ -1,0 +1,50 @@
+//! `reconcile output [NAME]`: the outputs recorded by the last apply. Reads
+//! the state without locking it and makes no AWS call.
+
+use anyhow::{anyhow, bail};
+
+use crate::cli::{Global, OutputArgs};
+use crate::state::local;
+use crate::value::Value;
+
+pub fn run(global: &Global, args: &OutputArgs) -> anyhow::Result<i32> {
+    let path = match &global.state {
+        Some(p) => p.clone(),
+        None => super::state_path(global, &super::load_config(global)?),
+    };
+    let state = local::read(&path)?.ok_or_else(|| {
+        anyhow!(
+            "no state at {}: run `reconcile apply` first",
+            path.display()
+        )
+    })?;
+    let ui = super::ui(global);
+    match &args.name {
+        Some(name) => {
+            let Some(v) = state.outputs.get(name) else {
+                let hint =
+                    crate::schema::did_you_mean(name, state.outputs.keys().map(String::as_str));
+                bail!("no output `{name}` in {}{hint}", path.display());
+            };
+            match (args.json, v) {
+                (true, v) => ui.line(&v.to_json().to_string()),
+                (false, Value::Str(s)) => ui.line(s),
+                (false, v) => ui.line(&v.to_string()),
+            }
+        }
+        None if args.json => {
+            let all: serde_json::Map<String, serde_json::Value> = state
+                .outputs
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_json()))
+                .collect();
+            ui.line(&serde_json::Value::Object(all).to_string());
+        }
+        None => {
+            for (k, v) in &state.outputs {
+                ui.line(&format!("{k} = {v}"));
+            }
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,190 @@
+//! Engine behaviour beyond the basics: create-before-destroy replacements,
+//! lookups, outputs.
+
+mod support;
+
+use support::{Emulator, Workspace, ec2, reconcile, sdk_config};
+
+const CBD: &str = r#"
+[stack]
+name = "cbd"
+region = "us-east-1"
+
+[vpc.main]
+cidr_block = "10.0.0.0/16"
+
+[subnet.a]
+vpc_id = "${vpc.main.id}"
+cidr_block = "10.0.1.0/24"
+lifecycle = { create_before_destroy = true }
+
+[route_table.main]
+vpc_id = "${vpc.main.id}"
+subnet_ids = ["${subnet.a.id}"]
+"#;
+
+fn position(haystack: &str, needle: &str) -> usize {
+    haystack
+        .find(needle)
+        .unwrap_or_else(|| panic!("{needle:?} not in output:\n{haystack}"))
+}
+
+#[tokio::test]
+async fn a_create_before_destroy_replacement_repoints_dependents_before_deleting_the_old_object() {
+    let emu = Emulator::start();
+    let ws = Workspace::new();
+    ws.write("desired/main.toml", CBD);
+    reconcile(&emu, &ws, &["apply", "--auto-approve"]).expect_success();
+    let state: serde_json::Value = serde_json::from_str(&ws.read("state/test.json")).unwrap();
+    let old = state["resources"]["subnet.a"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    ws.write(
+        "desired/main.toml",
+        &CBD.replace("10.0.1.0/24", "10.0.2.0/24"),
+    );
+    let run = reconcile(&emu, &ws, &["plan"]);
+    run.expect_success();
+    assert!(
+        run.stdout
+            .contains("# subnet.a must be replaced (the new one is created first)"),
+        "{run}"
+    );
+    assert!(run.stdout.contains("+/- subnet.a"), "{run}");
+    assert!(
+        run.stdout
+            .contains("# route_table.main will be updated in place"),
+        "{run}"
+    );
+
+    let run = reconcile(&emu, &ws, &["apply", "--auto-approve"]);
+    run.expect_success();
+    let created = position(&run.stdout, "subnet.a: Creation complete");
+    let repointed = position(&run.stdout, "route_table.main: Modifications complete");
+    let destroyed = position(&run.stdout, "subnet.a: Destruction complete");
+    assert!(created < repointed && repointed < destroyed, "{run}");
+
+    let state: serde_json::Value = serde_json::from_str(&ws.read("state/test.json")).unwrap();
+    let new = state["resources"]["subnet.a"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(new, old);
+    assert!(
+        state.get("deposed").is_none(),
+        "nothing left deposed: {state}"
+    );
+    let c = ec2(&emu).await;
+    let gone = c
+        .describe_subnets()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("subnet-id")
+                .values(&old)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(gone.subnets().is_empty(), "the old subnet is deleted");
+    let rt = c
+        .describe_route_tables()
+        .route_table_ids(
+            state["resources"]["route_table.main"]["id"]
+                .as_str()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let associated: Vec<&str> = rt.route_tables()[0]
+        .associations()
+        .iter()
+        .filter_map(|a| a.subnet_id())
+        .collect();
+    assert_eq!(associated, vec![new.as_str()]);
+    reconcile(&emu, &ws, &["plan", "--detailed-exitcode"]).expect_code(0);
+}
+
+const LOOKUPS: &str = r#"
+[stack]
+name = "lk"
+region = "us-east-1"
+
+[lookups.me]
+type = "caller_identity"
+
+[lookups.zones]
+type = "availability_zones"
+
+[lookups.ami]
+type = "ssm_parameter"
+name = "/test/ecs/ami"
+
+[vpc.main]
+cidr_block = "10.0.0.0/16"
+tags = { Account = "${lookups.me.account_id}", Ami = "${lookups.ami.value}" }
+
+[subnet.second_zone]
+vpc_id = "${vpc.main.id}"
+cidr_block = "10.0.1.0/24"
+availability_zone = "${lookups.zones.names[1]}"
+
+[outputs]
+account = "${lookups.me.account_id}"
+zone = "${subnet.second_zone.availability_zone}"
+"#;
+
+#[tokio::test]
+async fn lookups_are_read_at_plan_time_and_usable_like_attributes() {
+    let emu = Emulator::start();
+    let ssm = aws_sdk_ssm::Client::new(&sdk_config(&emu).await);
+    ssm.put_parameter()
+        .name("/test/ecs/ami")
+        .value("ami-0abc")
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .unwrap();
+    let ws = Workspace::new();
+    ws.write("desired/main.toml", LOOKUPS);
+    let run = reconcile(&emu, &ws, &["apply", "--auto-approve"]);
+    run.expect_success();
+    assert!(run.stdout.contains("Ami = \"ami-0abc\""), "{run}");
+    assert!(
+        run.stdout
+            .contains("availability_zone       = \"us-east-1b\""),
+        "{run}"
+    );
+    reconcile(&emu, &ws, &["plan", "--detailed-exitcode"]).expect_code(0);
+
+    let run = reconcile(&emu, &ws, &["output", "zone"]);
+    run.expect_success();
+    assert_eq!(run.stdout, "us-east-1b\n");
+    let run = reconcile(&emu, &ws, &["output", "account"]);
+    assert_eq!(run.stdout, "123456789012\n", "{run}");
+    let run = reconcile(&emu, &ws, &["output", "acount"]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("did you mean `account`"), "{run}");
+}
+
+#[test]
+fn a_reference_to_an_unknown_lookup_or_attribute_is_refused() {
+    let ws = Workspace::new();
+    ws.write(
+        "desired/main.toml",
+        &LOOKUPS.replace(
+            "${lookups.me.account_id}\", Ami",
+            "${lookups.me.acount_id}\", Ami",
+        ),
+    );
+    let run = support::reconcile_in(None, &ws, &["validate"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr
+            .contains("lookup `me` has no attribute `acount_id` (did you mean `account_id`?)"),
+        "{run}"
+    );
+}
