@@ -2,9 +2,13 @@
 # The demo: validate, plan, apply, check that nothing is left to do, destroy,
 # all against a local emulator (moto) on a free loopback port. Installs what it
 # needs (.venv with moto, the debug binary) and cleans up after itself.
+#
+#   scripts/demo.sh                    # the example in desired/
+#   scripts/demo.sh desired/fargate    # another example: any file or directory
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+desired="$(realpath "${1:-desired}")"
 cd "$root"
 # shellcheck source=scripts/emulator.sh
 . "$root/scripts/emulator.sh"
@@ -51,13 +55,13 @@ step() {
     "$bin" "$@"
 }
 
-step validate
-step plan --state "$state"
-step apply --auto-approve --state "$state"
+step validate --desired "$desired"
+step plan --desired "$desired" --state "$state"
+step apply --auto-approve --desired "$desired" --state "$state"
 
 banner "reconcile plan --detailed-exitcode (must find nothing to change)"
 rc=0
-"$bin" plan --detailed-exitcode --state "$state" || rc=$?
+"$bin" plan --detailed-exitcode --desired "$desired" --state "$state" || rc=$?
 case $rc in
     0) echo "demo: no changes after apply, as expected." ;;
     2)
@@ -70,6 +74,6 @@ case $rc in
         ;;
 esac
 
-step destroy --auto-approve --state "$state"
+step destroy --auto-approve --desired "$desired" --state "$state"
 
 banner "Demo finished: everything was created, checked and destroyed."

@@ -232,11 +232,13 @@ fn plan_one(r: &Resource, desired: &Attrs, state: &State, live: &Live) -> Change
         deposed: false,
     };
     // The planned attributes of something (re)created: its inputs, and
-    // everything AWS sets unknown until apply.
+    // everything else unknown until apply — computed attributes and
+    // optional fields left unset, which the kind or AWS fills in (a
+    // generated name, a default zone).
     let fresh = || {
         let mut after = desired.clone();
-        for f in schema.fields.iter().filter(|f| f.computed) {
-            after.insert(f.name.to_owned(), Value::Unknown);
+        for f in schema.fields.iter() {
+            after.entry(f.name.to_owned()).or_insert(Value::Unknown);
         }
         after
     };
