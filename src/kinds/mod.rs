@@ -4,6 +4,11 @@
 //! else — validation, diffing, rendering, ordering, state — is generic.
 
 pub mod ec2;
+pub mod ecs;
+pub mod elb;
+pub mod ecr;
+pub mod iam;
+pub mod logs;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -132,6 +137,17 @@ pub static KINDS: &[&dyn Kind] = &[
     &ec2::nat_gateway::NatGateway,
     &ec2::route_table::RouteTable,
     &ec2::security_group::SecurityGroup,
+    &ecs::cluster::EcsCluster,
+    &ecs::task_definition::EcsTaskDefinition,
+    &ecs::service::EcsService,
+    &elb::load_balancer::LoadBalancer,
+    &elb::target_group::TargetGroup,
+    &elb::listener::Listener,
+    &elb::listener_rule::ListenerRule,
+    &iam::role::IamRole,
+    &iam::instance_profile::IamInstanceProfile,
+    &ecr::repository::EcrRepository,
+    &logs::log_group::LogGroup,
 ];
 
 pub fn lookup(kind: &str) -> Option<&'static dyn Kind> {

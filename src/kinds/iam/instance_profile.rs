@@ -1,0 +1,327 @@
+//! `iam_instance_profile`: the container that hands an IAM role to EC2
+//! instances.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use aws_sdk_iam::types::InstanceProfile;
+use futures::{StreamExt, TryStreamExt};
+
+use super::{
+    CONCURRENCY, NAME_MAX, create_tags, default_name, found, is_ours, retry_while_propagating, tag,
+    tag_changes, tags_value,
+};
+use crate::aws::ApiError;
+use crate::aws::error::gone_is_ok;
+use crate::kinds::{Ctx, Kind, differs, str_attr};
+use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
+use crate::value::{Attrs, Value};
+
+pub struct IamInstanceProfile;
+
+static SCHEMA: Schema = Schema {
+    kind: "iam_instance_profile",
+    description: "An IAM instance profile: hands a role to EC2 instances.",
+    fields: &[
+        Field::new("name", Type::String)
+            .force_new()
+            .doc("The profile name; by default `<stack>-<resource name>` (at most 64 characters)."),
+        Field::new("path", Type::String)
+            .default(Default::Str("/"))
+            .force_new()
+            .doc("The path of the profile."),
+        Field::new("role", Type::String)
+            .doc("The name of the role the profile holds; \"\" for none. Changed in place."),
+        TAGS,
+        ID,
+        Field::new("arn", Type::String)
+            .computed()
+            .doc("The ARN of the profile."),
+    ],
+};
+
+impl IamInstanceProfile {
+    /// One profile by name (GetInstanceProfile, the one call that returns
+    /// its tags); `None` when it does not exist.
+    async fn describe(&self, cx: Ctx<'_>, name: &str) -> Result<Option<InstanceProfile>, ApiError> {
+        let got = cx
+            .aws
+            .iam
+            .get_instance_profile()
+            .instance_profile_name(name)
+            .send()
+            .await;
+        Ok(found(got.map_err(Into::into))?.and_then(|o| o.instance_profile))
+    }
+}
+
+fn profile_attrs(p: &InstanceProfile) -> Attrs {
+    let role = p.roles().first().map_or("", |r| r.role_name());
+    let mut a = Attrs::new();
+    a.insert("id".into(), Value::str(p.instance_profile_name()));
+    a.insert("name".into(), Value::str(p.instance_profile_name()));
+    a.insert("path".into(), Value::str(p.path()));
+    a.insert("arn".into(), Value::str(p.arn()));
+    a.insert("role".into(), Value::str(role));
+    a.insert("tags".into(), tags_value(p.tags()));
+    a
+}
+
+/// A role created a moment ago may be unknown to AddRoleToInstanceProfile
+/// for a while: IAM is eventually consistent.
+fn role_not_yet_visible(e: &ApiError) -> bool {
+    e.is_not_found()
+}
+
+async fn add_role(cx: Ctx<'_>, profile: &str, role: &str) -> Result<(), ApiError> {
+    retry_while_propagating(
+        &format!("role {role} to become visible to instance profile {profile}"),
+        role_not_yet_visible,
+        || async {
+            cx.aws
+                .iam
+                .add_role_to_instance_profile()
+                .instance_profile_name(profile)
+                .role_name(role)
+                .send()
+                .await
+                .map(drop)
+                .map_err(ApiError::from)
+        },
+    )
+    .await
+}
+
+async fn remove_role(cx: Ctx<'_>, profile: &str, role: &str) -> Result<(), ApiError> {
+    gone_is_ok(
+        cx.aws
+            .iam
+            .remove_role_from_instance_profile()
+            .instance_profile_name(profile)
+            .role_name(role)
+            .send()
+            .await
+            .map(drop)
+            .map_err(ApiError::from),
+    )
+}
+
+async fn sync_tags(
+    cx: Ctx<'_>,
+    profile: &str,
+    live: &Attrs,
+    desired: &Attrs,
+) -> Result<(), ApiError> {
+    let (set, unset) = tag_changes(live, desired);
+    if !set.is_empty() {
+        let tags = set.into_iter().map(|(k, v)| tag(k, v));
+        cx.aws
+            .iam
+            .tag_instance_profile()
+            .instance_profile_name(profile)
+            .set_tags(Some(tags.collect::<Result<_, _>>()?))
+            .send()
+            .await?;
+    }
+    if !unset.is_empty() {
+        cx.aws
+            .iam
+            .untag_instance_profile()
+            .instance_profile_name(profile)
+            .set_tag_keys(Some(unset))
+            .send()
+            .await?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Kind for IamInstanceProfile {
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
+    }
+
+    /// IAM has no batched read of instance profiles with their tags
+    /// (ListInstanceProfiles leaves tags out): one GetInstanceProfile per
+    /// profile, a few at a time.
+    async fn read_many(
+        &self,
+        cx: Ctx<'_>,
+        ids: &[String],
+    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+        let reads: Vec<_> = ids.iter().map(|name| self.describe(cx, name)).collect();
+        let found: Vec<_> = futures::stream::iter(reads)
+            .buffer_unordered(CONCURRENCY)
+            .try_collect()
+            .await?;
+        Ok(found
+            .iter()
+            .flatten()
+            .map(|p| (p.instance_profile_name().to_owned(), profile_attrs(p)))
+            .collect())
+    }
+
+    async fn create(
+        &self,
+        cx: Ctx<'_>,
+        address: &str,
+        desired: &Attrs,
+    ) -> Result<String, ApiError> {
+        let name = str_attr(desired, "name").unwrap_or_else(|| default_name(cx, address, NAME_MAX));
+        cx.aws
+            .iam
+            .create_instance_profile()
+            .instance_profile_name(&name)
+            .path(str_attr(desired, "path").unwrap_or_else(|| "/".into()))
+            .set_tags(Some(create_tags(cx, address, desired)?))
+            .send()
+            .await?;
+        if let Some(role) = str_attr(desired, "role").filter(|r| !r.is_empty()) {
+            add_role(cx, &name, &role).await?;
+        }
+        Ok(name)
+    }
+
+    async fn update(
+        &self,
+        cx: Ctx<'_>,
+        _address: &str,
+        id: &str,
+        live: &Attrs,
+        desired: &Attrs,
+    ) -> Result<(), ApiError> {
+        if differs(&SCHEMA, "role", live, desired)
+            && let Some(role) = str_attr(desired, "role")
+        {
+            // A profile holds at most one role: the old one goes first.
+            if let Some(old) = str_attr(live, "role").filter(|r| !r.is_empty()) {
+                remove_role(cx, id, &old).await?;
+            }
+            if !role.is_empty() {
+                add_role(cx, id, &role).await?;
+            }
+        }
+        if differs(&SCHEMA, "tags", live, desired) {
+            sync_tags(cx, id, live, desired).await?;
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, cx: Ctx<'_>, id: &str, _live: &Attrs) -> Result<(), ApiError> {
+        // IAM refuses to delete a profile that still holds a role; the role
+        // it holds now may differ from the one last read.
+        let Some(profile) = self.describe(cx, id).await? else {
+            return Ok(());
+        };
+        for role in profile.roles() {
+            remove_role(cx, id, role.role_name()).await?;
+        }
+        gone_is_ok(
+            cx.aws
+                .iam
+                .delete_instance_profile()
+                .instance_profile_name(id)
+                .send()
+                .await
+                .map(drop)
+                .map_err(ApiError::from),
+        )
+    }
+
+    /// The default name first (one call); then every profile of the account,
+    /// with GetInstanceProfile for those whose listing carries no tags (real
+    /// IAM lists profiles without tags).
+    async fn find_by_address(
+        &self,
+        cx: Ctx<'_>,
+        address: &str,
+    ) -> Result<Option<String>, ApiError> {
+        let name = default_name(cx, address, NAME_MAX);
+        if let Some(p) = self.describe(cx, &name).await?
+            && is_ours(cx, address, p.tags())
+        {
+            return Ok(Some(name));
+        }
+        let listed: Vec<InstanceProfile> = cx
+            .aws
+            .iam
+            .list_instance_profiles()
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await?;
+        let checks: Vec<_> = listed
+            .iter()
+            .map(|p| async move {
+                let tagged = if p.tags().is_empty() {
+                    self.describe(cx, p.instance_profile_name()).await?
+                } else {
+                    Some(p.clone())
+                };
+                Ok::<_, ApiError>(
+                    tagged
+                        .filter(|t| is_ours(cx, address, t.tags()))
+                        .map(|t| t.instance_profile_name().to_owned()),
+                )
+            })
+            .collect();
+        let ours: Vec<Option<String>> = futures::stream::iter(checks)
+            .buffer_unordered(CONCURRENCY)
+            .try_collect()
+            .await?;
+        Ok(ours.into_iter().flatten().min())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_iam::types::Role;
+    use aws_smithy_types::DateTime;
+
+    fn profile(roles: &[&str]) -> InstanceProfile {
+        let mut b = InstanceProfile::builder()
+            .instance_profile_name("web")
+            .instance_profile_id("AIPA1")
+            .path("/")
+            .arn("arn:aws:iam::123456789012:instance-profile/web")
+            .create_date(DateTime::from_secs(0))
+            .set_roles(Some(Vec::new()))
+            .tags(tag("reconcile:address", "iam_instance_profile.web").unwrap());
+        for r in roles {
+            b = b.roles(
+                Role::builder()
+                    .role_name(*r)
+                    .path("/")
+                    .role_id("AROA1")
+                    .arn(format!("arn:aws:iam::123456789012:role/{r}"))
+                    .create_date(DateTime::from_secs(0))
+                    .build()
+                    .unwrap(),
+            );
+        }
+        b.build().unwrap()
+    }
+
+    #[test]
+    fn a_profile_reads_its_role_by_name_or_empty_when_it_has_none() {
+        let a = profile_attrs(&profile(&["app"]));
+        assert_eq!(a["role"], Value::str("app"));
+        assert_eq!(a["id"], Value::str("web"));
+        assert_eq!(a["tags"], Value::Map(BTreeMap::new()));
+        assert_eq!(profile_attrs(&profile(&[]))["role"], Value::str(""));
+    }
+
+    #[test]
+    fn the_role_changes_in_place_and_the_name_forces_replacement() {
+        assert!(!SCHEMA.field("role").unwrap().force_new);
+        assert!(SCHEMA.field("name").unwrap().force_new);
+        assert!(SCHEMA.field("path").unwrap().force_new);
+        let live = profile_attrs(&profile(&["a"]));
+        let mut desired = live.clone();
+        desired.insert("role".into(), Value::str("b"));
+        assert!(differs(&SCHEMA, "role", &live, &desired));
+        assert!(!differs(&SCHEMA, "tags", &live, &desired));
+    }
+}

@@ -1,0 +1,416 @@
+//! `log_group`: a CloudWatch Logs log group.
+
+use std::collections::{BTreeMap, HashMap};
+
+use async_trait::async_trait;
+use aws_sdk_cloudwatchlogs::types::LogGroup as AwsLogGroup;
+use futures::StreamExt;
+
+use crate::aws::ApiError;
+use crate::aws::error::gone_is_ok;
+use crate::kinds::iam::{found, tag_changes};
+use crate::kinds::{ADDRESS_TAG, Ctx, Kind, STACK_TAG, differs, str_attr, user_tags};
+use crate::schema::{Field, ID, Schema, TAGS, Type};
+use crate::value::{Attrs, Value};
+
+pub struct LogGroup;
+
+static SCHEMA: Schema = Schema {
+    kind: "log_group",
+    description: "A CloudWatch Logs log group.",
+    fields: &[
+        Field::new("name", Type::String)
+            .force_new()
+            .doc("The log group name; by default `/reconcile/<stack>/<resource name>`."),
+        Field::new("retention_in_days", Type::Int).doc(
+            "How long events are kept: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, \
+             545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653 days; 0 for ever.",
+        ),
+        Field::new("kms_key_id", Type::String)
+            .doc("The ARN of the KMS key encrypting the events; \"\" for none."),
+        TAGS,
+        ID,
+        Field::new("arn", Type::String)
+            .computed()
+            .doc("The ARN of the log group (without the `:*` suffix)."),
+    ],
+};
+
+/// The retention periods CloudWatch Logs accepts, in days.
+const RETENTION_DAYS: &[i64] = &[
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+
+/// DescribeLogGroups takes at most 50 log group identifiers per call.
+const NAMES_PER_CALL: usize = 50;
+
+/// How many per-group calls run at once.
+const CONCURRENCY: usize = 8;
+
+impl LogGroup {
+    /// The named log groups: one DescribeLogGroups (paginated) per 50 names,
+    /// filtered to the names asked (the emulator ignores the identifiers
+    /// and answers every group). Should a call fail with not found, the
+    /// names of that call are looked up one by one by prefix instead.
+    async fn describe(&self, cx: Ctx<'_>, names: &[String]) -> Result<Vec<AwsLogGroup>, ApiError> {
+        let mut out = Vec::new();
+        for chunk in names.chunks(NAMES_PER_CALL) {
+            let wanted = |g: &AwsLogGroup| {
+                g.log_group_name()
+                    .is_some_and(|n| chunk.iter().any(|c| c == n))
+            };
+            let r = cx
+                .aws
+                .logs
+                .describe_log_groups()
+                .set_log_group_identifiers(Some(chunk.to_vec()))
+                .into_paginator()
+                .items()
+                .send()
+                .collect::<Result<Vec<_>, _>>()
+                .await
+                .map_err(ApiError::from);
+            match r {
+                Ok(groups) => out.extend(groups.into_iter().filter(wanted)),
+                Err(e) if e.is_not_found() => {
+                    for name in chunk {
+                        out.extend(by_prefix(cx, name).await?.into_iter().filter(wanted));
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The attributes of the named log groups: the describe above, then
+    /// the tags of each (ListTagsForResource, one group per call).
+    async fn read(
+        &self,
+        cx: Ctx<'_>,
+        names: &[String],
+    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+        let groups = self.describe(cx, names).await?;
+        let reads: Vec<_> = groups
+            .iter()
+            .map(|g| async move {
+                let tags = found(list_tags(cx, &group_arn(g)).await)?;
+                Ok::<_, ApiError>(tags.map(|t| group_attrs(g, &t)))
+            })
+            .collect();
+        let mut reads = futures::stream::iter(reads).buffer_unordered(CONCURRENCY);
+        let mut out = BTreeMap::new();
+        while let Some(r) = reads.next().await {
+            if let Some(a) = r? {
+                out.insert(str_attr(&a, "name").unwrap_or_default(), a);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The log groups whose names start with `prefix` (every group when empty).
+async fn by_prefix(cx: Ctx<'_>, prefix: &str) -> Result<Vec<AwsLogGroup>, ApiError> {
+    let call = cx.aws.logs.describe_log_groups();
+    let call = if prefix.is_empty() {
+        call
+    } else {
+        call.log_group_name_prefix(prefix)
+    };
+    Ok(call
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await?)
+}
+
+async fn list_tags(cx: Ctx<'_>, arn: &str) -> Result<HashMap<String, String>, ApiError> {
+    let out = cx
+        .aws
+        .logs
+        .list_tags_for_resource()
+        .resource_arn(arn)
+        .send()
+        .await?;
+    Ok(out.tags.unwrap_or_default())
+}
+
+/// The ARN of a log group without the `:*` that DescribeLogGroups' `arn`
+/// ends with: the form the tagging calls (and most references) want.
+fn group_arn(g: &AwsLogGroup) -> String {
+    g.log_group_arn()
+        .or_else(|| g.arn().map(|a| a.strip_suffix(":*").unwrap_or(a)))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn group_attrs(g: &AwsLogGroup, tags: &HashMap<String, String>) -> Attrs {
+    let name = g.log_group_name().unwrap_or_default();
+    let mut a = Attrs::new();
+    a.insert("id".into(), Value::str(name));
+    a.insert("name".into(), Value::str(name));
+    a.insert(
+        "retention_in_days".into(),
+        Value::Int(g.retention_in_days().map_or(0, i64::from)),
+    );
+    a.insert(
+        "kms_key_id".into(),
+        Value::str(g.kms_key_id().unwrap_or_default()),
+    );
+    a.insert("arn".into(), Value::str(group_arn(g)));
+    a.insert(
+        "tags".into(),
+        user_tags(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+    );
+    a
+}
+
+/// The retention to set, checked against what CloudWatch Logs accepts
+/// (AWS would answer a bare InvalidParameterException); 0 means for ever.
+fn retention(address: &str, desired: &Attrs) -> Result<Option<i32>, ApiError> {
+    let Some(days) = desired.get("retention_in_days").and_then(Value::as_int) else {
+        return Ok(None);
+    };
+    if days != 0 && !RETENTION_DAYS.contains(&days) {
+        let allowed: Vec<String> = RETENTION_DAYS.iter().map(i64::to_string).collect();
+        return Err(ApiError::msg(format!(
+            "{address}: retention_in_days = {days} is not a period CloudWatch Logs offers; \
+             use one of {} (or 0 to keep events for ever)",
+            allowed.join(", ")
+        )));
+    }
+    // Every allowed value fits: checked just above.
+    Ok(Some(i32::try_from(days).unwrap_or_default()))
+}
+
+fn default_name(cx: Ctx<'_>, address: &str) -> String {
+    let resource = address.split_once('.').map_or(address, |(_, r)| r);
+    format!("/reconcile/{}/{resource}", cx.stack)
+}
+
+async fn put_retention(cx: Ctx<'_>, name: &str, days: i32) -> Result<(), ApiError> {
+    let logs = &cx.aws.logs;
+    if days == 0 {
+        let r = logs
+            .delete_retention_policy()
+            .log_group_name(name)
+            .send()
+            .await;
+        // No retention policy to delete is the same as none.
+        return gone_is_ok(r.map(drop).map_err(ApiError::from));
+    }
+    logs.put_retention_policy()
+        .log_group_name(name)
+        .retention_in_days(days)
+        .send()
+        .await?;
+    Ok(())
+}
+
+async fn sync_tags(cx: Ctx<'_>, arn: &str, live: &Attrs, desired: &Attrs) -> Result<(), ApiError> {
+    let (set, unset) = tag_changes(live, desired);
+    if !set.is_empty() {
+        cx.aws
+            .logs
+            .tag_resource()
+            .resource_arn(arn)
+            .set_tags(Some(set.into_iter().collect()))
+            .send()
+            .await?;
+    }
+    if !unset.is_empty() {
+        cx.aws
+            .logs
+            .untag_resource()
+            .resource_arn(arn)
+            .set_tag_keys(Some(unset))
+            .send()
+            .await?;
+    }
+    Ok(())
+}
+
+/// Whether the group's tags say it is `address` of this stack.
+async fn is_tagged_as(cx: Ctx<'_>, address: &str, g: &AwsLogGroup) -> Result<bool, ApiError> {
+    let tags = found(list_tags(cx, &group_arn(g)).await)?.unwrap_or_default();
+    let has = |k: &str, v: &str| tags.get(k).is_some_and(|t| t == v);
+    Ok(has(STACK_TAG, cx.stack) && has(ADDRESS_TAG, address))
+}
+
+#[async_trait]
+impl Kind for LogGroup {
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
+    }
+
+    async fn read_many(
+        &self,
+        cx: Ctx<'_>,
+        ids: &[String],
+    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+        if ids.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        self.read(cx, ids).await
+    }
+
+    async fn create(
+        &self,
+        cx: Ctx<'_>,
+        address: &str,
+        desired: &Attrs,
+    ) -> Result<String, ApiError> {
+        let days = retention(address, desired)?;
+        let name = str_attr(desired, "name").unwrap_or_else(|| default_name(cx, address));
+        cx.aws
+            .logs
+            .create_log_group()
+            .log_group_name(&name)
+            .set_kms_key_id(str_attr(desired, "kms_key_id").filter(|k| !k.is_empty()))
+            .set_tags(Some(cx.tags_for(address, desired).into_iter().collect()))
+            .send()
+            .await?;
+        if let Some(days) = days.filter(|d| *d != 0) {
+            put_retention(cx, &name, days).await?;
+        }
+        Ok(name)
+    }
+
+    async fn update(
+        &self,
+        cx: Ctx<'_>,
+        address: &str,
+        id: &str,
+        live: &Attrs,
+        desired: &Attrs,
+    ) -> Result<(), ApiError> {
+        let logs = &cx.aws.logs;
+        if differs(&SCHEMA, "retention_in_days", live, desired)
+            && let Some(days) = retention(address, desired)?
+        {
+            put_retention(cx, id, days).await?;
+        }
+        if differs(&SCHEMA, "kms_key_id", live, desired)
+            && let Some(key) = str_attr(desired, "kms_key_id")
+        {
+            if key.is_empty() {
+                logs.disassociate_kms_key()
+                    .log_group_name(id)
+                    .send()
+                    .await?;
+            } else {
+                logs.associate_kms_key()
+                    .log_group_name(id)
+                    .kms_key_id(key)
+                    .send()
+                    .await?;
+            }
+        }
+        if differs(&SCHEMA, "tags", live, desired) {
+            let arn = match str_attr(live, "arn") {
+                Some(arn) => arn,
+                None => self
+                    .describe(cx, &[id.to_owned()])
+                    .await?
+                    .first()
+                    .map(group_arn)
+                    .ok_or_else(|| ApiError::msg(format!("log group {id} not found")))?,
+            };
+            sync_tags(cx, &arn, live, desired).await?;
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, cx: Ctx<'_>, id: &str, _live: &Attrs) -> Result<(), ApiError> {
+        let r = cx
+            .aws
+            .logs
+            .delete_log_group()
+            .log_group_name(id)
+            .send()
+            .await;
+        gone_is_ok(r.map(drop).map_err(ApiError::from))
+    }
+
+    /// The default name first (two calls); then every log group of the
+    /// region with its tags, a few at a time.
+    async fn find_by_address(
+        &self,
+        cx: Ctx<'_>,
+        address: &str,
+    ) -> Result<Option<String>, ApiError> {
+        let name = default_name(cx, address);
+        for g in self.describe(cx, std::slice::from_ref(&name)).await? {
+            if is_tagged_as(cx, address, &g).await? {
+                return Ok(Some(name));
+            }
+        }
+        let everything = by_prefix(cx, "").await?;
+        let checks: Vec<_> = everything
+            .iter()
+            .map(|g| async move {
+                let ours = is_tagged_as(cx, address, g).await?;
+                Ok::<_, ApiError>(g.log_group_name().filter(|_| ours))
+            })
+            .collect();
+        let mut checks = futures::stream::iter(checks).buffer_unordered(CONCURRENCY);
+        while let Some(r) = checks.next().await {
+            if let Some(name) = r? {
+                return Ok(Some(name.to_owned()));
+            }
+        }
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn days(d: i64) -> Attrs {
+        Attrs::from([("retention_in_days".to_owned(), Value::Int(d))])
+    }
+
+    #[test]
+    fn retention_must_be_a_period_aws_offers() {
+        assert_eq!(retention("log_group.app", &days(14)).unwrap(), Some(14));
+        assert_eq!(retention("log_group.app", &days(3653)).unwrap(), Some(3653));
+        assert_eq!(retention("log_group.app", &days(0)).unwrap(), Some(0));
+        assert_eq!(retention("log_group.app", &Attrs::new()).unwrap(), None);
+        for bad in [2, 10, 365 * 2, -1, 1 << 40] {
+            let err = retention("log_group.app", &days(bad)).unwrap_err();
+            assert!(err.message.contains("log_group.app"), "{err}");
+            assert!(err.message.contains(&format!("= {bad} is not")), "{err}");
+            assert!(err.message.contains("14, 30, 60"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_group_reads_its_arn_without_the_wildcard_suffix() {
+        let g = AwsLogGroup::builder()
+            .log_group_name("/reconcile/s/app")
+            .arn("arn:aws:logs:us-east-1:123456789012:log-group:/reconcile/s/app:*")
+            .build();
+        let tags = HashMap::from([
+            ("team".to_owned(), "web".to_owned()),
+            (STACK_TAG.to_owned(), "s".to_owned()),
+        ]);
+        let a = group_attrs(&g, &tags);
+        assert_eq!(
+            a["arn"],
+            Value::str("arn:aws:logs:us-east-1:123456789012:log-group:/reconcile/s/app")
+        );
+        assert_eq!(a["retention_in_days"], Value::Int(0));
+        assert_eq!(a["kms_key_id"], Value::str(""));
+        assert_eq!(a["tags"].str_map().len(), 1);
+    }
+
+    #[test]
+    fn only_the_name_forces_replacement() {
+        for f in SCHEMA.inputs() {
+            assert_eq!(f.force_new, f.name == "name", "{}", f.name);
+        }
+    }
+}

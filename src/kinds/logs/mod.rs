@@ -1,0 +1,3 @@
+//! CloudWatch Logs kinds.
+
+pub mod log_group;
