@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use aws_sdk_ecr::types::{ImageScanningConfiguration, ImageTagMutability, Repository, Tag};
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 
 use super::{CONCURRENCY, create_tags, found, is_ours, tag, tag_changes, tags_value};
 use crate::aws::ApiError;
@@ -104,15 +104,9 @@ impl EcrRepository {
         let reads: Vec<_> = repos.iter().map(|r| read_details(cx, r)).collect();
         let found: Vec<_> = futures::stream::iter(reads)
             .buffer_unordered(CONCURRENCY)
-            .collect()
-            .await;
-        let mut out = BTreeMap::new();
-        for r in found {
-            if let Some((name, attrs)) = r? {
-                out.insert(name, attrs);
-            }
-        }
-        Ok(out)
+            .try_collect()
+            .await?;
+        Ok(found.into_iter().flatten().collect())
     }
 }
 
