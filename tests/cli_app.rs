@@ -124,7 +124,10 @@ async fn the_fargate_stack_is_created_planned_clean_updated_and_destroyed() {
         .unwrap();
     // The emulator answers family:revision where AWS answers the ARN.
     let in_use = svc.services()[0].task_definition().unwrap_or_default();
-    assert!(in_use.ends_with("frontend-task-definition-family:2"), "{in_use}");
+    assert!(
+        in_use.ends_with("frontend-task-definition-family:2"),
+        "{in_use}"
+    );
     let old = ecs
         .describe_task_definition()
         .task_definition(&old_revision)

@@ -4,9 +4,9 @@
 //! else — validation, diffing, rendering, ordering, state — is generic.
 
 pub mod ec2;
+pub mod ecr;
 pub mod ecs;
 pub mod elb;
-pub mod ecr;
 pub mod iam;
 pub mod logs;
 
