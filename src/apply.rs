@@ -424,13 +424,9 @@ impl Executor<'_> {
                             status: Status::Tainted,
                         },
                     );
-                } else if let Some(rs) = state.resources.get_mut(&change.address)
-                    && step == Step::Apply
-                    && change.action == Action::Update
-                {
-                    // Part of the update may have been made: look again next time.
-                    rs.status = Status::Created;
                 }
+                // A half-made update needs nothing here: the next refresh
+                // reads what AWS really has and plans the rest.
                 self.store.save(state)?;
                 self.fail(report, change, step, e.to_string());
                 Ok(false)
