@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{DomainType, Filter, ResourceType};
 
-use super::{FILTER_CHUNK, address_filters, filter, str_attr, sync_tags, tag_spec, tags_value};
+use super::{
+    address_filters, filter, read_by_id_filter, str_attr, sync_tags, tag_spec, tags_value,
+};
 use crate::aws::ApiError;
 use crate::aws::wait::{Poll, Waiter};
 use crate::kinds::{Ctx, Kind, differs};
@@ -88,14 +90,7 @@ impl Kind for Eip {
         cx: Ctx<'_>,
         ids: &[String],
     ) -> Result<BTreeMap<String, Attrs>, ApiError> {
-        let mut out = BTreeMap::new();
-        for chunk in ids.chunks(FILTER_CHUNK) {
-            out.extend(
-                self.describe(cx, vec![filter("allocation-id", chunk)])
-                    .await?,
-            );
-        }
-        Ok(out)
+        read_by_id_filter("allocation-id", ids, |filters| self.describe(cx, filters)).await
     }
 
     async fn create(

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, ResourceType};
 
 use super::{
-    FILTER_CHUNK, address_filters, filter, retry_while_in_use, str_attr, sync_tags, tag_spec,
+    address_filters, filter, read_by_id_filter, retry_while_in_use, str_attr, sync_tags, tag_spec,
     tags_value,
 };
 use crate::aws::ApiError;
@@ -155,14 +155,10 @@ impl Kind for InternetGateway {
         cx: Ctx<'_>,
         ids: &[String],
     ) -> Result<BTreeMap<String, Attrs>, ApiError> {
-        let mut out = BTreeMap::new();
-        for chunk in ids.chunks(FILTER_CHUNK) {
-            out.extend(
-                self.describe(cx, vec![filter("internet-gateway-id", chunk)])
-                    .await?,
-            );
-        }
-        Ok(out)
+        read_by_id_filter("internet-gateway-id", ids, |filters| {
+            self.describe(cx, filters)
+        })
+        .await
     }
 
     async fn create(

@@ -24,6 +24,24 @@ pub fn filter(name: &str, values: impl IntoIterator<Item = impl Into<String>>) -
         .build()
 }
 
+/// `read_many` of an EC2 kind: its describe filtered by id, in chunks of
+/// what one filter takes. Ids that are gone are simply absent.
+pub async fn read_by_id_filter<F, Fut>(
+    id_filter: &str,
+    ids: &[String],
+    describe: F,
+) -> Result<std::collections::BTreeMap<String, Attrs>, ApiError>
+where
+    F: Fn(Vec<Filter>) -> Fut,
+    Fut: std::future::Future<Output = Result<std::collections::BTreeMap<String, Attrs>, ApiError>>,
+{
+    let mut out = std::collections::BTreeMap::new();
+    for chunk in ids.chunks(FILTER_CHUNK) {
+        out.extend(describe(vec![filter(id_filter, chunk)]).await?);
+    }
+    Ok(out)
+}
+
 /// The filters that find a resource by its `reconcile:*` tags.
 pub fn address_filters(cx: Ctx<'_>, address: &str) -> Vec<Filter> {
     vec![

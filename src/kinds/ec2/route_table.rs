@@ -6,7 +6,8 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, ResourceType, Route, RouteOrigin, RouteTableAssociation};
 
 use super::{
-    FILTER_CHUNK, address_filters, filter, gone_is_ok, str_attr, sync_tags, tag_spec, tags_value,
+    address_filters, filter, gone_is_ok, read_by_id_filter, str_attr, sync_tags, tag_spec,
+    tags_value,
 };
 use crate::aws::ApiError;
 use crate::aws::wait::{Poll, Waiter};
@@ -251,14 +252,7 @@ impl Kind for RouteTable {
         cx: Ctx<'_>,
         ids: &[String],
     ) -> Result<BTreeMap<String, Attrs>, ApiError> {
-        let mut out = BTreeMap::new();
-        for chunk in ids.chunks(FILTER_CHUNK) {
-            out.extend(
-                self.describe(cx, vec![filter("route-table-id", chunk)])
-                    .await?,
-            );
-        }
-        Ok(out)
+        read_by_id_filter("route-table-id", ids, |filters| self.describe(cx, filters)).await
     }
 
     async fn create(

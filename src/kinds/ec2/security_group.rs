@@ -9,7 +9,8 @@ use aws_sdk_ec2::types::{
 };
 
 use super::{
-    FILTER_CHUNK, address_filters, filter, gone_is_ok, str_attr, sync_tags, tag_spec, tags_value,
+    address_filters, filter, gone_is_ok, read_by_id_filter, str_attr, sync_tags, tag_spec,
+    tags_value,
 };
 use crate::aws::wait::{Poll, Waiter};
 use crate::aws::{ApiError, ErrorClass};
@@ -500,11 +501,7 @@ impl Kind for SecurityGroup {
         cx: Ctx<'_>,
         ids: &[String],
     ) -> Result<BTreeMap<String, Attrs>, ApiError> {
-        let mut out = BTreeMap::new();
-        for chunk in ids.chunks(FILTER_CHUNK) {
-            out.extend(self.describe(cx, vec![filter("group-id", chunk)]).await?);
-        }
-        Ok(out)
+        read_by_id_filter("group-id", ids, |filters| self.describe(cx, filters)).await
     }
 
     async fn create(

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, ResourceType, SubnetState};
 
 use super::{
-    FILTER_CHUNK, address_filters, bool_attr, filter, retry_while_in_use, str_attr, sync_tags,
+    address_filters, bool_attr, read_by_id_filter, retry_while_in_use, str_attr, sync_tags,
     tag_spec, tags_value,
 };
 use crate::aws::ApiError;
@@ -113,11 +113,7 @@ impl Kind for Subnet {
         cx: Ctx<'_>,
         ids: &[String],
     ) -> Result<BTreeMap<String, Attrs>, ApiError> {
-        let mut out = BTreeMap::new();
-        for chunk in ids.chunks(FILTER_CHUNK) {
-            out.extend(self.describe(cx, vec![filter("subnet-id", chunk)]).await?);
-        }
-        Ok(out)
+        read_by_id_filter("subnet-id", ids, |filters| self.describe(cx, filters)).await
     }
 
     async fn create(

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, ResourceType, VpcAttributeName, VpcState};
 
 use super::{
-    FILTER_CHUNK, address_filters, bool_attr, filter, gone_is_ok, str_attr, sync_tags, tag_spec,
+    address_filters, bool_attr, gone_is_ok, read_by_id_filter, str_attr, sync_tags, tag_spec,
     tags_value,
 };
 use crate::aws::ApiError;
@@ -123,11 +123,7 @@ impl Kind for Vpc {
         cx: Ctx<'_>,
         ids: &[String],
     ) -> Result<BTreeMap<String, Attrs>, ApiError> {
-        let mut out = BTreeMap::new();
-        for chunk in ids.chunks(FILTER_CHUNK) {
-            out.extend(self.describe(cx, vec![filter("vpc-id", chunk)]).await?);
-        }
-        Ok(out)
+        read_by_id_filter("vpc-id", ids, |filters| self.describe(cx, filters)).await
     }
 
     async fn create(
