@@ -11,8 +11,8 @@ use tokio::task::JoinSet;
 
 use crate::aws::wait::{Poll, Waiter};
 use crate::aws::{ApiError, Clients, ErrorClass};
-use crate::config::Config;
 use crate::config::template::{Ref, Resolve};
+use crate::config::{Config, DeletionPolicy};
 use crate::kinds::{self, Ctx, Kind};
 use crate::plan::diff::desired_attrs;
 use crate::plan::{Action, Change, Plan};
@@ -320,6 +320,7 @@ impl Executor<'_> {
         let op = match (step, change.action) {
             (Step::Delete, _) => Op::Delete {
                 id: change.id.clone().unwrap_or_default(),
+                policy: change.deletion_policy,
             },
             (Step::Apply, action) => {
                 let env = ApplyEnv {
@@ -370,7 +371,9 @@ impl Executor<'_> {
                     }
                     None => {
                         state.resources.remove(&change.address);
-                        if change.action == Action::Delete {
+                        if change.action == Action::Delete
+                            && change.deletion_policy != DeletionPolicy::Retain
+                        {
                             report.destroyed += 1;
                         }
                     }
@@ -389,6 +392,7 @@ impl Executor<'_> {
                                 attributes,
                                 dependencies: change.deps.clone(),
                                 status: Status::Created,
+                                deletion_policy: recorded_policy(change),
                             },
                         );
                         match change.action {
@@ -422,6 +426,7 @@ impl Executor<'_> {
                             attributes,
                             dependencies: change.deps.clone(),
                             status: Status::Tainted,
+                            deletion_policy: recorded_policy(change),
                         },
                     );
                 }
@@ -523,7 +528,14 @@ fn record_refresh(plan: &Plan, state: &mut State) {
 enum Op {
     Create { desired: Attrs },
     Update { id: String, desired: Attrs },
-    Delete { id: String },
+    Delete { id: String, policy: DeletionPolicy },
+}
+
+/// The deletion policy to remember in the state: only one that differs from
+/// the kind's default.
+fn recorded_policy(change: &Change) -> Option<DeletionPolicy> {
+    let default = kinds::lookup(&change.kind).map(|k| k.default_deletion_policy());
+    (Some(change.deletion_policy) != default).then_some(change.deletion_policy)
 }
 
 /// One operation against AWS, run on its own task.
@@ -544,7 +556,15 @@ impl Task {
         };
         let mut adopted = None;
         let result = match &self.op {
-            Op::Delete { id } => self.kind.delete(cx, id, &self.live).await.map(|()| None),
+            Op::Delete { id, policy } => match policy {
+                // Retained: forgotten by the state, left running in AWS.
+                DeletionPolicy::Retain => Ok(()),
+                DeletionPolicy::Snapshot => {
+                    self.kind.delete_with_snapshot(cx, id, &self.live).await
+                }
+                DeletionPolicy::Delete => self.kind.delete(cx, id, &self.live).await,
+            }
+            .map(|()| None),
             Op::Update { id, desired } => match self
                 .kind
                 .update(cx, &self.address, id, &self.live, desired)

@@ -13,12 +13,19 @@ pub use error::{ApiError, ErrorClass};
 /// operations.
 #[derive(Clone, Debug)]
 pub struct Clients {
+    pub appautoscaling: aws_sdk_applicationautoscaling::Client,
+    pub autoscaling: aws_sdk_autoscaling::Client,
+    pub cloudfront: aws_sdk_cloudfront::Client,
     pub ec2: aws_sdk_ec2::Client,
     pub ecr: aws_sdk_ecr::Client,
     pub ecs: aws_sdk_ecs::Client,
+    pub efs: aws_sdk_efs::Client,
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
     pub iam: aws_sdk_iam::Client,
+    pub kms: aws_sdk_kms::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub rds: aws_sdk_rds::Client,
+    pub s3: aws_sdk_s3::Client,
     pub ssm: aws_sdk_ssm::Client,
     pub sts: aws_sdk_sts::Client,
 }
@@ -44,12 +51,25 @@ impl Clients {
 
     pub fn from_config(config: &aws_config::SdkConfig) -> Clients {
         Clients {
+            appautoscaling: aws_sdk_applicationautoscaling::Client::new(config),
+            autoscaling: aws_sdk_autoscaling::Client::new(config),
+            cloudfront: aws_sdk_cloudfront::Client::new(config),
             ec2: aws_sdk_ec2::Client::new(config),
             ecr: aws_sdk_ecr::Client::new(config),
             ecs: aws_sdk_ecs::Client::new(config),
+            efs: aws_sdk_efs::Client::new(config),
             elb: aws_sdk_elasticloadbalancingv2::Client::new(config),
             iam: aws_sdk_iam::Client::new(config),
+            kms: aws_sdk_kms::Client::new(config),
             logs: aws_sdk_cloudwatchlogs::Client::new(config),
+            rds: aws_sdk_rds::Client::new(config),
+            // A custom endpoint (the emulator, a proxy) serves buckets by
+            // path: `<bucket>.127.0.0.1` does not resolve.
+            s3: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(config)
+                    .force_path_style(config.endpoint_url().is_some())
+                    .build(),
+            ),
             ssm: aws_sdk_ssm::Client::new(config),
             sts: aws_sdk_sts::Client::new(config),
         }

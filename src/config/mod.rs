@@ -73,6 +73,30 @@ pub struct Lifecycle {
     pub prevent_destroy: bool,
     pub create_before_destroy: bool,
     pub ignore_changes: Vec<String>,
+    /// What a delete does; unset means the kind's default.
+    pub deletion_policy: Option<DeletionPolicy>,
+}
+
+/// What deleting a resource means, as CloudFormation's `DeletionPolicy`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeletionPolicy {
+    #[default]
+    Delete,
+    /// Forget it: dropped from the state, left running in AWS.
+    Retain,
+    /// Keep a final snapshot, then delete (databases, file systems).
+    Snapshot,
+}
+
+impl DeletionPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeletionPolicy::Delete => "delete",
+            DeletionPolicy::Retain => "retain",
+            DeletionPolicy::Snapshot => "snapshot",
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -493,6 +517,17 @@ impl Loader {
             }
             if key == "lifecycle" {
                 match lifecycle(&value) {
+                    Ok(l) if l.deletion_policy == Some(DeletionPolicy::Snapshot)
+                        && !kind.can_snapshot() =>
+                    {
+                        self.problem(
+                            vloc,
+                            format!(
+                                "{address}: lifecycle: kind `{}` has no snapshots; deletion_policy must be \"delete\" or \"retain\"",
+                                schema.kind
+                            ),
+                        )
+                    }
                     Ok(l) => raw.lifecycle = l,
                     Err(m) => self.problem(vloc, format!("{address}: lifecycle: {m}")),
                 }
@@ -737,6 +772,24 @@ fn lifecycle(v: &Value) -> Result<Lifecycle, String> {
             ("ignore_changes", Value::List(items)) => {
                 l.ignore_changes = v.str_list().into_iter().take(items.len()).collect()
             }
+            ("deletion_policy", Value::Str(p)) => {
+                l.deletion_policy = Some(match p.as_str() {
+                    "delete" => DeletionPolicy::Delete,
+                    "retain" => DeletionPolicy::Retain,
+                    "snapshot" => DeletionPolicy::Snapshot,
+                    other => {
+                        return Err(format!(
+                            "deletion_policy must be \"delete\", \"retain\" or \"snapshot\", found \"{other}\""
+                        ));
+                    }
+                })
+            }
+            ("deletion_policy", other) => {
+                return Err(format!(
+                    "`deletion_policy` must be a string, found {}",
+                    other.type_name()
+                ));
+            }
             ("prevent_destroy" | "create_before_destroy", other) => {
                 return Err(format!("`{k}` must be a bool, found {}", other.type_name()));
             }
@@ -749,7 +802,12 @@ fn lifecycle(v: &Value) -> Result<Lifecycle, String> {
             (other, _) => {
                 let hint = did_you_mean(
                     other,
-                    ["prevent_destroy", "create_before_destroy", "ignore_changes"],
+                    [
+                        "prevent_destroy",
+                        "create_before_destroy",
+                        "ignore_changes",
+                        "deletion_policy",
+                    ],
                 );
                 return Err(format!("unknown setting `{other}`{hint}"));
             }

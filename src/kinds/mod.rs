@@ -16,6 +16,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::aws::{ApiError, Clients};
+use crate::config::DeletionPolicy;
 use crate::schema::Schema;
 use crate::value::{Attrs, Value};
 
@@ -121,6 +122,28 @@ pub trait Kind: Send + Sync {
 
     /// Deletes and waits until gone. Not found counts as success.
     async fn delete(&self, cx: Ctx<'_>, id: &str, live: &Attrs) -> Result<(), ApiError>;
+
+    /// What a delete does when `lifecycle.deletion_policy` is not set:
+    /// databases keep a final snapshot.
+    fn default_deletion_policy(&self) -> DeletionPolicy {
+        DeletionPolicy::Delete
+    }
+
+    /// Whether `deletion_policy = "snapshot"` is possible for this kind.
+    fn can_snapshot(&self) -> bool {
+        false
+    }
+
+    /// Deletes keeping a final snapshot (`deletion_policy = "snapshot"`);
+    /// only called when `can_snapshot` is true.
+    async fn delete_with_snapshot(
+        &self,
+        cx: Ctx<'_>,
+        id: &str,
+        live: &Attrs,
+    ) -> Result<(), ApiError> {
+        self.delete(cx, id, live).await
+    }
 
     /// Finds the resource by its `reconcile:*` tags, so that a create whose
     /// answer was lost is adopted instead of duplicated.

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Action, AttrDiff, Change, Plan};
 use crate::config::template::{self, Ref, Resolve};
-use crate::config::{Config, Resource};
+use crate::config::{Config, DeletionPolicy, Lifecycle, Resource};
 use crate::graph::Graph;
 use crate::kinds::{self, Kind};
 use crate::state::{State, Status};
@@ -115,7 +115,7 @@ pub fn plan(
             continue;
         }
         match live.get(address) {
-            Some(Some(attrs)) => changes.push(delete_change(address, rs, attrs.clone())),
+            Some(Some(attrs)) => changes.push(delete_change(address, rs, attrs.clone(), None)),
             _ => forget.push(address.clone()),
         }
     }
@@ -141,8 +141,9 @@ pub fn plan_destroy(config: &Config, state: &State, live: &Live) -> Plan {
     let mut changes: Vec<Change> = deposed_deletes(state, live).collect();
     let mut forget = Vec::new();
     for (address, rs) in &state.resources {
+        let lifecycle = config.resources.get(address).map(|r| &r.lifecycle);
         match live.get(address) {
-            Some(Some(attrs)) => changes.push(delete_change(address, rs, attrs.clone())),
+            Some(Some(attrs)) => changes.push(delete_change(address, rs, attrs.clone(), lifecycle)),
             _ => forget.push(address.clone()),
         }
     }
@@ -165,7 +166,7 @@ fn deposed_deletes<'a>(state: &'a State, live: &'a Live) -> impl Iterator<Item =
     state.deposed.iter().filter_map(|(address, rs)| {
         let key = deposed_key(address);
         let attrs = live.get(&key).cloned().flatten()?;
-        let mut c = delete_change(address, rs, attrs);
+        let mut c = delete_change(address, rs, attrs, None);
         c.deposed = true;
         c.reason = Some("old object of a create-before-destroy replacement".into());
         Some(c)
@@ -177,8 +178,28 @@ pub fn deposed_key(address: &str) -> String {
     format!("{address} (deposed)")
 }
 
-fn delete_change(address: &str, rs: &crate::state::ResourceState, live: Attrs) -> Change {
+/// The policy of a delete: the desired state's, else the one recorded when
+/// last applied, else the kind's default.
+fn deletion_policy(
+    kind: &str,
+    lifecycle: Option<&Lifecycle>,
+    recorded: Option<DeletionPolicy>,
+) -> DeletionPolicy {
+    lifecycle
+        .and_then(|l| l.deletion_policy)
+        .or(recorded)
+        .or_else(|| kinds::lookup(kind).map(|k| k.default_deletion_policy()))
+        .unwrap_or_default()
+}
+
+fn delete_change(
+    address: &str,
+    rs: &crate::state::ResourceState,
+    live: Attrs,
+    lifecycle: Option<&Lifecycle>,
+) -> Change {
     Change {
+        deletion_policy: deletion_policy(&rs.kind, lifecycle, rs.deletion_policy),
         address: address.to_owned(),
         kind: rs.kind.clone(),
         action: Action::Delete,
@@ -230,6 +251,11 @@ fn plan_one(r: &Resource, desired: &Attrs, state: &State, live: &Live) -> Change
         reason: None,
         create_before_destroy: r.lifecycle.create_before_destroy || r.kind.create_before_destroy(),
         deposed: false,
+        deletion_policy: deletion_policy(
+            schema.kind,
+            Some(&r.lifecycle),
+            existing.and_then(|e| e.deletion_policy),
+        ),
     };
     // The planned attributes of something (re)created: its inputs, and
     // everything else unknown until apply — computed attributes and
@@ -393,6 +419,7 @@ tags = { Name = "main" }
                 attributes: attrs.clone(),
                 dependencies: vec![],
                 status: Status::Created,
+                deletion_policy: None,
             },
         );
         s

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::DeletionPolicy;
 use crate::value::{Attrs, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -74,6 +75,10 @@ pub struct Change {
     /// create-before-destroy replacement.
     #[serde(default)]
     pub deposed: bool,
+    /// What the delete step does: delete, keep a final snapshot, or only
+    /// forget (retain).
+    #[serde(default)]
+    pub deletion_policy: DeletionPolicy,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -117,6 +122,8 @@ impl Plan {
                     s.add += 1;
                     s.destroy += 1;
                 }
+                // Retained: only forgotten, nothing destroyed.
+                Action::Delete if c.deletion_policy == DeletionPolicy::Retain => {}
                 Action::Delete => s.destroy += 1,
                 Action::NoOp => {}
             }

@@ -7,6 +7,7 @@ use std::fmt::Write;
 use serde_json::json;
 
 use super::{Action, AttrDiff, Change, Plan};
+use crate::config::DeletionPolicy;
 use crate::value::Value;
 
 pub const SENSITIVE: &str = "(sensitive value)";
@@ -61,6 +62,12 @@ fn headline(c: &Change) -> String {
             "must be replaced (the new one is created first)"
         }
         Action::Replace => "must be replaced",
+        Action::Delete if c.deletion_policy == DeletionPolicy::Retain => {
+            "will be removed from the state and left in AWS (deletion_policy = retain)"
+        }
+        Action::Delete if c.deletion_policy == DeletionPolicy::Snapshot => {
+            "will be destroyed after a final snapshot"
+        }
         Action::Delete => "will be destroyed",
         Action::NoOp => "is up to date",
     };
@@ -248,6 +255,7 @@ pub fn json(plan: &Plan) -> serde_json::Value {
                 "action": c.action.as_str(),
                 "id": c.id,
                 "reason": c.reason,
+                "deletion_policy": c.deletion_policy.as_str(),
                 "attributes": attributes,
             })
         })

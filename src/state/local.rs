@@ -171,6 +171,7 @@ mod tests {
                 attributes: Default::default(),
                 dependencies: vec![],
                 status: Status::Created,
+                deletion_policy: None,
             },
         );
         s

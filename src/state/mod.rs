@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::DeletionPolicy;
 use crate::value::{Attrs, Value};
 
 pub const FORMAT_VERSION: u32 = 1;
@@ -47,6 +48,10 @@ pub struct ResourceState {
     #[serde(default)]
     pub dependencies: Vec<String>,
     pub status: Status,
+    /// `lifecycle.deletion_policy` as last applied, so that a resource
+    /// removed from the desired state is still retained or snapshotted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_policy: Option<DeletionPolicy>,
 }
 
 impl State {
