@@ -44,6 +44,10 @@ fn main() -> ExitCode {
             Command::Apply(args) => commands::apply::run(&cli.global, args, false).await,
             Command::Destroy(args) => commands::apply::run(&cli.global, args, true).await,
             Command::Output(args) => commands::output::run(&cli.global, args),
+            Command::Schema => commands::reference::schema(),
+            Command::Docs(args) => commands::reference::docs(&cli.global, args),
+            Command::Completions(args) => commands::reference::completions(args),
+            Command::Man => commands::reference::man(),
         }
     });
     match result {

@@ -32,10 +32,12 @@ pub async fn run(global: &Global, args: &ApplyArgs, destroy: bool) -> anyhow::Re
         clients: session.clients.clone(),
         config: &session.config,
         store: &session.store,
-        ui,
+        ui: ui.clone(),
         parallelism: usize::from(global.parallelism),
     };
-    let report = executor.run(&plan, &mut session.state).await?;
+    let report = executor.run(&plan, &mut session.state).await;
+    ui.finish_progress();
+    let report = report?;
     Ok(finish(&ui, &report, destroy, &session))
 }
 

@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod output;
 pub mod plan;
+pub mod reference;
 pub mod validate;
 
 use std::collections::BTreeMap;
@@ -23,10 +24,9 @@ use crate::state::local::LocalStore;
 use crate::ui::Ui;
 
 pub fn ui(global: &Global) -> Ui {
-    let color = !global.no_color
-        && std::env::var_os("NO_COLOR").is_none()
-        && std::io::stdout().is_terminal();
-    Ui::new(color)
+    let terminal = std::io::stdout().is_terminal();
+    let color = !global.no_color && std::env::var_os("NO_COLOR").is_none() && terminal;
+    Ui::new(color, color)
 }
 
 /// The desired state, loaded and checked (no AWS call).
