@@ -20,7 +20,10 @@ pub enum Ref {
     Stack(String),
     /// `<address>.<attribute>`; the address may be a lookup
     /// (`lookups.zones`), indexed (`subnet.a["x"]`) or in a module.
-    Attr { address: String, attr: String },
+    Attr {
+        address: String,
+        attr: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -227,7 +230,9 @@ impl Parser<'_> {
                 e = Expr::Index(Box::new(e), Box::new(i));
             } else if self.s[self.pos..].starts_with('.') && !matches!(e, Expr::Path(_)) {
                 self.pos += 1;
-                let n = self.ident().ok_or((self.pos, "expected a name after `.`".into()))?;
+                let n = self
+                    .ident()
+                    .ok_or((self.pos, "expected a name after `.`".into()))?;
                 e = Expr::Index(Box::new(e), Box::new(Expr::Lit(Value::Str(n))));
             } else {
                 return Ok(e);
@@ -418,7 +423,10 @@ pub fn bind(steps: &[Step]) -> Result<Bound<'_>, String> {
     let root = name(steps.first()).ok_or_else(bad)?;
     let second = name(steps.get(1));
     match root {
-        "var" => Ok(Bound::Ref(Ref::Var(second.ok_or_else(bad)?.to_owned()), &steps[2..])),
+        "var" => Ok(Bound::Ref(
+            Ref::Var(second.ok_or_else(bad)?.to_owned()),
+            &steps[2..],
+        )),
         "stack" => match second {
             Some(f @ ("name" | "region")) => Ok(Bound::Ref(Ref::Stack(f.to_owned()), &steps[2..])),
             Some(other) => Err(format!(
@@ -427,7 +435,10 @@ pub fn bind(steps: &[Step]) -> Result<Bound<'_>, String> {
             None => Err(bad()),
         },
         "each" => match second {
-            Some(k @ ("key" | "value")) => Ok(Bound::Local(if k == "key" { "each.key" } else { "each.value" }, &steps[2..])),
+            Some(k @ ("key" | "value")) => Ok(Bound::Local(
+                if k == "key" { "each.key" } else { "each.value" },
+                &steps[2..],
+            )),
             _ => Err("`each` has `each.key` and `each.value`".into()),
         },
         "count" => match second {
@@ -518,7 +529,10 @@ pub fn instance_address(base: &str, key: Option<&Value>) -> String {
 fn print_lit(v: &Value) -> String {
     match v {
         Value::Str(s) => serde_json::to_string(s).unwrap_or_default(),
-        Value::List(l) => format!("[{}]", l.iter().map(print_lit).collect::<Vec<_>>().join(", ")),
+        Value::List(l) => format!(
+            "[{}]",
+            l.iter().map(print_lit).collect::<Vec<_>>().join(", ")
+        ),
         Value::Map(m) => format!(
             "{{{}}}",
             m.iter()
@@ -798,14 +812,22 @@ pub fn eval_expr(e: &Expr, env: &dyn Resolve) -> Result<Value, String> {
         Expr::Not(a) => match eval_expr(a, env)? {
             Value::Bool(b) => Value::Bool(!b),
             Value::Unknown => Value::Unknown,
-            other => return Err(format!("`!` needs a bool, found {} in `{e}`", other.type_name())),
+            other => {
+                return Err(format!(
+                    "`!` needs a bool, found {} in `{e}`",
+                    other.type_name()
+                ));
+            }
         },
         Expr::Neg(a) => match eval_expr(a, env)? {
             Value::Int(i) => Value::Int(-i),
             Value::Float(x) => Value::Float(-x),
             Value::Unknown => Value::Unknown,
             other => {
-                return Err(format!("`-` needs a number, found {} in `{e}`", other.type_name()));
+                return Err(format!(
+                    "`-` needs a number, found {} in `{e}`",
+                    other.type_name()
+                ));
             }
         },
         Expr::Bin(op, a, b) => binary(*op, a, b, env, e)?,
@@ -837,7 +859,10 @@ fn get(v: Value, key: &Value, e: &Expr) -> Result<Value, String> {
             .ok()
             .and_then(|i| items.get(i).cloned())
             .ok_or_else(|| {
-                format!("index [{i}] is out of range: the list has {} element(s) (`{e}`)", items.len())
+                format!(
+                    "index [{i}] is out of range: the list has {} element(s) (`{e}`)",
+                    items.len()
+                )
             }),
         (Value::Map(m), Value::Str(k)) => m.get(k).cloned().ok_or_else(|| {
             let hint = crate::schema::did_you_mean(k, m.keys().map(String::as_str));
@@ -933,6 +958,7 @@ pub const FUNCTIONS: &[&str] = &[
     "contains",
     "element",
     "format",
+    "index",
     "join",
     "keys",
     "length",
@@ -952,7 +978,15 @@ fn call(name: &str, args: Vec<Value>) -> Result<Value, String> {
         if n.contains(&args.len()) {
             Ok(())
         } else {
-            Err(format!("takes {} argument(s), got {}", if n.start() == n.end() { n.start().to_string() } else { format!("{}..{}", n.start(), n.end()) }, args.len()))
+            Err(format!(
+                "takes {} argument(s), got {}",
+                if n.start() == n.end() {
+                    n.start().to_string()
+                } else {
+                    format!("{}..{}", n.start(), n.end())
+                },
+                args.len()
+            ))
         }
     };
     let s = |v: &Value| -> Result<String, String> {
@@ -981,7 +1015,12 @@ fn call(name: &str, args: Vec<Value>) -> Result<Value, String> {
                 Value::Map(m) => Value::Int(m.len() as i64),
                 Value::Str(t) => Value::Int(t.chars().count() as i64),
                 Value::Unknown => Value::Unknown,
-                other => return Err(format!("expected a list, map or string, found {}", other.type_name())),
+                other => {
+                    return Err(format!(
+                        "expected a list, map or string, found {}",
+                        other.type_name()
+                    ));
+                }
             }
         }
         "join" => {
@@ -1014,7 +1053,12 @@ fn call(name: &str, args: Vec<Value>) -> Result<Value, String> {
                         let v = values.next().ok_or("more verbs than values")?;
                         out.push_str(&s(v)?);
                     }
-                    other => return Err(format!("unknown verb `%{}`: use %s, %d or %%", other.unwrap_or(' '))),
+                    other => {
+                        return Err(format!(
+                            "unknown verb `%{}`: use %s, %d or %%",
+                            other.unwrap_or(' ')
+                        ));
+                    }
                 }
             }
             if values.next().is_some() {
@@ -1035,6 +1079,12 @@ fn call(name: &str, args: Vec<Value>) -> Result<Value, String> {
                 }
             }
         }
+        "index" => {
+            arity(2..=2)?;
+            let l = list(&args[0])?;
+            let at = l.iter().position(|v| loose_eq(v, &args[1]));
+            Value::Int(at.ok_or_else(|| format!("{} is not in the list", args[1]))? as i64)
+        }
         "contains" => {
             arity(2..=2)?;
             Value::Bool(list(&args[0])?.iter().any(|v| loose_eq(v, &args[1])))
@@ -1053,7 +1103,14 @@ fn call(name: &str, args: Vec<Value>) -> Result<Value, String> {
                 .collect::<Result<Vec<_>, _>>()?
                 .concat(),
         ),
-        "merge" => Value::Map(args.iter().map(map).collect::<Result<Vec<_>, _>>()?.into_iter().flatten().collect()),
+        "merge" => Value::Map(
+            args.iter()
+                .map(map)
+                .collect::<Result<Vec<_>, _>>()?
+                .into_iter()
+                .flatten()
+                .collect(),
+        ),
         "element" => {
             arity(2..=2)?;
             let l = list(&args[0])?;
@@ -1088,10 +1145,8 @@ fn call(name: &str, args: Vec<Value>) -> Result<Value, String> {
             if !(0..=32).contains(&len) || bits < 0 {
                 return Err(format!("cannot add {bits} bits to /{}", net.prefix_len()));
             }
-            let subnets: Vec<ipnet::Ipv4Net> = net
-                .subnets(len as u8)
-                .map_err(|e| e.to_string())?
-                .collect();
+            let subnets: Vec<ipnet::Ipv4Net> =
+                net.subnets(len as u8).map_err(|e| e.to_string())?.collect();
             let sub = usize::try_from(num)
                 .ok()
                 .and_then(|n| subnets.get(n))
@@ -1100,7 +1155,10 @@ fn call(name: &str, args: Vec<Value>) -> Result<Value, String> {
         }
         other => {
             let hint = crate::schema::did_you_mean(other, FUNCTIONS.iter().copied());
-            return Err(format!("unknown function{hint}; functions: {}", FUNCTIONS.join(", ")));
+            return Err(format!(
+                "unknown function{hint}; functions: {}",
+                FUNCTIONS.join(", ")
+            ));
         }
     })
 }
@@ -1124,7 +1182,9 @@ mod tests {
                 Ref::Stack(_) => Value::str("us-east-1"),
                 Ref::Var(n) if n == "zones" => Value::List(vec![Value::str("a"), Value::str("b")]),
                 Ref::Var(n) if n == "amis" => Value::Map(
-                    [("us-east-1".to_owned(), Value::str("ami-1"))].into_iter().collect(),
+                    [("us-east-1".to_owned(), Value::str("ami-1"))]
+                        .into_iter()
+                        .collect(),
                 ),
                 Ref::Var(n) if n == "empty" => Value::str(""),
                 Ref::Var(_) => Value::Int(3),
@@ -1150,7 +1210,9 @@ mod tests {
             }]
         );
         assert_eq!(
-            refs(&Value::str("${subnet.a[\"x\"].id} ${module.m.vpc.main[0].id}")),
+            refs(&Value::str(
+                "${subnet.a[\"x\"].id} ${module.m.vpc.main[0].id}"
+            )),
             vec![
                 Ref::Attr {
                     address: "subnet.a[\"x\"]".into(),
@@ -1198,19 +1260,47 @@ mod tests {
     #[test]
     fn operators_conditions_and_functions() {
         assert_eq!(ev("${var.empty != \"\"}").unwrap(), Value::Bool(false));
-        assert_eq!(ev("${!(var.n > 2) || length(var.zones) == 2}").unwrap(), Value::Bool(true));
+        assert_eq!(
+            ev("${!(var.n > 2) || length(var.zones) == 2}").unwrap(),
+            Value::Bool(true)
+        );
         assert_eq!(ev("${var.n * 2 + 1}").unwrap(), Value::Int(7));
-        assert_eq!(ev("${var.n > 2 ? \"big\" : \"small\"}").unwrap(), Value::str("big"));
+        assert_eq!(
+            ev("${var.n > 2 ? \"big\" : \"small\"}").unwrap(),
+            Value::str("big")
+        );
         assert_eq!(ev("${join(\",\", var.zones)}").unwrap(), Value::str("a,b"));
-        assert_eq!(ev("${format(\"%s-%d\", \"x\", 4)}").unwrap(), Value::str("x-4"));
-        assert_eq!(ev("${lookup(var.amis, stack.region)}").unwrap(), Value::str("ami-1"));
-        assert_eq!(ev("${var.amis[\"us-east-1\"]}").unwrap(), Value::str("ami-1"));
-        assert_eq!(ev("${cidrsubnet(\"10.0.0.0/16\", 8, 2)}").unwrap(), Value::str("10.0.2.0/24"));
-        assert_eq!(ev("${contains(var.zones, \"b\")}").unwrap(), Value::Bool(true));
+        assert_eq!(
+            ev("${format(\"%s-%d\", \"x\", 4)}").unwrap(),
+            Value::str("x-4")
+        );
+        assert_eq!(
+            ev("${lookup(var.amis, stack.region)}").unwrap(),
+            Value::str("ami-1")
+        );
+        assert_eq!(
+            ev("${var.amis[\"us-east-1\"]}").unwrap(),
+            Value::str("ami-1")
+        );
+        assert_eq!(
+            ev("${cidrsubnet(\"10.0.0.0/16\", 8, 2)}").unwrap(),
+            Value::str("10.0.2.0/24")
+        );
+        assert_eq!(
+            ev("${contains(var.zones, \"b\")}").unwrap(),
+            Value::Bool(true)
+        );
         // Unknown stays unknown, except where the left side decides.
         assert_eq!(ev("${vpc.a.id == \"x\"}").unwrap(), Value::Unknown);
-        assert_eq!(ev("${false && vpc.a.id == \"x\"}").unwrap(), Value::Bool(false));
-        assert!(ev("${lookup(var.amis, \"eu-west-9\")}").unwrap_err().contains("no key"));
+        assert_eq!(
+            ev("${false && vpc.a.id == \"x\"}").unwrap(),
+            Value::Bool(false)
+        );
+        assert!(
+            ev("${lookup(var.amis, \"eu-west-9\")}")
+                .unwrap_err()
+                .contains("no key")
+        );
     }
 
     #[test]
