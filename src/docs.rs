@@ -37,7 +37,7 @@ fn page(s: &Schema) -> String {
     out.push_str("## Arguments\n\n");
     fields_table(&mut out, s.inputs());
     out.push_str(
-        "\nEvery resource also accepts `depends_on` (a list of `kind.name`) and a `lifecycle` table (`prevent_destroy`, `create_before_destroy`, `ignore_changes`, `deletion_policy`).\n",
+        "\nEvery resource also accepts `depends_on` (a list of `kind.name`), `count`, `for_each`, `enabled` and a `lifecycle` table (`prevent_destroy`, `create_before_destroy`, `ignore_changes`, `deletion_policy`).\n",
     );
     for f in s.inputs() {
         nested(&mut out, f.name, &f.ty);
@@ -146,12 +146,22 @@ fn placeholder(f: &Field) -> Value {
             let doc = serde_json::json!({"Version": "2012-10-17", "Statement": []});
             Value::from_json(&doc)
         }
-        Type::String if f.name.ends_with("_id") || f.name.ends_with("_arn") => Value::str(format!(
-            "${{<kind>.<name>.{}}}",
-            if f.name.ends_with("_id") { "id" } else { "arn" }
-        )),
-        Type::String => Value::str("example"),
+        Type::String => reference(f.name).unwrap_or_else(|| Value::str("example")),
     }
+}
+
+/// `vpc_id` → `"${vpc.main.id}"`: a reference when the field names a kind.
+fn reference(field: &str) -> Option<Value> {
+    let (kind, attr) = [
+        ("_ids", "id"),
+        ("_id", "id"),
+        ("_arns", "arn"),
+        ("_arn", "arn"),
+    ]
+    .iter()
+    .find_map(|(suffix, attr)| field.strip_suffix(suffix).map(|k| (k, *attr)))?;
+    crate::kinds::lookup(kind)?;
+    Some(Value::str(format!("${{{kind}.main.{attr}}}")))
 }
 
 /// Text safe inside a Markdown table cell.

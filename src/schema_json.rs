@@ -22,6 +22,7 @@ pub fn generate() -> Json {
     properties.insert("variables".into(), variables());
     properties.insert("outputs".into(), outputs());
     properties.insert("lookups".into(), lookups());
+    properties.insert("modules".into(), modules());
     for kind in KINDS {
         let s = kind.schema();
         properties.insert(
@@ -44,7 +45,7 @@ pub fn generate() -> Json {
         "definitions": {
             "template": {
                 "type": "string",
-                "pattern": r"\$\{[^}]+\}",
+                "pattern": r"\$\{",
                 "description": "A reference resolved at plan or apply time: ${var.name}, ${kind.name.attribute}, ${lookups.name.attribute}, ${stack.region}."
             }
         }
@@ -93,6 +94,46 @@ fn outputs() -> Json {
     })
 }
 
+/// `count`, `for_each` and `enabled`, which resources and module calls share.
+fn repetition() -> [(&'static str, Json); 3] {
+    let t = json!({ "$ref": TEMPLATE });
+    [
+        (
+            "count",
+            json!({ "anyOf": [{ "type": "integer", "minimum": 0 }, t], "description": "Make this many instances, addressed [0], [1], …; count.index is the instance's number." }),
+        ),
+        (
+            "for_each",
+            json!({ "anyOf": [{ "type": "array", "items": { "type": "string" } }, { "type": "object" }, t], "description": "One instance per list item or table key, addressed [\"key\"]; each.key and each.value name it." }),
+        ),
+        (
+            "enabled",
+            json!({ "anyOf": [{ "type": "boolean" }, t], "description": "false: no instance at all." }),
+        ),
+    ]
+}
+
+fn modules() -> Json {
+    let mut properties = Map::new();
+    properties.insert(
+        "source".into(),
+        json!({ "type": "string", "description": "The module's directory, relative to this file." }),
+    );
+    for (k, v) in repetition() {
+        properties.insert(k.into(), v);
+    }
+    json!({
+        "type": "object",
+        "description": "Module calls: every other key is a variable of the module.",
+        "additionalProperties": {
+            "type": "object",
+            "properties": properties,
+            "required": ["source"],
+            "additionalProperties": true
+        }
+    })
+}
+
 fn lookups() -> Json {
     json!({
         "type": "object",
@@ -124,6 +165,9 @@ fn resource(s: &Schema) -> Json {
             "description": "Resources (kind.name) to create before this one, besides those referenced."
         }),
     );
+    for (k, v) in repetition() {
+        props.insert(k.into(), v);
+    }
     props.insert(
         "lifecycle".into(),
         json!({

@@ -10,8 +10,7 @@ use crate::cli::{Cli, CompletionsArgs, DocsArgs, Global};
 
 pub fn schema() -> anyhow::Result<i32> {
     let text = serde_json::to_string_pretty(&crate::schema_json::generate())?;
-    println!("{text}");
-    Ok(0)
+    print_bare(format!("{text}\n").as_bytes())
 }
 
 pub fn docs(global: &Global, args: &DocsArgs) -> anyhow::Result<i32> {
@@ -32,8 +31,9 @@ pub fn docs(global: &Global, args: &DocsArgs) -> anyhow::Result<i32> {
 
 pub fn completions(args: &CompletionsArgs) -> anyhow::Result<i32> {
     let mut cmd = Cli::command();
-    clap_complete::generate(args.shell, &mut cmd, "reconcile", &mut std::io::stdout());
-    Ok(0)
+    let mut out = Vec::new();
+    clap_complete::generate(args.shell, &mut cmd, "reconcile", &mut out);
+    print_bare(&out)
 }
 
 pub fn man() -> anyhow::Result<i32> {
@@ -41,6 +41,14 @@ pub fn man() -> anyhow::Result<i32> {
     clap_mangen::Man::new(Cli::command())
         .render(&mut out)
         .context("rendering the man page")?;
-    std::io::stdout().lock().write_all(&out)?;
-    Ok(0)
+    print_bare(&out)
+}
+
+/// Writes to stdout; a reader that stops early (`| head`) is no error.
+fn print_bare(bytes: &[u8]) -> anyhow::Result<i32> {
+    let mut o = std::io::stdout().lock();
+    match o.write_all(bytes).and_then(|()| o.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(0),
+    }
 }
