@@ -3,6 +3,7 @@
 //! A kind is a schema (data) plus five operations against AWS. Everything
 //! else — validation, diffing, rendering, ordering, state — is generic.
 
+pub mod appautoscaling;
 pub mod autoscaling;
 pub mod ec2;
 pub mod ecr;
@@ -170,6 +171,7 @@ pub static KINDS: &[&dyn Kind] = &[
     &ec2::security_group::SecurityGroup,
     &ec2::launch_template::LaunchTemplateKind,
     &autoscaling::group::AutoScalingGroupKind,
+    &ecs::capacity_provider::EcsCapacityProvider,
     &ecs::cluster::EcsCluster,
     &ecs::task_definition::EcsTaskDefinition,
     &ecs::service::EcsService,
@@ -181,6 +183,8 @@ pub static KINDS: &[&dyn Kind] = &[
     &iam::instance_profile::IamInstanceProfile,
     &ecr::repository::EcrRepository,
     &logs::log_group::LogGroup,
+    &appautoscaling::target::AppAutoScalingTarget,
+    &appautoscaling::policy::AppAutoScalingPolicy,
 ];
 
 pub fn lookup(kind: &str) -> Option<&'static dyn Kind> {
