@@ -702,7 +702,10 @@ impl Kind for AutoScalingGroupKind {
         }
         // New launch template (or version): replace the running instances.
         if template_changed && let Some(p) = refresh_percent(desired)? {
-            self.start_refresh(cx, id, p).await?;
+            self.start_refresh(cx, id, p).await.map_err(|e| ApiError {
+                message: format!("starting an instance refresh of {id}: {}", e.message),
+                ..e
+            })?;
         }
         Ok(())
     }
@@ -726,13 +729,12 @@ impl Kind for AutoScalingGroupKind {
                 .filter(|i| i.protected_from_scale_in() == Some(true))
                 .filter_map(|i| i.instance_id().map(str::to_owned))
                 .collect();
+            // Protection first: a scale-in skips protected instances and
+            // is not retried once they are unprotected.
             cx.aws
                 .autoscaling
                 .update_auto_scaling_group()
                 .auto_scaling_group_name(id)
-                .min_size(0)
-                .max_size(0)
-                .desired_capacity(0)
                 .new_instances_protected_from_scale_in(false)
                 .send()
                 .await?;
@@ -746,6 +748,15 @@ impl Kind for AutoScalingGroupKind {
                     .send()
                     .await?;
             }
+            cx.aws
+                .autoscaling
+                .update_auto_scaling_group()
+                .auto_scaling_group_name(id)
+                .min_size(0)
+                .max_size(0)
+                .desired_capacity(0)
+                .send()
+                .await?;
         }
         let drained = wait_drained(Waiter::new(timeout), id, || self.one(cx, id)).await;
         let force = match drained {

@@ -108,6 +108,8 @@ fn managed_scaling(desired: &Attrs) -> Result<Option<ManagedScaling>, ApiError> 
     let Some(m) = desired.get("managed_scaling").filter(|m| !m.is_null()) else {
         return Ok(None);
     };
+    // Send the schema's defaults too: AWS's own differ (status DISABLED).
+    let m = &Type::Object(MANAGED_SCALING).normalize(m);
     Ok(Some(
         ManagedScaling::builder()
             .set_status(
