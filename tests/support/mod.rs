@@ -325,6 +325,17 @@ pub fn reconcile_env(
     args: &[&str],
     env: &[(&str, &str)],
 ) -> Run {
+    run_with_timeout(command(emu, ws, args, env), args)
+}
+
+/// The command `reconcile_env` runs, for tests that start and stop it
+/// themselves (stdout and stderr piped).
+pub fn command(
+    emu: Option<&Emulator>,
+    ws: &Workspace,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Command {
     let endpoint = emu.map_or(UNREACHABLE_ENDPOINT, |e| e.endpoint.as_str());
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_reconcile"));
     cmd.args(args)
@@ -353,7 +364,7 @@ pub fn reconcile_env(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    run_with_timeout(cmd, args)
+    cmd
 }
 
 fn run_with_timeout(mut cmd: Command, args: &[&str]) -> Run {
