@@ -58,17 +58,47 @@ async fn copies(emu: &Emulator) -> BTreeMap<String, usize> {
     let mut found: Vec<String> = Vec::new();
     let r = ec2.describe_vpcs().filters(tagged()).send().await.unwrap();
     found.extend(r.vpcs().iter().map(|x| address(x.tags())));
-    let r = ec2.describe_subnets().filters(tagged()).send().await.unwrap();
+    let r = ec2
+        .describe_subnets()
+        .filters(tagged())
+        .send()
+        .await
+        .unwrap();
     found.extend(r.subnets().iter().map(|x| address(x.tags())));
-    let r = ec2.describe_security_groups().filters(tagged()).send().await.unwrap();
+    let r = ec2
+        .describe_security_groups()
+        .filters(tagged())
+        .send()
+        .await
+        .unwrap();
     found.extend(r.security_groups().iter().map(|x| address(x.tags())));
-    let r = ec2.describe_internet_gateways().filters(tagged()).send().await.unwrap();
+    let r = ec2
+        .describe_internet_gateways()
+        .filters(tagged())
+        .send()
+        .await
+        .unwrap();
     found.extend(r.internet_gateways().iter().map(|x| address(x.tags())));
-    let r = ec2.describe_route_tables().filters(tagged()).send().await.unwrap();
+    let r = ec2
+        .describe_route_tables()
+        .filters(tagged())
+        .send()
+        .await
+        .unwrap();
     found.extend(r.route_tables().iter().map(|x| address(x.tags())));
-    let r = ec2.describe_addresses().filters(tagged()).send().await.unwrap();
+    let r = ec2
+        .describe_addresses()
+        .filters(tagged())
+        .send()
+        .await
+        .unwrap();
     found.extend(r.addresses().iter().map(|x| address(x.tags())));
-    let r = ec2.describe_nat_gateways().filter(tagged()).send().await.unwrap();
+    let r = ec2
+        .describe_nat_gateways()
+        .filter(tagged())
+        .send()
+        .await
+        .unwrap();
     found.extend(
         r.nat_gateways()
             .iter()
@@ -107,7 +137,9 @@ async fn copies(emu: &Emulator) -> BTreeMap<String, usize> {
         for d in tags.tag_descriptions() {
             for t in d.tags() {
                 if t.key() == Some("reconcile:address") {
-                    *count.entry(t.value().unwrap_or_default().to_owned()).or_default() += 1;
+                    *count
+                        .entry(t.value().unwrap_or_default().to_owned())
+                        .or_default() += 1;
                 }
             }
         }
@@ -122,7 +154,9 @@ async fn copies(emu: &Emulator) -> BTreeMap<String, usize> {
     for arn in defs.task_definition_arns() {
         let family = arn.rsplit('/').next().unwrap_or(arn);
         let family = family.split(':').next().unwrap_or(family);
-        *count.entry(format!("task-definition family {family}")).or_default() += 1;
+        *count
+            .entry(format!("task-definition family {family}"))
+            .or_default() += 1;
     }
     count
 }
@@ -170,7 +204,11 @@ async fn apply_and_destroy_killed_at_any_moment_converge_without_duplicates() {
         assert!(dups.is_empty(), "round {round}: duplicates {dups:?}\n{run}");
         let state: serde_json::Value =
             serde_json::from_str(&ws.read("state/test.json")).expect("a valid state");
-        assert_eq!(state["resources"].as_object().unwrap().len(), 30, "round {round}");
+        assert_eq!(
+            state["resources"].as_object().unwrap().len(),
+            30,
+            "round {round}"
+        );
 
         if kill_after(&emu, &ws, &["destroy", "--auto-approve"], at(destroy_time)) {
             kills += 1;
@@ -180,5 +218,9 @@ async fn apply_and_destroy_killed_at_any_moment_converge_without_duplicates() {
         assert!(left.is_empty(), "round {round}: left behind {left:?}");
     }
     eprintln!("crash safety: {n} rounds, {kills} processes killed, 0 duplicates, 0 left behind");
-    assert!(kills >= n, "most kills should land while the process runs: {kills} of {}", 2 * n);
+    assert!(
+        kills >= n,
+        "most kills should land while the process runs: {kills} of {}",
+        2 * n
+    );
 }

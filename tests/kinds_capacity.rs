@@ -446,3 +446,164 @@ async fn an_ec2_backed_cluster_is_applied_changed_and_destroyed_without_leftover
         "{instances:?}"
     );
 }
+
+/// Through the library: a create whose answer was lost is found again by its
+/// address (issue 6's rule), a second delete of anything is a no-op, and the
+/// group's delete scales in instances protected from scale-in.
+#[tokio::test]
+async fn launch_templates_groups_and_providers_are_found_by_address_and_deleted_twice() {
+    use reconcile::aws::Clients;
+    use reconcile::kinds::{self, Ctx, Kind};
+    use reconcile::value::{Attrs, Value};
+
+    let emu = Emulator::start();
+    let conf = sdk_config(&emu).await;
+    let clients = Clients::from_config(&conf);
+    let aws = Aws::new(&emu).await;
+    let cx = Ctx {
+        aws: &clients,
+        stack: "lib",
+    };
+    let kind = |name: &str| -> &'static dyn Kind { kinds::lookup(name).unwrap() };
+    let desired = |name: &str, fields: Vec<(&str, Value)>| -> Attrs {
+        let given: Attrs = fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        kind(name).schema().with_defaults(&given)
+    };
+    let table = |pairs: Vec<(&str, Value)>| -> Value {
+        Value::Map(pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+    };
+
+    let vpc = kind("vpc")
+        .create(
+            cx,
+            "vpc.v",
+            &desired("vpc", vec![("cidr_block", Value::str("10.9.0.0/16"))]),
+        )
+        .await
+        .unwrap();
+    let subnet = kind("subnet")
+        .create(
+            cx,
+            "subnet.s",
+            &desired(
+                "subnet",
+                vec![
+                    ("vpc_id", Value::str(&vpc)),
+                    ("cidr_block", Value::str("10.9.1.0/24")),
+                ],
+            ),
+        )
+        .await
+        .unwrap();
+
+    let lt_kind = kind("launch_template");
+    let lt_desired = desired(
+        "launch_template",
+        vec![
+            ("image_id", Value::str("ami-12c6146b")),
+            ("instance_type", Value::str("t3.micro")),
+        ],
+    );
+    let lt = lt_kind
+        .create(cx, "launch_template.n", &lt_desired)
+        .await
+        .unwrap();
+    assert_eq!(
+        lt_kind
+            .find_by_address(cx, "launch_template.n")
+            .await
+            .unwrap(),
+        Some(lt.clone())
+    );
+    assert_eq!(
+        lt_kind
+            .find_by_address(cx, "launch_template.other")
+            .await
+            .unwrap(),
+        None
+    );
+    let live = lt_kind.read_many(cx, &[lt.clone()]).await.unwrap()[&lt].clone();
+    assert_eq!(live["latest_version"], Value::str("1"));
+    assert_eq!(live["name"], Value::str("lib-n"));
+
+    let asg_kind = kind("autoscaling_group");
+    let asg_desired = desired(
+        "autoscaling_group",
+        vec![
+            ("min_size", Value::Int(2)),
+            ("max_size", Value::Int(2)),
+            ("subnet_ids", Value::List(vec![Value::str(&subnet)])),
+            (
+                "launch_template",
+                table(vec![
+                    ("id", Value::str(&lt)),
+                    ("version", Value::str("$Latest")),
+                ]),
+            ),
+            ("protect_from_scale_in", Value::Bool(true)),
+        ],
+    );
+    let group = asg_kind
+        .create(cx, "autoscaling_group.g", &asg_desired)
+        .await
+        .unwrap();
+    assert_eq!(
+        asg_kind
+            .find_by_address(cx, "autoscaling_group.g")
+            .await
+            .unwrap(),
+        Some(group.clone())
+    );
+    assert_eq!(
+        asg_kind
+            .find_by_address(cx, "autoscaling_group.h")
+            .await
+            .unwrap(),
+        None
+    );
+    let g = aws.group(&group).await.unwrap();
+    assert_eq!(g.instances().len(), 2);
+    assert!(
+        g.instances()
+            .iter()
+            .all(|i| i.protected_from_scale_in() == Some(true))
+    );
+
+    let cp_kind = kind("ecs_capacity_provider");
+    let cp = cp_kind
+        .create(
+            cx,
+            "ecs_capacity_provider.p",
+            &desired(
+                "ecs_capacity_provider",
+                vec![(
+                    "auto_scaling_group_arn",
+                    Value::str(g.auto_scaling_group_arn().unwrap()),
+                )],
+            ),
+        )
+        .await
+        .unwrap();
+
+    for (k, id) in [
+        (cp_kind, cp.as_str()),
+        (asg_kind, group.as_str()),
+        (lt_kind, lt.as_str()),
+    ] {
+        k.delete(cx, id, &Attrs::new()).await.unwrap();
+        assert!(
+            k.read_many(cx, &[id.to_owned()]).await.unwrap().is_empty(),
+            "{id} after delete"
+        );
+        k.delete(cx, id, &Attrs::new()).await.unwrap();
+    }
+    let instances = aws.ec2.describe_instances().send().await.unwrap();
+    assert!(
+        instances
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .all(|i| i.state().and_then(|s| s.name()).map(|n| n.as_str()) == Some("terminated")),
+        "protected instances are terminated too: {instances:?}"
+    );
+}
