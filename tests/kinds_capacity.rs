@@ -522,7 +522,11 @@ async fn launch_templates_groups_and_providers_are_found_by_address_and_deleted_
             .unwrap(),
         None
     );
-    let live = lt_kind.read_many(cx, &[lt.clone()]).await.unwrap()[&lt].clone();
+    let live = lt_kind
+        .read_many(cx, std::slice::from_ref(&lt))
+        .await
+        .unwrap()[&lt]
+        .clone();
     assert_eq!(live["latest_version"], Value::str("1"));
     assert_eq!(live["name"], Value::str("lib-n"));
 
