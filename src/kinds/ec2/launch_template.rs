@@ -42,7 +42,7 @@ const MARKET: &[Field] = &[
 ];
 
 /// The fields that make up a version's data: any change makes a version.
-const DATA_FIELDS: [&str; 9] = [
+const DATA_FIELDS: [&str; 8] = [
     "image_id",
     "instance_type",
     "iam_instance_profile",
@@ -51,7 +51,6 @@ const DATA_FIELDS: [&str; 9] = [
     "user_data",
     "metadata_options",
     "instance_market_options",
-    "name",
 ];
 
 static SCHEMA: Schema = Schema {
@@ -240,7 +239,6 @@ fn template_attrs(t: &LaunchTemplate) -> Attrs {
 fn data_changed(live: &Attrs, desired: &Attrs) -> bool {
     DATA_FIELDS
         .iter()
-        .filter(|f| **f != "name")
         .any(|f| desired.get(*f).is_some() && differs(&SCHEMA, f, live, desired))
 }
 
@@ -511,7 +509,7 @@ mod tests {
         let d = desired();
         let mut live = Attrs::new();
         data_attrs(&echoed(&request_data(&d)), &mut live);
-        for f in DATA_FIELDS.iter().filter(|f| **f != "name") {
+        for f in DATA_FIELDS {
             assert!(!differs(&SCHEMA, f, &live, &d), "{f}: {live:?}");
         }
         assert!(!data_changed(&live, &d));
