@@ -28,6 +28,11 @@ const PROTECTION_CHUNK: usize = 50;
 /// The tag that remembers `instance_refresh` on the group itself, so that
 /// the setting reads back like any other attribute.
 const REFRESH_TAG: &str = "reconcile:instance-refresh-min-healthy";
+/// Set while an instance refresh is owed: from just before the group moves
+/// to a new launch template until the refresh has started. While it is
+/// there `instance_refresh` reads as unset, so a run that failed in between
+/// plans an update, which starts the refresh then.
+const OWED_TAG: &str = "reconcile:instance-refresh-owed";
 
 const LAUNCH_TEMPLATE: &[Field] = &[
     Field::new("id", Type::String)
@@ -138,6 +143,7 @@ fn group_attrs(g: &AutoScalingGroup, hooks: &[LifecycleHook]) -> Attrs {
     a.insert(
         "instance_refresh".into(),
         tag(g.tags(), REFRESH_TAG)
+            .filter(|_| tag(g.tags(), OWED_TAG).is_none())
             .and_then(|v| v.parse::<i64>().ok())
             .map_or(Value::Null, |p| {
                 table([("min_healthy_percent", Value::Int(p))])
@@ -588,6 +594,22 @@ impl Kind for AutoScalingGroupKind {
             "health_check_grace_period",
             "protect_from_scale_in",
         ];
+        let refresh = refresh_percent(desired)?;
+        // Whether a refresh failed to start after an earlier move.
+        let owed = crate::kinds::differs(&SCHEMA, "instance_refresh", live, desired)
+            && refresh.is_some()
+            && self
+                .one(cx, id)
+                .await?
+                .is_some_and(|g| tag(g.tags(), OWED_TAG).is_some());
+        if template_changed && refresh.is_some() {
+            cx.aws
+                .autoscaling
+                .create_or_update_tags()
+                .tags(group_tag(id, OWED_TAG, "true", false))
+                .send()
+                .await?;
+        }
         if group_fields.iter().any(|f| ch(f)) {
             let mut req = cx
                 .aws
@@ -701,11 +723,17 @@ impl Kind for AutoScalingGroupKind {
             self.sync_refresh_tag(cx, id, desired).await?;
         }
         // New launch template (or version): replace the running instances.
-        if template_changed && let Some(p) = refresh_percent(desired)? {
+        if let Some(p) = refresh.filter(|_| template_changed || owed) {
             self.start_refresh(cx, id, p).await.map_err(|e| ApiError {
                 message: format!("starting an instance refresh of {id}: {}", e.message),
                 ..e
             })?;
+            cx.aws
+                .autoscaling
+                .delete_tags()
+                .tags(group_tag(id, OWED_TAG, "", false))
+                .send()
+                .await?;
         }
         Ok(())
     }
@@ -902,6 +930,33 @@ mod tests {
         assert!(err.message.starts_with("timed out after 2m"), "{err}");
         assert!(err.message.contains("Terminating:Wait"), "{err}");
         assert!(start.elapsed() < Duration::from_secs(121));
+    }
+
+    #[test]
+    fn an_owed_refresh_reads_as_unset_so_that_the_next_plan_retries_it() {
+        let tagged = |owed: bool| {
+            let mut b = AutoScalingGroup::builder().tags(
+                TagDescription::builder()
+                    .key(REFRESH_TAG)
+                    .value("50")
+                    .build(),
+            );
+            if owed {
+                b = b.tags(
+                    TagDescription::builder()
+                        .key(OWED_TAG)
+                        .value("true")
+                        .build(),
+                );
+            }
+            group_attrs(&b.build(), &[])
+        };
+        assert_eq!(
+            tagged(false)["instance_refresh"],
+            table([("min_healthy_percent", Value::Int(50))])
+        );
+        assert_eq!(tagged(true)["instance_refresh"], Value::Null);
+        assert_eq!(tagged(true)["tags"].str_map().len(), 0);
     }
 
     #[test]
