@@ -70,7 +70,10 @@ pub async fn refresh(clients: &Clients, state: &State) -> Result<Live, RefreshEr
 /// its `reconcile:*` tags joins the state (the plan then shows what still
 /// differs); one never made is dropped. Returns the adopted addresses. In
 /// memory only: apply saves the state before its first operation.
-pub async fn adopt_pending(clients: &Clients, state: &mut State) -> Result<Vec<String>, RefreshError> {
+pub async fn adopt_pending(
+    clients: &Clients,
+    state: &mut State,
+) -> Result<Vec<String>, RefreshError> {
     let cx = Ctx {
         aws: clients,
         stack: &state.stack,
@@ -92,7 +95,12 @@ pub async fn adopt_pending(clients: &Clients, state: &mut State) -> Result<Vec<S
         let Some(id) = kind.find_by_address(cx, address).await.map_err(err)? else {
             continue;
         };
-        let Some(attributes) = kind.read_many(cx, std::slice::from_ref(&id)).await.map_err(err)?.remove(&id) else {
+        let Some(attributes) = kind
+            .read_many(cx, std::slice::from_ref(&id))
+            .await
+            .map_err(err)?
+            .remove(&id)
+        else {
             continue;
         };
         adopted.push((
