@@ -54,6 +54,16 @@ pub fn address_filters(cx: Ctx<'_>, address: &str) -> Vec<Filter> {
     ]
 }
 
+/// Whether a filter pattern of [`filter_pattern`] matches `s` (`?`: any
+/// one character), for services whose filters the emulator ignores.
+pub fn pattern_matches(pattern: &str, s: &str) -> bool {
+    pattern.chars().count() == s.chars().count()
+        && pattern
+            .chars()
+            .zip(s.chars())
+            .all(|(p, c)| p == '?' || p == c)
+}
+
 /// A filter value that matches `s` literally. Filter values are patterns:
 /// `*`, `?` (and, in the emulator, `[...]`) are wildcards, and the brackets
 /// of an instance key (`subnet.a["x"]`) would otherwise make a character
@@ -176,5 +186,11 @@ mod tests {
             "module.vpc.eip.nat?\"a\"?"
         );
         assert_eq!(filter_pattern("vpc.main"), "vpc.main");
+        let address = "module.vpc.nat_gateway.nat[\"a\"]";
+        assert!(pattern_matches(&filter_pattern(address), address));
+        assert!(!pattern_matches(
+            &filter_pattern(address),
+            "module.vpc.nat_gateway.nat[\"b\"]"
+        ));
     }
 }

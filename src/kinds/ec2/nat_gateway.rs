@@ -152,7 +152,10 @@ fn tag_filters_match(filters: &[Filter], tags: &[Tag]) -> bool {
         .all(|f| match f.name().and_then(|n| n.strip_prefix("tag:")) {
             None => true,
             Some(key) => tags.iter().any(|t| {
-                t.key() == Some(key) && f.values().iter().any(|v| Some(v.as_str()) == t.value())
+                t.key() == Some(key)
+                    && f.values()
+                        .iter()
+                        .any(|v| t.value().is_some_and(|t| super::pattern_matches(v, t)))
             }),
         })
 }
