@@ -133,6 +133,7 @@ pub fn plan(
         forget,
         outputs: config.outputs.clone(),
         lookups: lookups.clone(),
+        targets: Vec::new(),
     })
 }
 
@@ -157,6 +158,7 @@ pub fn plan_destroy(config: &Config, state: &State, live: &Live) -> Plan {
         forget,
         outputs: BTreeMap::new(),
         lookups: BTreeMap::new(),
+        targets: Vec::new(),
     }
 }
 
