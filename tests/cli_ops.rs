@@ -9,7 +9,10 @@ use std::io::{BufRead, BufReader};
 use std::time::{Duration, Instant};
 
 use aws_sdk_ec2::types::{IpPermission, IpRange, Tag};
-use support::{Emulator, Run, Workspace, command, ec2, reconcile, reconcile_in, sdk_config};
+use support::{
+    Emulator, Run, Workspace, command, ec2, reconcile, reconcile_in, run_command, sdk_config,
+    wait_child,
+};
 
 fn state(ws: &Workspace) -> serde_json::Value {
     serde_json::from_str(&ws.read("state/test.json")).unwrap()
@@ -678,4 +681,141 @@ fn graph_prints_dot_and_asks_for_graphviz_only_when_rendering() {
         run.expect_code(1);
         assert!(run.stderr.contains("Graphviz"), "{run}");
     }
+}
+
+const BACKEND: &str = r#"
+[backend]
+type = "s3"
+bucket = "team-state"
+key = "stacks/tgt.json"
+region = "us-east-1"
+"#;
+
+#[tokio::test]
+async fn s3_backend_lets_one_of_two_simultaneous_applies_run_keeps_every_serial_and_force_unlock_breaks_a_stale_lock()
+ {
+    use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+    let emu = Emulator::start();
+    let ws = Workspace::new();
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk_config(&emu).await)
+            .force_path_style(true)
+            .build(),
+    );
+    s3.create_bucket()
+        .bucket("team-state")
+        .send()
+        .await
+        .unwrap();
+    s3.put_bucket_versioning()
+        .bucket("team-state")
+        .versioning_configuration(
+            VersioningConfiguration::builder()
+                .status(BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    ws.write("desired/main.toml", &format!("{TWO_SUBNETS}{BACKEND}"));
+
+    // Two hosts run the same cron job at the same moment.
+    let args = ["apply", "--auto-approve"];
+    let first = command(Some(&emu), &ws, &args).spawn().unwrap();
+    let second = command(Some(&emu), &ws, &args).spawn().unwrap();
+    let runs = [wait_child(first, &args), wait_child(second, &args)];
+    let won: Vec<&Run> = runs.iter().filter(|r| r.code == 0).collect();
+    let lost: Vec<&Run> = runs.iter().filter(|r| r.code != 0).collect();
+    assert_eq!((won.len(), lost.len()), (1, 1), "{}\n{}", runs[0], runs[1]);
+    assert_eq!(lost[0].code, 1, "{}", lost[0]);
+    assert!(
+        lost[0]
+            .stderr
+            .contains("s3://team-state/stacks/tgt.json is locked by another reconcile: pid"),
+        "{}",
+        lost[0]
+    );
+    assert!(
+        won[0].stdout.contains("Apply complete! Resources: 3 added"),
+        "{}",
+        won[0]
+    );
+    assert!(
+        !ws.state_path().exists(),
+        "no local state with an S3 backend"
+    );
+    let plan = ["plan", "--detailed-exitcode"];
+    run_command(command(Some(&emu), &ws, &plan), &plan).expect_code(0);
+
+    // Every write is a version; serials strictly increase.
+    let versions = s3
+        .list_object_versions()
+        .bucket("team-state")
+        .prefix("stacks/tgt.json")
+        .send()
+        .await
+        .unwrap();
+    let mut serials = Vec::new();
+    let mut latest = None;
+    for v in versions.versions() {
+        if v.key() != Some("stacks/tgt.json") {
+            continue;
+        }
+        let body = s3
+            .get_object()
+            .bucket("team-state")
+            .key("stacks/tgt.json")
+            .version_id(v.version_id().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .body
+            .collect()
+            .await
+            .unwrap()
+            .into_bytes();
+        let st: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let serial = st["serial"].as_u64().unwrap();
+        if v.is_latest() == Some(true) {
+            latest = Some(serial);
+        }
+        serials.push(serial);
+    }
+    // Listed newest first.
+    serials.reverse();
+    assert!(serials.len() >= 4, "{serials:?}");
+    assert!(serials.windows(2).all(|w| w[0] < w[1]), "{serials:?}");
+    assert_eq!(latest, serials.last().copied());
+
+    // A lock left by a host that died: reported with its holder, broken
+    // only with its id.
+    let holder = r#"{"id":"stale-lock-1","pid":4242,"host":"gone-host","since":"2026-01-01T00:00:00Z","command":"reconcile apply"}"#;
+    s3.put_object()
+        .bucket("team-state")
+        .key("stacks/tgt.json.lock")
+        .body(holder.as_bytes().to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let run = run_command(command(Some(&emu), &ws, &plan), &plan);
+    run.expect_code(1);
+    assert!(run.stderr.contains("pid 4242 on host gone-host"), "{run}");
+    assert!(
+        run.stderr.contains("reconcile force-unlock stale-lock-1"),
+        "{run}"
+    );
+    let wrong = ["force-unlock", "another-id"];
+    let run = run_command(command(Some(&emu), &ws, &wrong), &wrong);
+    run.expect_code(1);
+    assert!(run.stderr.contains("does not match"), "{run}");
+    let unlock = ["force-unlock", "stale-lock-1"];
+    run_command(command(Some(&emu), &ws, &unlock), &unlock).expect_success();
+    run_command(command(Some(&emu), &ws, &plan), &plan).expect_code(0);
+    let lock = s3
+        .head_object()
+        .bucket("team-state")
+        .key("stacks/tgt.json.lock")
+        .send()
+        .await;
+    assert!(lock.is_err(), "the lock is released after each run");
 }
