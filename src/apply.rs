@@ -189,7 +189,7 @@ impl Executor<'_> {
     pub async fn run(&self, plan: &Plan, state: &mut State) -> Result<Report, ApplyError> {
         let work = Work::build(plan).map_err(ApplyError::Plan)?;
         record_refresh(plan, state);
-        self.store.save(state).await?;
+        self.save(state).await?;
 
         let dag = &work.dag;
         let mut waiting: BTreeMap<NodeIndex, usize> = dag
@@ -304,9 +304,15 @@ impl Executor<'_> {
             && !report.interrupted
         {
             state.outputs.clear();
-            self.store.save(state).await?;
+            self.save(state).await?;
         }
         Ok(report)
+    }
+
+    /// Writes the state, sensitive values fingerprinted.
+    async fn save(&self, state: &mut State) -> Result<(), StateError> {
+        crate::state::mask(state, self.config);
+        self.store.save(state).await
     }
 
     /// Everything a task needs, resolved now that its dependencies are done.
@@ -413,7 +419,7 @@ impl Executor<'_> {
                         }
                     }
                 }
-                self.store.save(state).await?;
+                self.save(state).await?;
                 let id = state.resources.get(&change.address).map(|r| r.id.as_str());
                 self.ui.event(Event::Done {
                     address: &change.address,
@@ -440,7 +446,7 @@ impl Executor<'_> {
                 }
                 // A half-made update needs nothing here: the next refresh
                 // reads what AWS really has and plans the rest.
-                self.store.save(state).await?;
+                self.save(state).await?;
                 self.fail(report, change, step, e.to_string());
                 Ok(false)
             }
@@ -507,7 +513,7 @@ impl Executor<'_> {
             outputs.insert(name.clone(), v);
         }
         state.outputs = outputs;
-        self.store.save(state).await?;
+        self.save(state).await?;
         Ok(())
     }
 }

@@ -374,6 +374,28 @@ async fn a_saved_plan_applies_and_is_refused_once_the_state_or_the_files_changed
     for f in ["state/test.json", "state/test.json.backup"] {
         assert!(!ws.read(f).contains(SECRET), "{f} leaks the secret");
     }
+    // The state holds a fingerprint: drift in it is still noticed, and
+    // `state show` masks it.
+    run_with(&["plan", "--refresh-only", "--detailed-exitcode"]).expect_code(0);
+    let run = run_with(&["state", "show", "vpc.main"]);
+    run.expect_success();
+    assert!(run.stdout.contains("tags = (sensitive value)"), "{run}");
+    assert!(!run.stdout.contains(SECRET), "{run}");
+    ec2(&emu)
+        .await
+        .create_tags()
+        .resources(&vpc)
+        .tags(Tag::builder().key("Owner").value("intruder").build())
+        .send()
+        .await
+        .unwrap();
+    let run = run_with(&["plan", "--refresh-only", "--detailed-exitcode"]);
+    run.expect_code(2);
+    assert!(run.stdout.contains("# vpc.main has changed"), "{run}");
+    assert!(
+        !run.stdout.contains("intruder") && !run.stdout.contains(SECRET),
+        "{run}"
+    );
 }
 
 const TWO_SUBNETS: &str = r#"

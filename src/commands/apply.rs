@@ -114,7 +114,7 @@ async fn refresh_only(global: &Global, args: &ApplyArgs) -> anyhow::Result<i32> 
             return Ok(1);
         }
         drift::record(&mut session.state, &live);
-        session.store.save(&mut session.state).await?;
+        session.save().await?;
     }
     ui.line(&ui.style.green(&format!(
         "\nApply complete! Recorded {} resource{} in the state; nothing changed in AWS.",
@@ -141,13 +141,9 @@ fn finish(ui: &Ui, report: &Report, destroy: bool, session: &Session) -> i32 {
             let sensitive: Vec<String> = session
                 .config
                 .outputs
-                .iter()
-                .filter(|(_, t)| {
-                    crate::config::template::refs(t).iter().any(|r| {
-                        matches!(r, crate::config::template::Ref::Var(v) if session.config.is_sensitive_var(v))
-                    })
-                })
-                .map(|(k, _)| k.clone())
+                .keys()
+                .filter(|k| session.config.is_sensitive_output(k))
+                .cloned()
                 .collect();
             ui.outputs(&session.state.outputs, &sensitive);
         }

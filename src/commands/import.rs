@@ -57,7 +57,7 @@ pub async fn run(global: &Global, args: &ImportArgs) -> anyhow::Result<i32> {
             deletion_policy: None,
         },
     );
-    session.store.save(&mut session.state).await?;
+    session.save().await?;
     ui.line(&ui.style.green(&format!(
         "Imported {} as {}. Run `reconcile plan` to see how it differs from the desired state.",
         args.id, args.address

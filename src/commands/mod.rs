@@ -130,6 +130,12 @@ impl Session {
         })
     }
 
+    /// Writes the state, sensitive values fingerprinted.
+    pub async fn save(&mut self) -> anyhow::Result<()> {
+        crate::state::mask(&mut self.state, &self.config);
+        Ok(self.store.save(&mut self.state).await?)
+    }
+
     /// Releases the state's lock.
     pub async fn close(self) -> anyhow::Result<()> {
         Ok(self.store.unlock().await?)

@@ -58,7 +58,7 @@ pub async fn run(global: &Global, cmd: &StateCommand) -> anyhow::Result<i32> {
             found(&session.state, address)?;
             session.state.resources.remove(address);
             session.state.deposed.remove(address);
-            session.store.save(&mut session.state).await?;
+            session.save().await?;
             ui.line(&format!(
                 "Removed {address} from the state; it still exists in AWS."
             ));
@@ -87,7 +87,7 @@ pub async fn run(global: &Global, cmd: &StateCommand) -> anyhow::Result<i32> {
                     d.clone_from(to);
                 }
             }
-            session.store.save(&mut session.state).await?;
+            session.save().await?;
             ui.line(&format!("Moved {from} to {to}."));
             session.close().await?;
         }

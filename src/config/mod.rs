@@ -154,6 +154,15 @@ impl Config {
     pub fn is_sensitive_var(&self, name: &str) -> bool {
         self.variables.get(name).is_some_and(|v| v.sensitive)
     }
+
+    /// True when an output's template uses a sensitive variable.
+    pub fn is_sensitive_output(&self, name: &str) -> bool {
+        self.outputs.get(name).is_some_and(|t| {
+            template::refs(t)
+                .iter()
+                .any(|r| matches!(r, Ref::Var(v) if self.is_sensitive_var(v)))
+        })
+    }
 }
 
 const RESERVED: &[&str] = &["stack", "variables", "outputs", "lookups", "backend"];

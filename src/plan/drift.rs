@@ -55,12 +55,30 @@ pub fn drift(config: Option<&Config>, state: &State, live: &Live) -> Vec<Drift> 
             kind.canonicalize(&mut a);
             a
         };
+        let now_raw = now;
         let (before, now) = (canon(&rs.attributes), canon(now));
         let from_vars = config
             .and_then(|c| c.resources.get(address))
             .map(|r| r.sensitive_attrs.clone())
             .unwrap_or_default();
         for f in schema.fields.iter() {
+            // Sensitive values are recorded as fingerprints: compare those.
+            if let Some(recorded) = rs
+                .attributes
+                .get(f.name)
+                .filter(|v| crate::state::is_fingerprint(v))
+            {
+                let live_value = now_raw.get(f.name).cloned().unwrap_or_default();
+                if crate::state::fingerprint(&state.lineage, &live_value) != *recorded {
+                    drift.fields.push(FieldDrift {
+                        name: f.name.to_owned(),
+                        recorded: recorded.clone(),
+                        live: live_value,
+                        sensitive: true,
+                    });
+                }
+                continue;
+            }
             let norm = |a: &Attrs| a.get(f.name).map(|v| f.ty.normalize(v)).unwrap_or_default();
             let (b, l) = (norm(&before), norm(&now));
             if b != l {

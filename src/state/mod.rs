@@ -11,7 +11,7 @@ use std::fmt;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::config::DeletionPolicy;
+use crate::config::{Config, DeletionPolicy};
 use crate::value::{Attrs, Value};
 
 pub const FORMAT_VERSION: u32 = 1;
@@ -183,4 +183,52 @@ pub fn parse(location: &str, text: &str, hint: &str) -> Result<State, StateError
         )));
     }
     Ok(state)
+}
+
+/// The prefix of what the state records instead of a sensitive value.
+const FINGERPRINT_PREFIX: &str = "(sensitive) sha256:";
+
+/// What the state records for a sensitive value: a SHA-256 salted with the
+/// state's lineage, enough to notice a change, never the value.
+pub fn fingerprint(lineage: &str, v: &Value) -> Value {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(lineage.as_bytes());
+    h.update(v.to_json().to_string().as_bytes());
+    let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    Value::str(format!("{FINGERPRINT_PREFIX}{hex}"))
+}
+
+pub fn is_fingerprint(v: &Value) -> bool {
+    v.as_str()
+        .is_some_and(|s| s.starts_with(FINGERPRINT_PREFIX))
+}
+
+/// Replaces every sensitive value by its fingerprint before the state is
+/// written: the kinds' sensitive fields, attributes filled from sensitive
+/// variables, and outputs of sensitive variables.
+pub fn mask(state: &mut State, config: &Config) {
+    let lineage = state.lineage.clone();
+    let hide = |v: &mut Value| {
+        if !is_fingerprint(v) && !v.is_null() {
+            *v = fingerprint(&lineage, v);
+        }
+    };
+    for (address, rs) in state.resources.iter_mut().chain(state.deposed.iter_mut()) {
+        let from_vars = config.resources.get(address).map(|r| &r.sensitive_attrs);
+        let kind = crate::kinds::lookup(&rs.kind);
+        for (name, v) in rs.attributes.iter_mut() {
+            let by_kind = kind
+                .and_then(|k| k.schema().field(name))
+                .is_some_and(|f| f.sensitive);
+            if by_kind || from_vars.is_some_and(|s| s.contains(name)) {
+                hide(v);
+            }
+        }
+    }
+    for (name, v) in state.outputs.iter_mut() {
+        if config.is_sensitive_output(name) {
+            hide(v);
+        }
+    }
 }
