@@ -3,6 +3,7 @@
 //! else, and at the second signal, the process exits at once.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
 
 use tokio::sync::Notify;
 
@@ -29,6 +30,10 @@ pub fn install() {
                 _ = term.recv() => {}
             }
             if GRACEFUL.load(Ordering::SeqCst) == 0 || REQUESTED.swap(true, Ordering::SeqCst) {
+                // An S3 lock would outlive the process: release it first,
+                // briefly.
+                let release = crate::state::s3::release_held();
+                let _ = tokio::time::timeout(Duration::from_secs(5), release).await;
                 std::process::exit(INTERRUPTED);
             }
             NOTIFY.notify_waiters();

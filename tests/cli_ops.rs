@@ -196,6 +196,7 @@ async fn watch_once_reports_out_of_band_changes_corrects_them_and_then_reports_n
     // ...corrects them with --correct (still 2: drift was found)...
     let run = reconcile(&emu, &ws, &["watch", "--once", "--correct"]);
     run.expect_code(2);
+    println!("watch --once --correct: {}", run.stdout.trim());
     let report = cycle(&run);
     assert_eq!(report["errors"].as_array().unwrap().len(), 0, "{run}");
     let acted: Vec<String> = report["actions"]
@@ -750,6 +751,7 @@ async fn s3_backend_lets_one_of_two_simultaneous_applies_run_keeps_every_serial_
     let lost: Vec<&Run> = runs.iter().filter(|r| r.code != 0).collect();
     assert_eq!((won.len(), lost.len()), (1, 1), "{}\n{}", runs[0], runs[1]);
     assert_eq!(lost[0].code, 1, "{}", lost[0]);
+    println!("the apply that lost the lock: {}", lost[0].stderr.trim());
     assert!(
         lost[0]
             .stderr

@@ -42,8 +42,10 @@ async fn run_planned(global: &Global, args: &ApplyArgs, opts: &PlanOptions) -> a
     let plan = session.plan(opts).await?;
     ui.plan(&plan);
     if plan.has_changes() {
-        let question = if opts.destroy {
+        let question = if opts.destroy && opts.targets.is_empty() {
             "Do you really want to destroy all resources of this stack?"
+        } else if opts.destroy {
+            "Do you really want to destroy these resources?"
         } else {
             "Do you want to perform these actions?"
         };

@@ -99,3 +99,94 @@ pub fn explain_replacements(plan: &mut Plan, replace: &[String]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::plan::diff::{self, Live};
+    use crate::state::ResourceState;
+
+    const STACK: &str = r#"
+[stack]
+name = "t"
+region = "us-east-1"
+
+[vpc.main]
+cidr_block = "10.0.0.0/16"
+
+[subnet.a]
+vpc_id = "${vpc.main.id}"
+cidr_block = "10.0.1.0/24"
+
+[subnet.b]
+vpc_id = "${vpc.main.id}"
+cidr_block = "10.0.2.0/24"
+"#;
+
+    fn config() -> Config {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("main.toml");
+        std::fs::write(&p, STACK).unwrap();
+        crate::config::load(&p, &BTreeMap::new(), &BTreeMap::new()).unwrap()
+    }
+
+    fn addresses(plan: &Plan) -> Vec<&str> {
+        plan.changes.iter().map(|c| c.address.as_str()).collect()
+    }
+
+    fn existing(deps: &[&str]) -> ResourceState {
+        ResourceState {
+            kind: "vpc".into(),
+            id: "x".into(),
+            attributes: Default::default(),
+            dependencies: deps.iter().map(|d| (*d).to_owned()).collect(),
+            status: Status::Created,
+            deletion_policy: None,
+        }
+    }
+
+    #[test]
+    fn a_target_brings_what_it_depends_on_and_nothing_else() {
+        let c = config();
+        let s = State::new("t");
+        let mut p = diff::plan(&c, &s, &Live::new(), &BTreeMap::new()).unwrap();
+        restrict(&mut p, &c, &s, &["subnet.a".to_owned()]);
+        assert_eq!(addresses(&p), ["subnet.a", "vpc.main"]);
+        assert_eq!(p.targets, ["subnet.a"]);
+    }
+
+    #[test]
+    fn a_destroy_target_brings_what_depends_on_it() {
+        let c = config();
+        let mut s = State::new("t");
+        s.resources.insert("vpc.main".into(), existing(&[]));
+        s.resources
+            .insert("subnet.a".into(), existing(&["vpc.main"]));
+        s.resources
+            .insert("subnet.b".into(), existing(&["vpc.main"]));
+        let live: Live = s
+            .resources
+            .keys()
+            .map(|a| (a.clone(), Some(Default::default())))
+            .collect();
+        let all = diff::plan_destroy(&c, &s, &live);
+        let mut p = all.clone();
+        restrict(&mut p, &c, &s, &["subnet.a".to_owned()]);
+        assert_eq!(addresses(&p), ["subnet.a"]);
+        let mut p = all;
+        restrict(&mut p, &c, &s, &["vpc.main".to_owned()]);
+        assert_eq!(p.changes.len(), 3);
+    }
+
+    #[test]
+    fn unknown_targets_and_replacements_are_refused_with_a_suggestion() {
+        let c = config();
+        let s = State::new("t");
+        let err = check_addresses(&["subnet.c".into()], &c, &s, "--target").unwrap_err();
+        assert!(err.contains("did you mean"), "{err}");
+        let err = mark_for_replacement(&s, &["subnet.a".into()]).unwrap_err();
+        assert!(err.contains("not in the state"), "{err}");
+    }
+}
