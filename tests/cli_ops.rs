@@ -292,6 +292,28 @@ async fn watch_with_an_interval_runs_cycles_until_sigterm() {
     }
 }
 
+#[test]
+fn a_failing_watch_cycle_is_reported_and_the_loop_goes_on_until_sigterm() {
+    let ws = Workspace::new();
+    ws.write("desired/main.toml", "[stack]\nname = \"broken\"\n");
+    let mut child = command(None, &ws, &["watch", "--interval", "1s"])
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let started = Instant::now();
+    for _ in 0..2 {
+        let line = lines.next().expect("a line per cycle").unwrap();
+        let c: serde_json::Value = serde_json::from_str(&line).unwrap();
+        let errors = strings(&c["errors"]);
+        assert!(errors[0].contains("missing required field `region`"), "{c}");
+    }
+    // The second cycle waited twice the interval: backoff.
+    assert!(started.elapsed() >= Duration::from_secs(2));
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
 #[tokio::test]
 async fn a_saved_plan_applies_and_is_refused_once_the_state_or_the_files_changed() {
     let emu = Emulator::start();

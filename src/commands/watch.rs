@@ -65,18 +65,25 @@ pub async fn run(global: &Global, args: &WatchArgs) -> anyhow::Result<i32> {
         if shutdown::requested() {
             return Ok(0);
         }
-        // Failing cycles wait 2, 4, 8... intervals, up to an hour.
-        let pause = if failures == 0 {
-            args.interval.saturating_sub(started.elapsed())
-        } else {
-            (args.interval * 2u32.saturating_pow(failures.min(16)))
-                .min(MAX_BACKOFF.max(args.interval))
-        };
+        let pause = pause(args.interval, failures, started.elapsed());
         tokio::select! {
             _ = tokio::time::sleep(pause) => {}
             _ = shutdown::wait() => return Ok(0),
         }
     }
+}
+
+/// The wait before the next cycle: the rest of the interval, or after
+/// `failures` failing cycles in a row 2, 4, 8... intervals, up to an hour
+/// (never less than one interval).
+fn pause(interval: Duration, failures: u32, elapsed: Duration) -> Duration {
+    if failures == 0 {
+        return interval.saturating_sub(elapsed);
+    }
+    let factor = 2u32.saturating_pow(failures.min(16));
+    interval
+        .saturating_mul(factor)
+        .min(MAX_BACKOFF.max(interval))
 }
 
 async fn run_cycle(global: &Global, args: &WatchArgs, cycle: &mut Cycle) -> anyhow::Result<()> {
@@ -135,4 +142,21 @@ async fn run_cycle(global: &Global, args: &WatchArgs, cycle: &mut Cycle) -> anyh
     .await;
     session.close().await?;
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failing_cycles_back_off_exponentially_up_to_an_hour() {
+        let s = Duration::from_secs;
+        assert_eq!(pause(s(60), 0, s(10)), s(50));
+        assert_eq!(pause(s(60), 0, s(90)), s(0));
+        assert_eq!(pause(s(60), 1, s(10)), s(120));
+        assert_eq!(pause(s(60), 3, s(10)), s(480));
+        assert_eq!(pause(s(60), 30, s(10)), s(3600));
+        // An interval longer than the cap is never shortened.
+        assert_eq!(pause(s(7200), 2, s(0)), s(7200));
+    }
 }
