@@ -864,4 +864,37 @@ async fn s3_backend_lets_one_of_two_simultaneous_applies_run_keeps_every_serial_
         .send()
         .await;
     assert!(lock.is_err(), "the lock is released after each run");
+
+    // A writer that bypassed the lock changed the object: a save over it
+    // is refused (If-Match on the ETag read), and nothing is overwritten.
+    use reconcile::state::Store;
+    let backend = reconcile::config::Backend {
+        bucket: "team-state".into(),
+        key: "stacks/tgt.json".into(),
+        region: "us-east-1".into(),
+    };
+    let store = reconcile::state::s3::S3Store::open(s3.clone(), &backend)
+        .await
+        .unwrap();
+    let mut mine = store.load().await.unwrap().unwrap();
+    let mut theirs = mine.clone();
+    theirs.serial += 1;
+    theirs
+        .outputs
+        .insert("by".into(), reconcile::value::Value::str("other"));
+    s3.put_object()
+        .bucket("team-state")
+        .key("stacks/tgt.json")
+        .body(serde_json::to_vec(&theirs).unwrap().into())
+        .send()
+        .await
+        .unwrap();
+    let err = store.save(&mut mine).await.unwrap_err().to_string();
+    assert!(err.contains("someone else wrote it"), "{err}");
+    let now = reconcile::state::s3::read(&s3, &backend)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(now, theirs);
+    store.unlock().await.unwrap();
 }
