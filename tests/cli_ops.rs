@@ -421,6 +421,61 @@ async fn a_saved_plan_applies_and_is_refused_once_the_state_or_the_files_changed
     );
 }
 
+#[tokio::test]
+async fn a_saved_plan_stores_no_lookups_reads_them_again_and_is_refused_once_one_changed() {
+    let emu = Emulator::start();
+    let ws = Workspace::new();
+    let ssm = aws_sdk_ssm::Client::new(&sdk_config(&emu).await);
+    let put = |value: &'static str| {
+        ssm.put_parameter()
+            .name("/app/token")
+            .value(value)
+            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            .overwrite(true)
+            .send()
+    };
+    put("lookup-secret-1").await.unwrap();
+    ws.write(
+        "desired/main.toml",
+        r#"
+[stack]
+name = "look"
+region = "us-east-1"
+
+[lookups.token]
+type = "ssm_parameter"
+name = "/app/token"
+
+[vpc.main]
+cidr_block = "10.35.0.0/16"
+tags = { Token = "${lookups.token.value}" }
+"#,
+    );
+    reconcile(&emu, &ws, &["plan", "--out", "a.plan"]).expect_success();
+    // The lookups themselves are not stored (attributes resolved from them
+    // are, like any value not marked sensitive).
+    let saved: serde_json::Value = serde_json::from_str(&ws.read("a.plan")).unwrap();
+    assert_eq!(saved["plan"]["lookups"], serde_json::json!({}));
+    assert!(saved["lookups_fingerprint"].as_str().unwrap().len() == 64);
+    reconcile(&emu, &ws, &["plan", "--out", "b.plan"]).expect_success();
+    let run = reconcile(&emu, &ws, &["apply", "a.plan"]);
+    run.expect_success();
+    let vpc = id(&ws, "vpc.main");
+    let found = ec2(&emu).await.describe_vpcs().vpc_ids(&vpc).send().await;
+    let tags = found.unwrap().vpcs()[0].tags().to_vec();
+    assert!(
+        tags.iter()
+            .any(|t| t.key() == Some("Token") && t.value() == Some("lookup-secret-1")),
+        "the lookup was read again at apply: {tags:?}"
+    );
+    // A plan made before the value changed is refused afterwards.
+    std::fs::remove_file(ws.state_path()).unwrap();
+    put("lookup-secret-2").await.unwrap();
+    let run = reconcile(&emu, &ws, &["apply", "b.plan"]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("a lookup's value changed"), "{run}");
+}
+
 const TWO_SUBNETS: &str = r#"
 [stack]
 name = "tgt"

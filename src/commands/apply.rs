@@ -87,9 +87,11 @@ pub async fn execute(
 /// made from changed.
 async fn run_saved(global: &Global, file: &Path) -> anyhow::Result<i32> {
     let ui = super::ui(global);
-    let saved_plan = saved::load(file)?;
+    let mut saved_plan = saved::load(file)?;
     let mut session = Session::open(global).await?;
     saved::check(&saved_plan, file, &session.config, &mut session.state)?;
+    let lookups = crate::lookups::read_all(&session.clients, &session.config.lookups).await?;
+    saved::restore_lookups(&mut saved_plan, file, lookups)?;
     let plan = saved_plan.plan;
     ui.plan(&plan);
     ui.line("");

@@ -3,6 +3,7 @@
 //! refuse a plan made from other inputs. Sensitive values are masked; the
 //! fingerprint is a salted SHA-256, never a value.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
@@ -26,7 +27,28 @@ pub struct SavedPlan {
     /// SHA-256 of the salt, each desired file's name and bytes, and each
     /// variable's value.
     pub fingerprint: String,
+    /// SHA-256 of the salt and the lookups' values as planned: they may be
+    /// secrets (SSM SecureString), so apply reads them again and compares.
+    #[serde(default)]
+    pub lookups_fingerprint: String,
+    /// The plan, without sensitive values and without lookup values.
     pub plan: Plan,
+}
+
+/// The fingerprint of lookup values.
+pub fn lookups_fingerprint(lookups: &BTreeMap<String, Attrs>, salt: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(salt.as_bytes());
+    for (name, attrs) in lookups {
+        h.update(name.as_bytes());
+        for (k, v) in attrs {
+            let text = v.to_json().to_string();
+            h.update(k.as_bytes());
+            h.update((text.len() as u64).to_le_bytes());
+            h.update(text.as_bytes());
+        }
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The fingerprint of the inputs a plan was made from.
@@ -74,11 +96,14 @@ fn masked(plan: &Plan) -> Plan {
 /// Writes the plan, readable by its owner only.
 pub fn save(path: &Path, config: &Config, plan: &Plan) -> anyhow::Result<()> {
     let salt = uuid::Uuid::new_v4().to_string();
+    let mut plan = masked(plan);
+    let lookups = std::mem::take(&mut plan.lookups);
     let saved = SavedPlan {
         format: FORMAT,
         fingerprint: fingerprint(config, &salt)?,
+        lookups_fingerprint: lookups_fingerprint(&lookups, &salt),
         salt,
-        plan: masked(plan),
+        plan,
     };
     let text = serde_json::to_string_pretty(&saved)?;
     let mut f = {
@@ -114,6 +139,23 @@ pub fn load(path: &Path) -> anyhow::Result<SavedPlan> {
         );
     }
     Ok(saved)
+}
+
+/// Puts back the lookups read again at apply time, refusing the plan if
+/// they no longer have the values it was made with.
+pub fn restore_lookups(
+    saved: &mut SavedPlan,
+    path: &Path,
+    lookups: BTreeMap<String, Attrs>,
+) -> anyhow::Result<()> {
+    if lookups_fingerprint(&lookups, &saved.salt) != saved.lookups_fingerprint {
+        bail!(
+            "the saved plan {} is stale: a lookup's value changed since it was made; nothing was changed. Run `reconcile plan --out` again",
+            path.display()
+        );
+    }
+    saved.plan.lookups = lookups;
+    Ok(())
 }
 
 /// Refuses a plan made from other inputs or against another state.
