@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_ec2::types::{IpPermission, IpRange, Tag};
 use support::{
-    Emulator, Run, Workspace, command, ec2, reconcile, reconcile_in, run_command, sdk_config,
-    wait_child,
+    Emulator, Run, Workspace, command, command_without_state, ec2, reconcile, reconcile_in,
+    run_command, sdk_config, wait_child,
 };
 
 fn state(ws: &Workspace) -> serde_json::Value {
@@ -263,11 +263,10 @@ async fn watch_with_an_interval_runs_cycles_until_sigterm() {
     ws.write("desired/main.toml", ONE_VPC);
     let owner = format!("owner={SECRET}");
     reconcile(&emu, &ws, &["apply", "--auto-approve", "--var", &owner]).expect_success();
-    let mut cmd = command(Some(&emu), &ws, &["watch", "--interval", "1s"]);
-    cmd.arg("--state")
-        .arg(ws.state_path())
-        .env("RECONCILE_VAR_owner", SECRET);
-    let mut child = cmd.spawn().unwrap();
+    let env = [("RECONCILE_VAR_owner", SECRET)];
+    let mut child = command(Some(&emu), &ws, &["watch", "--interval", "1s"], &env)
+        .spawn()
+        .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let started = Instant::now();
     let mut cycles = Vec::new();
@@ -296,7 +295,7 @@ async fn watch_with_an_interval_runs_cycles_until_sigterm() {
 fn a_failing_watch_cycle_is_reported_and_the_loop_goes_on_until_sigterm() {
     let ws = Workspace::new();
     ws.write("desired/main.toml", "[stack]\nname = \"broken\"\n");
-    let mut child = command(None, &ws, &["watch", "--interval", "1s"])
+    let mut child = command(None, &ws, &["watch", "--interval", "1s"], &[])
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -821,8 +820,12 @@ async fn s3_backend_lets_one_of_two_simultaneous_applies_run_keeps_every_serial_
 
     // Two hosts run the same cron job at the same moment.
     let args = ["apply", "--auto-approve"];
-    let first = command(Some(&emu), &ws, &args).spawn().unwrap();
-    let second = command(Some(&emu), &ws, &args).spawn().unwrap();
+    let first = command_without_state(Some(&emu), &ws, &args)
+        .spawn()
+        .unwrap();
+    let second = command_without_state(Some(&emu), &ws, &args)
+        .spawn()
+        .unwrap();
     let runs = [wait_child(first, &args), wait_child(second, &args)];
     let won: Vec<&Run> = runs.iter().filter(|r| r.code == 0).collect();
     let lost: Vec<&Run> = runs.iter().filter(|r| r.code != 0).collect();
@@ -846,7 +849,7 @@ async fn s3_backend_lets_one_of_two_simultaneous_applies_run_keeps_every_serial_
         "no local state with an S3 backend"
     );
     let plan = ["plan", "--detailed-exitcode"];
-    run_command(command(Some(&emu), &ws, &plan), &plan).expect_code(0);
+    run_command(command_without_state(Some(&emu), &ws, &plan), &plan).expect_code(0);
 
     // Every write is a version; serials strictly increase.
     let versions = s3
@@ -898,7 +901,7 @@ async fn s3_backend_lets_one_of_two_simultaneous_applies_run_keeps_every_serial_
         .send()
         .await
         .unwrap();
-    let run = run_command(command(Some(&emu), &ws, &plan), &plan);
+    let run = run_command(command_without_state(Some(&emu), &ws, &plan), &plan);
     run.expect_code(1);
     assert!(run.stderr.contains("pid 4242 on host gone-host"), "{run}");
     assert!(
@@ -906,12 +909,12 @@ async fn s3_backend_lets_one_of_two_simultaneous_applies_run_keeps_every_serial_
         "{run}"
     );
     let wrong = ["force-unlock", "another-id"];
-    let run = run_command(command(Some(&emu), &ws, &wrong), &wrong);
+    let run = run_command(command_without_state(Some(&emu), &ws, &wrong), &wrong);
     run.expect_code(1);
     assert!(run.stderr.contains("does not match"), "{run}");
     let unlock = ["force-unlock", "stale-lock-1"];
-    run_command(command(Some(&emu), &ws, &unlock), &unlock).expect_success();
-    run_command(command(Some(&emu), &ws, &plan), &plan).expect_code(0);
+    run_command(command_without_state(Some(&emu), &ws, &unlock), &unlock).expect_success();
+    run_command(command_without_state(Some(&emu), &ws, &plan), &plan).expect_code(0);
     let lock = s3
         .head_object()
         .bucket("team-state")

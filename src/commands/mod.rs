@@ -122,6 +122,12 @@ impl Session {
             None => State::new(&config.stack),
         };
         let clients = Arc::new(Clients::load(&config.region).await);
+        let mut state = state;
+        for address in crate::refresh::adopt_pending(&clients, &mut state).await? {
+            ui(global).note(&format!(
+                "{address} was being created when a run stopped; found it in AWS by its tags and adopted it"
+            ));
+        }
         Ok(Session {
             config,
             store,

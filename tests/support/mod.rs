@@ -325,18 +325,27 @@ pub fn reconcile_env(
     args: &[&str],
     env: &[(&str, &str)],
 ) -> Run {
-    let mut cmd = command(emu, ws, args);
+    run_with_timeout(command(emu, ws, args, env), args)
+}
+
+/// The command `reconcile_env` runs, for tests that start and stop it
+/// themselves (stdout and stderr piped).
+pub fn command(
+    emu: Option<&Emulator>,
+    ws: &Workspace,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Command {
+    let mut cmd = command_without_state(emu, ws, args);
     cmd.arg("--state")
         .arg(ws.state_path())
         .envs(env.iter().copied());
-    run_with_timeout(cmd, args)
+    cmd
 }
 
-/// The binary with `ARGS --desired <ws>/desired --no-color`, pointed at the
-/// emulator (or nowhere) with test credentials, output piped, not started:
-/// for runs that must be started together, signalled, or use the state
-/// backend of the desired state (no `--state`).
-pub fn command(emu: Option<&Emulator>, ws: &Workspace, args: &[&str]) -> Command {
+/// Like `command`, without `--state`: the state lives where the desired
+/// state's `[backend]` says.
+pub fn command_without_state(emu: Option<&Emulator>, ws: &Workspace, args: &[&str]) -> Command {
     let endpoint = emu.map_or(UNREACHABLE_ENDPOINT, |e| e.endpoint.as_str());
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_reconcile"));
     cmd.args(args)
