@@ -152,6 +152,7 @@ pub fn plan(
         forget,
         outputs: config.outputs.clone(),
         lookups: lookups.clone(),
+        targets: Vec::new(),
     })
 }
 
@@ -176,6 +177,7 @@ pub fn plan_destroy(config: &Config, state: &State, live: &Live) -> Plan {
         forget,
         outputs: BTreeMap::new(),
         lookups: BTreeMap::new(),
+        targets: Vec::new(),
     }
 }
 
