@@ -14,6 +14,7 @@ pub mod plan;
 pub mod refresh;
 pub mod schema;
 pub mod schema_json;
+pub mod shutdown;
 pub mod state;
 pub mod ui;
 pub mod value;

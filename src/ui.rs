@@ -17,6 +17,8 @@ use crate::value::Value;
 #[derive(Debug, Clone)]
 pub struct Ui {
     pub style: Style,
+    /// Human output on stderr, leaving stdout to machine output (`watch`).
+    pub to_stderr: bool,
     /// The live summary of operations in flight, on a terminal only.
     live: Option<Arc<Live>>,
 }
@@ -136,10 +138,15 @@ impl Ui {
         Ui {
             style: Style { color },
             live: live.then(|| Arc::new(Live::new())),
+            to_stderr: false,
         }
     }
 
     fn out(&self, s: &str) {
+        if self.to_stderr {
+            let _ = std::io::stderr().lock().write_all(s.as_bytes());
+            return;
+        }
         if let Some(live) = &self.live
             && !live.bar.is_finished()
         {
@@ -233,6 +240,13 @@ impl Ui {
             };
             self.line(&format!("{k} = {shown}"));
         }
+    }
+
+    /// A note that is not the command's result (stderr, so that `--json`
+    /// output stays pure).
+    pub fn note(&self, message: &str) {
+        let mut e = std::io::stderr().lock();
+        let _ = writeln!(e, "{} {message}", self.style.bold("Note:"));
     }
 
     pub fn error(&self, message: &str) {

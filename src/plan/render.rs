@@ -476,6 +476,7 @@ mod tests {
             forget: vec![],
             outputs: BTreeMap::new(),
             lookups: BTreeMap::new(),
+            targets: vec![],
         }
     }
 

@@ -3,6 +3,9 @@
 //! against both, and SDK clients that talk to the emulator directly.
 #![allow(dead_code)]
 
+pub mod proxy;
+
+use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
@@ -325,13 +328,32 @@ pub fn reconcile_env(
     args: &[&str],
     env: &[(&str, &str)],
 ) -> Run {
+    run_with_timeout(command(emu, ws, args, env), args)
+}
+
+/// The command `reconcile_env` runs, for tests that start and stop it
+/// themselves (stdout and stderr piped).
+pub fn command(
+    emu: Option<&Emulator>,
+    ws: &Workspace,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Command {
+    let mut cmd = command_without_state(emu, ws, args);
+    cmd.arg("--state")
+        .arg(ws.state_path())
+        .envs(env.iter().copied());
+    cmd
+}
+
+/// Like `command`, without `--state`: the state lives where the desired
+/// state's `[backend]` says.
+pub fn command_without_state(emu: Option<&Emulator>, ws: &Workspace, args: &[&str]) -> Command {
     let endpoint = emu.map_or(UNREACHABLE_ENDPOINT, |e| e.endpoint.as_str());
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_reconcile"));
     cmd.args(args)
         .arg("--desired")
         .arg(ws.desired_path())
-        .arg("--state")
-        .arg(ws.state_path())
         .arg("--no-color")
         .current_dir(ws.path())
         // Keep the developer's own AWS settings out of the tests.
@@ -349,15 +371,27 @@ pub fn reconcile_env(
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_REGION", "us-east-1")
         .env("AWS_EC2_METADATA_DISABLED", "true")
-        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    cmd
+}
+
+/// Runs a prepared command to its end (bounded), like `reconcile`.
+pub fn run_command(cmd: Command, args: &[&str]) -> Run {
     run_with_timeout(cmd, args)
 }
 
+/// Waits for a started child (bounded) and collects its output.
+pub fn wait_child(child: Child, args: &[&str]) -> Run {
+    finish_child(child, args)
+}
+
 fn run_with_timeout(mut cmd: Command, args: &[&str]) -> Run {
-    let mut child = cmd.spawn().expect("launching the reconcile binary");
+    finish_child(cmd.spawn().expect("launching the reconcile binary"), args)
+}
+
+fn finish_child(mut child: Child, args: &[&str]) -> Run {
     let stdout = read_in_background(child.stdout.take().expect("piped stdout"));
     let stderr = read_in_background(child.stderr.take().expect("piped stderr"));
     let deadline = Instant::now() + RUN_TIMEOUT;
@@ -410,4 +444,132 @@ pub async fn sdk_config(emu: &Emulator) -> aws_config::SdkConfig {
 /// An EC2 client that talks to the emulator.
 pub async fn ec2(emu: &Emulator) -> aws_sdk_ec2::Client {
     aws_sdk_ec2::Client::new(&sdk_config(emu).await)
+}
+
+/// Per `reconcile:address` tag value, how many live objects carry it:
+/// EC2 resources, target groups and load balancers; and per task-definition
+/// family, how many revisions are active.
+pub async fn tagged_copies(emu: &Emulator) -> BTreeMap<String, usize> {
+    let conf = sdk_config(emu).await;
+    let mut count: BTreeMap<String, usize> = BTreeMap::new();
+    let ec2 = aws_sdk_ec2::Client::new(&conf);
+    // Each kind's own describe (moto keeps the tags of deleted resources in
+    // DescribeTags): the tag value of every live object.
+    let tagged = || {
+        aws_sdk_ec2::types::Filter::builder()
+            .name("tag-key")
+            .values("reconcile:address")
+            .build()
+    };
+    let address = |tags: &[aws_sdk_ec2::types::Tag]| {
+        tags.iter()
+            .find(|t| t.key() == Some("reconcile:address"))
+            .and_then(|t| t.value())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let mut found: Vec<String> = Vec::new();
+    let r = ec2.describe_vpcs().filters(tagged()).send().await.unwrap();
+    found.extend(r.vpcs().iter().map(|x| address(x.tags())));
+    let r = ec2
+        .describe_subnets()
+        .filters(tagged())
+        .send()
+        .await
+        .unwrap();
+    found.extend(r.subnets().iter().map(|x| address(x.tags())));
+    let r = ec2
+        .describe_security_groups()
+        .filters(tagged())
+        .send()
+        .await
+        .unwrap();
+    found.extend(r.security_groups().iter().map(|x| address(x.tags())));
+    let r = ec2
+        .describe_internet_gateways()
+        .filters(tagged())
+        .send()
+        .await
+        .unwrap();
+    found.extend(r.internet_gateways().iter().map(|x| address(x.tags())));
+    let r = ec2
+        .describe_route_tables()
+        .filters(tagged())
+        .send()
+        .await
+        .unwrap();
+    found.extend(r.route_tables().iter().map(|x| address(x.tags())));
+    let r = ec2
+        .describe_addresses()
+        .filters(tagged())
+        .send()
+        .await
+        .unwrap();
+    found.extend(r.addresses().iter().map(|x| address(x.tags())));
+    let r = ec2
+        .describe_nat_gateways()
+        .filter(tagged())
+        .send()
+        .await
+        .unwrap();
+    found.extend(
+        r.nat_gateways()
+            .iter()
+            .filter(|n| n.state() != Some(&aws_sdk_ec2::types::NatGatewayState::Deleted))
+            .map(|x| address(x.tags())),
+    );
+    for a in found {
+        *count.entry(a).or_default() += 1;
+    }
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&conf);
+    let mut arns: Vec<String> = elb
+        .describe_target_groups()
+        .send()
+        .await
+        .unwrap()
+        .target_groups()
+        .iter()
+        .filter_map(|t| t.target_group_arn().map(str::to_owned))
+        .collect();
+    arns.extend(
+        elb.describe_load_balancers()
+            .send()
+            .await
+            .unwrap()
+            .load_balancers()
+            .iter()
+            .filter_map(|l| l.load_balancer_arn().map(str::to_owned)),
+    );
+    for chunk in arns.chunks(20) {
+        let tags = elb
+            .describe_tags()
+            .set_resource_arns(Some(chunk.to_vec()))
+            .send()
+            .await
+            .unwrap();
+        for d in tags.tag_descriptions() {
+            for t in d.tags() {
+                if t.key() == Some("reconcile:address") {
+                    *count
+                        .entry(t.value().unwrap_or_default().to_owned())
+                        .or_default() += 1;
+                }
+            }
+        }
+    }
+    let ecs = aws_sdk_ecs::Client::new(&conf);
+    let defs = ecs
+        .list_task_definitions()
+        .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
+        .send()
+        .await
+        .unwrap();
+    for arn in defs.task_definition_arns() {
+        let family = arn.rsplit('/').next().unwrap_or(arn);
+        let family = family.split(':').next().unwrap_or(family);
+        *count
+            .entry(format!("task-definition family {family}"))
+            .or_default() += 1;
+    }
+    count
 }
