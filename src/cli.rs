@@ -70,7 +70,10 @@ pub enum Command {
     #[command(after_help = "Example:\n  reconcile import vpc.main vpc-0abc123")]
     Import(ImportArgs),
     /// Inspect or edit the state without touching AWS.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  reconcile state list\n  reconcile state show vpc.main"
+    )]
     State(StateCommand),
     /// Print the dependency graph (DOT, or SVG/PNG through Graphviz).
     #[command(
