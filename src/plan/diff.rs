@@ -118,7 +118,12 @@ pub fn plan(
             Err(e) => {
                 errors.extend(e);
                 // Dependents see unknowns rather than cascading errors.
-                let unknown = r.kind.schema().fields.iter().map(|f| (f.name.to_owned(), Value::Unknown));
+                let unknown = r
+                    .kind
+                    .schema()
+                    .fields
+                    .iter()
+                    .map(|f| (f.name.to_owned(), Value::Unknown));
                 planned.insert(address.clone(), unknown.collect());
                 continue;
             }
