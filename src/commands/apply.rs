@@ -32,6 +32,7 @@ pub async fn run(global: &Global, args: &ApplyArgs, destroy: bool) -> anyhow::Re
         clients: session.clients.clone(),
         config: &session.config,
         store: &session.store,
+        fingerprints: &session.fingerprints,
         ui,
         parallelism: usize::from(global.parallelism),
     };

@@ -19,6 +19,7 @@ use crate::config::{self, Config};
 use crate::plan::Plan;
 use crate::plan::diff::{self, Live};
 use crate::state::State;
+use crate::state::fingerprint::Fingerprinter;
 use crate::state::local::LocalStore;
 use crate::ui::Ui;
 
@@ -54,6 +55,8 @@ pub struct Session {
     pub store: LocalStore,
     pub state: State,
     pub clients: Arc<Clients>,
+    /// Fingerprints write-only values (see `state::fingerprint`).
+    pub fingerprints: Fingerprinter,
 }
 
 impl Session {
@@ -71,12 +74,15 @@ impl Session {
             Some(s) => s,
             None => State::new(&config.stack),
         };
+        let fingerprints = Fingerprinter::for_state(&path)
+            .map_err(|e| anyhow::anyhow!("the key of write-only fingerprints: {e}"))?;
         let clients = Arc::new(Clients::load(&config.region).await);
         Ok(Session {
             config,
             store,
             state,
             clients,
+            fingerprints,
         })
     }
 
@@ -90,8 +96,14 @@ impl Session {
             diff::plan_destroy(&self.config, &self.state, &live)
         } else {
             let lookups = crate::lookups::read_all(&self.clients, &self.config.lookups).await?;
-            diff::plan(&self.config, &self.state, &live, &lookups)
-                .map_err(|errors| anyhow::anyhow!("cannot plan:\n  {}", errors.join("\n  ")))?
+            diff::plan(
+                &self.config,
+                &self.state,
+                &live,
+                &lookups,
+                &self.fingerprints,
+            )
+            .map_err(|errors| anyhow::anyhow!("cannot plan:\n  {}", errors.join("\n  ")))?
         };
         check_prevent_destroy(&self.config, &plan)?;
         Ok(plan)

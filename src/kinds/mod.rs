@@ -9,6 +9,7 @@ pub mod ecs;
 pub mod elb;
 pub mod iam;
 pub mod logs;
+pub mod rds;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -171,6 +172,8 @@ pub static KINDS: &[&dyn Kind] = &[
     &iam::instance_profile::IamInstanceProfile,
     &ecr::repository::EcrRepository,
     &logs::log_group::LogGroup,
+    &rds::db_subnet_group::RdsSubnetGroup,
+    &rds::db_instance::DbInstanceKind,
 ];
 
 pub fn lookup(kind: &str) -> Option<&'static dyn Kind> {

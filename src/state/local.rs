@@ -65,7 +65,7 @@ impl LocalStore {
             std::process::id(),
             gethostname::gethostname().to_string_lossy(),
             humantime::format_rfc3339_seconds(std::time::SystemTime::now()),
-            std::env::args().collect::<Vec<_>>().join(" "),
+            redacted_command(std::env::args()),
         );
         lock.set_len(0)
             .and_then(|_| lock.rewind())
@@ -121,6 +121,32 @@ impl LocalStore {
     }
 }
 
+/// The command line for the lock's holder note, without variable values: a
+/// `--var db_password=…` must not land in a file.
+fn redacted_command(args: impl IntoIterator<Item = String>) -> String {
+    let mut out = Vec::new();
+    let mut value_next = false;
+    for a in args {
+        let shown = if value_next {
+            redact_var(&a)
+        } else if let Some(v) = a.strip_prefix("--var=") {
+            format!("--var={}", redact_var(v))
+        } else {
+            a.clone()
+        };
+        value_next = a == "--var";
+        out.push(shown);
+    }
+    out.join(" ")
+}
+
+fn redact_var(name_value: &str) -> String {
+    match name_value.split_once('=') {
+        Some((name, _)) => format!("{name}=***"),
+        None => "***".to_owned(),
+    }
+}
+
 /// Reads a state file without taking its lock (for read-only commands).
 /// `None` when there is none yet; unparseable is an error naming the file.
 pub fn read(path: &Path) -> Result<Option<State>, StateError> {
@@ -172,6 +198,7 @@ mod tests {
                 dependencies: vec![],
                 status: Status::Created,
                 deletion_policy: None,
+                fingerprints: Default::default(),
             },
         );
         s
@@ -222,5 +249,18 @@ mod tests {
         let err = store.load().unwrap_err().to_string();
         assert!(err.contains(&path.display().to_string()), "{err}");
         assert_eq!(fs::read_to_string(&path).unwrap(), "{ not json");
+    }
+
+    #[test]
+    fn the_lock_note_never_holds_variable_values() {
+        let args = [
+            "reconcile",
+            "apply",
+            "--var",
+            "db_password=hunter2",
+            "--var=x=secret2",
+        ];
+        let note = redacted_command(args.map(str::to_owned));
+        assert_eq!(note, "reconcile apply --var db_password=*** --var=x=***");
     }
 }

@@ -2,6 +2,7 @@
 //! attributes last read and the dependencies. Stored Terraform-style with a
 //! lineage that never changes and a serial that grows with every write.
 
+pub mod fingerprint;
 pub mod local;
 
 use std::collections::BTreeMap;
@@ -52,6 +53,10 @@ pub struct ResourceState {
     /// removed from the desired state is still retained or snapshotted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deletion_policy: Option<DeletionPolicy>,
+    /// Keyed fingerprints of write-only fields as last applied (field name →
+    /// `hmac-sha256:…`); never the values.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fingerprints: BTreeMap<String, String>,
 }
 
 impl State {

@@ -1,0 +1,255 @@
+//! The data kinds (RDS, S3, KMS, EFS, CloudFront) driven through the CLI
+//! against the emulator: apply, a clean no-change plan, drift restored,
+//! destroy leaving nothing behind.
+
+mod support;
+
+use std::path::Path;
+
+use support::{Emulator, Run, Workspace, reconcile, sdk_config};
+
+const PASSWORD: &str = "Sup3r-S3cret-Passw0rd";
+const PASSWORD_2: &str = "An0ther-S3cret-Passw0rd";
+
+fn state(ws: &Workspace) -> serde_json::Value {
+    serde_json::from_str(&ws.read("state/test.json")).unwrap()
+}
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[track_caller]
+fn assert_secret_absent(run: &Run, secret: &str) {
+    assert!(
+        !run.stdout.contains(secret),
+        "the secret leaked to stdout\n{run}"
+    );
+    assert!(
+        !run.stderr.contains(secret),
+        "the secret leaked to stderr\n{run}"
+    );
+}
+
+#[track_caller]
+fn assert_secret_not_in_files(ws: &Workspace, secret: &str) {
+    for f in files_under(&ws.path().join("state")) {
+        let bytes = std::fs::read(&f).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(!text.contains(secret), "the secret is in {}", f.display());
+    }
+}
+
+const DB_STACK: &str = r#"
+[stack]
+name = "test"
+region = "us-east-1"
+
+[variables.db_password]
+sensitive = true
+
+[vpc.main]
+cidr_block = "10.0.0.0/16"
+
+[subnet.a]
+vpc_id = "${vpc.main.id}"
+cidr_block = "10.0.1.0/24"
+availability_zone = "us-east-1a"
+
+[subnet.b]
+vpc_id = "${vpc.main.id}"
+cidr_block = "10.0.2.0/24"
+availability_zone = "us-east-1b"
+
+[db_subnet_group.main]
+name = "test-db"
+description = "database subnets"
+subnet_ids = ["${subnet.a.id}", "${subnet.b.id}"]
+tags = { Team = "data" }
+
+[db_instance.main]
+identifier = "test-db"
+engine = "postgres"
+engine_version = "16.3"
+instance_class = "db.t3.micro"
+allocated_storage = 20
+db_name = "app"
+master_username = "app"
+master_password = "${var.db_password}"
+db_subnet_group_name = "${db_subnet_group.main.name}"
+backup_retention_period = 7
+tags = { Team = "data" }
+__LIFECYCLE__
+"#;
+
+async fn rds(emu: &Emulator) -> aws_sdk_rds::Client {
+    aws_sdk_rds::Client::new(&sdk_config(emu).await)
+}
+
+async fn db_instances(emu: &Emulator) -> Vec<String> {
+    rds(emu)
+        .await
+        .describe_db_instances()
+        .send()
+        .await
+        .unwrap()
+        .db_instances()
+        .iter()
+        .filter_map(|d| d.db_instance_identifier().map(str::to_owned))
+        .collect()
+}
+
+async fn snapshots(emu: &Emulator) -> Vec<String> {
+    rds(emu)
+        .await
+        .describe_db_snapshots()
+        .send()
+        .await
+        .unwrap()
+        .db_snapshots()
+        .iter()
+        // Automated backups (`rds:…`) are not final snapshots.
+        .filter(|s| s.snapshot_type() == Some("manual"))
+        .filter_map(|s| s.db_snapshot_identifier().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn db_instance_lifecycle_keeps_the_password_secret_and_snapshots_on_destroy() {
+    let emu = Emulator::start();
+    let ws = Workspace::new();
+    ws.write("desired/main.toml", &DB_STACK.replace("__LIFECYCLE__", ""));
+    let var = format!("db_password={PASSWORD}");
+    let with = |args: &[&str]| {
+        let mut a = args.to_vec();
+        a.extend(["--var", var.as_str()]);
+        reconcile(&emu, &ws, &a)
+    };
+
+    let plan = with(&["plan"]);
+    plan.expect_success();
+    assert!(plan.stdout.contains("master_password"), "{plan}");
+    assert!(plan.stdout.contains("(sensitive value)"), "{plan}");
+    assert_secret_absent(&plan, PASSWORD);
+
+    let apply = with(&["apply", "--auto-approve"]);
+    apply.expect_success();
+    assert_secret_absent(&apply, PASSWORD);
+    assert_eq!(db_instances(&emu).await, ["test-db"]);
+    let st = state(&ws);
+    let db = &st["resources"]["db_instance.main"];
+    assert_eq!(db["id"], "test-db");
+    assert!(
+        db["attributes"]["address"]
+            .as_str()
+            .is_some_and(|a| !a.is_empty()),
+        "{db}"
+    );
+    assert!(
+        db["fingerprints"]["master_password"]
+            .as_str()
+            .is_some_and(|f| f.starts_with("hmac-sha256:")),
+        "{db}"
+    );
+    assert_secret_not_in_files(&ws, PASSWORD);
+    let key = ws.path().join("state/.reconcile-key");
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&key).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600);
+
+    // No change: exit 0, in text and JSON.
+    let again = with(&["plan", "--detailed-exitcode"]);
+    again.expect_code(0);
+    let json = with(&["plan", "--json"]);
+    json.expect_success();
+    assert_secret_absent(&json, PASSWORD);
+
+    // A new password plans an update that shows no value, and applies.
+    let var2 = format!("db_password={PASSWORD_2}");
+    let changed = reconcile(&emu, &ws, &["plan", "--detailed-exitcode", "--var", &var2]);
+    changed.expect_code(2);
+    assert!(changed.stdout.contains("~ master_password"), "{changed}");
+    assert!(changed.stdout.contains("1 to change"), "{changed}");
+    assert_secret_absent(&changed, PASSWORD_2);
+    assert_secret_absent(&changed, PASSWORD);
+    let changed_json = reconcile(&emu, &ws, &["plan", "--json", "--var", &var2]);
+    assert_secret_absent(&changed_json, PASSWORD_2);
+    let applied = reconcile(&emu, &ws, &["apply", "--auto-approve", "--var", &var2]);
+    applied.expect_success();
+    assert_secret_absent(&applied, PASSWORD_2);
+    assert_secret_not_in_files(&ws, PASSWORD_2);
+    assert_secret_not_in_files(&ws, PASSWORD);
+    reconcile(&emu, &ws, &["plan", "--detailed-exitcode", "--var", &var2]).expect_code(0);
+
+    // Drift: backup retention changed out of band is planned and restored.
+    rds(&emu)
+        .await
+        .modify_db_instance()
+        .db_instance_identifier("test-db")
+        .backup_retention_period(1)
+        .apply_immediately(true)
+        .send()
+        .await
+        .unwrap();
+    let drift = reconcile(&emu, &ws, &["plan", "--detailed-exitcode", "--var", &var2]);
+    drift.expect_code(2);
+    assert!(drift.stdout.contains("backup_retention_period"), "{drift}");
+    reconcile(&emu, &ws, &["apply", "--auto-approve", "--var", &var2]).expect_success();
+    reconcile(&emu, &ws, &["plan", "--detailed-exitcode", "--var", &var2]).expect_code(0);
+
+    // Destroy keeps a final snapshot by default.
+    let destroy = reconcile(&emu, &ws, &["destroy", "--auto-approve", "--var", &var2]);
+    destroy.expect_success();
+    assert!(
+        destroy.stdout.contains("final snapshot") || destroy.stdout.contains("destroyed"),
+        "{destroy}"
+    );
+    assert!(db_instances(&emu).await.is_empty());
+    let snaps = snapshots(&emu).await;
+    assert_eq!(snaps.len(), 1, "{snaps:?}");
+    assert!(
+        snaps[0].starts_with("test-db-final-") && snaps[0].len() == "test-db-final-".len() + 14,
+        "{snaps:?}"
+    );
+    let groups = rds(&emu)
+        .await
+        .describe_db_subnet_groups()
+        .send()
+        .await
+        .unwrap();
+    assert!(groups.db_subnet_groups().is_empty(), "{groups:?}");
+    assert_secret_not_in_files(&ws, PASSWORD_2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retained_db_instance_is_forgotten_and_left_running() {
+    let emu = Emulator::start();
+    let ws = Workspace::new();
+    ws.write(
+        "desired/main.toml",
+        &DB_STACK.replace(
+            "__LIFECYCLE__",
+            "lifecycle = { deletion_policy = \"retain\" }",
+        ),
+    );
+    let var = format!("db_password={PASSWORD}");
+    reconcile(&emu, &ws, &["apply", "--auto-approve", "--var", &var]).expect_success();
+    let destroy = reconcile(&emu, &ws, &["destroy", "--auto-approve", "--var", &var]);
+    // The subnet group cannot go while the retained instance uses it.
+    assert_eq!(db_instances(&emu).await, ["test-db"], "{destroy}");
+    assert!(snapshots(&emu).await.is_empty());
+    assert!(
+        state(&ws)["resources"].get("db_instance.main").is_none(),
+        "{destroy}"
+    );
+}
