@@ -315,6 +315,18 @@ impl Executor<'_> {
         let kind =
             kinds::lookup(&change.kind).ok_or_else(|| format!("unknown kind `{}`", change.kind))?;
         let mut live = change.before.clone().unwrap_or_default();
+        let recorded = state.resources.get(&change.address);
+        // AWS cannot tell a write-only setting (force_destroy): the value
+        // last applied stands for the live one, for deletes too.
+        for f in kind
+            .schema()
+            .inputs()
+            .filter(|f| f.write_only && !f.sensitive)
+        {
+            if let Some(r) = recorded.and_then(|r| r.fingerprints.get(f.name)) {
+                live.insert(f.name.to_owned(), crate::state::fingerprint::shown(f, r));
+            }
+        }
         let mut fingerprints = BTreeMap::new();
         let id = state
             .resources
@@ -338,7 +350,6 @@ impl Executor<'_> {
                 if let Some((name, _)) = desired.iter().find(|(_, v)| v.has_unknown()) {
                     return Err(format!("`{name}` is still unknown at apply time"));
                 }
-                let recorded = state.resources.get(&change.address);
                 for f in kind.schema().inputs().filter(|f| f.write_only) {
                     let Some(v) = desired.get(f.name) else {
                         continue;

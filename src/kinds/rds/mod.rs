@@ -9,33 +9,11 @@ use aws_sdk_rds::types::Tag;
 use super::{Ctx, user_tags};
 use crate::aws::ApiError;
 use crate::kinds::iam::tag_changes;
+pub use crate::kinds::lowercase_name as default_name;
 use crate::value::{Attrs, Value};
 
 /// How many per-resource calls (tags) run at once.
 pub const CONCURRENCY: usize = 8;
-
-/// `<stack>-<resource name>` as RDS names want it: lowercase letters,
-/// digits and hyphens, starting with a letter, at most `max` characters.
-pub fn default_name(cx: Ctx<'_>, address: &str, max: usize) -> String {
-    let resource = address.split_once('.').map_or(address, |(_, r)| r);
-    let raw = format!("{}-{resource}", cx.stack).to_ascii_lowercase();
-    let mut name: String = raw
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
-        name.insert(0, 'r');
-    }
-    // No double hyphens and no trailing one.
-    while name.contains("--") {
-        name = name.replace("--", "-");
-    }
-    let mut name: String = name.chars().take(max).collect();
-    while name.ends_with('-') {
-        name.pop();
-    }
-    name
-}
 
 /// The tags of a create call: user tags plus `reconcile:*`.
 pub fn create_tags(cx: Ctx<'_>, address: &str, desired: &Attrs) -> Vec<Tag> {
