@@ -18,7 +18,7 @@ use crate::plan::diff::desired_attrs;
 use crate::plan::{Action, Change, Plan};
 use crate::state::fingerprint::Fingerprinter;
 use crate::state::local::{LocalStore, StateError};
-use crate::state::{ResourceState, State, Status};
+use crate::state::{Pending, ResourceState, State, Status};
 use crate::ui::{Event, Ui};
 use crate::value::{Attrs, Value};
 
@@ -233,6 +233,20 @@ impl Executor<'_> {
                 let change = &plan.changes[i];
                 match self.prepare(plan, change, step, state) {
                     Ok(task) => {
+                        if matches!(task.op, Op::Create { .. }) {
+                            // Saved before the call: a process killed
+                            // during the create leaves a trace to adopt.
+                            state.pending.insert(
+                                change.address.clone(),
+                                Pending {
+                                    kind: change.kind.clone(),
+                                    since: std::time::SystemTime::now()
+                                        .duration_since(std::time::UNIX_EPOCH)
+                                        .map_or(0, |d| d.as_secs()),
+                                },
+                            );
+                            self.store.save(state)?;
+                        }
                         self.ui.event(Event::Started {
                             address: &change.address,
                             action: change.action,
@@ -389,6 +403,12 @@ impl Executor<'_> {
         report: &mut Report,
     ) -> Result<bool, ApplyError> {
         let deleting = step == Step::Delete;
+        // A create whose outcome is still unknown (a timeout, a reset
+        // connection) stays pending, for the next run to look up.
+        let unknown = matches!(&o.result, Err(e) if matches!(e.class, ErrorClass::Transient | ErrorClass::Throttled));
+        if o.adopted.is_some() || !unknown {
+            state.pending.remove(&change.address);
+        }
         match o.result {
             Ok(result) => {
                 match result {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use crate::aws::{ApiError, Clients};
 use crate::kinds::{self, Ctx};
 use crate::plan::diff::Live;
-use crate::state::State;
+use crate::state::{ResourceState, State, Status};
 
 #[derive(Debug, thiserror::Error)]
 #[error("refreshing {kind}: {source}")]
@@ -64,4 +64,65 @@ pub async fn refresh(clients: &Clients, state: &State) -> Result<Live, RefreshEr
         live.extend(part);
     }
     Ok(live)
+}
+
+/// Resolves the creates a killed run left pending: each one found in AWS by
+/// its `reconcile:*` tags joins the state (the plan then shows what still
+/// differs); one never made is dropped. Returns the adopted addresses. In
+/// memory only: apply saves the state before its first operation.
+pub async fn adopt_pending(
+    clients: &Clients,
+    state: &mut State,
+) -> Result<Vec<String>, RefreshError> {
+    let cx = Ctx {
+        aws: clients,
+        stack: &state.stack,
+    };
+    let mut adopted = Vec::new();
+    for (address, p) in &state.pending {
+        // The address is taken (a create-before-destroy replacement was
+        // under way): the tags cannot tell the new object from the old.
+        if state.resources.contains_key(address) {
+            continue;
+        }
+        let err = |source| RefreshError {
+            kind: p.kind.clone(),
+            source,
+        };
+        let Some(kind) = kinds::lookup(&p.kind) else {
+            continue;
+        };
+        let Some(id) = kind.find_by_address(cx, address).await.map_err(err)? else {
+            continue;
+        };
+        let Some(attributes) = kind
+            .read_many(cx, std::slice::from_ref(&id))
+            .await
+            .map_err(err)?
+            .remove(&id)
+        else {
+            continue;
+        };
+        adopted.push((
+            address.clone(),
+            ResourceState {
+                kind: p.kind.clone(),
+                id,
+                attributes,
+                dependencies: Vec::new(),
+                status: Status::Created,
+                deletion_policy: None,
+                // Unknown: write-only values are sent again by an update.
+                fingerprints: BTreeMap::new(),
+            },
+        ));
+    }
+    state.pending.clear();
+    Ok(adopted
+        .into_iter()
+        .map(|(address, rs)| {
+            state.resources.insert(address.clone(), rs);
+            address
+        })
+        .collect())
 }

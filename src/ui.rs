@@ -141,6 +141,13 @@ impl Ui {
         }
     }
 
+    /// A note that is not the command's result (stderr, so that `--json`
+    /// output stays pure).
+    pub fn note(&self, message: &str) {
+        let mut e = std::io::stderr().lock();
+        let _ = writeln!(e, "{} {message}", self.style.bold("Note:"));
+    }
+
     pub fn error(&self, message: &str) {
         let mut e = std::io::stderr().lock();
         let _ = writeln!(e, "{} {message}", self.style.red("Error:"));

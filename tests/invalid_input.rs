@@ -34,12 +34,12 @@ const CASES: &[(&str, &str, &str)] = &[
     ),
     (
         "unknown_reference.toml",
-        "unknown_reference.toml:6:10",
+        "unknown_reference.toml:6:11",
         "reference to unknown resource `vpc.mian` (did you mean `vpc.main`?)",
     ),
     (
         "unknown_attribute.toml",
-        "unknown_attribute.toml:6:10",
+        "unknown_attribute.toml:6:11",
         "`vpc.main` has no attribute `vpc_id`",
     ),
     (
@@ -64,7 +64,7 @@ const CASES: &[(&str, &str, &str)] = &[
     ),
     (
         "undeclared_variable.toml",
-        "undeclared_variable.toml:6:14",
+        "undeclared_variable.toml:6:15",
         "reference to undeclared variable `var.cidr`",
     ),
 ];

@@ -77,6 +77,12 @@ impl Session {
         let fingerprints = Fingerprinter::for_state(&path)
             .map_err(|e| anyhow::anyhow!("the key of write-only fingerprints: {e}"))?;
         let clients = Arc::new(Clients::load(&config.region).await);
+        let mut state = state;
+        for address in crate::refresh::adopt_pending(&clients, &mut state).await? {
+            ui(global).note(&format!(
+                "{address} was being created when a run stopped; found it in AWS by its tags and adopted it"
+            ));
+        }
         Ok(Session {
             config,
             store,

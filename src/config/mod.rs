@@ -2,6 +2,7 @@
 //! directory, merged; variables; references; validation against the kinds'
 //! schemas. Every error names file:line:col or the resource address.
 
+mod expand;
 pub mod template;
 pub mod vars;
 
@@ -146,8 +147,15 @@ impl Config {
     }
 }
 
-const RESERVED: &[&str] = &["stack", "variables", "outputs", "lookups", "backend"];
-const META_FIELDS: &[&str] = &["depends_on", "lifecycle"];
+const RESERVED: &[&str] = &[
+    "stack",
+    "variables",
+    "outputs",
+    "lookups",
+    "modules",
+    "backend",
+];
+const META_FIELDS: &[&str] = &["depends_on", "lifecycle", "count", "for_each", "enabled"];
 
 /// Loads `path` (a file, or every `*.toml` of a directory in name order).
 /// `cli_vars` are `--var` values; `env_vars` are `RECONCILE_VAR_*` values
@@ -157,8 +165,18 @@ pub fn load(
     cli_vars: &BTreeMap<String, String>,
     env_vars: &BTreeMap<String, String>,
 ) -> Result<Config, ConfigError> {
+    let (files, loader) = parse_dir(path, false)?;
+    loader.finish(cli_vars, env_vars, files)
+}
+
+/// Parses every file of a desired state or a module, without checking
+/// references yet.
+fn parse_dir(path: &Path, is_module: bool) -> Result<(Vec<PathBuf>, Loader), ConfigError> {
     let files = files_of(path)?;
-    let mut sources = Vec::new();
+    let mut loader = Loader {
+        is_module,
+        ..Loader::default()
+    };
     for f in &files {
         let text = std::fs::read_to_string(f).map_err(|e| {
             ConfigError(vec![Problem {
@@ -166,13 +184,9 @@ pub fn load(
                 message: format!("cannot read {}: {e}", f.display()),
             }])
         })?;
-        sources.push((f.clone(), text));
+        loader.file(f, &text);
     }
-    let mut loader = Loader::default();
-    for (file, text) in &sources {
-        loader.file(file, text);
-    }
-    loader.finish(cli_vars, env_vars, files)
+    Ok((files, loader))
 }
 
 fn files_of(path: &Path) -> Result<Vec<PathBuf>, ConfigError> {
@@ -226,12 +240,18 @@ struct Raw {
     attr_locs: BTreeMap<String, Loc>,
     depends_on: Vec<(String, Loc)>,
     lifecycle: Lifecycle,
+    meta: expand::Meta,
     loc: Loc,
 }
 
+/// One directory of desired-state files as written: the root stack or a
+/// module.
 #[derive(Default)]
 struct Loader {
+    /// A module: no `[stack]` or `[lookups]` of its own.
+    is_module: bool,
     problems: Vec<Problem>,
+    modules: BTreeMap<String, expand::ModuleCall>,
     stack: Option<(String, String, Loc)>,
     variables: BTreeMap<String, (VarDecl, Loc)>,
     resources: BTreeMap<String, Raw>,
@@ -315,6 +335,11 @@ impl Loader {
             let key_loc = lines.loc(key.span().start);
             let name = key.get_ref().as_ref();
             match name {
+                "stack" | "lookups" | "backend" if self.is_module => self.problem(
+                    key_loc,
+                    format!("`[{name}]` belongs to the root stack, not to a module"),
+                ),
+                "modules" => self.modules_table(&lines, value),
                 "stack" => self.stack_table(&lines, value, key_loc),
                 "variables" => self.variables_table(&lines, value),
                 "outputs" => self.outputs_table(&lines, value),
@@ -432,6 +457,78 @@ impl Loader {
         }
     }
 
+    /// `[modules.<name>]`: `source`, `count` / `for_each` / `enabled`, and
+    /// the module's variables.
+    fn modules_table(&mut self, lines: &Lines, value: &Spanned<DeValue>) {
+        let Some(t) = self.table(lines, value, "[modules]") else {
+            return;
+        };
+        for (k, v) in t.iter() {
+            let name = k.get_ref().to_string();
+            let loc = lines.loc(k.span().start);
+            let Some(body) = self.table(lines, v, &format!("module `{name}`")) else {
+                continue;
+            };
+            let mut call = expand::ModuleCall {
+                source: String::new(),
+                base: lines
+                    .file
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_default(),
+                args: BTreeMap::new(),
+                meta: expand::Meta::default(),
+                loc: loc.clone(),
+            };
+            for (k, v) in body.iter() {
+                let key = k.get_ref().to_string();
+                let vloc = lines.loc(v.span().start);
+                let value = to_value(v.get_ref());
+                match key.as_str() {
+                    "source" => match value {
+                        Value::Str(s) => call.source = s,
+                        other => self.problem(
+                            vloc,
+                            format!(
+                                "module `{name}`: `source` must be a path, found {}",
+                                other.type_name()
+                            ),
+                        ),
+                    },
+                    "count" => call.meta.count = Some((value, vloc)),
+                    "for_each" => call.meta.for_each = Some((value, vloc)),
+                    "enabled" => call.meta.enabled = Some((value, vloc)),
+                    _ => {
+                        if let Err((offset, m)) = check_templates(&value) {
+                            let mut at = vloc.clone();
+                            at.col += offset;
+                            self.problem(at, format!("module `{name}`: `{key}`: {m}"));
+                        }
+                        call.args.insert(key, (value, vloc));
+                    }
+                }
+            }
+            if call.source.is_empty() {
+                self.problem(
+                    loc,
+                    format!("module `{name}`: missing `source`, the module's directory (e.g. source = \"modules/vpc\")"),
+                );
+                continue;
+            }
+            if call.meta.count.is_some() && call.meta.for_each.is_some() {
+                self.problem(
+                    loc.clone(),
+                    format!("module `{name}`: use `count` or `for_each`, not both"),
+                );
+            }
+            if self.modules.contains_key(&name) {
+                self.problem(loc, format!("module `{name}` is defined twice"));
+                continue;
+            }
+            self.modules.insert(name, call);
+        }
+    }
+
     fn outputs_table(&mut self, lines: &Lines, value: &Spanned<DeValue>) {
         let Some(t) = self.table(lines, value, "[outputs]") else {
             return;
@@ -493,6 +590,7 @@ impl Loader {
             attr_locs: BTreeMap::new(),
             depends_on: Vec::new(),
             lifecycle: Lifecycle::default(),
+            meta: expand::Meta::default(),
             loc: loc.clone(),
         };
         for (k, v) in body.iter() {
@@ -512,6 +610,21 @@ impl Loader {
                         vloc,
                         format!("{address}: `depends_on` must be a list of resource addresses"),
                     ),
+                }
+                continue;
+            }
+            if expand::META_KEYS.contains(&key) {
+                let slot = match key {
+                    "count" => &mut raw.meta.count,
+                    "for_each" => &mut raw.meta.for_each,
+                    _ => &mut raw.meta.enabled,
+                };
+                *slot = Some((value, vloc));
+                if raw.meta.count.is_some() && raw.meta.for_each.is_some() {
+                    self.problem(
+                        kloc,
+                        format!("{address}: use `count` or `for_each`, not both"),
+                    );
                 }
                 continue;
             }
@@ -596,6 +709,39 @@ impl Loader {
                 (String::new(), String::new())
             }
         };
+        let variables: BTreeMap<String, VarDecl> = self
+            .variables
+            .iter()
+            .map(|(k, (d, _))| (k.clone(), d.clone()))
+            .collect();
+        let var_values = match vars::values(&variables, cli_vars, env_vars) {
+            Ok(v) => v,
+            Err(ps) => {
+                for (name, m) in ps {
+                    let loc = self.variables.get(&name).map(|(_, l)| l.clone());
+                    self.problems.push(Problem { loc, message: m });
+                }
+                BTreeMap::new()
+            }
+        };
+        // Modules, count, for_each and enabled: a flat set of resources.
+        let mut files = files;
+        {
+            let mut ex = expand::Expander::new(&var_values, &stack, &region);
+            let outputs = ex.root(&self);
+            let expanded_ok = ex.problems.is_empty();
+            self.problems.extend(ex.problems);
+            if !expanded_ok {
+                return Err(ConfigError(self.problems));
+            }
+            self.resources = ex.resources;
+            for (name, value) in outputs {
+                if let Some(slot) = self.outputs.get_mut(&name) {
+                    slot.0 = value;
+                }
+            }
+            files.extend(ex.files);
+        }
         // References: every one must name something that exists.
         let mut resolved: BTreeMap<String, Resource> = BTreeMap::new();
         let names: Vec<String> = self.resources.keys().cloned().collect();
@@ -669,21 +815,6 @@ impl Loader {
                 }
             }
         }
-        let variables: BTreeMap<String, VarDecl> = self
-            .variables
-            .iter()
-            .map(|(k, (d, _))| (k.clone(), d.clone()))
-            .collect();
-        let var_values = match vars::values(&variables, cli_vars, env_vars) {
-            Ok(v) => v,
-            Err(ps) => {
-                for (name, m) in ps {
-                    let loc = self.variables.get(&name).map(|(_, l)| l.clone());
-                    self.problems.push(Problem { loc, message: m });
-                }
-                BTreeMap::new()
-            }
-        };
         if !self.problems.is_empty() {
             return Err(ConfigError(self.problems));
         }

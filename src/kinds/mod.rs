@@ -48,6 +48,57 @@ impl Ctx<'_> {
     }
 }
 
+/// The part of an address that names the resource in AWS: module names,
+/// the resource's name and instance keys, without kinds, joined by `-`,
+/// with only letters, digits, `-` and `_`: `module.web.subnet.pub["a"]` →
+/// `web-pub-a`.
+pub fn resource_name(address: &str) -> String {
+    // Split on dots outside `[...]` (keys may hold dots).
+    let mut segs = Vec::new();
+    let (mut depth, mut start) = (0, 0);
+    for (i, c) in address.char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth -= 1,
+            '.' if depth == 0 => {
+                segs.push(&address[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    segs.push(&address[start..]);
+    let mut words = Vec::new();
+    let mut it = segs.into_iter();
+    while let Some(seg) = it.next() {
+        // `module <name>` or `<kind> <name>`: keep only the name.
+        if let Some(name) = it.next() {
+            let _ = seg;
+            words.push(name);
+        } else {
+            words.push(seg);
+        }
+    }
+    let mut out = String::new();
+    for c in words.join("-").chars() {
+        let c = if c.is_ascii_alphanumeric() || c == '_' {
+            c
+        } else {
+            '-'
+        };
+        if c == '-' && (out.is_empty() || out.ends_with('-')) {
+            continue;
+        }
+        out.push(c);
+    }
+    out.trim_end_matches('-').to_owned()
+}
+
+/// The name AWS gets when the user gives none: `<stack>-<resource name>`.
+pub fn default_name(stack: &str, address: &str) -> String {
+    format!("{stack}-{}", resource_name(address))
+}
+
 /// The user-visible tags of a resource: everything but the `reconcile:*` tags.
 pub fn user_tags<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Value {
     let map: BTreeMap<String, String> = pairs
@@ -206,12 +257,11 @@ pub fn bool_attr(a: &Attrs, name: &str) -> Option<bool> {
     a.get(name).and_then(Value::as_bool)
 }
 
-/// `<stack>-<resource name>` as RDS identifiers and S3 buckets want it:
-/// lowercase letters, digits and hyphens, starting with a letter, at most
-/// `max` characters.
+/// `default_name` as RDS identifiers and S3 buckets want it: lowercase
+/// letters, digits and hyphens, starting with a letter, at most `max`
+/// characters.
 pub fn lowercase_name(cx: Ctx<'_>, address: &str, max: usize) -> String {
-    let resource = address.split_once('.').map_or(address, |(_, r)| r);
-    let raw = format!("{}-{resource}", cx.stack).to_ascii_lowercase();
+    let raw = default_name(cx.stack, address).to_ascii_lowercase();
     let mut name: String = raw
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
@@ -228,4 +278,24 @@ pub fn lowercase_name(cx: Ctx<'_>, address: &str, max: usize) -> String {
         name.pop();
     }
     name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resource_names_drop_kinds_and_keep_modules_and_keys() {
+        assert_eq!(resource_name("vpc.main"), "main");
+        assert_eq!(
+            resource_name("subnet.pub[\"us-east-1a\"]"),
+            "pub-us-east-1a"
+        );
+        assert_eq!(resource_name("module.web.security_group.db[1]"), "web-db-1");
+        assert_eq!(
+            resource_name("module.svc[\"a.b\"].module.x.iam_role.task_exec"),
+            "svc-a-b-x-task_exec"
+        );
+        assert_eq!(default_name("s", "log_group.app"), "s-app");
+    }
 }

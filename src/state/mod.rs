@@ -31,6 +31,18 @@ pub struct State {
     /// exists but that are not deleted yet (per address).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub deposed: BTreeMap<String, ResourceState>,
+    /// Creates started but not known to have finished (per address), saved
+    /// before the call: if the process dies, the next run looks the
+    /// resource up by its tags and adopts it instead of creating another.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pending: BTreeMap<String, Pending>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pending {
+    pub kind: String,
+    /// Unix seconds when the create started.
+    pub since: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,6 +81,7 @@ impl State {
             resources: BTreeMap::new(),
             outputs: BTreeMap::new(),
             deposed: BTreeMap::new(),
+            pending: BTreeMap::new(),
         }
     }
 }

@@ -230,6 +230,28 @@ impl Workspace {
         self.dir.path()
     }
 
+    /// Copies the example `desired/<name>/` of the repository, modules
+    /// included, into the workspace's `desired/`.
+    pub fn copy_example(&self, name: &str) {
+        fn copy(from: &Path, to: &Path) {
+            fs::create_dir_all(to).unwrap_or_else(|e| panic!("creating {}: {e}", to.display()));
+            for entry in fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
+                let path = entry.expect("a directory entry").path();
+                let target = to.join(path.file_name().expect("a file name"));
+                if path.is_dir() {
+                    copy(&path, &target);
+                } else {
+                    fs::copy(&path, &target)
+                        .unwrap_or_else(|e| panic!("copying {}: {e}", path.display()));
+                }
+            }
+        }
+        let from = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("desired")
+            .join(name);
+        copy(&from, &self.desired_path());
+    }
+
     pub fn state_path(&self) -> PathBuf {
         self.dir.path().join("state/test.json")
     }
@@ -303,6 +325,17 @@ pub fn reconcile_env(
     args: &[&str],
     env: &[(&str, &str)],
 ) -> Run {
+    run_with_timeout(command(emu, ws, args, env), args)
+}
+
+/// The command `reconcile_env` runs, for tests that start and stop it
+/// themselves (stdout and stderr piped).
+pub fn command(
+    emu: Option<&Emulator>,
+    ws: &Workspace,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Command {
     let endpoint = emu.map_or(UNREACHABLE_ENDPOINT, |e| e.endpoint.as_str());
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_reconcile"));
     cmd.args(args)
@@ -331,7 +364,7 @@ pub fn reconcile_env(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    run_with_timeout(cmd, args)
+    cmd
 }
 
 fn run_with_timeout(mut cmd: Command, args: &[&str]) -> Run {

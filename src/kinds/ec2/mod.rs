@@ -46,8 +46,21 @@ where
 pub fn address_filters(cx: Ctx<'_>, address: &str) -> Vec<Filter> {
     vec![
         filter(&format!("tag:{}", super::STACK_TAG), [cx.stack]),
-        filter(&format!("tag:{}", super::ADDRESS_TAG), [address]),
+        filter(
+            &format!("tag:{}", super::ADDRESS_TAG),
+            [filter_pattern(address).as_str()],
+        ),
     ]
+}
+
+/// A filter value that matches `s` literally. Filter values are patterns:
+/// `*`, `?` (and, in the emulator, `[...]`) are wildcards, and the brackets
+/// of an instance key (`subnet.a["x"]`) would otherwise make a character
+/// class; `?` matches them (and nothing else can stand there in an address).
+pub fn filter_pattern(s: &str) -> String {
+    s.chars()
+        .map(|c| if matches!(c, '[' | ']' | '*') { '?' } else { c })
+        .collect()
 }
 
 /// The tag specification of a create call: user tags plus `reconcile:*`.
@@ -134,5 +147,14 @@ mod tests {
         let v = tags_value(Some(&tags));
         assert_eq!(v.str_map().len(), 1);
         assert_eq!(v.str_map()["Name"], "main");
+    }
+
+    #[test]
+    fn instance_keys_match_literally_in_filters() {
+        assert_eq!(
+            filter_pattern("module.vpc.eip.nat[\"a\"]"),
+            "module.vpc.eip.nat?\"a\"?"
+        );
+        assert_eq!(filter_pattern("vpc.main"), "vpc.main");
     }
 }

@@ -14,7 +14,7 @@ use super::{
 };
 use crate::aws::wait::{Poll, Waiter};
 use crate::aws::{ApiError, ErrorClass};
-use crate::kinds::{Ctx, Kind, Timeouts, differs};
+use crate::kinds::{self, Ctx, Kind, Timeouts, differs};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -510,10 +510,8 @@ impl Kind for SecurityGroup {
         address: &str,
         desired: &Attrs,
     ) -> Result<String, ApiError> {
-        let name = str_attr(desired, "name").unwrap_or_else(|| {
-            let resource = address.strip_prefix("security_group.").unwrap_or(address);
-            format!("{}-{resource}", cx.stack)
-        });
+        let name =
+            str_attr(desired, "name").unwrap_or_else(|| kinds::default_name(cx.stack, address));
         let out = cx
             .aws
             .ec2

@@ -215,8 +215,7 @@ fn repository_attrs(
 
 /// `<stack>-<resource name>` as ECR wants names: lowercase, `-` for `_`.
 fn default_name(cx: Ctx<'_>, address: &str) -> String {
-    let resource = address.split_once('.').map_or(address, |(_, r)| r);
-    format!("{}-{resource}", cx.stack)
+    crate::kinds::default_name(cx.stack, address)
         .to_lowercase()
         .replace('_', "-")
 }

@@ -97,11 +97,7 @@ pub async fn sync_tags(
     Ok(())
 }
 
-/// The name AWS gets when the user gives none: `<stack>-<resource name>`.
-pub fn default_name(stack: &str, address: &str) -> String {
-    let resource = address.split_once('.').map_or(address, |(_, r)| r);
-    format!("{stack}-{resource}")
-}
+pub use crate::kinds::default_name;
 
 /// The last `/`-separated part of an ARN (a cluster's name from its ARN), or
 /// the string itself when it is no ARN.

@@ -236,10 +236,7 @@ pub fn name_part(s: &str, max: usize) -> String {
     out
 }
 
-/// The resource name of an address: `web` of `load_balancer.web`.
-pub fn resource_name(address: &str) -> &str {
-    address.split_once('.').map_or(address, |(_, name)| name)
-}
+pub use crate::kinds::resource_name;
 
 /// A protocol as AWS spells it ("http" → "HTTP"), left alone when it is not
 /// a string yet (unknown until apply).

@@ -30,8 +30,7 @@ pub const PROPAGATION: Duration = Duration::from_secs(120);
 /// `<stack>-<resource name>`, cut to `max` characters; the resource name is
 /// the part of the address after the first '.'.
 pub fn default_name(cx: Ctx<'_>, address: &str, max: usize) -> String {
-    let resource = address.split_once('.').map_or(address, |(_, r)| r);
-    format!("{}-{resource}", cx.stack)
+    crate::kinds::default_name(cx.stack, address)
         .chars()
         .take(max)
         .collect()
@@ -333,8 +332,8 @@ mod tests {
             stack: "shop",
         };
         assert_eq!(
-            default_name(cx, "iam_role.task.exec", NAME_MAX),
-            "shop-task.exec"
+            default_name(cx, "module.web.iam_role.task_exec", NAME_MAX),
+            "shop-web-task_exec"
         );
         let long = format!("iam_role.{}", "x".repeat(100));
         assert_eq!(default_name(cx, &long, NAME_MAX).len(), NAME_MAX);

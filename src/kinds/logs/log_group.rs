@@ -186,8 +186,11 @@ fn retention(address: &str, desired: &Attrs) -> Result<Option<i32>, ApiError> {
 }
 
 fn default_name(cx: Ctx<'_>, address: &str) -> String {
-    let resource = address.split_once('.').map_or(address, |(_, r)| r);
-    format!("/reconcile/{}/{resource}", cx.stack)
+    format!(
+        "/reconcile/{}/{}",
+        cx.stack,
+        crate::kinds::resource_name(address)
+    )
 }
 
 async fn put_retention(cx: Ctx<'_>, name: &str, days: i32) -> Result<(), ApiError> {
