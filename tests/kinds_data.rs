@@ -430,3 +430,74 @@ async fn s3_bucket_lifecycle_restores_cors_and_force_destroys() {
     reconcile(&emu, &ws, &["destroy", "--auto-approve"]).expect_success();
     assert!(bucket_names(&emu).await.is_empty());
 }
+
+const KMS_STACK: &str = r#"
+[stack]
+name = "test"
+region = "us-east-1"
+
+[kms_key.main]
+description = "data at rest"
+enable_key_rotation = true
+deletion_window_in_days = 7
+tags = { Team = "data" }
+
+[kms_alias.main]
+name = "alias/test-data"
+target_key_id = "${kms_key.main.arn}"
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kms_key_and_alias_lifecycle() {
+    let emu = Emulator::start();
+    let ws = Workspace::new();
+    ws.write("desired/main.toml", KMS_STACK);
+    reconcile(&emu, &ws, &["apply", "--auto-approve"]).expect_success();
+    reconcile(&emu, &ws, &["plan", "--detailed-exitcode"]).expect_code(0);
+    let kms = aws_sdk_kms::Client::new(&sdk_config(&emu).await);
+    let key = state(&ws)["resources"]["kms_key.main"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rotation = kms
+        .get_key_rotation_status()
+        .key_id(&key)
+        .send()
+        .await
+        .unwrap();
+    assert!(rotation.key_rotation_enabled());
+    let aliases = kms.list_aliases().send().await.unwrap();
+    let alias = aliases
+        .aliases()
+        .iter()
+        .find(|a| a.alias_name() == Some("alias/test-data"))
+        .unwrap();
+    assert_eq!(alias.target_key_id(), Some(key.as_str()));
+
+    // Out-of-band change of the description is restored.
+    kms.update_key_description()
+        .key_id(&key)
+        .description("changed")
+        .send()
+        .await
+        .unwrap();
+    let drift = reconcile(&emu, &ws, &["plan", "--detailed-exitcode"]);
+    drift.expect_code(2);
+    assert!(drift.stdout.contains("description"), "{drift}");
+    reconcile(&emu, &ws, &["apply", "--auto-approve"]).expect_success();
+    reconcile(&emu, &ws, &["plan", "--detailed-exitcode"]).expect_code(0);
+
+    reconcile(&emu, &ws, &["destroy", "--auto-approve"]).expect_success();
+    let meta = kms.describe_key().key_id(&key).send().await.unwrap();
+    assert_eq!(
+        meta.key_metadata().unwrap().key_state().map(|s| s.as_str()),
+        Some("PendingDeletion")
+    );
+    let aliases = kms.list_aliases().send().await.unwrap();
+    assert!(
+        aliases
+            .aliases()
+            .iter()
+            .all(|a| a.alias_name() != Some("alias/test-data"))
+    );
+}

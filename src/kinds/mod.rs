@@ -8,6 +8,7 @@ pub mod ecr;
 pub mod ecs;
 pub mod elb;
 pub mod iam;
+pub mod kms;
 pub mod logs;
 pub mod rds;
 pub mod s3;
@@ -227,6 +228,8 @@ pub static KINDS: &[&dyn Kind] = &[
     &rds::db_subnet_group::RdsSubnetGroup,
     &rds::db_instance::DbInstanceKind,
     &s3::bucket::S3Bucket,
+    &kms::key::KmsKey,
+    &kms::alias::KmsAlias,
 ];
 
 pub fn lookup(kind: &str) -> Option<&'static dyn Kind> {
