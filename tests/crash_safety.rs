@@ -9,11 +9,10 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use support::{Emulator, Workspace, command, reconcile, sdk_config};
+use support::{Emulator, Workspace, command, reconcile, tagged_copies};
 
 /// Starts `reconcile ARGS`, kills it with SIGKILL after `after` (if still
 /// running). Returns whether it was killed.
@@ -33,132 +32,51 @@ fn kill_after(emu: &Emulator, ws: &Workspace, args: &[&str], after: Duration) ->
     killed
 }
 
-/// Per `reconcile:address` tag value, how many live objects carry it:
-/// EC2 resources, target groups and load balancers; and per task-definition
-/// family, how many revisions are active.
-async fn copies(emu: &Emulator) -> BTreeMap<String, usize> {
-    let conf = sdk_config(emu).await;
-    let mut count: BTreeMap<String, usize> = BTreeMap::new();
-    let ec2 = aws_sdk_ec2::Client::new(&conf);
-    // Each kind's own describe (moto keeps the tags of deleted resources in
-    // DescribeTags): the tag value of every live object.
-    let tagged = || {
-        aws_sdk_ec2::types::Filter::builder()
-            .name("tag-key")
-            .values("reconcile:address")
-            .build()
-    };
-    let address = |tags: &[aws_sdk_ec2::types::Tag]| {
-        tags.iter()
-            .find(|t| t.key() == Some("reconcile:address"))
-            .and_then(|t| t.value())
-            .unwrap_or_default()
-            .to_owned()
-    };
-    let mut found: Vec<String> = Vec::new();
-    let r = ec2.describe_vpcs().filters(tagged()).send().await.unwrap();
-    found.extend(r.vpcs().iter().map(|x| address(x.tags())));
-    let r = ec2
+/// What EC2 still holds (for a failure message).
+async fn ec2_leftovers(emu: &Emulator) -> String {
+    let ec2 = aws_sdk_ec2::Client::new(&support::sdk_config(emu).await);
+    let subnets = ec2
         .describe_subnets()
-        .filters(tagged())
         .send()
         .await
-        .unwrap();
-    found.extend(r.subnets().iter().map(|x| address(x.tags())));
-    let r = ec2
-        .describe_security_groups()
-        .filters(tagged())
-        .send()
-        .await
-        .unwrap();
-    found.extend(r.security_groups().iter().map(|x| address(x.tags())));
-    let r = ec2
+        .map(|r| r.subnets().len());
+    let sgs = ec2.describe_security_groups().send().await.map(|r| {
+        r.security_groups()
+            .iter()
+            .map(|g| format!("{:?} {:?}", g.group_id(), g.tags()))
+            .collect::<Vec<_>>()
+    });
+    let rts = ec2.describe_route_tables().send().await.map(|r| {
+        r.route_tables()
+            .iter()
+            .map(|t| {
+                format!(
+                    "{:?} {:?} {:?}",
+                    t.route_table_id(),
+                    t.associations(),
+                    t.tags()
+                )
+            })
+            .collect::<Vec<_>>()
+    });
+    let igws = ec2
         .describe_internet_gateways()
-        .filters(tagged())
         .send()
         .await
-        .unwrap();
-    found.extend(r.internet_gateways().iter().map(|x| address(x.tags())));
-    let r = ec2
-        .describe_route_tables()
-        .filters(tagged())
+        .map(|r| format!("{:?}", r.internet_gateways()));
+    let enis = ec2
+        .describe_network_interfaces()
         .send()
         .await
-        .unwrap();
-    found.extend(r.route_tables().iter().map(|x| address(x.tags())));
-    let r = ec2
-        .describe_addresses()
-        .filters(tagged())
-        .send()
-        .await
-        .unwrap();
-    found.extend(r.addresses().iter().map(|x| address(x.tags())));
-    let r = ec2
+        .map(|r| format!("{:?}", r.network_interfaces()));
+    let nats = ec2
         .describe_nat_gateways()
-        .filter(tagged())
         .send()
         .await
-        .unwrap();
-    found.extend(
-        r.nat_gateways()
-            .iter()
-            .filter(|n| n.state() != Some(&aws_sdk_ec2::types::NatGatewayState::Deleted))
-            .map(|x| address(x.tags())),
-    );
-    for a in found {
-        *count.entry(a).or_default() += 1;
-    }
-    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&conf);
-    let mut arns: Vec<String> = elb
-        .describe_target_groups()
-        .send()
-        .await
-        .unwrap()
-        .target_groups()
-        .iter()
-        .filter_map(|t| t.target_group_arn().map(str::to_owned))
-        .collect();
-    arns.extend(
-        elb.describe_load_balancers()
-            .send()
-            .await
-            .unwrap()
-            .load_balancers()
-            .iter()
-            .filter_map(|l| l.load_balancer_arn().map(str::to_owned)),
-    );
-    for chunk in arns.chunks(20) {
-        let tags = elb
-            .describe_tags()
-            .set_resource_arns(Some(chunk.to_vec()))
-            .send()
-            .await
-            .unwrap();
-        for d in tags.tag_descriptions() {
-            for t in d.tags() {
-                if t.key() == Some("reconcile:address") {
-                    *count
-                        .entry(t.value().unwrap_or_default().to_owned())
-                        .or_default() += 1;
-                }
-            }
-        }
-    }
-    let ecs = aws_sdk_ecs::Client::new(&conf);
-    let defs = ecs
-        .list_task_definitions()
-        .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
-        .send()
-        .await
-        .unwrap();
-    for arn in defs.task_definition_arns() {
-        let family = arn.rsplit('/').next().unwrap_or(arn);
-        let family = family.split(':').next().unwrap_or(family);
-        *count
-            .entry(format!("task-definition family {family}"))
-            .or_default() += 1;
-    }
-    count
+        .map(|r| format!("{:?}", r.nat_gateways()));
+    format!(
+        "subnets {subnets:?}\nsgs {sgs:?}\nrts {rts:?}\nigws {igws:?}\nenis {enis:?}\nnats {nats:?}"
+    )
 }
 
 fn rounds() -> u32 {
@@ -196,7 +114,7 @@ async fn apply_and_destroy_killed_at_any_moment_converge_without_duplicates() {
         let run = reconcile(&emu, &ws, &["apply", "--auto-approve"]);
         run.expect_success();
         reconcile(&emu, &ws, &["plan", "--detailed-exitcode"]).expect_code(0);
-        let dups: Vec<(String, usize)> = copies(&emu)
+        let dups: Vec<(String, usize)> = tagged_copies(&emu)
             .await
             .into_iter()
             .filter(|(_, c)| *c > 1)
@@ -213,8 +131,14 @@ async fn apply_and_destroy_killed_at_any_moment_converge_without_duplicates() {
         if kill_after(&emu, &ws, &["destroy", "--auto-approve"], at(destroy_time)) {
             kills += 1;
         }
-        reconcile(&emu, &ws, &["destroy", "--auto-approve"]).expect_success();
-        let left = copies(&emu).await;
+        let run = reconcile(&emu, &ws, &["destroy", "--auto-approve"]);
+        if run.code != 0 {
+            panic!(
+                "round {round}: destroy failed; in the emulator: {}\n{run}",
+                ec2_leftovers(&emu).await
+            );
+        }
+        let left = tagged_copies(&emu).await;
         assert!(left.is_empty(), "round {round}: left behind {left:?}");
     }
     eprintln!("crash safety: {n} rounds, {kills} processes killed, 0 duplicates, 0 left behind");

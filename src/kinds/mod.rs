@@ -3,6 +3,8 @@
 //! A kind is a schema (data) plus five operations against AWS. Everything
 //! else — validation, diffing, rendering, ordering, state — is generic.
 
+pub mod appautoscaling;
+pub mod autoscaling;
 pub mod ec2;
 pub mod ecr;
 pub mod ecs;
@@ -145,6 +147,13 @@ pub trait Kind: Send + Sync {
         false
     }
 
+    /// Computed attributes an in-place update changes (a launch template's
+    /// `latest_version`): planned as unknown, so that what references them
+    /// is planned for an update too and sees the new value at apply time.
+    fn changed_by_update(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// Brings attributes into the canonical form both sides of a diff are
     /// compared in (called on desired and live attributes alike), where the
     /// schema's generic normalization is not enough: e.g. one security-group
@@ -214,6 +223,9 @@ pub static KINDS: &[&dyn Kind] = &[
     &ec2::nat_gateway::NatGateway,
     &ec2::route_table::RouteTable,
     &ec2::security_group::SecurityGroup,
+    &ec2::launch_template::LaunchTemplateKind,
+    &autoscaling::group::AutoScalingGroupKind,
+    &ecs::capacity_provider::EcsCapacityProvider,
     &ecs::cluster::EcsCluster,
     &ecs::task_definition::EcsTaskDefinition,
     &ecs::service::EcsService,
@@ -230,6 +242,8 @@ pub static KINDS: &[&dyn Kind] = &[
     &s3::bucket::S3Bucket,
     &kms::key::KmsKey,
     &kms::alias::KmsAlias,
+    &appautoscaling::target::AppAutoScalingTarget,
+    &appautoscaling::policy::AppAutoScalingPolicy,
 ];
 
 pub fn lookup(kind: &str) -> Option<&'static dyn Kind> {

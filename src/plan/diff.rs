@@ -363,6 +363,11 @@ fn plan_one(
         _ => {
             let mut after = live_attrs.clone();
             after.extend(desired.iter().map(|(k, v)| (k.clone(), v.clone())));
+            if change.action == Action::Update {
+                for f in r.kind.changed_by_update() {
+                    after.insert((*f).to_owned(), Value::Unknown);
+                }
+            }
             after
         }
     });

@@ -3,6 +3,9 @@
 //! against both, and SDK clients that talk to the emulator directly.
 #![allow(dead_code)]
 
+pub mod proxy;
+
+use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
@@ -421,4 +424,132 @@ pub async fn sdk_config(emu: &Emulator) -> aws_config::SdkConfig {
 /// An EC2 client that talks to the emulator.
 pub async fn ec2(emu: &Emulator) -> aws_sdk_ec2::Client {
     aws_sdk_ec2::Client::new(&sdk_config(emu).await)
+}
+
+/// Per `reconcile:address` tag value, how many live objects carry it:
+/// EC2 resources, target groups and load balancers; and per task-definition
+/// family, how many revisions are active.
+pub async fn tagged_copies(emu: &Emulator) -> BTreeMap<String, usize> {
+    let conf = sdk_config(emu).await;
+    let mut count: BTreeMap<String, usize> = BTreeMap::new();
+    let ec2 = aws_sdk_ec2::Client::new(&conf);
+    // Each kind's own describe (moto keeps the tags of deleted resources in
+    // DescribeTags): the tag value of every live object.
+    let tagged = || {
+        aws_sdk_ec2::types::Filter::builder()
+            .name("tag-key")
+            .values("reconcile:address")
+            .build()
+    };
+    let address = |tags: &[aws_sdk_ec2::types::Tag]| {
+        tags.iter()
+            .find(|t| t.key() == Some("reconcile:address"))
+            .and_then(|t| t.value())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let mut found: Vec<String> = Vec::new();
+    let r = ec2.describe_vpcs().filters(tagged()).send().await.unwrap();
+    found.extend(r.vpcs().iter().map(|x| address(x.tags())));
+    let r = ec2
+        .describe_subnets()
+        .filters(tagged())
+        .send()
+        .await
+        .unwrap();
+    found.extend(r.subnets().iter().map(|x| address(x.tags())));
+    let r = ec2
+        .describe_security_groups()
+        .filters(tagged())
+        .send()
+        .await
+        .unwrap();
+    found.extend(r.security_groups().iter().map(|x| address(x.tags())));
+    let r = ec2
+        .describe_internet_gateways()
+        .filters(tagged())
+        .send()
+        .await
+        .unwrap();
+    found.extend(r.internet_gateways().iter().map(|x| address(x.tags())));
+    let r = ec2
+        .describe_route_tables()
+        .filters(tagged())
+        .send()
+        .await
+        .unwrap();
+    found.extend(r.route_tables().iter().map(|x| address(x.tags())));
+    let r = ec2
+        .describe_addresses()
+        .filters(tagged())
+        .send()
+        .await
+        .unwrap();
+    found.extend(r.addresses().iter().map(|x| address(x.tags())));
+    let r = ec2
+        .describe_nat_gateways()
+        .filter(tagged())
+        .send()
+        .await
+        .unwrap();
+    found.extend(
+        r.nat_gateways()
+            .iter()
+            .filter(|n| n.state() != Some(&aws_sdk_ec2::types::NatGatewayState::Deleted))
+            .map(|x| address(x.tags())),
+    );
+    for a in found {
+        *count.entry(a).or_default() += 1;
+    }
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&conf);
+    let mut arns: Vec<String> = elb
+        .describe_target_groups()
+        .send()
+        .await
+        .unwrap()
+        .target_groups()
+        .iter()
+        .filter_map(|t| t.target_group_arn().map(str::to_owned))
+        .collect();
+    arns.extend(
+        elb.describe_load_balancers()
+            .send()
+            .await
+            .unwrap()
+            .load_balancers()
+            .iter()
+            .filter_map(|l| l.load_balancer_arn().map(str::to_owned)),
+    );
+    for chunk in arns.chunks(20) {
+        let tags = elb
+            .describe_tags()
+            .set_resource_arns(Some(chunk.to_vec()))
+            .send()
+            .await
+            .unwrap();
+        for d in tags.tag_descriptions() {
+            for t in d.tags() {
+                if t.key() == Some("reconcile:address") {
+                    *count
+                        .entry(t.value().unwrap_or_default().to_owned())
+                        .or_default() += 1;
+                }
+            }
+        }
+    }
+    let ecs = aws_sdk_ecs::Client::new(&conf);
+    let defs = ecs
+        .list_task_definitions()
+        .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
+        .send()
+        .await
+        .unwrap();
+    for arn in defs.task_definition_arns() {
+        let family = arn.rsplit('/').next().unwrap_or(arn);
+        let family = family.split(':').next().unwrap_or(family);
+        *count
+            .entry(format!("task-definition family {family}"))
+            .or_default() += 1;
+    }
+    count
 }

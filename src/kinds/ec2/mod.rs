@@ -2,6 +2,7 @@
 
 pub mod eip;
 pub mod internet_gateway;
+pub mod launch_template;
 pub mod nat_gateway;
 pub mod route_table;
 pub mod security_group;
@@ -51,6 +52,16 @@ pub fn address_filters(cx: Ctx<'_>, address: &str) -> Vec<Filter> {
             [filter_pattern(address).as_str()],
         ),
     ]
+}
+
+/// Whether a filter pattern of [`filter_pattern`] matches `s` (`?`: any
+/// one character), for services whose filters the emulator ignores.
+pub fn pattern_matches(pattern: &str, s: &str) -> bool {
+    pattern.chars().count() == s.chars().count()
+        && pattern
+            .chars()
+            .zip(s.chars())
+            .all(|(p, c)| p == '?' || p == c)
 }
 
 /// A filter value that matches `s` literally. Filter values are patterns:
@@ -125,6 +136,25 @@ pub async fn sync_tags(
     Ok(())
 }
 
+/// An idempotency token (EC2 `ClientToken`) derived from `parts` (stack,
+/// address, the inputs that make the call distinct): the same for a retried
+/// call, so AWS returns the first result instead of making a second one. At
+/// most 64 ASCII characters, as EC2 requires. FNV-1a (128 bits): stable
+/// across Rust releases, unlike `DefaultHasher`.
+pub fn client_token<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
+    const OFFSET: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
+    const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013b;
+    let mut hash = OFFSET;
+    for part in parts {
+        // A separator keeps ("ab", "c") and ("a", "bc") apart.
+        for b in part.bytes().chain([0]) {
+            hash ^= u128::from(b);
+            hash = hash.wrapping_mul(PRIME);
+        }
+    }
+    format!("reconcile-{hash:032x}")
+}
+
 // Generic helpers every kind uses, re-exported for the EC2 kinds.
 pub use crate::aws::error::gone_is_ok;
 pub use crate::aws::wait::retry_while_in_use;
@@ -156,5 +186,11 @@ mod tests {
             "module.vpc.eip.nat?\"a\"?"
         );
         assert_eq!(filter_pattern("vpc.main"), "vpc.main");
+        let address = "module.vpc.nat_gateway.nat[\"a\"]";
+        assert!(pattern_matches(&filter_pattern(address), address));
+        assert!(!pattern_matches(
+            &filter_pattern(address),
+            "module.vpc.nat_gateway.nat[\"b\"]"
+        ));
     }
 }

@@ -152,7 +152,10 @@ fn tag_filters_match(filters: &[Filter], tags: &[Tag]) -> bool {
         .all(|f| match f.name().and_then(|n| n.strip_prefix("tag:")) {
             None => true,
             Some(key) => tags.iter().any(|t| {
-                t.key() == Some(key) && f.values().iter().any(|v| Some(v.as_str()) == t.value())
+                t.key() == Some(key)
+                    && f.values()
+                        .iter()
+                        .any(|v| t.value().is_some_and(|t| super::pattern_matches(v, t)))
             }),
         })
 }
@@ -178,26 +181,15 @@ fn creation_progress(state: Option<&NatGatewayState>, failure: Option<&str>) -> 
 /// The idempotency token of a create: the same for a retried create of the
 /// same resource, so AWS returns the first gateway instead of making a second
 /// one. Besides stack and address it covers the force-new inputs, so that a
-/// replacement (which changes one of them) gets a gateway of its own. At most
-/// 64 ASCII characters, as EC2 requires. FNV-1a (128 bits): stable across
-/// Rust releases, unlike `DefaultHasher`.
+/// replacement (which changes one of them) gets a gateway of its own.
 fn client_token(stack: &str, address: &str, desired: &Attrs) -> String {
-    const OFFSET: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
-    const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013b;
     let inputs = ["subnet_id", "allocation_id", "connectivity_type"]
         .map(|f| str_attr(desired, f).unwrap_or_default());
-    let mut hash = OFFSET;
-    for part in [stack, address]
-        .into_iter()
-        .chain(inputs.iter().map(String::as_str))
-    {
-        // A separator keeps ("ab", "c") and ("a", "bc") apart.
-        for b in part.bytes().chain([0]) {
-            hash ^= u128::from(b);
-            hash = hash.wrapping_mul(PRIME);
-        }
-    }
-    format!("reconcile-{hash:032x}")
+    super::client_token(
+        [stack, address]
+            .into_iter()
+            .chain(inputs.iter().map(String::as_str)),
+    )
 }
 
 #[async_trait]

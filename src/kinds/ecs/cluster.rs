@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use aws_sdk_ecs::types::{Cluster, ClusterField, ClusterSetting, ClusterSettingName};
 
 use super::{
-    STRATEGY, changed, default_name, is_ours, last_segment, str_attr, strategy_items,
+    STRATEGY, changed, default_name, gone_is_ok, is_ours, last_segment, str_attr, strategy_items,
     strategy_value, sync_tags, tags, tags_value,
 };
 use crate::aws::ApiError;
@@ -113,6 +113,38 @@ impl EcsCluster {
                 })
             })
             .await
+    }
+}
+
+impl EcsCluster {
+    /// Deregisters every container instance of a cluster being deleted
+    /// (forced: their tasks, if any, are already orphaned by the delete).
+    async fn deregister_instances(&self, cx: Ctx<'_>, id: &str) -> Result<(), ApiError> {
+        let arns: Vec<String> = cx
+            .aws
+            .ecs
+            .list_container_instances()
+            .cluster(id)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await?;
+        for arn in arns {
+            gone_is_ok(
+                cx.aws
+                    .ecs
+                    .deregister_container_instance()
+                    .cluster(id)
+                    .container_instance(arn)
+                    .force(true)
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(ApiError::from),
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -268,12 +300,38 @@ impl Kind for EcsCluster {
         Ok(())
     }
 
-    async fn delete(&self, cx: Ctx<'_>, id: &str, _live: &Attrs) -> Result<(), ApiError> {
+    /// Destroy order is service → this cluster → capacity provider → Auto
+    /// Scaling group (the reverse of the references). Two things would make
+    /// it hang: a capacity provider cannot be deleted while a cluster lists
+    /// it, so the association is removed first; and the group's instances
+    /// stay registered as container instances until the group (deleted
+    /// after the cluster) terminates them, so they are deregistered here
+    /// rather than waited for.
+    async fn delete(&self, cx: Ctx<'_>, id: &str, live: &Attrs) -> Result<(), ApiError> {
         let timeout = self.timeouts().delete;
+        let associated = live
+            .get("capacity_providers")
+            .is_none_or(|p| !p.as_list().is_empty());
+        if associated {
+            let detached = cx
+                .aws
+                .ecs
+                .put_cluster_capacity_providers()
+                .cluster(id)
+                .set_capacity_providers(Some(Vec::new()))
+                .set_default_capacity_provider_strategy(Some(Vec::new()))
+                .send()
+                .await;
+            gone_is_ok(detached.map(drop).map_err(ApiError::from))?;
+        }
         Waiter::new(timeout)
             .until(&format!("ECS cluster {id} to be deleted"), || async {
                 let r = cx.aws.ecs.delete_cluster().cluster(id).send().await;
-                delete_outcome(r.map(drop).map_err(ApiError::from))
+                let outcome = delete_outcome(r.map(drop).map_err(ApiError::from))?;
+                if matches!(&outcome, Poll::Pending(why) if why.contains(IN_USE[2])) {
+                    self.deregister_instances(cx, id).await?;
+                }
+                Ok(outcome)
             })
             .await?;
         // A cluster with capacity providers deprovisions before it is INACTIVE.

@@ -1,6 +1,7 @@
 //! ECS kinds (cluster, task definition, service) and the helpers they share:
 //! tags, capacity provider strategies, names and ARNs, integer fields.
 
+pub mod capacity_provider;
 pub mod cluster;
 pub mod service;
 pub mod task_definition;

@@ -1,0 +1,75 @@
+//! Auto Scaling kinds and the helpers they share: tags, which on a group
+//! carry `propagate_at_launch`.
+
+pub mod group;
+
+use aws_sdk_autoscaling::types::{Tag, TagDescription};
+
+use super::Ctx;
+use crate::value::{Attrs, Value};
+
+/// The resource type of a group's tags.
+const GROUP: &str = "auto-scaling-group";
+
+/// A tag of group `name`. `reconcile:*` tags stay on the group: instances
+/// launched with them would look like resources of their own.
+pub fn group_tag(name: &str, key: &str, value: &str, propagate: bool) -> Tag {
+    Tag::builder()
+        .resource_id(name)
+        .resource_type(GROUP)
+        .key(key)
+        .value(value)
+        .propagate_at_launch(propagate && !key.starts_with("reconcile:"))
+        .build()
+}
+
+/// Every tag a new group `name` gets: user tags (propagated when asked)
+/// plus the `reconcile:*` tags.
+pub fn group_tags(cx: Ctx<'_>, name: &str, address: &str, desired: &Attrs) -> Vec<Tag> {
+    let propagate = super::bool_attr(desired, "propagate_tags_at_launch").unwrap_or(true);
+    cx.tags_for(address, desired)
+        .iter()
+        .map(|(k, v)| group_tag(name, k, v, propagate))
+        .collect()
+}
+
+/// The user-visible tags of a described group.
+pub fn tags_value(tags: &[TagDescription]) -> Value {
+    super::user_tags(
+        tags.iter()
+            .filter_map(|t| Some((t.key()?, t.value().unwrap_or_default()))),
+    )
+}
+
+/// The value of one tag, if present.
+pub fn tag<'a>(tags: &'a [TagDescription], key: &str) -> Option<&'a str> {
+    tags.iter()
+        .find(|t| t.key() == Some(key))
+        .and_then(TagDescription::value)
+}
+
+/// True when the tags carry the `reconcile:*` tags of `address` in this stack.
+pub fn is_ours(cx: Ctx<'_>, address: &str, tags: &[TagDescription]) -> bool {
+    tag(tags, super::STACK_TAG) == Some(cx.stack) && tag(tags, super::ADDRESS_TAG) == Some(address)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reconcile_tags_never_propagate_to_instances() {
+        assert_eq!(
+            group_tag("g", "Name", "node", true).propagate_at_launch(),
+            Some(true)
+        );
+        assert_eq!(
+            group_tag("g", "reconcile:address", "autoscaling_group.a", true).propagate_at_launch(),
+            Some(false)
+        );
+        assert_eq!(
+            group_tag("g", "Name", "node", false).propagate_at_launch(),
+            Some(false)
+        );
+    }
+}

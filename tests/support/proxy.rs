@@ -1,0 +1,391 @@
+//! A fault-injecting HTTP proxy between reconcile and the emulator: adds
+//! latency, answers a seeded fraction of requests with a 500, a 503, a
+//! throttling error in the service's own protocol, or a reset connection —
+//! all before the request reaches the emulator, so that AWS's state never
+//! depends on the fault — and counts requests per service and operation.
+
+use std::collections::BTreeMap;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Fault {
+    InternalError,
+    Unavailable,
+    Throttle,
+    Reset,
+}
+
+#[derive(Debug, Clone)]
+pub struct Faults {
+    /// Fraction of requests that fail, 0.0 to 1.0.
+    pub fraction: f64,
+    /// The faults to pick from, in turn.
+    pub kinds: Vec<Fault>,
+    pub seed: u64,
+    /// Added to every request.
+    pub latency: Duration,
+}
+
+impl Faults {
+    pub fn none() -> Faults {
+        Faults {
+            fraction: 0.0,
+            kinds: Vec::new(),
+            seed: 0,
+            latency: Duration::ZERO,
+        }
+    }
+
+    pub fn all(fraction: f64, seed: u64) -> Faults {
+        Faults {
+            fraction,
+            kinds: vec![
+                Fault::InternalError,
+                Fault::Unavailable,
+                Fault::Throttle,
+                Fault::Reset,
+            ],
+            seed,
+            latency: Duration::ZERO,
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Stats {
+    /// (service, operation) → requests seen.
+    pub requests: BTreeMap<(String, String), u64>,
+    pub faults: BTreeMap<Fault, u64>,
+}
+
+impl Stats {
+    pub fn total(&self) -> u64 {
+        self.requests.values().sum()
+    }
+
+    pub fn faulted(&self) -> u64 {
+        self.faults.values().sum()
+    }
+}
+
+pub struct Proxy {
+    pub endpoint: String,
+    stats: Arc<Mutex<Stats>>,
+    stop: Arc<AtomicBool>,
+    addr: SocketAddr,
+}
+
+impl Proxy {
+    /// Listens on a free loopback port and forwards to `upstream`
+    /// (`http://127.0.0.1:<port>`).
+    pub fn start(upstream: &str, faults: Faults) -> Proxy {
+        let upstream: SocketAddr = upstream
+            .trim_start_matches("http://")
+            .parse()
+            .expect("an upstream address such as 127.0.0.1:5000");
+        let listener = TcpListener::bind("127.0.0.1:0").expect("binding the proxy");
+        let addr = listener.local_addr().expect("the proxy's address");
+        let stats = Arc::new(Mutex::new(Stats::default()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let counter = Arc::new(AtomicU64::new(0));
+        let faults = Arc::new(faults);
+        {
+            let (stats, stop) = (stats.clone(), stop.clone());
+            thread::spawn(move || {
+                for conn in listener.incoming() {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let Ok(conn) = conn else { continue };
+                    let (stats, counter, faults) = (stats.clone(), counter.clone(), faults.clone());
+                    thread::spawn(move || {
+                        let _ = serve(conn, upstream, &faults, &counter, &stats);
+                    });
+                }
+            });
+        }
+        Proxy {
+            endpoint: format!("http://{addr}"),
+            stats,
+            stop,
+            addr,
+        }
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.stats.lock().expect("proxy stats").clone()
+    }
+
+    pub fn reset_stats(&self) {
+        *self.stats.lock().expect("proxy stats") = Stats::default();
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        // Wake the accept loop so that it sees the flag.
+        let _ = TcpStream::connect(self.addr);
+    }
+}
+
+/// A request or response as bytes: head (up to the blank line) and body.
+struct Message {
+    head: String,
+    body: Vec<u8>,
+}
+
+impl Message {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+
+    fn bytes(&self) -> Vec<u8> {
+        let mut out = self.head.clone().into_bytes();
+        out.extend_from_slice(&self.body);
+        out
+    }
+}
+
+/// Reads one HTTP/1.1 message; `None` at a clean end of the connection.
+fn read_message(
+    r: &mut BufReader<TcpStream>,
+    response_to_head: bool,
+) -> io::Result<Option<Message>> {
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line)? == 0 {
+            return if head.is_empty() {
+                Ok(None)
+            } else {
+                Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "truncated head",
+                ))
+            };
+        }
+        head.push_str(&line);
+        if line == "\r\n" || line == "\n" {
+            break;
+        }
+    }
+    let mut m = Message {
+        head,
+        body: Vec::new(),
+    };
+    let status = m
+        .head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse::<u16>().ok());
+    let bodiless = response_to_head || matches!(status, Some(204 | 304) | Some(100..=199));
+    if bodiless && m.head.starts_with("HTTP/") {
+        return Ok(Some(m));
+    }
+    if let Some(n) = m
+        .header("content-length")
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        m.body = vec![0; n];
+        r.read_exact(&mut m.body)?;
+    } else if m
+        .header("transfer-encoding")
+        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
+    {
+        // Kept chunked as received: re-sent verbatim.
+        loop {
+            let mut size = String::new();
+            r.read_line(&mut size)?;
+            m.body.extend_from_slice(size.as_bytes());
+            let n = usize::from_str_radix(size.trim().split(';').next().unwrap_or("0"), 16)
+                .unwrap_or(0);
+            let mut chunk = vec![0; n + 2];
+            r.read_exact(&mut chunk)?;
+            m.body.extend_from_slice(&chunk);
+            if n == 0 {
+                break;
+            }
+        }
+    } else if m.head.starts_with("HTTP/") {
+        r.read_to_end(&mut m.body)?;
+    }
+    Ok(Some(m))
+}
+
+fn serve(
+    client: TcpStream,
+    upstream: SocketAddr,
+    faults: &Faults,
+    counter: &AtomicU64,
+    stats: &Mutex<Stats>,
+) -> io::Result<()> {
+    let mut reader = BufReader::new(client.try_clone()?);
+    let mut client = client;
+    while let Some(req) = read_message(&mut reader, false)? {
+        let (service, operation) = identify(&req);
+        let n = counter.fetch_add(1, Ordering::Relaxed);
+        {
+            let mut s = stats.lock().expect("proxy stats");
+            *s.requests.entry((service.clone(), operation)).or_default() += 1;
+        }
+        if !faults.latency.is_zero() {
+            thread::sleep(faults.latency);
+        }
+        let roll = splitmix(faults.seed ^ n);
+        if !faults.kinds.is_empty() && (roll % 1_000_000) as f64 / 1e6 < faults.fraction {
+            let fault = faults.kinds[(roll >> 32) as usize % faults.kinds.len()];
+            *stats
+                .lock()
+                .expect("proxy stats")
+                .faults
+                .entry(fault)
+                .or_default() += 1;
+            if fault == Fault::Reset {
+                let _ = client.shutdown(Shutdown::Both);
+                return Ok(());
+            }
+            client.write_all(&error_response(fault, &service, &req))?;
+            continue;
+        }
+        let mut up = TcpStream::connect(upstream)?;
+        up.write_all(&close_after(&req).bytes())?;
+        let mut up_reader = BufReader::new(up.try_clone()?);
+        let is_head = req.head.starts_with("HEAD ");
+        let Some(resp) = read_message(&mut up_reader, is_head)? else {
+            return Ok(());
+        };
+        client.write_all(&resp.bytes())?;
+    }
+    Ok(())
+}
+
+/// The request with `Connection: close`: one upstream connection each.
+fn close_after(req: &Message) -> Message {
+    let mut head: Vec<&str> = req
+        .head
+        .trim_end()
+        .lines()
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+        .collect();
+    head.push("Connection: close");
+    Message {
+        head: format!("{}\r\n\r\n", head.join("\r\n")),
+        body: req.body.clone(),
+    }
+}
+
+fn splitmix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The service (from the SigV4 credential scope) and the operation (from
+/// `X-Amz-Target`, the query `Action`, or the method and first path part).
+fn identify(req: &Message) -> (String, String) {
+    let service = req
+        .header("authorization")
+        .and_then(|a| a.split("Credential=").nth(1))
+        .and_then(|c| c.split('/').nth(3))
+        .unwrap_or("unknown")
+        .to_owned();
+    if let Some(t) = req.header("x-amz-target") {
+        return (service, t.rsplit('.').next().unwrap_or(t).to_owned());
+    }
+    let body = String::from_utf8_lossy(&req.body);
+    if let Some(action) = body.split('&').find_map(|kv| kv.strip_prefix("Action=")) {
+        return (service, action.to_owned());
+    }
+    let mut parts = req.head.split_whitespace();
+    let method = parts.next().unwrap_or("?");
+    let path = parts.next().unwrap_or("/");
+    let first = path
+        .trim_start_matches('/')
+        .split(['/', '?'])
+        .next()
+        .unwrap_or("");
+    (service, format!("{method} /{first}"))
+}
+
+/// An error answer as the service's protocol spells it.
+fn error_response(fault: Fault, service: &str, req: &Message) -> Vec<u8> {
+    let (status, code, message) = match fault {
+        Fault::InternalError => (500, "InternalError", "We encountered an internal error."),
+        Fault::Unavailable => (503, "ServiceUnavailable", "Service is unavailable."),
+        Fault::Throttle => (400, "Throttling", "Rate exceeded"),
+        Fault::Reset => unreachable!("a reset has no answer"),
+    };
+    let json = req.header("x-amz-target").is_some()
+        || req
+            .header("content-type")
+            .is_some_and(|c| c.contains("json"));
+    let (content_type, body, extra) = if json {
+        let code = if fault == Fault::Throttle {
+            "ThrottlingException"
+        } else {
+            code
+        };
+        (
+            "application/x-amz-json-1.1",
+            format!("{{\"__type\":\"{code}\",\"message\":\"{message}\"}}"),
+            format!("x-amzn-ErrorType: {code}\r\n"),
+        )
+    } else if service == "ec2" {
+        let code = if fault == Fault::Throttle {
+            "RequestLimitExceeded"
+        } else {
+            code
+        };
+        (
+            "text/xml",
+            format!(
+                "<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>proxy</RequestID></Response>"
+            ),
+            String::new(),
+        )
+    } else if service == "s3" {
+        let (status, code) = if fault == Fault::Throttle {
+            (503, "SlowDown")
+        } else {
+            (status, code)
+        };
+        return http(
+            status,
+            "application/xml",
+            &format!("<Error><Code>{code}</Code><Message>{message}</Message></Error>"),
+            "",
+        );
+    } else {
+        (
+            "text/xml",
+            format!(
+                "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>proxy</RequestId></ErrorResponse>"
+            ),
+            String::new(),
+        )
+    };
+    http(status, content_type, &body, &extra)
+}
+
+fn http(status: u16, content_type: &str, body: &str, extra: &str) -> Vec<u8> {
+    let reason = match status {
+        400 => "Bad Request",
+        500 => "Internal Server Error",
+        _ => "Service Unavailable",
+    };
+    format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{extra}\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
