@@ -17,8 +17,7 @@ use crate::kinds::{self, Ctx, Kind};
 use crate::plan::diff::desired_attrs;
 use crate::plan::{Action, Change, Plan};
 use crate::state::fingerprint::Fingerprinter;
-use crate::state::local::{LocalStore, StateError};
-use crate::state::{Pending, ResourceState, State, Status};
+use crate::state::{Pending, ResourceState, State, StateError, Status, Store};
 use crate::ui::{Event, Ui};
 use crate::value::{Attrs, Value};
 
@@ -181,7 +180,7 @@ struct Outcome {
 pub struct Executor<'a> {
     pub clients: Arc<Clients>,
     pub config: &'a Config,
-    pub store: &'a LocalStore,
+    pub store: &'a dyn Store,
     pub fingerprints: &'a Fingerprinter,
     pub ui: Ui,
     pub parallelism: usize,
@@ -193,7 +192,7 @@ impl Executor<'_> {
     pub async fn run(&self, plan: &Plan, state: &mut State) -> Result<Report, ApplyError> {
         let work = Work::build(plan).map_err(ApplyError::Plan)?;
         record_refresh(plan, state);
-        self.store.save(state)?;
+        self.save(state).await?;
 
         let dag = &work.dag;
         let mut waiting: BTreeMap<NodeIndex, usize> = dag
@@ -220,8 +219,9 @@ impl Executor<'_> {
             tokio::time::Instant::now() + Duration::from_secs(10),
             Duration::from_secs(10),
         );
-        let ctrl_c = tokio::signal::ctrl_c();
-        tokio::pin!(ctrl_c);
+        let _graceful = crate::shutdown::graceful();
+        let stop = crate::shutdown::wait();
+        tokio::pin!(stop);
         let parallelism = self.parallelism.max(1);
 
         loop {
@@ -245,7 +245,7 @@ impl Executor<'_> {
                                         .map_or(0, |d| d.as_secs()),
                                 },
                             );
-                            self.store.save(state)?;
+                            self.save(state).await?;
                         }
                         self.ui.event(Event::Started {
                             address: &change.address,
@@ -277,7 +277,7 @@ impl Executor<'_> {
                     running.remove(&node);
                     let (i, step) = dag[node];
                     let change = &plan.changes[i];
-                    if self.finish(change, step, outcome, state, &mut report)? {
+                    if self.finish(change, step, outcome, state, &mut report).await? {
                         for m in dag.neighbors_directed(node, petgraph::Direction::Outgoing) {
                             if let Some(d) = waiting.get_mut(&m) {
                                 *d -= 1;
@@ -302,20 +302,34 @@ impl Executor<'_> {
                         }
                     }
                 }
-                _ = &mut ctrl_c, if !report.interrupted => {
+                _ = &mut stop, if !report.interrupted => {
                     report.interrupted = true;
                     self.ui.event(Event::Interrupted);
                 }
             }
         }
-        if report.failures.is_empty() && !report.interrupted && !plan.destroy {
-            self.record_outputs(plan, state)?;
+        if report.failures.is_empty()
+            && !report.interrupted
+            && !plan.destroy
+            && plan.targets.is_empty()
+        {
+            self.record_outputs(plan, state).await?;
         }
-        if plan.destroy && report.failures.is_empty() && !report.interrupted {
+        if plan.destroy
+            && plan.targets.is_empty()
+            && report.failures.is_empty()
+            && !report.interrupted
+        {
             state.outputs.clear();
-            self.store.save(state)?;
+            self.save(state).await?;
         }
         Ok(report)
+    }
+
+    /// Writes the state, sensitive values fingerprinted.
+    async fn save(&self, state: &mut State) -> Result<(), StateError> {
+        crate::state::mask(state, self.config);
+        self.store.save(state).await
     }
 
     /// Everything a task needs, resolved now that its dependencies are done.
@@ -394,7 +408,7 @@ impl Executor<'_> {
 
     /// Records a finished task in the state and saves it. Returns whether
     /// dependents may go on.
-    fn finish(
+    async fn finish(
         &self,
         change: &Change,
         step: Step,
@@ -455,7 +469,7 @@ impl Executor<'_> {
                         }
                     }
                 }
-                self.store.save(state)?;
+                self.save(state).await?;
                 let id = state.resources.get(&change.address).map(|r| r.id.as_str());
                 self.ui.event(Event::Done {
                     address: &change.address,
@@ -483,7 +497,7 @@ impl Executor<'_> {
                 }
                 // A half-made update needs nothing here: the next refresh
                 // reads what AWS really has and plans the rest.
-                self.store.save(state)?;
+                self.save(state).await?;
                 self.fail(report, change, step, e.to_string());
                 Ok(false)
             }
@@ -537,7 +551,7 @@ impl Executor<'_> {
         }
     }
 
-    fn record_outputs(&self, plan: &Plan, state: &mut State) -> Result<(), ApplyError> {
+    async fn record_outputs(&self, plan: &Plan, state: &mut State) -> Result<(), ApplyError> {
         let mut outputs = BTreeMap::new();
         for (name, template) in &plan.outputs {
             let env = ApplyEnv {
@@ -550,7 +564,7 @@ impl Executor<'_> {
             outputs.insert(name.clone(), v);
         }
         state.outputs = outputs;
-        self.store.save(state)?;
+        self.save(state).await?;
         Ok(())
     }
 }

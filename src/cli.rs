@@ -53,16 +53,105 @@ pub enum Command {
     )]
     Plan(PlanArgs),
     /// Make live infrastructure match the desired state.
-    #[command(after_help = "Example:\n  reconcile apply --auto-approve")]
-    Apply(ApplyArgs),
+    #[command(
+        after_help = "Examples:\n  reconcile apply --auto-approve\n  reconcile plan --out tf.plan && reconcile apply tf.plan\n  reconcile apply --target subnet.a --replace instance.web --auto-approve\n  reconcile apply --refresh-only --auto-approve"
+    )]
+    Apply(ApplyCmdArgs),
     /// Delete everything in the state, in reverse dependency order.
     #[command(after_help = "Example:\n  reconcile destroy --auto-approve")]
     Destroy(ApplyArgs),
+    /// Repeatedly refresh and plan; report drift as one JSON line per cycle,
+    /// and correct it with --correct.
+    #[command(
+        after_help = "Examples:\n  reconcile watch --interval 5m --correct\n  reconcile watch --once   # exit 0: no drift, 2: drift found (corrected or not), 1: error"
+    )]
+    Watch(WatchArgs),
+    /// Adopt an existing AWS resource under an address of the desired state.
+    #[command(after_help = "Example:\n  reconcile import vpc.main vpc-0abc123")]
+    Import(ImportArgs),
+    /// Inspect or edit the state without touching AWS.
+    #[command(subcommand)]
+    State(StateCommand),
+    /// Print the dependency graph (DOT, or SVG/PNG through Graphviz).
+    #[command(
+        after_help = "Example:\n  reconcile graph | dot -Tsvg > graph.svg\n  reconcile graph --format png > graph.png"
+    )]
+    Graph(GraphArgs),
+    /// Break the lock of a state whose holder is gone.
+    #[command(
+        after_help = "Example:\n  reconcile force-unlock 4f6c2d1e-...   # the id printed with the lock error"
+    )]
+    ForceUnlock(ForceUnlockArgs),
     /// Print the outputs recorded by the last apply.
     #[command(
         after_help = "Example:\n  reconcile output app_url   # prints only the value, for scripts"
     )]
     Output(OutputArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// Every address in the state.
+    #[command(after_help = "Example:\n  reconcile state list")]
+    List,
+    /// One resource as recorded (sensitive values masked).
+    #[command(after_help = "Example:\n  reconcile state show vpc.main")]
+    Show { address: String },
+    /// Forget a resource without deleting it from AWS.
+    #[command(after_help = "Example:\n  reconcile state rm subnet.old")]
+    Rm { address: String },
+    /// Rename a resource without re-creating it.
+    #[command(after_help = "Example:\n  reconcile state mv subnet.a subnet.public_a")]
+    Mv { from: String, to: String },
+}
+
+/// Limits a run to some resources.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Targeting {
+    /// Only this resource and what it depends on (for destroy: and what
+    /// depends on it). Repeatable.
+    #[arg(long = "target", value_name = "ADDRESS")]
+    pub targets: Vec<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WatchArgs {
+    /// Time between the start of two cycles, e.g. 30s, 5m, 1h.
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    pub interval: std::time::Duration,
+    /// Apply the plan of each cycle that finds drift.
+    #[arg(long)]
+    pub correct: bool,
+    /// Run one cycle and exit: 0 no drift, 2 drift found, 1 error.
+    #[arg(long)]
+    pub once: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    /// The address in the desired state, e.g. vpc.main.
+    pub address: String,
+    /// The AWS id (or name/ARN, whatever the kind's id is).
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GraphFormat {
+    Dot,
+    Svg,
+    Png,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GraphArgs {
+    #[arg(long, value_enum, default_value = "dot")]
+    pub format: GraphFormat,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ForceUnlockArgs {
+    /// The lock id shown by the lock error.
+    pub lock_id: String,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -82,6 +171,20 @@ pub struct PlanArgs {
     /// Print the plan as JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Only show what changed outside reconcile (changed or deleted).
+    #[arg(long, conflicts_with_all = ["replace", "destroy"])]
+    pub refresh_only: bool,
+    /// Save the plan to this file for `reconcile apply <file>`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Plan a destroy.
+    #[arg(long)]
+    pub destroy: bool,
+    #[command(flatten)]
+    pub targeting: Targeting,
+    /// Force the replacement of this resource. Repeatable.
+    #[arg(long = "replace", value_name = "ADDRESS")]
+    pub replace: Vec<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -89,6 +192,23 @@ pub struct ApplyArgs {
     /// Apply without asking for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
+    #[command(flatten)]
+    pub targeting: Targeting,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ApplyCmdArgs {
+    /// A plan saved by `reconcile plan --out`: applied exactly, without
+    /// asking (it was reviewed when saved).
+    pub plan_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: ApplyArgs,
+    /// Only record live values in the state; change nothing in AWS.
+    #[arg(long, conflicts_with_all = ["plan_file", "replace"])]
+    pub refresh_only: bool,
+    /// Force the replacement of this resource. Repeatable.
+    #[arg(long = "replace", value_name = "ADDRESS", conflicts_with = "plan_file")]
+    pub replace: Vec<String>,
 }
 
 fn parse_var(s: &str) -> Result<(String, String), String> {
@@ -99,4 +219,16 @@ fn parse_var(s: &str) -> Result<(String, String), String> {
         return Err(format!("expected NAME=VALUE, got {s:?}"));
     }
     Ok((k.to_owned(), v.to_owned()))
+}
+
+/// `30s`, `5m`, `1h30m`, or plain seconds.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    if let Ok(secs) = s.parse::<u64>() {
+        return Ok(std::time::Duration::from_secs(secs));
+    }
+    let d = humantime::parse_duration(s).map_err(|e| format!("{s:?}: {e} (e.g. 30s, 5m, 1h)"))?;
+    if d.is_zero() {
+        return Err("the interval must be longer than zero".into());
+    }
+    Ok(d)
 }

@@ -11,6 +11,7 @@ pub mod lookups;
 pub mod plan;
 pub mod refresh;
 pub mod schema;
+pub mod shutdown;
 pub mod state;
 pub mod ui;
 pub mod value;

@@ -38,13 +38,23 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
-        match &cli.command {
-            Command::Validate => commands::validate::run(&cli.global),
-            Command::Plan(args) => commands::plan::run(&cli.global, args).await,
-            Command::Apply(args) => commands::apply::run(&cli.global, args, false).await,
-            Command::Destroy(args) => commands::apply::run(&cli.global, args, true).await,
-            Command::Output(args) => commands::output::run(&cli.global, args),
-        }
+        reconcile::shutdown::install();
+        let g = &cli.global;
+        let result = match &cli.command {
+            Command::Validate => commands::validate::run(g),
+            Command::Plan(args) => commands::plan::run(g, args).await,
+            Command::Apply(args) => commands::apply::run(g, args).await,
+            Command::Destroy(args) => commands::apply::destroy(g, args).await,
+            Command::Watch(args) => commands::watch::run(g, args).await,
+            Command::Import(args) => commands::import::run(g, args).await,
+            Command::State(cmd) => commands::state::run(g, cmd).await,
+            Command::Graph(args) => commands::graph::run(g, args),
+            Command::ForceUnlock(args) => commands::unlock::run(g, args).await,
+            Command::Output(args) => commands::output::run(g, args).await,
+        };
+        // However the command ended, an S3 lock it took is released.
+        reconcile::state::s3::release_held().await;
+        result
     });
     match result {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),

@@ -13,6 +13,8 @@ use crate::value::Value;
 #[derive(Debug, Clone, Copy)]
 pub struct Ui {
     pub style: Style,
+    /// Human output on stderr, leaving stdout to machine output (`watch`).
+    pub to_stderr: bool,
 }
 
 /// What the executor reports as it goes.
@@ -58,10 +60,15 @@ impl Ui {
     pub fn new(color: bool) -> Ui {
         Ui {
             style: Style { color },
+            to_stderr: false,
         }
     }
 
     fn out(&self, s: &str) {
+        if self.to_stderr {
+            let _ = std::io::stderr().lock().write_all(s.as_bytes());
+            return;
+        }
         let mut o = std::io::stdout().lock();
         let _ = o.write_all(s.as_bytes());
         let _ = o.flush();

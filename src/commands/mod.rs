@@ -2,9 +2,14 @@
 //! exit code; errors carry their context up to main.
 
 pub mod apply;
+pub mod graph;
+pub mod import;
 pub mod output;
 pub mod plan;
+pub mod state;
+pub mod unlock;
 pub mod validate;
+pub mod watch;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
@@ -18,9 +23,11 @@ use crate::cli::Global;
 use crate::config::{self, Config};
 use crate::plan::Plan;
 use crate::plan::diff::{self, Live};
-use crate::state::State;
+use crate::plan::targets;
 use crate::state::fingerprint::Fingerprinter;
 use crate::state::local::LocalStore;
+use crate::state::s3::S3Store;
+use crate::state::{State, Store};
 use crate::ui::Ui;
 
 pub fn ui(global: &Global) -> Ui {
@@ -48,11 +55,55 @@ pub fn state_path(global: &Global, config: &Config) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("state").join(format!("{}.json", config.stack)))
 }
 
+/// What to plan: everything, a destroy, only drift, some targets.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    pub destroy: bool,
+    pub targets: Vec<String>,
+    pub replace: Vec<String>,
+}
+
+/// The S3 backend, unless `--state` names a local file.
+fn backend<'a>(global: &Global, config: &'a Config) -> Option<&'a config::Backend> {
+    config.backend.as_ref().filter(|_| global.state.is_none())
+}
+
+/// Opens (and locks) the state where the desired state says it lives.
+pub async fn open_store(global: &Global, config: &Config) -> anyhow::Result<Box<dyn Store>> {
+    Ok(match backend(global, config) {
+        Some(b) => Box::new(S3Store::open(Clients::s3_in(&b.region).await, b).await?),
+        None => Box::new(LocalStore::open(&state_path(global, config))?),
+    })
+}
+
+/// The state without locking it (read-only commands), the desired state
+/// when it could be loaded, and where the state lives.
+pub async fn read_state(
+    global: &Global,
+) -> anyhow::Result<(Option<Config>, String, Option<State>)> {
+    // `--state` alone is enough to read a local state.
+    let config = match &global.state {
+        Some(_) => load_config(global).ok(),
+        None => Some(load_config(global)?),
+    };
+    if let Some(b) = config.as_ref().and_then(|c| backend(global, c)).cloned() {
+        let state = crate::state::s3::read(&Clients::s3_in(&b.region).await, &b).await?;
+        return Ok((config, format!("s3://{}/{}", b.bucket, b.key), state));
+    }
+    let path = match (&global.state, &config) {
+        (Some(p), _) => p.clone(),
+        (None, Some(c)) => state_path(global, c),
+        (None, None) => bail!("no state: pass --state or --desired"),
+    };
+    let state = crate::state::local::read(&path)?;
+    Ok((config, path.display().to_string(), state))
+}
+
 /// Everything a command that talks to AWS needs: the desired state, the
 /// locked state store, the state and the clients.
 pub struct Session {
     pub config: Config,
-    pub store: LocalStore,
+    pub store: Box<dyn Store>,
     pub state: State,
     pub clients: Arc<Clients>,
     /// Fingerprints write-only values (see `state::fingerprint`).
@@ -62,19 +113,20 @@ pub struct Session {
 impl Session {
     pub async fn open(global: &Global) -> anyhow::Result<Session> {
         let config = load_config(global)?;
-        let path = state_path(global, &config);
-        let store = LocalStore::open(&path)?;
-        let state = match store.load()? {
+        let store = open_store(global, &config).await?;
+        let state = match store.load().await? {
             Some(s) if s.stack != config.stack => bail!(
                 "the state {} belongs to stack `{}`, but the desired state is stack `{}`",
-                path.display(),
+                store.location(),
                 s.stack,
                 config.stack
             ),
             Some(s) => s,
             None => State::new(&config.stack),
         };
-        let fingerprints = Fingerprinter::for_state(&path)
+        // With a remote state the key file sits where a local state would;
+        // hosts sharing a state set RECONCILE_FINGERPRINT_KEY instead.
+        let fingerprints = Fingerprinter::for_state(&state_path(global, &config))
             .map_err(|e| anyhow::anyhow!("the key of write-only fingerprints: {e}"))?;
         let clients = Arc::new(Clients::load(&config.region).await);
         let mut state = state;
@@ -92,25 +144,46 @@ impl Session {
         })
     }
 
+    /// Writes the state, sensitive values fingerprinted.
+    pub async fn save(&mut self) -> anyhow::Result<()> {
+        crate::state::mask(&mut self.state, &self.config);
+        Ok(self.store.save(&mut self.state).await?)
+    }
+
+    /// Releases the state's lock.
+    pub async fn close(self) -> anyhow::Result<()> {
+        Ok(self.store.unlock().await?)
+    }
+
     pub async fn refresh(&self) -> anyhow::Result<Live> {
         Ok(crate::refresh::refresh(&self.clients, &self.state).await?)
     }
 
-    pub async fn plan(&self, destroy: bool) -> anyhow::Result<Plan> {
+    pub async fn plan(&self, opts: &PlanOptions) -> anyhow::Result<Plan> {
         let live = self.refresh().await?;
-        let plan = if destroy {
-            diff::plan_destroy(&self.config, &self.state, &live)
-        } else {
-            let lookups = crate::lookups::read_all(&self.clients, &self.config.lookups).await?;
-            diff::plan(
-                &self.config,
-                &self.state,
-                &live,
-                &lookups,
-                &self.fingerprints,
-            )
-            .map_err(|errors| anyhow::anyhow!("cannot plan:\n  {}", errors.join("\n  ")))?
+        self.plan_with(opts, &live).await
+    }
+
+    /// Plans from live attributes already read.
+    pub async fn plan_with(&self, opts: &PlanOptions, live: &Live) -> anyhow::Result<Plan> {
+        let check = |addresses: &[String], flag: &str| {
+            targets::check_addresses(addresses, &self.config, &self.state, flag)
+                .map_err(anyhow::Error::msg)
         };
+        check(&opts.targets, "--target")?;
+        check(&opts.replace, "--replace")?;
+        let mut plan = if opts.destroy {
+            diff::plan_destroy(&self.config, &self.state, live)
+        } else {
+            let state = targets::mark_for_replacement(&self.state, &opts.replace)
+                .map_err(anyhow::Error::msg)?;
+            let lookups = crate::lookups::read_all(&self.clients, &self.config.lookups).await?;
+            let mut plan = diff::plan(&self.config, &state, live, &lookups, &self.fingerprints)
+                .map_err(|errors| anyhow::anyhow!("cannot plan:\n  {}", errors.join("\n  ")))?;
+            targets::explain_replacements(&mut plan, &opts.replace);
+            plan
+        };
+        targets::restrict(&mut plan, &self.config, &self.state, &opts.targets);
         check_prevent_destroy(&self.config, &plan)?;
         Ok(plan)
     }

@@ -4,27 +4,18 @@
 use anyhow::{anyhow, bail};
 
 use crate::cli::{Global, OutputArgs};
-use crate::state::local;
 use crate::value::Value;
 
-pub fn run(global: &Global, args: &OutputArgs) -> anyhow::Result<i32> {
-    let path = match &global.state {
-        Some(p) => p.clone(),
-        None => super::state_path(global, &super::load_config(global)?),
-    };
-    let state = local::read(&path)?.ok_or_else(|| {
-        anyhow!(
-            "no state at {}: run `reconcile apply` first",
-            path.display()
-        )
-    })?;
+pub async fn run(global: &Global, args: &OutputArgs) -> anyhow::Result<i32> {
+    let (_, path, state) = super::read_state(global).await?;
+    let state = state.ok_or_else(|| anyhow!("no state at {path}: run `reconcile apply` first"))?;
     let ui = super::ui(global);
     match &args.name {
         Some(name) => {
             let Some(v) = state.outputs.get(name) else {
                 let hint =
                     crate::schema::did_you_mean(name, state.outputs.keys().map(String::as_str));
-                bail!("no output `{name}` in {}{hint}", path.display());
+                bail!("no output `{name}` in {path}{hint}");
             };
             match (args.json, v) {
                 (true, v) => ui.line(&v.to_json().to_string()),

@@ -138,12 +138,31 @@ pub struct Config {
     pub lookups: BTreeMap<String, Lookup>,
     /// Every file read, for fingerprinting saved plans.
     pub files: Vec<PathBuf>,
+    /// Where the state lives; `None` is the local file.
+    pub backend: Option<Backend>,
+}
+
+/// `[backend]`: the state kept in S3 and locked with a conditional write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Backend {
+    pub bucket: String,
+    pub key: String,
+    pub region: String,
 }
 
 impl Config {
     /// True when the value of a reference must never be shown.
     pub fn is_sensitive_var(&self, name: &str) -> bool {
         self.variables.get(name).is_some_and(|v| v.sensitive)
+    }
+
+    /// True when an output's template uses a sensitive variable.
+    pub fn is_sensitive_output(&self, name: &str) -> bool {
+        self.outputs.get(name).is_some_and(|t| {
+            template::refs(t)
+                .iter()
+                .any(|r| matches!(r, Ref::Var(v) if self.is_sensitive_var(v)))
+        })
     }
 }
 
@@ -257,9 +276,83 @@ struct Loader {
     resources: BTreeMap<String, Raw>,
     outputs: BTreeMap<String, (Value, Loc)>,
     lookups: BTreeMap<String, Lookup>,
+    backend: Option<(Backend, Loc)>,
 }
 
 impl Loader {
+    fn backend_table(&mut self, lines: &Lines, value: &Spanned<DeValue>, loc: Loc) {
+        let Some(t) = self.table(lines, value, "[backend]") else {
+            return;
+        };
+        const FIELDS: [&str; 4] = ["type", "bucket", "key", "region"];
+        let mut fields: BTreeMap<&str, String> = BTreeMap::new();
+        for (k, v) in t.iter() {
+            let key = k.get_ref().as_ref();
+            match (FIELDS.iter().find(|f| **f == key), v.get_ref()) {
+                (Some(f), DeValue::String(s)) => {
+                    fields.insert(f, s.to_string());
+                }
+                (Some(_), other) => self.problem(
+                    lines.loc(v.span().start),
+                    format!(
+                        "[backend] `{key}`: expected a string, found {}",
+                        other.type_str()
+                    ),
+                ),
+                (None, _) => {
+                    let hint = did_you_mean(key, FIELDS);
+                    self.problem(
+                        lines.loc(k.span().start),
+                        format!("unknown field `{key}` in [backend]{hint}"),
+                    );
+                }
+            }
+        }
+        if let Some((_, first)) = &self.backend {
+            let first = first.clone();
+            self.problem(
+                loc,
+                format!("[backend] is defined twice (first at {first})"),
+            );
+            return;
+        }
+        match fields.get("type").map(String::as_str) {
+            Some("s3") => {}
+            Some("local") => return,
+            other => {
+                self.problem(
+                    loc,
+                    format!(
+                        "[backend] `type` must be \"s3\" or \"local\", found {}",
+                        other.map_or("nothing".to_owned(), |t| format!("{t:?}"))
+                    ),
+                );
+                return;
+            }
+        }
+        let mut get = |f: &str| match fields.get(f).filter(|v| !v.is_empty()) {
+            Some(v) => Some(v.clone()),
+            None => {
+                self.problems.push(Problem {
+                    loc: Some(loc.clone()),
+                    message: format!("[backend] of type \"s3\" is missing required field `{f}`"),
+                });
+                None
+            }
+        };
+        let (bucket, key, region) = (get("bucket"), get("key"), get("region"));
+        if let (Some(bucket), Some(key), Some(region)) = (bucket, key, region) {
+            self.backend = Some((
+                Backend {
+                    bucket,
+                    key,
+                    region,
+                },
+                loc,
+            ));
+        }
+    }
+
     fn lookups_table(&mut self, lines: &Lines, value: &Spanned<DeValue>) {
         let Some(t) = self.table(lines, value, "[lookups]") else {
             return;
@@ -344,10 +437,7 @@ impl Loader {
                 "variables" => self.variables_table(&lines, value),
                 "outputs" => self.outputs_table(&lines, value),
                 "lookups" => self.lookups_table(&lines, value),
-                "backend" => self.problem(
-                    key_loc,
-                    format!("`[{name}]` is reserved but not supported yet"),
-                ),
+                "backend" => self.backend_table(&lines, value, key_loc),
                 kind => self.kind_table(&lines, kind, value, key_loc),
             }
         }
@@ -826,6 +916,7 @@ impl Loader {
             resources: resolved,
             outputs: self.outputs.into_iter().map(|(k, (v, _))| (k, v)).collect(),
             files,
+            backend: self.backend.map(|(b, _)| b),
             lookups: self.lookups,
         };
         crate::graph::Graph::build(&config).map_err(|m| {

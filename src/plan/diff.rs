@@ -57,7 +57,10 @@ pub fn desired_attrs(
     let mut errors = Vec::new();
     for (name, raw) in raw_attrs {
         match template::eval(raw, env) {
+            // `null` (e.g. from `c ? x : null`) leaves the field unset.
+            Ok(v) if v.is_null() => {}
             Ok(v) => {
+                let v = without_nulls(v);
                 let checked = schema.field(name).map_or(Ok(()), |f| f.ty.check(&v));
                 match checked {
                     Ok(()) if v.is_null() => {}
@@ -76,6 +79,21 @@ pub fn desired_attrs(
     let mut out = schema.with_defaults(&out);
     kind.canonicalize(&mut out);
     Ok(out)
+}
+
+/// A value with its null map entries dropped: an optional setting given as
+/// an expression that came out `null` is not set.
+fn without_nulls(v: Value) -> Value {
+    match v {
+        Value::Map(m) => Value::Map(
+            m.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, without_nulls(v)))
+                .collect(),
+        ),
+        Value::List(l) => Value::List(l.into_iter().map(without_nulls).collect()),
+        other => other,
+    }
 }
 
 /// Plans every resource of the desired state and of the state.
@@ -102,7 +120,13 @@ pub fn plan(
             Err(e) => {
                 errors.extend(e);
                 // Dependents see unknowns rather than cascading errors.
-                planned.insert(address.clone(), Attrs::new());
+                let unknown = r
+                    .kind
+                    .schema()
+                    .fields
+                    .iter()
+                    .map(|f| (f.name.to_owned(), Value::Unknown));
+                planned.insert(address.clone(), unknown.collect());
                 continue;
             }
         };
@@ -135,6 +159,7 @@ pub fn plan(
         forget,
         outputs: config.outputs.clone(),
         lookups: lookups.clone(),
+        targets: Vec::new(),
     })
 }
 
@@ -159,6 +184,7 @@ pub fn plan_destroy(config: &Config, state: &State, live: &Live) -> Plan {
         forget,
         outputs: BTreeMap::new(),
         lookups: BTreeMap::new(),
+        targets: Vec::new(),
     }
 }
 

@@ -2,7 +2,10 @@
 //! JSON; apply executes it and never re-decides an action.
 
 pub mod diff;
+pub mod drift;
 pub mod render;
+pub mod saved;
+pub mod targets;
 
 use std::collections::BTreeMap;
 
@@ -101,6 +104,10 @@ pub struct Plan {
     /// that apply uses what the plan showed.
     #[serde(default)]
     pub lookups: BTreeMap<String, Attrs>,
+    /// `--target` addresses the plan was limited to (empty: everything);
+    /// a targeted apply leaves the outputs as they were.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,17 +7,9 @@ use std::io::{Read, Seek, Write};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
-use super::{FORMAT_VERSION, State};
+use async_trait::async_trait;
 
-#[derive(Debug, thiserror::Error)]
-pub enum StateError {
-    #[error("the state {path} is locked by another reconcile: {holder}")]
-    Locked { path: PathBuf, holder: String },
-    #[error("cannot read the state {path}: {reason}")]
-    Unreadable { path: PathBuf, reason: String },
-    #[error("cannot write the state {path}: {reason}")]
-    Unwritable { path: PathBuf, reason: String },
-}
+use super::{LockInfo, State, StateError, Store};
 
 /// An open, locked state file. The lock is held until this is dropped.
 #[derive(Debug)]
@@ -26,12 +18,22 @@ pub struct LocalStore {
     _lock: File,
 }
 
+fn location(path: &Path) -> String {
+    path.display().to_string()
+}
+
+/// Takes the OS lock of an open file without waiting.
+fn try_flock(f: &File) -> bool {
+    // SAFETY: flock on a valid, owned file descriptor.
+    unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
+}
+
 impl LocalStore {
     /// Opens the store and takes its lock at once, or fails naming the holder
-    /// (pid, host, since when, command).
+    /// (pid, host, since when, command, lock id).
     pub fn open(path: &Path) -> Result<LocalStore, StateError> {
         let unwritable = |e: std::io::Error| StateError::Unwritable {
-            path: path.to_owned(),
+            location: location(path),
             reason: e.to_string(),
         };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -45,28 +47,12 @@ impl LocalStore {
             .truncate(false)
             .open(&lock_path)
             .map_err(unwritable)?;
-        // SAFETY: flock on a valid, owned file descriptor.
-        let rc = unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        if rc != 0 {
+        if !try_flock(&lock) {
             let mut holder = String::new();
             let _ = lock.read_to_string(&mut holder);
-            let holder = if holder.trim().is_empty() {
-                "unknown holder".to_owned()
-            } else {
-                holder.trim().to_owned()
-            };
-            return Err(StateError::Locked {
-                path: path.to_owned(),
-                holder,
-            });
+            return Err(LockInfo::locked_error(location(path), &holder));
         }
-        let me = format!(
-            "pid {} on host {} since {} ({})",
-            std::process::id(),
-            gethostname::gethostname().to_string_lossy(),
-            humantime::format_rfc3339_seconds(std::time::SystemTime::now()),
-            redacted_command(std::env::args()),
-        );
+        let me = serde_json::to_string(&LockInfo::mine()).unwrap_or_default();
         lock.set_len(0)
             .and_then(|_| lock.rewind())
             .and_then(|_| lock.write_all(me.as_bytes()))
@@ -81,22 +67,16 @@ impl LocalStore {
         &self.path
     }
 
-    /// The stored state, or `None` when there is no state file yet. A file
-    /// that exists but cannot be parsed is an error, never an empty state.
-    pub fn load(&self) -> Result<Option<State>, StateError> {
-        read(&self.path)
-    }
-
     /// Writes the state atomically with its serial advanced by one; the
     /// previous file becomes `<file>.backup`.
-    pub fn save(&self, state: &mut State) -> Result<(), StateError> {
+    pub fn save_now(&self, state: &mut State) -> Result<(), StateError> {
         let unwritable = |e: std::io::Error| StateError::Unwritable {
-            path: self.path.clone(),
+            location: location(&self.path),
             reason: e.to_string(),
         };
         state.serial += 1;
         let text = serde_json::to_string_pretty(state).map_err(|e| StateError::Unwritable {
-            path: self.path.clone(),
+            location: location(&self.path),
             reason: e.to_string(),
         })?;
         let tmp = sibling(&self.path, "tmp");
@@ -121,57 +101,76 @@ impl LocalStore {
     }
 }
 
-/// The command line for the lock's holder note, without variable values: a
-/// `--var db_password=…` must not land in a file.
-fn redacted_command(args: impl IntoIterator<Item = String>) -> String {
-    let mut out = Vec::new();
-    let mut value_next = false;
-    for a in args {
-        let shown = if value_next {
-            redact_var(&a)
-        } else if let Some(v) = a.strip_prefix("--var=") {
-            format!("--var={}", redact_var(v))
-        } else {
-            a.clone()
-        };
-        value_next = a == "--var";
-        out.push(shown);
+#[async_trait]
+impl Store for LocalStore {
+    fn location(&self) -> String {
+        location(&self.path)
     }
-    out.join(" ")
+
+    async fn load(&self) -> Result<Option<State>, StateError> {
+        read(&self.path)
+    }
+
+    async fn save(&self, state: &mut State) -> Result<(), StateError> {
+        self.save_now(state)
+    }
+
+    /// The flock goes with the file handle when the store is dropped.
+    async fn unlock(&self) -> Result<(), StateError> {
+        Ok(())
+    }
 }
 
-fn redact_var(name_value: &str) -> String {
-    match name_value.split_once('=') {
-        Some((name, _)) => format!("{name}=***"),
-        None => "***".to_owned(),
+/// Breaks the lock of a local state whose holder is stuck: removes the lock
+/// file if it names `lock_id`, so that the next run locks a new one.
+pub fn force_unlock(path: &Path, lock_id: &str) -> Result<LockInfo, StateError> {
+    let fail = |reason: String| StateError::Unlock {
+        location: location(path),
+        reason,
+    };
+    let lock_path = sibling(path, "lock");
+    let text = match fs::read_to_string(&lock_path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(fail("it is not locked".into()));
+        }
+        Err(e) => return Err(fail(e.to_string())),
+    };
+    let holder = LockInfo::parse(&text).map_err(|h| fail(format!("unreadable lock: {h}")))?;
+    if holder.id != lock_id {
+        return Err(fail(format!(
+            "lock id {lock_id} does not match the current lock ({holder})"
+        )));
     }
+    if let Ok(f) = File::open(&lock_path)
+        && try_flock(&f)
+    {
+        return Err(fail(format!(
+            "it is not locked (the last holder was {holder})"
+        )));
+    }
+    fs::remove_file(&lock_path).map_err(|e| fail(e.to_string()))?;
+    Ok(holder)
 }
 
 /// Reads a state file without taking its lock (for read-only commands).
 /// `None` when there is none yet; unparseable is an error naming the file.
 pub fn read(path: &Path) -> Result<Option<State>, StateError> {
-    let unreadable = |reason: String| StateError::Unreadable {
-        path: path.to_owned(),
-        reason,
-    };
     let text = match fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(unreadable(e.to_string())),
+        Err(e) => {
+            return Err(StateError::Unreadable {
+                location: location(path),
+                reason: e.to_string(),
+            });
+        }
     };
-    let state: State = serde_json::from_str(&text).map_err(|e| {
-        unreadable(format!(
-            "{e} (the previous version, if any, is in {})",
-            sibling(path, "backup").display()
-        ))
-    })?;
-    if state.version > FORMAT_VERSION {
-        return Err(unreadable(format!(
-            "format version {} is newer than this reconcile understands ({FORMAT_VERSION})",
-            state.version
-        )));
-    }
-    Ok(Some(state))
+    let hint = format!(
+        " (the previous version, if any, is in {})",
+        sibling(path, "backup").display()
+    );
+    super::parse(&location(path), &text, &hint).map(Some)
 }
 
 /// `<file>.<suffix>` beside the state file.
@@ -209,13 +208,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state/t.json");
         let store = LocalStore::open(&path).unwrap();
-        assert!(store.load().unwrap().is_none());
+        assert!(read(&path).unwrap().is_none());
         let mut s = sample();
-        store.save(&mut s).unwrap();
+        store.save_now(&mut s).unwrap();
         assert_eq!(s.serial, 1);
         s.resources.clear();
-        store.save(&mut s).unwrap();
-        let now = store.load().unwrap().unwrap();
+        store.save_now(&mut s).unwrap();
+        let now = read(&path).unwrap().unwrap();
         assert_eq!(now.serial, 2);
         assert!(now.resources.is_empty());
         let backup: State =
@@ -241,26 +240,28 @@ mod tests {
     }
 
     #[test]
+    fn force_unlock_breaks_a_held_lock_only_with_its_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.json");
+        let _stuck = LocalStore::open(&path).unwrap();
+        let Err(StateError::Locked { lock_id, .. }) = LocalStore::open(&path) else {
+            panic!("expected a lock error");
+        };
+        let err = force_unlock(&path, "wrong").unwrap_err().to_string();
+        assert!(err.contains("does not match"), "{err}");
+        let holder = force_unlock(&path, &lock_id).unwrap();
+        assert_eq!(holder.pid, std::process::id());
+        assert!(LocalStore::open(&path).is_ok());
+    }
+
+    #[test]
     fn a_corrupt_state_is_an_error_naming_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.json");
         fs::write(&path, "{ not json").unwrap();
-        let store = LocalStore::open(&path).unwrap();
-        let err = store.load().unwrap_err().to_string();
+        let _store = LocalStore::open(&path).unwrap();
+        let err = read(&path).unwrap_err().to_string();
         assert!(err.contains(&path.display().to_string()), "{err}");
         assert_eq!(fs::read_to_string(&path).unwrap(), "{ not json");
-    }
-
-    #[test]
-    fn the_lock_note_never_holds_variable_values() {
-        let args = [
-            "reconcile",
-            "apply",
-            "--var",
-            "db_password=hunter2",
-            "--var=x=secret2",
-        ];
-        let note = redacted_command(args.map(str::to_owned));
-        assert_eq!(note, "reconcile apply --var db_password=*** --var=x=***");
     }
 }

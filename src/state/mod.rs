@@ -4,12 +4,15 @@
 
 pub mod fingerprint;
 pub mod local;
+pub mod s3;
 
 use std::collections::BTreeMap;
+use std::fmt;
 
+use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::config::DeletionPolicy;
+use crate::config::{Config, DeletionPolicy};
 use crate::value::{Attrs, Value};
 
 pub const FORMAT_VERSION: u32 = 1;
@@ -82,6 +85,191 @@ impl State {
             outputs: BTreeMap::new(),
             deposed: BTreeMap::new(),
             pending: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error(
+        "the state {location} is locked by another reconcile: {holder}\n  if that reconcile is no longer running, break the lock with `reconcile force-unlock {lock_id}`"
+    )]
+    Locked {
+        location: String,
+        holder: String,
+        lock_id: String,
+    },
+    #[error("cannot read the state {location}: {reason}")]
+    Unreadable { location: String, reason: String },
+    #[error("cannot write the state {location}: {reason}")]
+    Unwritable { location: String, reason: String },
+    #[error("cannot unlock the state {location}: {reason}")]
+    Unlock { location: String, reason: String },
+}
+
+/// Who holds a state's lock: written into the lock (file or object) and
+/// shown to whoever finds it taken.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockInfo {
+    pub id: String,
+    pub pid: u32,
+    pub host: String,
+    pub since: String,
+    pub command: String,
+}
+
+/// The command line for a lock's holder note, without variable values: a
+/// `--var db_password=…` must not land in a lock.
+pub fn redacted_command(args: impl IntoIterator<Item = String>) -> String {
+    let redact = |name_value: &str| match name_value.split_once('=') {
+        Some((name, _)) => format!("{name}=***"),
+        None => "***".to_owned(),
+    };
+    let mut out = Vec::new();
+    let mut value_next = false;
+    for a in args {
+        let shown = if value_next {
+            redact(&a)
+        } else if let Some(v) = a.strip_prefix("--var=") {
+            format!("--var={}", redact(v))
+        } else {
+            a.clone()
+        };
+        value_next = a == "--var";
+        out.push(shown);
+    }
+    out.join(" ")
+}
+
+impl LockInfo {
+    /// A new lock held by this process.
+    pub fn mine() -> LockInfo {
+        LockInfo {
+            id: uuid::Uuid::new_v4().to_string(),
+            pid: std::process::id(),
+            host: gethostname::gethostname().to_string_lossy().into_owned(),
+            since: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+            command: redacted_command(std::env::args()),
+        }
+    }
+
+    /// The holder as written in a lock, or what was there when unreadable.
+    pub fn parse(text: &str) -> Result<LockInfo, String> {
+        serde_json::from_str(text).map_err(|_| {
+            if text.trim().is_empty() {
+                "unknown holder".to_owned()
+            } else {
+                text.trim().to_owned()
+            }
+        })
+    }
+
+    pub fn locked_error(location: String, text: &str) -> StateError {
+        match LockInfo::parse(text) {
+            Ok(info) => StateError::Locked {
+                location,
+                holder: info.to_string(),
+                lock_id: info.id,
+            },
+            Err(holder) => StateError::Locked {
+                location,
+                holder,
+                lock_id: "<lock-id>".into(),
+            },
+        }
+    }
+}
+
+impl fmt::Display for LockInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "pid {} on host {} since {} ({}), lock id {}",
+            self.pid, self.host, self.since, self.command, self.id
+        )
+    }
+}
+
+/// Where the state is kept, locked for as long as it is open: the local
+/// file or an S3 object. The executor saves through this one interface.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// The file or `s3://bucket/key`, for messages.
+    fn location(&self) -> String;
+
+    /// The stored state, or `None` when there is none yet. A state that
+    /// exists but cannot be parsed is an error, never an empty state.
+    async fn load(&self) -> Result<Option<State>, StateError>;
+
+    /// Writes the state with its serial advanced by one; never overwrites a
+    /// version this store has not read.
+    async fn save(&self, state: &mut State) -> Result<(), StateError>;
+
+    /// Releases the lock (also released when the process ends, for the
+    /// local file; an S3 lock left by a killed process needs force-unlock).
+    async fn unlock(&self) -> Result<(), StateError>;
+}
+
+/// Parses a stored state, refusing a format newer than this build reads.
+pub fn parse(location: &str, text: &str, hint: &str) -> Result<State, StateError> {
+    let unreadable = |reason: String| StateError::Unreadable {
+        location: location.to_owned(),
+        reason,
+    };
+    let state: State = serde_json::from_str(text).map_err(|e| unreadable(format!("{e}{hint}")))?;
+    if state.version > FORMAT_VERSION {
+        return Err(unreadable(format!(
+            "format version {} is newer than this reconcile understands ({FORMAT_VERSION})",
+            state.version
+        )));
+    }
+    Ok(state)
+}
+
+/// The prefix of what the state records instead of a sensitive value.
+const FINGERPRINT_PREFIX: &str = "(sensitive) sha256:";
+
+/// What the state records for a sensitive value: a SHA-256 salted with the
+/// state's lineage, enough to notice a change, never the value.
+pub fn fingerprint(lineage: &str, v: &Value) -> Value {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(lineage.as_bytes());
+    h.update(v.to_json().to_string().as_bytes());
+    let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    Value::str(format!("{FINGERPRINT_PREFIX}{hex}"))
+}
+
+pub fn is_fingerprint(v: &Value) -> bool {
+    v.as_str()
+        .is_some_and(|s| s.starts_with(FINGERPRINT_PREFIX))
+}
+
+/// Replaces every sensitive value by its fingerprint before the state is
+/// written: the kinds' sensitive fields, attributes filled from sensitive
+/// variables, and outputs of sensitive variables.
+pub fn mask(state: &mut State, config: &Config) {
+    let lineage = state.lineage.clone();
+    let hide = |v: &mut Value| {
+        if !is_fingerprint(v) && !v.is_null() {
+            *v = fingerprint(&lineage, v);
+        }
+    };
+    for (address, rs) in state.resources.iter_mut().chain(state.deposed.iter_mut()) {
+        let from_vars = config.resources.get(address).map(|r| &r.sensitive_attrs);
+        let kind = crate::kinds::lookup(&rs.kind);
+        for (name, v) in rs.attributes.iter_mut() {
+            let by_kind = kind
+                .and_then(|k| k.schema().field(name))
+                .is_some_and(|f| f.sensitive);
+            if by_kind || from_vars.is_some_and(|s| s.contains(name)) {
+                hide(v);
+            }
+        }
+    }
+    for (name, v) in state.outputs.iter_mut() {
+        if config.is_sensitive_output(name) {
+            hide(v);
         }
     }
 }

@@ -339,13 +339,21 @@ pub fn command(
     args: &[&str],
     env: &[(&str, &str)],
 ) -> Command {
+    let mut cmd = command_without_state(emu, ws, args);
+    cmd.arg("--state")
+        .arg(ws.state_path())
+        .envs(env.iter().copied());
+    cmd
+}
+
+/// Like `command`, without `--state`: the state lives where the desired
+/// state's `[backend]` says.
+pub fn command_without_state(emu: Option<&Emulator>, ws: &Workspace, args: &[&str]) -> Command {
     let endpoint = emu.map_or(UNREACHABLE_ENDPOINT, |e| e.endpoint.as_str());
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_reconcile"));
     cmd.args(args)
         .arg("--desired")
         .arg(ws.desired_path())
-        .arg("--state")
-        .arg(ws.state_path())
         .arg("--no-color")
         .current_dir(ws.path())
         // Keep the developer's own AWS settings out of the tests.
@@ -363,15 +371,27 @@ pub fn command(
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_REGION", "us-east-1")
         .env("AWS_EC2_METADATA_DISABLED", "true")
-        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     cmd
 }
 
+/// Runs a prepared command to its end (bounded), like `reconcile`.
+pub fn run_command(cmd: Command, args: &[&str]) -> Run {
+    run_with_timeout(cmd, args)
+}
+
+/// Waits for a started child (bounded) and collects its output.
+pub fn wait_child(child: Child, args: &[&str]) -> Run {
+    finish_child(child, args)
+}
+
 fn run_with_timeout(mut cmd: Command, args: &[&str]) -> Run {
-    let mut child = cmd.spawn().expect("launching the reconcile binary");
+    finish_child(cmd.spawn().expect("launching the reconcile binary"), args)
+}
+
+fn finish_child(mut child: Child, args: &[&str]) -> Run {
     let stdout = read_in_background(child.stdout.take().expect("piped stdout"));
     let stderr = read_in_background(child.stderr.take().expect("piped stderr"));
     let deadline = Instant::now() + RUN_TIMEOUT;

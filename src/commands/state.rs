@@ -1,0 +1,105 @@
+//! `reconcile state list | show | rm | mv`: the state, read or edited
+//! without any AWS call.
+
+use std::collections::BTreeSet;
+
+use anyhow::{anyhow, bail};
+
+use crate::cli::{Global, StateCommand};
+use crate::plan::render::SENSITIVE;
+use crate::schema::did_you_mean;
+use crate::state::State;
+
+use super::Session;
+
+pub async fn run(global: &Global, cmd: &StateCommand) -> anyhow::Result<i32> {
+    let ui = super::ui(global);
+    match cmd {
+        StateCommand::List => {
+            let (_, _, state) = super::read_state(global).await?;
+            for address in state.iter().flat_map(|s| s.resources.keys()) {
+                ui.line(address);
+            }
+        }
+        StateCommand::Show { address } => {
+            let (config, location, state) = super::read_state(global).await?;
+            let state = state.ok_or_else(|| anyhow!("no state at {location}"))?;
+            let rs = found(&state, address)?;
+            // Sensitive: the kind's sensitive fields, and whatever the
+            // desired state fills from a sensitive variable.
+            let mut sensitive: BTreeSet<String> = config
+                .as_ref()
+                .and_then(|c| c.resources.get(address))
+                .map(|r| r.sensitive_attrs.clone())
+                .unwrap_or_default();
+            if let Some(k) = crate::kinds::lookup(&rs.kind) {
+                let fields = k.schema().fields.iter();
+                sensitive.extend(fields.filter(|f| f.sensitive).map(|f| f.name.to_owned()));
+            }
+            ui.line(&format!("# {address}"));
+            ui.line(&format!("kind = {:?}", rs.kind));
+            ui.line(&format!("id = {:?}", rs.id));
+            ui.line(&format!(
+                "status = {:?}",
+                format!("{:?}", rs.status).to_lowercase()
+            ));
+            ui.line(&format!("dependencies = {:?}", rs.dependencies));
+            for (k, v) in &rs.attributes {
+                let shown = if sensitive.contains(k) {
+                    SENSITIVE.to_owned()
+                } else {
+                    v.to_string()
+                };
+                ui.line(&format!("{k} = {shown}"));
+            }
+        }
+        StateCommand::Rm { address } => {
+            let mut session = Session::open(global).await?;
+            found(&session.state, address)?;
+            session.state.resources.remove(address);
+            session.state.deposed.remove(address);
+            session.save().await?;
+            ui.line(&format!(
+                "Removed {address} from the state; it still exists in AWS."
+            ));
+            session.close().await?;
+        }
+        StateCommand::Mv { from, to } => {
+            let mut session = Session::open(global).await?;
+            let state = &mut session.state;
+            found(state, from)?;
+            if state.resources.contains_key(to) {
+                bail!("{to} is already in the state: `reconcile state rm {to}` first");
+            }
+            if let Some(rs) = state.resources.remove(from) {
+                state.resources.insert(to.clone(), rs);
+            }
+            if let Some(rs) = state.deposed.remove(from) {
+                state.deposed.insert(to.clone(), rs);
+            }
+            // What depended on the old address depends on the new one.
+            for rs in state
+                .resources
+                .values_mut()
+                .chain(state.deposed.values_mut())
+            {
+                for d in rs.dependencies.iter_mut().filter(|d| *d == from) {
+                    d.clone_from(to);
+                }
+            }
+            session.save().await?;
+            ui.line(&format!("Moved {from} to {to}."));
+            session.close().await?;
+        }
+    }
+    Ok(0)
+}
+
+fn found<'a>(state: &'a State, address: &str) -> anyhow::Result<&'a crate::state::ResourceState> {
+    state.resources.get(address).ok_or_else(|| {
+        anyhow!(
+            "{address} is not in the state{}",
+            did_you_mean(address, state.resources.keys().map(String::as_str))
+        )
+    })
+}
