@@ -71,17 +71,8 @@ pub fn resource_name(address: &str) -> String {
         }
     }
     segs.push(&address[start..]);
-    let mut words = Vec::new();
-    let mut it = segs.into_iter();
-    while let Some(seg) = it.next() {
-        // `module <name>` or `<kind> <name>`: keep only the name.
-        if let Some(name) = it.next() {
-            let _ = seg;
-            words.push(name);
-        } else {
-            words.push(seg);
-        }
-    }
+    // `module <name>` or `<kind> <name>` pairs: keep only the names.
+    let words: Vec<&str> = segs.chunks(2).map(|pair| pair[pair.len() - 1]).collect();
     let mut out = String::new();
     for c in words.join("-").chars() {
         let c = if c.is_ascii_alphanumeric() || c == '_' {
