@@ -8,6 +8,7 @@ pub mod autoscaling;
 pub mod ec2;
 pub mod ecr;
 pub mod ecs;
+pub mod efs;
 pub mod elb;
 pub mod iam;
 pub mod kms;
@@ -227,6 +228,8 @@ pub static KINDS: &[&dyn Kind] = &[
     &iam::role::IamRole,
     &iam::instance_profile::IamInstanceProfile,
     &ecr::repository::EcrRepository,
+    &efs::file_system::EfsFileSystem,
+    &efs::mount_target::EfsMountTarget,
     &logs::log_group::LogGroup,
     &rds::db_subnet_group::RdsSubnetGroup,
     &rds::db_instance::DbInstanceKind,

@@ -1,0 +1,118 @@
+//! EFS kinds and the helpers they share: tags, life-cycle states.
+
+pub mod file_system;
+pub mod mount_target;
+
+use aws_sdk_efs::types::{LifeCycleState, Tag};
+
+use super::{ADDRESS_TAG, Ctx, STACK_TAG, user_tags};
+use crate::aws::ApiError;
+use crate::aws::wait::Poll;
+use crate::value::{Attrs, Value};
+
+pub use super::iam::{found, tag_changes};
+
+pub fn tag(key: impl Into<String>, value: impl Into<String>) -> Result<Tag, ApiError> {
+    Tag::builder()
+        .key(key)
+        .value(value)
+        .build()
+        .map_err(|e| ApiError::msg(format!("building an EFS tag: {e}")))
+}
+
+/// The tags of a create call: user tags plus `reconcile:*`.
+pub fn create_tags(cx: Ctx<'_>, address: &str, desired: &Attrs) -> Result<Vec<Tag>, ApiError> {
+    cx.tags_for(address, desired)
+        .into_iter()
+        .map(|(k, v)| tag(k, v))
+        .collect()
+}
+
+/// The user-visible tags.
+pub fn tags_value(tags: &[Tag]) -> Value {
+    user_tags(tags.iter().map(|t| (t.key(), t.value())))
+}
+
+/// True when the tags say the resource is `address` of this stack.
+pub fn is_ours(cx: Ctx<'_>, address: &str, tags: &[Tag]) -> bool {
+    let has = |k: &str, v: &str| tags.iter().any(|t| t.key() == k && t.value() == v);
+    has(STACK_TAG, cx.stack) && has(ADDRESS_TAG, address)
+}
+
+/// What one look at a file system or mount target being created means for
+/// the wait (both share EFS's life-cycle states).
+pub fn creation_progress(state: Option<&LifeCycleState>) -> Poll<()> {
+    match state {
+        Some(LifeCycleState::Available) => Poll::Ready(()),
+        Some(s @ (LifeCycleState::Error | LifeCycleState::Deleting | LifeCycleState::Deleted)) => {
+            Poll::Failed(s.as_str().to_owned())
+        }
+        Some(s) => Poll::Pending(s.as_str().to_owned()),
+        None => Poll::Pending("not yet visible".into()),
+    }
+}
+
+/// What one look at a file system or mount target being deleted means:
+/// gone (not found, or `deleted`) is done; anything else is still going.
+pub fn deletion_progress(state: Option<&LifeCycleState>) -> Poll<()> {
+    match state {
+        None | Some(LifeCycleState::Deleted) => Poll::Ready(()),
+        Some(s) => Poll::Pending(s.as_str().to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn creation_waits_through_creating_and_stops_on_error() {
+        assert_eq!(
+            creation_progress(Some(&LifeCycleState::Available)),
+            Poll::Ready(())
+        );
+        assert!(matches!(
+            creation_progress(Some(&LifeCycleState::Creating)),
+            Poll::Pending(_)
+        ));
+        assert!(matches!(
+            creation_progress(Some(&LifeCycleState::Updating)),
+            Poll::Pending(_)
+        ));
+        assert!(matches!(creation_progress(None), Poll::Pending(_)));
+        assert_eq!(
+            creation_progress(Some(&LifeCycleState::Error)),
+            Poll::Failed("error".into())
+        );
+        assert!(matches!(
+            creation_progress(Some(&LifeCycleState::Deleting)),
+            Poll::Failed(_)
+        ));
+    }
+
+    #[test]
+    fn deletion_is_done_when_gone_or_deleted() {
+        assert_eq!(deletion_progress(None), Poll::Ready(()));
+        assert_eq!(
+            deletion_progress(Some(&LifeCycleState::Deleted)),
+            Poll::Ready(())
+        );
+        assert!(matches!(
+            deletion_progress(Some(&LifeCycleState::Deleting)),
+            Poll::Pending(_)
+        ));
+        assert!(matches!(
+            deletion_progress(Some(&LifeCycleState::Available)),
+            Poll::Pending(_)
+        ));
+    }
+
+    #[test]
+    fn reconcile_tags_are_hidden_from_user_tags() {
+        let tags = [
+            tag("team", "web").unwrap(),
+            tag("reconcile:stack", "s").unwrap(),
+        ];
+        assert_eq!(tags_value(&tags).str_map().len(), 1);
+    }
+}
