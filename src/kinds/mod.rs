@@ -5,6 +5,7 @@
 
 pub mod appautoscaling;
 pub mod autoscaling;
+pub mod cloudfront;
 pub mod ec2;
 pub mod ecr;
 pub mod ecs;
@@ -234,6 +235,7 @@ pub static KINDS: &[&dyn Kind] = &[
     &iam::instance_profile::IamInstanceProfile,
     &ecr::repository::EcrRepository,
     &logs::log_group::LogGroup,
+    &cloudfront::distribution::CloudFrontDistribution,
     &appautoscaling::target::AppAutoScalingTarget,
     &appautoscaling::policy::AppAutoScalingPolicy,
 ];
