@@ -172,6 +172,8 @@ struct Outcome {
     /// A create failed, but the resource was found by its tags: record it
     /// tainted so that it is neither lost nor duplicated.
     adopted: Option<(String, Attrs)>,
+    /// A common cause of the failure, when one is known.
+    hint: Option<String>,
     elapsed: Duration,
 }
 
@@ -293,6 +295,7 @@ impl Executor<'_> {
                         if since.elapsed() >= Duration::from_secs(10) {
                             self.ui.event(Event::Still {
                                 address: &plan.changes[i].address,
+                                action: plan.changes[i].action,
                                 deleting: step == Step::Delete,
                                 elapsed: since.elapsed(),
                             });
@@ -467,7 +470,11 @@ impl Executor<'_> {
                 // A half-made update needs nothing here: the next refresh
                 // reads what AWS really has and plans the rest.
                 self.save(state).await?;
-                self.fail(report, change, step, e.to_string());
+                let message = match o.hint {
+                    Some(hint) => format!("{e}\n  Hint: {hint}"),
+                    None => e.to_string(),
+                };
+                self.fail(report, change, step, message);
                 Ok(false)
             }
         }
@@ -621,11 +628,30 @@ impl Task {
                 }
             },
         };
+        let elapsed = started.elapsed();
+        let hint = match &result {
+            Err(error) => {
+                let (id, attrs) = match &self.op {
+                    Op::Create { desired } => (None, desired),
+                    Op::Update { id, desired } => (Some(id.as_str()), desired),
+                    Op::Delete { id, .. } => (Some(id.as_str()), &self.live),
+                };
+                let failed = crate::hints::Failed {
+                    kind: self.kind.schema().kind,
+                    id,
+                    attrs,
+                    error,
+                };
+                crate::hints::explain(&clients, &failed).await
+            }
+            Ok(_) => None,
+        };
         Outcome {
             node,
             result,
             adopted,
-            elapsed: started.elapsed(),
+            hint,
+            elapsed,
         }
     }
 

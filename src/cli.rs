@@ -70,7 +70,10 @@ pub enum Command {
     #[command(after_help = "Example:\n  reconcile import vpc.main vpc-0abc123")]
     Import(ImportArgs),
     /// Inspect or edit the state without touching AWS.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  reconcile state list\n  reconcile state show vpc.main"
+    )]
     State(StateCommand),
     /// Print the dependency graph (DOT, or SVG/PNG through Graphviz).
     #[command(
@@ -87,6 +90,35 @@ pub enum Command {
         after_help = "Example:\n  reconcile output app_url   # prints only the value, for scripts"
     )]
     Output(OutputArgs),
+    /// Print a JSON Schema of the desired-state format, for editors (taplo, Even Better TOML).
+    #[command(
+        after_help = "Example:\n  reconcile schema > reconcile.schema.json\n  # then, first line of a desired-state file: #:schema ../reconcile.schema.json"
+    )]
+    Schema,
+    /// Write the reference page of every resource kind (Markdown).
+    #[command(after_help = "Example:\n  reconcile docs --out docs/kinds")]
+    Docs(DocsArgs),
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Example:\n  reconcile completions bash > ~/.local/share/bash-completion/completions/reconcile\n  reconcile completions zsh > \"${fpath[1]}/_reconcile\"\n  reconcile completions fish > ~/.config/fish/completions/reconcile.fish"
+    )]
+    Completions(CompletionsArgs),
+    /// Print the man page (roff).
+    #[command(after_help = "Example:\n  reconcile man > reconcile.1 && man ./reconcile.1")]
+    Man,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DocsArgs {
+    /// The directory to write <kind>.md files into.
+    #[arg(long, default_value = "docs/kinds", value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Subcommand)]

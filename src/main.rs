@@ -51,6 +51,10 @@ fn main() -> ExitCode {
             Command::Graph(args) => commands::graph::run(g, args),
             Command::ForceUnlock(args) => commands::unlock::run(g, args).await,
             Command::Output(args) => commands::output::run(g, args).await,
+            Command::Schema => commands::reference::schema(),
+            Command::Docs(args) => commands::reference::docs(g, args),
+            Command::Completions(args) => commands::reference::completions(args),
+            Command::Man => commands::reference::man(),
         };
         // However the command ended, an S3 lock it took is released.
         reconcile::state::s3::release_held().await;

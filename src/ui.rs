@@ -1,20 +1,93 @@
 //! The one writer of human output: plans, progress, outputs, errors.
 //! Progress goes to stdout line by line, so it reads the same on a terminal,
-//! in a pipe and in a cron mail.
+//! in a pipe and in a cron mail; on a terminal a live line below them names
+//! what is in flight.
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::plan::render::{self, SENSITIVE, Style};
 use crate::plan::{Action, Plan};
 use crate::value::Value;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Ui {
     pub style: Style,
     /// Human output on stderr, leaving stdout to machine output (`watch`).
     pub to_stderr: bool,
+    /// The live summary of operations in flight, on a terminal only.
+    live: Option<Arc<Live>>,
+}
+
+struct Live {
+    bar: ProgressBar,
+    /// Address → (present participle, started).
+    in_flight: Mutex<BTreeMap<String, (&'static str, Instant)>>,
+}
+
+impl std::fmt::Debug for Live {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Live")
+    }
+}
+
+impl Live {
+    fn new() -> Live {
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stdout());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        Live {
+            bar,
+            in_flight: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    fn update(&self, e: &Event) {
+        let Ok(mut m) = self.in_flight.lock() else {
+            return;
+        };
+        match e {
+            Event::Started {
+                address,
+                action,
+                deleting,
+            } => {
+                let v = verb(*action, *deleting).2;
+                m.insert((*address).to_owned(), (v, Instant::now()));
+                if m.len() == 1 {
+                    self.bar.enable_steady_tick(Duration::from_millis(120));
+                }
+            }
+            Event::Done { address, .. } | Event::Failed { address, .. } => {
+                m.remove(*address);
+            }
+            _ => {}
+        }
+        if m.is_empty() {
+            self.bar.disable_steady_tick();
+            self.bar.set_message("");
+            return;
+        }
+        let names: Vec<String> = m
+            .iter()
+            .take(4)
+            .map(|(a, (v, since))| format!("{a} ({v} {}s)", since.elapsed().as_secs()))
+            .collect();
+        let more = m.len().saturating_sub(4);
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        self.bar
+            .set_message(format!("{} in flight: {}{more}", m.len(), names.join(", ")));
+    }
 }
 
 /// What the executor reports as it goes.
@@ -27,6 +100,7 @@ pub enum Event<'a> {
     },
     Still {
         address: &'a str,
+        action: Action,
         deleting: bool,
         elapsed: Duration,
     },
@@ -48,18 +122,22 @@ pub enum Event<'a> {
     Interrupted,
 }
 
-fn verb(action: Action, deleting: bool) -> (&'static str, &'static str) {
+/// (starting, finished, still) words of an operation.
+fn verb(action: Action, deleting: bool) -> (&'static str, &'static str, &'static str) {
     match (action, deleting) {
-        (_, true) => ("Destroying", "Destruction"),
-        (Action::Update, _) => ("Modifying", "Modifications"),
-        _ => ("Creating", "Creation"),
+        (_, true) => ("Destroying", "Destruction", "destroying"),
+        (Action::Update, _) => ("Modifying", "Modifications", "modifying"),
+        _ => ("Creating", "Creation", "creating"),
     }
 }
 
 impl Ui {
-    pub fn new(color: bool) -> Ui {
+    /// `live`: draw the in-flight summary (stdout is a terminal and
+    /// colours are wanted).
+    pub fn new(color: bool, live: bool) -> Ui {
         Ui {
             style: Style { color },
+            live: live.then(|| Arc::new(Live::new())),
             to_stderr: false,
         }
     }
@@ -69,9 +147,21 @@ impl Ui {
             let _ = std::io::stderr().lock().write_all(s.as_bytes());
             return;
         }
-        let mut o = std::io::stdout().lock();
-        let _ = o.write_all(s.as_bytes());
-        let _ = o.flush();
+        if let Some(live) = &self.live
+            && !live.bar.is_finished()
+        {
+            // Printed above the live line, which is redrawn below.
+            live.bar.suspend(|| write_stdout(s));
+            return;
+        }
+        write_stdout(s);
+    }
+
+    /// Removes the live line once apply or destroy is over.
+    pub fn finish_progress(&self) {
+        if let Some(live) = &self.live {
+            live.bar.finish_and_clear();
+        }
     }
 
     pub fn line(&self, s: &str) {
@@ -84,6 +174,9 @@ impl Ui {
 
     pub fn event(&self, e: Event) {
         let st = self.style;
+        if let Some(live) = &self.live {
+            live.update(&e);
+        }
         let line = match e {
             Event::Started {
                 address,
@@ -94,10 +187,11 @@ impl Ui {
             }
             Event::Still {
                 address,
+                action,
                 deleting,
                 elapsed,
             } => {
-                let v = if deleting { "destroying" } else { "creating" };
+                let v = verb(action, deleting).2;
                 format!(
                     "{}: Still {v}... [{}s elapsed]",
                     st.bold(address),
@@ -159,4 +253,10 @@ impl Ui {
         let mut e = std::io::stderr().lock();
         let _ = writeln!(e, "{} {message}", self.style.red("Error:"));
     }
+}
+
+fn write_stdout(s: &str) {
+    let mut o = std::io::stdout().lock();
+    let _ = o.write_all(s.as_bytes());
+    let _ = o.flush();
 }

@@ -113,8 +113,9 @@ where
                 } else {
                     class
                 };
+                let message = e.message().map_or_else(|| e.to_string(), str::to_owned);
                 ApiError {
-                    message: e.message().map_or_else(|| e.to_string(), str::to_owned),
+                    message: format!("{message} [{}]", operation_name::<E>()),
                     code,
                     class,
                 }
@@ -142,6 +143,14 @@ where
     }
 }
 
+/// The API operation an SDK error type belongs to: `CreateSubnet` for
+/// `aws_sdk_ec2::operation::create_subnet::CreateSubnetError`.
+fn operation_name<E>() -> &'static str {
+    let name = std::any::type_name::<E>();
+    let last = name.rsplit("::").next().unwrap_or(name);
+    last.strip_suffix("Error").unwrap_or(last)
+}
+
 /// Ok(()) when the error says the resource is already gone.
 pub fn gone_is_ok(r: Result<(), ApiError>) -> Result<(), ApiError> {
     match r {
@@ -153,6 +162,14 @@ pub fn gone_is_ok(r: Result<(), ApiError>) -> Result<(), ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_operation_is_named_from_the_error_type() {
+        assert_eq!(
+            operation_name::<aws_sdk_ec2::operation::create_subnet::CreateSubnetError>(),
+            "CreateSubnet"
+        );
+    }
 
     #[test]
     fn not_found_codes_of_every_service_are_recognised() {

@@ -76,10 +76,12 @@ pub async fn execute(
         clients: session.clients.clone(),
         config: &session.config,
         store: session.store.as_ref(),
-        ui,
+        ui: ui.clone(),
         parallelism: usize::from(parallelism),
     };
-    let report = executor.run(plan, &mut session.state).await?;
+    let report = executor.run(plan, &mut session.state).await;
+    ui.finish_progress();
+    let report = report?;
     Ok(finish(&ui, &report, plan.destroy, session))
 }
 

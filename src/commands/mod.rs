@@ -6,6 +6,7 @@ pub mod graph;
 pub mod import;
 pub mod output;
 pub mod plan;
+pub mod reference;
 pub mod state;
 pub mod unlock;
 pub mod validate;
@@ -30,10 +31,9 @@ use crate::state::{State, Store};
 use crate::ui::Ui;
 
 pub fn ui(global: &Global) -> Ui {
-    let color = !global.no_color
-        && std::env::var_os("NO_COLOR").is_none()
-        && std::io::stdout().is_terminal();
-    Ui::new(color)
+    let terminal = std::io::stdout().is_terminal();
+    let color = !global.no_color && std::env::var_os("NO_COLOR").is_none() && terminal;
+    Ui::new(color, color)
 }
 
 /// The desired state, loaded and checked (no AWS call).
