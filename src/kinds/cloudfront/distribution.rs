@@ -44,7 +44,9 @@ const ORIGIN: &[Field] = &[
     Field::new("domain_name", Type::String)
         .required()
         .doc("The origin's DNS name (a bucket's regional domain name, a load balancer's)."),
-    Field::new("origin_path", Type::String).default(Default::Str("")),
+    Field::new("origin_path", Type::String)
+        .default(Default::Str(""))
+        .doc("A folder of the origin requests are served from (`/site`)."),
     Field::new("s3_origin", Type::Object(S3_ORIGIN)).doc("Set for an S3 bucket origin."),
     Field::new("custom_origin", Type::Object(CUSTOM_ORIGIN))
         .doc("Set for any other origin (HTTP server, load balancer, website endpoint)."),
@@ -100,7 +102,9 @@ static SCHEMA: Schema = Schema {
         Field::new("price_class", Type::String)
             .default(Default::Str("PriceClass_All"))
             .doc("\"PriceClass_All\", \"PriceClass_200\" or \"PriceClass_100\"."),
-        Field::new("comment", Type::String).default(Default::Str("")),
+        Field::new("comment", Type::String)
+            .default(Default::Str(""))
+            .doc("A note shown in the console."),
         Field::new("default_root_object", Type::String)
             .default(Default::Str(""))
             .doc("The object served for `/` (e.g. index.html)."),
