@@ -16,6 +16,7 @@ use crate::config::{Config, DeletionPolicy};
 use crate::kinds::{self, Ctx, Kind};
 use crate::plan::diff::desired_attrs;
 use crate::plan::{Action, Change, Plan};
+use crate::state::fingerprint::Fingerprinter;
 use crate::state::{Pending, ResourceState, State, StateError, Status, Store};
 use crate::ui::{Event, Ui};
 use crate::value::{Attrs, Value};
@@ -169,6 +170,7 @@ impl Resolve for ApplyEnv<'_> {
 struct Outcome {
     node: NodeIndex,
     result: Result<Option<(String, Attrs)>, ApiError>,
+    fingerprints: BTreeMap<String, String>,
     /// A create failed, but the resource was found by its tags: record it
     /// tainted so that it is neither lost nor duplicated.
     adopted: Option<(String, Attrs)>,
@@ -181,6 +183,7 @@ pub struct Executor<'a> {
     pub clients: Arc<Clients>,
     pub config: &'a Config,
     pub store: &'a dyn Store,
+    pub fingerprints: &'a Fingerprinter,
     pub ui: Ui,
     pub parallelism: usize,
 }
@@ -342,7 +345,20 @@ impl Executor<'_> {
     ) -> Result<Task, String> {
         let kind =
             kinds::lookup(&change.kind).ok_or_else(|| format!("unknown kind `{}`", change.kind))?;
-        let live = change.before.clone().unwrap_or_default();
+        let mut live = change.before.clone().unwrap_or_default();
+        let recorded = state.resources.get(&change.address);
+        // AWS cannot tell a write-only setting (force_destroy): the value
+        // last applied stands for the live one, for deletes too.
+        for f in kind
+            .schema()
+            .inputs()
+            .filter(|f| f.write_only && !f.sensitive)
+        {
+            if let Some(r) = recorded.and_then(|r| r.fingerprints.get(f.name)) {
+                live.insert(f.name.to_owned(), crate::state::fingerprint::shown(f, r));
+            }
+        }
+        let mut fingerprints = BTreeMap::new();
         let id = state
             .resources
             .get(&change.address)
@@ -365,6 +381,18 @@ impl Executor<'_> {
                 if let Some((name, _)) = desired.iter().find(|(_, v)| v.has_unknown()) {
                     return Err(format!("`{name}` is still unknown at apply time"));
                 }
+                for f in kind.schema().inputs().filter(|f| f.write_only) {
+                    let Some(v) = desired.get(f.name) else {
+                        continue;
+                    };
+                    let fp = self.fingerprints.record(f, &f.ty.normalize(v));
+                    // Unchanged since the last apply: the kind sees it as
+                    // live too, so that an update does not send it again.
+                    if recorded.and_then(|r| r.fingerprints.get(f.name)) == Some(&fp) {
+                        live.insert(f.name.to_owned(), v.clone());
+                    }
+                    fingerprints.insert(f.name.to_owned(), fp);
+                }
                 match (action, id) {
                     (Action::Update, Some(id)) => Op::Update { id, desired },
                     _ => Op::Create { desired },
@@ -376,6 +404,7 @@ impl Executor<'_> {
             address: change.address.clone(),
             op,
             live,
+            fingerprints,
             timeouts: kind.timeouts(),
         })
     }
@@ -430,6 +459,7 @@ impl Executor<'_> {
                                 dependencies: change.deps.clone(),
                                 status: Status::Created,
                                 deletion_policy: recorded_policy(change),
+                                fingerprints: o.fingerprints.clone(),
                             },
                         );
                         match change.action {
@@ -464,6 +494,7 @@ impl Executor<'_> {
                             dependencies: change.deps.clone(),
                             status: Status::Tainted,
                             deletion_policy: recorded_policy(change),
+                            fingerprints: BTreeMap::new(),
                         },
                     );
                 }
@@ -585,6 +616,8 @@ struct Task {
     address: String,
     op: Op,
     live: Attrs,
+    /// Of the write-only values sent, recorded once the operation succeeds.
+    fingerprints: BTreeMap<String, String>,
     timeouts: kinds::Timeouts,
 }
 
@@ -648,6 +681,7 @@ impl Task {
         };
         Outcome {
             node,
+            fingerprints: self.fingerprints,
             result,
             adopted,
             hint,

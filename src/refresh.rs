@@ -112,6 +112,8 @@ pub async fn adopt_pending(
                 dependencies: Vec::new(),
                 status: Status::Created,
                 deletion_policy: None,
+                // Unknown: write-only values are sent again by an update.
+                fingerprints: BTreeMap::new(),
             },
         ));
     }

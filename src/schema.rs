@@ -56,6 +56,10 @@ pub struct Field {
     /// A change cannot be made in place: the resource is replaced.
     pub force_new: bool,
     pub sensitive: bool,
+    /// Sent to AWS but never readable back (a master password). The planner
+    /// compares a keyed fingerprint recorded in the state at apply instead
+    /// of the live value (see `state::fingerprint`).
+    pub write_only: bool,
     /// Set by AWS, read-only: exported for references (`id`, `arn`).
     pub computed: bool,
     pub description: &'static str,
@@ -70,6 +74,7 @@ impl Field {
             default: None,
             force_new: false,
             sensitive: false,
+            write_only: false,
             computed: false,
             description: "",
         }
@@ -88,6 +93,10 @@ impl Field {
     }
     pub const fn sensitive(mut self) -> Field {
         self.sensitive = true;
+        self
+    }
+    pub const fn write_only(mut self) -> Field {
+        self.write_only = true;
         self
     }
     pub const fn computed(mut self) -> Field {

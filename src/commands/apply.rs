@@ -76,6 +76,7 @@ pub async fn execute(
         clients: session.clients.clone(),
         config: &session.config,
         store: session.store.as_ref(),
+        fingerprints: &session.fingerprints,
         ui: ui.clone(),
         parallelism: usize::from(parallelism),
     };

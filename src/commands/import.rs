@@ -55,6 +55,8 @@ pub async fn run(global: &Global, args: &ImportArgs) -> anyhow::Result<i32> {
             dependencies: deps,
             status: Status::Created,
             deletion_policy: None,
+            // Unknown: write-only values are sent by the next apply.
+            fingerprints: Default::default(),
         },
     );
     session.save().await?;

@@ -25,6 +25,7 @@ use crate::config::{self, Config};
 use crate::plan::Plan;
 use crate::plan::diff::{self, Live};
 use crate::plan::targets;
+use crate::state::fingerprint::Fingerprinter;
 use crate::state::local::LocalStore;
 use crate::state::s3::S3Store;
 use crate::state::{State, Store};
@@ -105,6 +106,8 @@ pub struct Session {
     pub store: Box<dyn Store>,
     pub state: State,
     pub clients: Arc<Clients>,
+    /// Fingerprints write-only values (see `state::fingerprint`).
+    pub fingerprints: Fingerprinter,
 }
 
 impl Session {
@@ -121,6 +124,10 @@ impl Session {
             Some(s) => s,
             None => State::new(&config.stack),
         };
+        // With a remote state the key file sits where a local state would;
+        // hosts sharing a state set RECONCILE_FINGERPRINT_KEY instead.
+        let fingerprints = Fingerprinter::for_state(&state_path(global, &config))
+            .map_err(|e| anyhow::anyhow!("the key of write-only fingerprints: {e}"))?;
         let clients = Arc::new(Clients::load(&config.region).await);
         let mut state = state;
         for address in crate::refresh::adopt_pending(&clients, &mut state).await? {
@@ -133,6 +140,7 @@ impl Session {
             store,
             state,
             clients,
+            fingerprints,
         })
     }
 
@@ -170,7 +178,7 @@ impl Session {
             let state = targets::mark_for_replacement(&self.state, &opts.replace)
                 .map_err(anyhow::Error::msg)?;
             let lookups = crate::lookups::read_all(&self.clients, &self.config.lookups).await?;
-            let mut plan = diff::plan(&self.config, &state, live, &lookups)
+            let mut plan = diff::plan(&self.config, &state, live, &lookups, &self.fingerprints)
                 .map_err(|errors| anyhow::anyhow!("cannot plan:\n  {}", errors.join("\n  ")))?;
             targets::explain_replacements(&mut plan, &opts.replace);
             plan

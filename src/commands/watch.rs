@@ -110,6 +110,7 @@ async fn run_cycle(global: &Global, args: &WatchArgs, cycle: &mut Cycle) -> anyh
             clients: session.clients.clone(),
             config: &session.config,
             store: session.store.as_ref(),
+            fingerprints: &session.fingerprints,
             ui,
             parallelism: usize::from(global.parallelism),
         };

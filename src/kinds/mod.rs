@@ -11,7 +11,10 @@ pub mod ecr;
 pub mod ecs;
 pub mod elb;
 pub mod iam;
+pub mod kms;
 pub mod logs;
+pub mod rds;
+pub mod s3;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -236,6 +239,11 @@ pub static KINDS: &[&dyn Kind] = &[
     &ecr::repository::EcrRepository,
     &logs::log_group::LogGroup,
     &cloudfront::distribution::CloudFrontDistribution,
+    &rds::db_subnet_group::RdsSubnetGroup,
+    &rds::db_instance::DbInstanceKind,
+    &s3::bucket::S3Bucket,
+    &kms::key::KmsKey,
+    &kms::alias::KmsAlias,
     &appautoscaling::target::AppAutoScalingTarget,
     &appautoscaling::policy::AppAutoScalingPolicy,
 ];
@@ -266,6 +274,29 @@ pub fn str_attr(a: &Attrs, name: &str) -> Option<String> {
 /// A bool attribute, if set.
 pub fn bool_attr(a: &Attrs, name: &str) -> Option<bool> {
     a.get(name).and_then(Value::as_bool)
+}
+
+/// `default_name` as RDS identifiers and S3 buckets want it: lowercase
+/// letters, digits and hyphens, starting with a letter, at most `max`
+/// characters.
+pub fn lowercase_name(cx: Ctx<'_>, address: &str, max: usize) -> String {
+    let raw = default_name(cx.stack, address).to_ascii_lowercase();
+    let mut name: String = raw
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
+        name.insert(0, 'r');
+    }
+    // No double hyphens and no trailing one.
+    while name.contains("--") {
+        name = name.replace("--", "-");
+    }
+    let mut name: String = name.chars().take(max).collect();
+    while name.ends_with('-') {
+        name.pop();
+    }
+    name
 }
 
 #[cfg(test)]

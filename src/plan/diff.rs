@@ -8,6 +8,7 @@ use crate::config::template::{self, Ref, Resolve};
 use crate::config::{Config, DeletionPolicy, Lifecycle, Resource};
 use crate::graph::Graph;
 use crate::kinds::{self, Kind};
+use crate::state::fingerprint::{self, Fingerprinter};
 use crate::state::{State, Status};
 use crate::value::{Attrs, Value};
 
@@ -101,6 +102,7 @@ pub fn plan(
     state: &State,
     live: &Live,
     lookups: &BTreeMap<String, Attrs>,
+    fingerprints: &Fingerprinter,
 ) -> Result<Plan, Vec<String>> {
     let graph = Graph::build(config).map_err(|e| vec![e])?;
     // Lookups resolve like resource attributes.
@@ -128,7 +130,7 @@ pub fn plan(
                 continue;
             }
         };
-        let change = plan_one(r, &desired, state, live);
+        let change = plan_one(r, &desired, state, live, fingerprints);
         planned.insert(address.clone(), change.after.clone().unwrap_or_default());
         changes.push(change);
     }
@@ -257,7 +259,13 @@ fn sensitive_fields(kind: &str, from_vars: &BTreeSet<String>) -> Vec<String> {
     out.into_iter().collect()
 }
 
-fn plan_one(r: &Resource, desired: &Attrs, state: &State, live: &Live) -> Change {
+fn plan_one(
+    r: &Resource,
+    desired: &Attrs,
+    state: &State,
+    live: &Live,
+    fingerprints: &Fingerprinter,
+) -> Change {
     let schema = r.kind.schema();
     let existing = state.resources.get(&r.address);
     let live_attrs = live.get(&r.address).cloned().flatten();
@@ -303,6 +311,7 @@ fn plan_one(r: &Resource, desired: &Attrs, state: &State, live: &Live) -> Change
             schema,
             &Attrs::new(),
             change.after.as_ref().unwrap_or(desired),
+            fingerprints,
         );
         mark_sensitive(&mut change);
         return change;
@@ -318,6 +327,23 @@ fn plan_one(r: &Resource, desired: &Attrs, state: &State, live: &Live) -> Change
             continue; // optional and unset: not managed
         };
         let dn = f.ty.normalize(d);
+        if f.write_only {
+            // AWS never returns it: compare with what the last apply sent.
+            let recorded = existing.fingerprints.get(f.name);
+            let fp = (!d.has_unknown()).then(|| fingerprints.record(f, &dn));
+            if fp.is_none() || recorded != fp.as_ref() {
+                diffs.push(AttrDiff {
+                    name: f.name.to_owned(),
+                    before: recorded
+                        .map(|r| fingerprint::shown(f, r))
+                        .unwrap_or_default(),
+                    after: fp.map_or(Value::Unknown, |r| fingerprint::shown(f, &r)),
+                    forces_replacement: f.force_new,
+                    sensitive: false,
+                });
+            }
+            continue;
+        }
         let ln = live_attrs
             .get(f.name)
             .map(|v| f.ty.normalize(v))
@@ -378,17 +404,27 @@ fn plan_one(r: &Resource, desired: &Attrs, state: &State, live: &Live) -> Change
     change
 }
 
-/// Every attribute of a create, as diffs from nothing.
-fn all_diffs(schema: &crate::schema::Schema, before: &Attrs, after: &Attrs) -> Vec<AttrDiff> {
+/// Every attribute of a create, as diffs from nothing. Write-only values
+/// appear as their fingerprint: a plan never carries them in clear.
+fn all_diffs(
+    schema: &crate::schema::Schema,
+    before: &Attrs,
+    after: &Attrs,
+    fingerprints: &Fingerprinter,
+) -> Vec<AttrDiff> {
     after
         .iter()
         .filter(|(_, v)| !v.is_null())
         .map(|(k, v)| AttrDiff {
             name: k.clone(),
             before: before.get(k).cloned().unwrap_or_default(),
-            after: schema
-                .field(k)
-                .map_or_else(|| v.clone(), |f| f.ty.normalize(v)),
+            after: match schema.field(k) {
+                Some(f) if f.write_only && !v.has_unknown() => {
+                    fingerprint::shown(f, &fingerprints.record(f, &f.ty.normalize(v)))
+                }
+                Some(f) => f.ty.normalize(v),
+                None => v.clone(),
+            },
             forces_replacement: false,
             sensitive: false,
         })
@@ -409,7 +445,7 @@ mod tests {
 
     /// The planner without lookups.
     fn plan(c: &Config, s: &State, l: &Live) -> Result<Plan, Vec<String>> {
-        super::plan(c, s, l, &BTreeMap::new())
+        super::plan(c, s, l, &BTreeMap::new(), &Fingerprinter::with_key("test"))
     }
 
     fn config(toml: &str) -> Config {
@@ -451,6 +487,7 @@ tags = { Name = "main" }
                 dependencies: vec![],
                 status: Status::Created,
                 deletion_policy: None,
+                fingerprints: BTreeMap::new(),
             },
         );
         s
@@ -568,5 +605,127 @@ tags = { Name = "main" }
         )
         .unwrap();
         assert_eq!(one(&p, "vpc.main").action, Action::NoOp);
+    }
+
+    const DB: &str = r#"
+[stack]
+name = "t"
+region = "us-east-1"
+
+[variables.db_password]
+sensitive = true
+
+[db_instance.main]
+identifier = "db1"
+engine = "postgres"
+instance_class = "db.t3.micro"
+allocated_storage = 20
+master_username = "app"
+master_password = "${var.db_password}"
+"#;
+
+    fn db_config(password: &str) -> Config {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("main.toml");
+        std::fs::write(&p, DB).unwrap();
+        let vars = BTreeMap::from([("db_password".to_owned(), password.to_owned())]);
+        crate::config::load(Path::new(&p), &vars, &BTreeMap::new()).unwrap()
+    }
+
+    /// What AWS returns of the instance: never the password.
+    fn live_db() -> Attrs {
+        let mut a = Attrs::new();
+        for (k, v) in [
+            ("id", Value::str("db1")),
+            ("identifier", Value::str("db1")),
+            ("engine", Value::str("postgres")),
+            ("instance_class", Value::str("db.t3.micro")),
+            ("allocated_storage", Value::Int(20)),
+            ("master_username", Value::str("app")),
+            ("multi_az", Value::Bool(false)),
+            ("deletion_protection", Value::Bool(false)),
+            ("publicly_accessible", Value::Bool(false)),
+            ("tags", Value::Map(BTreeMap::new())),
+        ] {
+            a.insert(k.into(), v);
+        }
+        a
+    }
+
+    /// A state as an apply with `password` leaves it.
+    fn db_state(fp: &Fingerprinter, password: &str) -> State {
+        let kind = kinds::lookup("db_instance").unwrap();
+        let mut fingerprints = BTreeMap::new();
+        for f in kind.schema().inputs().filter(|f| f.write_only) {
+            let v = match f.name {
+                "master_password" => Value::str(password),
+                _ => Value::Bool(false),
+            };
+            fingerprints.insert(f.name.to_owned(), fp.record(f, &v));
+        }
+        let mut s = State::new("t");
+        s.resources.insert(
+            "db_instance.main".into(),
+            ResourceState {
+                kind: "db_instance".into(),
+                id: "db1".into(),
+                attributes: live_db(),
+                dependencies: vec![],
+                status: Status::Created,
+                deletion_policy: None,
+                fingerprints,
+            },
+        );
+        s
+    }
+
+    fn db_plan(fp: &Fingerprinter, state: &State, password: &str) -> Plan {
+        let live = Live::from([("db_instance.main".into(), Some(live_db()))]);
+        super::plan(&db_config(password), state, &live, &BTreeMap::new(), fp).unwrap()
+    }
+
+    #[test]
+    fn an_unchanged_write_only_password_plans_nothing() {
+        let fp = Fingerprinter::with_key("k");
+        let p = db_plan(&fp, &db_state(&fp, "Secret-Pass-1"), "Secret-Pass-1");
+        assert_eq!(one(&p, "db_instance.main").action, Action::NoOp);
+    }
+
+    #[test]
+    fn a_changed_write_only_password_plans_a_masked_update() {
+        let fp = Fingerprinter::with_key("k");
+        let p = db_plan(&fp, &db_state(&fp, "Secret-Pass-1"), "Secret-Pass-2");
+        let c = one(&p, "db_instance.main");
+        assert_eq!(c.action, Action::Update);
+        assert_eq!(c.diffs.len(), 1, "{:?}", c.diffs);
+        assert_eq!(c.diffs[0].name, "master_password");
+        assert!(c.diffs[0].sensitive);
+        assert!(!c.diffs[0].forces_replacement);
+        let text = crate::plan::render::text(&p, crate::plan::render::Style { color: false });
+        let json = crate::plan::render::json(&p).to_string();
+        for out in [&text, &json] {
+            assert!(!out.contains("Secret-Pass"), "{out}");
+        }
+        assert!(text.contains("(sensitive value)"), "{text}");
+        // Another key (another host without the shared key) sees a change.
+        let other = Fingerprinter::with_key("other");
+        let p = db_plan(&other, &db_state(&fp, "Secret-Pass-1"), "Secret-Pass-1");
+        assert_eq!(one(&p, "db_instance.main").action, Action::Update);
+    }
+
+    #[test]
+    fn the_state_and_the_create_plan_hold_no_clear_password() {
+        let fp = Fingerprinter::with_key("k");
+        let state = db_state(&fp, "Secret-Pass-1");
+        let saved = serde_json::to_string(&state).unwrap();
+        assert!(!saved.contains("Secret-Pass"), "{saved}");
+        assert!(saved.contains("hmac-sha256:"), "{saved}");
+        let p = db_plan(&fp, &State::new("t"), "Secret-Pass-1");
+        let c = one(&p, "db_instance.main");
+        assert_eq!(c.action, Action::Create);
+        let diffs = serde_json::to_string(&c.diffs).unwrap();
+        assert!(!diffs.contains("Secret-Pass"), "{diffs}");
+        let json = crate::plan::render::json(&p).to_string();
+        assert!(!json.contains("Secret-Pass"), "{json}");
     }
 }

@@ -144,6 +144,7 @@ cidr_block = "10.0.2.0/24"
             dependencies: deps.iter().map(|d| (*d).to_owned()).collect(),
             status: Status::Created,
             deletion_policy: None,
+            fingerprints: Default::default(),
         }
     }
 
@@ -151,7 +152,14 @@ cidr_block = "10.0.2.0/24"
     fn a_target_brings_what_it_depends_on_and_nothing_else() {
         let c = config();
         let s = State::new("t");
-        let mut p = diff::plan(&c, &s, &Live::new(), &BTreeMap::new()).unwrap();
+        let mut p = diff::plan(
+            &c,
+            &s,
+            &Live::new(),
+            &BTreeMap::new(),
+            &crate::state::fingerprint::Fingerprinter::with_key("test"),
+        )
+        .unwrap();
         restrict(&mut p, &c, &s, &["subnet.a".to_owned()]);
         assert_eq!(addresses(&p), ["subnet.a", "vpc.main"]);
         assert_eq!(p.targets, ["subnet.a"]);

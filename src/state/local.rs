@@ -197,6 +197,7 @@ mod tests {
                 dependencies: vec![],
                 status: Status::Created,
                 deletion_policy: None,
+                fingerprints: Default::default(),
             },
         );
         s

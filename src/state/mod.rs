@@ -2,6 +2,7 @@
 //! attributes last read and the dependencies. Stored Terraform-style with a
 //! lineage that never changes and a serial that grows with every write.
 
+pub mod fingerprint;
 pub mod local;
 pub mod s3;
 
@@ -67,6 +68,10 @@ pub struct ResourceState {
     /// removed from the desired state is still retained or snapshotted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deletion_policy: Option<DeletionPolicy>,
+    /// Keyed fingerprints of write-only fields as last applied (field name →
+    /// `hmac-sha256:…`); never the values.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fingerprints: BTreeMap<String, String>,
 }
 
 impl State {
@@ -113,6 +118,29 @@ pub struct LockInfo {
     pub command: String,
 }
 
+/// The command line for a lock's holder note, without variable values: a
+/// `--var db_password=…` must not land in a lock.
+pub fn redacted_command(args: impl IntoIterator<Item = String>) -> String {
+    let redact = |name_value: &str| match name_value.split_once('=') {
+        Some((name, _)) => format!("{name}=***"),
+        None => "***".to_owned(),
+    };
+    let mut out = Vec::new();
+    let mut value_next = false;
+    for a in args {
+        let shown = if value_next {
+            redact(&a)
+        } else if let Some(v) = a.strip_prefix("--var=") {
+            format!("--var={}", redact(v))
+        } else {
+            a.clone()
+        };
+        value_next = a == "--var";
+        out.push(shown);
+    }
+    out.join(" ")
+}
+
 impl LockInfo {
     /// A new lock held by this process.
     pub fn mine() -> LockInfo {
@@ -121,7 +149,7 @@ impl LockInfo {
             pid: std::process::id(),
             host: gethostname::gethostname().to_string_lossy().into_owned(),
             since: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
-            command: std::env::args().collect::<Vec<_>>().join(" "),
+            command: redacted_command(std::env::args()),
         }
     }
 

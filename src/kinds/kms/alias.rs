@@ -1,0 +1,153 @@
+//! `kms_alias`: a friendly name (`alias/...`) pointing at a KMS key.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+
+use crate::aws::ApiError;
+use crate::aws::error::gone_is_ok;
+use crate::kinds::{Ctx, Kind, str_attr};
+use crate::schema::{Field, ID, Schema, Type};
+use crate::value::{Attrs, Value};
+
+pub struct KmsAlias;
+
+static SCHEMA: Schema = Schema {
+    kind: "kms_alias",
+    description: "A KMS alias: a name for a key.",
+    fields: &[
+        Field::new("name", Type::String)
+            .required()
+            .force_new()
+            .doc("The alias, starting with `alias/`."),
+        Field::new("target_key_id", Type::String)
+            .required()
+            .doc("The key it names: a key id or key ARN."),
+        ID,
+        Field::new("arn", Type::String)
+            .computed()
+            .doc("The alias ARN."),
+    ],
+};
+
+/// A key ARN (`arn:aws:kms:…:key/<id>`) and its id name the same key.
+fn key_id(v: &str) -> &str {
+    v.rsplit_once(":key/").map_or(v, |(_, id)| id)
+}
+
+#[async_trait]
+impl Kind for KmsAlias {
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
+    }
+
+    fn canonicalize(&self, attrs: &mut Attrs) {
+        if let Some(Value::Str(k)) = attrs.get_mut("target_key_id") {
+            *k = key_id(k).to_owned();
+        }
+    }
+
+    /// One ListAliases listing answers for every alias.
+    async fn read_many(
+        &self,
+        cx: Ctx<'_>,
+        ids: &[String],
+    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+        if ids.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let aliases = cx
+            .aws
+            .kms
+            .list_aliases()
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await?;
+        Ok(aliases
+            .iter()
+            .filter_map(|a| {
+                let name = a.alias_name()?;
+                ids.iter().any(|i| i == name).then(|| {
+                    let mut at = Attrs::new();
+                    at.insert("id".into(), Value::str(name));
+                    at.insert("name".into(), Value::str(name));
+                    at.insert("target_key_id".into(), a.target_key_id().into());
+                    at.insert("arn".into(), a.alias_arn().into());
+                    (name.to_owned(), at)
+                })
+            })
+            .collect())
+    }
+
+    async fn create(
+        &self,
+        cx: Ctx<'_>,
+        address: &str,
+        desired: &Attrs,
+    ) -> Result<String, ApiError> {
+        let name = str_attr(desired, "name").unwrap_or_default();
+        if !name.starts_with("alias/") || name.starts_with("alias/aws/") {
+            return Err(ApiError::msg(format!(
+                "{address}: name {name:?} must start with \"alias/\" (and not \"alias/aws/\", which AWS reserves)"
+            )));
+        }
+        cx.aws
+            .kms
+            .create_alias()
+            .alias_name(&name)
+            .set_target_key_id(str_attr(desired, "target_key_id"))
+            .send()
+            .await?;
+        Ok(name)
+    }
+
+    async fn update(
+        &self,
+        cx: Ctx<'_>,
+        _address: &str,
+        id: &str,
+        _live: &Attrs,
+        desired: &Attrs,
+    ) -> Result<(), ApiError> {
+        // Only the target can change in place.
+        cx.aws
+            .kms
+            .update_alias()
+            .alias_name(id)
+            .set_target_key_id(str_attr(desired, "target_key_id"))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    async fn delete(&self, cx: Ctx<'_>, id: &str, _live: &Attrs) -> Result<(), ApiError> {
+        let r = cx.aws.kms.delete_alias().alias_name(id).send().await;
+        gone_is_ok(r.map(drop).map_err(ApiError::from))
+    }
+
+    /// Aliases carry no tags. Their name is unique per account and region,
+    /// so a retried create fails with AlreadyExists instead of duplicating.
+    async fn find_by_address(
+        &self,
+        _cx: Ctx<'_>,
+        _address: &str,
+    ) -> Result<Option<String>, ApiError> {
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_arn_and_its_id_compare_equal() {
+        assert_eq!(
+            key_id("arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab"),
+            "1234abcd-12ab"
+        );
+        assert_eq!(key_id("1234abcd-12ab"), "1234abcd-12ab");
+    }
+}

@@ -1,0 +1,4 @@
+//! KMS kinds: keys and their aliases.
+
+pub mod alias;
+pub mod key;
