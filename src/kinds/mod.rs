@@ -5,6 +5,7 @@
 
 pub mod appautoscaling;
 pub mod autoscaling;
+pub mod cloudfront;
 pub mod ec2;
 pub mod ecr;
 pub mod ecs;
@@ -231,6 +232,7 @@ pub static KINDS: &[&dyn Kind] = &[
     &efs::file_system::EfsFileSystem,
     &efs::mount_target::EfsMountTarget,
     &logs::log_group::LogGroup,
+    &cloudfront::distribution::CloudFrontDistribution,
     &rds::db_subnet_group::RdsSubnetGroup,
     &rds::db_instance::DbInstanceKind,
     &s3::bucket::S3Bucket,
