@@ -1,0 +1,208 @@
+//! The full stacks of seeds 000 (`desired/django`) and 002 + 003
+//! (`desired/ec2-cluster`) against the emulator: apply, a clean plan,
+//! destroy that leaves nothing but what is meant to stay.
+
+mod support;
+
+use std::path::Path;
+
+use support::{Emulator, Run, Workspace, reconcile, reconcile_in, sdk_config, tagged_copies};
+
+fn state(ws: &Workspace) -> serde_json::Value {
+    serde_json::from_str(&ws.read("state/test.json")).unwrap()
+}
+
+fn id(ws: &Workspace, address: &str) -> String {
+    state(ws)["resources"][address]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{address} is not in the state"))
+        .to_owned()
+}
+
+fn with(args: &[&str], vars: &[&str]) -> Vec<String> {
+    let mut out: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
+    for v in vars {
+        out.push("--var".into());
+        out.push((*v).to_owned());
+    }
+    out
+}
+
+fn run(emu: &Emulator, ws: &Workspace, args: &[&str], vars: &[&str]) -> Run {
+    let args = with(args, vars);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    reconcile(emu, ws, &args)
+}
+
+/// Every file under `dir`, recursively, as text (lossy).
+fn files_under(dir: &Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+            out.push((path.display().to_string(), text));
+        }
+    }
+    out
+}
+
+const PASSWORD: &str = "Sup3rS3cretPassw0rd";
+
+#[tokio::test]
+async fn the_django_stack_of_seed_000_runs_keeps_its_secrets_snapshots_and_retains() {
+    let emu = Emulator::start();
+    let ws = Workspace::new();
+    ws.copy_example("django");
+    let base = [
+        "secret_key=s3cr3t-k3y",
+        "certificate_arn=arn:aws:iam::123456789012:server-certificate/web",
+    ];
+    let password = format!("db_password={PASSWORD}");
+
+    // Variable rules are checked before any AWS call (no emulator here).
+    for (bad, rule) in [
+        ("db_user=1app", "pattern"),
+        ("db_password=short", "at least 10"),
+        ("db_class=db.m5.large", "allowed"),
+    ] {
+        let mut vars = vec![bad];
+        vars.extend(base);
+        if !bad.starts_with("db_password") {
+            vars.push(&password);
+        }
+        let args = with(&["validate"], &vars);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let r = reconcile_in(None, &ws, &args);
+        r.expect_code(1);
+        let name = bad.split('=').next().unwrap();
+        assert!(r.stderr.contains(name) && r.stderr.contains(rule), "{bad}: {r}");
+        assert!(!r.stderr.contains("short") || !bad.starts_with("db_password"), "the value is shown: {r}");
+    }
+
+    let mut vars = base.to_vec();
+    vars.push(&password);
+    // Without an app revision, no task definition and no service.
+    let plan = run(&emu, &ws, &["plan", "--json"], &vars);
+    plan.expect_success();
+    assert!(!plan.stdout.contains("ecs_service.web"), "{plan}");
+    vars.push("app_revision=v1");
+    let apply = run(&emu, &ws, &["apply", "--auto-approve"], &vars);
+    apply.expect_success();
+    let plan_text = run(&emu, &ws, &["plan", "--detailed-exitcode"], &vars);
+    plan_text.expect_code(0);
+    let plan_json = run(&emu, &ws, &["plan", "--json"], &vars);
+    plan_json.expect_success();
+    let resources = state(&ws)["resources"].as_object().unwrap().len();
+    eprintln!("django: {resources} resources");
+
+    // The password is nowhere: outputs, plans, the state directory.
+    for r in [&apply, &plan_text, &plan_json] {
+        assert!(!r.stdout.contains(PASSWORD) && !r.stderr.contains(PASSWORD), "{r}");
+    }
+    for (path, text) in files_under(&ws.path().join("state")) {
+        assert!(!text.contains(PASSWORD), "{path} holds the password");
+    }
+
+    // A new password is an update of the database (and of the task
+    // definition whose DATABASE_URL holds it), shown masked.
+    let mut changed = base.to_vec();
+    changed.extend(["db_password=An0therPassw0rd12", "app_revision=v1"]);
+    let plan = run(&emu, &ws, &["plan", "--json"], &changed);
+    plan.expect_success();
+    let json: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    let db = json["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["address"] == "db_instance.postgres")
+        .unwrap();
+    assert_eq!(db["action"], "update", "{db}");
+    assert!(!plan.stdout.contains("An0therPassw0rd12"), "{plan}");
+
+    // Destroy: a final snapshot of the database, the bucket retained.
+    let bucket = id(&ws, "s3_bucket.assets");
+    run(&emu, &ws, &["destroy", "--auto-approve"], &vars).expect_success();
+    let conf = sdk_config(&emu).await;
+    let rds = aws_sdk_rds::Client::new(&conf);
+    let snapshots = rds.describe_db_snapshots().send().await.unwrap();
+    assert!(
+        snapshots
+            .db_snapshots()
+            .iter()
+            .any(|s| s.db_instance_identifier() == Some("django")),
+        "{snapshots:?}"
+    );
+    let instances = rds.describe_db_instances().send().await.unwrap();
+    assert!(instances.db_instances().is_empty(), "{instances:?}");
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&conf)
+            .force_path_style(true)
+            .build(),
+    );
+    s3.head_bucket().bucket(&bucket).send().await.expect("the bucket is retained");
+    let left = tagged_copies(&emu).await;
+    assert!(left.is_empty(), "left behind: {left:?}");
+    assert!(state(&ws)["resources"].as_object().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn the_ec2_cluster_of_seeds_002_and_003_runs_with_and_without_efs() {
+    let emu = Emulator::start();
+    let ws = Workspace::new();
+    ws.copy_example("ec2-cluster");
+    let vars = ["efs_enabled=true", "spot_price=0.05"];
+    let apply = run(&emu, &ws, &["apply", "--auto-approve"], &vars);
+    apply.expect_success();
+    run(&emu, &ws, &["plan", "--detailed-exitcode"], &vars).expect_code(0);
+    let resources = state(&ws)["resources"].as_object().unwrap().len();
+    eprintln!("ec2-cluster with EFS: {resources} resources");
+    let efs = aws_sdk_efs::Client::new(&sdk_config(&emu).await);
+    let fs = id(&ws, "efs_file_system.volume");
+    let targets = efs
+        .describe_mount_targets()
+        .file_system_id(&fs)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(targets.mount_targets().len(), 2, "one mount target per zone");
+    let asg = aws_sdk_autoscaling::Client::new(&sdk_config(&emu).await);
+    let hooks = asg
+        .describe_lifecycle_hooks()
+        .auto_scaling_group_name(id(&ws, "autoscaling_group.instances"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(hooks.lifecycle_hooks().len(), 1, "{hooks:?}");
+
+    // EFS turned off: exactly its resources go.
+    let plan = run(&emu, &ws, &["plan", "--json"], &["spot_price=0.05"]);
+    plan.expect_success();
+    let json: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    let mut deletes: Vec<&str> = json["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["action"] == "delete")
+        .map(|c| c["address"].as_str().unwrap())
+        .collect();
+    deletes.sort_unstable();
+    assert_eq!(
+        deletes,
+        vec![
+            "efs_file_system.volume",
+            "efs_mount_target.volume[\"a\"]",
+            "efs_mount_target.volume[\"b\"]",
+            "kms_key.efs",
+            "security_group.efs",
+        ]
+    );
+
+    run(&emu, &ws, &["destroy", "--auto-approve"], &vars).expect_success();
+    let left = tagged_copies(&emu).await;
+    assert!(left.is_empty(), "left behind: {left:?}");
+    let systems = efs.describe_file_systems().send().await.unwrap();
+    assert!(systems.file_systems().is_empty(), "{systems:?}");
+}
