@@ -142,6 +142,9 @@ fn placeholder(f: &Field) -> Value {
         Type::Bool => Value::Bool(true),
         Type::Int => Value::Int(1),
         Type::Cidr => Value::str("10.0.0.0/16"),
+        Type::Range(lo, hi) => Value::Int(80.clamp(lo, hi)),
+        Type::Arn => reference(f.name)
+            .unwrap_or_else(|| Value::str("arn:aws:iam::aws:policy/ReadOnlyAccess")),
         Type::Json => {
             let doc = serde_json::json!({"Version": "2012-10-17", "Statement": []});
             Value::from_json(&doc)

@@ -13,6 +13,11 @@ pub enum Type {
     String,
     /// An IPv4 or IPv6 network in CIDR notation, checked when literal.
     Cidr,
+    /// An integer within bounds (a port: `PORT`), checked when literal.
+    Range(i64, i64),
+    /// An Amazon Resource Name (`arn:partition:service:region:account:resource`),
+    /// checked when literal.
+    Arn,
     List(&'static Type),
     /// A list whose order carries no meaning: compared as a sorted set.
     Set(&'static Type),
@@ -114,6 +119,9 @@ pub const TAGS: Field = Field::new("tags", Type::Map(&Type::String))
     .default(Default::EmptyMap)
     .doc("Tags to apply, besides reconcile:stack and reconcile:address.");
 
+/// A TCP or UDP port.
+pub const PORT: Type = Type::Range(0, 65535);
+
 /// `id`: every kind exports the id AWS gave the resource.
 pub const ID: Field = Field::new("id", Type::String).computed().doc("The AWS id.");
 
@@ -158,6 +166,8 @@ impl Type {
             Type::Int => "integer".into(),
             Type::String => "string".into(),
             Type::Cidr => "CIDR string".into(),
+            Type::Range(lo, hi) => format!("integer from {lo} to {hi}"),
+            Type::Arn => "ARN string".into(),
             Type::List(t) | Type::Set(t) => format!("list of {}", t.describe()),
             Type::Map(t) => format!("table of {}", t.describe()),
             Type::Object(_) => "table".into(),
@@ -191,6 +201,14 @@ impl Type {
             (Type::Int, Value::Float(f)) if f.fract() == 0.0 => Ok(()),
             (Type::String, Value::Str(_)) => Ok(()),
             (Type::Cidr, Value::Str(s)) => check_cidr(s),
+            (Type::Range(lo, hi), Value::Int(_) | Value::Float(_)) => {
+                match v.as_int().filter(|n| (*lo..=*hi).contains(n)) {
+                    Some(_) => Ok(()),
+                    None if matches!(v, Value::Float(f) if f.fract() != 0.0) => mismatch(),
+                    None => Err(format!("{v} is out of range: expected {lo} to {hi}")),
+                }
+            }
+            (Type::Arn, Value::Str(s)) => check_arn(s),
             (Type::List(t) | Type::Set(t), Value::List(items)) => {
                 for (i, item) in items.iter().enumerate() {
                     t.check(item).map_err(|e| format!("[{i}]: {e}"))?;
@@ -230,7 +248,9 @@ impl Type {
     /// of nested objects filled, nulls dropped, sets sorted.
     pub fn normalize(&self, v: &Value) -> Value {
         match (self, v) {
-            (Type::Int, Value::Float(f)) if f.fract() == 0.0 => Value::Int(*f as i64),
+            (Type::Int | Type::Range(..), Value::Float(f)) if f.fract() == 0.0 => {
+                Value::Int(*f as i64)
+            }
             (Type::List(t), Value::List(items)) => {
                 Value::List(items.iter().map(|i| t.normalize(i)).collect())
             }
@@ -284,6 +304,24 @@ fn check_cidr(s: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// `arn:partition:service:region:account:resource`, region and account may
+/// be empty (IAM, S3).
+fn check_arn(s: &str) -> Result<(), String> {
+    let parts: Vec<&str> = s.splitn(6, ':').collect();
+    let ok = parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && !parts[2].is_empty()
+        && !parts[5].is_empty();
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid ARN {s:?}: expected arn:<partition>:<service>:<region>:<account>:<resource>, e.g. \"arn:aws:iam::aws:policy/ReadOnlyAccess\""
+        ))
+    }
+}
+
 /// ` (did you mean `x`?)` when a candidate is close enough, else "".
 pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
     candidates
@@ -312,6 +350,36 @@ mod tests {
         assert!(err.contains("invalid CIDR"), "{err}");
         let err = Type::Cidr.check(&Value::str("10.0.1.0/16")).unwrap_err();
         assert!(err.contains("did you mean \"10.0.0.0/16\""), "{err}");
+    }
+
+    #[test]
+    fn ports_and_arns_are_checked_when_literal() {
+        assert!(PORT.check(&Value::Int(443)).is_ok());
+        assert!(PORT.check(&Value::Float(8080.0)).is_ok());
+        let err = PORT.check(&Value::Int(70000)).unwrap_err();
+        assert_eq!(err, "70000 is out of range: expected 0 to 65535");
+        assert!(PORT.check(&Value::Int(-1)).is_err());
+        assert!(PORT.check(&Value::Float(80.5)).is_err());
+        assert!(PORT.check(&Value::str("${var.port}")).is_ok());
+        assert!(Type::Range(-1, 65535).check(&Value::Int(-1)).is_ok());
+
+        for ok in [
+            "arn:aws:iam::aws:policy/ReadOnlyAccess",
+            "arn:aws-cn:s3:::bucket",
+            "arn:aws:acm:us-east-1:123456789012:certificate/abc",
+        ] {
+            assert!(Type::Arn.check(&Value::str(ok)).is_ok(), "{ok}");
+        }
+        for bad in [
+            "ReadOnlyAccess",
+            "arn:aws:iam",
+            "arn:gcp:iam::1:x",
+            "arn:aws:::1:",
+        ] {
+            let err = Type::Arn.check(&Value::str(bad)).unwrap_err();
+            assert!(err.contains("invalid ARN"), "{bad}: {err}");
+        }
+        assert!(Type::Arn.check(&Value::str("${iam_role.x.arn}")).is_ok());
     }
 
     #[test]

@@ -232,6 +232,12 @@ fn ty(t: &Type) -> Json {
         Type::Int => or_template(json!({ "type": "integer" })),
         Type::String => json!({ "type": "string" }),
         Type::Cidr => or_template(json!({ "type": "string", "pattern": CIDR_PATTERN })),
+        Type::Range(lo, hi) => {
+            or_template(json!({ "type": "integer", "minimum": lo, "maximum": hi }))
+        }
+        Type::Arn => or_template(
+            json!({ "type": "string", "pattern": "^arn:aws[a-z-]*:[^:]+:[^:]*:[^:]*:.+$" }),
+        ),
         Type::List(t) | Type::Set(t) => or_template(json!({ "type": "array", "items": ty(t) })),
         Type::Map(t) => or_template(json!({ "type": "object", "additionalProperties": ty(t) })),
         Type::Object(fields) => or_template(object(fields.iter())),

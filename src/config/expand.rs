@@ -312,6 +312,15 @@ impl<'a> Expander<'a> {
         }
         if let Some(c) = &meta.count {
             return match self.meta_value(sc, c, "count", what) {
+                Some(Value::Int(n)) if n > MAX_COUNT => {
+                    self.problem(
+                        &c.1,
+                        format!(
+                            "{what}: `count` = {n} is more than the limit of {MAX_COUNT} instances"
+                        ),
+                    );
+                    Vec::new()
+                }
                 Some(Value::Int(n)) if n >= 0 => (0..n)
                     .map(|i| Inst {
                         key: Some(Value::Int(i)),
@@ -625,6 +634,10 @@ fn at(loc: &Loc, offset: usize) -> Loc {
 }
 
 /// Values known before any AWS call: the root's variables and the stack.
+/// Far above any real stack; a typo such as `count = 1e9` must be an error,
+/// not an attempt to build a billion resources.
+const MAX_COUNT: i64 = 10_000;
+
 struct ConstEnv<'a>(&'a BTreeMap<String, Value>, &'a str, &'a str);
 
 impl Resolve for ConstEnv<'_> {
@@ -838,10 +851,7 @@ fn rewrite(sc: &Scope, e: &Expr) -> Result<Expr, String> {
         Expr::Bin(op, a, b) => Expr::Bin(*op, r(a)?, r(b)?),
         Expr::Cond(c, a, b) => Expr::Cond(r(c)?, r(a)?, r(b)?),
         Expr::Call(n, args) => {
-            if !template::FUNCTIONS.contains(&n.as_str()) {
-                let hint = did_you_mean(n, template::FUNCTIONS.iter().copied());
-                return Err(format!("unknown function `{n}`{hint}"));
-            }
+            template::check_arity(n, args.len())?;
             Expr::Call(
                 n.clone(),
                 args.iter()
@@ -924,11 +934,10 @@ fn rewrite_path(sc: &Scope, steps: &[Step]) -> Result<Expr, String> {
                 let hint = did_you_mean(attr, schema.field_names());
                 return Err(format!("`{base}` has no attribute `{attr}`{hint}"));
             }
-            let keys: Vec<Option<Value>> = sc
+            let keys: Option<Vec<Option<Value>>> = sc
                 .instances
                 .get(&base)
-                .map(|i| i.iter().map(|i| i.key.clone()).collect())
-                .unwrap_or_default();
+                .map(|i| i.iter().map(|i| i.key.clone()).collect());
             let path_of = |key: &Option<Value>| -> Result<Expr, String> {
                 let mut s = sc.prefix.clone();
                 s.push(Step::Name(kind.to_owned()));
@@ -938,6 +947,12 @@ fn rewrite_path(sc: &Scope, steps: &[Step]) -> Result<Expr, String> {
                 }
                 s.push(Step::Name(attr.to_owned()));
                 with_rest(sc, Expr::Path(s), rest)
+            };
+            // Instances are not known yet while `count`, `for_each` and
+            // `enabled` are evaluated: the path stays, and evaluating it says
+            // why it cannot be used there.
+            let Some(keys) = keys else {
+                return path_of(&None);
             };
             match select(sc, &base, &keys, index)? {
                 None => Ok(Expr::List(

@@ -197,13 +197,16 @@ fn parse_dir(path: &Path, is_module: bool) -> Result<(Vec<PathBuf>, Loader), Con
         ..Loader::default()
     };
     for f in &files {
-        let text = std::fs::read_to_string(f).map_err(|e| {
+        let bytes = std::fs::read(f).map_err(|e| {
             ConfigError(vec![Problem {
                 loc: None,
                 message: format!("cannot read {}: {e}", f.display()),
             }])
         })?;
-        loader.file(f, &text);
+        match String::from_utf8(bytes) {
+            Ok(text) => loader.file(f, &text),
+            Err(e) => loader.not_utf8(f, e.as_bytes(), e.utf8_error()),
+        }
     }
     Ok((files, loader))
 }
@@ -239,7 +242,11 @@ struct Lines<'a> {
 
 impl Lines<'_> {
     fn loc(&self, offset: usize) -> Loc {
-        let before = &self.text[..offset.min(self.text.len())];
+        let mut end = offset.min(self.text.len());
+        while !self.text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let before = &self.text[..end];
         let line = before.matches('\n').count() + 1;
         let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
         Loc {
@@ -414,6 +421,20 @@ impl Loader {
         });
     }
 
+    /// A file that is not UTF-8 (TOML must be): where the first bad byte is.
+    fn not_utf8(&mut self, file: &Path, bytes: &[u8], e: std::str::Utf8Error) {
+        let good = e.valid_up_to();
+        let text = std::str::from_utf8(&bytes[..good]).unwrap_or_default();
+        let loc = Lines { file, text }.loc(good);
+        self.problem(
+            loc,
+            format!(
+                "not valid UTF-8 (byte 0x{:02x}): a desired-state file must be UTF-8 text",
+                bytes[good]
+            ),
+        );
+    }
+
     fn file(&mut self, file: &Path, text: &str) {
         let lines = Lines { file, text };
         let doc = match DeTable::parse(text) {
@@ -454,9 +475,12 @@ impl Loader {
             match (k.get_ref().as_ref(), v.get_ref()) {
                 ("name", DeValue::String(s)) => name = Some(s.to_string()),
                 ("region", DeValue::String(s)) => region = Some(s.to_string()),
-                ("name" | "region", other) => self.problem(
+                (field @ ("name" | "region"), other) => self.problem(
                     lines.loc(v.span().start),
-                    format!("expected a string, found {}", other.type_str()),
+                    format!(
+                        "[stack] `{field}`: expected a string, found {}",
+                        other.type_str()
+                    ),
                 ),
                 (other, _) => {
                     let hint = did_you_mean(other, ["name", "region"]);
@@ -820,7 +844,13 @@ impl Loader {
             let mut ex = expand::Expander::new(&var_values, &stack, &region);
             let outputs = ex.root(&self);
             let expanded_ok = ex.problems.is_empty();
-            self.problems.extend(ex.problems);
+            // The expansion parses templates again: a syntax error already
+            // reported while loading is not repeated.
+            for p in ex.problems {
+                if !self.problems.contains(&p) {
+                    self.problems.push(p);
+                }
+            }
             if !expanded_ok {
                 return Err(ConfigError(self.problems));
             }

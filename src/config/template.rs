@@ -970,25 +970,44 @@ pub const FUNCTIONS: &[&str] = &[
     "values",
 ];
 
+/// How many arguments each function takes; checked when the desired state
+/// is loaded as well as when a call is evaluated.
+fn arity(name: &str) -> Option<std::ops::RangeInclusive<usize>> {
+    Some(match name {
+        "length" | "keys" | "values" | "upper" | "lower" => 1..=1,
+        "join" | "split" | "index" | "contains" | "element" => 2..=2,
+        "lookup" => 2..=3,
+        "cidrsubnet" => 3..=3,
+        "format" | "concat" | "merge" | "coalesce" => 1..=usize::MAX,
+        _ => return None,
+    })
+}
+
+/// An unknown function or a wrong number of arguments.
+pub fn check_arity(name: &str, n: usize) -> Result<(), String> {
+    let Some(range) = arity(name) else {
+        let hint = crate::schema::did_you_mean(name, FUNCTIONS.iter().copied());
+        return Err(format!(
+            "unknown function `{name}`{hint}; functions: {}",
+            FUNCTIONS.join(", ")
+        ));
+    };
+    if range.contains(&n) {
+        return Ok(());
+    }
+    let wanted = match (*range.start(), *range.end()) {
+        (a, b) if a == b => a.to_string(),
+        (a, usize::MAX) => format!("at least {a}"),
+        (a, b) => format!("{a} to {b}"),
+    };
+    Err(format!("`{name}` takes {wanted} argument(s), got {n}"))
+}
+
 fn call(name: &str, args: Vec<Value>) -> Result<Value, String> {
+    check_arity(name, args.len())?;
     if args.iter().any(Value::has_unknown) && name != "length" && name != "coalesce" {
         return Ok(Value::Unknown);
     }
-    let arity = |n: std::ops::RangeInclusive<usize>| {
-        if n.contains(&args.len()) {
-            Ok(())
-        } else {
-            Err(format!(
-                "takes {} argument(s), got {}",
-                if n.start() == n.end() {
-                    n.start().to_string()
-                } else {
-                    format!("{}..{}", n.start(), n.end())
-                },
-                args.len()
-            ))
-        }
-    };
     let s = |v: &Value| -> Result<String, String> {
         match v {
             Value::Str(_) | Value::Int(_) | Value::Float(_) | Value::Bool(_) => Ok(to_text(v)),
@@ -1008,36 +1027,28 @@ fn call(name: &str, args: Vec<Value>) -> Result<Value, String> {
         }
     };
     Ok(match name {
-        "length" => {
-            arity(1..=1)?;
-            match &args[0] {
-                Value::List(l) => Value::Int(l.len() as i64),
-                Value::Map(m) => Value::Int(m.len() as i64),
-                Value::Str(t) => Value::Int(t.chars().count() as i64),
-                Value::Unknown => Value::Unknown,
-                other => {
-                    return Err(format!(
-                        "expected a list, map or string, found {}",
-                        other.type_name()
-                    ));
-                }
+        "length" => match &args[0] {
+            Value::List(l) => Value::Int(l.len() as i64),
+            Value::Map(m) => Value::Int(m.len() as i64),
+            Value::Str(t) => Value::Int(t.chars().count() as i64),
+            Value::Unknown => Value::Unknown,
+            other => {
+                return Err(format!(
+                    "expected a list, map or string, found {}",
+                    other.type_name()
+                ));
             }
-        }
+        },
         "join" => {
-            arity(2..=2)?;
             let sep = s(&args[0])?;
             let items: Vec<String> = list(&args[1])?.iter().map(s).collect::<Result<_, _>>()?;
             Value::Str(items.join(&sep))
         }
         "split" => {
-            arity(2..=2)?;
             let sep = s(&args[0])?;
             Value::List(s(&args[1])?.split(sep.as_str()).map(Value::str).collect())
         }
         "format" => {
-            if args.is_empty() {
-                return Err("takes a format string and values".into());
-            }
             let fmt = s(&args[0])?;
             let mut values = args[1..].iter();
             let mut out = String::new();
@@ -1067,7 +1078,6 @@ fn call(name: &str, args: Vec<Value>) -> Result<Value, String> {
             Value::Str(out)
         }
         "lookup" => {
-            arity(2..=3)?;
             let m = map(&args[0])?;
             let k = s(&args[1])?;
             match (m.get(&k), args.get(2)) {
@@ -1080,23 +1090,13 @@ fn call(name: &str, args: Vec<Value>) -> Result<Value, String> {
             }
         }
         "index" => {
-            arity(2..=2)?;
             let l = list(&args[0])?;
             let at = l.iter().position(|v| loose_eq(v, &args[1]));
             Value::Int(at.ok_or_else(|| format!("{} is not in the list", args[1]))? as i64)
         }
-        "contains" => {
-            arity(2..=2)?;
-            Value::Bool(list(&args[0])?.iter().any(|v| loose_eq(v, &args[1])))
-        }
-        "keys" => {
-            arity(1..=1)?;
-            Value::List(map(&args[0])?.into_keys().map(Value::Str).collect())
-        }
-        "values" => {
-            arity(1..=1)?;
-            Value::List(map(&args[0])?.into_values().collect())
-        }
+        "contains" => Value::Bool(list(&args[0])?.iter().any(|v| loose_eq(v, &args[1]))),
+        "keys" => Value::List(map(&args[0])?.into_keys().map(Value::Str).collect()),
+        "values" => Value::List(map(&args[0])?.into_values().collect()),
         "concat" => Value::List(
             args.iter()
                 .map(list)
@@ -1112,7 +1112,6 @@ fn call(name: &str, args: Vec<Value>) -> Result<Value, String> {
                 .collect(),
         ),
         "element" => {
-            arity(2..=2)?;
             let l = list(&args[0])?;
             let i = args[1].as_int().ok_or("the index must be a number")?;
             if l.is_empty() {
@@ -1124,16 +1123,9 @@ fn call(name: &str, args: Vec<Value>) -> Result<Value, String> {
             .into_iter()
             .find(|v| !v.is_null() && *v != Value::str(""))
             .unwrap_or(Value::Null),
-        "upper" => {
-            arity(1..=1)?;
-            Value::Str(s(&args[0])?.to_uppercase())
-        }
-        "lower" => {
-            arity(1..=1)?;
-            Value::Str(s(&args[0])?.to_lowercase())
-        }
+        "upper" => Value::Str(s(&args[0])?.to_uppercase()),
+        "lower" => Value::Str(s(&args[0])?.to_lowercase()),
         "cidrsubnet" => {
-            arity(3..=3)?;
             let net: ipnet::Ipv4Net = s(&args[0])?
                 .parse()
                 .map_err(|_| format!("`{}` is not an IPv4 CIDR", to_text(&args[0])))?;
@@ -1153,13 +1145,7 @@ fn call(name: &str, args: Vec<Value>) -> Result<Value, String> {
                 .ok_or_else(|| format!("netnum {num} does not fit in {bits} bits"))?;
             Value::Str(sub.to_string())
         }
-        other => {
-            let hint = crate::schema::did_you_mean(other, FUNCTIONS.iter().copied());
-            return Err(format!(
-                "unknown function{hint}; functions: {}",
-                FUNCTIONS.join(", ")
-            ));
-        }
+        _ => unreachable!("check_arity knows every function"),
     })
 }
 
@@ -1243,6 +1229,15 @@ mod tests {
         assert_eq!(at, 11, "{m}");
         assert!(parse("${1 +* 2}").is_err());
         assert!(ev("${nope(1)}").unwrap_err().contains("unknown function"));
+        assert_eq!(
+            check_arity("join", 1).unwrap_err(),
+            "`join` takes 2 argument(s), got 1"
+        );
+        assert!(check_arity("lookup", 3).is_ok());
+        assert!(check_arity("concat", 0).unwrap_err().contains("at least 1"));
+        for f in FUNCTIONS {
+            assert!(arity(f).is_some(), "{f} has no arity");
+        }
     }
 
     #[test]

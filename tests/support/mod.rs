@@ -236,23 +236,10 @@ impl Workspace {
     /// Copies the example `desired/<name>/` of the repository, modules
     /// included, into the workspace's `desired/`.
     pub fn copy_example(&self, name: &str) {
-        fn copy(from: &Path, to: &Path) {
-            fs::create_dir_all(to).unwrap_or_else(|e| panic!("creating {}: {e}", to.display()));
-            for entry in fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
-                let path = entry.expect("a directory entry").path();
-                let target = to.join(path.file_name().expect("a file name"));
-                if path.is_dir() {
-                    copy(&path, &target);
-                } else {
-                    fs::copy(&path, &target)
-                        .unwrap_or_else(|e| panic!("copying {}: {e}", path.display()));
-                }
-            }
-        }
         let from = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("desired")
             .join(name);
-        copy(&from, &self.desired_path());
+        copy_dir(&from, &self.desired_path());
     }
 
     pub fn state_path(&self) -> PathBuf {
@@ -261,6 +248,20 @@ impl Workspace {
 
     pub fn desired_path(&self) -> PathBuf {
         self.dir.path().join("desired")
+    }
+}
+
+/// Copies the directory `from` into `to`, recursively.
+pub fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap_or_else(|e| panic!("creating {}: {e}", to.display()));
+    for entry in fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
+        let path = entry.expect("a directory entry").path();
+        let target = to.join(path.file_name().expect("a file name"));
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            fs::copy(&path, &target).unwrap_or_else(|e| panic!("copying {}: {e}", path.display()));
+        }
     }
 }
 

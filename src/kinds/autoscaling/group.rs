@@ -75,7 +75,7 @@ static SCHEMA: Schema = Schema {
             .required()
             .doc("The subnets instances launch in (VPCZoneIdentifier)."),
         Field::new("launch_template", Type::Object(LAUNCH_TEMPLATE)).required(),
-        Field::new("target_group_arns", Type::Set(&Type::String)).default(Default::EmptyList),
+        Field::new("target_group_arns", Type::Set(&Type::Arn)).default(Default::EmptyList),
         Field::new("health_check_type", Type::String)
             .default(Default::Str("EC2"))
             .doc("\"EC2\" or \"ELB\"."),

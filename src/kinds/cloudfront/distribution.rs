@@ -20,6 +20,7 @@ use super::{
 };
 use crate::aws::ApiError;
 use crate::kinds::{Ctx, Kind, Timeouts, bool_attr, differs, str_attr};
+use crate::schema::PORT;
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -30,8 +31,8 @@ const S3_ORIGIN: &[Field] = &[Field::new("origin_access_identity", Type::String)
     .doc("`origin-access-identity/cloudfront/<id>`, or empty for a public bucket.")];
 
 const CUSTOM_ORIGIN: &[Field] = &[
-    Field::new("http_port", Type::Int).default(Default::Int(80)),
-    Field::new("https_port", Type::Int).default(Default::Int(443)),
+    Field::new("http_port", PORT).default(Default::Int(80)),
+    Field::new("https_port", PORT).default(Default::Int(443)),
     Field::new("origin_protocol_policy", Type::String)
         .default(Default::Str("https-only"))
         .doc("\"http-only\", \"https-only\" or \"match-viewer\"."),

@@ -26,10 +26,10 @@ const RULE: &[Field] = &[
     Field::new("protocol", Type::String)
         .default(Default::Str("tcp"))
         .doc("\"tcp\", \"udp\", \"icmp\", \"icmpv6\", a protocol number, or \"-1\" for all."),
-    Field::new("from_port", Type::Int)
+    Field::new("from_port", Type::Range(-1, 65535))
         .default(Default::Int(0))
         .doc("First port of the range (the ICMP type for icmp)."),
-    Field::new("to_port", Type::Int)
+    Field::new("to_port", Type::Range(-1, 65535))
         .default(Default::Int(0))
         .doc("Last port of the range (the ICMP code for icmp)."),
     Field::new("cidr_blocks", Type::Set(&Type::Cidr))

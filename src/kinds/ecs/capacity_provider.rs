@@ -45,7 +45,7 @@ static SCHEMA: Schema = Schema {
         Field::new("name", Type::String)
             .force_new()
             .doc("The provider name (what clusters and strategies name); by default `<stack>-<resource name>`. Exported too."),
-        Field::new("auto_scaling_group_arn", Type::String)
+        Field::new("auto_scaling_group_arn", Type::Arn)
             .required()
             .force_new()
             .doc("The group, e.g. `${autoscaling_group.nodes.arn}`."),

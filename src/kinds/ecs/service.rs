@@ -18,6 +18,7 @@ use super::{
 use crate::aws::ApiError;
 use crate::aws::wait::{Poll, Waiter};
 use crate::kinds::{Ctx, Kind, Timeouts};
+use crate::schema::PORT;
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -46,13 +47,13 @@ const NETWORK: &[Field] = &[
 ];
 
 const LOAD_BALANCER: &[Field] = &[
-    Field::new("target_group_arn", Type::String)
+    Field::new("target_group_arn", Type::Arn)
         .required()
         .doc("The target group the tasks are registered in."),
     Field::new("container_name", Type::String)
         .required()
         .doc("The container that receives the traffic."),
-    Field::new("container_port", Type::Int)
+    Field::new("container_port", PORT)
         .required()
         .doc("The port of that container."),
 ];

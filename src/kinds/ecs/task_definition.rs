@@ -21,16 +21,17 @@ use super::{
 use crate::aws::ApiError;
 use crate::aws::wait::{Poll, Waiter};
 use crate::kinds::{Ctx, Kind};
+use crate::schema::PORT;
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
 pub struct EcsTaskDefinition;
 
 const PORT_MAPPING: &[Field] = &[
-    Field::new("container_port", Type::Int)
+    Field::new("container_port", PORT)
         .required()
         .doc("The port the container listens on."),
-    Field::new("host_port", Type::Int)
+    Field::new("host_port", PORT)
         .doc("The port on the host; in awsvpc and host network modes it equals container_port."),
     Field::new("protocol", Type::String)
         .default(Default::Str("tcp"))
@@ -121,10 +122,10 @@ static SCHEMA: Schema = Schema {
             .default(Default::EmptyList)
             .force_new()
             .doc("Launch types the revision must be valid for, e.g. [\"FARGATE\"]."),
-        Field::new("execution_role_arn", Type::String)
+        Field::new("execution_role_arn", Type::Arn)
             .force_new()
             .doc("The role ECS uses to pull images and write logs."),
-        Field::new("task_role_arn", Type::String)
+        Field::new("task_role_arn", Type::Arn)
             .force_new()
             .doc("The role the containers' code runs as."),
         Field::new("container_definitions", CONTAINERS)

@@ -13,6 +13,7 @@ use super::{
 use crate::aws::ApiError;
 use crate::aws::wait::{Poll, Waiter};
 use crate::kinds::{Ctx, Kind, differs};
+use crate::schema::PORT;
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -22,17 +23,17 @@ static SCHEMA: Schema = Schema {
     kind: "listener",
     description: "A listener: a port a load balancer accepts connections on, and what it does with requests no rule matches.",
     fields: &[
-        Field::new("load_balancer_arn", Type::String)
+        Field::new("load_balancer_arn", Type::Arn)
             .required()
             .force_new()
             .doc("The load balancer that listens."),
-        Field::new("port", Type::Int)
+        Field::new("port", PORT)
             .required()
             .doc("The port it listens on; changed in place."),
         Field::new("protocol", Type::String)
             .default(Default::Str("HTTP"))
             .doc("\"HTTP\" or \"HTTPS\" on an application load balancer; \"TCP\", \"TLS\", \"UDP\" or \"TCP_UDP\" on a network one."),
-        Field::new("certificate_arn", Type::String)
+        Field::new("certificate_arn", Type::Arn)
             .doc("The default server certificate of an HTTPS or TLS listener."),
         Field::new("ssl_policy", Type::String)
             .doc("The security policy of an HTTPS or TLS listener, e.g. \"ELBSecurityPolicy-TLS13-1-2-2021-06\"."),

@@ -34,7 +34,7 @@ static SCHEMA: Schema = Schema {
     kind: "listener_rule",
     description: "A listener rule: requests of a listener that match its conditions, and what to do with them.",
     fields: &[
-        Field::new("listener_arn", Type::String)
+        Field::new("listener_arn", Type::Arn)
             .required()
             .force_new()
             .doc("The listener the rule belongs to."),

@@ -291,7 +291,7 @@ const ACTION_FIELDS: &[Field] = &[
     Field::new("type", Type::String)
         .required()
         .doc("\"forward\", \"redirect\" or \"fixed-response\"."),
-    Field::new("target_group_arn", Type::String)
+    Field::new("target_group_arn", Type::Arn)
         .doc("The target group a \"forward\" action sends requests to."),
     Field::new("redirect", Type::Object(REDIRECT))
         .doc("Where a \"redirect\" action sends clients."),

@@ -17,6 +17,7 @@ use super::{
 use crate::aws::ApiError;
 use crate::aws::wait::{Poll, Waiter};
 use crate::kinds::{Ctx, Kind, Timeouts, differs};
+use crate::schema::PORT;
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -58,7 +59,7 @@ static SCHEMA: Schema = Schema {
         Field::new("name", Type::String)
             .force_new()
             .doc("The name (at most 32 letters, digits and hyphens); by default a unique name starting with the stack's, so that a replacement can exist beside the group it replaces."),
-        Field::new("port", Type::Int)
+        Field::new("port", PORT)
             .required()
             .force_new()
             .doc("The port targets receive traffic on, unless registered with another."),

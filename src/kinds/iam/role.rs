@@ -40,7 +40,7 @@ static SCHEMA: Schema = Schema {
         Field::new("inline_policies", Type::Map(&Type::Json))
             .default(Default::EmptyMap)
             .doc("Inline policies by name; each is put or deleted on its own."),
-        Field::new("managed_policy_arns", Type::Set(&Type::String))
+        Field::new("managed_policy_arns", Type::Set(&Type::Arn))
             .default(Default::EmptyList)
             .doc("ARNs of managed policies attached to the role."),
         Field::new("max_session_duration", Type::Int)

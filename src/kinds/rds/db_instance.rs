@@ -14,6 +14,7 @@ use crate::aws::ApiError;
 use crate::aws::wait::{Poll, Waiter};
 use crate::config::DeletionPolicy;
 use crate::kinds::{Ctx, Kind, Timeouts, bool_attr, differs, str_attr};
+use crate::schema::PORT;
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -79,7 +80,7 @@ static SCHEMA: Schema = Schema {
         Field::new("address", Type::String)
             .computed()
             .doc("The DNS name of the endpoint."),
-        Field::new("port", Type::Int)
+        Field::new("port", PORT)
             .computed()
             .doc("The port of the endpoint."),
         Field::new("endpoint", Type::String)
