@@ -135,6 +135,16 @@ pub enum StateCommand {
     /// Rename a resource without re-creating it.
     #[command(after_help = "Example:\n  reconcile state mv subnet.a subnet.public_a")]
     Mv { from: String, to: String },
+    /// Replace the state by a state file (a restored backup, a copy): only a
+    /// later version of the same state (same stack and lineage, serial not
+    /// older) unless --force.
+    #[command(after_help = "Example:\n  reconcile state push state/web.json.backup --force")]
+    Push {
+        file: PathBuf,
+        /// Accept another lineage or an older serial.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// Limits a run to some resources.

@@ -91,6 +91,26 @@ pub async fn run(global: &Global, cmd: &StateCommand) -> anyhow::Result<i32> {
             ui.line(&format!("Moved {from} to {to}."));
             session.close().await?;
         }
+        StateCommand::Push { file, force } => {
+            let location = file.display().to_string();
+            let mut session = Session::open(global).await?;
+            let pushed = std::fs::read_to_string(file)
+                .map_err(|e| format!("cannot read the state {location}: {e}"))
+                .and_then(|text| {
+                    crate::state::parse(&location, &text, "").map_err(|e| e.to_string())
+                })
+                .and_then(|pushed| {
+                    check_push(&session.state, &pushed, &location, *force).map(|()| pushed)
+                })
+                .map_err(|m| anyhow!("{m}; the state {} is unchanged", session.store.location()))?;
+            session.state = pushed;
+            session.save().await?;
+            ui.line(&format!(
+                "Pushed {location} to {}.",
+                session.store.location()
+            ));
+            session.close().await?;
+        }
     }
     Ok(0)
 }
@@ -102,4 +122,64 @@ fn found<'a>(state: &'a State, address: &str) -> anyhow::Result<&'a crate::state
             did_you_mean(address, state.resources.keys().map(String::as_str))
         )
     })
+}
+
+/// A pushed state must be a later version of the current one: same stack,
+/// same lineage (else it belongs to another stack or copy), serial not
+/// older. `force` waives lineage and serial, never the stack.
+fn check_push(current: &State, pushed: &State, file: &str, force: bool) -> Result<(), String> {
+    if pushed.stack != current.stack {
+        return Err(format!(
+            "{file} is a state of stack `{}`, not `{}`",
+            pushed.stack, current.stack
+        ));
+    }
+    // A state never written (serial 0) has nothing to protect.
+    if force || current.serial == 0 {
+        return Ok(());
+    }
+    if pushed.lineage != current.lineage {
+        return Err(format!(
+            "{file} has lineage {}, the state has lineage {}: it is another state, not a version of this one (--force to replace it anyway)",
+            pushed.lineage, current.lineage
+        ));
+    }
+    if pushed.serial < current.serial {
+        return Err(format!(
+            "{file} has serial {}, older than the state's {} (--force to roll back)",
+            pushed.serial, current.serial
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_push_must_be_a_later_version_of_the_same_state() {
+        let mut current = State::new("web");
+        current.serial = 5;
+        let mut later = current.clone();
+        later.serial = 7;
+        assert!(check_push(&current, &later, "f", false).is_ok());
+
+        let foreign = State::new("web");
+        let err = check_push(&current, &foreign, "f", false).unwrap_err();
+        assert!(err.contains("another state"), "{err}");
+        assert!(check_push(&current, &foreign, "f", true).is_ok());
+
+        let mut older = current.clone();
+        older.serial = 4;
+        assert!(
+            check_push(&current, &older, "f", false)
+                .unwrap_err()
+                .contains("older")
+        );
+
+        let other_stack = State::new("db");
+        assert!(check_push(&current, &other_stack, "f", true).is_err());
+        assert!(check_push(&State::new("web"), &foreign, "f", false).is_ok());
+    }
 }

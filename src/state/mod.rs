@@ -216,6 +216,11 @@ pub fn parse(location: &str, text: &str, hint: &str) -> Result<State, StateError
         location: location.to_owned(),
         reason,
     };
+    if text.trim().is_empty() {
+        return Err(unreadable(format!(
+            "the file is empty (a state holds at least its version, lineage and serial){hint}"
+        )));
+    }
     let state: State = serde_json::from_str(text).map_err(|e| unreadable(format!("{e}{hint}")))?;
     if state.version > FORMAT_VERSION {
         return Err(unreadable(format!(
