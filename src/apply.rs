@@ -54,6 +54,69 @@ enum Step {
     Apply,
 }
 
+/// Services whose API rate limits are low enough to cap the operations in
+/// flight below `--parallelism` (each operation makes several calls and a
+/// waiter polls): (service, cap, its kinds). Other kinds share only the
+/// executor's cap.
+const SERVICE_CAPS: &[(&str, usize, &[&str])] = &[
+    (
+        "ec2",
+        6,
+        &[
+            "vpc",
+            "subnet",
+            "internet_gateway",
+            "eip",
+            "nat_gateway",
+            "route_table",
+            "security_group",
+            "launch_template",
+        ],
+    ),
+    (
+        "elasticloadbalancing",
+        3,
+        &["load_balancer", "target_group", "listener", "listener_rule"],
+    ),
+];
+
+/// The capped service a kind's operations count against, if any.
+fn service(kind: &str) -> Option<&'static str> {
+    SERVICE_CAPS
+        .iter()
+        .find(|(_, _, kinds)| kinds.contains(&kind))
+        .map(|(s, _, _)| *s)
+}
+
+/// Operations in flight per capped service.
+#[derive(Debug, Default)]
+struct InFlight(BTreeMap<&'static str, usize>);
+
+impl InFlight {
+    fn has_room(&self, service: Option<&'static str>) -> bool {
+        let Some(service) = service else {
+            return true;
+        };
+        let cap = SERVICE_CAPS
+            .iter()
+            .find(|(s, _, _)| *s == service)
+            .map_or(usize::MAX, |(_, cap, _)| *cap);
+        self.0.get(service).copied().unwrap_or(0) < cap
+    }
+
+    fn start(&mut self, service: Option<&'static str>) {
+        if let Some(s) = service {
+            *self.0.entry(s).or_default() += 1;
+        }
+    }
+
+    fn finish(&mut self, service: Option<&'static str>) {
+        if let Some(n) = service.and_then(|s| self.0.get_mut(s)) {
+            *n = n.saturating_sub(1);
+        }
+    }
+}
+
 /// The operations of a plan and the order between them.
 struct Work {
     dag: DiGraph<(usize, Step), ()>,
@@ -225,12 +288,21 @@ impl Executor<'_> {
         let stop = crate::shutdown::wait();
         tokio::pin!(stop);
         let parallelism = self.parallelism.max(1);
+        let mut services = InFlight::default();
+        let service_of = |n: NodeIndex| service(&plan.changes[dag[n].0].kind);
 
         loop {
             while !report.interrupted && running.len() < parallelism {
-                let Some((_, n)) = ready.pop_first() else {
+                // The first ready operation whose service has room.
+                let Some(next) = ready
+                    .iter()
+                    .find(|(_, n)| services.has_room(service_of(*n)))
+                    .cloned()
+                else {
                     break;
                 };
+                ready.remove(&next);
+                let n = next.1;
                 let (i, step) = dag[n];
                 let change = &plan.changes[i];
                 match self.prepare(plan, change, step, state) {
@@ -255,6 +327,7 @@ impl Executor<'_> {
                             deleting: step == Step::Delete,
                         });
                         running.insert(n, Instant::now());
+                        services.start(service_of(n));
                         let clients = self.clients.clone();
                         let stack = self.config.stack.clone();
                         tasks.spawn(async move { task.run(clients, stack, n).await });
@@ -277,6 +350,7 @@ impl Executor<'_> {
                     };
                     let node = outcome.node;
                     running.remove(&node);
+                    services.finish(service_of(node));
                     let (i, step) = dag[node];
                     let change = &plan.changes[i];
                     if self.finish(change, step, outcome, state, &mut report).await? {
@@ -712,5 +786,43 @@ impl Task {
                 }
             })
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ec2_and_elb_operations_are_capped_below_the_executor_others_are_not() {
+        let mut f = InFlight::default();
+        for _ in 0..6 {
+            assert!(f.has_room(service("subnet")));
+            f.start(service("subnet"));
+        }
+        // EC2 is full, whatever the kind; ELB and uncapped kinds still run.
+        assert!(!f.has_room(service("security_group")));
+        assert!(f.has_room(service("target_group")));
+        assert!(f.has_room(service("iam_role")));
+        for _ in 0..100 {
+            f.start(service("iam_role"));
+        }
+        assert!(f.has_room(service("iam_role")));
+        f.finish(service("vpc"));
+        assert!(f.has_room(service("nat_gateway")));
+        for _ in 0..3 {
+            f.start(service("listener"));
+        }
+        assert!(!f.has_room(service("load_balancer")));
+    }
+
+    #[test]
+    fn every_capped_kind_exists() {
+        for (s, cap, kinds) in SERVICE_CAPS {
+            assert!(*cap >= 1, "{s}");
+            for k in *kinds {
+                assert!(kinds::lookup(k).is_some(), "{s}: no kind {k}");
+            }
+        }
     }
 }

@@ -37,6 +37,16 @@ pub struct Global {
     /// At most this many AWS operations in flight.
     #[arg(long, global = true, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
     pub parallelism: u16,
+    /// Tries per AWS call, the first included, with adaptive backoff on
+    /// throttling and transient errors.
+    #[arg(
+        long,
+        global = true,
+        env = "RECONCILE_MAX_ATTEMPTS",
+        default_value_t = crate::aws::MAX_ATTEMPTS,
+        value_parser = clap::value_parser!(u32).range(1..=50)
+    )]
+    pub max_attempts: u32,
     /// No colours in the output (also NO_COLOR).
     #[arg(long, global = true)]
     pub no_color: bool,

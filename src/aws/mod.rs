@@ -31,19 +31,25 @@ pub struct Clients {
 }
 
 /// Bounded SDK retries for transient conditions; adaptive mode backs off when
-/// AWS throttles.
+/// AWS throttles. The default of `--max-attempts` / RECONCILE_MAX_ATTEMPTS.
 pub const MAX_ATTEMPTS: u32 = 5;
+
+/// Adaptive retries (client-side rate limiting once AWS throttles), at most
+/// `max_attempts` tries per call, the first included.
+pub fn retry_config(max_attempts: u32) -> RetryConfig {
+    RetryConfig::adaptive().with_max_attempts(max_attempts.max(1))
+}
 
 impl Clients {
     /// Credentials, region and `AWS_ENDPOINT_URL` come from the standard chain
     /// (environment, profiles, SSO). The stack's region applies when neither
     /// the environment nor the profile sets one.
-    pub async fn load(region: &str) -> Clients {
+    pub async fn load(region: &str, max_attempts: u32) -> Clients {
         let region = aws_config::meta::region::RegionProviderChain::default_provider()
             .or_else(aws_config::Region::new(region.to_owned()));
         let config = aws_config::defaults(BehaviorVersion::latest())
             .region(region)
-            .retry_config(RetryConfig::adaptive().with_max_attempts(MAX_ATTEMPTS))
+            .retry_config(retry_config(max_attempts))
             .load()
             .await;
         Clients::from_config(&config)
@@ -51,10 +57,10 @@ impl Clients {
 
     /// An S3 client for one region (the state backend's, which need not
     /// be the stack's).
-    pub async fn s3_in(region: &str) -> aws_sdk_s3::Client {
+    pub async fn s3_in(region: &str, max_attempts: u32) -> aws_sdk_s3::Client {
         let config = aws_config::defaults(BehaviorVersion::latest())
             .region(aws_config::Region::new(region.to_owned()))
-            .retry_config(RetryConfig::adaptive().with_max_attempts(MAX_ATTEMPTS))
+            .retry_config(retry_config(max_attempts))
             .load()
             .await;
         s3_client(&config)
@@ -89,4 +95,18 @@ fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
             .force_path_style(config.endpoint_url().is_some())
             .build(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_are_adaptive_and_bounded_by_the_setting() {
+        let c = retry_config(7);
+        assert_eq!(c.max_attempts(), 7);
+        assert_eq!(c.mode(), aws_config::retry::RetryMode::Adaptive);
+        // Zero would mean no call at all: one attempt at least.
+        assert_eq!(retry_config(0).max_attempts(), 1);
+    }
 }

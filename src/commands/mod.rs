@@ -71,7 +71,9 @@ fn backend<'a>(global: &Global, config: &'a Config) -> Option<&'a config::Backen
 /// Opens (and locks) the state where the desired state says it lives.
 pub async fn open_store(global: &Global, config: &Config) -> anyhow::Result<Box<dyn Store>> {
     Ok(match backend(global, config) {
-        Some(b) => Box::new(S3Store::open(Clients::s3_in(&b.region).await, b).await?),
+        Some(b) => {
+            Box::new(S3Store::open(Clients::s3_in(&b.region, global.max_attempts).await, b).await?)
+        }
         None => Box::new(LocalStore::open(&state_path(global, config))?),
     })
 }
@@ -87,7 +89,9 @@ pub async fn read_state(
         None => Some(load_config(global)?),
     };
     if let Some(b) = config.as_ref().and_then(|c| backend(global, c)).cloned() {
-        let state = crate::state::s3::read(&Clients::s3_in(&b.region).await, &b).await?;
+        let state =
+            crate::state::s3::read(&Clients::s3_in(&b.region, global.max_attempts).await, &b)
+                .await?;
         return Ok((config, format!("s3://{}/{}", b.bucket, b.key), state));
     }
     let path = match (&global.state, &config) {
@@ -128,7 +132,7 @@ impl Session {
         // hosts sharing a state set RECONCILE_FINGERPRINT_KEY instead.
         let fingerprints = Fingerprinter::for_state(&state_path(global, &config))
             .map_err(|e| anyhow::anyhow!("the key of write-only fingerprints: {e}"))?;
-        let clients = Arc::new(Clients::load(&config.region).await);
+        let clients = Arc::new(Clients::load(&config.region, global.max_attempts).await);
         let mut state = state;
         for address in crate::refresh::adopt_pending(&clients, &mut state).await? {
             ui(global).note(&format!(

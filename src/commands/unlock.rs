@@ -17,7 +17,12 @@ pub async fn run(global: &Global, args: &ForceUnlockArgs) -> anyhow::Result<i32>
         .filter(|_| global.state.is_none());
     let holder = match (backend, &config) {
         (Some(b), _) => {
-            s3::force_unlock(&Clients::s3_in(&b.region).await, b, &args.lock_id).await?
+            s3::force_unlock(
+                &Clients::s3_in(&b.region, global.max_attempts).await,
+                b,
+                &args.lock_id,
+            )
+            .await?
         }
         (None, Some(c)) => local::force_unlock(&super::state_path(global, c), &args.lock_id)?,
         (None, None) => local::force_unlock(

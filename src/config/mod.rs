@@ -188,6 +188,19 @@ pub fn load(
     loader.finish(cli_vars, env_vars, files)
 }
 
+/// Loads one desired-state file given as bytes, as if read from `file`
+/// (the fuzz target in fuzz/ feeds the loader this way).
+pub fn load_bytes(
+    file: &Path,
+    bytes: &[u8],
+    cli_vars: &BTreeMap<String, String>,
+    env_vars: &BTreeMap<String, String>,
+) -> Result<Config, ConfigError> {
+    let mut loader = Loader::default();
+    loader.bytes(file, bytes);
+    loader.finish(cli_vars, env_vars, vec![file.to_owned()])
+}
+
 /// Parses every file of a desired state or a module, without checking
 /// references yet.
 fn parse_dir(path: &Path, is_module: bool) -> Result<(Vec<PathBuf>, Loader), ConfigError> {
@@ -203,10 +216,7 @@ fn parse_dir(path: &Path, is_module: bool) -> Result<(Vec<PathBuf>, Loader), Con
                 message: format!("cannot read {}: {e}", f.display()),
             }])
         })?;
-        match String::from_utf8(bytes) {
-            Ok(text) => loader.file(f, &text),
-            Err(e) => loader.not_utf8(f, e.as_bytes(), e.utf8_error()),
-        }
+        loader.bytes(f, &bytes);
     }
     Ok((files, loader))
 }
@@ -421,7 +431,15 @@ impl Loader {
         });
     }
 
-    /// A file that is not UTF-8 (TOML must be): where the first bad byte is.
+    /// One file's contents, which TOML requires to be UTF-8.
+    fn bytes(&mut self, file: &Path, bytes: &[u8]) {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => self.file(file, text),
+            Err(e) => self.not_utf8(file, bytes, e),
+        }
+    }
+
+    /// A file that is not UTF-8: where the first bad byte is.
     fn not_utf8(&mut self, file: &Path, bytes: &[u8], e: std::str::Utf8Error) {
         let good = e.valid_up_to();
         let text = std::str::from_utf8(&bytes[..good]).unwrap_or_default();
