@@ -479,7 +479,13 @@ impl Executor<'_> {
             op,
             live,
             fingerprints,
-            timeouts: kind.timeouts(),
+            timeouts: self
+                .config
+                .resources
+                .get(&change.address)
+                .map_or(kind.timeouts(), |r| {
+                    kind.timeouts().with(&r.lifecycle.timeouts)
+                }),
         })
     }
 
@@ -701,6 +707,7 @@ impl Task {
         let cx = Ctx {
             aws: &clients,
             stack: &stack,
+            timeouts: Some(self.timeouts),
         };
         let mut adopted = None;
         let result = match &self.op {

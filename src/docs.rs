@@ -37,8 +37,20 @@ fn page(s: &Schema) -> String {
     out.push_str("## Arguments\n\n");
     fields_table(&mut out, s.inputs());
     out.push_str(
-        "\nEvery resource also accepts `depends_on` (a list of `kind.name`), `count`, `for_each`, `enabled` and a `lifecycle` table (`prevent_destroy`, `create_before_destroy`, `ignore_changes`, `deletion_policy`).\n",
+        "\nEvery resource also accepts `depends_on` (a list of `kind.name`), `count`, `for_each`, `enabled`, a `lifecycle` table (`prevent_destroy`, `create_before_destroy`, `ignore_changes`, `deletion_policy`) and `timeouts = { create = \"30m\", update = \"10m\", delete = \"20m\" }` over the kind's defaults",
     );
+    if let Some(k) = crate::kinds::lookup(s.kind) {
+        let t = k.timeouts();
+        let show = |d: std::time::Duration| humantime::format_duration(d).to_string();
+        let _ = write!(
+            out,
+            " (create {}, update {}, delete {})",
+            show(t.create),
+            show(t.update),
+            show(t.delete)
+        );
+    }
+    out.push_str(".\n");
     for f in s.inputs() {
         nested(&mut out, f.name, &f.ty);
     }

@@ -182,6 +182,17 @@ fn resource(s: &Schema) -> Json {
             "additionalProperties": false
         }),
     );
+    let duration =
+        json!({ "type": "string", "pattern": r"^\s*\d+\s*[a-z]+(\s*\d+\s*[a-z]+)*\s*$" });
+    props.insert(
+        "timeouts".into(),
+        json!({
+            "type": "object",
+            "description": "How long this resource's create, update and delete may wait (e.g. \"30m\", \"1h 30m\"); unset ones are the kind's defaults.",
+            "properties": { "create": duration, "update": duration, "delete": duration },
+            "additionalProperties": false
+        }),
+    );
     j
 }
 

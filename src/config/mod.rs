@@ -76,6 +76,51 @@ pub struct Lifecycle {
     pub ignore_changes: Vec<String>,
     /// What a delete does; unset means the kind's default.
     pub deletion_policy: Option<DeletionPolicy>,
+    /// `timeouts = { create = "30m", ... }`: waiters' limits over the kind's.
+    pub timeouts: TimeoutOverrides,
+}
+
+/// A resource's own time limits for its waiters; unset ones are the kind's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeoutOverrides {
+    pub create: Option<std::time::Duration>,
+    pub update: Option<std::time::Duration>,
+    pub delete: Option<std::time::Duration>,
+}
+
+impl TimeoutOverrides {
+    /// `{ create = "30m", update = "10m", delete = "1h" }` (humantime
+    /// durations, from one second to one day).
+    fn parse(v: &Value) -> Result<TimeoutOverrides, String> {
+        let Value::Map(m) = v else {
+            return Err("expected a table such as { create = \"30m\", delete = \"20m\" }".into());
+        };
+        let mut t = TimeoutOverrides::default();
+        for (k, v) in m {
+            let slot = match k.as_str() {
+                "create" => &mut t.create,
+                "update" => &mut t.update,
+                "delete" => &mut t.delete,
+                other => {
+                    let hint = did_you_mean(other, ["create", "update", "delete"]);
+                    return Err(format!("unknown operation `{other}`{hint}"));
+                }
+            };
+            let text = v.as_str().ok_or_else(|| {
+                format!(
+                    "`{k}`: expected a duration such as \"30m\", found {}",
+                    v.type_name()
+                )
+            })?;
+            let d = humantime::parse_duration(text)
+                .map_err(|e| format!("`{k}`: invalid duration {text:?}: {e}"))?;
+            if d < std::time::Duration::from_secs(1) || d > std::time::Duration::from_secs(86_400) {
+                return Err(format!("`{k}`: {text:?} is outside 1s to 24h"));
+            }
+            *slot = Some(d);
+        }
+        Ok(t)
+    }
 }
 
 /// What deleting a resource means, as CloudFormation's `DeletionPolicy`.
@@ -174,7 +219,14 @@ const RESERVED: &[&str] = &[
     "modules",
     "backend",
 ];
-const META_FIELDS: &[&str] = &["depends_on", "lifecycle", "count", "for_each", "enabled"];
+const META_FIELDS: &[&str] = &[
+    "depends_on",
+    "lifecycle",
+    "timeouts",
+    "count",
+    "for_each",
+    "enabled",
+];
 
 /// Loads `path` (a file, or every `*.toml` of a directory in name order).
 /// `cli_vars` are `--var` values; `env_vars` are `RECONCILE_VAR_*` values
@@ -760,6 +812,13 @@ impl Loader {
                 }
                 continue;
             }
+            if key == "timeouts" {
+                match TimeoutOverrides::parse(&value) {
+                    Ok(t) => raw.lifecycle.timeouts = t,
+                    Err(m) => self.problem(vloc, format!("{address}: timeouts: {m}")),
+                }
+                continue;
+            }
             if key == "lifecycle" {
                 match lifecycle(&value) {
                     Ok(l) if l.deletion_policy == Some(DeletionPolicy::Snapshot)
@@ -773,7 +832,12 @@ impl Loader {
                             ),
                         )
                     }
-                    Ok(l) => raw.lifecycle = l,
+                    Ok(l) => {
+                        raw.lifecycle = Lifecycle {
+                            timeouts: raw.lifecycle.timeouts,
+                            ..l
+                        }
+                    }
                     Err(m) => self.problem(vloc, format!("{address}: lifecycle: {m}")),
                 }
                 continue;
@@ -1122,4 +1186,60 @@ pub fn env_vars() -> BTreeMap<String, String> {
     std::env::vars()
         .filter_map(|(k, v)| Some((k.strip_prefix("RECONCILE_VAR_")?.to_owned(), v)))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn load_text(text: &str) -> Result<Config, ConfigError> {
+        let none = BTreeMap::new();
+        load_bytes(Path::new("main.toml"), text.as_bytes(), &none, &none)
+    }
+
+    #[test]
+    fn a_resource_sets_its_own_timeouts_over_the_kinds() {
+        let c = load_text(
+            "[stack]\nname = \"t\"\nregion = \"us-east-1\"\n\n[nat_gateway.a]\nsubnet_id = \"subnet-1\"\nallocation_id = \"eipalloc-1\"\ntimeouts = { create = \"45m\", delete = \"1h 30m\" }\nlifecycle = { prevent_destroy = true }\n",
+        )
+        .unwrap();
+        let r = &c.resources["nat_gateway.a"];
+        assert!(r.lifecycle.prevent_destroy);
+        let t = r.lifecycle.timeouts;
+        assert_eq!(t.create, Some(Duration::from_secs(45 * 60)));
+        assert_eq!(t.update, None);
+        assert_eq!(t.delete, Some(Duration::from_secs(90 * 60)));
+        let merged = r.kind.timeouts().with(&t);
+        assert_eq!(merged.create, Duration::from_secs(45 * 60));
+        assert_eq!(merged.update, r.kind.timeouts().update);
+    }
+
+    #[test]
+    fn bad_timeouts_are_named() {
+        for (t, message) in [
+            (
+                "{ craete = \"1m\" }",
+                "unknown operation `craete` (did you mean `create`?)",
+            ),
+            (
+                "{ create = 30 }",
+                "`create`: expected a duration such as \"30m\", found integer",
+            ),
+            (
+                "{ create = \"soon\" }",
+                "`create`: invalid duration \"soon\"",
+            ),
+            ("{ delete = \"2d\" }", "\"2d\" is outside 1s to 24h"),
+            ("\"30m\"", "expected a table"),
+        ] {
+            let err = load_text(&format!(
+                "[stack]\nname = \"t\"\nregion = \"us-east-1\"\n\n[vpc.a]\ncidr_block = \"10.0.0.0/16\"\ntimeouts = {t}\n"
+            ))
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains("main.toml:7:12: vpc.a: timeouts: "), "{err}");
+            assert!(err.contains(message), "{t}: {err}");
+        }
+    }
 }

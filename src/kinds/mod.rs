@@ -32,6 +32,9 @@ use crate::value::{Attrs, Value};
 pub struct Ctx<'a> {
     pub aws: &'a Clients,
     pub stack: &'a str,
+    /// The operation's time limits when the resource sets `timeouts`;
+    /// `None` means the kind's defaults.
+    pub timeouts: Option<Timeouts>,
 }
 
 /// Tags every resource reconcile creates carries, so it can be found again.
@@ -39,6 +42,11 @@ pub const STACK_TAG: &str = "reconcile:stack";
 pub const ADDRESS_TAG: &str = "reconcile:address";
 
 impl Ctx<'_> {
+    /// The time limits of this operation's waiters.
+    pub fn timeouts(&self, kind: &dyn Kind) -> Timeouts {
+        self.timeouts.unwrap_or_else(|| kind.timeouts())
+    }
+
     /// The user's tags plus the `reconcile:*` tags, as key/value pairs.
     pub fn tags_for(&self, address: &str, desired: &Attrs) -> Vec<(String, String)> {
         let mut tags: Vec<(String, String)> = desired
@@ -118,6 +126,15 @@ impl Timeouts {
             create: Duration::from_secs(create * 60),
             update: Duration::from_secs(update * 60),
             delete: Duration::from_secs(delete * 60),
+        }
+    }
+
+    /// These defaults with a resource's `timeouts = { ... }` over them.
+    pub fn with(self, o: &crate::config::TimeoutOverrides) -> Timeouts {
+        Timeouts {
+            create: o.create.unwrap_or(self.create),
+            update: o.update.unwrap_or(self.update),
+            delete: o.delete.unwrap_or(self.delete),
         }
     }
 }

@@ -411,7 +411,7 @@ impl AutoScalingGroupKind {
                 .map(drop)
                 .map_err(ApiError::from),
         )?;
-        Waiter::new(self.timeouts().update)
+        Waiter::new(cx.timeouts(self).update)
             .until(
                 &format!("the instance refresh of {name} to be cancelled"),
                 || async {
@@ -550,7 +550,7 @@ impl Kind for AutoScalingGroupKind {
         // capacity provider, a service) expect running capacity.
         let min = int(desired, "min_size")?.unwrap_or(0);
         let min = usize::try_from(min).unwrap_or(0);
-        Waiter::new(self.timeouts().create)
+        Waiter::new(cx.timeouts(self).create)
             .until(
                 &format!("Auto Scaling group {name} to have {min} instance(s) in service"),
                 || async {
@@ -749,7 +749,7 @@ impl Kind for AutoScalingGroupKind {
         let Some(g) = self.one(cx, id).await? else {
             return Ok(());
         };
-        let timeout = self.timeouts().delete;
+        let timeout = cx.timeouts(self).delete;
         if g.status().is_none() {
             let protected: Vec<String> = g
                 .instances()

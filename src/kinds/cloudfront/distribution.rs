@@ -566,7 +566,7 @@ impl Kind for CloudFrontDistribution {
             }
             Err(e) => return Err(e),
         };
-        wait_deployed(cx, self.timeouts().create, &id).await?;
+        wait_deployed(cx, cx.timeouts(self).create, &id).await?;
         Ok(id)
     }
 
@@ -582,7 +582,7 @@ impl Kind for CloudFrontDistribution {
             .inputs()
             .any(|f| f.name != "tags" && differs(&SCHEMA, f.name, live, desired));
         if config_changed {
-            change_config(cx, self.timeouts().update, id, |live| {
+            change_config(cx, cx.timeouts(self).update, id, |live| {
                 config_of(desired, live.caller_reference())
             })
             .await?;
@@ -597,7 +597,7 @@ impl Kind for CloudFrontDistribution {
 
     /// CloudFront deletes only a disabled, deployed distribution.
     async fn delete(&self, cx: Ctx<'_>, id: &str, _live: &Attrs) -> Result<(), ApiError> {
-        let timeout = self.timeouts().delete;
+        let timeout = cx.timeouts(self).delete;
         let cf = &cx.aws.cloudfront;
         let got = match cf.get_distribution_config().id(id).send().await {
             Ok(got) => got,

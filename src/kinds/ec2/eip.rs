@@ -113,7 +113,7 @@ impl Kind for Eip {
             .ok_or_else(|| ApiError::msg("AllocateAddress returned no allocation id"))?
             .to_owned();
         // Usable at once, but DescribeAddresses may not show it yet.
-        Waiter::new(self.timeouts().create)
+        Waiter::new(cx.timeouts(self).create)
             .until(&format!("Elastic IP {id} to be visible"), || async {
                 let found = self
                     .describe(cx, vec![filter("allocation-id", [id.as_str()])])
@@ -144,7 +144,7 @@ impl Kind for Eip {
     }
 
     async fn delete(&self, cx: Ctx<'_>, id: &str, _live: &Attrs) -> Result<(), ApiError> {
-        Waiter::new(self.timeouts().delete)
+        Waiter::new(cx.timeouts(self).delete)
             .until(&format!("Elastic IP {id} to be released"), || async {
                 let r = cx.aws.ec2.release_address().allocation_id(id).send().await;
                 release_progress(r.map(drop).map_err(ApiError::from))

@@ -72,7 +72,7 @@ impl InternetGateway {
             .vpc_id(vpc_id)
             .send()
             .await?;
-        Waiter::new(self.timeouts().update)
+        Waiter::new(cx.timeouts(self).update)
             .until(
                 &format!("internet gateway {id} to be attached to {vpc_id}"),
                 || async {
@@ -185,7 +185,7 @@ impl Kind for InternetGateway {
             .ok_or_else(|| ApiError::msg("CreateInternetGateway returned no id"))?
             .to_owned();
         // Usable at once, but EC2 may not know the id yet: attaching would fail.
-        Waiter::new(self.timeouts().create)
+        Waiter::new(cx.timeouts(self).create)
             .until(&format!("internet gateway {id} to be visible"), || async {
                 Ok(match self.read_one(cx, &id).await? {
                     Some(_) => Poll::Ready(()),
@@ -215,7 +215,7 @@ impl Kind for InternetGateway {
     ) -> Result<(), ApiError> {
         if differs(&SCHEMA, "vpc_id", live, desired) {
             if let Some(old) = str_attr(live, "vpc_id") {
-                self.detach(cx, id, &old, self.timeouts().update).await?;
+                self.detach(cx, id, &old, cx.timeouts(self).update).await?;
             }
             if let Some(new) = str_attr(desired, "vpc_id") {
                 self.attach(cx, id, &new).await?;
@@ -234,10 +234,11 @@ impl Kind for InternetGateway {
             return Ok(());
         };
         if let Some(vpc_id) = str_attr(&live, "vpc_id") {
-            self.detach(cx, id, &vpc_id, self.timeouts().delete).await?;
+            self.detach(cx, id, &vpc_id, cx.timeouts(self).delete)
+                .await?;
         }
         retry_while_in_use(
-            self.timeouts().delete,
+            cx.timeouts(self).delete,
             &format!("internet gateway {id} to be free to delete"),
             || async {
                 let call = cx.aws.ec2.delete_internet_gateway();

@@ -235,7 +235,7 @@ impl Kind for NatGateway {
             .and_then(|g| g.nat_gateway_id())
             .ok_or_else(|| ApiError::msg("CreateNatGateway returned no id"))?
             .to_owned();
-        Waiter::new(self.timeouts().create)
+        Waiter::new(cx.timeouts(self).create)
             .until(&format!("NAT gateway {id} to become available"), || async {
                 let state = self.state(cx, &id).await?;
                 Ok(match &state {
@@ -283,7 +283,7 @@ impl Kind for NatGateway {
                 return Err(e);
             }
         }
-        Waiter::new(self.timeouts().delete)
+        Waiter::new(cx.timeouts(self).delete)
             .until(&format!("NAT gateway {id} to be deleted"), || async {
                 Ok(match self.live_state(cx, id).await? {
                     None => Poll::Ready(()),

@@ -528,7 +528,7 @@ impl Kind for SecurityGroup {
             .group_id()
             .ok_or_else(|| ApiError::msg("CreateSecurityGroup returned no id"))?
             .to_owned();
-        let created = Waiter::new(self.timeouts().create)
+        let created = Waiter::new(cx.timeouts(self).create)
             .until(
                 &format!("security group {id} to become visible"),
                 || async {
@@ -578,7 +578,7 @@ impl Kind for SecurityGroup {
         // after a dependent is deleted its interfaces linger for a while, so
         // that one named condition is retried with backoff, up to the delete
         // timeout.
-        Waiter::new(self.timeouts().delete)
+        Waiter::new(cx.timeouts(self).delete)
             .until(&format!("security group {id} to be deleted"), || async {
                 let r = cx.aws.ec2.delete_security_group().group_id(id).send().await;
                 delete_outcome(r.map(drop).map_err(ApiError::from))

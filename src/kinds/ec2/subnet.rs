@@ -137,7 +137,7 @@ impl Kind for Subnet {
             .and_then(|s| s.subnet_id())
             .ok_or_else(|| ApiError::msg("CreateSubnet returned no id"))?
             .to_owned();
-        Waiter::new(self.timeouts().create)
+        Waiter::new(cx.timeouts(self).create)
             .until(&format!("subnet {id} to become available"), || async {
                 let out = cx
                     .aws
@@ -198,7 +198,7 @@ impl Kind for Subnet {
         // load balancer are released minutes later), so the delete call itself
         // is retried, with backoff, for at most the delete timeout.
         retry_while_in_use(
-            self.timeouts().delete,
+            cx.timeouts(self).delete,
             &format!("subnet {id} to be free to delete"),
             || async {
                 cx.aws.ec2.delete_subnet().subnet_id(id).send().await?;

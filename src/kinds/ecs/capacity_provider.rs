@@ -287,7 +287,7 @@ impl Kind for EcsCapacityProvider {
                 )
                 .send()
                 .await?;
-            Waiter::new(self.timeouts().update)
+            Waiter::new(cx.timeouts(self).update)
                 .until(
                     &format!("ECS capacity provider {id} to be updated"),
                     || async {
@@ -318,7 +318,7 @@ impl Kind for EcsCapacityProvider {
     /// protects its instances — and the group's delete that follows would
     /// fight it, the hang known from other tools.
     async fn delete(&self, cx: Ctx<'_>, id: &str, _live: &Attrs) -> Result<(), ApiError> {
-        let timeout = self.timeouts().delete;
+        let timeout = cx.timeouts(self).delete;
         // Look first: the emulator answers HTTP 500 for an unknown provider.
         let present = self.describe_raw(cx, &[id.to_owned()]).await?;
         if present.first().is_none_or(is_gone) {

@@ -92,7 +92,7 @@ impl EcsCluster {
     /// first), returning its attributes.
     async fn wait_active(&self, cx: Ctx<'_>, arn: &str) -> Result<Attrs, ApiError> {
         let ids = [arn.to_owned()];
-        Waiter::new(self.timeouts().create)
+        Waiter::new(cx.timeouts(self).create)
             .until(&format!("ECS cluster {arn} to become active"), || async {
                 let out = cx
                     .aws
@@ -308,7 +308,7 @@ impl Kind for EcsCluster {
     /// after the cluster) terminates them, so they are deregistered here
     /// rather than waited for.
     async fn delete(&self, cx: Ctx<'_>, id: &str, live: &Attrs) -> Result<(), ApiError> {
-        let timeout = self.timeouts().delete;
+        let timeout = cx.timeouts(self).delete;
         let associated = live
             .get("capacity_providers")
             .is_none_or(|p| !p.as_list().is_empty());

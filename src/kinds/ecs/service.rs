@@ -645,7 +645,7 @@ impl Kind for EcsService {
             .await?;
         let cluster = cluster_of(&arn, desired);
         let ids = [arn.clone()];
-        let created = Waiter::new(self.timeouts().create)
+        let created = Waiter::new(cx.timeouts(self).create)
             .until(&format!("ECS service {arn} to become active"), || async {
                 let mut found = self.describe(cx, &cluster, &ids).await?;
                 Ok(match found.pop() {
@@ -661,7 +661,7 @@ impl Kind for EcsService {
         self.canonicalize(&mut created);
         self.apply_changes(cx, &arn, &created, desired).await?;
         if wants_steady(desired) {
-            self.wait_steady(cx, &cluster, &arn, self.timeouts().create)
+            self.wait_steady(cx, &cluster, &arn, cx.timeouts(self).create)
                 .await?;
         }
         Ok(arn)
@@ -681,7 +681,7 @@ impl Kind for EcsService {
         let deployed = self.apply_changes(cx, id, &live, &desired).await?;
         if deployed && wants_steady(&desired) {
             let cluster = cluster_of(id, &desired);
-            self.wait_steady(cx, &cluster, id, self.timeouts().update)
+            self.wait_steady(cx, &cluster, id, cx.timeouts(self).update)
                 .await?;
         }
         Ok(())
@@ -714,7 +714,7 @@ impl Kind for EcsService {
                 .map_err(ApiError::from),
         )?;
         // DRAINING until its tasks have stopped, then INACTIVE.
-        Waiter::new(self.timeouts().delete)
+        Waiter::new(cx.timeouts(self).delete)
             .until(&format!("ECS service {id} to become inactive"), || async {
                 Ok(match self.describe_raw(cx, &cluster, id).await? {
                     None => Poll::Ready(()),

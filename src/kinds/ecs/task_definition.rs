@@ -558,7 +558,7 @@ impl Kind for EcsTaskDefinition {
             .and_then(TaskDefinition::task_definition_arn)
             .ok_or_else(|| ApiError::msg("RegisterTaskDefinition returned no ARN"))?
             .to_owned();
-        Waiter::new(self.timeouts().create)
+        Waiter::new(cx.timeouts(self).create)
             .until(
                 &format!("task definition {arn} to become active"),
                 || async {
@@ -600,7 +600,7 @@ impl Kind for EcsTaskDefinition {
             Err(e) if is_unknown_revision(&e) => return Ok(()),
             other => drop(other?),
         }
-        Waiter::new(self.timeouts().delete)
+        Waiter::new(cx.timeouts(self).delete)
             .until(
                 &format!("task definition {id} to become inactive"),
                 || async {

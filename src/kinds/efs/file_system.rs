@@ -240,7 +240,7 @@ impl Kind for EfsFileSystem {
             }
             Err(e) => return Err(e),
         };
-        Waiter::new(self.timeouts().create)
+        Waiter::new(cx.timeouts(self).create)
             .until(
                 &format!("EFS file system {id} to become available"),
                 || async { Ok(creation_progress(self.state(cx, &id).await?.as_ref())) },
@@ -270,7 +270,7 @@ impl Kind for EfsFileSystem {
                 .throughput_mode(ThroughputMode::from(mode.as_str()))
                 .send()
                 .await?;
-            Waiter::new(self.timeouts().update)
+            Waiter::new(cx.timeouts(self).update)
                 .until(&format!("EFS file system {id} to be updated"), || async {
                     Ok(creation_progress(self.state(cx, id).await?.as_ref()))
                 })
@@ -312,7 +312,7 @@ impl Kind for EfsFileSystem {
         if found(r)?.is_none() {
             return Ok(());
         }
-        Waiter::new(self.timeouts().delete)
+        Waiter::new(cx.timeouts(self).delete)
             .until(&format!("EFS file system {id} to be deleted"), || async {
                 Ok(deletion_progress(self.state(cx, id).await?.as_ref()))
             })

@@ -192,7 +192,7 @@ impl Kind for EfsMountTarget {
             .send()
             .await?;
         let id = out.mount_target_id().to_owned();
-        Waiter::new(self.timeouts().create)
+        Waiter::new(cx.timeouts(self).create)
             .until(
                 &format!("EFS mount target {id} to become available"),
                 || async { Ok(creation_progress(self.state(cx, &id).await?.as_ref())) },
@@ -239,7 +239,7 @@ impl Kind for EfsMountTarget {
             return Ok(());
         }
         // The file system cannot be deleted while this one still exists.
-        Waiter::new(self.timeouts().delete)
+        Waiter::new(cx.timeouts(self).delete)
             .until(&format!("EFS mount target {id} to be deleted"), || async {
                 Ok(deletion_progress(self.state(cx, id).await?.as_ref()))
             })

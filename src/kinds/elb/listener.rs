@@ -174,7 +174,7 @@ impl Kind for Listener {
             .and_then(|l| l.listener_arn())
             .ok_or_else(|| ApiError::msg("CreateListener returned no ARN"))?
             .to_owned();
-        Waiter::new(self.timeouts().create)
+        Waiter::new(cx.timeouts(self).create)
             .until(&format!("listener {arn} to become visible"), || async {
                 let found = self.listeners(cx, std::slice::from_ref(&arn)).await?;
                 Ok(if found.is_empty() {
@@ -255,7 +255,7 @@ impl Kind for Listener {
                 .map(drop)
                 .map_err(ApiError::from),
         )?;
-        Waiter::new(self.timeouts().delete)
+        Waiter::new(cx.timeouts(self).delete)
             .until(&format!("listener {id} to be deleted"), || async {
                 let found = self.listeners(cx, &[id.to_owned()]).await?;
                 Ok(if found.is_empty() {

@@ -239,7 +239,7 @@ impl Kind for ListenerRule {
             .and_then(|r| r.rule_arn())
             .ok_or_else(|| ApiError::msg("CreateRule returned no ARN"))?
             .to_owned();
-        Waiter::new(self.timeouts().create)
+        Waiter::new(cx.timeouts(self).create)
             .until(
                 &format!("listener rule {arn} to become visible"),
                 || async {
@@ -309,7 +309,7 @@ impl Kind for ListenerRule {
                 .map(drop)
                 .map_err(ApiError::from),
         )?;
-        Waiter::new(self.timeouts().delete)
+        Waiter::new(cx.timeouts(self).delete)
             .until(&format!("listener rule {id} to be deleted"), || async {
                 let found = self.rules(cx, &[id.to_owned()]).await?;
                 Ok(if found.is_empty() {

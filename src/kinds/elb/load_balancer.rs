@@ -312,7 +312,7 @@ impl Kind for LoadBalancer {
             .ok_or_else(|| ApiError::msg("CreateLoadBalancer returned no ARN"))?
             .to_owned();
         // Real AWS takes minutes in `provisioning`.
-        Waiter::new(self.timeouts().create)
+        Waiter::new(cx.timeouts(self).create)
             .until(&format!("load balancer {arn} to become active"), || async {
                 let r = cx
                     .aws
@@ -426,7 +426,7 @@ impl Kind for LoadBalancer {
                 .map(drop)
                 .map_err(ApiError::from),
         )?;
-        Waiter::new(self.timeouts().delete)
+        Waiter::new(cx.timeouts(self).delete)
             .until(&format!("load balancer {id} to be deleted"), || async {
                 let r = cx
                     .aws

@@ -401,7 +401,7 @@ impl Kind for TargetGroup {
             .and_then(|g| g.target_group_arn())
             .ok_or_else(|| ApiError::msg("CreateTargetGroup returned no ARN"))?
             .to_owned();
-        Waiter::new(self.timeouts().create)
+        Waiter::new(cx.timeouts(self).create)
             .until(&format!("target group {arn} to become visible"), || async {
                 let found = self.groups(cx, std::slice::from_ref(&arn)).await?;
                 Ok(if found.is_empty() {
@@ -480,7 +480,7 @@ impl Kind for TargetGroup {
         // after a replacement the engine has just repointed them, so that
         // one condition is retried, briefly. Not found is success.
         retry_while_in_use(
-            self.timeouts().delete,
+            cx.timeouts(self).delete,
             &format!("target group {id} to be deleted"),
             || async {
                 cx.aws
@@ -494,7 +494,7 @@ impl Kind for TargetGroup {
             },
         )
         .await?;
-        Waiter::new(self.timeouts().delete)
+        Waiter::new(cx.timeouts(self).delete)
             .until(&format!("target group {id} to be gone"), || async {
                 let found = self.groups(cx, &[id.to_owned()]).await?;
                 Ok(if found.is_empty() {

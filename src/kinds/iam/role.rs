@@ -623,7 +623,7 @@ impl Kind for IamRole {
     async fn delete(&self, cx: Ctx<'_>, id: &str, _live: &Attrs) -> Result<(), ApiError> {
         // DeleteConflict means something still hangs on the role (attached
         // out of band meanwhile, or IAM not yet consistent): empty it again.
-        Waiter::new(self.timeouts().delete)
+        Waiter::new(cx.timeouts(self).delete)
             .until(&format!("role {id} to be deleted"), || async {
                 empty_role(cx, id).await?;
                 let r = cx.aws.iam.delete_role().role_name(id).send().await;

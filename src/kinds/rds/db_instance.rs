@@ -271,7 +271,7 @@ impl DbInstanceKind {
                         .is_some_and(|d| d.db_instance_status() == Some("deleting")) => {}
             Err(e) => return Err(e),
         }
-        Waiter::new(self.timeouts().delete)
+        Waiter::new(cx.timeouts(self).delete)
             .until(&format!("DB instance {id} to be deleted"), || async {
                 Ok(deletion(self.one(cx, id).await?.as_ref()))
             })
@@ -357,7 +357,8 @@ impl Kind for DbInstanceKind {
             .set_tags(Some(create_tags(cx, address, desired)))
             .send()
             .await?;
-        self.wait_available(cx, &id, self.timeouts().create).await?;
+        self.wait_available(cx, &id, cx.timeouts(self).create)
+            .await?;
         Ok(id)
     }
 
@@ -429,7 +430,8 @@ impl Kind for DbInstanceKind {
         .any(|f| changed(f) && desired.get(*f).is_some_and(|v| !v.is_null()));
         if anything {
             modify.send().await?;
-            self.wait_available(cx, id, self.timeouts().update).await?;
+            self.wait_available(cx, id, cx.timeouts(self).update)
+                .await?;
         }
         if changed("tags") {
             let arn = str_attr(live, "arn").unwrap_or_default();
