@@ -330,7 +330,9 @@ impl Executor<'_> {
                         services.start(service_of(n));
                         let clients = self.clients.clone();
                         let stack = self.config.stack.clone();
-                        tasks.spawn(async move { task.run(clients, stack, n).await });
+                        tasks.spawn(async move {
+                            kinds::with_timeouts(task.timeouts, task.run(clients, stack, n)).await
+                        });
                     }
                     Err(message) => {
                         self.fail(&mut report, change, step, message);
@@ -707,7 +709,6 @@ impl Task {
         let cx = Ctx {
             aws: &clients,
             stack: &stack,
-            timeouts: Some(self.timeouts),
         };
         let mut adopted = None;
         let result = match &self.op {

@@ -38,7 +38,6 @@ pub async fn refresh(clients: &Clients, state: &State) -> Result<Live, RefreshEr
     let cx = Ctx {
         aws: clients,
         stack: &state.stack,
-        timeouts: None,
     };
     let reads = by_kind.into_iter().map(|(kind_name, members)| async move {
         let Some(kind) = kinds::lookup(kind_name) else {
@@ -78,7 +77,6 @@ pub async fn adopt_pending(
     let cx = Ctx {
         aws: clients,
         stack: &state.stack,
-        timeouts: None,
     };
     let mut adopted = Vec::new();
     for (address, p) in &state.pending {

@@ -35,7 +35,6 @@ pub async fn run(global: &Global, args: &ImportArgs) -> anyhow::Result<i32> {
     let cx = Ctx {
         aws: &session.clients,
         stack: &session.config.stack,
-        timeouts: None,
     };
     let found = kind.read_many(cx, std::slice::from_ref(&args.id)).await;
     let attributes = match found.map(|mut f| f.remove(&args.id)) {

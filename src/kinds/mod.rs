@@ -32,9 +32,18 @@ use crate::value::{Attrs, Value};
 pub struct Ctx<'a> {
     pub aws: &'a Clients,
     pub stack: &'a str,
-    /// The operation's time limits when the resource sets `timeouts`;
-    /// `None` means the kind's defaults.
-    pub timeouts: Option<Timeouts>,
+}
+
+tokio::task_local! {
+    /// The time limits of the operation this task runs, when its resource
+    /// sets `timeouts` (a task-local rather than a field of `Ctx`, which
+    /// every kind's tests build literally).
+    static TIMEOUTS: Timeouts;
+}
+
+/// Runs one operation with the resource's own time limits.
+pub async fn with_timeouts<F: std::future::Future>(t: Timeouts, op: F) -> F::Output {
+    TIMEOUTS.scope(t, op).await
 }
 
 /// Tags every resource reconcile creates carries, so it can be found again.
@@ -44,7 +53,9 @@ pub const ADDRESS_TAG: &str = "reconcile:address";
 impl Ctx<'_> {
     /// The time limits of this operation's waiters.
     pub fn timeouts(&self, kind: &dyn Kind) -> Timeouts {
-        self.timeouts.unwrap_or_else(|| kind.timeouts())
+        TIMEOUTS
+            .try_with(|t| *t)
+            .unwrap_or_else(|_| kind.timeouts())
     }
 
     /// The user's tags plus the `reconcile:*` tags, as key/value pairs.
@@ -313,6 +324,26 @@ pub fn lowercase_name(cx: Ctx<'_>, address: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn an_operation_waits_with_its_resources_timeouts_else_the_kinds() {
+        let config = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        let clients = Clients::from_config(&config);
+        let cx = Ctx {
+            aws: &clients,
+            stack: "t",
+        };
+        let nat = lookup("nat_gateway").unwrap();
+        assert_eq!(cx.timeouts(nat).delete, Duration::from_secs(30 * 60));
+        let own = Timeouts::minutes(45, 10, 90);
+        let inside = with_timeouts(own, async { cx.timeouts(nat) }).await;
+        assert_eq!(inside.create, Duration::from_secs(45 * 60));
+        assert_eq!(inside.delete, Duration::from_secs(90 * 60));
+        // Only inside that operation.
+        assert_eq!(cx.timeouts(nat).create, Duration::from_secs(10 * 60));
+    }
 
     #[test]
     fn resource_names_drop_kinds_and_keep_modules_and_keys() {

@@ -585,7 +585,6 @@ mod tests {
         let cx = Ctx {
             aws: &aws,
             stack: "Shop",
-            timeouts: None,
         };
         assert_eq!(default_name(cx, "ecr_repository.web_app"), "shop-web-app");
     }

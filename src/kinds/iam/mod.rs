@@ -330,7 +330,6 @@ mod tests {
         let cx = Ctx {
             aws: &aws,
             stack: "shop",
-            timeouts: None,
         };
         assert_eq!(
             default_name(cx, "module.web.iam_role.task_exec", NAME_MAX),

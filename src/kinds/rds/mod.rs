@@ -99,7 +99,6 @@ mod tests {
         let cx = Ctx {
             aws: &clients,
             stack: "My_Stack",
-            timeouts: None,
         };
         assert_eq!(
             default_name(cx, "db_instance.main_db", 63),
@@ -108,7 +107,6 @@ mod tests {
         let cx = Ctx {
             aws: &clients,
             stack: "1st",
-            timeouts: None,
         };
         assert_eq!(default_name(cx, "db_instance.x-", 63), "r1st-x");
         assert!(default_name(cx, "db_instance.a_very_long_name_indeed", 10).len() <= 10);
