@@ -237,6 +237,9 @@ struct Outcome {
     /// A create failed, but the resource was found by its tags: record it
     /// tainted so that it is neither lost nor duplicated.
     adopted: Option<(String, Attrs)>,
+    /// A create failed and looking it up by its tags failed too: whether it
+    /// exists is unknown, so it stays pending for the next run.
+    unresolved: bool,
     /// A common cause of the failure, when one is known.
     hint: Option<String>,
     elapsed: Duration,
@@ -505,7 +508,7 @@ impl Executor<'_> {
         // A create whose outcome is still unknown (a timeout, a reset
         // connection) stays pending, for the next run to look up.
         let unknown = matches!(&o.result, Err(e) if matches!(e.class, ErrorClass::Transient | ErrorClass::Throttled));
-        if o.adopted.is_some() || !unknown {
+        if o.adopted.is_some() || !(unknown || o.unresolved) {
             state.pending.remove(&change.address);
         }
         match o.result {
@@ -711,6 +714,7 @@ impl Task {
             stack: &stack,
         };
         let mut adopted = None;
+        let mut unresolved = false;
         let result = match &self.op {
             Op::Delete { id, policy } => match policy {
                 // Retained: forgotten by the state, left running in AWS.
@@ -732,12 +736,17 @@ impl Task {
             Op::Create { desired } => match self.kind.create(cx, &self.address, desired).await {
                 Ok(id) => self.read_back(cx, &id).await.map(|a| Some((id, a))),
                 Err(e) => {
-                    // The create may have happened before the error: look
-                    // the resource up by its tags rather than lose it.
-                    if let Ok(Some(id)) = self.kind.find_by_address(cx, &self.address).await
-                        && let Ok(attrs) = self.read_back(cx, &id).await
-                    {
-                        adopted = Some((id, attrs));
+                    // The create may have happened before the error (an
+                    // answer lost, then retried into a conflict such as
+                    // `AlreadyAssociated`): look the resource up by its tags
+                    // rather than lose it.
+                    match self.kind.find_by_address(cx, &self.address).await {
+                        Ok(Some(id)) => match self.read_back(cx, &id).await {
+                            Ok(attrs) => adopted = Some((id, attrs)),
+                            Err(_) => unresolved = true,
+                        },
+                        Ok(None) => {}
+                        Err(_) => unresolved = true,
                     }
                     Err(e)
                 }
@@ -766,6 +775,7 @@ impl Task {
             fingerprints: self.fingerprints,
             result,
             adopted,
+            unresolved,
             hint,
             elapsed,
         }

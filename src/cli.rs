@@ -34,6 +34,11 @@ pub struct Global {
     /// A variable's value (repeatable); also RECONCILE_VAR_<name> in the environment.
     #[arg(long = "var", global = true, value_name = "NAME=VALUE", value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
+    /// A TOML file of variable values (`name = value`; repeatable, the later
+    /// file wins; --var wins over files). On a terminal, a sensitive variable
+    /// given no value at all is asked for, without echo.
+    #[arg(long = "var-file", global = true, value_name = "FILE")]
+    pub var_files: Vec<PathBuf>,
     /// At most this many AWS operations in flight.
     #[arg(long, global = true, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
     pub parallelism: u16,

@@ -1,7 +1,8 @@
 //! Fault injection: every example stack applied and destroyed through a
 //! proxy that fails 10 % of requests (500, 503, throttling in each
 //! protocol's format, reset connections; seeded). Retries and re-runs
-//! converge: no duplicates, a clean plan, nothing left behind.
+//! converge: no duplicates, a clean plan, nothing left behind. Then faults
+//! after forwarding: the emulator did the work, the answer is lost.
 
 mod support;
 
@@ -74,4 +75,48 @@ async fn every_example_converges_with_ten_percent_of_requests_faulted() {
         faulted * 20 >= total,
         "about 10 % should fail: {faulted} of {total}"
     );
+}
+
+/// 10 % of requests reach the emulator and then lose their answer (a 500 or
+/// a reset): creates that happened without reconcile knowing. The SDK's
+/// retry or reconcile's look-up by tag must not make a second copy.
+#[tokio::test]
+#[ignore = "known to fail: the SDK retries a create whose answer was lost, so non-idempotent creates (CreateLoadBalancer in the emulator, RegisterTaskDefinition) make a second copy, and network destroys now and then leave route_table.private; run with --ignored"]
+async fn a_lost_answer_to_a_create_makes_no_duplicate() {
+    let emu = Emulator::start();
+    let proxy = Proxy::start(&emu.endpoint, Faults::after_forwarding(0.10, 7));
+    let mut faulted = 0;
+    for example in ["network", "fargate"] {
+        let ws = Workspace::new();
+        if example == "network" {
+            ws.write(
+                "desired/main.toml",
+                &std::fs::read_to_string(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/desired/network.toml"
+                ))
+                .unwrap(),
+            );
+        } else {
+            ws.copy_example(example);
+        }
+        converge(&emu, &ws, &proxy, &["apply", "--auto-approve"]);
+        let copies = tagged_copies(&emu).await;
+        let dups: Vec<_> = copies.iter().filter(|(_, n)| **n > 1).collect();
+        converge(&emu, &ws, &proxy, &["destroy", "--auto-approve"]);
+        let left = tagged_copies(&emu).await;
+        let stats = proxy.stats();
+        eprintln!(
+            "{example} after forwarding: {} requests, {} faulted {:?}; {} addresses, duplicates {dups:?}, left {left:?}",
+            stats.total(),
+            stats.faulted(),
+            stats.faults,
+            copies.len()
+        );
+        assert!(dups.is_empty(), "{example}: duplicates {dups:?}");
+        assert!(left.is_empty(), "{example}: left behind {left:?}");
+        faulted += stats.faulted();
+        proxy.reset_stats();
+    }
+    assert!(faulted > 0, "no fault was injected");
 }

@@ -37,14 +37,87 @@ pub fn ui(global: &Global) -> Ui {
     Ui::new(color, color)
 }
 
-/// The desired state, loaded and checked (no AWS call).
+/// The desired state, loaded and checked (no AWS call). Variables come from
+/// `--var`, then `--var-file`s (the later file wins), then the environment;
+/// on a terminal, a sensitive variable with no value at all is asked for.
 pub fn load_config(global: &Global) -> anyhow::Result<Config> {
-    let cli_vars: BTreeMap<String, String> = global.vars.iter().cloned().collect();
-    Ok(config::load(
+    let mut vars: BTreeMap<String, String> = BTreeMap::new();
+    for file in &global.var_files {
+        vars.extend(read_var_file(file)?);
+    }
+    vars.extend(global.vars.iter().cloned());
+    let prompt = |name: &str| ask_hidden(&format!("Value of the sensitive variable `{name}`: "));
+    let no_prompt = |_: &str| None;
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    Ok(config::load_prompting(
         &global.desired,
-        &cli_vars,
+        &vars,
         &config::env_vars(),
+        if interactive { &prompt } else { &no_prompt },
     )?)
+}
+
+/// A `--var-file`: TOML `name = value` lines, each value as `--var` would
+/// give it (strings as they are, lists and maps as TOML). Never echoes a
+/// value in its errors: the file may hold secrets.
+fn read_var_file(path: &std::path::Path) -> anyhow::Result<BTreeMap<String, String>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read --var-file {}: {e}", path.display()))?;
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        let at = e.span().map_or(String::new(), |s| {
+            let before = &text[..s.start.min(text.len())];
+            format!(
+                ":{}:{}",
+                before.matches('\n').count() + 1,
+                before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1
+            )
+        });
+        anyhow::anyhow!(
+            "--var-file {}{at}: TOML syntax error: {}",
+            path.display(),
+            e.message()
+        )
+    })?;
+    Ok(table
+        .into_iter()
+        .map(|(k, v)| {
+            let text = match v {
+                toml::Value::String(s) => s,
+                other => other.to_string(),
+            };
+            (k, text)
+        })
+        .collect())
+}
+
+/// Reads one line from the terminal with echo off (a password prompt).
+fn ask_hidden(question: &str) -> Option<String> {
+    use std::os::fd::AsRawFd;
+    let stdin = std::io::stdin();
+    let fd = stdin.as_raw_fd();
+    eprint!("{question}");
+    let _ = std::io::stderr().flush();
+    // SAFETY: termios calls on the process's own stdin descriptor, with a
+    // zeroed struct filled by tcgetattr before use.
+    let saved = unsafe {
+        let mut t: libc::termios = std::mem::zeroed();
+        if libc::tcgetattr(fd, &mut t) != 0 {
+            return None;
+        }
+        let saved = t;
+        t.c_lflag &= !libc::ECHO;
+        t.c_lflag |= libc::ECHONL;
+        libc::tcsetattr(fd, libc::TCSANOW, &t);
+        saved
+    };
+    let mut line = String::new();
+    let read = stdin.lock().read_line(&mut line);
+    // SAFETY: restores the settings read above.
+    unsafe {
+        libc::tcsetattr(fd, libc::TCSANOW, &saved);
+    }
+    read.ok().filter(|n| *n > 0)?;
+    Some(line.trim_end_matches(['\n', '\r']).to_owned())
 }
 
 /// `--state`, or `state/<stack>.json`.

@@ -236,8 +236,18 @@ pub fn load(
     cli_vars: &BTreeMap<String, String>,
     env_vars: &BTreeMap<String, String>,
 ) -> Result<Config, ConfigError> {
+    load_prompting(path, cli_vars, env_vars, &|_| None)
+}
+
+/// Like `load`, asking `prompt` for sensitive variables given no value.
+pub fn load_prompting(
+    path: &Path,
+    cli_vars: &BTreeMap<String, String>,
+    env_vars: &BTreeMap<String, String>,
+    prompt: vars::Prompt,
+) -> Result<Config, ConfigError> {
     let (files, loader) = parse_dir(path, false)?;
-    loader.finish(cli_vars, env_vars, files)
+    loader.finish(cli_vars, env_vars, prompt, files)
 }
 
 /// Loads one desired-state file given as bytes, as if read from `file`
@@ -250,7 +260,7 @@ pub fn load_bytes(
 ) -> Result<Config, ConfigError> {
     let mut loader = Loader::default();
     loader.bytes(file, bytes);
-    loader.finish(cli_vars, env_vars, vec![file.to_owned()])
+    loader.finish(cli_vars, env_vars, &|_| None, vec![file.to_owned()])
 }
 
 /// Parses every file of a desired state or a module, without checking
@@ -891,6 +901,7 @@ impl Loader {
         mut self,
         cli_vars: &BTreeMap<String, String>,
         env_vars: &BTreeMap<String, String>,
+        prompt: vars::Prompt,
         files: Vec<PathBuf>,
     ) -> Result<Config, ConfigError> {
         let (stack, region) = match self.stack.take() {
@@ -910,7 +921,7 @@ impl Loader {
             .iter()
             .map(|(k, (d, _))| (k.clone(), d.clone()))
             .collect();
-        let var_values = match vars::values(&variables, cli_vars, env_vars) {
+        let var_values = match vars::values_prompting(&variables, cli_vars, env_vars, prompt) {
             Ok(v) => v,
             Err(ps) => {
                 for (name, m) in ps {

@@ -214,12 +214,27 @@ impl VarDecl {
     }
 }
 
+/// Asks the user for a sensitive variable's value (no echo); `None` when
+/// nobody can answer.
+pub type Prompt<'a> = &'a dyn Fn(&str) -> Option<String>;
+
 /// The value of every declared variable: `--var`, else the environment,
 /// else the default. Errors are (variable, message).
 pub fn values(
     decls: &BTreeMap<String, VarDecl>,
     cli: &BTreeMap<String, String>,
     env: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, Value>, Vec<(String, String)>> {
+    values_prompting(decls, cli, env, &|_| None)
+}
+
+/// Like `values`, asking `prompt` for a sensitive variable that has no value
+/// at all.
+pub fn values_prompting(
+    decls: &BTreeMap<String, VarDecl>,
+    cli: &BTreeMap<String, String>,
+    env: &BTreeMap<String, String>,
+    prompt: Prompt,
 ) -> Result<BTreeMap<String, Value>, Vec<(String, String)>> {
     let mut out = BTreeMap::new();
     let mut problems = Vec::new();
@@ -233,10 +248,14 @@ pub fn values(
         }
     }
     for (name, d) in decls {
-        let (text, source) = match (cli.get(name), env.get(name)) {
-            (Some(t), _) => (Some(t), "--var"),
-            (None, Some(t)) => (Some(t), "RECONCILE_VAR_"),
-            (None, None) => (None, ""),
+        let asked = (d.sensitive && d.default.is_none() && !cli.contains_key(name))
+            .then(|| env.get(name).is_none().then(|| prompt(name)).flatten())
+            .flatten();
+        let (text, source) = match (cli.get(name), env.get(name), &asked) {
+            (Some(t), _, _) => (Some(t), "--var"),
+            (None, Some(t), _) => (Some(t), "RECONCILE_VAR_"),
+            (None, None, Some(t)) => (Some(t), "the prompt"),
+            (None, None, None) => (None, ""),
         };
         let value = match (text, &d.default) {
             (Some(t), _) => match d.parse_text(t) {
@@ -287,6 +306,36 @@ mod tests {
             .map(|(k, v)| ((*k).to_owned(), (v.clone(), loc.clone())))
             .collect();
         VarDecl::parse("p", &m).unwrap()
+    }
+
+    #[test]
+    fn only_a_sensitive_variable_without_any_value_is_asked_for() {
+        let secret = decl(&[("sensitive", Value::Bool(true))]);
+        let plain = decl(&[]);
+        let decls: BTreeMap<String, VarDecl> = [
+            ("password".to_owned(), secret.clone()),
+            ("given".to_owned(), secret),
+            ("name".to_owned(), plain),
+        ]
+        .into();
+        let cli: BTreeMap<String, String> = [("given".to_owned(), "x".to_owned())].into();
+        let asked = std::cell::RefCell::new(Vec::new());
+        let prompt = |n: &str| {
+            asked.borrow_mut().push(n.to_owned());
+            Some("typed-in".to_owned())
+        };
+        let errs = values_prompting(&decls, &cli, &BTreeMap::new(), &prompt).unwrap_err();
+        assert_eq!(*asked.borrow(), ["password"]);
+        // The plain variable still has no value; the typed one is taken.
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].0, "name");
+        let cli: BTreeMap<String, String> = [
+            ("given".to_owned(), "x".to_owned()),
+            ("name".to_owned(), "n".to_owned()),
+        ]
+        .into();
+        let v = values_prompting(&decls, &cli, &BTreeMap::new(), &prompt).unwrap();
+        assert_eq!(v["password"], Value::str("typed-in"));
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! A fault-injecting HTTP proxy between reconcile and the emulator: adds
 //! latency, answers a seeded fraction of requests with a 500, a 503, a
-//! throttling error in the service's own protocol, or a reset connection —
-//! all before the request reaches the emulator, so that AWS's state never
-//! depends on the fault — and counts requests per service and operation.
+//! throttling error in the service's own protocol, or a reset connection,
+//! and counts requests per service and operation. Faults happen before the
+//! request reaches the emulator, except the `*AfterForwarding` ones: the
+//! emulator does the work and its answer is lost (replaced by a 500 or a
+//! reset), so that a create succeeded without reconcile knowing.
 
 use std::collections::BTreeMap;
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -18,6 +20,19 @@ pub enum Fault {
     Unavailable,
     Throttle,
     Reset,
+    /// Forwarded and done, then answered with a 500.
+    InternalErrorAfterForwarding,
+    /// Forwarded and done, then the connection is reset.
+    ResetAfterForwarding,
+}
+
+impl Fault {
+    fn after_forwarding(self) -> bool {
+        matches!(
+            self,
+            Fault::InternalErrorAfterForwarding | Fault::ResetAfterForwarding
+        )
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -52,6 +67,19 @@ impl Faults {
             ],
             seed,
             latency: Duration::ZERO,
+        }
+    }
+}
+
+impl Faults {
+    /// Only faults whose request reached the emulator: the outcome is lost.
+    pub fn after_forwarding(fraction: f64, seed: u64) -> Faults {
+        Faults {
+            kinds: vec![
+                Fault::InternalErrorAfterForwarding,
+                Fault::ResetAfterForwarding,
+            ],
+            ..Faults::all(fraction, seed)
         }
     }
 }
@@ -241,14 +269,17 @@ fn serve(
             thread::sleep(faults.latency);
         }
         let roll = splitmix(faults.seed ^ n);
-        if !faults.kinds.is_empty() && (roll % 1_000_000) as f64 / 1e6 < faults.fraction {
-            let fault = faults.kinds[(roll >> 32) as usize % faults.kinds.len()];
+        let fault = (!faults.kinds.is_empty() && (roll % 1_000_000) as f64 / 1e6 < faults.fraction)
+            .then(|| faults.kinds[(roll >> 32) as usize % faults.kinds.len()]);
+        if let Some(fault) = fault {
             *stats
                 .lock()
                 .expect("proxy stats")
                 .faults
                 .entry(fault)
                 .or_default() += 1;
+        }
+        if let Some(fault) = fault.filter(|f| !f.after_forwarding()) {
             if fault == Fault::Reset {
                 let _ = client.shutdown(Shutdown::Both);
                 return Ok(());
@@ -263,7 +294,17 @@ fn serve(
         let Some(resp) = read_message(&mut up_reader, is_head)? else {
             return Ok(());
         };
-        client.write_all(&resp.bytes())?;
+        // The emulator has done the work; its answer is lost.
+        match fault {
+            Some(Fault::ResetAfterForwarding) => {
+                let _ = client.shutdown(Shutdown::Both);
+                return Ok(());
+            }
+            Some(f @ Fault::InternalErrorAfterForwarding) => {
+                client.write_all(&error_response(f, &service, &req))?;
+            }
+            _ => client.write_all(&resp.bytes())?,
+        }
     }
     Ok(())
 }
@@ -320,10 +361,12 @@ fn identify(req: &Message) -> (String, String) {
 /// An error answer as the service's protocol spells it.
 fn error_response(fault: Fault, service: &str, req: &Message) -> Vec<u8> {
     let (status, code, message) = match fault {
-        Fault::InternalError => (500, "InternalError", "We encountered an internal error."),
+        Fault::InternalError | Fault::InternalErrorAfterForwarding => {
+            (500, "InternalError", "We encountered an internal error.")
+        }
         Fault::Unavailable => (503, "ServiceUnavailable", "Service is unavailable."),
         Fault::Throttle => (400, "Throttling", "Rate exceeded"),
-        Fault::Reset => unreachable!("a reset has no answer"),
+        Fault::Reset | Fault::ResetAfterForwarding => unreachable!("a reset has no answer"),
     };
     let json = req.header("x-amz-target").is_some()
         || req
