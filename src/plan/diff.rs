@@ -238,7 +238,16 @@ fn delete_change(
         diffs: Vec::new(),
         deps: Vec::new(),
         state_deps: rs.dependencies.clone(),
-        sensitive: sensitive_fields(&rs.kind, &BTreeSet::new()),
+        // What the state recorded as a fingerprint came from a sensitive
+        // value: its live value is shown masked too.
+        sensitive: sensitive_fields(
+            &rs.kind,
+            &rs.attributes
+                .iter()
+                .filter(|(_, v)| crate::state::is_fingerprint(v))
+                .map(|(k, _)| k.clone())
+                .collect(),
+        ),
         reason: None,
         create_before_destroy: false,
         deposed: false,
