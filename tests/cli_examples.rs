@@ -65,7 +65,7 @@ async fn the_django_stack_of_seed_000_runs_keeps_its_secrets_snapshots_and_retai
     // Variable rules are checked before any AWS call (no emulator here).
     for (bad, rule) in [
         ("db_user=1app", "pattern"),
-        ("db_password=short", "at least 10"),
+        ("db_password=Tiny9", "minimum length 10"),
         ("db_class=db.m5.large", "allowed"),
     ] {
         let mut vars = vec![bad];
@@ -83,7 +83,7 @@ async fn the_django_stack_of_seed_000_runs_keeps_its_secrets_snapshots_and_retai
             "{bad}: {r}"
         );
         assert!(
-            !r.stderr.contains("short") || !bad.starts_with("db_password"),
+            !r.stderr.contains("Tiny9") || !bad.starts_with("db_password"),
             "the value is shown: {r}"
         );
     }

@@ -61,7 +61,12 @@ pub fn desired_attrs(
             Ok(v) if v.is_null() => {}
             Ok(v) => {
                 let v = without_nulls(v);
-                let checked = schema.field(name).map_or(Ok(()), |f| f.ty.check(&v));
+                let field = schema.field(name);
+                let checked = field.map_or(Ok(()), |f| f.ty.check(&v));
+                let v = match field {
+                    Some(f) => f.ty.convert(v),
+                    None => v,
+                };
                 match checked {
                     Ok(()) if v.is_null() => {}
                     Ok(()) => {
