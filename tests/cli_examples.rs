@@ -133,7 +133,14 @@ async fn the_django_stack_of_seed_000_runs_keeps_its_secrets_snapshots_and_retai
 
     // Destroy: a final snapshot of the database, the bucket retained.
     let bucket = id(&ws, "s3_bucket.assets");
-    run(&emu, &ws, &["destroy", "--auto-approve"], &vars).expect_success();
+    let destroy = run(&emu, &ws, &["destroy", "--auto-approve"], &vars);
+    destroy.expect_success();
+    // The task definition read back from AWS holds the password in its
+    // DATABASE_URL: the destroy plan must still mask it.
+    assert!(
+        !destroy.stdout.contains(PASSWORD) && !destroy.stderr.contains(PASSWORD),
+        "{destroy}"
+    );
     let conf = sdk_config(&emu).await;
     let rds = aws_sdk_rds::Client::new(&conf);
     let snapshots = rds.describe_db_snapshots().send().await.unwrap();

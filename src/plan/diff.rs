@@ -243,7 +243,7 @@ fn delete_change(
         diffs: Vec::new(),
         deps: Vec::new(),
         state_deps: rs.dependencies.clone(),
-        sensitive: sensitive_fields(&rs.kind, &BTreeSet::new()),
+        sensitive: sensitive_fields(&rs.kind, &rs.masked_fields()),
         reason: None,
         create_before_destroy: false,
         deposed: false,
