@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod proxy;
+pub mod scripted;
 
 use std::collections::BTreeMap;
 use std::fmt;
