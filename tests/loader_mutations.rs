@@ -107,7 +107,7 @@ fn mutate(rng: &mut Rng, seeds: &[Vec<u8>]) -> Vec<u8> {
 fn mutated_desired_states_never_panic_the_loader() {
     let seeds = seeds();
     assert!(seeds.len() >= 40);
-    let mut rng = Rng(0x5eed_0f_10ad);
+    let mut rng = Rng(0x005e_ed0f_10ad);
     let none = BTreeMap::new();
     let file = Path::new("/nonexistent/desired/main.toml");
     let (mut ok, mut refused) = (0, 0);
