@@ -10,7 +10,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use tokio::task::JoinSet;
 
 use crate::aws::wait::{Poll, Waiter};
-use crate::aws::{ApiError, Clients, ErrorClass};
+use crate::aws::{ApiError, Clients, ErrorClass, stats};
 use crate::config::template::{Ref, Resolve};
 use crate::config::{Config, DeletionPolicy};
 use crate::kinds::{self, Ctx, Kind};
@@ -127,6 +127,48 @@ impl Work {
             return Err("the plan's operations form a cycle (the state's dependencies disagree with the desired state's); apply the change in two steps".into());
         }
         Ok(Work { dag })
+    }
+}
+
+impl Work {
+    /// The chain of operations with the most API calls (as counted while
+    /// they ran), for `--stats`.
+    fn critical_path(&self, plan: &Plan) -> stats::CriticalPath {
+        let key = |n: NodeIndex| {
+            let (i, step) = self.dag[n];
+            operation_key(&plan.changes[i].address, step)
+        };
+        // Heaviest chain ending at each node, in topological order.
+        let order = petgraph::algo::toposort(&self.dag, None).unwrap_or_default();
+        let mut best: BTreeMap<NodeIndex, (u64, Option<NodeIndex>)> = BTreeMap::new();
+        for &n in &order {
+            let (prev_calls, prev) = self
+                .dag
+                .neighbors_directed(n, petgraph::Direction::Incoming)
+                .map(|p| (best[&p].0, Some(p)))
+                .max()
+                .unwrap_or((0, None));
+            best.insert(n, (prev_calls + stats::calls_of(&key(n)), prev));
+        }
+        let Some((&last, &(calls, _))) = best.iter().max_by_key(|(_, (c, _))| *c) else {
+            return stats::CriticalPath::default();
+        };
+        let mut operations = vec![key(last)];
+        let mut at = last;
+        while let Some(p) = best[&at].1 {
+            operations.push(key(p));
+            at = p;
+        }
+        operations.reverse();
+        stats::CriticalPath { operations, calls }
+    }
+}
+
+/// How `--stats` names an operation of the executor.
+fn operation_key(address: &str, step: Step) -> String {
+    match step {
+        Step::Delete => format!("{address} (delete)"),
+        Step::Apply => address.to_owned(),
     }
 }
 
@@ -257,7 +299,10 @@ impl Executor<'_> {
                         running.insert(n, Instant::now());
                         let clients = self.clients.clone();
                         let stack = self.config.stack.clone();
-                        tasks.spawn(async move { task.run(clients, stack, n).await });
+                        let op = operation_key(&change.address, step);
+                        tasks.spawn(stats::attribute(op, async move {
+                            task.run(clients, stack, n).await
+                        }));
                     }
                     Err(message) => {
                         self.fail(&mut report, change, step, message);
@@ -311,6 +356,7 @@ impl Executor<'_> {
                 }
             }
         }
+        stats::record_critical_path(work.critical_path(plan));
         if report.failures.is_empty()
             && !report.interrupted
             && !plan.destroy

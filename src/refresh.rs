@@ -66,6 +66,22 @@ pub async fn refresh(clients: &Clients, state: &State) -> Result<Live, RefreshEr
     Ok(live)
 }
 
+/// `plan --refresh=false`: the attributes recorded in the state stand for
+/// the live ones; no AWS call.
+pub fn from_state(state: &State) -> Live {
+    let deposed = state
+        .deposed
+        .iter()
+        .map(|(a, rs)| (crate::plan::diff::deposed_key(a), rs));
+    state
+        .resources
+        .iter()
+        .map(|(a, rs)| (a.clone(), rs))
+        .chain(deposed)
+        .map(|(a, rs)| (a, Some(rs.attributes.clone())))
+        .collect()
+}
+
 /// Resolves the creates a killed run left pending: each one found in AWS by
 /// its `reconcile:*` tags joins the state (the plan then shows what still
 /// differs); one never made is dropped. Returns the adopted addresses. In

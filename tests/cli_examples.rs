@@ -78,8 +78,14 @@ async fn the_django_stack_of_seed_000_runs_keeps_its_secrets_snapshots_and_retai
         let r = reconcile_in(None, &ws, &args);
         r.expect_code(1);
         let name = bad.split('=').next().unwrap();
-        assert!(r.stderr.contains(name) && r.stderr.contains(rule), "{bad}: {r}");
-        assert!(!r.stderr.contains("short") || !bad.starts_with("db_password"), "the value is shown: {r}");
+        assert!(
+            r.stderr.contains(name) && r.stderr.contains(rule),
+            "{bad}: {r}"
+        );
+        assert!(
+            !r.stderr.contains("short") || !bad.starts_with("db_password"),
+            "the value is shown: {r}"
+        );
     }
 
     let mut vars = base.to_vec();
@@ -100,7 +106,10 @@ async fn the_django_stack_of_seed_000_runs_keeps_its_secrets_snapshots_and_retai
 
     // The password is nowhere: outputs, plans, the state directory.
     for r in [&apply, &plan_text, &plan_json] {
-        assert!(!r.stdout.contains(PASSWORD) && !r.stderr.contains(PASSWORD), "{r}");
+        assert!(
+            !r.stdout.contains(PASSWORD) && !r.stderr.contains(PASSWORD),
+            "{r}"
+        );
     }
     for (path, text) in files_under(&ws.path().join("state")) {
         assert!(!text.contains(PASSWORD), "{path} holds the password");
@@ -142,7 +151,11 @@ async fn the_django_stack_of_seed_000_runs_keeps_its_secrets_snapshots_and_retai
             .force_path_style(true)
             .build(),
     );
-    s3.head_bucket().bucket(&bucket).send().await.expect("the bucket is retained");
+    s3.head_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("the bucket is retained");
     let left = tagged_copies(&emu).await;
     assert!(left.is_empty(), "left behind: {left:?}");
     assert!(state(&ws)["resources"].as_object().unwrap().is_empty());
@@ -167,7 +180,11 @@ async fn the_ec2_cluster_of_seeds_002_and_003_runs_with_and_without_efs() {
         .send()
         .await
         .unwrap();
-    assert_eq!(targets.mount_targets().len(), 2, "one mount target per zone");
+    assert_eq!(
+        targets.mount_targets().len(),
+        2,
+        "one mount target per zone"
+    );
     let asg = aws_sdk_autoscaling::Client::new(&sdk_config(&emu).await);
     let hooks = asg
         .describe_lifecycle_hooks()

@@ -146,7 +146,7 @@ async fn an_encrypted_file_system_with_mount_targets_is_applied_changed_and_dest
             found.availability_zone_name(),
             Some(format!("us-east-1{key}").as_str())
         );
-        assert_eq!(security_groups(&efs, &mt).await, [nfs.clone()]);
+        assert_eq!(security_groups(&efs, &mt).await, std::slice::from_ref(&nfs));
     }
 
     // Someone swaps a mount target's group: the plan says so, the apply
@@ -174,7 +174,7 @@ async fn an_encrypted_file_system_with_mount_targets_is_applied_changed_and_dest
         "{run}"
     );
     assert_eq!(id(&ws, "efs_mount_target.x[\"a\"]"), mt_a);
-    assert_eq!(security_groups(&efs, &mt_a).await, [nfs.clone()]);
+    assert_eq!(security_groups(&efs, &mt_a).await, std::slice::from_ref(&nfs));
     reconcile(&emu, &ws, &["plan", "--detailed-exitcode"]).expect_code(0);
 
     // Destroy deletes the mount targets before the file system.
