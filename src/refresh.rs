@@ -47,6 +47,7 @@ pub async fn refresh(clients: &Clients, state: &State) -> Result<Live, RefreshEr
             });
         };
         let ids: Vec<String> = members.iter().map(|(_, id)| (*id).clone()).collect();
+        let start = std::time::Instant::now();
         let mut found = kind
             .read_many(cx, &ids)
             .await
@@ -54,6 +55,7 @@ pub async fn refresh(clients: &Clients, state: &State) -> Result<Live, RefreshEr
                 kind: kind_name.to_owned(),
                 source,
             })?;
+        crate::aws::stats::record_read(kind_name, start.elapsed());
         Ok(members
             .into_iter()
             .map(|(address, id)| (address.clone(), found.remove(id)))

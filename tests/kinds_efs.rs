@@ -174,7 +174,10 @@ async fn an_encrypted_file_system_with_mount_targets_is_applied_changed_and_dest
         "{run}"
     );
     assert_eq!(id(&ws, "efs_mount_target.x[\"a\"]"), mt_a);
-    assert_eq!(security_groups(&efs, &mt_a).await, std::slice::from_ref(&nfs));
+    assert_eq!(
+        security_groups(&efs, &mt_a).await,
+        std::slice::from_ref(&nfs)
+    );
     reconcile(&emu, &ws, &["plan", "--detailed-exitcode"]).expect_code(0);
 
     // Destroy deletes the mount targets before the file system.

@@ -24,6 +24,8 @@ struct Counters {
     /// Executor operation (see `operation_key`) → attempts made by it.
     by_operation: BTreeMap<String, u64>,
     phases: Vec<(&'static str, Duration)>,
+    /// Kind → wall time of its batched read during the refresh.
+    reads: BTreeMap<String, Duration>,
     critical_path: Option<CriticalPath>,
 }
 
@@ -111,6 +113,11 @@ pub struct CriticalPath {
     pub calls: u64,
 }
 
+/// The wall time of one kind's read in a refresh.
+pub fn record_read(kind: &str, took: Duration) {
+    counters().reads.insert(kind.to_owned(), took);
+}
+
 pub fn record_critical_path(path: CriticalPath) {
     counters().critical_path = Some(path);
 }
@@ -130,6 +137,8 @@ pub struct Snapshot {
     pub calls: Vec<Call>,
     /// Phase → wall time in milliseconds (a phase run twice adds up).
     pub phases_ms: BTreeMap<&'static str, u64>,
+    /// Kind → wall time of its batched read in the refresh (milliseconds).
+    pub reads_ms: BTreeMap<String, u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub critical_path: Option<CriticalPath>,
 }
@@ -145,14 +154,17 @@ pub fn snapshot() -> Snapshot {
             count: *count,
         })
         .collect();
+    let ms = |d: &Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
     let mut phases_ms = BTreeMap::new();
     for (name, d) in &c.phases {
-        *phases_ms.entry(*name).or_default() += u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        *phases_ms.entry(*name).or_default() += ms(d);
     }
+    let reads_ms = c.reads.iter().map(|(k, d)| (k.clone(), ms(d))).collect();
     Snapshot {
         api_calls: calls.iter().map(|c| c.count).sum(),
         calls,
         phases_ms,
+        reads_ms,
         critical_path: c.critical_path.clone(),
     }
 }
@@ -180,6 +192,9 @@ impl Snapshot {
             .collect();
         if !phases.is_empty() {
             out.push_str(&format!("Wall time: {}\n", phases.join(", ")));
+        }
+        if let Some((kind, ms)) = self.reads_ms.iter().max_by_key(|(_, ms)| **ms) {
+            out.push_str(&format!("Slowest read: {kind} {ms} ms\n"));
         }
         if let Some(cp) = &self.critical_path {
             out.push_str(&format!(
@@ -213,6 +228,7 @@ mod tests {
                 },
             ],
             phases_ms: BTreeMap::from([("plan", 3), ("refresh", 120)]),
+            reads_ms: BTreeMap::from([("vpc".into(), 80), ("iam_role".into(), 110)]),
             critical_path: None,
         };
         let t = s.table();
@@ -225,5 +241,6 @@ mod tests {
             "{t}"
         );
         assert!(t.contains("Wall time: plan 3 ms, refresh 120 ms"), "{t}");
+        assert!(t.contains("Slowest read: iam_role 110 ms"), "{t}");
     }
 }
