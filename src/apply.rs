@@ -231,8 +231,9 @@ pub struct Executor<'a> {
 }
 
 impl Executor<'_> {
-    /// Runs the plan. The state is saved after the refresh and after every
-    /// finished operation; the report lists what failed.
+    /// Runs the plan. The state is saved after the refresh, before creates
+    /// start (pending) and after operations finish, before anything that
+    /// depends on them starts; the report lists what failed.
     pub async fn run(&self, plan: &Plan, state: &mut State) -> Result<Report, ApplyError> {
         let work = Work::build(plan).map_err(ApplyError::Plan)?;
         record_refresh(plan, state);
@@ -269,6 +270,10 @@ impl Executor<'_> {
         let parallelism = self.parallelism.max(1);
 
         loop {
+            // Every operation that can start now is recorded first, then
+            // the state is written once for all of them: at scale, one
+            // write per operation would bound the apply.
+            let mut starting = Vec::new();
             while !report.interrupted && running.len() < parallelism {
                 let Some((_, n)) = ready.pop_first() else {
                     break;
@@ -289,20 +294,9 @@ impl Executor<'_> {
                                         .map_or(0, |d| d.as_secs()),
                                 },
                             );
-                            self.save(state).await?;
                         }
-                        self.ui.event(Event::Started {
-                            address: &change.address,
-                            action: change.action,
-                            deleting: step == Step::Delete,
-                        });
                         running.insert(n, Instant::now());
-                        let clients = self.clients.clone();
-                        let stack = self.config.stack.clone();
-                        let op = operation_key(&change.address, step);
-                        tasks.spawn(stats::attribute(op, async move {
-                            task.run(clients, stack, n).await
-                        }));
+                        starting.push((n, task));
                     }
                     Err(message) => {
                         self.fail(&mut report, change, step, message);
@@ -310,31 +304,65 @@ impl Executor<'_> {
                     }
                 }
             }
+            if starting
+                .iter()
+                .any(|(_, t)| matches!(t.op, Op::Create { .. }))
+            {
+                self.save(state).await?;
+            }
+            for (n, task) in starting {
+                let (i, step) = dag[n];
+                let change = &plan.changes[i];
+                self.ui.event(Event::Started {
+                    address: &change.address,
+                    action: change.action,
+                    deleting: step == Step::Delete,
+                });
+                let clients = self.clients.clone();
+                let stack = self.config.stack.clone();
+                let op = operation_key(&change.address, step);
+                tasks.spawn(stats::attribute(op, async move {
+                    task.run(clients, stack, n).await
+                }));
+            }
             if tasks.is_empty() {
                 break;
             }
             tokio::select! {
                 joined = tasks.join_next() => {
                     let Some(joined) = joined else { continue };
-                    let outcome = match joined {
-                        Ok(o) => o,
-                        Err(e) => return Err(ApplyError::Plan(format!("an operation panicked: {e}"))),
-                    };
-                    let node = outcome.node;
-                    running.remove(&node);
-                    let (i, step) = dag[node];
-                    let change = &plan.changes[i];
-                    if self.finish(change, step, outcome, state, &mut report).await? {
-                        for m in dag.neighbors_directed(node, petgraph::Direction::Outgoing) {
-                            if let Some(d) = waiting.get_mut(&m) {
-                                *d -= 1;
-                                if *d == 0 {
-                                    ready.insert(key(m));
+                    // What else has finished meanwhile is recorded with it,
+                    // in one state write, before any dependent starts.
+                    let mut batch = vec![joined];
+                    while let Some(more) = tasks.try_join_next() {
+                        batch.push(more);
+                    }
+                    let mut finished = Vec::new();
+                    for joined in batch {
+                        let outcome = match joined {
+                            Ok(o) => o,
+                            Err(e) => return Err(ApplyError::Plan(format!("an operation panicked: {e}"))),
+                        };
+                        let node = outcome.node;
+                        running.remove(&node);
+                        let (i, step) = dag[node];
+                        let change = &plan.changes[i];
+                        finished.push((node, self.finish(change, step, outcome, state, &mut report)));
+                    }
+                    self.save(state).await?;
+                    for (node, ok) in finished {
+                        if ok {
+                            for m in dag.neighbors_directed(node, petgraph::Direction::Outgoing) {
+                                if let Some(d) = waiting.get_mut(&m) {
+                                    *d -= 1;
+                                    if *d == 0 {
+                                        ready.insert(key(m));
+                                    }
                                 }
                             }
+                        } else {
+                            self.skip_dependents(dag, node, plan, &mut waiting, &mut report);
                         }
-                    } else {
-                        self.skip_dependents(dag, node, plan, &mut waiting, &mut report);
                     }
                 }
                 _ = ticker.tick() => {
@@ -455,16 +483,16 @@ impl Executor<'_> {
         })
     }
 
-    /// Records a finished task in the state and saves it. Returns whether
+    /// Records a finished task in the state (the caller saves it). Returns whether
     /// dependents may go on.
-    async fn finish(
+    fn finish(
         &self,
         change: &Change,
         step: Step,
         o: Outcome,
         state: &mut State,
         report: &mut Report,
-    ) -> Result<bool, ApplyError> {
+    ) -> bool {
         let deleting = step == Step::Delete;
         // A create whose outcome is still unknown (a timeout, a reset
         // connection) stays pending, for the next run to look up.
@@ -518,7 +546,6 @@ impl Executor<'_> {
                         }
                     }
                 }
-                self.save(state).await?;
                 let id = state.resources.get(&change.address).map(|r| r.id.as_str());
                 self.ui.event(Event::Done {
                     address: &change.address,
@@ -527,7 +554,7 @@ impl Executor<'_> {
                     elapsed: o.elapsed,
                     id: if deleting { change.id.as_deref() } else { id },
                 });
-                Ok(true)
+                true
             }
             Err(e) => {
                 if let Some((id, attributes)) = o.adopted {
@@ -546,13 +573,12 @@ impl Executor<'_> {
                 }
                 // A half-made update needs nothing here: the next refresh
                 // reads what AWS really has and plans the rest.
-                self.save(state).await?;
                 let message = match o.hint {
                     Some(hint) => format!("{e}\n  Hint: {hint}"),
                     None => e.to_string(),
                 };
                 self.fail(report, change, step, message);
-                Ok(false)
+                false
             }
         }
     }

@@ -10,7 +10,7 @@ pub async fn run(global: &Global, args: &PlanArgs) -> anyhow::Result<i32> {
     if args.refresh_only && !args.refresh {
         anyhow::bail!("--refresh-only needs a refresh: it cannot be combined with --refresh=false");
     }
-    let session = Session::open(global).await?;
+    let mut session = Session::open(global).await?;
     let ui = super::ui(global);
     if args.refresh_only {
         let live = session.refresh().await?;
@@ -38,9 +38,8 @@ pub async fn run(global: &Global, args: &PlanArgs) -> anyhow::Result<i32> {
     let plan = if args.refresh {
         session.plan(&opts).await?
     } else {
-        session
-            .plan_with(&opts, &crate::refresh::from_state(&session.state))
-            .await?
+        let live = crate::refresh::from_state(&mut session.state);
+        session.plan_with(&opts, &live).await?
     };
     if args.json {
         let mut out = render::json(&plan);
