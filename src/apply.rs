@@ -405,7 +405,7 @@ impl Executor<'_> {
 
     /// Writes the state, sensitive values fingerprinted.
     async fn save(&self, state: &mut State) -> Result<(), StateError> {
-        crate::state::mask(state, self.config);
+        crate::state::mask(state, self.config, self.fingerprints);
         self.store.save(state).await
     }
 
@@ -661,7 +661,7 @@ fn record_refresh(plan: &Plan, state: &mut State) {
             }
             (Some(live), Action::NoOp | Action::Update | Action::Delete | Action::Replace) => {
                 if let Some(rs) = state.resources.get_mut(&c.address) {
-                    rs.attributes = live.clone();
+                    rs.set_live(live);
                 }
             }
             _ => {}

@@ -190,6 +190,9 @@ impl Type {
             (Type::Int, Value::Int(_)) => Ok(()),
             (Type::Int, Value::Float(f)) if f.fract() == 0.0 => Ok(()),
             (Type::String, Value::Str(_)) => Ok(()),
+            // Numbers and bools are written as text where text is wanted, as
+            // Terraform converts them (`PORT = "${var.port}"`).
+            (Type::String, Value::Int(_) | Value::Float(_) | Value::Bool(_)) => Ok(()),
             (Type::Cidr, Value::Str(s)) => check_cidr(s),
             (Type::List(t) | Type::Set(t), Value::List(items)) => {
                 for (i, item) in items.iter().enumerate() {
@@ -223,6 +226,34 @@ impl Type {
                 Ok(())
             }
             _ => mismatch(),
+        }
+    }
+
+    /// The value with numbers and bools turned into text wherever this type
+    /// wants a string (see `check`).
+    pub fn convert(&self, v: Value) -> Value {
+        match (self, v) {
+            (Type::String, Value::Int(i)) => Value::Str(i.to_string()),
+            (Type::String, Value::Float(f)) => Value::Str(f.to_string()),
+            (Type::String, Value::Bool(b)) => Value::Str(b.to_string()),
+            (Type::List(t) | Type::Set(t), Value::List(items)) => {
+                Value::List(items.into_iter().map(|i| t.convert(i)).collect())
+            }
+            (Type::Map(t), Value::Map(m)) => {
+                Value::Map(m.into_iter().map(|(k, v)| (k, t.convert(v))).collect())
+            }
+            (Type::Object(fields), Value::Map(m)) => Value::Map(
+                m.into_iter()
+                    .map(|(k, v)| match fields.iter().find(|f| f.name == k) {
+                        Some(f) => {
+                            let v = f.ty.convert(v);
+                            (k, v)
+                        }
+                        None => (k, v),
+                    })
+                    .collect(),
+            ),
+            (_, v) => v,
         }
     }
 
@@ -312,6 +343,23 @@ mod tests {
         assert!(err.contains("invalid CIDR"), "{err}");
         let err = Type::Cidr.check(&Value::str("10.0.1.0/16")).unwrap_err();
         assert!(err.contains("did you mean \"10.0.0.0/16\""), "{err}");
+    }
+
+    #[test]
+    fn numbers_and_bools_become_text_where_text_is_wanted() {
+        let ty = Type::Map(&Type::String);
+        let mut m = BTreeMap::new();
+        m.insert("PORT".to_owned(), Value::Int(8000));
+        m.insert("DEBUG".to_owned(), Value::Bool(false));
+        let v = Value::Map(m);
+        assert!(ty.check(&v).is_ok());
+        let Value::Map(out) = ty.convert(v) else {
+            panic!("not a map")
+        };
+        assert_eq!(out["PORT"], Value::str("8000"));
+        assert_eq!(out["DEBUG"], Value::str("false"));
+        // Text is not turned into a number.
+        assert!(Type::Int.check(&Value::str("8000")).is_err());
     }
 
     #[test]

@@ -50,6 +50,7 @@ fn files_under(dir: &Path) -> Vec<(String, String)> {
 }
 
 const PASSWORD: &str = "Sup3rS3cretPassw0rd";
+const REGISTRY_AUTH: &str = r#"{"registry.example.com":{"auth":"c2VjcmV0OnBhc3M="}}"#;
 
 #[tokio::test]
 async fn the_django_stack_of_seed_000_runs_keeps_its_secrets_snapshots_and_retains() {
@@ -65,7 +66,7 @@ async fn the_django_stack_of_seed_000_runs_keeps_its_secrets_snapshots_and_retai
     // Variable rules are checked before any AWS call (no emulator here).
     for (bad, rule) in [
         ("db_user=1app", "pattern"),
-        ("db_password=short", "at least 10"),
+        ("db_password=Tiny9", "minimum length 10"),
         ("db_class=db.m5.large", "allowed"),
     ] {
         let mut vars = vec![bad];
@@ -83,7 +84,7 @@ async fn the_django_stack_of_seed_000_runs_keeps_its_secrets_snapshots_and_retai
             "{bad}: {r}"
         );
         assert!(
-            !r.stderr.contains("short") || !bad.starts_with("db_password"),
+            !r.stderr.contains("Tiny9") || !bad.starts_with("db_password"),
             "the value is shown: {r}"
         );
     }
@@ -133,7 +134,14 @@ async fn the_django_stack_of_seed_000_runs_keeps_its_secrets_snapshots_and_retai
 
     // Destroy: a final snapshot of the database, the bucket retained.
     let bucket = id(&ws, "s3_bucket.assets");
-    run(&emu, &ws, &["destroy", "--auto-approve"], &vars).expect_success();
+    let destroy = run(&emu, &ws, &["destroy", "--auto-approve"], &vars);
+    destroy.expect_success();
+    // The task definition read back from AWS holds the password in its
+    // DATABASE_URL: the destroy plan must still mask it.
+    assert!(
+        !destroy.stdout.contains(PASSWORD) && !destroy.stderr.contains(PASSWORD),
+        "{destroy}"
+    );
     let conf = sdk_config(&emu).await;
     let rds = aws_sdk_rds::Client::new(&conf);
     let snapshots = rds.describe_db_snapshots().send().await.unwrap();
@@ -166,12 +174,52 @@ async fn the_ec2_cluster_of_seeds_002_and_003_runs_with_and_without_efs() {
     let emu = Emulator::start();
     let ws = Workspace::new();
     ws.copy_example("ec2-cluster");
-    let vars = ["efs_enabled=true", "spot_price=0.05"];
+    // Private-registry credentials: sensitive, written into the user data.
+    let auth = format!("docker_auth_data={REGISTRY_AUTH}");
+    let vars = [
+        "efs_enabled=true",
+        "spot_price=0.05",
+        "docker_auth_type=dockercfg",
+        &auth,
+    ];
     let apply = run(&emu, &ws, &["apply", "--auto-approve"], &vars);
     apply.expect_success();
-    run(&emu, &ws, &["plan", "--detailed-exitcode"], &vars).expect_code(0);
+    let plan = run(&emu, &ws, &["plan", "--detailed-exitcode"], &vars);
+    plan.expect_code(0);
     let resources = state(&ws)["resources"].as_object().unwrap().len();
     eprintln!("ec2-cluster with EFS: {resources} resources");
+
+    let ec2 = aws_sdk_ec2::Client::new(&sdk_config(&emu).await);
+    let versions = ec2
+        .describe_launch_template_versions()
+        .launch_template_id(id(&ws, "launch_template.instance"))
+        .versions("$Default")
+        .send()
+        .await
+        .unwrap();
+    let data = versions.launch_template_versions()[0]
+        .launch_template_data()
+        .and_then(|d| d.user_data())
+        .expect("user data");
+    let data = String::from_utf8(aws_smithy_types::base64::decode(data).unwrap()).unwrap();
+    assert!(
+        data.contains("ECS_CLUSTER=ecs-ec2-cluster")
+            && data.contains("ECS_ENGINE_AUTH_TYPE=dockercfg")
+            && data.contains(REGISTRY_AUTH),
+        "{data}"
+    );
+    for r in [&apply, &plan] {
+        assert!(
+            !r.stdout.contains(REGISTRY_AUTH) && !r.stderr.contains(REGISTRY_AUTH),
+            "{r}"
+        );
+    }
+    for (path, text) in files_under(&ws.path().join("state")) {
+        assert!(
+            !text.contains(REGISTRY_AUTH),
+            "{path} holds the credentials"
+        );
+    }
     let efs = aws_sdk_efs::Client::new(&sdk_config(&emu).await);
     let fs = id(&ws, "efs_file_system.volume");
     let targets = efs
@@ -195,7 +243,7 @@ async fn the_ec2_cluster_of_seeds_002_and_003_runs_with_and_without_efs() {
     assert_eq!(hooks.lifecycle_hooks().len(), 1, "{hooks:?}");
 
     // EFS turned off: exactly its resources go.
-    let plan = run(&emu, &ws, &["plan", "--json"], &["spot_price=0.05"]);
+    let plan = run(&emu, &ws, &["plan", "--json"], &vars[1..]);
     plan.expect_success();
     let json: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
     let mut deletes: Vec<&str> = json["changes"]
@@ -217,7 +265,9 @@ async fn the_ec2_cluster_of_seeds_002_and_003_runs_with_and_without_efs() {
         ]
     );
 
-    run(&emu, &ws, &["destroy", "--auto-approve"], &vars).expect_success();
+    let destroy = run(&emu, &ws, &["destroy", "--auto-approve"], &vars);
+    destroy.expect_success();
+    assert!(!destroy.stdout.contains(REGISTRY_AUTH), "{destroy}");
     let left = tagged_copies(&emu).await;
     assert!(left.is_empty(), "left behind: {left:?}");
     let systems = efs.describe_file_systems().send().await.unwrap();

@@ -56,7 +56,7 @@ async fn the_reference_architecture_as_modules_applies_plans_clean_grows_and_des
     run.expect_success();
     assert!(
         run.stdout
-            .contains("Apply complete! Resources: 30 added, 0 changed, 0 destroyed."),
+            .contains("Apply complete! Resources: 37 added, 0 changed, 0 destroyed."),
         "{run}"
     );
     reconcile(&emu, &ws, &["plan", "--detailed-exitcode"]).expect_code(0);
@@ -100,10 +100,42 @@ async fn the_reference_architecture_as_modules_applies_plans_clean_grows_and_des
         );
     }
 
+    // The services run on the cluster's auto-scaling group through its
+    // capacity provider; the website scales between 2 and 4 tasks.
+    let ecs = aws_sdk_ecs::Client::new(&sdk_config(&emu).await);
+    let clusters = ecs
+        .describe_clusters()
+        .clusters(id(&ws, "module.cluster.ecs_cluster.main"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        clusters.clusters()[0].capacity_providers(),
+        ["refarch-cluster-hosts"],
+        "{clusters:?}"
+    );
+    let scaling = aws_sdk_applicationautoscaling::Client::new(&sdk_config(&emu).await);
+    let targets = scaling
+        .describe_scalable_targets()
+        .service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Ecs)
+        .send()
+        .await
+        .unwrap();
+    let bounds: Vec<_> = targets
+        .scalable_targets()
+        .iter()
+        .map(|t| (t.resource_id(), t.min_capacity(), t.max_capacity()))
+        .collect();
+    assert_eq!(
+        bounds,
+        [("service/refarch/website-service", 2, 4)],
+        "{targets:?}"
+    );
+
     // A third instance of the service module plans exactly its resources.
     let main = ws.read("desired/main.toml");
     let third = format!(
-        "{main}\n[modules.admin]\nsource = \"modules/service\"\nname = \"admin-service\"\nimage = \"nginx:1.27\"\ncontainer_port = 8002\npath_patterns = [\"/admin\"]\nhealth_check_path = \"/admin\"\npriority = 3\nvpc_id = \"${{module.vpc.vpc_id}}\"\nlistener_arn = \"${{module.alb.listener_arn}}\"\ncluster_arn = \"${{module.cluster.cluster_arn}}\"\nexecution_role_arn = \"${{module.cluster.execution_role_arn}}\"\nsubnet_ids = \"${{module.vpc.private_subnet_ids}}\"\nsecurity_group_id = \"${{module.security_groups.ecs_hosts_id}}\"\n"
+        "{main}\n[modules.admin]\nsource = \"modules/service\"\nname = \"admin-service\"\nimage = \"nginx:1.27\"\ncontainer_port = 8002\npath_patterns = [\"/admin\"]\nhealth_check_path = \"/admin\"\npriority = 3\nvpc_id = \"${{module.vpc.vpc_id}}\"\nlistener_arn = \"${{module.alb.listener_arn}}\"\ncluster_arn = \"${{module.cluster.cluster_arn}}\"\ncluster_name = \"${{module.cluster.cluster_name}}\"\nexecution_role_arn = \"${{module.cluster.execution_role_arn}}\"\n"
     );
     ws.write("desired/main.toml", &third);
     assert_eq!(
@@ -165,6 +197,8 @@ async fn the_reference_architecture_as_modules_applies_plans_clean_grows_and_des
     assert_eq!(
         changes(&ws, &emu, &[]),
         set(&[
+            ("delete", "module.website.appautoscaling_policy.cpu"),
+            ("delete", "module.website.appautoscaling_target.main"),
             ("delete", "module.website.ecs_service.main"),
             ("delete", "module.website.ecs_task_definition.main"),
             ("delete", "module.website.listener_rule.main"),
@@ -178,7 +212,7 @@ async fn the_reference_architecture_as_modules_applies_plans_clean_grows_and_des
     run.expect_success();
     assert!(
         run.stdout
-            .contains("Destroy complete! Resources: 30 destroyed."),
+            .contains("Destroy complete! Resources: 37 destroyed."),
         "{run}"
     );
     let vpcs = ec2.describe_vpcs().send().await.unwrap();

@@ -117,7 +117,12 @@ async fn refresh_only(global: &Global, args: &ApplyArgs) -> anyhow::Result<i32> 
     super::can_confirm(args.auto_approve)?;
     let mut session = Session::open(global).await?;
     let live = session.refresh().await?;
-    let drifts = drift::drift(Some(&session.config), &session.state, &live);
+    let drifts = drift::drift(
+        Some(&session.config),
+        &session.state,
+        &live,
+        &session.fingerprints,
+    );
     ui.line(drift::text(&drifts, ui.style).trim_end());
     if !drifts.is_empty() {
         if !super::confirm(

@@ -146,7 +146,7 @@ impl Session {
 
     /// Writes the state, sensitive values fingerprinted.
     pub async fn save(&mut self) -> anyhow::Result<()> {
-        crate::state::mask(&mut self.state, &self.config);
+        crate::state::mask(&mut self.state, &self.config, &self.fingerprints);
         Ok(self.store.save(&mut self.state).await?)
     }
 

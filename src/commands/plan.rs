@@ -14,7 +14,12 @@ pub async fn run(global: &Global, args: &PlanArgs) -> anyhow::Result<i32> {
     let ui = super::ui(global);
     if args.refresh_only {
         let live = session.refresh().await?;
-        let drifts = drift::drift(Some(&session.config), &session.state, &live);
+        let drifts = drift::drift(
+            Some(&session.config),
+            &session.state,
+            &live,
+            &session.fingerprints,
+        );
         if args.json {
             let mut out = drift::json(&drifts);
             with_stats(&mut out, args.stats);

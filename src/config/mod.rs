@@ -811,7 +811,9 @@ impl Loader {
                     let loc = self.variables.get(&name).map(|(_, l)| l.clone());
                     self.problems.push(Problem { loc, message: m });
                 }
-                BTreeMap::new()
+                // Expanding without the variables would only add errors
+                // that follow from these.
+                return Err(ConfigError(self.problems));
             }
         };
         // Modules, count, for_each and enabled: a flat set of resources.

@@ -61,7 +61,12 @@ pub fn desired_attrs(
             Ok(v) if v.is_null() => {}
             Ok(v) => {
                 let v = without_nulls(v);
-                let checked = schema.field(name).map_or(Ok(()), |f| f.ty.check(&v));
+                let field = schema.field(name);
+                let checked = field.map_or(Ok(()), |f| f.ty.check(&v));
+                let v = match field {
+                    Some(f) => f.ty.convert(v),
+                    None => v,
+                };
                 match checked {
                     Ok(()) if v.is_null() => {}
                     Ok(()) => {
@@ -238,7 +243,7 @@ fn delete_change(
         diffs: Vec::new(),
         deps: Vec::new(),
         state_deps: rs.dependencies.clone(),
-        sensitive: sensitive_fields(&rs.kind, &BTreeSet::new()),
+        sensitive: sensitive_fields(&rs.kind, &rs.masked_fields()),
         reason: None,
         create_before_destroy: false,
         deposed: false,

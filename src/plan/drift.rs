@@ -32,7 +32,12 @@ pub struct Drift {
 
 /// Compares what the state recorded with what AWS has now, field by field
 /// in each field's canonical form.
-pub fn drift(config: Option<&Config>, state: &State, live: &Live) -> Vec<Drift> {
+pub fn drift(
+    config: Option<&Config>,
+    state: &State,
+    live: &Live,
+    fp: &crate::state::fingerprint::Fingerprinter,
+) -> Vec<Drift> {
     let mut out = Vec::new();
     for (address, rs) in &state.resources {
         let Some(kind) = kinds::lookup(&rs.kind) else {
@@ -69,7 +74,7 @@ pub fn drift(config: Option<&Config>, state: &State, live: &Live) -> Vec<Drift> 
                 .filter(|v| crate::state::is_fingerprint(v))
             {
                 let live_value = now_raw.get(f.name).cloned().unwrap_or_default();
-                if crate::state::fingerprint(&state.lineage, &live_value) != *recorded {
+                if crate::state::fingerprint(fp, &live_value) != *recorded {
                     drift.fields.push(FieldDrift {
                         name: f.name.to_owned(),
                         recorded: recorded.clone(),
@@ -105,8 +110,7 @@ pub fn record(state: &mut State, live: &Live) -> usize {
         .resources
         .retain(|address, rs| match live.get(address) {
             Some(Some(now)) => {
-                if rs.attributes != *now {
-                    rs.attributes = now.clone();
+                if rs.set_live(now) {
                     n += 1;
                 }
                 true

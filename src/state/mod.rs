@@ -6,7 +6,7 @@ pub mod fingerprint;
 pub mod local;
 pub mod s3;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use async_trait::async_trait;
@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, DeletionPolicy};
 use crate::value::{Attrs, Value};
+use fingerprint::Fingerprinter;
 
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -227,17 +228,13 @@ pub fn parse(location: &str, text: &str, hint: &str) -> Result<State, StateError
 }
 
 /// The prefix of what the state records instead of a sensitive value.
-const FINGERPRINT_PREFIX: &str = "(sensitive) sha256:";
+const FINGERPRINT_PREFIX: &str = "(sensitive) ";
 
-/// What the state records for a sensitive value: a SHA-256 salted with the
-/// state's lineage, enough to notice a change, never the value.
-pub fn fingerprint(lineage: &str, v: &Value) -> Value {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    h.update(lineage.as_bytes());
-    h.update(v.to_json().to_string().as_bytes());
-    let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    Value::str(format!("{FINGERPRINT_PREFIX}{hex}"))
+/// What the state records for a sensitive value: its keyed fingerprint
+/// (see `fingerprint`), enough to notice a change, never the value, and no
+/// help to a dictionary attack by whoever can read the state.
+pub fn fingerprint(fp: &Fingerprinter, v: &Value) -> Value {
+    Value::str(format!("{FINGERPRINT_PREFIX}{}", fp.of(v)))
 }
 
 pub fn is_fingerprint(v: &Value) -> bool {
@@ -245,14 +242,40 @@ pub fn is_fingerprint(v: &Value) -> bool {
         .is_some_and(|s| s.starts_with(FINGERPRINT_PREFIX))
 }
 
+impl ResourceState {
+    /// The attributes recorded as fingerprints: sensitive when last written,
+    /// so still sensitive once the resource has left the desired state.
+    pub fn masked_fields(&self) -> BTreeSet<String> {
+        self.attributes
+            .iter()
+            .filter(|(_, v)| is_fingerprint(v))
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
+    /// Records live attributes, keeping the fingerprints of masked ones: the
+    /// live value of a masked field is as secret as the one it replaces.
+    /// Returns whether anything changed.
+    pub fn set_live(&mut self, live: &Attrs) -> bool {
+        let mut next = live.clone();
+        for name in self.masked_fields() {
+            if let (Some(v), Some(old)) = (next.get_mut(&name), self.attributes.get(&name)) {
+                *v = old.clone();
+            }
+        }
+        let changed = next != self.attributes;
+        self.attributes = next;
+        changed
+    }
+}
+
 /// Replaces every sensitive value by its fingerprint before the state is
 /// written: the kinds' sensitive fields, attributes filled from sensitive
 /// variables, and outputs of sensitive variables.
-pub fn mask(state: &mut State, config: &Config) {
-    let lineage = state.lineage.clone();
+pub fn mask(state: &mut State, config: &Config, fp: &Fingerprinter) {
     let hide = |v: &mut Value| {
         if !is_fingerprint(v) && !v.is_null() {
-            *v = fingerprint(&lineage, v);
+            *v = fingerprint(fp, v);
         }
     };
     for (address, rs) in state.resources.iter_mut().chain(state.deposed.iter_mut()) {
@@ -271,5 +294,38 @@ pub fn mask(state: &mut State, config: &Config) {
         if config.is_sensitive_output(name) {
             hide(v);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn live_values_of_masked_fields_stay_masked() {
+        let fp = Fingerprinter::with_key("k");
+        let secret = Value::str("postgres://app:hunter2hunter2@db/app");
+        let mut rs = ResourceState {
+            kind: "ecs_task_definition".into(),
+            id: "td".into(),
+            attributes: Attrs::from([
+                ("family".to_owned(), Value::str("web")),
+                ("url".to_owned(), fingerprint(&fp, &secret)),
+            ]),
+            dependencies: Vec::new(),
+            status: Status::Created,
+            deletion_policy: None,
+            fingerprints: BTreeMap::new(),
+        };
+        assert_eq!(rs.masked_fields(), BTreeSet::from(["url".to_owned()]));
+        let live = Attrs::from([
+            ("family".to_owned(), Value::str("web2")),
+            ("url".to_owned(), secret.clone()),
+        ]);
+        assert!(rs.set_live(&live));
+        assert_eq!(rs.attributes["family"], Value::str("web2"));
+        assert!(is_fingerprint(&rs.attributes["url"]));
+        assert!(!rs.attributes["url"].to_string().contains("hunter2"));
+        assert!(!rs.set_live(&live), "nothing changed the second time");
     }
 }
