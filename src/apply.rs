@@ -786,3 +786,69 @@ impl Task {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(address: &str, deps: &[&str]) -> Change {
+        Change {
+            address: address.into(),
+            kind: address.split('.').next().unwrap_or_default().to_owned(),
+            action: Action::Create,
+            id: None,
+            before: None,
+            after: None,
+            config: None,
+            diffs: vec![],
+            deps: deps.iter().map(|d| (*d).to_owned()).collect(),
+            state_deps: vec![],
+            sensitive: vec![],
+            reason: None,
+            create_before_destroy: false,
+            deposed: false,
+            deletion_policy: DeletionPolicy::Delete,
+        }
+    }
+
+    #[test]
+    fn the_critical_path_is_the_chain_with_the_most_calls() {
+        // Addresses of their own: the counters are process-wide.
+        let plan = Plan {
+            stack: "t".into(),
+            region: "us-east-1".into(),
+            lineage: "l".into(),
+            serial: 1,
+            destroy: false,
+            changes: vec![
+                change("vpc.cp_test", &[]),
+                change("subnet.cp_test", &["vpc.cp_test"]),
+                change("route_table.cp_test", &["subnet.cp_test"]),
+                change("log_group.cp_test", &[]),
+            ],
+            forget: vec![],
+            outputs: BTreeMap::new(),
+            lookups: BTreeMap::new(),
+            targets: vec![],
+        };
+        let work = Work::build(&plan).unwrap();
+        for (address, calls) in [
+            ("vpc.cp_test", 3),
+            ("subnet.cp_test", 2),
+            ("route_table.cp_test", 1),
+            ("log_group.cp_test", 5),
+        ] {
+            stats::add_calls(address, calls);
+        }
+        let cp = work.critical_path(&plan);
+        assert_eq!(
+            cp.operations,
+            ["vpc.cp_test", "subnet.cp_test", "route_table.cp_test"]
+        );
+        assert_eq!(cp.calls, 6);
+        // One heavy operation outweighs a long chain of light ones.
+        stats::add_calls("log_group.cp_test", 5);
+        let cp = work.critical_path(&plan);
+        assert_eq!((cp.operations.len(), cp.calls), (1, 10));
+    }
+}
