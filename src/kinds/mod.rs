@@ -105,6 +105,23 @@ pub fn user_tags<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Val
     Value::from(map)
 }
 
+/// The user tags to set and the keys to remove to go from `live` to
+/// `desired`. `reconcile:*` tags are never touched (they are not user tags).
+pub fn tag_changes(live: &Attrs, desired: &Attrs) -> (BTreeMap<String, String>, Vec<String>) {
+    let before = live.get("tags").map(Value::str_map).unwrap_or_default();
+    let after = desired.get("tags").map(Value::str_map).unwrap_or_default();
+    let unset = before
+        .keys()
+        .filter(|k| !after.contains_key(*k))
+        .cloned()
+        .collect();
+    let set = after
+        .into_iter()
+        .filter(|(k, v)| before.get(k) != Some(v))
+        .collect();
+    (set, unset)
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct Timeouts {
     pub create: Duration,

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod proxy;
+pub mod scripted;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -446,9 +447,139 @@ pub async fn ec2(emu: &Emulator) -> aws_sdk_ec2::Client {
     aws_sdk_ec2::Client::new(&sdk_config(emu).await)
 }
 
+/// The `reconcile:address` tags of the live objects of the services other
+/// than EC2 and ELB: auto-scaling groups, IAM roles, RDS instances, S3
+/// buckets, EFS file systems, CloudFront distributions, log groups.
+async fn other_services_tagged(conf: &aws_config::SdkConfig) -> Vec<String> {
+    const KEY: &str = "reconcile:address";
+    let mut found = Vec::new();
+    let asg = aws_sdk_autoscaling::Client::new(conf);
+    for g in asg
+        .describe_auto_scaling_groups()
+        .send()
+        .await
+        .unwrap()
+        .auto_scaling_groups()
+    {
+        found.extend(
+            g.tags()
+                .iter()
+                .filter(|t| t.key() == Some(KEY))
+                .filter_map(|t| t.value().map(str::to_owned)),
+        );
+    }
+    let iam = aws_sdk_iam::Client::new(conf);
+    for role in iam.list_roles().send().await.unwrap().roles() {
+        let tags = iam
+            .list_role_tags()
+            .role_name(role.role_name())
+            .send()
+            .await
+            .unwrap();
+        found.extend(
+            tags.tags()
+                .iter()
+                .filter(|t| t.key() == KEY)
+                .map(|t| t.value().to_owned()),
+        );
+    }
+    let rds = aws_sdk_rds::Client::new(conf);
+    for db in rds
+        .describe_db_instances()
+        .send()
+        .await
+        .unwrap()
+        .db_instances()
+    {
+        found.extend(
+            db.tag_list()
+                .iter()
+                .filter(|t| t.key() == Some(KEY))
+                .filter_map(|t| t.value().map(str::to_owned)),
+        );
+    }
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(conf)
+            .force_path_style(true)
+            .build(),
+    );
+    for b in s3.list_buckets().send().await.unwrap().buckets() {
+        let Some(name) = b.name() else { continue };
+        // A bucket without tags answers NoSuchTagSet.
+        if let Ok(t) = s3.get_bucket_tagging().bucket(name).send().await {
+            found.extend(
+                t.tag_set()
+                    .iter()
+                    .filter(|t| t.key() == KEY)
+                    .map(|t| t.value().to_owned()),
+            );
+        }
+    }
+    let efs = aws_sdk_efs::Client::new(conf);
+    for fs in efs
+        .describe_file_systems()
+        .send()
+        .await
+        .unwrap()
+        .file_systems()
+    {
+        found.extend(
+            fs.tags()
+                .iter()
+                .filter(|t| t.key() == KEY)
+                .map(|t| t.value().to_owned()),
+        );
+    }
+    let cloudfront = aws_sdk_cloudfront::Client::new(conf);
+    let list = cloudfront.list_distributions().send().await.unwrap();
+    for d in list
+        .distribution_list()
+        .map(|l| l.items())
+        .unwrap_or_default()
+    {
+        let tags = cloudfront
+            .list_tags_for_resource()
+            .resource(d.arn())
+            .send()
+            .await
+            .unwrap();
+        found.extend(
+            tags.tags()
+                .map(|t| t.items())
+                .unwrap_or_default()
+                .iter()
+                .filter(|t| t.key() == KEY)
+                .filter_map(|t| t.value().map(str::to_owned)),
+        );
+    }
+    let logs = aws_sdk_cloudwatchlogs::Client::new(conf);
+    for g in logs
+        .describe_log_groups()
+        .send()
+        .await
+        .unwrap()
+        .log_groups()
+    {
+        let Some(arn) = g.arn() else { continue };
+        // Tags are keyed by the ARN without its trailing `:*`.
+        let arn = arn.trim_end_matches(":*");
+        if let Ok(t) = logs.list_tags_for_resource().resource_arn(arn).send().await {
+            found.extend(
+                t.tags()
+                    .into_iter()
+                    .flatten()
+                    .filter(|(k, _)| *k == KEY)
+                    .map(|(_, v)| v.clone()),
+            );
+        }
+    }
+    found
+}
+
 /// Per `reconcile:address` tag value, how many live objects carry it:
-/// EC2 resources, target groups and load balancers; and per task-definition
-/// family, how many revisions are active.
+/// EC2 resources (launch templates included), target groups and load
+/// balancers, and the objects of `other_services_tagged`; and per
+/// task-definition family, how many revisions are active.
 pub async fn tagged_copies(emu: &Emulator) -> BTreeMap<String, usize> {
     let conf = sdk_config(emu).await;
     let mut count: BTreeMap<String, usize> = BTreeMap::new();
@@ -518,6 +649,17 @@ pub async fn tagged_copies(emu: &Emulator) -> BTreeMap<String, usize> {
             .filter(|n| n.state() != Some(&aws_sdk_ec2::types::NatGatewayState::Deleted))
             .map(|x| address(x.tags())),
     );
+    found.extend(
+        ec2.describe_launch_templates()
+            .filters(tagged())
+            .send()
+            .await
+            .unwrap()
+            .launch_templates()
+            .iter()
+            .map(|x| address(x.tags())),
+    );
+    found.extend(other_services_tagged(&conf).await);
     for a in found {
         *count.entry(a).or_default() += 1;
     }

@@ -103,16 +103,13 @@ pub async fn sync_tags(
     live: &Attrs,
     desired: &Attrs,
 ) -> Result<(), ApiError> {
-    let before = live.get("tags").map(Value::str_map).unwrap_or_default();
-    let after = desired.get("tags").map(Value::str_map).unwrap_or_default();
-    let set: Vec<Tag> = after
-        .iter()
-        .filter(|(k, v)| before.get(*k) != Some(*v))
+    let (set, unset) = super::tag_changes(live, desired);
+    let set: Vec<Tag> = set
+        .into_iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect();
-    let unset: Vec<Tag> = before
-        .keys()
-        .filter(|k| !after.contains_key(*k))
+    let unset: Vec<Tag> = unset
+        .into_iter()
         .map(|k| Tag::builder().key(k).build())
         .collect();
     if !set.is_empty() {

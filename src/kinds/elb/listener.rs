@@ -8,7 +8,7 @@ use aws_sdk_elasticloadbalancingv2::types::{Certificate, Listener as AwsListener
 
 use super::{
     ACTION, action_of, action_value, all_listener_arns, create_tags, describe_chunked, gone_is_ok,
-    i32_attr, str_attr, sync_tags, tagged_with, tags_of, tags_value, upper_case,
+    i32_attr, only_requested, str_attr, sync_tags, tagged_with, upper_case, with_tags,
 };
 use crate::aws::ApiError;
 use crate::aws::wait::{Poll, Waiter};
@@ -56,20 +56,7 @@ impl Listener {
         arns: &[String],
     ) -> Result<BTreeMap<String, Attrs>, ApiError> {
         let listeners = self.listeners(cx, arns).await?;
-        let found: Vec<String> = listeners
-            .iter()
-            .filter_map(|l| l.listener_arn().map(str::to_owned))
-            .collect();
-        let tags = tags_of(cx, &found).await?;
-        Ok(listeners
-            .iter()
-            .filter_map(|l| {
-                let arn = l.listener_arn()?;
-                let mut a = listener_attrs(l);
-                a.insert("tags".into(), tags_value(tags.get(arn)));
-                Some((arn.to_owned(), a))
-            })
-            .collect())
+        with_tags(cx, &listeners, AwsListener::listener_arn, listener_attrs).await
     }
 
     /// The described listeners of `arns` that exist.
@@ -88,13 +75,7 @@ impl Listener {
             Ok(listeners)
         })
         .await?;
-        Ok(listeners
-            .into_iter()
-            .filter(|l| {
-                l.listener_arn()
-                    .is_some_and(|a| arns.iter().any(|x| x == a))
-            })
-            .collect())
+        Ok(only_requested(listeners, arns, AwsListener::listener_arn))
     }
 }
 

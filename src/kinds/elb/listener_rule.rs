@@ -10,7 +10,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
 
 use super::{
     ACTION, action_of, action_value, all_listener_arns, create_tags, describe_chunked, gone_is_ok,
-    i32_attr, str_attr, sync_tags, tagged_with, tags_of, tags_value,
+    i32_attr, only_requested, str_attr, sync_tags, tagged_with, with_tags,
 };
 use crate::aws::ApiError;
 use crate::aws::wait::{Poll, Waiter};
@@ -67,20 +67,7 @@ impl ListenerRule {
         arns: &[String],
     ) -> Result<BTreeMap<String, Attrs>, ApiError> {
         let rules = self.rules(cx, arns).await?;
-        let found: Vec<String> = rules
-            .iter()
-            .filter_map(|r| r.rule_arn().map(str::to_owned))
-            .collect();
-        let tags = tags_of(cx, &found).await?;
-        Ok(rules
-            .iter()
-            .filter_map(|r| {
-                let arn = r.rule_arn()?;
-                let mut a = rule_attrs(r);
-                a.insert("tags".into(), tags_value(tags.get(arn)));
-                Some((arn.to_owned(), a))
-            })
-            .collect())
+        with_tags(cx, &rules, Rule::rule_arn, rule_attrs).await
     }
 
     /// The described rules of `arns` that exist.
@@ -99,10 +86,7 @@ impl ListenerRule {
             Ok(rules)
         })
         .await?;
-        Ok(rules
-            .into_iter()
-            .filter(|r| r.rule_arn().is_some_and(|a| arns.iter().any(|x| x == a)))
-            .collect())
+        Ok(only_requested(rules, arns, Rule::rule_arn))
     }
 }
 

@@ -10,7 +10,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
 
 use super::{
     all_load_balancer_arns, bool_attr, create_tags, describe_chunked, gone_is_ok, name_part,
-    resource_name, str_attr, sync_tags, tagged_with, tags_of, tags_value,
+    only_requested, resource_name, str_attr, sync_tags, tagged_with, tags_of, tags_value,
 };
 use crate::aws::ApiError;
 use crate::aws::wait::{Poll, Waiter};
@@ -97,14 +97,7 @@ impl LoadBalancer {
             Ok(lbs)
         })
         .await?;
-        // Only what was asked for (the emulator may answer more).
-        let lbs: Vec<AwsLoadBalancer> = lbs
-            .into_iter()
-            .filter(|lb| {
-                lb.load_balancer_arn()
-                    .is_some_and(|a| arns.iter().any(|x| x == a))
-            })
-            .collect();
+        let lbs = only_requested(lbs, arns, AwsLoadBalancer::load_balancer_arn);
         let found: Vec<String> = lbs
             .iter()
             .filter_map(|lb| lb.load_balancer_arn().map(str::to_owned))

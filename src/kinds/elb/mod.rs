@@ -57,6 +57,43 @@ where
     Ok(out)
 }
 
+/// Only the described items that were asked for (the emulator may answer
+/// more).
+pub fn only_requested<T>(
+    items: Vec<T>,
+    arns: &[String],
+    arn: impl Fn(&T) -> Option<&str>,
+) -> Vec<T> {
+    items
+        .into_iter()
+        .filter(|i| arn(i).is_some_and(|a| arns.iter().any(|x| x == a)))
+        .collect()
+}
+
+/// Described items keyed by ARN, each read by `attrs` and given its tags
+/// (one DescribeTags per 20 ARNs).
+pub async fn with_tags<T>(
+    cx: Ctx<'_>,
+    items: &[T],
+    arn: impl Fn(&T) -> Option<&str>,
+    attrs: impl Fn(&T) -> Attrs,
+) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    let found: Vec<String> = items
+        .iter()
+        .filter_map(|i| arn(i).map(str::to_owned))
+        .collect();
+    let tags = tags_of(cx, &found).await?;
+    Ok(items
+        .iter()
+        .filter_map(|i| {
+            let arn = arn(i)?;
+            let mut a = attrs(i);
+            a.insert("tags".into(), tags_value(tags.get(arn)));
+            Some((arn.to_owned(), a))
+        })
+        .collect())
+}
+
 /// The tags of many resources, in batches of 20 ARNs per DescribeTags.
 pub async fn tags_of(
     cx: Ctx<'_>,
@@ -116,17 +153,10 @@ pub async fn sync_tags(
     live: &Attrs,
     desired: &Attrs,
 ) -> Result<(), ApiError> {
-    let before = live.get("tags").map(Value::str_map).unwrap_or_default();
-    let after = desired.get("tags").map(Value::str_map).unwrap_or_default();
-    let set: Vec<Tag> = after
-        .iter()
-        .filter(|(k, v)| before.get(*k) != Some(*v))
+    let (set, unset) = super::tag_changes(live, desired);
+    let set: Vec<Tag> = set
+        .into_iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect();
-    let unset: Vec<String> = before
-        .keys()
-        .filter(|k| !after.contains_key(*k))
-        .cloned()
         .collect();
     if !set.is_empty() {
         cx.aws

@@ -5,7 +5,6 @@
 pub mod instance_profile;
 pub mod role;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_sdk_iam::types::Tag;
@@ -63,22 +62,7 @@ pub fn is_ours(cx: Ctx<'_>, address: &str, tags: &[Tag]) -> bool {
     has(STACK_TAG, cx.stack) && has(ADDRESS_TAG, address)
 }
 
-/// The user tags to set and the keys to remove to go from `live` to
-/// `desired`. `reconcile:*` tags are never touched.
-pub fn tag_changes(live: &Attrs, desired: &Attrs) -> (BTreeMap<String, String>, Vec<String>) {
-    let before = live.get("tags").map(Value::str_map).unwrap_or_default();
-    let after = desired.get("tags").map(Value::str_map).unwrap_or_default();
-    let unset = before
-        .keys()
-        .filter(|k| !after.contains_key(*k))
-        .cloned()
-        .collect();
-    let set = after
-        .into_iter()
-        .filter(|(k, v)| before.get(k) != Some(v))
-        .collect();
-    (set, unset)
-}
+pub use super::tag_changes;
 
 /// `Ok(None)` when the error says the entity is gone, so that a read can
 /// leave it out of its answer.
@@ -247,6 +231,7 @@ fn account_roots(v: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     #[test]
     fn url_encoded_and_plain_documents_read_the_same() {
