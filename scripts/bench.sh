@@ -12,7 +12,8 @@
 # which adds a fixed latency to every request and counts them. Then the
 # state of the applied 50-resource stack is grown to 10,000 resources
 # (bench/grow_state.py) and planned offline (`plan --refresh=false`), and
-# `validate` is timed on every example in desired/.
+# `validate` is timed on every example in desired/ (the slowest is held to
+# the target of the largest).
 #
 # Prints one table and writes bench/results.json. Release build. Bounds:
 #   apply, destroy: the larger of the critical path (the dependency chain
@@ -225,8 +226,8 @@ for line in open(os.path.join(tmp, "rows.tsv")):
     rows.append(row)
 
 validate = [l.split() for l in sys.argv[6].strip().splitlines()]
-largest = max(validate, key=lambda v: os.path.getsize(v[0]) if os.path.isfile(v[0]) else
-              sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(v[0]) for f in fs))
+# The target is for the largest example; the slowest one is held to it.
+largest = max(validate, key=lambda v: int(v[1]))
 results = {
     "latency_ms": latency, "parallelism": parallelism, "profile": sys.argv[7],
     "emulator_requests_per_s": throughput,
@@ -258,7 +259,7 @@ o = results["offline_plan"]
 print(f"\noffline plan (--refresh=false) of {o['resources']} resources: {o['wall_ms']} ms, "
       f"peak {o['peak_rss_kb']/1024:.0f} MB (target < 500 ms, < 200 MB: {'met' if o['target_met'] else 'NOT met'})")
 v = results["validate_largest"]
-print(f"validate of the largest example ({v['desired']}): {v['wall_ms']} ms "
+print(f"validate, slowest example ({v['desired']}): {v['wall_ms']} ms "
       f"(target < 50 ms: {'met' if v['target_met'] else 'NOT met'})")
 print("\nwritten to bench/results.json")
 EOF
