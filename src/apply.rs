@@ -10,7 +10,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use tokio::task::JoinSet;
 
 use crate::aws::wait::{Poll, Waiter};
-use crate::aws::{ApiError, Clients, ErrorClass};
+use crate::aws::{ApiError, Clients, ErrorClass, stats};
 use crate::config::template::{Ref, Resolve};
 use crate::config::{Config, DeletionPolicy};
 use crate::kinds::{self, Ctx, Kind};
@@ -193,6 +193,48 @@ impl Work {
     }
 }
 
+impl Work {
+    /// The chain of operations with the most API calls (as counted while
+    /// they ran), for `--stats`.
+    fn critical_path(&self, plan: &Plan) -> stats::CriticalPath {
+        let key = |n: NodeIndex| {
+            let (i, step) = self.dag[n];
+            operation_key(&plan.changes[i].address, step)
+        };
+        // Heaviest chain ending at each node, in topological order.
+        let order = petgraph::algo::toposort(&self.dag, None).unwrap_or_default();
+        let mut best: BTreeMap<NodeIndex, (u64, Option<NodeIndex>)> = BTreeMap::new();
+        for &n in &order {
+            let (prev_calls, prev) = self
+                .dag
+                .neighbors_directed(n, petgraph::Direction::Incoming)
+                .map(|p| (best[&p].0, Some(p)))
+                .max()
+                .unwrap_or((0, None));
+            best.insert(n, (prev_calls + stats::calls_of(&key(n)), prev));
+        }
+        let Some((&last, &(calls, _))) = best.iter().max_by_key(|(_, (c, _))| *c) else {
+            return stats::CriticalPath::default();
+        };
+        let mut operations = vec![key(last)];
+        let mut at = last;
+        while let Some(p) = best[&at].1 {
+            operations.push(key(p));
+            at = p;
+        }
+        operations.reverse();
+        stats::CriticalPath { operations, calls }
+    }
+}
+
+/// How `--stats` names an operation of the executor.
+fn operation_key(address: &str, step: Step) -> String {
+    match step {
+        Step::Delete => format!("{address} (delete)"),
+        Step::Apply => address.to_owned(),
+    }
+}
+
 /// Resolves references at apply time from the state, which holds every
 /// finished dependency.
 struct ApplyEnv<'a> {
@@ -255,8 +297,9 @@ pub struct Executor<'a> {
 }
 
 impl Executor<'_> {
-    /// Runs the plan. The state is saved after the refresh and after every
-    /// finished operation; the report lists what failed.
+    /// Runs the plan. The state is saved after the refresh, before creates
+    /// start (pending) and after operations finish, before anything that
+    /// depends on them starts; the report lists what failed.
     pub async fn run(&self, plan: &Plan, state: &mut State) -> Result<Report, ApplyError> {
         let work = Work::build(plan).map_err(ApplyError::Plan)?;
         record_refresh(plan, state);
@@ -295,6 +338,10 @@ impl Executor<'_> {
         let service_of = |n: NodeIndex| service(&plan.changes[dag[n].0].kind);
 
         loop {
+            // Every operation that can start now is recorded first, then
+            // the state is written once for all of them: at scale, one
+            // write per operation would bound the apply.
+            let mut starting = Vec::new();
             while !report.interrupted && running.len() < parallelism {
                 // The first ready operation whose service has room.
                 let Some(next) = ready
@@ -322,20 +369,11 @@ impl Executor<'_> {
                                         .map_or(0, |d| d.as_secs()),
                                 },
                             );
-                            self.save(state).await?;
                         }
-                        self.ui.event(Event::Started {
-                            address: &change.address,
-                            action: change.action,
-                            deleting: step == Step::Delete,
-                        });
                         running.insert(n, Instant::now());
+                        // Counted now, so that this round respects the caps.
                         services.start(service_of(n));
-                        let clients = self.clients.clone();
-                        let stack = self.config.stack.clone();
-                        tasks.spawn(async move {
-                            kinds::with_timeouts(task.timeouts, task.run(clients, stack, n)).await
-                        });
+                        starting.push((n, task));
                     }
                     Err(message) => {
                         self.fail(&mut report, change, step, message);
@@ -343,32 +381,66 @@ impl Executor<'_> {
                     }
                 }
             }
+            if starting
+                .iter()
+                .any(|(_, t)| matches!(t.op, Op::Create { .. }))
+            {
+                self.save(state).await?;
+            }
+            for (n, task) in starting {
+                let (i, step) = dag[n];
+                let change = &plan.changes[i];
+                self.ui.event(Event::Started {
+                    address: &change.address,
+                    action: change.action,
+                    deleting: step == Step::Delete,
+                });
+                let clients = self.clients.clone();
+                let stack = self.config.stack.clone();
+                let op = operation_key(&change.address, step);
+                tasks.spawn(stats::attribute(op, async move {
+                    kinds::with_timeouts(task.timeouts, task.run(clients, stack, n)).await
+                }));
+            }
             if tasks.is_empty() {
                 break;
             }
             tokio::select! {
                 joined = tasks.join_next() => {
                     let Some(joined) = joined else { continue };
-                    let outcome = match joined {
-                        Ok(o) => o,
-                        Err(e) => return Err(ApplyError::Plan(format!("an operation panicked: {e}"))),
-                    };
-                    let node = outcome.node;
-                    running.remove(&node);
-                    services.finish(service_of(node));
-                    let (i, step) = dag[node];
-                    let change = &plan.changes[i];
-                    if self.finish(change, step, outcome, state, &mut report).await? {
-                        for m in dag.neighbors_directed(node, petgraph::Direction::Outgoing) {
-                            if let Some(d) = waiting.get_mut(&m) {
-                                *d -= 1;
-                                if *d == 0 {
-                                    ready.insert(key(m));
+                    // What else has finished meanwhile is recorded with it,
+                    // in one state write, before any dependent starts.
+                    let mut batch = vec![joined];
+                    while let Some(more) = tasks.try_join_next() {
+                        batch.push(more);
+                    }
+                    let mut finished = Vec::new();
+                    for joined in batch {
+                        let outcome = match joined {
+                            Ok(o) => o,
+                            Err(e) => return Err(ApplyError::Plan(format!("an operation panicked: {e}"))),
+                        };
+                        let node = outcome.node;
+                        running.remove(&node);
+                        services.finish(service_of(node));
+                        let (i, step) = dag[node];
+                        let change = &plan.changes[i];
+                        finished.push((node, self.finish(change, step, outcome, state, &mut report)));
+                    }
+                    self.save(state).await?;
+                    for (node, ok) in finished {
+                        if ok {
+                            for m in dag.neighbors_directed(node, petgraph::Direction::Outgoing) {
+                                if let Some(d) = waiting.get_mut(&m) {
+                                    *d -= 1;
+                                    if *d == 0 {
+                                        ready.insert(key(m));
+                                    }
                                 }
                             }
+                        } else {
+                            self.skip_dependents(dag, node, plan, &mut waiting, &mut report);
                         }
-                    } else {
-                        self.skip_dependents(dag, node, plan, &mut waiting, &mut report);
                     }
                 }
                 _ = ticker.tick() => {
@@ -390,6 +462,7 @@ impl Executor<'_> {
                 }
             }
         }
+        stats::record_critical_path(work.critical_path(plan));
         if report.failures.is_empty()
             && !report.interrupted
             && !plan.destroy
@@ -494,16 +567,16 @@ impl Executor<'_> {
         })
     }
 
-    /// Records a finished task in the state and saves it. Returns whether
+    /// Records a finished task in the state (the caller saves it). Returns whether
     /// dependents may go on.
-    async fn finish(
+    fn finish(
         &self,
         change: &Change,
         step: Step,
         o: Outcome,
         state: &mut State,
         report: &mut Report,
-    ) -> Result<bool, ApplyError> {
+    ) -> bool {
         let deleting = step == Step::Delete;
         // A create whose outcome is still unknown (a timeout, a reset
         // connection) stays pending, for the next run to look up.
@@ -557,7 +630,6 @@ impl Executor<'_> {
                         }
                     }
                 }
-                self.save(state).await?;
                 let id = state.resources.get(&change.address).map(|r| r.id.as_str());
                 self.ui.event(Event::Done {
                     address: &change.address,
@@ -566,7 +638,7 @@ impl Executor<'_> {
                     elapsed: o.elapsed,
                     id: if deleting { change.id.as_deref() } else { id },
                 });
-                Ok(true)
+                true
             }
             Err(e) => {
                 if let Some((id, attributes)) = o.adopted {
@@ -585,13 +657,12 @@ impl Executor<'_> {
                 }
                 // A half-made update needs nothing here: the next refresh
                 // reads what AWS really has and plans the rest.
-                self.save(state).await?;
                 let message = match o.hint {
                     Some(hint) => format!("{e}\n  Hint: {hint}"),
                     None => e.to_string(),
                 };
                 self.fail(report, change, step, message);
-                Ok(false)
+                false
             }
         }
     }
@@ -811,36 +882,64 @@ impl Task {
 mod tests {
     use super::*;
 
-    #[test]
-    fn ec2_and_elb_operations_are_capped_below_the_executor_others_are_not() {
-        let mut f = InFlight::default();
-        for _ in 0..6 {
-            assert!(f.has_room(service("subnet")));
-            f.start(service("subnet"));
+    fn change(address: &str, deps: &[&str]) -> Change {
+        Change {
+            address: address.into(),
+            kind: address.split('.').next().unwrap_or_default().to_owned(),
+            action: Action::Create,
+            id: None,
+            before: None,
+            after: None,
+            config: None,
+            diffs: vec![],
+            deps: deps.iter().map(|d| (*d).to_owned()).collect(),
+            state_deps: vec![],
+            sensitive: vec![],
+            reason: None,
+            create_before_destroy: false,
+            deposed: false,
+            deletion_policy: DeletionPolicy::Delete,
         }
-        // EC2 is full, whatever the kind; ELB and uncapped kinds still run.
-        assert!(!f.has_room(service("security_group")));
-        assert!(f.has_room(service("target_group")));
-        assert!(f.has_room(service("iam_role")));
-        for _ in 0..100 {
-            f.start(service("iam_role"));
-        }
-        assert!(f.has_room(service("iam_role")));
-        f.finish(service("vpc"));
-        assert!(f.has_room(service("nat_gateway")));
-        for _ in 0..3 {
-            f.start(service("listener"));
-        }
-        assert!(!f.has_room(service("load_balancer")));
     }
 
     #[test]
-    fn every_capped_kind_exists() {
-        for (s, cap, kinds) in SERVICE_CAPS {
-            assert!(*cap >= 1, "{s}");
-            for k in *kinds {
-                assert!(kinds::lookup(k).is_some(), "{s}: no kind {k}");
-            }
+    fn the_critical_path_is_the_chain_with_the_most_calls() {
+        // Addresses of their own: the counters are process-wide.
+        let plan = Plan {
+            stack: "t".into(),
+            region: "us-east-1".into(),
+            lineage: "l".into(),
+            serial: 1,
+            destroy: false,
+            changes: vec![
+                change("vpc.cp_test", &[]),
+                change("subnet.cp_test", &["vpc.cp_test"]),
+                change("route_table.cp_test", &["subnet.cp_test"]),
+                change("log_group.cp_test", &[]),
+            ],
+            forget: vec![],
+            outputs: BTreeMap::new(),
+            lookups: BTreeMap::new(),
+            targets: vec![],
+        };
+        let work = Work::build(&plan).unwrap();
+        for (address, calls) in [
+            ("vpc.cp_test", 3),
+            ("subnet.cp_test", 2),
+            ("route_table.cp_test", 1),
+            ("log_group.cp_test", 5),
+        ] {
+            stats::add_calls(address, calls);
         }
+        let cp = work.critical_path(&plan);
+        assert_eq!(
+            cp.operations,
+            ["vpc.cp_test", "subnet.cp_test", "route_table.cp_test"]
+        );
+        assert_eq!(cp.calls, 6);
+        // One heavy operation outweighs a long chain of light ones.
+        stats::add_calls("log_group.cp_test", 5);
+        let cp = work.critical_path(&plan);
+        assert_eq!((cp.operations.len(), cp.calls), (1, 10));
     }
 }

@@ -242,6 +242,22 @@ pub struct PlanArgs {
     /// Force the replacement of this resource. Repeatable.
     #[arg(long = "replace", value_name = "ADDRESS")]
     pub replace: Vec<String>,
+    /// `--refresh=false`: plan from the attributes recorded in the state,
+    /// without reading AWS (lookups are still read).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub refresh: bool,
+    #[command(flatten)]
+    pub stats: StatsArg,
+}
+
+/// `--stats`, shared by plan, apply and destroy.
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct StatsArg {
+    /// Print the API calls made (per service and operation, every attempt)
+    /// and the wall time of refresh, plan and apply to stderr; with --json,
+    /// also as `stats` in the output.
+    #[arg(long = "stats")]
+    pub enabled: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -251,6 +267,8 @@ pub struct ApplyArgs {
     pub auto_approve: bool,
     #[command(flatten)]
     pub targeting: Targeting,
+    #[command(flatten)]
+    pub stats: StatsArg,
 }
 
 #[derive(Debug, Clone, Args)]

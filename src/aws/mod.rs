@@ -2,6 +2,7 @@
 //! classification and waiters.
 
 pub mod error;
+pub mod stats;
 pub mod wait;
 
 use aws_config::BehaviorVersion;
@@ -67,22 +68,32 @@ impl Clients {
     }
 
     pub fn from_config(config: &aws_config::SdkConfig) -> Clients {
+        // Every client counts its calls for `--stats`.
+        macro_rules! client {
+            ($sdk:ident) => {
+                $sdk::Client::from_conf(
+                    $sdk::config::Builder::from(config)
+                        .interceptor(stats::CountCalls)
+                        .build(),
+                )
+            };
+        }
         Clients {
-            appautoscaling: aws_sdk_applicationautoscaling::Client::new(config),
-            autoscaling: aws_sdk_autoscaling::Client::new(config),
-            cloudfront: aws_sdk_cloudfront::Client::new(config),
-            ec2: aws_sdk_ec2::Client::new(config),
-            ecr: aws_sdk_ecr::Client::new(config),
-            ecs: aws_sdk_ecs::Client::new(config),
-            efs: aws_sdk_efs::Client::new(config),
-            elb: aws_sdk_elasticloadbalancingv2::Client::new(config),
-            iam: aws_sdk_iam::Client::new(config),
-            kms: aws_sdk_kms::Client::new(config),
-            logs: aws_sdk_cloudwatchlogs::Client::new(config),
-            rds: aws_sdk_rds::Client::new(config),
+            appautoscaling: client!(aws_sdk_applicationautoscaling),
+            autoscaling: client!(aws_sdk_autoscaling),
+            cloudfront: client!(aws_sdk_cloudfront),
+            ec2: client!(aws_sdk_ec2),
+            ecr: client!(aws_sdk_ecr),
+            ecs: client!(aws_sdk_ecs),
+            efs: client!(aws_sdk_efs),
+            elb: client!(aws_sdk_elasticloadbalancingv2),
+            iam: client!(aws_sdk_iam),
+            kms: client!(aws_sdk_kms),
+            logs: client!(aws_sdk_cloudwatchlogs),
+            rds: client!(aws_sdk_rds),
             s3: s3_client(config),
-            ssm: aws_sdk_ssm::Client::new(config),
-            sts: aws_sdk_sts::Client::new(config),
+            ssm: client!(aws_sdk_ssm),
+            sts: client!(aws_sdk_sts),
         }
     }
 }
@@ -93,6 +104,7 @@ fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(config)
             .force_path_style(config.endpoint_url().is_some())
+            .interceptor(stats::CountCalls)
             .build(),
     )
 }

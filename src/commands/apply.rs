@@ -12,10 +12,14 @@ use super::{PlanOptions, Session};
 
 pub async fn run(global: &Global, args: &ApplyCmdArgs) -> anyhow::Result<i32> {
     if let Some(file) = &args.plan_file {
-        return run_saved(global, file).await;
+        let code = run_saved(global, file).await?;
+        super::print_stats(args.common.stats);
+        return Ok(code);
     }
     if args.refresh_only {
-        return refresh_only(global, &args.common).await;
+        let code = refresh_only(global, &args.common).await?;
+        super::print_stats(args.common.stats);
+        return Ok(code);
     }
     let opts = PlanOptions {
         destroy: false,
@@ -61,6 +65,7 @@ async fn run_planned(global: &Global, args: &ApplyArgs, opts: &PlanOptions) -> a
         ui.line("");
     }
     let code = execute(&mut session, &plan, ui, global.parallelism).await?;
+    super::print_stats(args.stats);
     session.close().await?;
     Ok(code)
 }
@@ -80,7 +85,10 @@ pub async fn execute(
         ui: ui.clone(),
         parallelism: usize::from(parallelism),
     };
-    let report = executor.run(plan, &mut session.state).await;
+    let report = {
+        let _phase = crate::aws::stats::Phase::start("apply");
+        executor.run(plan, &mut session.state).await
+    };
     ui.finish_progress();
     let report = report?;
     Ok(finish(&ui, &report, plan.destroy, session))

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 
-use crate::aws::Clients;
+use crate::aws::{Clients, stats};
 use crate::cli::Global;
 use crate::config::{self, Config};
 use crate::plan::Plan;
@@ -233,6 +233,7 @@ impl Session {
     }
 
     pub async fn refresh(&self) -> anyhow::Result<Live> {
+        let _phase = stats::Phase::start("refresh");
         Ok(crate::refresh::refresh(&self.clients, &self.state).await?)
     }
 
@@ -243,6 +244,7 @@ impl Session {
 
     /// Plans from live attributes already read.
     pub async fn plan_with(&self, opts: &PlanOptions, live: &Live) -> anyhow::Result<Plan> {
+        let _phase = stats::Phase::start("plan");
         let check = |addresses: &[String], flag: &str| {
             targets::check_addresses(addresses, &self.config, &self.state, flag)
                 .map_err(anyhow::Error::msg)
@@ -263,6 +265,13 @@ impl Session {
         targets::restrict(&mut plan, &self.config, &self.state, &opts.targets);
         check_prevent_destroy(&self.config, &plan)?;
         Ok(plan)
+    }
+}
+
+/// `--stats`: the table to stderr.
+pub fn print_stats(arg: crate::cli::StatsArg) {
+    if arg.enabled {
+        eprint!("{}", stats::snapshot().table());
     }
 }
 

@@ -1,13 +1,16 @@
 //! `reconcile plan`: refresh, diff, show; `--out` saves the plan for
 //! `apply <file>`; `--refresh-only` shows only what changed outside.
 
-use crate::cli::{Global, PlanArgs};
+use crate::cli::{Global, PlanArgs, StatsArg};
 use crate::plan::{drift, render, saved};
 
 use super::{PlanOptions, Session};
 
 pub async fn run(global: &Global, args: &PlanArgs) -> anyhow::Result<i32> {
-    let session = Session::open(global).await?;
+    if args.refresh_only && !args.refresh {
+        anyhow::bail!("--refresh-only needs a refresh: it cannot be combined with --refresh=false");
+    }
+    let mut session = Session::open(global).await?;
     let ui = super::ui(global);
     if args.refresh_only {
         let live = session.refresh().await?;
@@ -18,10 +21,13 @@ pub async fn run(global: &Global, args: &PlanArgs) -> anyhow::Result<i32> {
             &session.fingerprints,
         );
         if args.json {
-            println!("{}", serde_json::to_string_pretty(&drift::json(&drifts))?);
+            let mut out = drift::json(&drifts);
+            with_stats(&mut out, args.stats);
+            println!("{}", serde_json::to_string_pretty(&out)?);
         } else {
             ui.line(drift::text(&drifts, ui.style).trim_end());
         }
+        super::print_stats(args.stats);
         session.close().await?;
         return Ok(if args.detailed_exitcode && !drifts.is_empty() {
             2
@@ -34,9 +40,16 @@ pub async fn run(global: &Global, args: &PlanArgs) -> anyhow::Result<i32> {
         targets: args.targeting.targets.clone(),
         replace: args.replace.clone(),
     };
-    let plan = session.plan(&opts).await?;
+    let plan = if args.refresh {
+        session.plan(&opts).await?
+    } else {
+        let live = crate::refresh::from_state(&mut session.state);
+        session.plan_with(&opts, &live).await?
+    };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&render::json(&plan))?);
+        let mut out = render::json(&plan);
+        with_stats(&mut out, args.stats);
+        println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         ui.plan(&plan);
     }
@@ -50,10 +63,21 @@ pub async fn run(global: &Global, args: &PlanArgs) -> anyhow::Result<i32> {
             ));
         }
     }
+    super::print_stats(args.stats);
     session.close().await?;
     Ok(if args.detailed_exitcode && plan.has_changes() {
         2
     } else {
         0
     })
+}
+
+/// `--json --stats`: the counts as `stats` in the output object.
+fn with_stats(out: &mut serde_json::Value, arg: StatsArg) {
+    if let (true, Some(map)) = (arg.enabled, out.as_object_mut()) {
+        map.insert(
+            "stats".into(),
+            serde_json::to_value(crate::aws::stats::snapshot()).unwrap_or_default(),
+        );
+    }
 }

@@ -135,9 +135,14 @@ pub fn plan(
                 continue;
             }
         };
-        let change = plan_one(r, &desired, state, live, fingerprints);
-        planned.insert(address.clone(), change.after.clone().unwrap_or_default());
+        let mut change = plan_one(r, &desired, state, live, fingerprints);
+        // Lent to the resolver while planning, given back below: one copy
+        // of each resource's attributes less at scale.
+        planned.insert(address.clone(), change.after.take().unwrap_or_default());
         changes.push(change);
+    }
+    for c in &mut changes {
+        c.after = planned.remove(&c.address);
     }
     let mut forget = Vec::new();
     changes.extend(deposed_deletes(state, live));

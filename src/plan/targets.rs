@@ -1,6 +1,7 @@
 //! `--target`: a plan limited to some resources and what they depend on
 //! (for a destroy: and what depends on them), and `--replace`.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use super::{Action, Plan};
@@ -77,7 +78,14 @@ pub fn restrict(plan: &mut Plan, config: &Config, state: &State, targets: &[Stri
 
 /// The state as `--replace` wants it planned: those resources tainted, so
 /// that the planner replaces them.
-pub fn mark_for_replacement(state: &State, replace: &[String]) -> Result<State, String> {
+pub fn mark_for_replacement<'a>(
+    state: &'a State,
+    replace: &[String],
+) -> Result<Cow<'a, State>, String> {
+    // The usual plan replaces nothing: no copy of a large state.
+    if replace.is_empty() {
+        return Ok(Cow::Borrowed(state));
+    }
     let mut s = state.clone();
     for a in replace {
         let rs = s.resources.get_mut(a).ok_or_else(|| {
@@ -88,7 +96,7 @@ pub fn mark_for_replacement(state: &State, replace: &[String]) -> Result<State, 
         })?;
         rs.status = Status::Tainted;
     }
-    Ok(s)
+    Ok(Cow::Owned(s))
 }
 
 /// Says why the replacements were planned.

@@ -1,0 +1,146 @@
+//! `--stats` counts what really goes over the wire: the per-operation
+//! counts of a no-change plan equal those of the proxy in front of the
+//! emulator, retries included; `plan --refresh=false` makes no call.
+
+mod support;
+
+use std::collections::BTreeMap;
+
+use support::proxy::{Faults, Proxy};
+use support::{Emulator, Workspace, reconcile_env};
+
+fn network(ws: &Workspace) {
+    ws.write(
+        "desired/main.toml",
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/desired/network.toml"))
+            .unwrap(),
+    );
+}
+
+/// operation → count, from `--json --stats` output.
+fn reported(stdout: &str) -> (u64, BTreeMap<String, u64>) {
+    let v: serde_json::Value = serde_json::from_str(stdout).expect("JSON output");
+    let stats = &v["stats"];
+    let calls = stats["calls"]
+        .as_array()
+        .expect("stats.calls")
+        .iter()
+        .map(|c| {
+            (
+                c["operation"].as_str().unwrap().to_owned(),
+                c["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    (stats["api_calls"].as_u64().expect("stats.api_calls"), calls)
+}
+
+fn proxied(proxy: &Proxy) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    for ((_, op), n) in proxy.stats().requests {
+        *out.entry(op).or_default() += n;
+    }
+    out
+}
+
+#[test]
+fn stats_of_a_no_change_plan_match_the_requests_the_proxy_saw() {
+    let emu = Emulator::start();
+    let ws = Workspace::new();
+    network(&ws);
+    let clean = Proxy::start(&emu.endpoint, Faults::none());
+    let env = [("AWS_ENDPOINT_URL", clean.endpoint.as_str())];
+
+    let run = reconcile_env(
+        Some(&emu),
+        &ws,
+        &["apply", "--auto-approve", "--stats"],
+        &env,
+    );
+    run.expect_success();
+    assert!(run.stderr.contains("ec2 CreateVpc"), "{run}");
+    assert!(run.stderr.contains("Critical path: "), "{run}");
+    assert!(run.stderr.contains("Wall time: apply "), "{run}");
+
+    // One batched describe per kind (8 EC2 kinds and sub-reads), nothing per
+    // resource beyond the VPC's two attributes.
+    clean.reset_stats();
+    let run = reconcile_env(
+        Some(&emu),
+        &ws,
+        &["plan", "--json", "--stats", "--detailed-exitcode"],
+        &env,
+    );
+    run.expect_success();
+    let (total, calls) = reported(&run.stdout);
+    assert_eq!(calls, proxied(&clean), "{run}");
+    assert_eq!(total, 9, "{run}");
+    assert_eq!(calls["DescribeSubnets"], 1, "{run}");
+    assert!(run.stderr.contains("  total"), "{run}");
+
+    // Retries count: every attempt the proxy answered with a fault is
+    // counted too.
+    let faulty = Proxy::start(
+        &emu.endpoint,
+        Faults {
+            latency: std::time::Duration::ZERO,
+            ..Faults::all(0.25, 7)
+        },
+    );
+    let env = [("AWS_ENDPOINT_URL", faulty.endpoint.as_str())];
+    let run = reconcile_env(
+        Some(&emu),
+        &ws,
+        &["plan", "--json", "--stats", "--detailed-exitcode"],
+        &env,
+    );
+    run.expect_success();
+    let (total, calls) = reported(&run.stdout);
+    assert!(faulty.stats().faulted() > 0, "no fault injected");
+    assert_eq!(calls, proxied(&faulty), "{run}");
+    assert_eq!(total, faulty.stats().total(), "{run}");
+    assert!(total > 9, "{run}");
+
+    // Offline: the state stands for AWS, no request at all.
+    clean.reset_stats();
+    let env = [("AWS_ENDPOINT_URL", clean.endpoint.as_str())];
+    let run = reconcile_env(
+        Some(&emu),
+        &ws,
+        &[
+            "plan",
+            "--refresh=false",
+            "--json",
+            "--stats",
+            "--detailed-exitcode",
+        ],
+        &env,
+    );
+    run.expect_success();
+    assert_eq!(reported(&run.stdout).0, 0, "{run}");
+    assert_eq!(clean.stats().total(), 0, "{run}");
+    let plan: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert!(
+        plan["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["action"] == "no-op"),
+        "{run}"
+    );
+
+    // Offline planning still sees desired-state changes.
+    let edited = ws
+        .read("desired/main.toml")
+        .replace("10.0.0.0/16", "10.1.0.0/16");
+    ws.write("desired/main.toml", &edited);
+    let run = reconcile_env(
+        Some(&emu),
+        &ws,
+        &["plan", "--refresh=false", "--detailed-exitcode"],
+        &env,
+    );
+    run.expect_code(2);
+    assert!(run.stdout.contains("vpc.main must be replaced"), "{run}");
+    assert_eq!(clean.stats().total(), 0, "{run}");
+}
