@@ -141,6 +141,29 @@ pub fn tag_changes(live: &Attrs, desired: &Attrs) -> (BTreeMap<String, String>, 
     (set, unset)
 }
 
+/// At most this many per-resource reads of one kind at once, where the API
+/// has no batched describe (or tags come one resource at a time).
+pub const READ_CONCURRENCY: usize = 8;
+
+/// Runs per-resource reads, `READ_CONCURRENCY` at a time, into id →
+/// attributes; a read that answers `None` (the resource is gone) is left
+/// out.
+pub async fn read_each<I, Fut>(reads: I) -> Result<BTreeMap<String, Attrs>, ApiError>
+where
+    I: IntoIterator<Item = Fut>,
+    Fut: std::future::Future<Output = Result<Option<(String, Attrs)>, ApiError>>,
+{
+    use futures::StreamExt;
+    let mut reads = futures::stream::iter(reads).buffer_unordered(READ_CONCURRENCY);
+    let mut out = BTreeMap::new();
+    while let Some(r) = reads.next().await {
+        if let Some((id, a)) = r? {
+            out.insert(id, a);
+        }
+    }
+    Ok(out)
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct Timeouts {
     pub create: Duration,

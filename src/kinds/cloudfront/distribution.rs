@@ -4,6 +4,7 @@
 //! all of it, quoting the ETag of the one it replaces), then waits until
 //! CloudFront has deployed it to every edge.
 
+use crate::kinds::read_each;
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
@@ -522,17 +523,10 @@ impl Kind for CloudFrontDistribution {
                     return Ok(None);
                 };
                 let a = distribution_attrs(d, out.e_tag().unwrap_or_default(), &tags);
-                Ok::<_, ApiError>(Some((id.clone(), a)))
+                Ok(Some((id.clone(), a)))
             })
             .collect();
-        let mut reads = futures::stream::iter(reads).buffer_unordered(CONCURRENCY);
-        let mut out = BTreeMap::new();
-        while let Some(r) = reads.next().await {
-            if let Some((id, a)) = r? {
-                out.insert(id, a);
-            }
-        }
-        Ok(out)
+        read_each(reads).await
     }
 
     async fn create(

@@ -13,7 +13,7 @@ use crate::aws::wait::{Poll, Waiter};
 use crate::value::{Attrs, Value};
 
 /// Parallel reads (GetDistribution, ListTagsForResource) at once.
-pub const CONCURRENCY: usize = 8;
+pub use crate::kinds::READ_CONCURRENCY as CONCURRENCY;
 
 /// A required field the SDK builder refused: a bug in reconcile, not AWS.
 pub fn built<T>(

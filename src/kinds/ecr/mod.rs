@@ -12,7 +12,7 @@ use crate::value::{Attrs, Value};
 pub use super::iam::{found, tag_changes};
 
 /// How many per-repository calls run at once.
-pub const CONCURRENCY: usize = 8;
+pub use crate::kinds::READ_CONCURRENCY as CONCURRENCY;
 
 pub fn tag(key: impl Into<String>, value: impl Into<String>) -> Result<Tag, ApiError> {
     Tag::builder()

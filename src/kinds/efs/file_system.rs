@@ -56,7 +56,7 @@ static SCHEMA: Schema = Schema {
 };
 
 /// How many per-file-system lifecycle reads run at once.
-const CONCURRENCY: usize = 8;
+use crate::kinds::READ_CONCURRENCY as CONCURRENCY;
 
 impl EfsFileSystem {
     /// Every file system of the account, all pages (DescribeFileSystems

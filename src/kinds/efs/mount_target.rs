@@ -41,7 +41,7 @@ static SCHEMA: Schema = Schema {
 };
 
 /// How many per-mount-target security-group reads run at once.
-const CONCURRENCY: usize = 8;
+use crate::kinds::READ_CONCURRENCY as CONCURRENCY;
 
 impl EfsMountTarget {
     /// One mount target by id; None when it is gone.

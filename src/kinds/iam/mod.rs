@@ -17,7 +17,7 @@ use crate::value::{Attrs, Value};
 
 /// How many per-resource calls run at once, to stay clear of IAM's
 /// (account-wide, low) request rate.
-pub const CONCURRENCY: usize = 8;
+pub use crate::kinds::READ_CONCURRENCY as CONCURRENCY;
 
 /// IAM names (roles, instance profiles) are at most 64 characters.
 pub const NAME_MAX: usize = 64;

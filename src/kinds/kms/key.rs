@@ -1,11 +1,11 @@
 //! `kms_key`: a symmetric KMS key. Deleting schedules the deletion (AWS
 //! keeps the key pending for the deletion window).
 
+use crate::kinds::read_each;
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use aws_sdk_kms::types::{KeyMetadata, KeyState, Tag};
-use futures::StreamExt;
 
 use crate::aws::ApiError;
 use crate::kinds::iam::{found, tag_changes};
@@ -39,9 +39,6 @@ static SCHEMA: Schema = Schema {
             .doc("The key id."),
     ],
 };
-
-/// How many keys are read at once (KMS has no batch describe).
-const CONCURRENCY: usize = 8;
 
 fn kms_tag(k: impl Into<String>, v: impl Into<String>) -> Result<Tag, ApiError> {
     Tag::builder()
@@ -136,16 +133,9 @@ impl Kind for KmsKey {
     ) -> Result<BTreeMap<String, Attrs>, ApiError> {
         let reads: Vec<_> = ids
             .iter()
-            .map(|id| async move { Ok::<_, ApiError>((id.clone(), read_key(cx, id).await?)) })
+            .map(|id| async move { Ok(read_key(cx, id).await?.map(|a| (id.clone(), a))) })
             .collect();
-        let mut reads = futures::stream::iter(reads).buffer_unordered(CONCURRENCY);
-        let mut out = BTreeMap::new();
-        while let Some(r) = reads.next().await {
-            if let (id, Some(a)) = r? {
-                out.insert(id, a);
-            }
-        }
-        Ok(out)
+        read_each(reads).await
     }
 
     async fn create(

@@ -1,5 +1,6 @@
 //! `log_group`: a CloudWatch Logs log group.
 
+use crate::kinds::read_each;
 use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
@@ -46,7 +47,7 @@ const RETENTION_DAYS: &[i64] = &[
 const NAMES_PER_CALL: usize = 50;
 
 /// How many per-group calls run at once.
-const CONCURRENCY: usize = 8;
+use crate::kinds::READ_CONCURRENCY as CONCURRENCY;
 
 impl LogGroup {
     /// The named log groups: one DescribeLogGroups (paginated) per 50 names,
@@ -96,17 +97,13 @@ impl LogGroup {
             .iter()
             .map(|g| async move {
                 let tags = found(list_tags(cx, &group_arn(g)).await)?;
-                Ok::<_, ApiError>(tags.map(|t| group_attrs(g, &t)))
+                Ok(tags.map(|t| {
+                    let a = group_attrs(g, &t);
+                    (str_attr(&a, "name").unwrap_or_default(), a)
+                }))
             })
             .collect();
-        let mut reads = futures::stream::iter(reads).buffer_unordered(CONCURRENCY);
-        let mut out = BTreeMap::new();
-        while let Some(r) = reads.next().await {
-            if let Some(a) = r? {
-                out.insert(str_attr(&a, "name").unwrap_or_default(), a);
-            }
-        }
-        Ok(out)
+        read_each(reads).await
     }
 }
 

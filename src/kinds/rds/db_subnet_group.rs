@@ -1,12 +1,12 @@
 //! `db_subnet_group`: the subnets an RDS instance may be placed in.
 
+use crate::kinds::read_each;
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use aws_sdk_rds::types::DbSubnetGroup as AwsSubnetGroup;
-use futures::StreamExt;
 
-use super::{CONCURRENCY, create_tags, default_name, is_ours, list_tags, sync_tags, tags_value};
+use super::{create_tags, default_name, is_ours, list_tags, sync_tags, tags_value};
 use crate::aws::ApiError;
 use crate::aws::error::gone_is_ok;
 use crate::kinds::iam::found;
@@ -116,17 +116,13 @@ impl Kind for RdsSubnetGroup {
             .map(|g| async move {
                 let arn = g.db_subnet_group_arn().unwrap_or_default();
                 let tags = found(list_tags(cx, arn).await)?;
-                Ok::<_, ApiError>(tags.map(|t| group_attrs(g, tags_value(&t))))
+                Ok(tags.map(|t| {
+                    let a = group_attrs(g, tags_value(&t));
+                    (str_attr(&a, "name").unwrap_or_default(), a)
+                }))
             })
             .collect();
-        let mut reads = futures::stream::iter(reads).buffer_unordered(CONCURRENCY);
-        let mut out = BTreeMap::new();
-        while let Some(r) = reads.next().await {
-            if let Some(a) = r? {
-                out.insert(str_attr(&a, "name").unwrap_or_default(), a);
-            }
-        }
-        Ok(out)
+        read_each(reads).await
     }
 
     async fn create(

@@ -13,7 +13,7 @@ pub use crate::kinds::lowercase_name as default_name;
 use crate::value::{Attrs, Value};
 
 /// How many per-resource calls (tags) run at once.
-pub const CONCURRENCY: usize = 8;
+pub use crate::kinds::READ_CONCURRENCY as CONCURRENCY;
 
 /// The tags of a create call: user tags plus `reconcile:*`.
 pub fn create_tags(cx: Ctx<'_>, address: &str, desired: &Attrs) -> Vec<Tag> {

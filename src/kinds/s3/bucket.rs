@@ -13,6 +13,7 @@
 //! (which adds it to the tag). A no-change plan costs 1 + (managed
 //! sub-resources) calls per bucket.
 
+use crate::kinds::read_each;
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
@@ -26,7 +27,6 @@ use aws_sdk_s3::types::{
     Tag, Tagging, VersioningConfiguration,
 };
 use aws_smithy_types::error::operation::BuildError;
-use futures::StreamExt;
 
 use crate::aws::ApiError;
 use crate::kinds::iam::canonical_policy;
@@ -120,9 +120,6 @@ const SUB_RESOURCES: &[&str] = &[
     "cors_rules",
     "lifecycle_rules",
 ];
-
-/// How many buckets are read at once.
-const CONCURRENCY: usize = 8;
 
 /// DeleteObjects takes at most 1000 keys.
 const DELETE_CHUNK: usize = 1000;
@@ -692,16 +689,9 @@ impl Kind for S3Bucket {
     ) -> Result<BTreeMap<String, Attrs>, ApiError> {
         let reads: Vec<_> = ids
             .iter()
-            .map(|id| async move { Ok::<_, ApiError>((id.clone(), read_bucket(cx, id).await?)) })
+            .map(|id| async move { Ok(read_bucket(cx, id).await?.map(|a| (id.clone(), a))) })
             .collect();
-        let mut reads = futures::stream::iter(reads).buffer_unordered(CONCURRENCY);
-        let mut out = BTreeMap::new();
-        while let Some(r) = reads.next().await {
-            if let (id, Some(a)) = r? {
-                out.insert(id, a);
-            }
-        }
-        Ok(out)
+        read_each(reads).await
     }
 
     async fn create(
