@@ -58,6 +58,14 @@ enum Step {
 /// flight below `--parallelism` (each operation makes several calls and a
 /// waiter polls): (service, cap, its kinds). Other kinds share only the
 /// executor's cap.
+/// Tries of a create whose failures left nothing behind in AWS (each
+/// failure retried by the SDK first, within `--max-attempts`).
+const CREATE_TRIES: u32 = 3;
+
+/// How long after an unknown outcome the resource is looked up: listings
+/// (EC2's in particular) show a new resource a moment after it is made.
+const SETTLE: Duration = Duration::from_secs(2);
+
 const SERVICE_CAPS: &[(&str, usize, &[&str])] = &[
     (
         "ec2",
@@ -580,7 +588,7 @@ impl Executor<'_> {
         let deleting = step == Step::Delete;
         // A create whose outcome is still unknown (a timeout, a reset
         // connection) stays pending, for the next run to look up.
-        let unknown = matches!(&o.result, Err(e) if matches!(e.class, ErrorClass::Transient | ErrorClass::Throttled));
+        let unknown = matches!(&o.result, Err(e) if e.outcome_unknown());
         if o.adopted.is_some() || !(unknown || o.unresolved) {
             state.pending.remove(&change.address);
         }
@@ -804,24 +812,51 @@ impl Task {
                 Ok(()) => self.read_back(cx, id).await.map(|a| Some((id.clone(), a))),
                 Err(e) => Err(e),
             },
-            Op::Create { desired } => match self.kind.create(cx, &self.address, desired).await {
-                Ok(id) => self.read_back(cx, &id).await.map(|a| Some((id, a))),
-                Err(e) => {
+            Op::Create { desired } => {
+                let mut tries = 1;
+                loop {
+                    let e = match self.kind.create(cx, &self.address, desired).await {
+                        Ok(id) => break self.read_back(cx, &id).await.map(|a| Some((id, a))),
+                        Err(e) => e,
+                    };
                     // The create may have happened before the error (an
                     // answer lost, then retried into a conflict such as
                     // `AlreadyAssociated`): look the resource up by its tags
-                    // rather than lose it.
-                    match self.kind.find_by_address(cx, &self.address).await {
-                        Ok(Some(id)) => match self.read_back(cx, &id).await {
-                            Ok(attrs) => adopted = Some((id, attrs)),
-                            Err(_) => unresolved = true,
-                        },
-                        Ok(None) => {}
-                        Err(_) => unresolved = true,
+                    // rather than lose it or make a second one. AWS lists a
+                    // new resource a moment after making it.
+                    if e.class == ErrorClass::Transient {
+                        tokio::time::sleep(SETTLE).await;
                     }
-                    Err(e)
+                    match self.kind.find_created(cx, &self.address, desired).await {
+                        Ok(Some(id)) => {
+                            let live = match self.read_back(cx, &id).await {
+                                Ok(live) => live,
+                                Err(_) => {
+                                    unresolved = true;
+                                    break Err(e);
+                                }
+                            };
+                            // Adopted: what the interrupted create left
+                            // undone (tags, attributes) is an update. When
+                            // that fails too, it is kept, tainted.
+                            match self.finish_adopted(cx, &id, &live, desired).await {
+                                Ok(attrs) => break Ok(Some((id, attrs))),
+                                Err(_) => {
+                                    adopted = Some((id, live));
+                                    break Err(e);
+                                }
+                            }
+                        }
+                        // Certainly not made: the create is tried again.
+                        Ok(None) if e.outcome_unknown() && tries < CREATE_TRIES => tries += 1,
+                        Ok(None) => break Err(e),
+                        Err(_) => {
+                            unresolved = true;
+                            break Err(e);
+                        }
+                    }
                 }
-            },
+            }
         };
         let elapsed = started.elapsed();
         let hint = match &result {
@@ -850,6 +885,21 @@ impl Task {
             hint,
             elapsed,
         }
+    }
+
+    /// Brings a resource adopted after a failed create to `desired`, and
+    /// reads it back.
+    async fn finish_adopted(
+        &self,
+        cx: Ctx<'_>,
+        id: &str,
+        live: &Attrs,
+        desired: &Attrs,
+    ) -> Result<Attrs, ApiError> {
+        self.kind
+            .update(cx, &self.address, id, live, desired)
+            .await?;
+        self.read_back(cx, id).await
     }
 
     /// The attributes of what was just created or changed. EC2 and IAM are

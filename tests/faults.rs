@@ -35,59 +35,72 @@ fn converge(
     );
 }
 
+const EXAMPLES: &[&str] = &["network", "fargate", "refarch", "ec2-cluster", "django"];
+
+/// A workspace holding `example` and the variables it needs.
+fn example(example: &str) -> (Workspace, &'static [(&'static str, &'static str)]) {
+    let vars: &[(&str, &str)] = match example {
+        "ec2-cluster" => &[("RECONCILE_VAR_efs_enabled", "true")],
+        "django" => &[
+            ("RECONCILE_VAR_db_password", "Sup3rS3cretPassw0rd"),
+            ("RECONCILE_VAR_secret_key", "k3y"),
+            (
+                "RECONCILE_VAR_certificate_arn",
+                "arn:aws:iam::123456789012:server-certificate/web",
+            ),
+            ("RECONCILE_VAR_app_revision", "v1"),
+        ],
+        _ => &[],
+    };
+    let ws = Workspace::new();
+    if example == "network" {
+        ws.write(
+            "desired/main.toml",
+            &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/desired/network.toml"))
+                .unwrap(),
+        );
+    } else {
+        ws.copy_example(example);
+    }
+    (ws, vars)
+}
+
+/// What a destroy of `example` leaves on purpose: django retains its
+/// assets bucket (and comes last, so the bucket is in no one else's count).
+fn retained(example: &str) -> std::collections::BTreeMap<String, usize> {
+    match example {
+        "django" => [("s3_bucket.assets".to_owned(), 1)].into(),
+        _ => Default::default(),
+    }
+}
+
+/// Addresses tagged in the emulator more than once.
+async fn duplicates(emu: &Emulator) -> Vec<(String, usize)> {
+    tagged_copies(emu)
+        .await
+        .into_iter()
+        .filter(|(_, n)| *n > 1)
+        .collect()
+}
+
 #[tokio::test]
 async fn every_example_converges_with_ten_percent_of_requests_faulted() {
     let emu = Emulator::start();
     let proxy = Proxy::start(&emu.endpoint, Faults::all(0.10, 42));
     let mut total = 0;
     let mut faulted = 0;
-    for example in ["network", "fargate", "refarch", "ec2-cluster", "django"] {
-        let vars: &[(&str, &str)] = match example {
-            "ec2-cluster" => &[("RECONCILE_VAR_efs_enabled", "true")],
-            "django" => &[
-                ("RECONCILE_VAR_db_password", "Sup3rS3cretPassw0rd"),
-                ("RECONCILE_VAR_secret_key", "k3y"),
-                (
-                    "RECONCILE_VAR_certificate_arn",
-                    "arn:aws:iam::123456789012:server-certificate/web",
-                ),
-                ("RECONCILE_VAR_app_revision", "v1"),
-            ],
-            _ => &[],
-        };
-        let ws = Workspace::new();
-        if example == "network" {
-            ws.write(
-                "desired/main.toml",
-                &std::fs::read_to_string(concat!(
-                    env!("CARGO_MANIFEST_DIR"),
-                    "/desired/network.toml"
-                ))
-                .unwrap(),
-            );
-        } else {
-            ws.copy_example(example);
-        }
+    for &name in EXAMPLES {
+        let (ws, vars) = example(name);
         converge(&emu, &ws, &proxy, vars, &["apply", "--auto-approve"]);
         converge(&emu, &ws, &proxy, vars, &["plan", "--detailed-exitcode"]);
-        let dups: Vec<_> = tagged_copies(&emu)
-            .await
-            .into_iter()
-            .filter(|(_, n)| *n > 1)
-            .collect();
-        assert!(dups.is_empty(), "{example}: duplicates {dups:?}");
+        let dups = duplicates(&emu).await;
+        assert!(dups.is_empty(), "{name}: duplicates {dups:?}");
         converge(&emu, &ws, &proxy, vars, &["destroy", "--auto-approve"]);
         let left = tagged_copies(&emu).await;
-        // The django stack retains its assets bucket on destroy (and comes
-        // last, so the bucket is in no one else's count).
-        let retained: std::collections::BTreeMap<String, usize> = match example {
-            "django" => [("s3_bucket.assets".to_owned(), 1)].into(),
-            _ => Default::default(),
-        };
-        assert_eq!(left, retained, "{example}: left behind");
+        assert_eq!(left, retained(name), "{name}: left behind");
         let stats = proxy.stats();
         eprintln!(
-            "{example}: {} requests, {} faulted {:?}",
+            "{name}: {} requests, {} faulted {:?}",
             stats.total(),
             stats.faulted(),
             stats.faults
@@ -104,45 +117,38 @@ async fn every_example_converges_with_ten_percent_of_requests_faulted() {
 }
 
 /// 10 % of requests reach the emulator and then lose their answer (a 500 or
-/// a reset): creates that happened without reconcile knowing. The SDK's
-/// retry or reconcile's look-up by tag must not make a second copy.
+/// a reset): creates that happened without reconcile knowing. The SDK does
+/// not repeat such a create (`aws::once`); reconcile looks it up by its tags
+/// and adopts it, or tries again when it was not made.
 #[tokio::test]
-#[ignore = "known to fail: the SDK retries a create whose answer was lost, so non-idempotent creates (CreateLoadBalancer in the emulator, RegisterTaskDefinition) make a second copy, and network destroys now and then leave route_table.private; run with --ignored"]
 async fn a_lost_answer_to_a_create_makes_no_duplicate() {
     let emu = Emulator::start();
     let proxy = Proxy::start(&emu.endpoint, Faults::after_forwarding(0.10, 7));
-    let mut faulted = 0;
-    for example in ["network", "fargate"] {
-        let ws = Workspace::new();
-        if example == "network" {
-            ws.write(
-                "desired/main.toml",
-                &std::fs::read_to_string(concat!(
-                    env!("CARGO_MANIFEST_DIR"),
-                    "/desired/network.toml"
-                ))
-                .unwrap(),
-            );
-        } else {
-            ws.copy_example(example);
-        }
-        converge(&emu, &ws, &proxy, &[], &["apply", "--auto-approve"]);
-        let copies = tagged_copies(&emu).await;
-        let dups: Vec<_> = copies.iter().filter(|(_, n)| **n > 1).collect();
-        converge(&emu, &ws, &proxy, &[], &["destroy", "--auto-approve"]);
+    let (mut total, mut faulted) = (0, 0);
+    for &name in EXAMPLES {
+        let (ws, vars) = example(name);
+        converge(&emu, &ws, &proxy, vars, &["apply", "--auto-approve"]);
+        converge(&emu, &ws, &proxy, vars, &["plan", "--detailed-exitcode"]);
+        let dups = duplicates(&emu).await;
+        let addresses = tagged_copies(&emu).await.len();
+        converge(&emu, &ws, &proxy, vars, &["destroy", "--auto-approve"]);
         let left = tagged_copies(&emu).await;
         let stats = proxy.stats();
         eprintln!(
-            "{example} after forwarding: {} requests, {} faulted {:?}; {} addresses, duplicates {dups:?}, left {left:?}",
+            "{name} after forwarding: {} requests, {} faulted {:?}; {addresses} addresses, duplicates {dups:?}, left {left:?}",
             stats.total(),
             stats.faulted(),
             stats.faults,
-            copies.len()
         );
-        assert!(dups.is_empty(), "{example}: duplicates {dups:?}");
-        assert!(left.is_empty(), "{example}: left behind {left:?}");
+        assert!(dups.is_empty(), "{name}: duplicates {dups:?}");
+        assert_eq!(left, retained(name), "{name}: left behind");
+        total += stats.total();
         faulted += stats.faulted();
         proxy.reset_stats();
     }
-    assert!(faulted > 0, "no fault was injected");
+    eprintln!("lost answers: {faulted} of {total} requests; 0 duplicates, 0 left behind");
+    assert!(
+        faulted * 20 >= total,
+        "about 10 % should be lost: {faulted} of {total}"
+    );
 }

@@ -51,9 +51,16 @@ impl ApiError {
     pub fn is_not_found(&self) -> bool {
         self.class == ErrorClass::NotFound
     }
+
+    /// The call failed on the way (5xx, timeout, reset, throttling after
+    /// the last retry): whether it took effect is not known.
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(self.class, ErrorClass::Transient | ErrorClass::Throttled)
+    }
 }
 
-const THROTTLING: &[&str] = &[
+/// Codes AWS answers when it refuses a call for its rate: nothing was done.
+pub(crate) const THROTTLING: &[&str] = &[
     "Throttling",
     "ThrottlingException",
     "ThrottledException",

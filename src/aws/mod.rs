@@ -2,6 +2,7 @@
 //! classification and waiters.
 
 pub mod error;
+pub mod once;
 pub mod stats;
 pub mod wait;
 
@@ -68,12 +69,14 @@ impl Clients {
     }
 
     pub fn from_config(config: &aws_config::SdkConfig) -> Clients {
-        // Every client counts its calls for `--stats`.
+        // Every client counts its calls for `--stats` and never repeats a
+        // create whose first attempt may have worked.
         macro_rules! client {
             ($sdk:ident) => {
                 $sdk::Client::from_conf(
                     $sdk::config::Builder::from(config)
                         .interceptor(stats::CountCalls)
+                        .interceptor(once::SendCreatesOnce)
                         .build(),
                 )
             };
@@ -105,6 +108,7 @@ fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
         aws_sdk_s3::config::Builder::from(config)
             .force_path_style(config.endpoint_url().is_some())
             .interceptor(stats::CountCalls)
+            .interceptor(once::SendCreatesOnce)
             .build(),
     )
 }

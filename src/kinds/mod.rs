@@ -273,6 +273,17 @@ pub trait Kind: Send + Sync {
     /// answer was lost is adopted instead of duplicated.
     async fn find_by_address(&self, cx: Ctx<'_>, address: &str)
     -> Result<Option<String>, ApiError>;
+
+    /// Finds what a failed create of `desired` may have made. By its tags,
+    /// unless the kind carries none and its inputs say where it would be.
+    async fn find_created(
+        &self,
+        cx: Ctx<'_>,
+        address: &str,
+        _desired: &Attrs,
+    ) -> Result<Option<String>, ApiError> {
+        self.find_by_address(cx, address).await
+    }
 }
 
 /// Every kind reconcile knows, in one list.

@@ -252,10 +252,30 @@ impl Kind for EfsMountTarget {
         _address: &str,
     ) -> Result<Option<String>, ApiError> {
         // Mount targets carry no tags, and the address alone does not say
-        // which file system and subnet to look in; a lost create answer
-        // shows as MountTargetConflict on the retry instead of a duplicate
-        // (one mount target per file system and availability zone).
+        // which file system and subnet to look in (see `find_created`).
         Ok(None)
+    }
+
+    /// The file system's mount target in the desired subnet: there is at
+    /// most one per file system and zone, so it is the one the create made.
+    async fn find_created(
+        &self,
+        cx: Ctx<'_>,
+        _address: &str,
+        desired: &Attrs,
+    ) -> Result<Option<String>, ApiError> {
+        let (Some(fs), Some(subnet)) = (
+            str_attr(desired, "file_system_id"),
+            str_attr(desired, "subnet_id"),
+        ) else {
+            return Ok(None);
+        };
+        Ok(self
+            .of_file_system(cx, &fs)
+            .await?
+            .into_iter()
+            .find(|m| m.subnet_id() == subnet && exists(m.life_cycle_state()))
+            .map(|m| m.mount_target_id().to_owned()))
     }
 }
 
