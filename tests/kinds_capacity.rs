@@ -250,6 +250,25 @@ async fn an_ec2_backed_cluster_is_applied_changed_and_destroyed_without_leftover
         .unwrap()
         .capacity_providers()[0]
         .clone();
+    // A create whose answer was lost finds it by its name and tags.
+    let clients = reconcile::aws::Clients::from_config(&support::sdk_config(&emu).await);
+    let cx = reconcile::kinds::Ctx {
+        aws: &clients,
+        stack: "cap",
+    };
+    let k = reconcile::kinds::lookup("ecs_capacity_provider").unwrap();
+    assert_eq!(
+        k.find_by_address(cx, "ecs_capacity_provider.nodes")
+            .await
+            .unwrap(),
+        provider.capacity_provider_arn().map(str::to_owned)
+    );
+    assert_eq!(
+        k.find_by_address(cx, "ecs_capacity_provider.other")
+            .await
+            .unwrap(),
+        None
+    );
     let asg_provider = provider.auto_scaling_group_provider().unwrap();
     assert_eq!(
         Some(asg_provider.auto_scaling_group_arn()),

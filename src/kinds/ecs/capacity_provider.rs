@@ -211,6 +211,23 @@ impl EcsCapacityProvider {
             .await?;
         Ok(out.capacity_providers().to_vec())
     }
+
+    /// The provider called `name`, when it is this address's.
+    async fn find_named(
+        &self,
+        cx: Ctx<'_>,
+        address: &str,
+        name: &str,
+    ) -> Result<Option<String>, ApiError> {
+        Ok(self
+            .describe_raw(cx, &[name.to_owned()])
+            .await?
+            .iter()
+            .filter(|p| !is_gone(p))
+            .find(|p| is_ours(cx, address, p.tags()))
+            .and_then(CapacityProvider::capacity_provider_arn)
+            .map(str::to_owned))
+    }
 }
 
 #[async_trait]
@@ -355,30 +372,23 @@ impl Kind for EcsCapacityProvider {
         cx: Ctx<'_>,
         address: &str,
     ) -> Result<Option<String>, ApiError> {
-        // No tag filter: page through every provider with its tags.
-        let mut next: Option<String> = None;
-        loop {
-            let out = cx
-                .aws
-                .ecs
-                .describe_capacity_providers()
-                .include(CapacityProviderField::Tags)
-                .set_next_token(next.take())
-                .send()
-                .await?;
-            if let Some(arn) = out
-                .capacity_providers()
-                .iter()
-                .filter(|p| !is_gone(p))
-                .find(|p| is_ours(cx, address, p.tags()))
-                .and_then(CapacityProvider::capacity_provider_arn)
-            {
-                return Ok(Some(arn.to_owned()));
-            }
-            match out.next_token() {
-                Some(t) => next = Some(t.to_owned()),
-                None => return Ok(None),
-            }
+        // Names are unique in the account: a provider named in the desired
+        // state cannot be made twice (the second create fails and
+        // `find_created` adopts the first). One made under the default
+        // name is found by it; no listing of every provider is needed.
+        self.find_named(cx, address, &super::default_name(cx.stack, address))
+            .await
+    }
+
+    async fn find_created(
+        &self,
+        cx: Ctx<'_>,
+        address: &str,
+        desired: &Attrs,
+    ) -> Result<Option<String>, ApiError> {
+        match str_attr(desired, "name") {
+            Some(name) => self.find_named(cx, address, &name).await,
+            None => self.find_by_address(cx, address).await,
         }
     }
 }
