@@ -144,3 +144,72 @@ fn stats_of_a_no_change_plan_match_the_requests_the_proxy_saw() {
     assert!(run.stdout.contains("vpc.main must be replaced"), "{run}");
     assert_eq!(clean.stats().total(), 0, "{run}");
 }
+
+/// Attributes with no batched read (a VPC's DNS settings, a target group's
+/// deregistration delay) are read only when the desired state sets them,
+/// and then drift in them is seen.
+#[test]
+fn per_resource_attribute_reads_are_made_only_for_managed_fields() {
+    let emu = Emulator::start();
+    let ws = Workspace::new();
+    let proxy = Proxy::start(&emu.endpoint, Faults::none());
+    let env = [("AWS_ENDPOINT_URL", proxy.endpoint.as_str())];
+    let stack = |dns: &str, delay: &str| {
+        format!(
+            "[stack]\nname = \"attrs\"\nregion = \"us-east-1\"\n\n[vpc.main]\ncidr_block = \"10.0.0.0/16\"\n{dns}\n\n[target_group.web]\nport = 80\nprotocol = \"HTTP\"\nvpc_id = \"${{vpc.main.id}}\"\n{delay}\n"
+        )
+    };
+    let plan_calls = || {
+        proxy.reset_stats();
+        let run = reconcile_env(Some(&emu), &ws, &["plan", "--json", "--stats"], &env);
+        let (_, calls) = reported(&run.stdout);
+        (run, calls)
+    };
+    ws.write("desired/main.toml", &stack("", ""));
+    reconcile_env(Some(&emu), &ws, &["apply", "--auto-approve"], &env).expect_success();
+    let (run, calls) = plan_calls();
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(calls.get("DescribeVpcAttribute"), None, "{run}");
+    assert_eq!(calls.get("DescribeTargetGroupAttributes"), None, "{run}");
+
+    // Set: applied, then read on every plan (one call per VPC attribute).
+    ws.write(
+        "desired/main.toml",
+        &stack("enable_dns_hostnames = true", "deregistration_delay = 30"),
+    );
+    reconcile_env(Some(&emu), &ws, &["apply", "--auto-approve"], &env).expect_success();
+    let (run, calls) = plan_calls();
+    assert_eq!(calls["DescribeVpcAttribute"], 1, "{run}");
+    assert_eq!(calls["DescribeTargetGroupAttributes"], 1, "{run}");
+    reconcile_env(Some(&emu), &ws, &["plan", "--detailed-exitcode"], &env).expect_code(0);
+
+    // Changed outside reconcile: the plan corrects it.
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.state_path()).unwrap()).unwrap();
+    let vpc = state["resources"]["vpc.main"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        support::ec2(&emu)
+            .await
+            .modify_vpc_attribute()
+            .vpc_id(&vpc)
+            .enable_dns_hostnames(
+                aws_sdk_ec2::types::AttributeBooleanValue::builder()
+                    .value(false)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    });
+    let run = reconcile_env(Some(&emu), &ws, &["plan", "--detailed-exitcode"], &env);
+    run.expect_code(2);
+    assert!(
+        run.stdout
+            .contains("~ enable_dns_hostnames = false -> true"),
+        "{run}"
+    );
+}

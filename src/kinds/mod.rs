@@ -17,7 +17,7 @@ pub mod logs;
 pub mod rds;
 pub mod s3;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -49,6 +49,34 @@ pub async fn with_timeouts<F: std::future::Future>(t: Timeouts, op: F) -> F::Out
 /// Tags every resource reconcile creates carries, so it can be found again.
 pub const STACK_TAG: &str = "reconcile:stack";
 pub const ADDRESS_TAG: &str = "reconcile:address";
+/// Lists (space-separated) the fields of a resource that cost one read
+/// each — AWS has no batched form for them — and that the desired state
+/// sets. A kind reads only those: an unset field is not compared anyway,
+/// and one newly set reads as absent, differs, and is applied (which
+/// rewrites the tag). The tag comes with the batched describe, for free.
+pub const MANAGES_TAG: &str = "reconcile:manages";
+
+/// Which of `fields` `attrs` sets, in the order of `fields`.
+pub fn managed(fields: &[&'static str], attrs: &Attrs) -> Vec<&'static str> {
+    fields
+        .iter()
+        .copied()
+        .filter(|f| attrs.get(*f).is_some_and(|v| !v.is_null()))
+        .collect()
+}
+
+/// The `reconcile:manages` tag value for `desired`.
+pub fn manages_value(fields: &[&'static str], desired: &Attrs) -> String {
+    managed(fields, desired).join(" ")
+}
+
+/// The fields a resource's tags say the desired state manages.
+pub fn manages_of<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> BTreeSet<String> {
+    tags.into_iter()
+        .find(|(k, _)| *k == MANAGES_TAG)
+        .map(|(_, v)| v.split_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default()
+}
 
 impl Ctx<'_> {
     /// The time limits of this operation's waiters.

@@ -76,8 +76,20 @@ pub fn filter_pattern(s: &str) -> String {
 
 /// The tag specification of a create call: user tags plus `reconcile:*`.
 pub fn tag_spec(cx: Ctx<'_>, rt: ResourceType, address: &str, desired: &Attrs) -> TagSpecification {
-    let tags = cx
-        .tags_for(address, desired)
+    tag_spec_with(cx, rt, address, desired, None)
+}
+
+/// `tag_spec` with one more tag, e.g. `reconcile:manages`.
+pub fn tag_spec_with(
+    cx: Ctx<'_>,
+    rt: ResourceType,
+    address: &str,
+    desired: &Attrs,
+    extra: Option<(&str, String)>,
+) -> TagSpecification {
+    let mut pairs = cx.tags_for(address, desired);
+    pairs.extend(extra.map(|(k, v)| (k.to_owned(), v)));
+    let tags = pairs
         .into_iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build());
     TagSpecification::builder()

@@ -3,16 +3,18 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, ResourceType, VpcAttributeName, VpcState};
+use aws_sdk_ec2::types::{
+    AttributeBooleanValue, Filter, ResourceType, Tag, VpcAttributeName, VpcState,
+};
 
 use super::{
-    address_filters, bool_attr, gone_is_ok, read_by_id_filter, str_attr, sync_tags, tag_spec,
+    address_filters, bool_attr, gone_is_ok, read_by_id_filter, str_attr, sync_tags, tag_spec_with,
     tags_value,
 };
 use crate::aws::ApiError;
 use crate::aws::wait::{Poll, Waiter};
-use crate::kinds::{Ctx, Kind, differs};
-use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
+use crate::kinds::{Ctx, Kind, MANAGES_TAG, differs, manages_of, manages_value};
+use crate::schema::{Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
 pub struct Vpc;
@@ -25,12 +27,12 @@ static SCHEMA: Schema = Schema {
             .required()
             .force_new()
             .doc("The IPv4 address range, e.g. \"10.0.0.0/16\"."),
-        Field::new("enable_dns_support", Type::Bool)
-            .default(Default::Bool(true))
-            .doc("Whether the Amazon DNS server resolves names in the VPC."),
-        Field::new("enable_dns_hostnames", Type::Bool)
-            .default(Default::Bool(false))
-            .doc("Whether instances with public IPs get public DNS hostnames."),
+        Field::new("enable_dns_support", Type::Bool).doc(
+            "Whether the Amazon DNS server resolves names in the VPC. Unset: not managed (a new VPC has it on).",
+        ),
+        Field::new("enable_dns_hostnames", Type::Bool).doc(
+            "Whether instances with public IPs get public DNS hostnames. Unset: not managed (a new VPC has it off).",
+        ),
         TAGS,
         ID,
         Field::new("owner_id", Type::String)
@@ -39,9 +41,13 @@ static SCHEMA: Schema = Schema {
     ],
 };
 
+/// The DNS attributes: DescribeVpcs does not return them, each costs a
+/// DescribeVpcAttribute call per VPC, so only those the desired state sets
+/// are read (`MANAGES_TAG`).
+const DNS: &[&str] = &["enable_dns_support", "enable_dns_hostnames"];
+
 impl Vpc {
-    /// Every VPC matching the filters, with its DNS attributes (which
-    /// DescribeVpcs does not return: two DescribeVpcAttribute calls each).
+    /// Every VPC matching the filters, with the DNS attributes it manages.
     async fn describe(
         &self,
         cx: Ctx<'_>,
@@ -60,9 +66,23 @@ impl Vpc {
         let reads = vpcs.into_iter().filter_map(|v| {
             let id = v.vpc_id()?.to_owned();
             Some(async move {
+                let manages = manages_of(
+                    v.tags()
+                        .iter()
+                        .filter_map(|t| Some((t.key()?, t.value().unwrap_or_default()))),
+                );
+                let read = |field: &'static str, name: VpcAttributeName| {
+                    let (wanted, id) = (manages.contains(field), &id);
+                    async move {
+                        match wanted {
+                            true => dns_attribute(cx, id, name).await,
+                            false => Ok(None),
+                        }
+                    }
+                };
                 let (support, hostnames) = futures::try_join!(
-                    dns_attribute(cx, &id, VpcAttributeName::EnableDnsSupport),
-                    dns_attribute(cx, &id, VpcAttributeName::EnableDnsHostnames),
+                    read("enable_dns_support", VpcAttributeName::EnableDnsSupport),
+                    read("enable_dns_hostnames", VpcAttributeName::EnableDnsHostnames),
                 )?;
                 let mut a = Attrs::new();
                 a.insert("id".into(), Value::str(&id));
@@ -137,7 +157,13 @@ impl Kind for Vpc {
             .ec2
             .create_vpc()
             .set_cidr_block(str_attr(desired, "cidr_block"))
-            .tag_specifications(tag_spec(cx, ResourceType::Vpc, address, desired))
+            .tag_specifications(tag_spec_with(
+                cx,
+                ResourceType::Vpc,
+                address,
+                desired,
+                Some((MANAGES_TAG, manages_value(DNS, desired))).filter(|(_, v)| !v.is_empty()),
+            ))
             .send()
             .await?;
         let id = out
@@ -188,12 +214,28 @@ impl Kind for Vpc {
         desired: &Attrs,
     ) -> Result<(), ApiError> {
         // AWS takes one attribute per ModifyVpcAttribute call.
-        for name in ["enable_dns_support", "enable_dns_hostnames"] {
+        let mut set = false;
+        for name in DNS {
             if differs(&SCHEMA, name, live, desired)
                 && let Some(on) = bool_attr(desired, name)
             {
                 set_dns_attribute(cx, id, name, on).await?;
+                set = true;
             }
+        }
+        // A newly set attribute is read from now on.
+        if set {
+            let tag = Tag::builder()
+                .key(MANAGES_TAG)
+                .value(manages_value(DNS, desired))
+                .build();
+            cx.aws
+                .ec2
+                .create_tags()
+                .resources(id)
+                .tags(tag)
+                .send()
+                .await?;
         }
         if differs(&SCHEMA, "tags", live, desired) {
             sync_tags(cx, id, live, desired).await?;
@@ -235,17 +277,30 @@ mod tests {
     fn cidr_forces_replacement_and_dns_settings_do_not() {
         assert!(SCHEMA.field("cidr_block").unwrap().force_new);
         assert!(!SCHEMA.field("enable_dns_hostnames").unwrap().force_new);
+        // Unset DNS settings are not managed (and so not read).
         let filled = SCHEMA.with_defaults(&Attrs::new());
-        assert_eq!(filled["enable_dns_support"], Value::Bool(true));
+        assert!(!filled.contains_key("enable_dns_support"));
+        assert_eq!(filled["tags"], Value::Map(BTreeMap::new()));
+    }
+
+    #[test]
+    fn the_manages_tag_lists_the_dns_settings_set() {
+        let mut desired = Attrs::from([("enable_dns_hostnames".into(), Value::Bool(true))]);
+        assert_eq!(manages_value(DNS, &desired), "enable_dns_hostnames");
+        desired.insert("enable_dns_support".into(), Value::Bool(false));
         assert_eq!(
-            filled["tags"],
-            Value::Map(Default::EmptyMap.value().as_map().cloned().unwrap())
+            manages_value(DNS, &desired),
+            "enable_dns_support enable_dns_hostnames"
         );
+        let read = manages_of([("Name", "x"), (MANAGES_TAG, "enable_dns_hostnames")]);
+        assert!(read.contains("enable_dns_hostnames") && !read.contains("enable_dns_support"));
     }
 
     #[test]
     fn only_changed_dns_attributes_differ() {
-        let live = SCHEMA.with_defaults(&Attrs::new());
+        let mut live = SCHEMA.with_defaults(&Attrs::new());
+        live.insert("enable_dns_support".into(), Value::Bool(true));
+        live.insert("enable_dns_hostnames".into(), Value::Bool(false));
         let mut desired = live.clone();
         desired.insert("enable_dns_hostnames".into(), Value::Bool(true));
         assert!(differs(&SCHEMA, "enable_dns_hostnames", &live, &desired));

@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{
-    Matcher, ProtocolEnum, TargetGroup as AwsTargetGroup, TargetGroupAttribute, TargetTypeEnum,
+    Matcher, ProtocolEnum, Tag, TargetGroup as AwsTargetGroup, TargetGroupAttribute, TargetTypeEnum,
 };
 
 use super::{
@@ -16,7 +16,7 @@ use super::{
 };
 use crate::aws::ApiError;
 use crate::aws::wait::{Poll, Waiter};
-use crate::kinds::{Ctx, Kind, Timeouts, differs};
+use crate::kinds::{Ctx, Kind, MANAGES_TAG, Timeouts, differs, manages_of, manages_value};
 use crate::schema::PORT;
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
@@ -77,9 +77,9 @@ static SCHEMA: Schema = Schema {
             .doc("The VPC of the targets."),
         Field::new("health_check", Type::Object(HEALTH_CHECK))
             .doc("How targets are checked; changed in place. AWS's defaults when not set."),
-        Field::new("deregistration_delay", Type::Int)
-            .default(Default::Int(300))
-            .doc("Seconds a deregistering target keeps serving its requests."),
+        Field::new("deregistration_delay", Type::Int).doc(
+            "Seconds a deregistering target keeps serving its requests. Unset: not managed (AWS's default is 300).",
+        ),
         TAGS,
         ID,
         Field::new("arn", Type::String)
@@ -93,10 +93,15 @@ static SCHEMA: Schema = Schema {
 
 const DEREGISTRATION_DELAY: &str = "deregistration_delay.timeout_seconds";
 
+/// Fields read with DescribeTargetGroupAttributes, one call per group: read
+/// only when the desired state sets them (`MANAGES_TAG`).
+const ATTRIBUTES: &[&str] = &["deregistration_delay"];
+
 impl TargetGroup {
     /// The target groups of `arns` that exist, with their tags and
     /// deregistration delay: one DescribeTargetGroups and one DescribeTags
-    /// per 20 ARNs, one DescribeTargetGroupAttributes each.
+    /// per 20 ARNs, one DescribeTargetGroupAttributes for each group that
+    /// manages its delay.
     async fn describe(
         &self,
         cx: Ctx<'_>,
@@ -112,6 +117,18 @@ impl TargetGroup {
             let tags = &tags;
             async move {
                 let arn = g.target_group_arn().unwrap_or_default();
+                let group_tags = tags.get(arn);
+                let manages = manages_of(
+                    group_tags
+                        .into_iter()
+                        .flatten()
+                        .map(|(k, v)| (k.as_str(), v.as_str())),
+                );
+                if !manages.contains("deregistration_delay") {
+                    let mut a = group_attrs(g, None);
+                    a.insert("tags".into(), tags_value(group_tags));
+                    return Ok(Some((arn.to_owned(), a)));
+                }
                 let r = cx
                     .aws
                     .elb
@@ -131,7 +148,7 @@ impl TargetGroup {
                         .and_then(|a| a.value()?.parse::<i64>().ok()),
                 };
                 let mut a = group_attrs(g, delay);
-                a.insert("tags".into(), tags_value(tags.get(arn)));
+                a.insert("tags".into(), tags_value(group_tags));
                 Ok::<_, ApiError>(Some((arn.to_owned(), a)))
             }
         });
@@ -159,6 +176,16 @@ impl TargetGroup {
         })
         .await
     }
+}
+
+/// The create call's tags, with the attributes the group manages.
+fn tags_with_manages(cx: Ctx<'_>, address: &str, desired: &Attrs) -> Vec<Tag> {
+    let mut tags = create_tags(cx, address, desired);
+    let manages = manages_value(ATTRIBUTES, desired);
+    if !manages.is_empty() {
+        tags.push(Tag::builder().key(MANAGES_TAG).value(manages).build());
+    }
+    tags
 }
 
 /// The attributes of a described target group. The health check holds what
@@ -201,10 +228,7 @@ fn group_attrs(g: &AwsTargetGroup, deregistration_delay: Option<i64>) -> Attrs {
     );
     a.insert("vpc_id".into(), g.vpc_id().into());
     a.insert("health_check".into(), Value::Map(hc));
-    a.insert(
-        "deregistration_delay".into(),
-        Value::Int(deregistration_delay.unwrap_or(300)),
-    );
+    a.insert("deregistration_delay".into(), deregistration_delay.into());
     a
 }
 
@@ -382,7 +406,7 @@ impl Kind for TargetGroup {
                 str_attr(desired, "target_type").map(|t| TargetTypeEnum::from(t.as_str())),
             )
             .set_vpc_id(str_attr(desired, "vpc_id"))
-            .set_tags(Some(create_tags(cx, address, desired)));
+            .set_tags(Some(tags_with_manages(cx, address, desired)));
         if let Some(c) = check_settings(desired)? {
             call = call
                 .set_health_check_protocol(c.protocol)
@@ -464,6 +488,19 @@ impl Kind for TargetGroup {
                     TargetGroupAttribute::builder()
                         .key(DEREGISTRATION_DELAY)
                         .value(secs.to_string())
+                        .build(),
+                )
+                .send()
+                .await?;
+            // Read from now on.
+            cx.aws
+                .elb
+                .add_tags()
+                .resource_arns(id)
+                .tags(
+                    Tag::builder()
+                        .key(MANAGES_TAG)
+                        .value(manages_value(ATTRIBUTES, desired))
                         .build(),
                 )
                 .send()
@@ -577,7 +614,7 @@ mod tests {
         let filled = SCHEMA.with_defaults(&Attrs::new());
         assert!(!filled.contains_key("name"));
         assert!(!filled.contains_key("health_check"));
-        assert_eq!(filled["deregistration_delay"], Value::Int(300));
+        assert!(!filled.contains_key("deregistration_delay"));
     }
 
     #[test]

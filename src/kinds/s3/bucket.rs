@@ -31,15 +31,13 @@ use aws_smithy_types::error::operation::BuildError;
 use crate::aws::ApiError;
 use crate::kinds::iam::canonical_policy;
 use crate::kinds::{
-    ADDRESS_TAG, Ctx, Kind, STACK_TAG, bool_attr, differs, lowercase_name, str_attr, user_tags,
+    ADDRESS_TAG, Ctx, Kind, MANAGES_TAG, STACK_TAG, bool_attr, differs, lowercase_name, manages_of,
+    manages_value, str_attr, user_tags,
 };
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type, json_text};
 use crate::value::{Attrs, Value};
 
 pub struct S3Bucket;
-
-/// The tag listing the sub-resource fields the desired state manages.
-pub const MANAGES_TAG: &str = "reconcile:manages";
 
 const CORS_RULE: &[Field] = &[
     Field::new("allowed_methods", Type::List(&Type::String)).required(),
@@ -528,18 +526,17 @@ fn lifecycle_rule(r: &Value) -> Result<LifecycleRule, ApiError> {
 
 /// The sub-resource fields `attrs` sets, in apply order.
 fn managed(attrs: &Attrs) -> Vec<&'static str> {
-    SUB_RESOURCES
-        .iter()
-        .copied()
-        .filter(|f| attrs.get(*f).is_some_and(|v| !v.is_null()))
-        .collect()
+    crate::kinds::managed(SUB_RESOURCES, attrs)
 }
 
 /// The whole tag set of the bucket: user tags, `reconcile:*`, and the
 /// list of managed sub-resources.
 fn tag_set(cx: Ctx<'_>, address: &str, desired: &Attrs) -> Result<Vec<Tag>, ApiError> {
     let mut pairs = cx.tags_for(address, desired);
-    pairs.push((MANAGES_TAG.to_owned(), managed(desired).join(" ")));
+    pairs.push((
+        MANAGES_TAG.to_owned(),
+        manages_value(SUB_RESOURCES, desired),
+    ));
     pairs
         .into_iter()
         .map(|(k, v)| built(Tag::builder().key(k).value(v).build()))
@@ -562,14 +559,10 @@ async fn read_bucket(cx: Ctx<'_>, bucket: &str) -> Result<Option<Attrs>, ApiErro
     let Some(tags) = get_tags(cx, bucket).await? else {
         return Ok(None);
     };
-    let manages: Vec<String> = tags
-        .iter()
-        .find(|t| t.key() == MANAGES_TAG)
-        .map(|t| t.value().split_whitespace().map(str::to_owned).collect())
-        .unwrap_or_default();
+    let manages = manages_of(tags.iter().map(|t| (t.key(), t.value())));
     let reads = SUB_RESOURCES
         .iter()
-        .filter(|f| manages.iter().any(|m| m == *f))
+        .filter(|f| manages.contains(**f))
         .map(|f| async move {
             let v = read_sub(cx, bucket, f).await.map_err(|e| ApiError {
                 message: format!("reading {f} of bucket {bucket}: {}", e.message),
