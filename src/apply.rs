@@ -54,10 +54,6 @@ enum Step {
     Apply,
 }
 
-/// Services whose API rate limits are low enough to cap the operations in
-/// flight below `--parallelism` (each operation makes several calls and a
-/// waiter polls): (service, cap, its kinds). Other kinds share only the
-/// executor's cap.
 /// Tries of a create whose failures left nothing behind in AWS (each
 /// failure retried by the SDK first, within `--max-attempts`).
 const CREATE_TRIES: u32 = 3;
@@ -66,6 +62,10 @@ const CREATE_TRIES: u32 = 3;
 /// (EC2's in particular) show a new resource a moment after it is made.
 const SETTLE: Duration = Duration::from_secs(2);
 
+/// Services whose API rate limits are low enough to cap the operations in
+/// flight below `--parallelism` (each operation makes several calls and a
+/// waiter polls): (service, cap, its kinds). Other kinds share only the
+/// executor's cap.
 const SERVICE_CAPS: &[(&str, usize, &[&str])] = &[
     (
         "ec2",

@@ -693,6 +693,7 @@ region = "us-east-1"
 
 [vpc.main]
 cidr_block = "10.60.0.0/16"
+enable_dns_support = true
 tags = { Name = "main" }
 lifecycle = { prevent_destroy = true, ignore_changes = ["tags"] }
 

@@ -74,9 +74,10 @@ impl Vpc {
                 let read = |field: &'static str, name: VpcAttributeName| {
                     let (wanted, id) = (manages.contains(field), &id);
                     async move {
-                        match wanted {
-                            true => dns_attribute(cx, id, name).await,
-                            false => Ok(None),
+                        if wanted {
+                            dns_attribute(cx, id, name).await
+                        } else {
+                            Ok(None)
                         }
                     }
                 };
