@@ -169,13 +169,21 @@ done
 echo "bench: offline plan of $offline_resources resources" >&2
 offline_units=$(((offline_resources + 9) / 10))
 python3 bench/grow_state.py "$tmp/small.json" "$offline_units" "$tmp/offline.json"
-offline="$(measure "$bin" plan --refresh=false --detailed-exitcode --desired bench/stack \
-    --var "units=$offline_units" --state "$tmp/offline.json" --no-color 2>&1 >"$tmp/offline.out" | tail -n 1)"
-[[ "${offline##* }" == 0 ]] || {
-    echo "bench: the offline plan is not clean:" >&2
-    tail -n 20 "$tmp/offline.out" >&2
-    exit 1
-}
+# Three runs, the median by wall time: the first run after a build also
+# pages the binary in from disk, which is not planning.
+offline_runs=()
+for _ in 1 2 3; do
+    m="$(measure "$bin" plan --refresh=false --detailed-exitcode --desired bench/stack \
+        --var "units=$offline_units" --state "$tmp/offline.json" --no-color 2>&1 >"$tmp/offline.out" | tail -n 1)"
+    [[ "${m##* }" == 0 ]] || {
+        echo "bench: the offline plan is not clean:" >&2
+        tail -n 20 "$tmp/offline.out" >&2
+        exit 1
+    }
+    offline_runs+=("$m")
+    echo "bench: offline plan: $m (wall ms, peak kB, exit code)" >&2
+done
+offline="$(printf '%s\n' "${offline_runs[@]}" | sort -n | sed -n 2p)"
 
 validate=""
 for example in desired/network.toml desired/*/; do
