@@ -5,28 +5,17 @@
 
 mod support;
 
-use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use reconcile::aws::{ApiError, Clients, ErrorClass};
 use support::scripted::{Answer, Scripted, ok};
 
 async fn clients(s: &Scripted) -> Clients {
-    let config = aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(&s.endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_ec2::config::Credentials::new(
-            "testing", "testing", None, None, "scripted",
-        ))
-        // Standard backoff, but short: the test is about which attempts
-        // are made, not when.
-        .retry_config(
-            RetryConfig::standard()
-                .with_max_attempts(3)
-                .with_initial_backoff(std::time::Duration::from_millis(10)),
-        )
-        .load()
-        .await;
-    Clients::from_config(&config)
+    // Standard backoff, but short: the test is about which attempts are
+    // made, not when.
+    let retry = RetryConfig::standard()
+        .with_max_attempts(3)
+        .with_initial_backoff(std::time::Duration::from_millis(10));
+    support::scripted::clients(s, retry).await
 }
 
 const EC2_NS: &str = "http://ec2.amazonaws.com/doc/2016-11-15/";

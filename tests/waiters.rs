@@ -5,7 +5,6 @@
 
 mod support;
 
-use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use reconcile::aws::Clients;
 use reconcile::kinds::{self, Ctx};
@@ -13,16 +12,7 @@ use reconcile::value::{Attrs, Value};
 use support::scripted::{Answer, Scripted, ok};
 
 async fn clients(s: &Scripted) -> Clients {
-    let config = aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(&s.endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_ec2::config::Credentials::new(
-            "testing", "testing", None, None, "scripted",
-        ))
-        .retry_config(RetryConfig::standard().with_max_attempts(1))
-        .load()
-        .await;
-    Clients::from_config(&config)
+    support::scripted::clients(s, RetryConfig::standard().with_max_attempts(1)).await
 }
 
 const EC2_NS: &str = "http://ec2.amazonaws.com/doc/2016-11-15/";

@@ -8,6 +8,24 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
+/// reconcile's clients (`Clients::from_config`, interceptors included)
+/// talking to `s` with test credentials and the given retries.
+pub async fn clients(
+    s: &Scripted,
+    retry: aws_config::retry::RetryConfig,
+) -> reconcile::aws::Clients {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&s.endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_ec2::config::Credentials::new(
+            "testing", "testing", None, None, "scripted",
+        ))
+        .retry_config(retry)
+        .load()
+        .await;
+    reconcile::aws::Clients::from_config(&config)
+}
+
 /// One HTTP answer: status and body (XML for the query protocols).
 #[derive(Debug, Clone)]
 pub struct Answer {
