@@ -49,6 +49,7 @@ pub async fn with_timeouts<F: std::future::Future>(t: Timeouts, op: F) -> F::Out
 /// Tags every resource reconcile creates carries, so it can be found again.
 pub const STACK_TAG: &str = "reconcile:stack";
 pub const ADDRESS_TAG: &str = "reconcile:address";
+
 /// Lists (space-separated) the fields of a resource that cost one read
 /// each — AWS has no batched form for them — and that the desired state
 /// sets. A kind reads only those: an unset field is not compared anyway,

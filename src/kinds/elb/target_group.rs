@@ -124,28 +124,27 @@ impl TargetGroup {
                         .flatten()
                         .map(|(k, v)| (k.as_str(), v.as_str())),
                 );
-                if !manages.contains("deregistration_delay") {
-                    let mut a = group_attrs(g, None);
-                    a.insert("tags".into(), tags_value(group_tags));
-                    return Ok(Some((arn.to_owned(), a)));
-                }
-                let r = cx
-                    .aws
-                    .elb
-                    .describe_target_group_attributes()
-                    .target_group_arn(arn)
-                    .send()
-                    .await
-                    .map_err(ApiError::from);
-                let delay = match r {
-                    // Deleted since it was described.
-                    Err(e) if e.is_not_found() => return Ok(None),
-                    Err(e) => return Err(e),
-                    Ok(out) => out
-                        .attributes()
-                        .iter()
-                        .find(|a| a.key() == Some(DEREGISTRATION_DELAY))
-                        .and_then(|a| a.value()?.parse::<i64>().ok()),
+                let delay = if manages.contains("deregistration_delay") {
+                    let r = cx
+                        .aws
+                        .elb
+                        .describe_target_group_attributes()
+                        .target_group_arn(arn)
+                        .send()
+                        .await
+                        .map_err(ApiError::from);
+                    match r {
+                        // Deleted since it was described.
+                        Err(e) if e.is_not_found() => return Ok(None),
+                        Err(e) => return Err(e),
+                        Ok(out) => out
+                            .attributes()
+                            .iter()
+                            .find(|a| a.key() == Some(DEREGISTRATION_DELAY))
+                            .and_then(|a| a.value()?.parse::<i64>().ok()),
+                    }
+                } else {
+                    None
                 };
                 let mut a = group_attrs(g, delay);
                 a.insert("tags".into(), tags_value(group_tags));
