@@ -1,4 +1,4 @@
-//! The tests' fault proxy (tests/support/proxy.rs) as a program, for
+//! The tests' fault proxy (tests/it/support/proxy.rs) as a program, for
 //! scripts/bench.sh: adds a fixed latency to every request and counts
 //! requests per service and operation.
 //!
@@ -11,7 +11,7 @@
 //! count}]}`) and starts counting afresh.
 
 #[allow(dead_code)]
-#[path = "../tests/support/proxy.rs"]
+#[path = "../tests/it/support/proxy.rs"]
 mod proxy;
 
 use std::io::{BufRead, BufReader, Write};

@@ -7,4 +7,4 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/emulator.sh install
-RECONCILE_CRASH_ROUNDS="${1:-24}" cargo test --test crash_safety -- --ignored --nocapture
+RECONCILE_CRASH_ROUNDS="${1:-24}" cargo test --test it crash_safety -- --ignored --nocapture

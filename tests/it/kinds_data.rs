@@ -2,7 +2,7 @@
 //! against the emulator: apply, a clean no-change plan, drift restored,
 //! destroy leaving nothing behind.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 

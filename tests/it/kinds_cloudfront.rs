@@ -2,7 +2,7 @@
 //! bucket behind a distribution is applied, plans clean, takes a changed
 //! comment and price class in place, and is destroyed without a trace.
 
-mod support;
+use crate::support;
 
 use support::{Emulator, Workspace, reconcile};
 

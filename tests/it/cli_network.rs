@@ -1,7 +1,7 @@
 //! The core promises, end to end: the binary against the emulator, checked
 //! with the SDK, the plan text, the state file and the exit code.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 

@@ -3,7 +3,7 @@
 //! failed state; deleting, deleted) and the kinds' create and delete must
 //! wait through them — parsing AWS's own XML, not hand-built SDK values.
 
-mod support;
+use crate::support;
 
 use aws_config::retry::RetryConfig;
 use reconcile::aws::Clients;

@@ -3,7 +3,7 @@
 //! Applied, planned clean, a mount target's security groups changed out of
 //! band and put back, destroyed without leftovers.
 
-mod support;
+use crate::support;
 
 use support::{Emulator, Workspace, reconcile, sdk_config};
 

@@ -3,7 +3,7 @@
 //! with the SDK's and reconcile's debug logs on) and not in any file under
 //! the state directory (state, backup, saved plan, lock, key).
 
-mod support;
+use crate::support;
 
 use support::{Emulator, Run, Workspace, reconcile_env};
 

@@ -2,7 +2,7 @@
 //! apply and destroy, the JSON Schema for editors, the generated reference
 //! docs, completions, the man page and --help examples.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 

@@ -2,7 +2,7 @@
 //! rule) against the emulator, through the library API: created, read back
 //! as written, changed in place, found by their address and deleted, twice.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 

@@ -1,7 +1,7 @@
 //! The application-layer examples end to end: the Fargate stack of seed 004
 //! and the path-routed services of seed 001, against the emulator.
 
-mod support;
+use crate::support;
 
 use support::{Emulator, Workspace, reconcile, sdk_config};
 

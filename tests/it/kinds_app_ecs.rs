@@ -3,7 +3,7 @@
 //! (no perpetual difference), changes in place where AWS allows it, is found
 //! by its address and deleted, twice.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 

@@ -3,7 +3,7 @@
 //! refused with an error naming the file, exit code 1, and the file and its
 //! backup are left byte for byte as they were. None of this needs AWS.
 
-mod support;
+use crate::support;
 
 use support::{Run, Workspace, reconcile_in};
 

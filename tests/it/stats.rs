@@ -2,7 +2,7 @@
 //! counts of a no-change plan equal those of the proxy in front of the
 //! emulator, retries included; `plan --refresh=false` makes no call.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 

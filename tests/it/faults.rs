@@ -4,7 +4,7 @@
 //! converge: no duplicates, a clean plan, nothing left behind. Then faults
 //! after forwarding: the emulator did the work, the answer is lost.
 
-mod support;
+use crate::support;
 
 use support::proxy::{Faults, Proxy};
 use support::{Emulator, Run, Workspace, reconcile_env, tagged_copies};

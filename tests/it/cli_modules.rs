@@ -2,7 +2,7 @@
 //! built from modules, run against the emulator; and the errors of the
 //! module language, located.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 

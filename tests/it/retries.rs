@@ -3,7 +3,7 @@
 //! throttled create is retried, a create whose answer may have been lost
 //! is sent once and reported with an unknown outcome.
 
-mod support;
+use crate::support;
 
 use aws_config::retry::RetryConfig;
 use reconcile::aws::{ApiError, Clients, ErrorClass};

@@ -2,7 +2,7 @@
 //! against the emulator, through the library API: each is created, read back
 //! as written, changed in place, found by its address and deleted, twice.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 

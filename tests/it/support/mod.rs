@@ -1,4 +1,4 @@
-//! Shared helpers for the integration tests (`mod support;` in each tests/*.rs):
+//! Shared helpers for the integration tests (`crate::support` in tests/it/):
 //! a moto emulator per test, a scratch workspace, a way to run the binary
 //! against both, and SDK clients that talk to the emulator directly.
 #![allow(dead_code)]

@@ -1,7 +1,7 @@
 //! Every kind of bad input is refused with a message naming where it is,
 //! exit code 1, before any AWS call.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 

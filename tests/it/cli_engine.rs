@@ -1,7 +1,7 @@
 //! Engine behaviour beyond the basics: create-before-destroy replacements,
 //! lookups, outputs.
 
-mod support;
+use crate::support;
 
 use support::{Emulator, Workspace, ec2, reconcile, sdk_config};
 

@@ -1,7 +1,7 @@
 //! The `route_table` and `security_group` kinds against the emulator,
 //! called through the library API (not the CLI).
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 

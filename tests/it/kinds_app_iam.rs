@@ -4,7 +4,7 @@
 //! canonical form (no perpetual difference), changes in place, shows a
 //! change made out of band, is found by its address and deleted, twice.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 

@@ -2,7 +2,7 @@
 //! (`desired/ec2-cluster`) against the emulator: apply, a clean plan,
 //! destroy that leaves nothing but what is meant to stay.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 

@@ -5,7 +5,7 @@
 //! changed (a new launch-template version, made default, rolled out),
 //! destroyed without hanging and without leftovers.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

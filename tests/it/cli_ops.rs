@@ -3,7 +3,7 @@
 //! import, `state` commands, lifecycle rules, the graph, and the S3 state
 //! backend with its lock.
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader};
 use std::time::{Duration, Instant};

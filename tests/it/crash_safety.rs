@@ -9,7 +9,7 @@
 //! runs it (24 rounds by default) — it still fails now and then on one known
 //! problem (a subnet left in the VPC after a killed destroy, see the README).
 
-mod support;
+use crate::support;
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
