@@ -212,4 +212,25 @@ fn per_resource_attribute_reads_are_made_only_for_managed_fields() {
             .contains("~ enable_dns_hostnames = false -> true"),
         "{run}"
     );
+
+    // The correction, and a new VPC with the setting: one call per setting,
+    // and the manages tag written only by the create (nothing tagged again).
+    let second = "[vpc.second]\ncidr_block = \"10.1.0.0/16\"\nenable_dns_hostnames = true\n";
+    let both = stack("enable_dns_hostnames = true", "deregistration_delay = 30") + second;
+    ws.write("desired/main.toml", &both);
+    proxy.reset_stats();
+    reconcile_env(Some(&emu), &ws, &["apply", "--auto-approve"], &env).expect_success();
+    let ec2 = |op: &str| {
+        proxy
+            .stats()
+            .requests
+            .get(&("ec2".into(), op.into()))
+            .copied()
+    };
+    assert_eq!(ec2("CreateVpc"), Some(1));
+    assert_eq!(ec2("ModifyVpcAttribute"), Some(2));
+    assert_eq!(ec2("CreateTags"), None);
+    let (run, calls) = plan_calls();
+    assert_eq!(calls["DescribeVpcAttribute"], 2, "{run}");
+    reconcile_env(Some(&emu), &ws, &["plan", "--detailed-exitcode"], &env).expect_code(0);
 }

@@ -13,7 +13,7 @@ use super::{
 };
 use crate::aws::ApiError;
 use crate::aws::wait::{Poll, Waiter};
-use crate::kinds::{Ctx, Kind, MANAGES_TAG, differs, manages_of, manages_value};
+use crate::kinds::{Ctx, Kind, MANAGES_TAG, differs, managed, manages_of, manages_value};
 use crate::schema::{Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -193,15 +193,16 @@ impl Kind for Vpc {
                 })
             })
             .await?;
-        // A new VPC has DNS support on and DNS hostnames off.
-        let created = Attrs::from([
-            ("enable_dns_support".to_owned(), Value::Bool(true)),
-            ("enable_dns_hostnames".to_owned(), Value::Bool(false)),
-            (
-                "tags".to_owned(),
-                desired.get("tags").cloned().unwrap_or_default(),
-            ),
-        ]);
+        // A new VPC has DNS support on and DNS hostnames off; of those, it
+        // is known to manage what its manages tag (written above) lists.
+        let mut created = Attrs::from([(
+            "tags".to_owned(),
+            desired.get("tags").cloned().unwrap_or_default(),
+        )]);
+        for name in managed(DNS, desired) {
+            let on = name == "enable_dns_support";
+            created.insert(name.to_owned(), Value::Bool(on));
+        }
         self.update(cx, address, &id, &created, desired).await?;
         Ok(id)
     }
@@ -224,8 +225,9 @@ impl Kind for Vpc {
                 set = true;
             }
         }
-        // A newly set attribute is read from now on.
-        if set {
+        // A newly set attribute is read from now on. `live` holds just the
+        // attributes its manages tag lists (only those are read).
+        if set && manages_value(DNS, live) != manages_value(DNS, desired) {
             let tag = Tag::builder()
                 .key(MANAGES_TAG)
                 .value(manages_value(DNS, desired))
