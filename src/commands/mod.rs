@@ -239,11 +239,11 @@ impl Session {
 
     pub async fn plan(&self, opts: &PlanOptions) -> anyhow::Result<Plan> {
         let live = self.refresh().await?;
-        self.plan_with(opts, &live).await
+        self.plan_with(opts, live).await
     }
 
     /// Plans from live attributes already read.
-    pub async fn plan_with(&self, opts: &PlanOptions, live: &Live) -> anyhow::Result<Plan> {
+    pub async fn plan_with(&self, opts: &PlanOptions, live: Live) -> anyhow::Result<Plan> {
         let _phase = stats::Phase::start("plan");
         let check = |addresses: &[String], flag: &str| {
             targets::check_addresses(addresses, &self.config, &self.state, flag)
@@ -252,7 +252,7 @@ impl Session {
         check(&opts.targets, "--target")?;
         check(&opts.replace, "--replace")?;
         let mut plan = if opts.destroy {
-            diff::plan_destroy(&self.config, &self.state, live)
+            diff::plan_destroy(&self.config, &self.state, &live)
         } else {
             let state = targets::mark_for_replacement(&self.state, &opts.replace)
                 .map_err(anyhow::Error::msg)?;

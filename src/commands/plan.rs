@@ -44,7 +44,7 @@ pub async fn run(global: &Global, args: &PlanArgs) -> anyhow::Result<i32> {
         session.plan(&opts).await?
     } else {
         let live = crate::refresh::from_state(&mut session.state);
-        session.plan_with(&opts, &live).await?
+        session.plan_with(&opts, live).await?
     };
     if args.json {
         let mut out = render::json(&plan);

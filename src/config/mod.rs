@@ -958,7 +958,7 @@ impl Loader {
             files.extend(ex.files);
         }
         // References: every one must name something that exists.
-        let mut resolved: BTreeMap<String, Resource> = BTreeMap::new();
+        let mut found = Vec::with_capacity(self.resources.len());
         let names: Vec<String> = self.resources.keys().cloned().collect();
         for raw in self.resources.values() {
             let mut deps = BTreeSet::new();
@@ -998,18 +998,7 @@ impl Loader {
                     });
                 }
             }
-            resolved.insert(
-                raw.address.clone(),
-                Resource {
-                    address: raw.address.clone(),
-                    kind: raw.kind,
-                    attrs: raw.attrs.clone(),
-                    deps,
-                    sensitive_attrs,
-                    lifecycle: raw.lifecycle.clone(),
-                    loc: raw.loc.clone(),
-                },
-            );
+            found.push((deps, sensitive_attrs));
         }
         for (name, (value, loc)) in &self.outputs {
             if let Err((offset, m)) = check_templates(value) {
@@ -1033,6 +1022,23 @@ impl Loader {
         if !self.problems.is_empty() {
             return Err(ConfigError(self.problems));
         }
+        // Moved, not copied: at scale the attribute trees are most of the memory.
+        let resolved = std::mem::take(&mut self.resources)
+            .into_iter()
+            .zip(found)
+            .map(|((address, raw), (deps, sensitive_attrs))| {
+                let resource = Resource {
+                    address: raw.address,
+                    kind: raw.kind,
+                    attrs: raw.attrs,
+                    deps,
+                    sensitive_attrs,
+                    lifecycle: raw.lifecycle,
+                    loc: raw.loc,
+                };
+                (address, resource)
+            })
+            .collect();
         let config = Config {
             stack,
             region,

@@ -101,11 +101,12 @@ fn without_nulls(v: Value) -> Value {
     }
 }
 
-/// Plans every resource of the desired state and of the state.
+/// Plans every resource of the desired state and of the state. The live
+/// attributes are moved into the plan (its `before`), not copied.
 pub fn plan(
     config: &Config,
     state: &State,
-    live: &Live,
+    mut live: Live,
     lookups: &BTreeMap<String, Attrs>,
     fingerprints: &Fingerprinter,
 ) -> Result<Plan, Vec<String>> {
@@ -135,7 +136,8 @@ pub fn plan(
                 continue;
             }
         };
-        let mut change = plan_one(r, &desired, state, live, fingerprints);
+        let live_attrs = live.remove(&r.address).flatten();
+        let mut change = plan_one(r, &desired, state, live_attrs, fingerprints);
         // Lent to the resolver while planning, given back below: one copy
         // of each resource's attributes less at scale.
         planned.insert(address.clone(), change.after.take().unwrap_or_default());
@@ -145,13 +147,13 @@ pub fn plan(
         c.after = planned.remove(&c.address);
     }
     let mut forget = Vec::new();
-    changes.extend(deposed_deletes(state, live));
+    changes.extend(deposed_deletes(state, &live));
     for (address, rs) in &state.resources {
         if config.resources.contains_key(address) {
             continue;
         }
-        match live.get(address) {
-            Some(Some(attrs)) => changes.push(delete_change(address, rs, attrs.clone(), None)),
+        match live.remove(address) {
+            Some(Some(attrs)) => changes.push(delete_change(address, rs, attrs, None)),
             _ => forget.push(address.clone()),
         }
     }
@@ -273,12 +275,11 @@ fn plan_one(
     r: &Resource,
     desired: &Attrs,
     state: &State,
-    live: &Live,
+    live_attrs: Option<Attrs>,
     fingerprints: &Fingerprinter,
 ) -> Change {
     let schema = r.kind.schema();
     let existing = state.resources.get(&r.address);
-    let live_attrs = live.get(&r.address).cloned().flatten();
     let sensitive = sensitive_fields(schema.kind, &r.sensitive_attrs);
     let mut change = Change {
         address: r.address.clone(),
@@ -372,6 +373,8 @@ fn plan_one(
     change.action = if tainted || diffs.iter().any(|d| d.forces_replacement) {
         Action::Replace
     } else if diffs.is_empty() {
+        // Nothing to apply, so nothing to evaluate again at apply time.
+        change.config = None;
         Action::NoOp
     } else {
         Action::Update
@@ -455,7 +458,13 @@ mod tests {
 
     /// The planner without lookups.
     fn plan(c: &Config, s: &State, l: &Live) -> Result<Plan, Vec<String>> {
-        super::plan(c, s, l, &BTreeMap::new(), &Fingerprinter::with_key("test"))
+        super::plan(
+            c,
+            s,
+            l.clone(),
+            &BTreeMap::new(),
+            &Fingerprinter::with_key("test"),
+        )
     }
 
     fn config(toml: &str) -> Config {
@@ -691,7 +700,7 @@ master_password = "${var.db_password}"
 
     fn db_plan(fp: &Fingerprinter, state: &State, password: &str) -> Plan {
         let live = Live::from([("db_instance.main".into(), Some(live_db()))]);
-        super::plan(&db_config(password), state, &live, &BTreeMap::new(), fp).unwrap()
+        super::plan(&db_config(password), state, live, &BTreeMap::new(), fp).unwrap()
     }
 
     #[test]

@@ -163,7 +163,7 @@ cidr_block = "10.0.2.0/24"
         let mut p = diff::plan(
             &c,
             &s,
-            &Live::new(),
+            Live::new(),
             &BTreeMap::new(),
             &crate::state::fingerprint::Fingerprinter::with_key("test"),
         )
