@@ -373,14 +373,16 @@ fn plan_one(
     change.action = if tainted || diffs.iter().any(|d| d.forces_replacement) {
         Action::Replace
     } else if diffs.is_empty() {
-        // Nothing to apply, so nothing to evaluate again at apply time.
-        change.config = None;
         Action::NoOp
     } else {
         Action::Update
     };
     if tainted {
         change.reason = Some("tainted by a failed apply".into());
+    }
+    if change.action == Action::NoOp {
+        // Nothing to apply, so nothing to evaluate again at apply time.
+        change.config = None;
     }
     change.after = Some(match change.action {
         Action::Replace => {
