@@ -284,9 +284,13 @@ struct Outcome {
     node: NodeIndex,
     result: Result<Option<(String, Attrs)>, ApiError>,
     fingerprints: BTreeMap<String, String>,
-    /// A create failed, but the resource was found by its tags: record it
-    /// tainted so that it is neither lost nor duplicated.
-    adopted: Option<(String, Attrs)>,
+    /// A create failed, but the resource exists (its id was answered, or it
+    /// was found): recorded with this status, so that it is neither lost
+    /// nor duplicated.
+    adopted: Option<(String, Attrs, Status)>,
+    /// The id a create answered, if it got that far: a create left
+    /// unresolved keeps it in `pending`, for the next run to read.
+    created: Option<String>,
     /// A create failed and looking it up by its tags failed too: whether it
     /// exists is unknown, so it stays pending for the next run.
     unresolved: bool,
@@ -343,6 +347,9 @@ impl Executor<'_> {
         tokio::pin!(stop);
         let parallelism = self.parallelism.max(1);
         let mut services = InFlight::default();
+        // Ids that creates received, recorded in `pending` and saved at
+        // once: a wait that fails or a process killed after it loses none.
+        let (created_tx, mut created_rx) = tokio::sync::mpsc::unbounded_channel();
         let service_of = |n: NodeIndex| service(&plan.changes[dag[n].0].kind);
 
         loop {
@@ -364,8 +371,10 @@ impl Executor<'_> {
                 let (i, step) = dag[n];
                 let change = &plan.changes[i];
                 match self.prepare(plan, change, step, state) {
-                    Ok(task) => {
+                    Ok(mut task) => {
                         if matches!(task.op, Op::Create { .. }) {
+                            task.created =
+                                kinds::CreatedId::new(change.address.clone(), created_tx.clone());
                             // Saved before the call: a process killed
                             // during the create leaves a trace to adopt.
                             state.pending.insert(
@@ -375,6 +384,7 @@ impl Executor<'_> {
                                     since: std::time::SystemTime::now()
                                         .duration_since(std::time::UNIX_EPOCH)
                                         .map_or(0, |d| d.as_secs()),
+                                    id: None,
                                 },
                             );
                         }
@@ -449,6 +459,22 @@ impl Executor<'_> {
                         } else {
                             self.skip_dependents(dag, node, plan, &mut waiting, &mut report);
                         }
+                    }
+                }
+                Some(first) = created_rx.recv() => {
+                    let mut batch = vec![first];
+                    while let Ok(more) = created_rx.try_recv() {
+                        batch.push(more);
+                    }
+                    let mut recorded = false;
+                    for (address, id) in batch {
+                        if let Some(p) = state.pending.get_mut(&address) {
+                            p.id = Some(id);
+                            recorded = true;
+                        }
+                    }
+                    if recorded {
+                        self.save(state).await?;
                     }
                 }
                 _ = ticker.tick() => {
@@ -572,6 +598,7 @@ impl Executor<'_> {
                 .map_or(kind.timeouts(), |r| {
                     kind.timeouts().with(&r.lifecycle.timeouts)
                 }),
+            created: kinds::CreatedId::default(),
         })
     }
 
@@ -591,6 +618,8 @@ impl Executor<'_> {
         let unknown = matches!(&o.result, Err(e) if e.outcome_unknown());
         if o.adopted.is_some() || !(unknown || o.unresolved) {
             state.pending.remove(&change.address);
+        } else if let Some(p) = state.pending.get_mut(&change.address) {
+            p.id = o.created.clone().or(p.id.take());
         }
         match o.result {
             Ok(result) => {
@@ -649,7 +678,7 @@ impl Executor<'_> {
                 true
             }
             Err(e) => {
-                if let Some((id, attributes)) = o.adopted {
+                if let Some((id, attributes, status)) = o.adopted {
                     state.resources.insert(
                         change.address.clone(),
                         ResourceState {
@@ -657,7 +686,7 @@ impl Executor<'_> {
                             id,
                             attributes,
                             dependencies: change.deps.clone(),
-                            status: Status::Tainted,
+                            status,
                             deletion_policy: recorded_policy(change),
                             fingerprints: BTreeMap::new(),
                         },
@@ -761,6 +790,20 @@ fn record_refresh(plan: &Plan, state: &mut State) {
     }
 }
 
+/// What a successful operation leaves: the id and live attributes, or
+/// nothing (deleted).
+type Created = Option<(String, Attrs)>;
+
+/// What a failed create left in AWS.
+enum Left {
+    /// Nothing (or nothing known to exist).
+    Nothing,
+    /// This resource, to be recorded with this status.
+    Kept(String, Attrs, Status),
+    /// Unknown: the create stays pending for the next run.
+    Unknown,
+}
+
 enum Op {
     Create { desired: Attrs },
     Update { id: String, desired: Attrs },
@@ -783,6 +826,8 @@ struct Task {
     /// Of the write-only values sent, recorded once the operation succeeds.
     fingerprints: BTreeMap<String, String>,
     timeouts: kinds::Timeouts,
+    /// Where a create reports the id AWS answered.
+    created: kinds::CreatedId,
 }
 
 impl Task {
@@ -813,49 +858,13 @@ impl Task {
                 Err(e) => Err(e),
             },
             Op::Create { desired } => {
-                let mut tries = 1;
-                loop {
-                    let e = match self.kind.create(cx, &self.address, desired).await {
-                        Ok(id) => break self.read_back(cx, &id).await.map(|a| Some((id, a))),
-                        Err(e) => e,
-                    };
-                    // The create may have happened before the error (an
-                    // answer lost, then retried into a conflict such as
-                    // `AlreadyAssociated`): look the resource up by its tags
-                    // rather than lose it or make a second one. AWS lists a
-                    // new resource a moment after making it.
-                    if e.class == ErrorClass::Transient {
-                        tokio::time::sleep(SETTLE).await;
-                    }
-                    match self.kind.find_created(cx, &self.address, desired).await {
-                        Ok(Some(id)) => {
-                            let live = match self.read_back(cx, &id).await {
-                                Ok(live) => live,
-                                Err(_) => {
-                                    unresolved = true;
-                                    break Err(e);
-                                }
-                            };
-                            // Adopted: what the interrupted create left
-                            // undone (tags, attributes) is an update. When
-                            // that fails too, it is kept, tainted.
-                            match self.finish_adopted(cx, &id, &live, desired).await {
-                                Ok(attrs) => break Ok(Some((id, attrs))),
-                                Err(_) => {
-                                    adopted = Some((id, live));
-                                    break Err(e);
-                                }
-                            }
-                        }
-                        // Certainly not made: the create is tried again.
-                        Ok(None) if e.outcome_unknown() && tries < CREATE_TRIES => tries += 1,
-                        Ok(None) => break Err(e),
-                        Err(_) => {
-                            unresolved = true;
-                            break Err(e);
-                        }
-                    }
+                let (result, left) = self.create(cx, desired).await;
+                match left {
+                    Left::Nothing => {}
+                    Left::Kept(id, live, status) => adopted = Some((id, live, status)),
+                    Left::Unknown => unresolved = true,
                 }
+                result
             }
         };
         let elapsed = started.elapsed();
@@ -876,14 +885,108 @@ impl Task {
             }
             Ok(_) => None,
         };
+        let not_ours = matches!(&result, Err(e) if e.class == ErrorClass::AlreadyExists)
+            && matches!(self.op, Op::Create { .. })
+            && adopted.is_none()
+            && !unresolved;
+        let hint = if not_ours {
+            Some(format!(
+                "it is not {} of stack `{stack}` (nothing there carries this address's reconcile tags or, for a kind without tags, its parent). To manage it here: `reconcile import {} <id>`; otherwise rename or remove what stands in the way",
+                self.address, self.address
+            ))
+        } else {
+            hint
+        };
         Outcome {
             node,
             fingerprints: self.fingerprints,
+            created: self.created.get(),
             result,
             adopted,
             unresolved,
             hint,
             elapsed,
+        }
+    }
+
+    /// Creates the resource. A failure never loses what AWS made: when the
+    /// create answered an id, the resource is continued from it; otherwise
+    /// it is looked up where the create would have made it (an answer
+    /// lost, or a conflict with what an earlier attempt made) and adopted,
+    /// or the create is tried again when nothing was made.
+    async fn create(&self, cx: Ctx<'_>, desired: &Attrs) -> (Result<Created, ApiError>, Left) {
+        let mut tries = 1;
+        loop {
+            let e = match self
+                .created
+                .scope(self.kind.create(cx, &self.address, desired))
+                .await
+            {
+                Ok(id) => {
+                    self.created.record(&id);
+                    match self.read_back(cx, &id).await {
+                        Ok(a) => return (Ok(Some((id, a))), Left::Nothing),
+                        Err(e) => e,
+                    }
+                }
+                Err(e) => e,
+            };
+            if let Some(id) = self.created.get() {
+                return self.continue_created(cx, id, desired, e).await;
+            }
+            // AWS lists a new resource a moment after making it.
+            if e.class == ErrorClass::Transient {
+                tokio::time::sleep(SETTLE).await;
+            }
+            match self.kind.find_created(cx, &self.address, desired).await {
+                Ok(Some(id)) => {
+                    let live = match self.read_back(cx, &id).await {
+                        Ok(live) => live,
+                        Err(_) => return (Err(e), Left::Unknown),
+                    };
+                    // Adopted: what the interrupted create left undone
+                    // (tags, attributes) is an update. When that fails
+                    // too, it is kept, tainted.
+                    return match self.finish_adopted(cx, &id, &live, desired).await {
+                        Ok(attrs) => (Ok(Some((id, attrs))), Left::Nothing),
+                        Err(_) => (Err(e), Left::Kept(id, live, Status::Tainted)),
+                    };
+                }
+                // Certainly not made: the create is tried again.
+                Ok(None) if e.outcome_unknown() && tries < CREATE_TRIES => tries += 1,
+                Ok(None) => return (Err(e), Left::Nothing),
+                Err(_) => return (Err(e), Left::Unknown),
+            }
+        }
+    }
+
+    /// A create answered `id`, then something after it failed (a wait, a
+    /// read, tags, a setting). The resource exists: it is finished with an
+    /// update, or kept in the state — tainted, to be replaced, when it
+    /// failed for good; as it is when it may still get there.
+    async fn continue_created(
+        &self,
+        cx: Ctx<'_>,
+        id: String,
+        desired: &Attrs,
+        e: ApiError,
+    ) -> (Result<Created, ApiError>, Left) {
+        // Not readable now: the id stays pending for the next run to read.
+        let Ok(live) = self.read_back(cx, &id).await else {
+            return (Err(e), Left::Unknown);
+        };
+        if matches!(e.class, ErrorClass::Failed | ErrorClass::Timeout) {
+            let status = if e.class == ErrorClass::Failed {
+                Status::Tainted
+            } else {
+                Status::Created
+            };
+            return (Err(e), Left::Kept(id, live, status));
+        }
+        match self.finish_adopted(cx, &id, &live, desired).await {
+            Ok(attrs) => (Ok(Some((id, attrs))), Left::Nothing),
+            Err(_) if e.outcome_unknown() => (Err(e), Left::Kept(id, live, Status::Created)),
+            Err(_) => (Err(e), Left::Kept(id, live, Status::Tainted)),
         }
     }
 

@@ -86,10 +86,11 @@ pub fn from_state(state: &mut State) -> Live {
         .collect()
 }
 
-/// Resolves the creates a killed run left pending: each one found in AWS by
-/// its `reconcile:*` tags joins the state (the plan then shows what still
-/// differs); one never made is dropped. Returns the adopted addresses. In
-/// memory only: apply saves the state before its first operation.
+/// Resolves the creates a killed or failed run left pending: each one found
+/// in AWS — by the id its create answered, else by its `reconcile:*` tags —
+/// joins the state (the plan then shows what still differs); one never made
+/// is dropped. Returns the adopted addresses. In memory only: apply saves
+/// the state before its first operation.
 pub async fn adopt_pending(
     clients: &Clients,
     state: &mut State,
@@ -112,8 +113,12 @@ pub async fn adopt_pending(
         let Some(kind) = kinds::lookup(&p.kind) else {
             continue;
         };
-        let Some(id) = kind.find_by_address(cx, address).await.map_err(err)? else {
-            continue;
+        let id = match &p.id {
+            Some(id) => id.clone(),
+            None => match kind.find_by_address(cx, address).await.map_err(err)? {
+                Some(id) => id,
+                None => continue,
+            },
         };
         let Some(attributes) = kind
             .read_many(cx, std::slice::from_ref(&id))

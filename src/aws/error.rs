@@ -14,6 +14,14 @@ pub enum ErrorClass {
     Throttled,
     /// Something else still uses the resource.
     DependencyViolation,
+    /// A create was refused because the name or place is taken
+    /// (`EntityAlreadyExists`, `InvalidGroup.Duplicate`,
+    /// `MountTargetConflict`, …): possibly by what an earlier attempt made.
+    AlreadyExists,
+    /// A waiter ran out of time: the resource may still get there.
+    Timeout,
+    /// The resource reached a state from which it cannot become ready.
+    Failed,
     /// The outcome is unknown (timeout, connection reset, 5xx): the call may
     /// or may not have taken effect.
     Transient,
@@ -72,6 +80,18 @@ pub(crate) const THROTTLING: &[&str] = &[
     "PriorRequestNotComplete",
 ];
 
+/// "Already exists" codes that no suffix rule below recognises.
+const ALREADY_EXISTS: &[&str] = &[
+    "EntityAlreadyExists",
+    "BucketAlreadyOwnedByYou",
+    "BucketAlreadyExists",
+    "MountTargetConflict",
+    "InvalidSubnet.Conflict",
+    "PriorityInUse",
+    "DuplicateListener",
+    "CNAMEAlreadyExists",
+];
+
 const TRANSIENT: &[&str] = &[
     "InternalError",
     "InternalFailure",
@@ -91,6 +111,14 @@ pub fn classify_code(code: &str) -> ErrorClass {
         ErrorClass::Transient
     } else if code == "DependencyViolation" || code == "ResourceInUse" {
         ErrorClass::DependencyViolation
+    } else if ALREADY_EXISTS.contains(&code)
+        || code.ends_with("AlreadyExists")
+        || code.ends_with("AlreadyExistsException")
+        || code.ends_with("AlreadyExistsFault")
+        || code.ends_with(".Duplicate")
+        || code.starts_with("Duplicate") && code.ends_with("Name")
+    {
+        ErrorClass::AlreadyExists
     } else if code.ends_with(".NotFound")
         || code.ends_with("NotFound")
         || code.ends_with("NotFoundException")
@@ -211,6 +239,23 @@ mod tests {
         assert_eq!(classify_code("InternalError"), ErrorClass::Transient);
         assert_eq!(classify_code("ServiceUnavailable"), ErrorClass::Transient);
         assert_eq!(classify_code("InvalidParameterValue"), ErrorClass::Other);
+        for code in [
+            "EntityAlreadyExists",
+            "InvalidGroup.Duplicate",
+            "MountTargetConflict",
+            "DuplicateLoadBalancerName",
+            "DuplicateTargetGroupName",
+            "RepositoryAlreadyExistsException",
+            "ResourceAlreadyExistsException",
+            "DBInstanceAlreadyExists",
+            "DBSubnetGroupAlreadyExistsFault",
+            "AlreadyExists",
+            "InvalidLaunchTemplateName.AlreadyExistsException",
+            "FileSystemAlreadyExists",
+            "BucketAlreadyOwnedByYou",
+        ] {
+            assert_eq!(classify_code(code), ErrorClass::AlreadyExists, "{code}");
+        }
         assert_eq!(classify_code("UnauthorizedOperation"), ErrorClass::Other);
     }
 }

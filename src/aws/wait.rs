@@ -49,18 +49,24 @@ impl Waiter {
             let last = match probe().await? {
                 Poll::Ready(t) => return Ok(t),
                 Poll::Failed(state) => {
-                    return Err(ApiError::msg(format!(
-                        "waiting for {what}: reached state {state:?}, which cannot become ready"
-                    )));
+                    return Err(ApiError {
+                        class: super::ErrorClass::Failed,
+                        ..ApiError::msg(format!(
+                            "waiting for {what}: reached state {state:?}, which cannot become ready"
+                        ))
+                    });
                 }
                 Poll::Pending(state) => state,
             };
             let now = tokio::time::Instant::now();
             if now >= deadline {
-                return Err(ApiError::msg(format!(
-                    "timed out after {} waiting for {what} (last state {last:?})",
-                    humantime::format_duration(self.timeout)
-                )));
+                return Err(ApiError {
+                    class: super::ErrorClass::Timeout,
+                    ..ApiError::msg(format!(
+                        "timed out after {} waiting for {what} (last state {last:?})",
+                        humantime::format_duration(self.timeout)
+                    ))
+                });
             }
             tokio::time::sleep(delay.min(deadline - now)).await;
             delay = (delay * 2).min(self.max_interval);

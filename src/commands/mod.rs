@@ -209,7 +209,7 @@ impl Session {
         let mut state = state;
         for address in crate::refresh::adopt_pending(&clients, &mut state).await? {
             ui(global).note(&format!(
-                "{address} was being created when a run stopped; found it in AWS by its tags and adopted it"
+                "{address} was being created when a run stopped; found it in AWS and adopted it"
             ));
         }
         Ok(Session {

@@ -41,6 +41,62 @@ tokio::task_local! {
     static TIMEOUTS: Timeouts;
 }
 
+tokio::task_local! {
+    /// Where the create this task runs reports the id AWS answered.
+    static CREATED: CreatedId;
+}
+
+/// The id a create answered, reported by the kind (`created`) before it
+/// waits, tags or configures: from that moment the resource exists, and the
+/// executor records it at once, whatever happens next.
+#[derive(Clone, Default)]
+pub struct CreatedId {
+    id: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+    /// The address, and who to tell at once (so that the state is written
+    /// before the wait).
+    notify: Option<(String, tokio::sync::mpsc::UnboundedSender<(String, String)>)>,
+}
+
+impl CreatedId {
+    pub fn new(
+        address: String,
+        notify: tokio::sync::mpsc::UnboundedSender<(String, String)>,
+    ) -> CreatedId {
+        CreatedId {
+            id: Default::default(),
+            notify: Some((address, notify)),
+        }
+    }
+
+    /// Runs a create that reports its id here.
+    pub async fn scope<F: std::future::Future>(&self, create: F) -> F::Output {
+        CREATED.scope(self.clone(), create).await
+    }
+
+    /// Records the id (once; a kind and the executor may both report it).
+    pub fn record(&self, id: &str) {
+        let Ok(mut slot) = self.id.lock() else { return };
+        if slot.as_deref() == Some(id) {
+            return;
+        }
+        *slot = Some(id.to_owned());
+        if let Some((address, n)) = &self.notify {
+            let _ = n.send((address.clone(), id.to_owned()));
+        }
+    }
+
+    /// The id reported, if the create got that far.
+    pub fn get(&self) -> Option<String> {
+        self.id.lock().ok().and_then(|id| id.clone())
+    }
+}
+
+/// Reports the id a create just received. Every kind calls it as soon as
+/// the create call answers, before anything else can fail.
+pub fn created(id: &str) {
+    let _ = CREATED.try_with(|c| c.record(id));
+}
+
 /// Runs one operation with the resource's own time limits.
 pub async fn with_timeouts<F: std::future::Future>(t: Timeouts, op: F) -> F::Output {
     TIMEOUTS.scope(t, op).await
@@ -259,7 +315,9 @@ pub trait Kind: Send + Sync {
     ) -> Result<BTreeMap<String, Attrs>, ApiError>;
 
     /// Creates the resource with its tags, waits until it is usable and
-    /// returns its id. `desired` is fully resolved and defaulted.
+    /// returns its id. `desired` is fully resolved and defaulted. As soon
+    /// as AWS answers the create with an id, before waiting or anything
+    /// else that can fail, the kind reports it with `kinds::created`.
     async fn create(&self, cx: Ctx<'_>, address: &str, desired: &Attrs)
     -> Result<String, ApiError>;
 

@@ -36,8 +36,9 @@ pub struct State {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub deposed: BTreeMap<String, ResourceState>,
     /// Creates started but not known to have finished (per address), saved
-    /// before the call: if the process dies, the next run looks the
-    /// resource up by its tags and adopts it instead of creating another.
+    /// before the call: if the process dies, the next run reads the id the
+    /// create answered, or without one looks the resource up by its tags,
+    /// and adopts it instead of creating another.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub pending: BTreeMap<String, Pending>,
 }
@@ -47,6 +48,10 @@ pub struct Pending {
     pub kind: String,
     /// Unix seconds when the create started.
     pub since: u64,
+    /// The id the create answered, saved at once: what fails after it (a
+    /// wait, tags, a setting) cannot lose the resource.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

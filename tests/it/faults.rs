@@ -11,27 +11,127 @@ use support::{Emulator, Run, Workspace, reconcile_env, tagged_copies};
 
 /// Runs a command through the proxy until it succeeds (at most 3 times):
 /// a run may fail when one call exhausts its retries; the next converges.
+/// Returns the runs it took, or the last failed run.
 fn converge(
     emu: &Emulator,
     ws: &Workspace,
     proxy: &Proxy,
     vars: &[(&str, &str)],
     args: &[&str],
-) -> Run {
+) -> Result<usize, Run> {
     let mut env = vec![("AWS_ENDPOINT_URL", proxy.endpoint.as_str())];
     env.extend_from_slice(vars);
     let mut last = None;
-    for _ in 0..3 {
+    for runs in 1..=3 {
         let run = reconcile_env(Some(emu), ws, args, &env);
         assert!(!run.stderr.contains("panicked"), "{run}");
         if run.code == 0 {
-            return run;
+            return Ok(runs);
         }
         last = Some(run);
     }
-    panic!(
-        "{args:?} did not converge in 3 runs\n{}",
-        last.expect("a run")
+    Err(last.expect("a run"))
+}
+
+/// The seeds to run: `RECONCILE_FAULT_SEEDS` (`1-20` or `3,7,9`), else
+/// `default`. CI runs the default; convergence is measured over many.
+fn seeds(default: &[u64]) -> Vec<u64> {
+    let Ok(spec) = std::env::var("RECONCILE_FAULT_SEEDS") else {
+        return default.to_vec();
+    };
+    spec.split(',')
+        .flat_map(|part| match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b): (u64, u64) = (a.trim().parse().unwrap(), b.trim().parse().unwrap());
+                (a..=b).collect::<Vec<_>>()
+            }
+            None => vec![part.trim().parse().unwrap()],
+        })
+        .collect()
+}
+
+/// The examples to run: `RECONCILE_FAULT_EXAMPLES` (comma-separated), else all.
+fn examples() -> Vec<&'static str> {
+    match std::env::var("RECONCILE_FAULT_EXAMPLES") {
+        Ok(only) => EXAMPLES
+            .iter()
+            .copied()
+            .filter(|e| only.split(',').any(|o| o.trim() == *e))
+            .collect(),
+        Err(_) => EXAMPLES.to_vec(),
+    }
+}
+
+/// Applies, plans and destroys every example through a proxy faulting with
+/// `faults(seed)`, for every seed, each seed on a fresh emulator. Prints
+/// one line per seed and example (runs needed, duplicates, leftovers) and
+/// fails at the end if any did not converge or left anything wrong.
+async fn converge_all(what: &str, default_seeds: &[u64], faults: impl Fn(u64) -> Faults) {
+    let (mut total, mut faulted) = (0, 0);
+    let mut failures = Vec::new();
+    for seed in seeds(default_seeds) {
+        let emu = Emulator::start();
+        let proxy = Proxy::start(&emu.endpoint, faults(seed));
+        for name in examples() {
+            let (ws, vars) = example(name);
+            let mut runs = Vec::new();
+            let mut failed = None;
+            for args in [
+                &["apply", "--auto-approve"][..],
+                &["plan", "--detailed-exitcode"],
+            ] {
+                match converge(&emu, &ws, &proxy, vars, args) {
+                    Ok(n) => runs.push(n),
+                    Err(run) => {
+                        failed = Some(run);
+                        break;
+                    }
+                }
+            }
+            let dups = duplicates(&emu).await;
+            if failed.is_none() {
+                match converge(&emu, &ws, &proxy, vars, &["destroy", "--auto-approve"]) {
+                    Ok(n) => runs.push(n),
+                    Err(run) => failed = Some(run),
+                }
+            }
+            let left = tagged_copies(&emu).await;
+            let stats = proxy.stats();
+            let wrong_left = failed.is_none() && left != retained(name);
+            eprintln!(
+                "{what} seed {seed} {name}: runs (apply, plan, destroy) {runs:?}, {} requests, {} faulted, duplicates {dups:?}, left {left:?}{}",
+                stats.total(),
+                stats.faulted(),
+                if failed.is_some() {
+                    ", DID NOT CONVERGE"
+                } else {
+                    ""
+                }
+            );
+            if let Some(run) = failed {
+                failures.push(format!(
+                    "seed {seed} {name}: did not converge in 3 runs\n{run}"
+                ));
+            }
+            if !dups.is_empty() {
+                failures.push(format!("seed {seed} {name}: duplicates {dups:?}"));
+            }
+            if wrong_left {
+                failures.push(format!("seed {seed} {name}: left behind {left:?}"));
+            }
+            total += stats.total();
+            faulted += stats.faulted();
+            proxy.reset_stats();
+        }
+    }
+    eprintln!(
+        "{what}: {faulted} of {total} requests faulted; {} failures",
+        failures.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    assert!(
+        faulted * 20 >= total,
+        "about 10 % should fail: {faulted} of {total}"
     );
 }
 
@@ -85,35 +185,7 @@ async fn duplicates(emu: &Emulator) -> Vec<(String, usize)> {
 
 #[tokio::test]
 async fn every_example_converges_with_ten_percent_of_requests_faulted() {
-    let emu = Emulator::start();
-    let proxy = Proxy::start(&emu.endpoint, Faults::all(0.10, 42));
-    let mut total = 0;
-    let mut faulted = 0;
-    for &name in EXAMPLES {
-        let (ws, vars) = example(name);
-        converge(&emu, &ws, &proxy, vars, &["apply", "--auto-approve"]);
-        converge(&emu, &ws, &proxy, vars, &["plan", "--detailed-exitcode"]);
-        let dups = duplicates(&emu).await;
-        assert!(dups.is_empty(), "{name}: duplicates {dups:?}");
-        converge(&emu, &ws, &proxy, vars, &["destroy", "--auto-approve"]);
-        let left = tagged_copies(&emu).await;
-        assert_eq!(left, retained(name), "{name}: left behind");
-        let stats = proxy.stats();
-        eprintln!(
-            "{name}: {} requests, {} faulted {:?}",
-            stats.total(),
-            stats.faulted(),
-            stats.faults
-        );
-        total += stats.total();
-        faulted += stats.faulted();
-        proxy.reset_stats();
-    }
-    eprintln!("faults: {faulted} of {total} requests faulted; 0 duplicates, 0 left behind");
-    assert!(
-        faulted * 20 >= total,
-        "about 10 % should fail: {faulted} of {total}"
-    );
+    converge_all("faults", &[42], |seed| Faults::all(0.10, seed)).await;
 }
 
 /// 10 % of requests reach the emulator and then lose their answer (a 500 or
@@ -122,33 +194,8 @@ async fn every_example_converges_with_ten_percent_of_requests_faulted() {
 /// and adopts it, or tries again when it was not made.
 #[tokio::test]
 async fn a_lost_answer_to_a_create_makes_no_duplicate() {
-    let emu = Emulator::start();
-    let proxy = Proxy::start(&emu.endpoint, Faults::after_forwarding(0.10, 7));
-    let (mut total, mut faulted) = (0, 0);
-    for &name in EXAMPLES {
-        let (ws, vars) = example(name);
-        converge(&emu, &ws, &proxy, vars, &["apply", "--auto-approve"]);
-        converge(&emu, &ws, &proxy, vars, &["plan", "--detailed-exitcode"]);
-        let dups = duplicates(&emu).await;
-        let addresses = tagged_copies(&emu).await.len();
-        converge(&emu, &ws, &proxy, vars, &["destroy", "--auto-approve"]);
-        let left = tagged_copies(&emu).await;
-        let stats = proxy.stats();
-        eprintln!(
-            "{name} after forwarding: {} requests, {} faulted {:?}; {addresses} addresses, duplicates {dups:?}, left {left:?}",
-            stats.total(),
-            stats.faulted(),
-            stats.faults,
-        );
-        assert!(dups.is_empty(), "{name}: duplicates {dups:?}");
-        assert_eq!(left, retained(name), "{name}: left behind");
-        total += stats.total();
-        faulted += stats.faulted();
-        proxy.reset_stats();
-    }
-    eprintln!("lost answers: {faulted} of {total} requests; 0 duplicates, 0 left behind");
-    assert!(
-        faulted * 20 >= total,
-        "about 10 % should be lost: {faulted} of {total}"
-    );
+    converge_all("lost answers", &[7], |seed| {
+        Faults::after_forwarding(0.10, seed)
+    })
+    .await;
 }

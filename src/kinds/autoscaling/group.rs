@@ -540,6 +540,7 @@ impl Kind for AutoScalingGroupKind {
             .set_tags(Some(tags))
             .send()
             .await?;
+        crate::kinds::created(&name);
         // An API (or emulator) that ignored the hook list gets them now.
         let live = Attrs::from([(
             "lifecycle_hooks".to_owned(),

@@ -560,6 +560,7 @@ impl Kind for CloudFrontDistribution {
             }
             Err(e) => return Err(e),
         };
+        crate::kinds::created(&id);
         wait_deployed(cx, cx.timeouts(self).create, &id).await?;
         Ok(id)
     }

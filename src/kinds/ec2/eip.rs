@@ -112,6 +112,7 @@ impl Kind for Eip {
             .allocation_id()
             .ok_or_else(|| ApiError::msg("AllocateAddress returned no allocation id"))?
             .to_owned();
+        crate::kinds::created(&id);
         // Usable at once, but DescribeAddresses may not show it yet.
         Waiter::new(cx.timeouts(self).create)
             .until(&format!("Elastic IP {id} to be visible"), || async {

@@ -184,6 +184,7 @@ impl Kind for InternetGateway {
             .and_then(|g| g.internet_gateway_id())
             .ok_or_else(|| ApiError::msg("CreateInternetGateway returned no id"))?
             .to_owned();
+        crate::kinds::created(&id);
         // Usable at once, but EC2 may not know the id yet: attaching would fail.
         Waiter::new(cx.timeouts(self).create)
             .until(&format!("internet gateway {id} to be visible"), || async {

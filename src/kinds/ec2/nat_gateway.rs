@@ -235,6 +235,7 @@ impl Kind for NatGateway {
             .and_then(|g| g.nat_gateway_id())
             .ok_or_else(|| ApiError::msg("CreateNatGateway returned no id"))?
             .to_owned();
+        crate::kinds::created(&id);
         Waiter::new(cx.timeouts(self).create)
             .until(&format!("NAT gateway {id} to become available"), || async {
                 let state = self.state(cx, &id).await?;

@@ -274,6 +274,7 @@ impl Kind for RouteTable {
             .and_then(|t| t.route_table_id())
             .ok_or_else(|| ApiError::msg("CreateRouteTable returned no id"))?
             .to_owned();
+        crate::kinds::created(&id);
         Waiter::new(cx.timeouts(self).create)
             .until(&format!("route table {id} to become visible"), || async {
                 let found = self

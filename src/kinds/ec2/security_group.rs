@@ -528,6 +528,7 @@ impl Kind for SecurityGroup {
             .group_id()
             .ok_or_else(|| ApiError::msg("CreateSecurityGroup returned no id"))?
             .to_owned();
+        crate::kinds::created(&id);
         let created = Waiter::new(cx.timeouts(self).create)
             .until(
                 &format!("security group {id} to become visible"),

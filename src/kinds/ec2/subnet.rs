@@ -137,6 +137,7 @@ impl Kind for Subnet {
             .and_then(|s| s.subnet_id())
             .ok_or_else(|| ApiError::msg("CreateSubnet returned no id"))?
             .to_owned();
+        crate::kinds::created(&id);
         Waiter::new(cx.timeouts(self).create)
             .until(&format!("subnet {id} to become available"), || async {
                 let out = cx

@@ -172,6 +172,7 @@ impl Kind for Vpc {
             .and_then(|v| v.vpc_id())
             .ok_or_else(|| ApiError::msg("CreateVpc returned no id"))?
             .to_owned();
+        crate::kinds::created(&id);
         Waiter::new(cx.timeouts(self).create)
             .until(&format!("VPC {id} to become available"), || async {
                 let out = cx

@@ -333,6 +333,7 @@ impl Kind for EcrRepository {
             .set_tags(Some(tags))
             .send()
             .await?;
+        crate::kinds::created(&name);
         // Everything but the policies is set by CreateRepository.
         let mut created = canonical(desired);
         created.insert("lifecycle_policy".into(), Value::Map(BTreeMap::new()));

@@ -248,6 +248,7 @@ impl Kind for EcsCluster {
             .and_then(Cluster::cluster_arn)
             .ok_or_else(|| ApiError::msg("CreateCluster returned no ARN"))?
             .to_owned();
+        crate::kinds::created(&arn);
         self.wait_active(cx, &arn).await?;
         Ok(arn)
     }

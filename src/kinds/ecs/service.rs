@@ -643,6 +643,7 @@ impl Kind for EcsService {
                 }
             })
             .await?;
+        crate::kinds::created(&arn);
         let cluster = cluster_of(&arn, desired);
         let ids = [arn.clone()];
         let created = Waiter::new(cx.timeouts(self).create)

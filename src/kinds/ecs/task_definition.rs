@@ -558,6 +558,7 @@ impl Kind for EcsTaskDefinition {
             .and_then(TaskDefinition::task_definition_arn)
             .ok_or_else(|| ApiError::msg("RegisterTaskDefinition returned no ARN"))?
             .to_owned();
+        crate::kinds::created(&arn);
         Waiter::new(cx.timeouts(self).create)
             .until(
                 &format!("task definition {arn} to become active"),

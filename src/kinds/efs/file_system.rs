@@ -240,6 +240,7 @@ impl Kind for EfsFileSystem {
             }
             Err(e) => return Err(e),
         };
+        crate::kinds::created(&id);
         Waiter::new(cx.timeouts(self).create)
             .until(
                 &format!("EFS file system {id} to become available"),

@@ -192,6 +192,7 @@ impl Kind for EfsMountTarget {
             .send()
             .await?;
         let id = out.mount_target_id().to_owned();
+        crate::kinds::created(&id);
         Waiter::new(cx.timeouts(self).create)
             .until(
                 &format!("EFS mount target {id} to become available"),

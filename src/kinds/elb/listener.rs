@@ -155,6 +155,7 @@ impl Kind for Listener {
             .and_then(|l| l.listener_arn())
             .ok_or_else(|| ApiError::msg("CreateListener returned no ARN"))?
             .to_owned();
+        crate::kinds::created(&arn);
         Waiter::new(cx.timeouts(self).create)
             .until(&format!("listener {arn} to become visible"), || async {
                 let found = self.listeners(cx, std::slice::from_ref(&arn)).await?;

@@ -223,6 +223,7 @@ impl Kind for ListenerRule {
             .and_then(|r| r.rule_arn())
             .ok_or_else(|| ApiError::msg("CreateRule returned no ARN"))?
             .to_owned();
+        crate::kinds::created(&arn);
         Waiter::new(cx.timeouts(self).create)
             .until(
                 &format!("listener rule {arn} to become visible"),

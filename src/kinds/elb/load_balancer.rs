@@ -304,6 +304,7 @@ impl Kind for LoadBalancer {
             .and_then(|lb| lb.load_balancer_arn())
             .ok_or_else(|| ApiError::msg("CreateLoadBalancer returned no ARN"))?
             .to_owned();
+        crate::kinds::created(&arn);
         // Real AWS takes minutes in `provisioning`.
         Waiter::new(cx.timeouts(self).create)
             .until(&format!("load balancer {arn} to become active"), || async {

@@ -424,6 +424,7 @@ impl Kind for TargetGroup {
             .and_then(|g| g.target_group_arn())
             .ok_or_else(|| ApiError::msg("CreateTargetGroup returned no ARN"))?
             .to_owned();
+        crate::kinds::created(&arn);
         Waiter::new(cx.timeouts(self).create)
             .until(&format!("target group {arn} to become visible"), || async {
                 let found = self.groups(cx, std::slice::from_ref(&arn)).await?;

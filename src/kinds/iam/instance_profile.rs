@@ -176,6 +176,7 @@ impl Kind for IamInstanceProfile {
             .set_tags(Some(create_tags(cx, address, desired)?))
             .send()
             .await?;
+        crate::kinds::created(&name);
         if let Some(role) = str_attr(desired, "role").filter(|r| !r.is_empty()) {
             add_role(cx, &name, &role).await?;
         }

@@ -560,6 +560,7 @@ impl Kind for IamRole {
             },
         )
         .await?;
+        crate::kinds::created(&name);
         // Everything but the policies is set by CreateRole.
         let mut created = canonical(desired);
         created.insert("inline_policies".into(), Value::Map(BTreeMap::new()));

@@ -136,6 +136,28 @@ impl Kind for KmsAlias {
     ) -> Result<Option<String>, ApiError> {
         Ok(None)
     }
+
+    /// The alias of that name when it already names the desired key: that
+    /// key is this stack's, so the alias is what an earlier create made.
+    async fn find_created(
+        &self,
+        cx: Ctx<'_>,
+        _address: &str,
+        desired: &Attrs,
+    ) -> Result<Option<String>, ApiError> {
+        let (Some(name), Some(key)) = (
+            str_attr(desired, "name"),
+            str_attr(desired, "target_key_id"),
+        ) else {
+            return Ok(None);
+        };
+        let found = self.read_many(cx, std::slice::from_ref(&name)).await?;
+        Ok(found
+            .get(&name)
+            .and_then(|a| str_attr(a, "target_key_id"))
+            .filter(|k| key_id(k) == key_id(&key))
+            .map(|_| name))
+    }
 }
 
 #[cfg(test)]

@@ -161,6 +161,7 @@ impl Kind for KmsKey {
             .key_metadata()
             .map(|m| m.key_id().to_owned())
             .ok_or_else(|| ApiError::msg("CreateKey returned no key id"))?;
+        crate::kinds::created(&id);
         if bool_attr(desired, "enable_key_rotation") == Some(true) {
             set_rotation(cx, &id, true).await?;
         }

@@ -272,6 +272,7 @@ impl Kind for LogGroup {
             .set_tags(Some(cx.tags_for(address, desired).into_iter().collect()))
             .send()
             .await?;
+        crate::kinds::created(&name);
         if let Some(days) = days.filter(|d| *d != 0) {
             put_retention(cx, &name, days).await?;
         }

@@ -357,6 +357,7 @@ impl Kind for DbInstanceKind {
             .set_tags(Some(create_tags(cx, address, desired)))
             .send()
             .await?;
+        crate::kinds::created(&id);
         self.wait_available(cx, &id, cx.timeouts(self).create)
             .await?;
         Ok(id)

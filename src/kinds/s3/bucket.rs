@@ -710,6 +710,7 @@ impl Kind for S3Bucket {
             .set_create_bucket_configuration(location)
             .send()
             .await?;
+        crate::kinds::created(&name);
         // Tagged first, so that a failure below leaves a bucket that
         // find_by_address can adopt.
         cx.aws

@@ -35,6 +35,19 @@ impl Fault {
     }
 }
 
+/// Faults the requests of one operation ranked `skip` to `skip + count - 1`
+/// (from 0, in the order they reach the proxy).
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// `"<service> <operation>"` as the stats name it (the service as
+    /// SigV4 scopes it), e.g. `"elasticfilesystem GET
+    /// /2015-02-01/mount-targets"` or `"ec2 CreateVpc"`.
+    pub operation: String,
+    pub skip: u64,
+    pub count: u64,
+    pub fault: Fault,
+}
+
 #[derive(Debug, Clone)]
 pub struct Faults {
     /// Fraction of requests that fail, 0.0 to 1.0.
@@ -44,6 +57,8 @@ pub struct Faults {
     pub seed: u64,
     /// Added to every request.
     pub latency: Duration,
+    /// Chosen requests that fail whatever the fraction.
+    pub rules: Vec<Rule>,
 }
 
 impl Faults {
@@ -53,6 +68,15 @@ impl Faults {
             kinds: Vec::new(),
             seed: 0,
             latency: Duration::ZERO,
+            rules: Vec::new(),
+        }
+    }
+
+    /// Only the faults `rules` name.
+    pub fn rules(rules: Vec<Rule>) -> Faults {
+        Faults {
+            rules,
+            ..Faults::none()
         }
     }
 
@@ -67,6 +91,7 @@ impl Faults {
             ],
             seed,
             latency: Duration::ZERO,
+            rules: Vec::new(),
         }
     }
 }
@@ -260,17 +285,28 @@ fn serve(
     let mut client = client;
     while let Some(req) = read_message(&mut reader, false)? {
         let (service, operation) = identify(&req);
-        let n = counter.fetch_add(1, Ordering::Relaxed);
-        {
+        counter.fetch_add(1, Ordering::Relaxed);
+        let name = format!("{service} {operation}");
+        // The rank of this request among its operation's.
+        let rank = {
             let mut s = stats.lock().expect("proxy stats");
-            *s.requests.entry((service.clone(), operation)).or_default() += 1;
-        }
+            let n = s.requests.entry((service.clone(), operation)).or_default();
+            *n += 1;
+            *n - 1
+        };
         if !faults.latency.is_zero() {
             thread::sleep(faults.latency);
         }
-        let roll = splitmix(faults.seed ^ n);
-        let fault = (!faults.kinds.is_empty() && (roll % 1_000_000) as f64 / 1e6 < faults.fraction)
-            .then(|| faults.kinds[(roll >> 32) as usize % faults.kinds.len()]);
+        let roll = splitmix(faults.seed ^ splitmix(hash(&name)) ^ rank);
+        let ruled = faults
+            .rules
+            .iter()
+            .find(|r| r.operation == name && (r.skip..r.skip + r.count).contains(&rank))
+            .map(|r| r.fault);
+        let fault = ruled.or_else(|| {
+            (!faults.kinds.is_empty() && (roll % 1_000_000) as f64 / 1e6 < faults.fraction)
+                .then(|| faults.kinds[(roll >> 32) as usize % faults.kinds.len()])
+        });
         if let Some(fault) = fault {
             *stats
                 .lock()
@@ -324,6 +360,13 @@ fn close_after(req: &Message) -> Message {
     }
 }
 
+/// FNV-1a: a stable hash of an operation's name (std's is randomised).
+fn hash(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 fn splitmix(x: u64) -> u64 {
     let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -350,12 +393,27 @@ fn identify(req: &Message) -> (String, String) {
     let mut parts = req.head.split_whitespace();
     let method = parts.next().unwrap_or("?");
     let path = parts.next().unwrap_or("/");
-    let first = path
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    if service == "s3" {
+        // Path style: /<bucket>[/<key>]?<sub-resource>.
+        let sub = query.split(['&', '=']).next().unwrap_or("");
+        return (service, format!("{method} ?{sub}"));
+    }
+    // REST APIs: the path with ids left out, e.g.
+    // `GET /2015-02-01/mount-targets/*/security-groups`.
+    let path: Vec<&str> = path
         .trim_start_matches('/')
-        .split(['/', '?'])
-        .next()
-        .unwrap_or("");
-    (service, format!("{method} /{first}"))
+        .split('/')
+        .map(|seg| if is_id(seg) { "*" } else { seg })
+        .collect();
+    (service, format!("{method} /{}", path.join("/")))
+}
+
+/// A path segment that names one resource (`fsmt-0841bebd`, `fs-12ab`,
+/// `E2QWRUHAPOMQZL`), not an API version date or a collection.
+fn is_id(seg: &str) -> bool {
+    let date = seg.len() == 10 && seg.bytes().filter(|b| *b == b'-').count() == 2;
+    !date && seg.bytes().any(|b| b.is_ascii_digit()) || seg.contains('%')
 }
 
 /// An error answer as the service's protocol spells it.
