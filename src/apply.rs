@@ -939,31 +939,33 @@ impl Task {
                 tokio::time::sleep(SETTLE).await;
             }
             match self.kind.find_created(cx, &self.address, desired).await {
+                // Found: continued like a create that answered its id.
                 Ok(Some(id)) => {
-                    let live = match self.read_back(cx, &id).await {
-                        Ok(live) => live,
-                        Err(_) => return (Err(e), Left::Unknown),
-                    };
-                    // Adopted: what the interrupted create left undone
-                    // (tags, attributes) is an update. When that fails
-                    // too, it is kept, tainted.
-                    return match self.finish_adopted(cx, &id, &live, desired).await {
-                        Ok(attrs) => (Ok(Some((id, attrs))), Left::Nothing),
-                        Err(_) => (Err(e), Left::Kept(id, live, Status::Tainted)),
-                    };
+                    self.created.record(&id);
+                    return self.continue_created(cx, id, desired, e).await;
                 }
                 // Certainly not made: the create is tried again.
                 Ok(None) if e.outcome_unknown() && tries < CREATE_TRIES => tries += 1,
                 Ok(None) => return (Err(e), Left::Nothing),
-                Err(_) => return (Err(e), Left::Unknown),
+                Err(lookup) => {
+                    let e = ApiError {
+                        message: format!(
+                            "{}; looking for what it made failed too: {lookup}",
+                            e.message
+                        ),
+                        ..e
+                    };
+                    return (Err(e), Left::Unknown);
+                }
             }
         }
     }
 
-    /// A create answered `id`, then something after it failed (a wait, a
-    /// read, tags, a setting). The resource exists: it is finished with an
-    /// update, or kept in the state — tainted, to be replaced, when it
-    /// failed for good; as it is when it may still get there.
+    /// A create answered `id` (or what it made was found), then something
+    /// failed (a wait, a read, tags, a setting, a lost answer). The resource
+    /// exists: what the create left undone is finished with an update, or
+    /// it is kept in the state — tainted, to be replaced, when it failed
+    /// for good; as it is when it may still get there.
     async fn continue_created(
         &self,
         cx: Ctx<'_>,

@@ -28,6 +28,10 @@ fn converge(
         if run.code == 0 {
             return Ok(runs);
         }
+        // What made this run fail, for the figures of a many-seed run.
+        for line in run.stderr.lines().filter(|l| l.starts_with("  ")) {
+            eprintln!("    {args:?} run {runs}: {}", line.trim());
+        }
         last = Some(run);
     }
     Err(last.expect("a run"))

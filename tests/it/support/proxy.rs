@@ -426,7 +426,10 @@ fn error_response(fault: Fault, service: &str, req: &Message) -> Vec<u8> {
         Fault::Throttle => (400, "Throttling", "Rate exceeded"),
         Fault::Reset | Fault::ResetAfterForwarding => unreachable!("a reset has no answer"),
     };
+    // REST-JSON services answer JSON even to a GET without a body.
+    const REST_JSON: &[&str] = &["elasticfilesystem"];
     let json = req.header("x-amz-target").is_some()
+        || REST_JSON.contains(&service)
         || req
             .header("content-type")
             .is_some_and(|c| c.contains("json"));
