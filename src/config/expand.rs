@@ -672,7 +672,14 @@ fn exprs_of(v: &Value) -> Vec<Expr> {
             })
             .unwrap_or_default(),
         Value::List(l) => l.iter().flat_map(exprs_of).collect(),
-        Value::Map(m) => m.values().flat_map(exprs_of).collect(),
+        Value::Map(m) => m
+            .iter()
+            .flat_map(|(k, i)| {
+                let mut e = exprs_of(&Value::Str(k.clone()));
+                e.extend(exprs_of(i));
+                e
+            })
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -696,7 +703,14 @@ fn rewrite_value(sc: &Scope, v: &Value) -> Result<Value, (usize, String)> {
         ),
         Value::Map(m) => Value::Map(
             m.iter()
-                .map(|(k, i)| Ok((k.clone(), rewrite_value(sc, i)?)))
+                .map(|(k, i)| {
+                    // A key is a template too (`"${stack.name}-task"`).
+                    let key = match rewrite_value(sc, &Value::Str(k.clone()))? {
+                        Value::Str(key) => key,
+                        _ => k.clone(),
+                    };
+                    Ok((key, rewrite_value(sc, i)?))
+                })
                 .collect::<Result<_, (usize, String)>>()?,
         ),
         other => other.clone(),
@@ -732,7 +746,14 @@ fn value_expr(v: &Value) -> Result<Expr, String> {
         Value::List(l) => Expr::List(l.iter().map(value_expr).collect::<Result<_, _>>()?),
         Value::Map(m) => Expr::Map(
             m.iter()
-                .map(|(k, i)| Ok((k.clone(), value_expr(i)?)))
+                .map(|(k, i)| {
+                    if k.contains("${") {
+                        return Err(format!(
+                            "the table key `{k}` is a template: module arguments and outputs take literal keys"
+                        ));
+                    }
+                    Ok((k.clone(), value_expr(i)?))
+                })
                 .collect::<Result<_, String>>()?,
         ),
         other => Expr::Lit(other.clone()),

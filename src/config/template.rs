@@ -695,11 +695,16 @@ fn literal_address(
     Some(address)
 }
 
+/// Every string of a value tree, table keys included (a key may be a
+/// template too).
 fn walk_strings(v: &Value, f: &mut impl FnMut(&str)) {
     match v {
         Value::Str(s) => f(s),
         Value::List(l) => l.iter().for_each(|i| walk_strings(i, f)),
-        Value::Map(m) => m.values().for_each(|i| walk_strings(i, f)),
+        Value::Map(m) => m.iter().for_each(|(k, i)| {
+            f(k);
+            walk_strings(i, f);
+        }),
         _ => {}
     }
 }
@@ -719,11 +724,27 @@ pub fn eval(v: &Value, env: &dyn Resolve) -> Result<Value, String> {
             eval_parts(&parts, env)?
         }
         Value::List(l) => Value::List(l.iter().map(|i| eval(i, env)).collect::<Result<_, _>>()?),
-        Value::Map(m) => Value::Map(
-            m.iter()
-                .map(|(k, i)| Ok((k.clone(), eval(i, env)?)))
-                .collect::<Result<_, String>>()?,
-        ),
+        Value::Map(m) => {
+            let mut out = std::collections::BTreeMap::new();
+            for (k, i) in m {
+                let key = match eval(&Value::Str(k.clone()), env)? {
+                    Value::Str(key) => key,
+                    // A key not known until apply: so is the whole table.
+                    Value::Unknown => return Ok(Value::Unknown),
+                    v @ (Value::Int(_) | Value::Float(_) | Value::Bool(_)) => to_text(&v),
+                    other => {
+                        return Err(format!(
+                            "the table key `{k}` is a {}, not text",
+                            other.type_name()
+                        ));
+                    }
+                };
+                if out.insert(key.clone(), eval(i, env)?).is_some() {
+                    return Err(format!("the table key `{k}` repeats the key {key:?}"));
+                }
+            }
+            Value::Map(out)
+        }
         other => other.clone(),
     })
 }

@@ -188,3 +188,53 @@ fn a_reference_to_an_unknown_lookup_or_attribute_is_refused() {
         "{run}"
     );
 }
+
+/// A table key written as a template is evaluated like any value: the
+/// inline policy is named for the region and stack, not `${stack.region}…`,
+/// and a key naming a resource attribute waits for it (a graph edge).
+#[tokio::test]
+async fn a_templated_table_key_is_evaluated() {
+    let emu = Emulator::start();
+    let ws = Workspace::new();
+    ws.write(
+        "desired/main.toml",
+        r#"
+[stack]
+name = "keys"
+region = "us-east-1"
+
+[log_group.app]
+name = "keys-app"
+
+[iam_role.task]
+name = "keys-task"
+assume_role_services = ["ecs-tasks.amazonaws.com"]
+
+[iam_role.task.inline_policies."${stack.region}-${stack.name}-taskrole"]
+Version = "2012-10-17"
+Statement = [{ Effect = "Allow", Action = ["logs:PutLogEvents"], Resource = "*" }]
+
+[iam_role.task.inline_policies."${log_group.app.name}-write"]
+Version = "2012-10-17"
+Statement = [{ Effect = "Allow", Action = ["logs:CreateLogStream"], Resource = "*" }]
+"#,
+    );
+    let plan = reconcile(&emu, &ws, &["plan"]);
+    plan.expect_success();
+    // The second key is known after the log group exists.
+    assert!(plan.stdout.contains("us-east-1-keys-taskrole"), "{plan}");
+    assert!(!plan.stdout.contains("${stack.region}"), "{plan}");
+    reconcile(&emu, &ws, &["apply", "--auto-approve"]).expect_success();
+    let iam = aws_sdk_iam::Client::new(&sdk_config(&emu).await);
+    let mut names = iam
+        .list_role_policies()
+        .role_name("keys-task")
+        .send()
+        .await
+        .unwrap()
+        .policy_names()
+        .to_vec();
+    names.sort();
+    assert_eq!(names, ["keys-app-write", "us-east-1-keys-taskrole"]);
+    reconcile(&emu, &ws, &["plan", "--detailed-exitcode"]).expect_code(0);
+}
