@@ -143,12 +143,14 @@ where
                 let code = e.code().map(str::to_owned);
                 let class = code.as_deref().map_or(ErrorClass::Other, classify_code);
                 let status = se.raw().status().as_u16();
-                let class = if class == ErrorClass::Other && status >= 500 {
-                    ErrorClass::Transient
-                } else {
-                    class
-                };
                 let message = e.message().map_or_else(|| e.to_string(), str::to_owned);
+                let class = match class {
+                    ErrorClass::Other if status >= 500 => ErrorClass::Transient,
+                    // ECS says it in words only (`ClientException`,
+                    // `InvalidParameterException`).
+                    ErrorClass::Other if says_already_exists(&message) => ErrorClass::AlreadyExists,
+                    class => class,
+                };
                 ApiError {
                     message: format!("{message} [{}]", operation_name::<E>()),
                     code,
@@ -176,6 +178,13 @@ where
             },
         }
     }
+}
+
+/// Whether an error's message says a create found its name taken: ECS
+/// answers a capacity provider or service that exists with a generic code.
+fn says_already_exists(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("already exists") || m.contains("was not idempotent")
 }
 
 /// The API operation an SDK error type belongs to: `CreateSubnet` for
@@ -222,6 +231,17 @@ mod tests {
         ] {
             assert_eq!(classify_code(code), ErrorClass::NotFound, "{code}");
         }
+    }
+
+    #[test]
+    fn an_ecs_already_exists_is_known_by_its_words() {
+        assert!(says_already_exists(
+            "The specified capacity provider already exists. To change the configuration of an existing capacity provider, update the capacity provider."
+        ));
+        assert!(says_already_exists(
+            "Creation of service was not idempotent."
+        ));
+        assert!(!says_already_exists("The specified cluster is inactive."));
     }
 
     #[test]

@@ -167,6 +167,15 @@ deletion_window_in_days = 7
 name = "alias/conv-data"
 target_key_id = "${kms_key.data.id}"
 
+[db_instance.db]
+identifier = "conv-db"
+engine = "postgres"
+instance_class = "db.t3.micro"
+allocated_storage = 20
+master_username = "app"
+master_password = "not-a-secret-in-a-test"
+lifecycle = { deletion_policy = "delete" }
+
 [efs_file_system.volume]
 
 [efs_mount_target.volume]
@@ -186,6 +195,7 @@ const CONFLICTING: &[&str] = &[
     "log_group.app",
     "target_group.web",
     "kms_alias.data",
+    "db_instance.db",
     "efs_mount_target.volume",
 ];
 
