@@ -840,15 +840,21 @@ impl Task {
         let mut adopted = None;
         let mut unresolved = false;
         let result = match &self.op {
-            Op::Delete { id, policy } => match policy {
-                // Retained: forgotten by the state, left running in AWS.
-                DeletionPolicy::Retain => Ok(()),
-                DeletionPolicy::Snapshot => {
-                    self.kind.delete_with_snapshot(cx, id, &self.live).await
+            Op::Delete { id, policy } => {
+                let deleted = match policy {
+                    // Retained: forgotten by the state, left running in AWS.
+                    DeletionPolicy::Retain => Ok(()),
+                    DeletionPolicy::Snapshot => {
+                        self.kind.delete_with_snapshot(cx, id, &self.live).await
+                    }
+                    DeletionPolicy::Delete => self.kind.delete(cx, id, &self.live).await,
+                };
+                match deleted {
+                    Err(e) => self.gone_anyway(cx, id, e).await,
+                    ok => ok,
                 }
-                DeletionPolicy::Delete => self.kind.delete(cx, id, &self.live).await,
+                .map(|()| None)
             }
-            .map(|()| None),
             Op::Update { id, desired } => match self
                 .kind
                 .update(cx, &self.address, id, &self.live, desired)
@@ -989,6 +995,20 @@ impl Task {
             Ok(attrs) => (Ok(Some((id, attrs))), Left::Nothing),
             Err(_) if e.outcome_unknown() => (Err(e), Left::Kept(id, live, Status::Created)),
             Err(_) => (Err(e), Left::Kept(id, live, Status::Tainted)),
+        }
+    }
+
+    /// A delete failed with an unknown outcome (its answer lost, then a
+    /// retry refused because the first one did the work): done if the
+    /// resource is gone now.
+    async fn gone_anyway(&self, cx: Ctx<'_>, id: &str, e: ApiError) -> Result<(), ApiError> {
+        if !e.outcome_unknown() {
+            return Err(e);
+        }
+        tokio::time::sleep(SETTLE).await;
+        match self.kind.read_many(cx, &[id.to_owned()]).await {
+            Ok(live) if !live.contains_key(id) => Ok(()),
+            _ => Err(e),
         }
     }
 

@@ -132,8 +132,12 @@ fn example(s: &Schema) -> String {
 }
 
 fn placeholder(f: &Field) -> Value {
-    if let Some(d) = f.default {
+    // A default is a valid value, unless the field needs items.
+    if let Some(d) = f.default.filter(|_| f.min_items == 0) {
         return d.value();
+    }
+    if let Some(first) = f.allowed.first() {
+        return Value::str(*first);
     }
     match f.ty {
         Type::Object(fields) => {
@@ -149,7 +153,9 @@ fn placeholder(f: &Field) -> Value {
             }
             Value::Map(m)
         }
-        Type::List(t) | Type::Set(t) => Value::List(vec![placeholder(&Field::new(f.name, *t))]),
+        Type::List(t) | Type::Set(t) => {
+            Value::List(vec![placeholder(&Field::new(f.name, *t).one_of(f.allowed))])
+        }
         Type::Map(_) => Value::Map(BTreeMap::new()),
         Type::Bool => Value::Bool(true),
         Type::Int => Value::Int(1),

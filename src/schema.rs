@@ -68,6 +68,11 @@ pub struct Field {
     /// Set by AWS, read-only: exported for references (`id`, `arn`).
     pub computed: bool,
     pub description: &'static str,
+    /// The only values AWS accepts (an action type, a protocol); empty
+    /// means any. Checked by `validate` where the value is literal.
+    pub allowed: &'static [&'static str],
+    /// The fewest items a list AWS accepts holds (0: any).
+    pub min_items: usize,
 }
 
 impl Field {
@@ -82,6 +87,54 @@ impl Field {
             write_only: false,
             computed: false,
             description: "",
+            allowed: &[],
+            min_items: 0,
+        }
+    }
+    /// Only these values: AWS refuses any other.
+    pub const fn one_of(mut self, allowed: &'static [&'static str]) -> Field {
+        self.allowed = allowed;
+        self
+    }
+    /// At least `n` items: AWS refuses fewer.
+    pub const fn min_items(mut self, n: usize) -> Field {
+        self.min_items = n;
+        self
+    }
+
+    /// Checks a value of this field: its type, then what AWS documents of
+    /// its values (allowed values, fewest items). Templates and values not
+    /// known yet pass (checked again once evaluated).
+    pub fn check(&self, v: &Value) -> Result<(), String> {
+        self.ty.check(v)?;
+        let allowed = |s: &str| {
+            if self.allowed.is_empty() || s.contains("${") || self.allowed.contains(&s) {
+                return Ok(());
+            }
+            let list: Vec<String> = self.allowed.iter().map(|a| format!("{a:?}")).collect();
+            Err(format!(
+                "{s:?} is not allowed: expected one of {}{}",
+                list.join(", "),
+                did_you_mean(s, self.allowed.iter().copied())
+            ))
+        };
+        match v {
+            Value::Str(s) => allowed(s),
+            Value::List(items) if items.len() < self.min_items => Err(format!(
+                "needs at least {} item{}, found {}",
+                self.min_items,
+                if self.min_items == 1 { "" } else { "s" },
+                items.len()
+            )),
+            // A list of allowed values (launch types).
+            Value::List(items) => items
+                .iter()
+                .enumerate()
+                .try_for_each(|(i, item)| match item {
+                    Value::Str(s) => allowed(s).map_err(|e| format!("[{i}]: {e}")),
+                    _ => Ok(()),
+                }),
+            _ => Ok(()),
         }
     }
     pub const fn required(mut self) -> Field {
@@ -234,7 +287,7 @@ impl Type {
                         let names = fields.iter().map(|f| f.name);
                         return Err(format!("unknown field `{k}`{}", did_you_mean(k, names)));
                     };
-                    f.ty.check(item).map_err(|e| format!("{k}: {e}"))?;
+                    f.check(item).map_err(|e| format!("{k}: {e}"))?;
                 }
                 for f in fields.iter().filter(|f| f.required) {
                     if !m.contains_key(f.name) {
@@ -367,6 +420,31 @@ pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_field_refuses_values_aws_refuses_and_lets_templates_through() {
+        let kind = Field::new("type", Type::String).one_of(&["forward", "redirect"]);
+        assert!(kind.check(&Value::str("forward")).is_ok());
+        assert!(kind.check(&Value::str("${var.action}")).is_ok());
+        let e = kind.check(&Value::str("foward")).unwrap_err();
+        assert!(e.contains("\"foward\" is not allowed"), "{e}");
+        assert!(e.contains("did you mean `forward`"), "{e}");
+        let modes = Field::new("m", Type::Set(&Type::String)).one_of(&["EC2", "FARGATE"]);
+        assert!(
+            modes
+                .check(&Value::from(vec!["FARGATE".to_owned()]))
+                .is_ok()
+        );
+        let e = modes
+            .check(&Value::from(vec!["EC2".to_owned(), "X".to_owned()]))
+            .unwrap_err();
+        assert!(e.starts_with("[1]: \"X\" is not allowed"), "{e}");
+        let paths = Field::new("p", Type::Set(&Type::String)).min_items(1);
+        assert_eq!(
+            paths.check(&Value::List(vec![])).unwrap_err(),
+            "needs at least 1 item, found 0"
+        );
+    }
 
     const RULE: &[Field] = &[
         Field::new("protocol", Type::String).default(Default::Str("tcp")),

@@ -214,7 +214,14 @@ fn object<'a>(fields: impl Iterator<Item = &'a Field>) -> Json {
 }
 
 fn field(f: &Field) -> Json {
-    let mut j = ty(&f.ty);
+    let one_of = json!({ "anyOf": [{ "enum": f.allowed }, { "$ref": TEMPLATE }] });
+    let mut j = match f.ty {
+        _ if f.allowed.is_empty() => ty(&f.ty),
+        Type::List(_) | Type::Set(_) => json!({
+            "anyOf": [{ "type": "array", "items": one_of }, { "$ref": TEMPLATE }]
+        }),
+        _ => one_of,
+    };
     let mut description = f.description.to_owned();
     if f.force_new {
         description.push_str(" Changing it replaces the resource.");

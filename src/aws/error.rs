@@ -149,6 +149,15 @@ where
                     // ECS says it in words only (`ClientException`,
                     // `InvalidParameterException`).
                     ErrorClass::Other if says_already_exists(&message) => ErrorClass::AlreadyExists,
+                    // AWS's Application Auto Scaling answers a missing target
+                    // or policy with ObjectNotFoundException, the emulator
+                    // with a ValidationException that says so.
+                    ErrorClass::Other
+                        if message.starts_with("No scalable target found")
+                            || message.starts_with("No scaling policy found") =>
+                    {
+                        ErrorClass::NotFound
+                    }
                     class => class,
                 };
                 ApiError {

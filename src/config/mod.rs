@@ -1100,7 +1100,7 @@ impl Loader {
 }
 
 fn check_field(field: &Field, value: &Value) -> Result<(), String> {
-    field.ty.check(value)
+    field.check(value)
 }
 
 /// Every template in the value parses.

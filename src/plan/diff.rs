@@ -62,7 +62,7 @@ pub fn desired_attrs(
             Ok(v) => {
                 let v = without_nulls(v);
                 let field = schema.field(name);
-                let checked = field.map_or(Ok(()), |f| f.ty.check(&v));
+                let checked = field.map_or(Ok(()), |f| f.check(&v));
                 let v = match field {
                     Some(f) => f.ty.convert(v),
                     None => v,

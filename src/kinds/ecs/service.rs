@@ -87,6 +87,7 @@ static SCHEMA: Schema = Schema {
             .doc("How many tasks to keep running."),
         Field::new("launch_type", Type::String)
             .force_new()
+            .one_of(&["EC2", "FARGATE", "EXTERNAL"])
             .doc("\"FARGATE\" or \"EC2\"; leave unset to use a capacity provider strategy."),
         Field::new(
             "capacity_provider_strategy",

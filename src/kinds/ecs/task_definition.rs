@@ -35,6 +35,7 @@ const PORT_MAPPING: &[Field] = &[
         .doc("The port on the host; in awsvpc and host network modes it equals container_port."),
     Field::new("protocol", Type::String)
         .default(Default::Str("tcp"))
+        .one_of(&["tcp", "udp"])
         .doc("\"tcp\" or \"udp\"."),
 ];
 
@@ -117,9 +118,11 @@ static SCHEMA: Schema = Schema {
             .doc("Task memory in MiB, e.g. \"512\" (or \"0.5 GB\"); required on Fargate."),
         Field::new("network_mode", Type::String)
             .force_new()
+            .one_of(&["awsvpc", "bridge", "host", "none"])
             .doc("\"awsvpc\", \"bridge\", \"host\" or \"none\"; Fargate needs awsvpc."),
         Field::new("requires_compatibilities", Type::Set(&Type::String))
             .default(Default::EmptyList)
+            .one_of(&["EC2", "FARGATE", "EXTERNAL"])
             .force_new()
             .doc("Launch types the revision must be valid for, e.g. [\"FARGATE\"]."),
         Field::new("execution_role_arn", Type::Arn)

@@ -32,6 +32,7 @@ static SCHEMA: Schema = Schema {
             .doc("The port it listens on; changed in place."),
         Field::new("protocol", Type::String)
             .default(Default::Str("HTTP"))
+            .one_of(super::ELB_PROTOCOLS)
             .doc("\"HTTP\" or \"HTTPS\" on an application load balancer; \"TCP\", \"TLS\", \"UDP\" or \"TCP_UDP\" on a network one."),
         Field::new("certificate_arn", Type::Arn)
             .doc("The default server certificate of an HTTPS or TLS listener."),

@@ -24,9 +24,11 @@ pub struct ListenerRule;
 const CONDITIONS: &[Field] = &[
     Field::new("path_patterns", Type::Set(&Type::String))
         .default(Default::EmptyList)
+        .min_items(1)
         .doc("Path patterns, any of which matches: \"/api/*\"."),
     Field::new("host_headers", Type::Set(&Type::String))
         .default(Default::EmptyList)
+        .min_items(1)
         .doc("Host names, any of which matches: \"*.example.com\"."),
 ];
 

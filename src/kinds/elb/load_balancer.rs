@@ -29,10 +29,12 @@ static SCHEMA: Schema = Schema {
             .doc("The name (at most 32 letters, digits and hyphens); by default `<stack>-<resource name>`."),
         Field::new("type", Type::String)
             .default(Default::Str("application"))
+            .one_of(&["application", "network", "gateway"])
             .force_new()
             .doc("\"application\" or \"network\"."),
         Field::new("scheme", Type::String)
             .default(Default::Str("internet-facing"))
+            .one_of(&["internet-facing", "internal"])
             .force_new()
             .doc("\"internet-facing\" or \"internal\"."),
         Field::new("subnet_ids", Type::Set(&Type::String))

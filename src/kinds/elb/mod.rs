@@ -290,6 +290,7 @@ pub fn i32_attr(a: &Attrs, name: &str) -> Result<Option<i32>, ApiError> {
 const REDIRECT: &[Field] = &[
     Field::new("protocol", Type::String)
         .default(Default::Str("#{protocol}"))
+        .one_of(&["HTTP", "HTTPS", "#{protocol}"])
         .doc("\"HTTP\", \"HTTPS\" or \"#{protocol}\" (the request's)."),
     Field::new("port", Type::String)
         .default(Default::Str("#{port}"))
@@ -317,9 +318,13 @@ const FIXED_RESPONSE: &[Field] = &[
     Field::new("message_body", Type::String).doc("The body of the response."),
 ];
 
+/// The protocols of listeners and target groups.
+pub const ELB_PROTOCOLS: &[&str] = &["HTTP", "HTTPS", "TCP", "TLS", "UDP", "TCP_UDP", "GENEVE"];
+
 const ACTION_FIELDS: &[Field] = &[
     Field::new("type", Type::String)
         .required()
+        .one_of(&["forward", "redirect", "fixed-response"])
         .doc("\"forward\", \"redirect\" or \"fixed-response\"."),
     Field::new("target_group_arn", Type::Arn)
         .doc("The target group a \"forward\" action sends requests to."),

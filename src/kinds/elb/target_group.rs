@@ -31,6 +31,7 @@ const HEALTH_CHECK: &[Field] = &[
         .default(Default::Str("/"))
         .doc("The path an HTTP(S) check requests (not for TCP checks)."),
     Field::new("protocol", Type::String)
+        .one_of(&["HTTP", "HTTPS", "TCP"])
         .doc("\"HTTP\", \"HTTPS\" or \"TCP\"; by default the group's protocol (TCP for TCP, UDP and TLS groups)."),
     Field::new("port", Type::String)
         .default(Default::Str("traffic-port"))
@@ -65,10 +66,12 @@ static SCHEMA: Schema = Schema {
             .doc("The port targets receive traffic on, unless registered with another."),
         Field::new("protocol", Type::String)
             .default(Default::Str("HTTP"))
+            .one_of(super::ELB_PROTOCOLS)
             .force_new()
             .doc("\"HTTP\" or \"HTTPS\" behind an application load balancer; \"TCP\", \"UDP\", \"TCP_UDP\" or \"TLS\" behind a network one."),
         Field::new("target_type", Type::String)
             .default(Default::Str("instance"))
+            .one_of(&["instance", "ip", "lambda", "alb"])
             .force_new()
             .doc("\"instance\", \"ip\" (awsvpc tasks), \"lambda\" or \"alb\"."),
         Field::new("vpc_id", Type::String)

@@ -93,7 +93,7 @@ async fn add_role(cx: Ctx<'_>, profile: &str, role: &str) -> Result<(), ApiError
 }
 
 async fn remove_role(cx: Ctx<'_>, profile: &str, role: &str) -> Result<(), ApiError> {
-    gone_is_ok(
+    let r = gone_is_ok(
         cx.aws
             .iam
             .remove_role_from_instance_profile()
@@ -103,7 +103,19 @@ async fn remove_role(cx: Ctx<'_>, profile: &str, role: &str) -> Result<(), ApiEr
             .await
             .map(drop)
             .map_err(ApiError::from),
-    )
+    );
+    match r {
+        // An answer lost, and the retry refused (the emulator answers 500):
+        // done if the role is no longer in the profile.
+        Err(e) if e.outcome_unknown() => {
+            let still = IamInstanceProfile
+                .describe(cx, profile)
+                .await?
+                .is_some_and(|p| p.roles().iter().any(|r| r.role_name() == role));
+            if still { Err(e) } else { Ok(()) }
+        }
+        r => r,
+    }
 }
 
 async fn sync_tags(
