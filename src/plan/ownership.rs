@@ -272,6 +272,25 @@ fn own(
         planned: None,
     };
     let ignored = resource.lifecycle.ignore_changes.iter().any(|f| f == field);
+    if matches!(change.action, Action::Create | Action::Replace) && !ignored {
+        // Created with the written value, brought into bounds.
+        if let Some(w) = owned.written.as_ref().and_then(Value::as_int) {
+            let c = clamp(w, min, max);
+            if c != w {
+                for d in change.diffs.iter_mut().filter(|d| d.name == field) {
+                    d.after = Value::Int(c);
+                }
+                if let Some(after) = change.after.as_mut() {
+                    after.insert(field.to_owned(), Value::Int(c));
+                }
+                if let Some(raw) = change.config.as_mut() {
+                    raw.insert(field.to_owned(), Value::Int(c));
+                }
+                owned.planned = Some(Value::Int(c));
+            }
+        }
+        return owned;
+    }
     let live_int = live.as_ref().and_then(Value::as_int);
     let (Action::Update | Action::NoOp, false, Some(live_int)) = (change.action, ignored, live_int)
     else {

@@ -169,7 +169,8 @@ fn change_text(
         let what = match (&o.planned, &o.live) {
             (Some(p), Some(l)) if p == l => format!("kept at {p}"),
             (Some(p), Some(l)) => format!("{l} is out of range: brought to {p}"),
-            _ => "the written value creates it".to_owned(),
+            (Some(p), None) => format!("created with {p}, within range"),
+            _ => "created with the written value".to_owned(),
         };
         let _ = writeln!(out, "  # {} ({what})", o.describe());
     }
