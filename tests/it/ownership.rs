@@ -307,7 +307,7 @@ async fn a_count_outside_the_scalable_targets_range_is_brought_into_it_and_witho
         .collect();
     assert_eq!(warnings.len(), 1, "{run}");
     assert!(
-        warnings[0].contains("main.toml:30:17: ecs_service.app: `desired_count` = 6 is outside min_capacity..max_capacity (2..4) of appautoscaling_target.app"),
+        warnings[0].contains("main.toml:31:17: ecs_service.app: `desired_count` = 6 is outside min_capacity..max_capacity (2..4) of appautoscaling_target.app"),
         "{run}"
     );
     // ...and the service is created within it.
