@@ -348,11 +348,20 @@ pub fn command(
     cmd
 }
 
+/// The binary under test: `RECONCILE_TEST_BIN` when set (worktrees that
+/// share one target directory overwrite each other's `target/debug/reconcile`;
+/// point this at the `deps/reconcile-<hash>` of the worktree's own build),
+/// else the one cargo built for this test.
+pub fn binary() -> std::ffi::OsString {
+    std::env::var_os("RECONCILE_TEST_BIN")
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_reconcile").into())
+}
+
 /// Like `command`, without `--state`: the state lives where the desired
 /// state's `[backend]` says.
 pub fn command_without_state(emu: Option<&Emulator>, ws: &Workspace, args: &[&str]) -> Command {
     let endpoint = emu.map_or(UNREACHABLE_ENDPOINT, |e| e.endpoint.as_str());
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_reconcile"));
+    let mut cmd = Command::new(binary());
     cmd.args(args)
         .arg("--desired")
         .arg(ws.desired_path())
