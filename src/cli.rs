@@ -108,7 +108,9 @@ pub enum Command {
     /// List every variable's value and where it comes from: given (--var,
     /// RECONCILE_VAR_), persisted (recorded by the last successful apply of
     /// a `persist = true` variable) or default. Sensitive values are masked.
-    #[command(after_help = "Example:\n  reconcile vars --desired desired/refarch\n  reconcile vars --json")]
+    #[command(
+        after_help = "Example:\n  reconcile vars --desired desired/refarch\n  reconcile vars --json"
+    )]
     Vars(VarsArgs),
     /// Print a JSON Schema of the desired-state format, for editors (taplo, Even Better TOML).
     #[command(

@@ -93,10 +93,7 @@ pub async fn execute(
     let report = report?;
     // Only an apply that succeeded, of the whole desired state, records
     // the values given to `persist` variables.
-    if report.failures.is_empty()
-        && !report.interrupted
-        && !plan.destroy
-        && plan.targets.is_empty()
+    if report.failures.is_empty() && !report.interrupted && !plan.destroy && plan.targets.is_empty()
     {
         session.record_persisted().await?;
     }

@@ -50,7 +50,12 @@ pub async fn run(global: &Global, cmd: &StateCommand) -> anyhow::Result<i32> {
                 .and_then(|c| crate::plan::ownership::claims(c).remove(address))
                 .unwrap_or_default()
                 .into_iter()
-                .map(|c| (c.rule.field, format!("owned by {} ({})", c.owner, c.rule.why)))
+                .map(|c| {
+                    (
+                        c.rule.field,
+                        format!("owned by {} ({})", c.owner, c.rule.why),
+                    )
+                })
                 .collect();
             for (k, v) in &rs.attributes {
                 let shown = if sensitive.contains(k) {

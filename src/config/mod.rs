@@ -961,20 +961,19 @@ impl Loader {
             .iter()
             .map(|(k, (d, _))| (k.clone(), d.clone()))
             .collect();
-        let (var_values, var_sources) = match vars::values_prompting(
-            &variables, cli_vars, env_vars, persisted, prompt,
-        ) {
-            Ok(v) => v,
-            Err(ps) => {
-                for (name, m) in ps {
-                    let loc = self.variables.get(&name).map(|(_, l)| l.clone());
-                    self.problems.push(Problem { loc, message: m });
+        let (var_values, var_sources) =
+            match vars::values_prompting(&variables, cli_vars, env_vars, persisted, prompt) {
+                Ok(v) => v,
+                Err(ps) => {
+                    for (name, m) in ps {
+                        let loc = self.variables.get(&name).map(|(_, l)| l.clone());
+                        self.problems.push(Problem { loc, message: m });
+                    }
+                    // Expanding without the variables would only add errors
+                    // that follow from these.
+                    return Err(ConfigError(self.problems));
                 }
-                // Expanding without the variables would only add errors
-                // that follow from these.
-                return Err(ConfigError(self.problems));
-            }
-        };
+            };
         // Modules, count, for_each and enabled: a flat set of resources.
         let mut files = files;
         {

@@ -395,8 +395,8 @@ mod tests {
             asked.borrow_mut().push(n.to_owned());
             Some("typed-in".to_owned())
         };
-        let none = BTreeMap::new();
-        let errs = values_prompting(&decls, &cli, &none, &none, &prompt).unwrap_err();
+        let (none, kept) = (BTreeMap::new(), BTreeMap::new());
+        let errs = values_prompting(&decls, &cli, &none, &kept, &prompt).unwrap_err();
         assert_eq!(*asked.borrow(), ["password"]);
         // The plain variable still has no value; the typed one is taken.
         assert_eq!(errs.len(), 1);
@@ -406,7 +406,7 @@ mod tests {
             ("name".to_owned(), "n".to_owned()),
         ]
         .into();
-        let (v, sources) = values_prompting(&decls, &cli, &none, &none, &prompt).unwrap();
+        let (v, sources) = values_prompting(&decls, &cli, &none, &kept, &prompt).unwrap();
         assert_eq!(v["password"], Value::str("typed-in"));
         assert_eq!(sources["password"], VarSource::Prompt);
     }
@@ -475,7 +475,10 @@ mod tests {
 
     #[test]
     fn a_persisted_value_comes_after_a_given_one_and_before_the_default() {
-        let d = decl(&[("persist", Value::Bool(true)), ("default", Value::str("nginx:1.27"))]);
+        let d = decl(&[
+            ("persist", Value::Bool(true)),
+            ("default", Value::str("nginx:1.27")),
+        ]);
         let decls = BTreeMap::from([("image".to_owned(), d)]);
         let none = BTreeMap::new();
         let persisted = BTreeMap::from([("image".to_owned(), Value::str("nginx:1.28"))]);
@@ -486,7 +489,7 @@ mod tests {
         let (v, s) = values_prompting(&decls, &cli, &none, &persisted, &|_| None).unwrap();
         assert_eq!(v["image"], Value::str("nginx:1.29"));
         assert_eq!(s["image"], VarSource::Cli);
-        let (v, s) = values_prompting(&decls, &none, &none, &none, &|_| None).unwrap();
+        let (v, s) = values_prompting(&decls, &none, &none, &BTreeMap::new(), &|_| None).unwrap();
         assert_eq!(v["image"], Value::str("nginx:1.27"));
         assert_eq!(s["image"], VarSource::Default);
         // A variable without `persist` ignores what a state may hold.
@@ -502,10 +505,13 @@ mod tests {
             line: 1,
             col: 1,
         };
-        let m = [("persist", Value::Bool(true)), ("sensitive", Value::Bool(true))]
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (v.clone(), loc.clone())))
-            .collect();
+        let m = [
+            ("persist", Value::Bool(true)),
+            ("sensitive", Value::Bool(true)),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (v.clone(), loc.clone())))
+        .collect();
         let (field, msg) = VarDecl::parse("p", &m).unwrap_err();
         assert_eq!(field.as_deref(), Some("persist"));
         assert!(msg.contains("never holds a secret"), "{msg}");

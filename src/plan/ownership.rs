@@ -121,7 +121,10 @@ pub struct Claim {
 pub fn claims(config: &Config) -> BTreeMap<String, Vec<Claim>> {
     let mut out: BTreeMap<String, Vec<Claim>> = BTreeMap::new();
     for (owner, r) in &config.resources {
-        for rule in RULES.iter().filter(|rule| rule.owner_kind == r.kind.schema().kind) {
+        for rule in RULES
+            .iter()
+            .filter(|rule| rule.owner_kind == r.kind.schema().kind)
+        {
             if !(rule.claims)(&r.attrs) {
                 continue;
             }
@@ -387,7 +390,11 @@ pub fn warnings(config: &Config) -> Vec<Warning> {
             let Some(raw) = r.attrs.get(field) else {
                 continue;
             };
-            let loc = r.attr_locs.get(field).cloned().unwrap_or_else(|| r.loc.clone());
+            let loc = r
+                .attr_locs
+                .get(field)
+                .cloned()
+                .unwrap_or_else(|| r.loc.clone());
             match claim.rule.written {
                 Written::Conflict => out.push(Warning {
                     loc,
@@ -424,7 +431,210 @@ pub fn warnings(config: &Config) -> Vec<Warning> {
         }
     }
     out.sort_by(|a, b| {
-        (a.loc.file.as_path(), a.loc.line, a.loc.col).cmp(&(b.loc.file.as_path(), b.loc.line, b.loc.col))
+        (a.loc.file.as_path(), a.loc.line, a.loc.col).cmp(&(
+            b.loc.file.as_path(),
+            b.loc.line,
+            b.loc.col,
+        ))
     });
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::DeletionPolicy;
+    use std::path::Path;
+
+    fn config(toml: &str) -> Config {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("main.toml");
+        std::fs::write(&p, toml).unwrap();
+        crate::config::load(Path::new(&p), &BTreeMap::new(), &BTreeMap::new()).unwrap()
+    }
+
+    const STACK: &str = r#"
+[stack]
+name = "t"
+region = "us-east-1"
+
+[ecs_cluster.app]
+
+[ecs_service.web]
+cluster = "${ecs_cluster.app.arn}"
+task_definition = "web:1"
+desired_count = 2
+
+[appautoscaling_target.web]
+resource_id = "service/${ecs_cluster.app.name}/${ecs_service.web.name}"
+min_capacity = 2
+max_capacity = 4
+
+[autoscaling_group.hosts]
+min_size = 1
+max_size = 3
+desired_capacity = 2
+subnet_ids = ["subnet-1"]
+launch_template = { id = "lt-1" }
+
+[ecs_capacity_provider.hosts]
+auto_scaling_group_arn = "${autoscaling_group.hosts.arn}"
+managed_scaling = { target_capacity = 100 }
+"#;
+
+    fn change(address: &str, action: Action, live: i64, written: i64) -> Change {
+        let kind = address.split('.').next().unwrap_or_default().to_owned();
+        let before = Attrs::from([("desired_count".to_owned(), Value::Int(live))]);
+        let mut diffs = Vec::new();
+        if live != written {
+            diffs.push(AttrDiff {
+                name: "desired_count".into(),
+                before: Value::Int(live),
+                after: Value::Int(written),
+                forces_replacement: false,
+                sensitive: false,
+            });
+        }
+        Change {
+            address: address.into(),
+            kind,
+            action,
+            id: Some("arn:svc".into()),
+            before: Some(before),
+            after: Some(Attrs::from([(
+                "desired_count".to_owned(),
+                Value::Int(written),
+            )])),
+            config: (action != Action::NoOp).then(Attrs::new),
+            diffs,
+            deps: vec![],
+            state_deps: vec![],
+            sensitive: vec![],
+            reason: None,
+            create_before_destroy: false,
+            deposed: false,
+            deletion_policy: DeletionPolicy::Delete,
+        }
+    }
+
+    fn target(min: i64, max: i64) -> Change {
+        let mut c = change("appautoscaling_target.web", Action::NoOp, 0, 0);
+        c.after = Some(Attrs::from([
+            ("min_capacity".to_owned(), Value::Int(min)),
+            ("max_capacity".to_owned(), Value::Int(max)),
+        ]));
+        c
+    }
+
+    #[test]
+    fn owners_are_found_through_the_references_of_the_desired_state() {
+        let claims = claims(&config(STACK));
+        let found: Vec<(&str, &str, &str)> = claims
+            .iter()
+            .flat_map(|(a, l)| {
+                l.iter()
+                    .map(move |c| (a.as_str(), c.rule.field, c.owner.as_str()))
+            })
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    "autoscaling_group.hosts",
+                    "desired_capacity",
+                    "ecs_capacity_provider.hosts"
+                ),
+                (
+                    "ecs_service.web",
+                    "desired_count",
+                    "appautoscaling_target.web"
+                ),
+            ]
+        );
+        // Managed scaling disabled, or another dimension: no owner.
+        let off = STACK
+            .replace("{ target_capacity = 100 }", "{ status = \"DISABLED\" }")
+            .replace(
+                "max_capacity = 4",
+                "max_capacity = 4\nscalable_dimension = \"custom-resource:ResourceType:Property\"",
+            );
+        assert!(claims_of(&off).is_empty());
+    }
+
+    fn claims_of(toml: &str) -> BTreeMap<String, Vec<Claim>> {
+        claims(&config(toml))
+    }
+
+    #[test]
+    fn a_live_count_within_the_range_is_kept_and_one_outside_is_clamped() {
+        let cfg = config(STACK);
+        let mut changes = vec![
+            target(2, 4),
+            change("ecs_service.web", Action::Update, 3, 2),
+        ];
+        let owned = apply(&cfg, &mut changes);
+        assert_eq!(changes[1].action, Action::NoOp);
+        assert!(changes[1].diffs.is_empty());
+        assert!(changes[1].config.is_none());
+        let o = &owned["ecs_service.web"][0];
+        assert!(o.keeps_a_difference(), "{o:?}");
+        assert_eq!(
+            o.describe(),
+            "desired_count owned by appautoscaling_target.web, range 2..4"
+        );
+
+        let mut changes = vec![
+            target(2, 4),
+            change("ecs_service.web", Action::Update, 9, 2),
+        ];
+        apply(&cfg, &mut changes);
+        assert_eq!(changes[1].action, Action::Update);
+        assert_eq!(changes[1].diffs[0].after, Value::Int(4));
+        // What apply evaluates sends the clamped value.
+        let raw = changes[1].config.as_ref().unwrap();
+        assert_eq!(raw["desired_count"], Value::Int(4));
+
+        // Equal to the written value but outside the range: clamped too.
+        let mut changes = vec![target(2, 4), change("ecs_service.web", Action::NoOp, 1, 1)];
+        apply(&cfg, &mut changes);
+        assert_eq!(changes[1].action, Action::Update);
+        assert_eq!(changes[1].diffs[0].after, Value::Int(2));
+        assert!(changes[1].config.is_some());
+    }
+
+    #[test]
+    fn ignore_changes_still_wins() {
+        let toml = STACK.replace(
+            "desired_count = 2",
+            "desired_count = 2\nlifecycle = { ignore_changes = [\"desired_count\"] }",
+        );
+        let cfg = config(&toml);
+        let mut c = change("ecs_service.web", Action::NoOp, 9, 9);
+        c.config = None;
+        let mut changes = vec![target(2, 4), c];
+        apply(&cfg, &mut changes);
+        assert_eq!(changes[1].action, Action::NoOp);
+    }
+
+    #[test]
+    fn validate_warns_at_a_conflicting_field_and_an_initial_value_out_of_range() {
+        let toml = STACK.replace("desired_count = 2", "desired_count = 7");
+        let w = warnings(&config(&toml));
+        let lines: Vec<String> = w
+            .iter()
+            .map(|w| format!("{}:{} {}", w.loc.line, w.loc.col, w.message))
+            .collect();
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(
+            lines[0].starts_with("11:17 ecs_service.web: `desired_count` = 7 is outside"),
+            "{lines:?}"
+        );
+        assert!(
+            lines[1].starts_with("21:20 autoscaling_group.hosts: `desired_capacity` is owned by ecs_capacity_provider.hosts"),
+            "{lines:?}"
+        );
+        // Within range and the group's capacity unset: nothing to say.
+        let fine = STACK.replace("desired_capacity = 2\n", "");
+        assert!(warnings(&config(&fine)).is_empty());
+    }
 }

@@ -100,7 +100,12 @@ async fn watch_correct_keeps_scale_outs_and_a_ci_deploy_and_closes_a_port_opened
     let run = reconcile(
         &emu,
         &ws,
-        &["apply", "--auto-approve", "--var", "website_image=nginx:1.28"],
+        &[
+            "apply",
+            "--auto-approve",
+            "--var",
+            "website_image=nginx:1.28",
+        ],
     );
     run.expect_success();
     assert!(
@@ -199,7 +204,12 @@ async fn watch_correct_keeps_scale_outs_and_a_ci_deploy_and_closes_a_port_opened
     assert_eq!(owned["field"], "desired_count", "{owned}");
     assert_eq!(owned["owner"], WEBSITE_TARGET, "{owned}");
     assert_eq!(
-        (&owned["min"], &owned["max"], &owned["live"], &owned["planned"]),
+        (
+            &owned["min"],
+            &owned["max"],
+            &owned["live"],
+            &owned["planned"]
+        ),
         (
             &serde_json::json!(2),
             &serde_json::json!(4),
@@ -226,9 +236,9 @@ async fn watch_correct_keeps_scale_outs_and_a_ci_deploy_and_closes_a_port_opened
     let run = reconcile(&emu, &ws, &["vars"]);
     run.expect_success();
     assert!(
-        run.stdout
-            .lines()
-            .any(|l| l.starts_with("website_image") && l.contains("\"nginx:1.28\"") && l.contains("(persisted: --var at ")),
+        run.stdout.lines().any(|l| l.starts_with("website_image")
+            && l.contains("\"nginx:1.28\"")
+            && l.contains("(persisted: --var at ")),
         "{run}"
     );
     assert!(
@@ -325,9 +335,8 @@ async fn a_count_outside_the_scalable_targets_range_is_brought_into_it_and_witho
 
     // Scaled beyond the maximum by hand: planned back to the maximum.
     set_service_count(&emu, &cluster, &service, 7).await;
-    let plan = plan_json(
-        reconcile(&emu, &ws, &["plan", "--json", "--detailed-exitcode"]).expect_code(2),
-    );
+    let plan =
+        plan_json(reconcile(&emu, &ws, &["plan", "--json", "--detailed-exitcode"]).expect_code(2));
     let c = change(&plan, "ecs_service.app");
     assert_eq!(c["action"], "update", "{c}");
     assert_eq!(
@@ -338,7 +347,10 @@ async fn a_count_outside_the_scalable_targets_range_is_brought_into_it_and_witho
     assert_eq!(plan["summary"]["change"], 1, "{plan}");
     let run = reconcile(&emu, &ws, &["watch", "--once", "--correct"]);
     run.expect_code(2);
-    assert_eq!(cycle(&run)["drifted"], serde_json::json!(["ecs_service.app"]));
+    assert_eq!(
+        cycle(&run)["drifted"],
+        serde_json::json!(["ecs_service.app"])
+    );
     assert_eq!(service_count(&emu, &cluster, &service).await, 4);
     // Below the minimum: up to the minimum.
     set_service_count(&emu, &cluster, &service, 1).await;
@@ -458,10 +470,18 @@ async fn a_persisted_variable_keeps_the_last_successful_apply_and_vars_shows_whe
     reconcile(
         &emu,
         &ws,
-        &["apply", "--auto-approve", "--var", "subnet_cidr=10.30.2.0/24"],
+        &[
+            "apply",
+            "--auto-approve",
+            "--var",
+            "subnet_cidr=10.30.2.0/24",
+        ],
     )
     .expect_success();
-    assert_eq!(subnet_cidr(&emu, &ws).await.as_deref(), Some("10.30.2.0/24"));
+    assert_eq!(
+        subnet_cidr(&emu, &ws).await.as_deref(),
+        Some("10.30.2.0/24")
+    );
     assert_eq!(
         state(&ws)["variables"]["subnet_cidr"]["value"],
         "10.30.2.0/24"
@@ -488,19 +508,35 @@ async fn a_persisted_variable_keeps_the_last_successful_apply_and_vars_shows_whe
     reconcile(
         &emu,
         &ws,
-        &["apply", "--auto-approve", "--var", "subnet_cidr=10.30.3.0/24"],
+        &[
+            "apply",
+            "--auto-approve",
+            "--var",
+            "subnet_cidr=10.30.3.0/24",
+        ],
     )
     .expect_success();
     let run = reconcile(&emu, &ws, &["apply", "before.plan"]);
     run.expect_code(1);
-    assert!(run.stderr.contains("stale") || run.stderr.contains("changed since"), "{run}");
-    assert_eq!(subnet_cidr(&emu, &ws).await.as_deref(), Some("10.30.3.0/24"));
+    assert!(
+        run.stderr.contains("stale") || run.stderr.contains("changed since"),
+        "{run}"
+    );
+    assert_eq!(
+        subnet_cidr(&emu, &ws).await.as_deref(),
+        Some("10.30.3.0/24")
+    );
 
     // A failed apply (a subnet outside its VPC) records nothing new.
     let run = reconcile(
         &emu,
         &ws,
-        &["apply", "--auto-approve", "--var", "subnet_cidr=192.168.9.0/24"],
+        &[
+            "apply",
+            "--auto-approve",
+            "--var",
+            "subnet_cidr=192.168.9.0/24",
+        ],
     );
     run.expect_code(1);
     assert_eq!(
@@ -513,7 +549,10 @@ async fn a_persisted_variable_keeps_the_last_successful_apply_and_vars_shows_whe
     assert_eq!(var(&vars, "subnet_cidr")["source"], "persisted", "{vars}");
     // The next run without a value restores the last successful deploy.
     reconcile(&emu, &ws, &["watch", "--once", "--correct"]).expect_code(2);
-    assert_eq!(subnet_cidr(&emu, &ws).await.as_deref(), Some("10.30.3.0/24"));
+    assert_eq!(
+        subnet_cidr(&emu, &ws).await.as_deref(),
+        Some("10.30.3.0/24")
+    );
     reconcile(&emu, &ws, &["plan", "--detailed-exitcode"]).expect_code(0);
     // Nothing secret in the state.
     assert!(!ws.read("state/test.json").contains("not-shown"));

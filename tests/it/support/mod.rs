@@ -353,8 +353,7 @@ pub fn command(
 /// point this at the `deps/reconcile-<hash>` of the worktree's own build),
 /// else the one cargo built for this test.
 pub fn binary() -> std::ffi::OsString {
-    std::env::var_os("RECONCILE_TEST_BIN")
-        .unwrap_or_else(|| env!("CARGO_BIN_EXE_reconcile").into())
+    std::env::var_os("RECONCILE_TEST_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_reconcile").into())
 }
 
 /// Like `command`, without `--state`: the state lives where the desired
