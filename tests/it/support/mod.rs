@@ -348,10 +348,12 @@ pub fn command(
     cmd
 }
 
-/// The binary under test: `RECONCILE_TEST_BIN` when set (worktrees that
-/// share one target directory overwrite each other's `target/debug/reconcile`;
-/// point this at the `deps/reconcile-<hash>` of the worktree's own build),
-/// else the one cargo built for this test.
+/// The binary under test: `RECONCILE_TEST_BIN` when set, else the one
+/// cargo built for this test. Worktrees that share one target directory
+/// share artifact names too (cargo hashes a path package relative to its
+/// workspace), so each build overwrites the other's binary: copy the
+/// worktree's own build elsewhere right after building and point this at
+/// the copy.
 pub fn binary() -> std::ffi::OsString {
     std::env::var_os("RECONCILE_TEST_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_reconcile").into())
 }
