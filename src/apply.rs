@@ -1096,6 +1096,7 @@ mod tests {
             outputs: BTreeMap::new(),
             lookups: BTreeMap::new(),
             targets: vec![],
+            owned: BTreeMap::new(),
         };
         let work = Work::build(&plan).unwrap();
         for (address, calls) in [

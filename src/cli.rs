@@ -105,6 +105,13 @@ pub enum Command {
         after_help = "Example:\n  reconcile output app_url   # prints only the value, for scripts"
     )]
     Output(OutputArgs),
+    /// List every variable's value and where it comes from: given (--var,
+    /// RECONCILE_VAR_), persisted (recorded by the last successful apply of
+    /// a `persist = true` variable) or default. Sensitive values are masked.
+    #[command(
+        after_help = "Example:\n  reconcile vars --desired desired/refarch\n  reconcile vars --json"
+    )]
+    Vars(VarsArgs),
     /// Print a JSON Schema of the desired-state format, for editors (taplo, Even Better TOML).
     #[command(
         after_help = "Example:\n  reconcile schema > reconcile.schema.json\n  # then, first line of a desired-state file: #:schema ../reconcile.schema.json"
@@ -209,6 +216,13 @@ pub struct GraphArgs {
 pub struct ForceUnlockArgs {
     /// The lock id shown by the lock error.
     pub lock_id: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct VarsArgs {
+    /// Print as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -56,6 +56,7 @@ fn main() -> ExitCode {
             Command::Graph(args) => commands::graph::run(g, args),
             Command::ForceUnlock(args) => commands::unlock::run(g, args).await,
             Command::Output(args) => commands::output::run(g, args).await,
+            Command::Vars(args) => commands::vars::run(g, args).await,
             Command::Schema => commands::reference::schema(),
             Command::Docs(args) => commands::reference::docs(g, args),
             Command::Completions(args) => commands::reference::completions(args),

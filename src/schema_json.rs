@@ -79,7 +79,8 @@ fn variables() -> Json {
                 "allowed_values": { "type": "array", "description": "The only values accepted." },
                 "pattern": { "type": "string", "description": "A regular expression a string value must match." },
                 "min_length": { "type": "integer", "minimum": 0, "description": "The shortest string or list accepted." },
-                "max_length": { "type": "integer", "minimum": 0, "description": "The longest string or list accepted." }
+                "max_length": { "type": "integer", "minimum": 0, "description": "The longest string or list accepted." },
+                "persist": { "type": "boolean", "default": false, "description": "A deploy channel: the value of the last successful apply is kept in the state and used when a later run gives none (not with sensitive)." }
             },
             "additionalProperties": false
         }

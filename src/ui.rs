@@ -249,6 +249,12 @@ impl Ui {
         let _ = writeln!(e, "{} {message}", self.style.bold("Note:"));
     }
 
+    /// A warning about the desired state (stderr, one line).
+    pub fn warning(&self, message: &str) {
+        let mut e = std::io::stderr().lock();
+        let _ = writeln!(e, "{} {message}", self.style.yellow("Warning:"));
+    }
+
     pub fn error(&self, message: &str) {
         let mut e = std::io::stderr().lock();
         let _ = writeln!(e, "{} {message}", self.style.red("Error:"));

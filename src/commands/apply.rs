@@ -91,6 +91,12 @@ pub async fn execute(
     };
     ui.finish_progress();
     let report = report?;
+    // Only an apply that succeeded, of the whole desired state, records
+    // the values given to `persist` variables.
+    if report.failures.is_empty() && !report.interrupted && !plan.destroy && plan.targets.is_empty()
+    {
+        session.record_persisted().await?;
+    }
     Ok(finish(&ui, &report, plan.destroy, session))
 }
 

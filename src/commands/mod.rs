@@ -10,6 +10,7 @@ pub mod reference;
 pub mod state;
 pub mod unlock;
 pub mod validate;
+pub mod vars;
 pub mod watch;
 
 use std::collections::BTreeMap;
@@ -40,7 +41,28 @@ pub fn ui(global: &Global) -> Ui {
 /// The desired state, loaded and checked (no AWS call). Variables come from
 /// `--var`, then `--var-file`s (the later file wins), then the environment;
 /// on a terminal, a sensitive variable with no value at all is asked for.
+///
+/// A `persist = true` variable given no value takes the value recorded in
+/// the state by the last successful apply (read here without a lock, from a
+/// local state; commands that lock the state use `load_config_with`).
 pub fn load_config(global: &Global) -> anyhow::Result<Config> {
+    let persisted = match config::locate(&global.desired) {
+        Some((stack, backend, true)) if global.state.is_some() || backend.is_none() => {
+            let path = state_path_of(global, &stack);
+            crate::state::local::read(&path)?
+                .map(|s| s.persisted_values())
+                .unwrap_or_default()
+        }
+        _ => BTreeMap::new(),
+    };
+    load_config_with(global, &persisted)
+}
+
+/// `load_config` with the persisted variable values given.
+pub fn load_config_with(
+    global: &Global,
+    persisted: &BTreeMap<String, crate::value::Value>,
+) -> anyhow::Result<Config> {
     let mut vars: BTreeMap<String, String> = BTreeMap::new();
     for file in &global.var_files {
         vars.extend(read_var_file(file)?);
@@ -49,10 +71,11 @@ pub fn load_config(global: &Global) -> anyhow::Result<Config> {
     let prompt = |name: &str| ask_hidden(&format!("Value of the sensitive variable `{name}`: "));
     let no_prompt = |_: &str| None;
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-    Ok(config::load_prompting(
+    Ok(config::load_with(
         &global.desired,
         &vars,
         &config::env_vars(),
+        persisted,
         if interactive { &prompt } else { &no_prompt },
     )?)
 }
@@ -122,10 +145,14 @@ fn ask_hidden(question: &str) -> Option<String> {
 
 /// `--state`, or `state/<stack>.json`.
 pub fn state_path(global: &Global, config: &Config) -> PathBuf {
+    state_path_of(global, &config.stack)
+}
+
+fn state_path_of(global: &Global, stack: &str) -> PathBuf {
     global
         .state
         .clone()
-        .unwrap_or_else(|| PathBuf::from("state").join(format!("{}.json", config.stack)))
+        .unwrap_or_else(|| PathBuf::from("state").join(format!("{stack}.json")))
 }
 
 /// What to plan: everything, a destroy, only drift, some targets.
@@ -143,11 +170,19 @@ fn backend<'a>(global: &Global, config: &'a Config) -> Option<&'a config::Backen
 
 /// Opens (and locks) the state where the desired state says it lives.
 pub async fn open_store(global: &Global, config: &Config) -> anyhow::Result<Box<dyn Store>> {
-    Ok(match backend(global, config) {
+    open_store_of(global, &config.stack, config.backend.as_ref()).await
+}
+
+async fn open_store_of(
+    global: &Global,
+    stack: &str,
+    backend: Option<&config::Backend>,
+) -> anyhow::Result<Box<dyn Store>> {
+    Ok(match backend.filter(|_| global.state.is_none()) {
         Some(b) => {
             Box::new(S3Store::open(Clients::s3_in(&b.region, global.max_attempts).await, b).await?)
         }
-        None => Box::new(LocalStore::open(&state_path(global, config))?),
+        None => Box::new(LocalStore::open(&state_path_of(global, stack))?),
     })
 }
 
@@ -165,6 +200,13 @@ pub async fn read_state(
         let state =
             crate::state::s3::read(&Clients::s3_in(&b.region, global.max_attempts).await, &b)
                 .await?;
+        // The persisted values of a remote state.
+        let config = match (&state, config) {
+            (Some(s), Some(_)) if !s.variables.is_empty() => {
+                Some(load_config_with(global, &s.persisted_values())?)
+            }
+            (_, c) => c,
+        };
         return Ok((config, format!("s3://{}/{}", b.bucket, b.key), state));
     }
     let path = match (&global.state, &config) {
@@ -189,9 +231,34 @@ pub struct Session {
 
 impl Session {
     pub async fn open(global: &Global) -> anyhow::Result<Session> {
-        let config = load_config(global)?;
-        let store = open_store(global, &config).await?;
-        let state = match store.load().await? {
+        // The state is opened (and locked) first when the desired state
+        // persists variables: their values come from it.
+        let (config, store, loaded) = match config::locate(&global.desired) {
+            Some((stack, backend, true)) => {
+                let store = open_store_of(global, &stack, backend.as_ref()).await?;
+                let loaded = store.load().await?;
+                let persisted = loaded
+                    .as_ref()
+                    .filter(|s| s.stack == stack)
+                    .map(State::persisted_values)
+                    .unwrap_or_default();
+                let config = match load_config_with(global, &persisted) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        store.unlock().await?;
+                        return Err(e);
+                    }
+                };
+                (config, store, loaded)
+            }
+            _ => {
+                let config = load_config_with(global, &BTreeMap::new())?;
+                let store = open_store(global, &config).await?;
+                let loaded = store.load().await?;
+                (config, store, loaded)
+            }
+        };
+        let state = match loaded {
             Some(s) if s.stack != config.stack => bail!(
                 "the state {} belongs to stack `{}`, but the desired state is stack `{}`",
                 store.location(),
@@ -219,6 +286,16 @@ impl Session {
             clients,
             fingerprints,
         })
+    }
+
+    /// After an apply that succeeded: records the values given to
+    /// `persist` variables, and saves the state if that changed it.
+    pub async fn record_persisted(&mut self) -> anyhow::Result<()> {
+        let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+        if self.state.record_persisted(&self.config, &now) {
+            self.save().await?;
+        }
+        Ok(())
     }
 
     /// Writes the state, sensitive values fingerprinted.

@@ -44,13 +44,29 @@ pub async fn run(global: &Global, cmd: &StateCommand) -> anyhow::Result<i32> {
                 format!("{:?}", rs.status).to_lowercase()
             ));
             ui.line(&format!("dependencies = {:?}", rs.dependencies));
+            // Fields another resource of the desired state owns.
+            let owners: Vec<(&str, String)> = config
+                .as_ref()
+                .and_then(|c| crate::plan::ownership::claims(c).remove(address))
+                .unwrap_or_default()
+                .into_iter()
+                .map(|c| {
+                    (
+                        c.rule.field,
+                        format!("owned by {} ({})", c.owner, c.rule.why),
+                    )
+                })
+                .collect();
             for (k, v) in &rs.attributes {
                 let shown = if sensitive.contains(k) {
                     SENSITIVE.to_owned()
                 } else {
                     v.to_string()
                 };
-                ui.line(&format!("{k} = {shown}"));
+                match owners.iter().find(|(f, _)| f == k) {
+                    Some((_, note)) => ui.line(&format!("{k} = {shown}  # {k} {note}")),
+                    None => ui.line(&format!("{k} = {shown}")),
+                }
             }
         }
         StateCommand::Rm { address } => {

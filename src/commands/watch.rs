@@ -137,6 +137,8 @@ async fn run_cycle(global: &Global, args: &WatchArgs, cycle: &mut Cycle) -> anyh
             cycle
                 .errors
                 .push("interrupted: operations not started were left for the next cycle".into());
+        } else if report.failures.is_empty() {
+            session.record_persisted().await?;
         }
         anyhow::Ok(())
     }

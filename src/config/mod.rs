@@ -18,7 +18,7 @@ use crate::lookups::{Lookup, LookupKind};
 use crate::schema::{Field, did_you_mean};
 use crate::value::{Attrs, Value};
 use template::Ref;
-pub use vars::{VarDecl, VarType};
+pub use vars::{VarDecl, VarSource, VarType};
 
 /// A place in a desired-state file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,6 +157,8 @@ pub struct Resource {
     pub sensitive_attrs: BTreeSet<String>,
     pub lifecycle: Lifecycle,
     pub loc: Loc,
+    /// Where each attribute is written (for located warnings).
+    pub attr_locs: BTreeMap<String, Loc>,
 }
 
 impl fmt::Debug for Resource {
@@ -176,6 +178,10 @@ pub struct Config {
     pub variables: BTreeMap<String, VarDecl>,
     /// Final values of every variable, checked against its declaration.
     pub var_values: BTreeMap<String, Value>,
+    /// Where each value came from (given, persisted, default).
+    pub var_sources: BTreeMap<String, VarSource>,
+    /// Where each variable is declared.
+    pub var_locs: BTreeMap<String, Loc>,
     pub resources: BTreeMap<String, Resource>,
     /// Output name → template.
     pub outputs: BTreeMap<String, Value>,
@@ -246,8 +252,35 @@ pub fn load_prompting(
     env_vars: &BTreeMap<String, String>,
     prompt: vars::Prompt,
 ) -> Result<Config, ConfigError> {
+    load_with(path, cli_vars, env_vars, &BTreeMap::new(), prompt)
+}
+
+/// Like `load_prompting`; a `persist` variable given no value takes its
+/// value in `persisted` (from the state) before its default.
+pub fn load_with(
+    path: &Path,
+    cli_vars: &BTreeMap<String, String>,
+    env_vars: &BTreeMap<String, String>,
+    persisted: &BTreeMap<String, Value>,
+    prompt: vars::Prompt,
+) -> Result<Config, ConfigError> {
     let (files, loader) = parse_dir(path, false)?;
-    loader.finish(cli_vars, env_vars, prompt, files)
+    loader.finish(cli_vars, env_vars, persisted, prompt, files)
+}
+
+/// What the desired state says about where its state lives, read without
+/// checking anything else: the stack name, the backend, and whether any
+/// variable is persisted. `None` when the files do not even say that (the
+/// full load then reports why).
+pub fn locate(path: &Path) -> Option<(String, Option<Backend>, bool)> {
+    let (_, loader) = parse_dir(path, false).ok()?;
+    let (stack, _, _) = loader.stack.as_ref()?;
+    let persist = loader.variables.values().any(|(d, _)| d.persist);
+    Some((
+        stack.clone(),
+        loader.backend.as_ref().map(|(b, _)| b.clone()),
+        persist,
+    ))
 }
 
 /// Loads one desired-state file given as bytes, as if read from `file`
@@ -260,7 +293,13 @@ pub fn load_bytes(
 ) -> Result<Config, ConfigError> {
     let mut loader = Loader::default();
     loader.bytes(file, bytes);
-    loader.finish(cli_vars, env_vars, &|_| None, vec![file.to_owned()])
+    loader.finish(
+        cli_vars,
+        env_vars,
+        &BTreeMap::new(),
+        &|_| None,
+        vec![file.to_owned()],
+    )
 }
 
 /// Parses every file of a desired state or a module, without checking
@@ -901,6 +940,7 @@ impl Loader {
         mut self,
         cli_vars: &BTreeMap<String, String>,
         env_vars: &BTreeMap<String, String>,
+        persisted: &BTreeMap<String, Value>,
         prompt: vars::Prompt,
         files: Vec<PathBuf>,
     ) -> Result<Config, ConfigError> {
@@ -921,18 +961,19 @@ impl Loader {
             .iter()
             .map(|(k, (d, _))| (k.clone(), d.clone()))
             .collect();
-        let var_values = match vars::values_prompting(&variables, cli_vars, env_vars, prompt) {
-            Ok(v) => v,
-            Err(ps) => {
-                for (name, m) in ps {
-                    let loc = self.variables.get(&name).map(|(_, l)| l.clone());
-                    self.problems.push(Problem { loc, message: m });
+        let (var_values, var_sources) =
+            match vars::values_prompting(&variables, cli_vars, env_vars, persisted, prompt) {
+                Ok(v) => v,
+                Err(ps) => {
+                    for (name, m) in ps {
+                        let loc = self.variables.get(&name).map(|(_, l)| l.clone());
+                        self.problems.push(Problem { loc, message: m });
+                    }
+                    // Expanding without the variables would only add errors
+                    // that follow from these.
+                    return Err(ConfigError(self.problems));
                 }
-                // Expanding without the variables would only add errors
-                // that follow from these.
-                return Err(ConfigError(self.problems));
-            }
-        };
+            };
         // Modules, count, for_each and enabled: a flat set of resources.
         let mut files = files;
         {
@@ -1035,6 +1076,7 @@ impl Loader {
                     sensitive_attrs,
                     lifecycle: raw.lifecycle,
                     loc: raw.loc,
+                    attr_locs: raw.attr_locs,
                 };
                 (address, resource)
             })
@@ -1044,6 +1086,12 @@ impl Loader {
             region,
             variables,
             var_values,
+            var_sources,
+            var_locs: self
+                .variables
+                .iter()
+                .map(|(k, (_, l))| (k.clone(), l.clone()))
+                .collect(),
             resources: resolved,
             outputs: self.outputs.into_iter().map(|(k, (v, _))| (k, v)).collect(),
             files,

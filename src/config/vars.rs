@@ -26,6 +26,51 @@ pub struct VarDecl {
     pub pattern: Option<regex::Regex>,
     pub min_length: Option<usize>,
     pub max_length: Option<usize>,
+    /// The value of the last successful apply is recorded in the state and
+    /// used by a later run that gives none (a deploy channel).
+    pub persist: bool,
+}
+
+/// Where a variable's value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VarSource {
+    /// `--var` or `--var-file`.
+    Cli,
+    /// `RECONCILE_VAR_<name>`.
+    Env,
+    /// Typed in at the prompt.
+    Prompt,
+    /// Recorded in the state by the last successful apply.
+    Persisted,
+    Default,
+}
+
+impl VarSource {
+    /// Given on this run (not persisted nor the default).
+    pub fn is_given(self) -> bool {
+        matches!(self, VarSource::Cli | VarSource::Env | VarSource::Prompt)
+    }
+
+    /// The source as `reconcile vars` shows it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VarSource::Cli => "--var",
+            VarSource::Env => "RECONCILE_VAR_",
+            VarSource::Prompt => "the prompt",
+            VarSource::Persisted => "persisted",
+            VarSource::Default => "default",
+        }
+    }
+
+    /// `given`, `persisted` or `default`.
+    pub fn class(self) -> &'static str {
+        match self {
+            VarSource::Persisted => "persisted",
+            VarSource::Default => "default",
+            _ => "given",
+        }
+    }
 }
 
 const FIELDS: &[&str] = &[
@@ -37,6 +82,7 @@ const FIELDS: &[&str] = &[
     "pattern",
     "min_length",
     "max_length",
+    "persist",
 ];
 
 type FieldError = (Option<String>, String);
@@ -115,7 +161,18 @@ impl VarDecl {
             pattern,
             min_length: usize_of("min_length")?,
             max_length: usize_of("max_length")?,
+            persist: match get("persist") {
+                None => false,
+                Some(Value::Bool(b)) => *b,
+                Some(_) => return err("persist", "`persist` must be true or false".into()),
+            },
         };
+        if decl.persist && decl.sensitive {
+            return err(
+                "persist",
+                "`persist = true` cannot be combined with `sensitive = true`: the state never holds a secret (pass it on every run, or from RECONCILE_VAR_<name>)".into(),
+            );
+        }
         if let Some(d) = &decl.default
             && let Err(m) = decl.check(d)
         {
@@ -225,18 +282,24 @@ pub fn values(
     cli: &BTreeMap<String, String>,
     env: &BTreeMap<String, String>,
 ) -> Result<BTreeMap<String, Value>, Vec<(String, String)>> {
-    values_prompting(decls, cli, env, &|_| None)
+    values_prompting(decls, cli, env, &BTreeMap::new(), &|_| None).map(|(v, _)| v)
 }
 
+/// Values and where each came from.
+pub type Resolved = (BTreeMap<String, Value>, BTreeMap<String, VarSource>);
+
 /// Like `values`, asking `prompt` for a sensitive variable that has no value
-/// at all.
+/// at all; a `persist` variable given no value takes its `persisted` one
+/// (recorded by the last successful apply) before its default.
 pub fn values_prompting(
     decls: &BTreeMap<String, VarDecl>,
     cli: &BTreeMap<String, String>,
     env: &BTreeMap<String, String>,
+    persisted: &BTreeMap<String, Value>,
     prompt: Prompt,
-) -> Result<BTreeMap<String, Value>, Vec<(String, String)>> {
+) -> Result<Resolved, Vec<(String, String)>> {
     let mut out = BTreeMap::new();
+    let mut sources = BTreeMap::new();
     let mut problems = Vec::new();
     for name in cli.keys() {
         if !decls.contains_key(name) {
@@ -252,24 +315,26 @@ pub fn values_prompting(
             .then(|| env.get(name).is_none().then(|| prompt(name)).flatten())
             .flatten();
         let (text, source) = match (cli.get(name), env.get(name), &asked) {
-            (Some(t), _, _) => (Some(t), "--var"),
-            (None, Some(t), _) => (Some(t), "RECONCILE_VAR_"),
-            (None, None, Some(t)) => (Some(t), "the prompt"),
-            (None, None, None) => (None, ""),
+            (Some(t), _, _) => (Some(t), VarSource::Cli),
+            (None, Some(t), _) => (Some(t), VarSource::Env),
+            (None, None, Some(t)) => (Some(t), VarSource::Prompt),
+            (None, None, None) => (None, VarSource::Default),
         };
-        let value = match (text, &d.default) {
-            (Some(t), _) => match d.parse_text(t) {
-                Ok(v) => v,
+        let kept = persisted.get(name).filter(|_| d.persist && !d.sensitive);
+        let (value, source) = match (text, kept, &d.default) {
+            (Some(t), _, _) => match d.parse_text(t) {
+                Ok(v) => (v, source),
                 Err(m) => {
                     problems.push((
                         name.clone(),
-                        format!("variable `{name}` (from {source}): {m}"),
+                        format!("variable `{name}` (from {}): {m}", source.as_str()),
                     ));
                     continue;
                 }
             },
-            (None, Some(def)) => def.clone(),
-            (None, None) => {
+            (None, Some(p), _) => (p.clone(), VarSource::Persisted),
+            (None, None, Some(def)) => (def.clone(), VarSource::Default),
+            (None, None, None) => {
                 problems.push((
                     name.clone(),
                     format!("variable `{name}` has no value: pass --var {name}=... or set RECONCILE_VAR_{name}"),
@@ -278,13 +343,19 @@ pub fn values_prompting(
             }
         };
         if let Err(m) = d.check(&value) {
-            problems.push((name.clone(), format!("variable `{name}`: {m}")));
+            let from = if source == VarSource::Persisted {
+                " (the value persisted by the last successful apply; pass a new one with --var)"
+            } else {
+                ""
+            };
+            problems.push((name.clone(), format!("variable `{name}`{from}: {m}")));
             continue;
         }
         out.insert(name.clone(), value);
+        sources.insert(name.clone(), source);
     }
     if problems.is_empty() {
-        Ok(out)
+        Ok((out, sources))
     } else {
         Err(problems)
     }
@@ -324,7 +395,8 @@ mod tests {
             asked.borrow_mut().push(n.to_owned());
             Some("typed-in".to_owned())
         };
-        let errs = values_prompting(&decls, &cli, &BTreeMap::new(), &prompt).unwrap_err();
+        let (none, kept) = (BTreeMap::new(), BTreeMap::new());
+        let errs = values_prompting(&decls, &cli, &none, &kept, &prompt).unwrap_err();
         assert_eq!(*asked.borrow(), ["password"]);
         // The plain variable still has no value; the typed one is taken.
         assert_eq!(errs.len(), 1);
@@ -334,8 +406,9 @@ mod tests {
             ("name".to_owned(), "n".to_owned()),
         ]
         .into();
-        let v = values_prompting(&decls, &cli, &BTreeMap::new(), &prompt).unwrap();
+        let (v, sources) = values_prompting(&decls, &cli, &none, &kept, &prompt).unwrap();
         assert_eq!(v["password"], Value::str("typed-in"));
+        assert_eq!(sources["password"], VarSource::Prompt);
     }
 
     #[test]
@@ -398,5 +471,49 @@ mod tests {
             d.parse_text("[\"a\", \"b\"]").unwrap(),
             Value::List(vec![Value::str("a"), Value::str("b")])
         );
+    }
+
+    #[test]
+    fn a_persisted_value_comes_after_a_given_one_and_before_the_default() {
+        let d = decl(&[
+            ("persist", Value::Bool(true)),
+            ("default", Value::str("nginx:1.27")),
+        ]);
+        let decls = BTreeMap::from([("image".to_owned(), d)]);
+        let none = BTreeMap::new();
+        let persisted = BTreeMap::from([("image".to_owned(), Value::str("nginx:1.28"))]);
+        let (v, s) = values_prompting(&decls, &none, &none, &persisted, &|_| None).unwrap();
+        assert_eq!(v["image"], Value::str("nginx:1.28"));
+        assert_eq!(s["image"], VarSource::Persisted);
+        let cli = BTreeMap::from([("image".to_owned(), "nginx:1.29".to_owned())]);
+        let (v, s) = values_prompting(&decls, &cli, &none, &persisted, &|_| None).unwrap();
+        assert_eq!(v["image"], Value::str("nginx:1.29"));
+        assert_eq!(s["image"], VarSource::Cli);
+        let (v, s) = values_prompting(&decls, &none, &none, &BTreeMap::new(), &|_| None).unwrap();
+        assert_eq!(v["image"], Value::str("nginx:1.27"));
+        assert_eq!(s["image"], VarSource::Default);
+        // A variable without `persist` ignores what a state may hold.
+        let plain = BTreeMap::from([("image".to_owned(), decl(&[("default", Value::str("a"))]))]);
+        let (v, _) = values_prompting(&plain, &none, &none, &persisted, &|_| None).unwrap();
+        assert_eq!(v["image"], Value::str("a"));
+    }
+
+    #[test]
+    fn persist_with_sensitive_is_refused_at_the_persist_field() {
+        let loc = Loc {
+            file: PathBuf::from("x.toml"),
+            line: 1,
+            col: 1,
+        };
+        let m = [
+            ("persist", Value::Bool(true)),
+            ("sensitive", Value::Bool(true)),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (v.clone(), loc.clone())))
+        .collect();
+        let (field, msg) = VarDecl::parse("p", &m).unwrap_err();
+        assert_eq!(field.as_deref(), Some("persist"));
+        assert!(msg.contains("never holds a secret"), "{msg}");
     }
 }

@@ -146,6 +146,8 @@ pub fn plan(
     for c in &mut changes {
         c.after = planned.remove(&c.address);
     }
+    // Fields another resource owns: kept as they are live, within bounds.
+    let owned = super::ownership::apply(config, &mut changes);
     let mut forget = Vec::new();
     changes.extend(deposed_deletes(state, &live));
     for (address, rs) in &state.resources {
@@ -172,6 +174,7 @@ pub fn plan(
         outputs: config.outputs.clone(),
         lookups: lookups.clone(),
         targets: Vec::new(),
+        owned,
     })
 }
 
@@ -197,6 +200,7 @@ pub fn plan_destroy(config: &Config, state: &State, live: &Live) -> Plan {
         outputs: BTreeMap::new(),
         lookups: BTreeMap::new(),
         targets: Vec::new(),
+        owned: BTreeMap::new(),
     }
 }
 

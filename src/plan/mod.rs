@@ -3,6 +3,7 @@
 
 pub mod diff;
 pub mod drift;
+pub mod ownership;
 pub mod render;
 pub mod saved;
 pub mod targets;
@@ -108,6 +109,10 @@ pub struct Plan {
     /// a targeted apply leaves the outputs as they were.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub targets: Vec<String>,
+    /// Fields another resource of the desired state owns (per address):
+    /// kept as they are live while within the owner's bounds.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub owned: BTreeMap<String, Vec<ownership::Owned>>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -113,6 +113,24 @@ pub fn text(plan: &Plan, st: Style) -> String {
             "Note: {address} was deleted outside reconcile and is no longer desired; it will be dropped from the state.\n"
         );
     }
+    // Differences kept because another resource owns the field: said once,
+    // so that nobody wonders why they are not corrected.
+    for c in plan.changes.iter().filter(|c| c.action == Action::NoOp) {
+        for o in plan.owned.get(&c.address).into_iter().flatten() {
+            if o.keeps_a_difference() {
+                let _ = writeln!(
+                    out,
+                    "Note: {}: {} is {} in AWS ({} written), kept: {} ({}).\n",
+                    c.address,
+                    o.field,
+                    o.live.clone().unwrap_or_default(),
+                    o.written.clone().unwrap_or_default(),
+                    o.describe(),
+                    o.why
+                );
+            }
+        }
+    }
     let changes: Vec<&Change> = plan
         .changes
         .iter()
@@ -125,7 +143,7 @@ pub fn text(plan: &Plan, st: Style) -> String {
     }
     out.push_str("reconcile will perform the following actions:\n\n");
     for c in changes {
-        change_text(&mut out, c, st);
+        change_text(&mut out, c, st, plan.owned.get(&c.address));
         out.push('\n');
     }
     let s = plan.summary();
@@ -140,8 +158,22 @@ pub fn text(plan: &Plan, st: Style) -> String {
     out
 }
 
-fn change_text(out: &mut String, c: &Change, st: Style) {
+fn change_text(
+    out: &mut String,
+    c: &Change,
+    st: Style,
+    owned: Option<&Vec<super::ownership::Owned>>,
+) {
     let _ = writeln!(out, "  {}", st.bold(&headline(c)));
+    for o in owned.into_iter().flatten() {
+        let what = match (&o.planned, &o.live) {
+            (Some(p), Some(l)) if p == l => format!("kept at {p}"),
+            (Some(p), Some(l)) => format!("{l} is out of range: brought to {p}"),
+            (Some(p), None) => format!("created with {p}, within range"),
+            _ => "created with the written value".to_owned(),
+        };
+        let _ = writeln!(out, "  # {} ({what})", o.describe());
+    }
     let _ = writeln!(out, "{} {} {{", symbol(c, st), c.address);
     let width = c
         .diffs
@@ -400,7 +432,7 @@ pub fn json(plan: &Plan) -> serde_json::Value {
                     })
                     .collect(),
             };
-            json!({
+            let mut change = json!({
                 "address": c.address,
                 "kind": c.kind,
                 "action": c.action.as_str(),
@@ -408,7 +440,26 @@ pub fn json(plan: &Plan) -> serde_json::Value {
                 "reason": c.reason,
                 "deletion_policy": c.deletion_policy.as_str(),
                 "attributes": attributes,
-            })
+            });
+            if let (Some(owned), Some(map)) = (plan.owned.get(&c.address), change.as_object_mut()) {
+                let owned: Vec<serde_json::Value> = owned
+                    .iter()
+                    .map(|o| {
+                        json!({
+                            "field": o.field,
+                            "owner": o.owner,
+                            "why": o.why,
+                            "min": o.min,
+                            "max": o.max,
+                            "written": o.written.as_ref().map(Value::to_json),
+                            "live": o.live.as_ref().map(Value::to_json),
+                            "planned": o.planned.as_ref().map(Value::to_json),
+                        })
+                    })
+                    .collect();
+                map.insert("owned".into(), json!(owned));
+            }
+            change
         })
         .collect();
     let s = plan.summary();
@@ -477,6 +528,7 @@ mod tests {
             outputs: BTreeMap::new(),
             lookups: BTreeMap::new(),
             targets: vec![],
+            owned: BTreeMap::new(),
         }
     }
 

@@ -41,6 +41,20 @@ pub struct State {
     /// and adopts it instead of creating another.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub pending: BTreeMap<String, Pending>,
+    /// Values of `persist = true` variables as the last successful apply
+    /// that was given one used them (never a sensitive variable).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub variables: BTreeMap<String, PersistedVar>,
+}
+
+/// A persisted variable: its value, where it came from and when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PersistedVar {
+    pub value: Value,
+    /// `--var` or `RECONCILE_VAR_`.
+    pub source: String,
+    /// RFC 3339, when the apply that recorded it finished.
+    pub recorded_at: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,7 +105,48 @@ impl State {
             outputs: BTreeMap::new(),
             deposed: BTreeMap::new(),
             pending: BTreeMap::new(),
+            variables: BTreeMap::new(),
         }
+    }
+
+    /// The persisted variable values, as the loader takes them.
+    pub fn persisted_values(&self) -> BTreeMap<String, Value> {
+        self.variables
+            .iter()
+            .map(|(k, v)| (k.clone(), v.value.clone()))
+            .collect()
+    }
+
+    /// Records the values of `persist` variables given on this run (after
+    /// an apply that succeeded). Returns whether anything changed.
+    pub fn record_persisted(&mut self, config: &Config, now: &str) -> bool {
+        let mut changed = false;
+        for (name, decl) in &config.variables {
+            if !decl.persist || decl.sensitive {
+                continue;
+            }
+            let (Some(value), Some(source)) =
+                (config.var_values.get(name), config.var_sources.get(name))
+            else {
+                continue;
+            };
+            if !source.is_given() {
+                continue;
+            }
+            if self.variables.get(name).is_some_and(|p| p.value == *value) {
+                continue;
+            }
+            self.variables.insert(
+                name.clone(),
+                PersistedVar {
+                    value: value.clone(),
+                    source: source.as_str().to_owned(),
+                    recorded_at: now.to_owned(),
+                },
+            );
+            changed = true;
+        }
+        changed
     }
 }
 

@@ -27,6 +27,7 @@ mod kinds_efs;
 mod kinds_network;
 mod kinds_routing;
 mod loader_mutations;
+mod ownership;
 mod retries;
 mod secrets;
 mod state_robustness;

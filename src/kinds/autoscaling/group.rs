@@ -70,7 +70,7 @@ static SCHEMA: Schema = Schema {
         Field::new("min_size", Type::Int).required(),
         Field::new("max_size", Type::Int).required(),
         Field::new("desired_capacity", Type::Int)
-            .doc("The size to keep; the minimum when unset. Leave unset when something else scales the group (an ECS capacity provider)."),
+            .doc("The size to keep; the minimum when unset. Leave unset when an ECS capacity provider with managed scaling sizes the group: it owns the field, the live value is kept within min_size..max_size, and `validate` warns."),
         Field::new("subnet_ids", Type::Set(&Type::String))
             .required()
             .doc("The subnets instances launch in (VPCZoneIdentifier)."),

@@ -84,7 +84,7 @@ static SCHEMA: Schema = Schema {
         ),
         Field::new("desired_count", Type::Int)
             .default(Default::Int(1))
-            .doc("How many tasks to keep running."),
+            .doc("How many tasks to keep running. When an `appautoscaling_target` scales the service, the count it is created with: afterwards the live count is kept within the target's range."),
         Field::new("launch_type", Type::String)
             .force_new()
             .one_of(&["EC2", "FARGATE", "EXTERNAL"])

@@ -348,11 +348,21 @@ pub fn command(
     cmd
 }
 
+/// The binary under test: `RECONCILE_TEST_BIN` when set, else the one
+/// cargo built for this test. Worktrees that share one target directory
+/// share artifact names too (cargo hashes a path package relative to its
+/// workspace), so each build overwrites the other's binary: copy the
+/// worktree's own build elsewhere right after building and point this at
+/// the copy.
+pub fn binary() -> std::ffi::OsString {
+    std::env::var_os("RECONCILE_TEST_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_reconcile").into())
+}
+
 /// Like `command`, without `--state`: the state lives where the desired
 /// state's `[backend]` says.
 pub fn command_without_state(emu: Option<&Emulator>, ws: &Workspace, args: &[&str]) -> Command {
     let endpoint = emu.map_or(UNREACHABLE_ENDPOINT, |e| e.endpoint.as_str());
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_reconcile"));
+    let mut cmd = Command::new(binary());
     cmd.args(args)
         .arg("--desired")
         .arg(ws.desired_path())
