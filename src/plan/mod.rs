@@ -3,6 +3,7 @@
 
 pub mod diff;
 pub mod drift;
+pub mod nested;
 pub mod render;
 pub mod saved;
 pub mod targets;
