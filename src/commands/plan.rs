@@ -1,7 +1,7 @@
 //! `reconcile plan`: refresh, diff, show; `--out` saves the plan for
 //! `apply <file>`; `--refresh-only` shows only what changed outside.
 
-use crate::cli::{Global, PlanArgs, StatsArg};
+use crate::cli::{Global, PlanArgs, PlanFormat, StatsArg};
 use crate::plan::{drift, render, saved};
 
 use super::{PlanOptions, Session};
@@ -10,6 +10,10 @@ pub async fn run(global: &Global, args: &PlanArgs) -> anyhow::Result<i32> {
     if args.refresh_only && !args.refresh {
         anyhow::bail!("--refresh-only needs a refresh: it cannot be combined with --refresh=false");
     }
+    if args.refresh_only && args.format == PlanFormat::Markdown {
+        anyhow::bail!("--refresh-only shows drift, not a plan: it has no Markdown form");
+    }
+    let json = args.json;
     let mut session = Session::open(global).await?;
     let ui = super::ui(global);
     if args.refresh_only {
@@ -46,16 +50,18 @@ pub async fn run(global: &Global, args: &PlanArgs) -> anyhow::Result<i32> {
         let live = crate::refresh::from_state(&mut session.state);
         session.plan_with(&opts, live).await?
     };
-    if args.json {
+    if json {
         let mut out = render::json(&plan);
         with_stats(&mut out, args.stats);
         println!("{}", serde_json::to_string_pretty(&out)?);
+    } else if args.format == PlanFormat::Markdown {
+        ui.plan_markdown(&plan);
     } else {
         ui.plan(&plan);
     }
     if let Some(out) = &args.out {
         saved::save(out, &session.config, &plan)?;
-        if !args.json {
+        if !json && args.format == PlanFormat::Text {
             ui.line(&format!(
                 "\nSaved the plan to {}. To perform exactly these actions, run:\n  reconcile apply {}",
                 out.display(),

@@ -3,6 +3,7 @@
 
 pub mod diff;
 pub mod drift;
+pub mod markdown;
 pub mod nested;
 pub mod render;
 pub mod saved;
