@@ -1,8 +1,8 @@
 //! `reconcile plan`: refresh, diff, show; `--out` saves the plan for
 //! `apply <file>`; `--refresh-only` shows only what changed outside.
 
-use crate::cli::{Global, PlanArgs, PlanFormat, StatsArg};
-use crate::plan::{drift, render, saved};
+use crate::cli::{Global, JsonFormat, PlanArgs, PlanFormat, StatsArg};
+use crate::plan::{drift, render, saved, tfjson};
 
 use super::{PlanOptions, Session};
 
@@ -10,10 +10,14 @@ pub async fn run(global: &Global, args: &PlanArgs) -> anyhow::Result<i32> {
     if args.refresh_only && !args.refresh {
         anyhow::bail!("--refresh-only needs a refresh: it cannot be combined with --refresh=false");
     }
-    if args.refresh_only && args.format == PlanFormat::Markdown {
-        anyhow::bail!("--refresh-only shows drift, not a plan: it has no Markdown form");
+    if args.refresh_only
+        && (args.format == PlanFormat::Markdown || args.json_format == JsonFormat::Terraform)
+    {
+        anyhow::bail!(
+            "--refresh-only shows drift, not a plan: it has no Markdown or Terraform form (use --json)"
+        );
     }
-    let json = args.json;
+    let json = args.json || args.json_format == JsonFormat::Terraform;
     let mut session = Session::open(global).await?;
     let ui = super::ui(global);
     if args.refresh_only {
@@ -51,7 +55,10 @@ pub async fn run(global: &Global, args: &PlanArgs) -> anyhow::Result<i32> {
         session.plan_with(&opts, live).await?
     };
     if json {
-        let mut out = render::json(&plan);
+        let mut out = match args.json_format {
+            JsonFormat::Reconcile => render::json(&plan),
+            JsonFormat::Terraform => tfjson::plan_json(&plan),
+        };
         with_stats(&mut out, args.stats);
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else if args.format == PlanFormat::Markdown {

@@ -8,6 +8,7 @@ pub mod nested;
 pub mod render;
 pub mod saved;
 pub mod targets;
+pub mod tfjson;
 
 use std::collections::BTreeMap;
 
