@@ -64,7 +64,7 @@ pub enum Command {
     Validate,
     /// Refresh live state and show what apply would change.
     #[command(
-        after_help = "Example:\n  reconcile plan --detailed-exitcode   # exit 0: no changes, 2: changes, 1: error"
+        after_help = "Examples:\n  reconcile plan --detailed-exitcode   # exit 0: no changes, 2: changes, 1: error\n  reconcile plan --format markdown > plan.md   # for a pull-request comment\n  reconcile plan --json-format terraform | conftest test -   # Terraform's plan JSON for policy checks"
     )]
     Plan(PlanArgs),
     /// Make live infrastructure match the desired state.
@@ -234,6 +234,18 @@ pub struct OutputArgs {
     pub json: bool,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PlanFormat {
+    Text,
+    Markdown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum JsonFormat {
+    Reconcile,
+    Terraform,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct PlanArgs {
     /// Exit 0 when there are no changes, 2 when there are, 1 on error.
@@ -242,6 +254,16 @@ pub struct PlanArgs {
     /// Print the plan as JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// The shape of the JSON: reconcile's own, or Terraform's plan JSON
+    /// (as `terraform show -json` prints it) for policy tools such as
+    /// OPA/conftest and checkov. `terraform` implies --json.
+    #[arg(long, value_enum, default_value = "reconcile", value_name = "SHAPE")]
+    pub json_format: JsonFormat,
+    /// The plan as text for a terminal, or as Markdown for a pull-request
+    /// comment (a summary table and the full plan, cut to fit GitHub's
+    /// 65,536-character limit).
+    #[arg(long, value_enum, default_value = "text", conflicts_with = "json")]
+    pub format: PlanFormat,
     /// Only show what changed outside reconcile (changed or deleted).
     #[arg(long, conflicts_with_all = ["replace", "destroy"])]
     pub refresh_only: bool,

@@ -172,6 +172,14 @@ impl Ui {
         self.out(&render::text(plan, self.style));
     }
 
+    /// The plan as Markdown for a pull-request comment (never coloured).
+    pub fn plan_markdown(&self, plan: &Plan) {
+        self.out(&crate::plan::markdown::markdown(
+            plan,
+            crate::plan::markdown::COMMENT_LIMIT,
+        ));
+    }
+
     pub fn event(&self, e: Event) {
         let st = self.style;
         if let Some(live) = &self.live {

@@ -1,8 +1,8 @@
 //! `reconcile plan`: refresh, diff, show; `--out` saves the plan for
 //! `apply <file>`; `--refresh-only` shows only what changed outside.
 
-use crate::cli::{Global, PlanArgs, StatsArg};
-use crate::plan::{drift, render, saved};
+use crate::cli::{Global, JsonFormat, PlanArgs, PlanFormat, StatsArg};
+use crate::plan::{drift, render, saved, tfjson};
 
 use super::{PlanOptions, Session};
 
@@ -10,6 +10,14 @@ pub async fn run(global: &Global, args: &PlanArgs) -> anyhow::Result<i32> {
     if args.refresh_only && !args.refresh {
         anyhow::bail!("--refresh-only needs a refresh: it cannot be combined with --refresh=false");
     }
+    if args.refresh_only
+        && (args.format == PlanFormat::Markdown || args.json_format == JsonFormat::Terraform)
+    {
+        anyhow::bail!(
+            "--refresh-only shows drift, not a plan: it has no Markdown or Terraform form (use --json)"
+        );
+    }
+    let json = args.json || args.json_format == JsonFormat::Terraform;
     let mut session = Session::open(global).await?;
     let ui = super::ui(global);
     if args.refresh_only {
@@ -46,16 +54,21 @@ pub async fn run(global: &Global, args: &PlanArgs) -> anyhow::Result<i32> {
         let live = crate::refresh::from_state(&mut session.state);
         session.plan_with(&opts, live).await?
     };
-    if args.json {
-        let mut out = render::json(&plan);
+    if json {
+        let mut out = match args.json_format {
+            JsonFormat::Reconcile => render::json(&plan),
+            JsonFormat::Terraform => tfjson::plan_json(&plan),
+        };
         with_stats(&mut out, args.stats);
         println!("{}", serde_json::to_string_pretty(&out)?);
+    } else if args.format == PlanFormat::Markdown {
+        ui.plan_markdown(&plan);
     } else {
         ui.plan(&plan);
     }
     if let Some(out) = &args.out {
         saved::save(out, &session.config, &plan)?;
-        if !args.json {
+        if !json && args.format == PlanFormat::Text {
             ui.line(&format!(
                 "\nSaved the plan to {}. To perform exactly these actions, run:\n  reconcile apply {}",
                 out.display(),

@@ -3,10 +3,13 @@
 
 pub mod diff;
 pub mod drift;
+pub mod markdown;
+pub mod nested;
 pub mod ownership;
 pub mod render;
 pub mod saved;
 pub mod targets;
+pub mod tfjson;
 
 use std::collections::BTreeMap;
 

@@ -6,10 +6,10 @@ use std::fmt::Write;
 
 use serde_json::json;
 
+use super::nested::{self, Sign};
 use super::{Action, AttrDiff, Change, Plan};
 use crate::config::DeletionPolicy;
 use crate::schema::Type;
-use crate::value::Value;
 
 pub const SENSITIVE: &str = "(sensitive value)";
 
@@ -96,14 +96,6 @@ fn headline(c: &Change) -> String {
     }
 }
 
-fn shown(v: &Value, sensitive: bool) -> String {
-    if sensitive {
-        SENSITIVE.to_owned()
-    } else {
-        v.to_string()
-    }
-}
-
 /// The whole plan as text, ending with the summary line.
 pub fn text(plan: &Plan, st: Style) -> String {
     let mut out = String::new();
@@ -158,7 +150,7 @@ pub fn text(plan: &Plan, st: Style) -> String {
     out
 }
 
-fn change_text(
+pub(crate) fn change_text(
     out: &mut String,
     c: &Change,
     st: Style,
@@ -187,24 +179,24 @@ fn change_text(
             let before = c.before.clone().unwrap_or_default();
             let width = before.keys().map(String::len).max().unwrap_or(2);
             for (k, v) in before.iter().filter(|(_, v)| !v.is_null()) {
-                let sensitive = c.sensitive.contains(k);
-                let _ = writeln!(
-                    out,
-                    "      {} {k:<width$} = {}",
-                    st.red("-"),
-                    shown(v, sensitive)
-                );
+                let label = format!("{k:<width$} = ");
+                if c.sensitive.contains(k) {
+                    let _ = writeln!(out, "      {} {label}{SENSITIVE}", st.red("-"));
+                } else {
+                    let ty = field_type_of(&c.kind, k);
+                    nested::value_block(out, st, 6, Sign::Remove, &label, v, ty, "", "");
+                }
             }
         }
         Action::Create => {
             for d in &c.diffs {
-                let _ = writeln!(
-                    out,
-                    "      {} {:<width$} = {}",
-                    st.green("+"),
-                    d.name,
-                    shown(&d.after, d.sensitive)
-                );
+                let label = format!("{:<width$} = ", d.name);
+                if d.sensitive {
+                    let _ = writeln!(out, "      {} {label}{SENSITIVE}", st.green("+"));
+                } else {
+                    let ty = field_type_of(&c.kind, &d.name);
+                    nested::value_block(out, st, 6, Sign::Add, &label, &d.after, ty, "", "");
+                }
             }
         }
         _ => {
@@ -216,18 +208,23 @@ fn change_text(
                 .iter()
                 .filter(|d| !(d.name == "id" && c.action == Action::Update))
             {
-                let ty = crate::kinds::lookup(&c.kind)
-                    .and_then(|k| k.schema().field(&d.name))
-                    .map(|f| &f.ty);
-                diff_text(out, d, ty, width, st);
+                diff_text(out, d, field_type_of(&c.kind, &d.name), width, st);
             }
         }
     }
     let _ = writeln!(out, "    }}");
 }
 
-/// One changed attribute: tables and lists show only what changed, JSON
-/// documents as a line diff of their pretty form.
+/// The schema type of a kind's field, which tells JSON documents and
+/// ordered lists apart.
+fn field_type_of(kind: &str, field: &str) -> Option<&'static Type> {
+    crate::kinds::lookup(kind)
+        .and_then(|k| k.schema().field(field))
+        .map(|f| &f.ty)
+}
+
+/// One changed attribute: tables and lists show only what changed (see
+/// `nested`), JSON documents and multi-line strings as line diffs.
 fn diff_text(out: &mut String, d: &AttrDiff, ty: Option<&Type>, width: usize, st: Style) {
     let note = if d.forces_replacement {
         st.magenta(" # forces replacement")
@@ -240,167 +237,7 @@ fn diff_text(out: &mut String, d: &AttrDiff, ty: Option<&Type>, width: usize, st
         return;
     }
     let label = format!("{:<width$} = ", d.name);
-    value_diff(out, st, 6, &label, &d.before, &d.after, ty, &note);
-}
-
-/// Unchanged keys shown anyway inside a changed table, so that the reader
-/// knows which rule or container it is.
-const IDENTITY_KEYS: &[&str] = &["name", "container_name", "priority", "port"];
-
-fn field_type<'t>(ty: Option<&'t Type>, key: &str) -> Option<&'t Type> {
-    match ty? {
-        Type::Object(fields) => fields.iter().find(|f| f.name == key).map(|f| &f.ty),
-        Type::Map(t) => Some(t),
-        _ => None,
-    }
-}
-
-fn element_type(ty: Option<&Type>) -> Option<&Type> {
-    match ty? {
-        Type::List(t) | Type::Set(t) => Some(t),
-        _ => None,
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn value_diff(
-    out: &mut String,
-    st: Style,
-    indent: usize,
-    label: &str,
-    before: &Value,
-    after: &Value,
-    ty: Option<&Type>,
-    note: &str,
-) {
-    let pad = " ".repeat(indent);
-    let tilde = st.yellow("~");
-    if matches!(ty, Some(Type::Json)) && !after.has_unknown() {
-        let (b, a) = (pretty_json(before), pretty_json(after));
-        let _ = writeln!(out, "{pad}{tilde} {label}jsonencode({note}");
-        json_line_diff(out, st, indent + 4, &b, &a);
-        let _ = writeln!(out, "{pad}  )");
-        return;
-    }
-    match (before, after) {
-        (Value::Map(b), Value::Map(a)) => {
-            let _ = writeln!(out, "{pad}{tilde} {label}{{{note}");
-            let inner = " ".repeat(indent + 4);
-            let keys: std::collections::BTreeSet<&String> = b.keys().chain(a.keys()).collect();
-            let mut hidden = 0;
-            for k in keys {
-                let kty = field_type(ty, k);
-                match (b.get(k), a.get(k)) {
-                    (Some(x), Some(y)) if x != y => {
-                        value_diff(out, st, indent + 4, &format!("{k} = "), x, y, kty, "");
-                    }
-                    (Some(x), Some(_)) if IDENTITY_KEYS.contains(&k.as_str()) => {
-                        let _ = writeln!(out, "{inner}  {k} = {x}");
-                    }
-                    (Some(_), Some(_)) => hidden += 1,
-                    (None, Some(y)) => {
-                        let _ = writeln!(out, "{inner}{} {k} = {y}", st.green("+"));
-                    }
-                    (Some(x), None) => {
-                        let _ = writeln!(out, "{inner}{} {k} = {x}", st.red("-"));
-                    }
-                    (None, None) => {}
-                }
-            }
-            hidden_note(out, &inner, hidden, "attribute");
-            let _ = writeln!(out, "{pad}  }}");
-        }
-        (Value::List(b), Value::List(a)) => {
-            let _ = writeln!(out, "{pad}{tilde} {label}[{note}");
-            let inner = " ".repeat(indent + 4);
-            let ety = element_type(ty);
-            let hidden = b.iter().filter(|x| a.contains(x)).count();
-            let removed: Vec<&Value> = b.iter().filter(|x| !a.contains(x)).collect();
-            let added: Vec<&Value> = a.iter().filter(|y| !b.contains(y)).collect();
-            // Pair a removed and an added table that are the same thing
-            // (same name), or, in an ordered list, the same position.
-            let positional = matches!(ty, Some(Type::List(_))) && removed.len() == added.len();
-            let mut partner: Vec<Option<usize>> = vec![None; removed.len()];
-            for (i, x) in removed.iter().enumerate() {
-                partner[i] = (0..added.len()).find(|&j| {
-                    !partner.contains(&Some(j))
-                        && x.as_map().is_some()
-                        && added[j].as_map().is_some()
-                        && (same_identity(x, added[j]) || positional && i == j)
-                });
-            }
-            for (i, x) in removed.iter().enumerate() {
-                match partner[i] {
-                    Some(j) => value_diff(out, st, indent + 4, "", x, added[j], ety, ""),
-                    None => {
-                        let _ = writeln!(out, "{inner}{} {x},", st.red("-"));
-                    }
-                }
-            }
-            for (j, y) in added.iter().enumerate() {
-                if !partner.contains(&Some(j)) {
-                    let _ = writeln!(out, "{inner}{} {y},", st.green("+"));
-                }
-            }
-            hidden_note(out, &inner, hidden, "element");
-            let _ = writeln!(out, "{pad}  ]");
-        }
-        (b, a) => {
-            let _ = writeln!(out, "{pad}{tilde} {label}{b} -> {a}{note}");
-        }
-    }
-}
-
-/// Two tables that describe the same thing (same `name`): shown as one
-/// changed element rather than a removal and an addition.
-fn same_identity(x: &Value, y: &Value) -> bool {
-    let (Some(x), Some(y)) = (x.as_map(), y.as_map()) else {
-        return false;
-    };
-    ["name", "container_name"]
-        .iter()
-        .any(|k| x.get(*k).is_some_and(|v| Some(v) == y.get(*k)))
-}
-
-fn hidden_note(out: &mut String, pad: &str, n: usize, what: &str) {
-    if n > 0 {
-        let _ = writeln!(
-            out,
-            "{pad}  # ({n} unchanged {what}{} hidden)",
-            if n == 1 { "" } else { "s" }
-        );
-    }
-}
-
-/// A JSON document (a table or a JSON string) as indented text.
-fn pretty_json(v: &Value) -> String {
-    let j = match v {
-        Value::Str(s) => serde_json::from_str(s).unwrap_or_else(|_| v.to_json()),
-        Value::Null => return String::new(),
-        other => other.to_json(),
-    };
-    serde_json::to_string_pretty(&j).unwrap_or_default()
-}
-
-/// Changed lines of two texts with two lines of context around each change.
-fn json_line_diff(out: &mut String, st: Style, indent: usize, before: &str, after: &str) {
-    let pad = " ".repeat(indent);
-    let diff = similar::TextDiff::from_lines(before, after);
-    for (i, group) in diff.grouped_ops(2).iter().enumerate() {
-        if i > 0 {
-            let _ = writeln!(out, "{pad}  ...");
-        }
-        for op in group {
-            for change in diff.iter_changes(op) {
-                let line = change.value().trim_end_matches('\n');
-                let _ = match change.tag() {
-                    similar::ChangeTag::Equal => writeln!(out, "{pad}  {line}"),
-                    similar::ChangeTag::Delete => writeln!(out, "{pad}{} {line}", st.red("-")),
-                    similar::ChangeTag::Insert => writeln!(out, "{pad}{} {line}", st.green("+")),
-                };
-            }
-        }
-    }
+    nested::value_diff(out, st, 6, &label, &d.before, &d.after, ty, &note, "");
 }
 
 /// The plan as JSON: `{"changes":[{address, action, attributes}], "summary"}`.
@@ -451,9 +288,9 @@ pub fn json(plan: &Plan) -> serde_json::Value {
                             "why": o.why,
                             "min": o.min,
                             "max": o.max,
-                            "written": o.written.as_ref().map(Value::to_json),
-                            "live": o.live.as_ref().map(Value::to_json),
-                            "planned": o.planned.as_ref().map(Value::to_json),
+                            "written": o.written.as_ref().map(crate::value::Value::to_json),
+                            "live": o.live.as_ref().map(crate::value::Value::to_json),
+                            "planned": o.planned.as_ref().map(crate::value::Value::to_json),
                         })
                     })
                     .collect();
@@ -475,7 +312,7 @@ pub fn json(plan: &Plan) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::value::Attrs;
+    use crate::value::{Attrs, Value};
 
     fn v(j: serde_json::Value) -> Value {
         Value::from_json(&j)
@@ -657,7 +494,7 @@ mod tests {
     }
 
     #[test]
-    fn policy_documents_are_pretty_json_line_diffs() {
+    fn policy_documents_are_diffed_by_structure() {
         let before = json!(
             r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#
         );
@@ -674,6 +511,217 @@ mod tests {
             ],
         );
         insta::assert_snapshot!(text(&plan(vec![role]), PLAIN));
+    }
+
+    /// A plan's lines that mark a change (`+`, `-`, `~` after the indent).
+    fn marked(t: &str) -> Vec<&str> {
+        t.lines()
+            .filter(|l| {
+                let l = l.trim_start();
+                ["+ ", "- ", "~ "].iter().any(|m| l.starts_with(m))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn one_environment_variable_changed_in_one_of_two_containers() {
+        let c = |name: &str, image: &str, env: serde_json::Value| {
+            json!({"name": name, "image": image, "cpu": 256, "memory": 512, "essential": true,
+                   "environment": env,
+                   "port_mappings": [{"container_port": 80, "protocol": "tcp"}],
+                   "log_configuration": {"log_driver": "awslogs", "options": {"awslogs-group": "app"}}})
+        };
+        let before = json!([
+            c(
+                "web",
+                "nginx:1.27",
+                json!({"MODE": "a", "DEBUG": "0", "PORT": "80"})
+            ),
+            c("worker", "app:1", json!({"MODE": "a"}))
+        ]);
+        let after = json!([
+            c(
+                "web",
+                "nginx:1.27",
+                json!({"MODE": "a", "DEBUG": "1", "PORT": "80"})
+            ),
+            c("worker", "app:1", json!({"MODE": "a"}))
+        ]);
+        let mut td = change(
+            "ecs_task_definition.app",
+            Action::Replace,
+            vec![diff("container_definitions", before, after)],
+        );
+        td.diffs[0].forces_replacement = true;
+        let t = text(&plan(vec![td]), PLAIN);
+        let marked = marked(&t);
+        // The attribute, the container, its environment, the variable.
+        assert_eq!(marked.len(), 4, "{t}");
+        assert!(marked[3].contains(r#"~ DEBUG = "0" -> "1""#), "{t}");
+        assert!(t.contains(r#"name        = "web""#), "{t}");
+        assert!(!t.contains("worker") && !t.contains("nginx"), "{t}");
+        assert!(t.contains("# (2 unchanged attributes hidden)"), "{t}");
+        assert!(t.contains("# (1 unchanged element hidden)"), "{t}");
+        insta::assert_snapshot!(t);
+    }
+
+    #[test]
+    fn a_security_group_rule_added_among_five() {
+        let rule = |port: i64, cidr: &str| {
+            json!({"protocol": "tcp", "from_port": port, "to_port": port, "cidr_blocks": [cidr],
+                   "ipv6_cidr_blocks": [], "source_security_group_ids": [], "description": ""})
+        };
+        let five: Vec<serde_json::Value> = [80, 443, 8080, 8443, 9000]
+            .iter()
+            .map(|p| rule(*p, "10.0.0.0/8"))
+            .collect();
+        let mut six = five.clone();
+        six.insert(2, rule(22, "0.0.0.0/0"));
+        let sg = change(
+            "security_group.web",
+            Action::Update,
+            vec![diff("ingress", json!(five), json!(six))],
+        );
+        let t = text(&plan(vec![sg]), PLAIN);
+        let marked = marked(&t);
+        assert_eq!(
+            marked.iter().filter(|l| l.trim_start() == "+ {").count(),
+            1,
+            "{t}"
+        );
+        assert!(
+            !marked.iter().any(|l| l.trim_start().starts_with("- ")),
+            "{t}"
+        );
+        assert!(t.contains("+ from_port                 = 22"), "{t}");
+        assert!(t.contains("# (5 unchanged elements hidden)"), "{t}");
+        insta::assert_snapshot!(t);
+    }
+
+    #[test]
+    fn a_security_group_rule_whose_description_changes_is_one_changed_element() {
+        let rule = |port: i64, description: &str| {
+            json!({"protocol": "tcp", "from_port": port, "to_port": port, "cidr_blocks": ["0.0.0.0/0"],
+                   "ipv6_cidr_blocks": [], "source_security_group_ids": [], "description": description})
+        };
+        let sg = change(
+            "security_group.web",
+            Action::Update,
+            vec![diff(
+                "ingress",
+                json!([rule(80, "web"), rule(443, "tls")]),
+                json!([rule(80, "web"), rule(443, "https")]),
+            )],
+        );
+        let t = text(&plan(vec![sg]), PLAIN);
+        assert!(t.contains(r#"~ description = "tls" -> "https""#), "{t}");
+        assert!(
+            t.contains(r#"cidr_blocks = ["0.0.0.0/0"]"#),
+            "the rule is named: {t}"
+        );
+        assert!(!t.contains("ipv6_cidr_blocks"), "{t}");
+    }
+
+    #[test]
+    fn user_data_with_one_line_changed() {
+        let script = |cluster: &str| {
+            format!(
+                "#!/bin/bash\nset -euo pipefail\necho ECS_CLUSTER={cluster} >> /etc/ecs/ecs.config\necho ECS_ENABLE_TASK_IAM_ROLE=true >> /etc/ecs/ecs.config\nyum install -y amazon-ssm-agent\nsystemctl enable --now amazon-ssm-agent\n"
+            )
+        };
+        let lt = change(
+            "launch_template.nodes",
+            Action::Update,
+            vec![diff(
+                "user_data",
+                json!(script("app-a")),
+                json!(script("app-b")),
+            )],
+        );
+        let t = text(&plan(vec![lt]), PLAIN);
+        let marked = marked(&t);
+        // The resource, the attribute, the line before and after.
+        assert_eq!(marked.len(), 4, "{t}");
+        assert!(
+            marked[2]
+                .trim_start()
+                .starts_with("- echo ECS_CLUSTER=app-a"),
+            "{t}"
+        );
+        assert!(
+            marked[3]
+                .trim_start()
+                .starts_with("+ echo ECS_CLUSTER=app-b"),
+            "{t}"
+        );
+        assert!(!t.contains("systemctl"), "only two lines of context: {t}");
+        insta::assert_snapshot!(t);
+    }
+
+    #[test]
+    fn a_policy_document_with_one_action_added() {
+        let doc = |actions: serde_json::Value| {
+            json!({"Version": "2012-10-17", "Statement": [
+                {"Sid": "Read", "Effect": "Allow", "Action": actions, "Resource": "arn:aws:s3:::assets/*"},
+                {"Sid": "List", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": "arn:aws:s3:::assets"}
+            ]})
+        };
+        // Before as the JSON string AWS answers, after as a TOML table.
+        let before = json!(doc(json!(["s3:GetObject"])).to_string());
+        let after = doc(json!(["s3:GetObject", "s3:GetObjectVersion"]));
+        let bucket = change(
+            "s3_bucket.assets",
+            Action::Update,
+            vec![diff("policy", before, after)],
+        );
+        let t = text(&plan(vec![bucket]), PLAIN);
+        let marked = marked(&t);
+        let added: Vec<&&str> = marked
+            .iter()
+            .filter(|l| l.trim_start().starts_with("+ "))
+            .collect();
+        assert_eq!(added.len(), 1, "{t}");
+        assert!(added[0].contains(r#"+ "s3:GetObjectVersion","#), "{t}");
+        assert!(
+            !marked.iter().any(|l| l.trim_start().starts_with("- ")),
+            "{t}"
+        );
+        assert!(
+            t.contains(r#"Sid    = "Read""#),
+            "the statement is named: {t}"
+        );
+        assert!(!t.contains("s3:ListBucket"), "{t}");
+        insta::assert_snapshot!(t);
+    }
+
+    #[test]
+    fn created_containers_are_blocks_not_one_long_line() {
+        let containers = json!([{"name": "web", "image": "nginx:1.27", "cpu": 256, "memory": 512,
+            "essential": true, "environment": {"MODE": "prod", "LOG_LEVEL": "info"},
+            "port_mappings": [{"container_port": 80, "protocol": "tcp"}],
+            "log_configuration": {"log_driver": "awslogs",
+                "options": {"awslogs-group": "/ecs/web", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "web"}}}]);
+        let policy = json!({"rules": [{"rulePriority": 1, "selection": {"tagStatus": "untagged",
+            "countType": "imageCountMoreThan", "countNumber": 10}, "action": {"type": "expire"}}]});
+        let td = change(
+            "ecs_task_definition.app",
+            Action::Create,
+            vec![diff("container_definitions", json!(null), containers)],
+        );
+        let repo = change(
+            "ecr_repository.app",
+            Action::Create,
+            vec![diff("lifecycle_policy", json!(null), policy)],
+        );
+        let t = text(&plan(vec![td, repo]), PLAIN);
+        assert!(t.lines().all(|l| l.len() < 100), "{t}");
+        assert!(t.contains(r#"+ MODE      = "prod""#), "{t}");
+        assert!(
+            t.lines()
+                .any(|l| l.contains("+ countType") && l.ends_with(r#"= "imageCountMoreThan""#)),
+            "{t}"
+        );
+        insta::assert_snapshot!(t);
     }
 
     #[test]

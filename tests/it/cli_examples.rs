@@ -291,3 +291,47 @@ async fn the_ec2_cluster_of_seeds_002_and_003_runs_with_and_without_efs() {
     let systems = efs.describe_file_systems().send().await.unwrap();
     assert!(systems.file_systems().is_empty(), "{systems:?}");
 }
+
+#[test]
+fn the_markdown_plan_of_the_django_stack_fits_a_pull_request_comment_and_masks_the_password() {
+    let emu = Emulator::start();
+    let ws = Workspace::new();
+    ws.copy_example("django");
+    let password = format!("db_password={PASSWORD}");
+    let vars = [
+        "secret_key=s3cr3t-k3y",
+        "certificate_arn=arn:aws:iam::123456789012:server-certificate/web",
+        "app_revision=v1",
+        &password,
+    ];
+    let run = run(
+        &emu,
+        &ws,
+        &["plan", "--format", "markdown", "--detailed-exitcode"],
+        &vars,
+    );
+    run.expect_code(2);
+    let md = &run.stdout;
+    assert!(md.len() < 65_536, "{} characters", md.len());
+    assert!(!md.contains(PASSWORD) && !md.contains("s3cr3t-k3y"), "{md}");
+    assert!(
+        md.contains("(sensitive value)"),
+        "the password is masked: {md}"
+    );
+    assert!(
+        md.contains("| Address | Action | Changed attributes |"),
+        "{md}"
+    );
+    assert!(md.contains("| `db_instance.postgres` | create |"), "{md}");
+    assert!(md.contains("<details><summary>Full plan</summary>"), "{md}");
+    assert!(md.contains("\n+   db_instance.postgres {\n"), "{md}");
+    assert!(!md.contains('\x1b'), "no colours in Markdown");
+    // Whole, or cut with a note that counts what was left out.
+    let cut = md.contains("cut to fit a pull-request comment");
+    let blocks = md.matches("\n+ ").count();
+    eprintln!(
+        "django Markdown plan: {} characters, cut: {cut}, {blocks} create blocks",
+        md.len()
+    );
+    assert!(md.trim_end().ends_with("</details>") || cut, "{md}");
+}

@@ -327,3 +327,144 @@ async fn a_security_group_in_use_is_explained_by_its_network_interfaces() {
         )
     );
 }
+
+const OPEN_SSH: &str = r#"
+[stack]
+name = "ux"
+region = "us-east-1"
+
+[vpc.main]
+cidr_block = "10.0.0.0/16"
+
+[security_group.web]
+vpc_id = "${vpc.main.id}"
+ingress = [
+  { protocol = "tcp", from_port = 443, to_port = 443, cidr_blocks = ["0.0.0.0/0"] },
+  { protocol = "tcp", from_port = 80, to_port = 80, cidr_blocks = ["0.0.0.0/0"] },
+]
+"#;
+
+/// What a conftest policy such as "no security group open to 0.0.0.0/0 on
+/// port 22" reads (`input.resource_changes[_]`, `change.actions`,
+/// `change.after.ingress[_]`), the Rego of which would be:
+///
+/// ```rego
+/// deny[msg] {
+///   rc := input.resource_changes[_]
+///   rc.type == "aws_security_group"
+///   rc.change.actions[_] != "delete"
+///   rule := rc.change.after.ingress[_]
+///   rule.from_port <= 22; rule.to_port >= 22
+///   rule.cidr_blocks[_] == "0.0.0.0/0"
+///   msg := sprintf("%s opens port 22 to the world", [rc.address])
+/// }
+/// ```
+fn ssh_open_to_the_world(plan: &serde_json::Value) -> Vec<String> {
+    let mut found = Vec::new();
+    for rc in plan["resource_changes"].as_array().unwrap() {
+        let actions = rc["change"]["actions"].as_array().unwrap();
+        if rc["type"] != "aws_security_group" || actions.iter().all(|a| a == "delete") {
+            continue;
+        }
+        for rule in rc["change"]["after"]["ingress"].as_array().unwrap() {
+            let (from, to) = (
+                rule["from_port"].as_i64().unwrap(),
+                rule["to_port"].as_i64().unwrap(),
+            );
+            let world = rule["cidr_blocks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c == "0.0.0.0/0");
+            if from <= 22 && 22 <= to && world {
+                found.push(rc["address"].as_str().unwrap().to_owned());
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn a_terraform_shaped_plan_shows_policy_tools_port_22_opened_to_the_world() {
+    let emu = Emulator::start();
+    let ws = Workspace::new();
+    ws.write("desired/main.toml", OPEN_SSH);
+    reconcile(&emu, &ws, &["apply", "--auto-approve"]).expect_success();
+    let clean = reconcile(&emu, &ws, &["plan", "--json-format", "terraform"]);
+    clean.expect_success();
+    let clean: serde_json::Value = serde_json::from_str(&clean.stdout).unwrap();
+    assert_eq!(clean["format_version"], "1.2");
+    assert!(ssh_open_to_the_world(&clean).is_empty(), "{clean:#}");
+    assert!(
+        clean["resource_changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|rc| rc["change"]["actions"] == serde_json::json!(["no-op"])),
+        "{clean:#}"
+    );
+
+    ws.write(
+        "desired/main.toml",
+        &OPEN_SSH.replace(
+            "ingress = [\n",
+            "ingress = [\n  { protocol = \"tcp\", from_port = 22, to_port = 22, cidr_blocks = [\"0.0.0.0/0\"], description = \"ssh\" },\n",
+        ),
+    );
+    let run = reconcile(
+        &emu,
+        &ws,
+        &[
+            "plan",
+            "--json",
+            "--json-format",
+            "terraform",
+            "--detailed-exitcode",
+        ],
+    );
+    run.expect_code(2);
+    let plan: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        ssh_open_to_the_world(&plan),
+        ["aws_security_group.web"],
+        "{plan:#}"
+    );
+    let rc = plan["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|rc| rc["address"] == "aws_security_group.web")
+        .unwrap();
+    assert_eq!(rc["type"], "aws_security_group");
+    assert_eq!(rc["name"], "web");
+    assert_eq!(rc["change"]["actions"], serde_json::json!(["update"]));
+    let ports = |side: &str| -> Vec<i64> {
+        let mut p: Vec<i64> = rc["change"][side]["ingress"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["from_port"].as_i64().unwrap())
+            .collect();
+        p.sort();
+        p
+    };
+    assert_eq!(ports("before"), [80, 443]);
+    assert_eq!(ports("after"), [22, 80, 443]);
+    assert!(rc["change"]["after_unknown"].is_object(), "{rc:#}");
+    assert!(rc["change"]["before_sensitive"].is_object(), "{rc:#}");
+    assert!(rc["change"]["after_sensitive"].is_object(), "{rc:#}");
+    // The rule's groups under the provider's name.
+    assert!(
+        rc["change"]["after"]["ingress"][0]["security_groups"].is_array(),
+        "{rc:#}"
+    );
+
+    // The same plan as text: the new rule is one marked block.
+    let text = reconcile(&emu, &ws, &["plan"]);
+    text.expect_success();
+    assert!(text.stdout.contains("+ from_port"), "{text}");
+    assert!(
+        text.stdout.contains("# (2 unchanged elements hidden)"),
+        "{text}"
+    );
+}
