@@ -1059,45 +1059,21 @@ mod tests {
 
     fn change(address: &str, deps: &[&str]) -> Change {
         Change {
-            address: address.into(),
-            kind: address.split('.').next().unwrap_or_default().to_owned(),
-            action: Action::Create,
             id: None,
-            before: None,
-            after: None,
-            config: None,
-            diffs: vec![],
             deps: deps.iter().map(|d| (*d).to_owned()).collect(),
-            state_deps: vec![],
-            sensitive: vec![],
-            reason: None,
-            create_before_destroy: false,
-            deposed: false,
-            deletion_policy: DeletionPolicy::Delete,
+            ..crate::plan::testing::change(address, Action::Create)
         }
     }
 
     #[test]
     fn the_critical_path_is_the_chain_with_the_most_calls() {
         // Addresses of their own: the counters are process-wide.
-        let plan = Plan {
-            stack: "t".into(),
-            region: "us-east-1".into(),
-            lineage: "l".into(),
-            serial: 1,
-            destroy: false,
-            changes: vec![
-                change("vpc.cp_test", &[]),
-                change("subnet.cp_test", &["vpc.cp_test"]),
-                change("route_table.cp_test", &["subnet.cp_test"]),
-                change("log_group.cp_test", &[]),
-            ],
-            forget: vec![],
-            outputs: BTreeMap::new(),
-            lookups: BTreeMap::new(),
-            targets: vec![],
-            owned: BTreeMap::new(),
-        };
+        let plan = crate::plan::testing::plan(vec![
+            change("vpc.cp_test", &[]),
+            change("subnet.cp_test", &["vpc.cp_test"]),
+            change("route_table.cp_test", &["subnet.cp_test"]),
+            change("log_group.cp_test", &[]),
+        ]);
         let work = Work::build(&plan).unwrap();
         for (address, calls) in [
             ("vpc.cp_test", 3),

@@ -169,58 +169,28 @@ fn diff_marks(block: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::AttrDiff;
+    use crate::plan::{AttrDiff, testing};
     use crate::value::Value;
 
     fn create(i: usize) -> Change {
+        let attr = |name: &str, after: &str, sensitive| AttrDiff {
+            name: name.into(),
+            before: Value::Null,
+            after: Value::str(after),
+            forces_replacement: false,
+            sensitive,
+        };
         Change {
-            address: format!("security_group.g{i:04}"),
-            kind: "security_group".into(),
-            action: Action::Create,
-            id: None,
-            before: None,
-            after: None,
-            config: None,
             diffs: vec![
-                AttrDiff {
-                    name: "description".into(),
-                    before: Value::Null,
-                    after: Value::str("x".repeat(200)),
-                    forces_replacement: false,
-                    sensitive: false,
-                },
-                AttrDiff {
-                    name: "token".into(),
-                    before: Value::Null,
-                    after: Value::str("hunter2-secret"),
-                    forces_replacement: false,
-                    sensitive: true,
-                },
+                attr("description", &"x".repeat(200), false),
+                attr("token", "hunter2-secret", true),
             ],
-            deps: vec![],
-            state_deps: vec![],
-            sensitive: vec![],
-            reason: None,
-            create_before_destroy: false,
-            deposed: false,
-            deletion_policy: crate::config::DeletionPolicy::Delete,
+            ..testing::change(&format!("security_group.g{i:04}"), Action::Create)
         }
     }
 
     fn plan(n: usize) -> Plan {
-        Plan {
-            stack: "big".into(),
-            region: "us-east-1".into(),
-            lineage: "l".into(),
-            serial: 1,
-            destroy: false,
-            changes: (0..n).map(create).collect(),
-            forget: vec![],
-            outputs: Default::default(),
-            lookups: Default::default(),
-            targets: vec![],
-            owned: Default::default(),
-        }
+        testing::plan((0..n).map(create).collect())
     }
 
     #[test]

@@ -150,3 +150,49 @@ impl Plan {
         self.changes.iter().any(|c| c.action != Action::NoOp)
     }
 }
+
+/// Plans and changes for unit tests: everything empty but what a test sets.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{Action, Change, Plan};
+    use crate::config::DeletionPolicy;
+
+    /// A change of `address` (its kind from the address), with an id unless
+    /// it is a create.
+    pub fn change(address: &str, action: Action) -> Change {
+        Change {
+            address: address.into(),
+            kind: address.split('.').next().unwrap_or_default().to_owned(),
+            action,
+            id: (action != Action::Create).then(|| "id-0123".to_owned()),
+            before: None,
+            after: None,
+            config: None,
+            diffs: vec![],
+            deps: vec![],
+            state_deps: vec![],
+            sensitive: vec![],
+            reason: None,
+            create_before_destroy: false,
+            deposed: false,
+            deletion_policy: DeletionPolicy::Delete,
+        }
+    }
+
+    /// A plan of stack `t` in us-east-1 holding `changes`.
+    pub fn plan(changes: Vec<Change>) -> Plan {
+        Plan {
+            stack: "t".into(),
+            region: "us-east-1".into(),
+            lineage: "l".into(),
+            serial: 1,
+            destroy: false,
+            changes,
+            forget: vec![],
+            outputs: Default::default(),
+            lookups: Default::default(),
+            targets: vec![],
+            owned: Default::default(),
+        }
+    }
+}

@@ -443,7 +443,6 @@ pub fn warnings(config: &Config) -> Vec<Warning> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::DeletionPolicy;
     use std::path::Path;
 
     fn config(toml: &str) -> Config {
@@ -483,7 +482,6 @@ managed_scaling = { target_capacity = 100 }
 "#;
 
     fn change(address: &str, action: Action, live: i64, written: i64) -> Change {
-        let kind = address.split('.').next().unwrap_or_default().to_owned();
         let before = Attrs::from([("desired_count".to_owned(), Value::Int(live))]);
         let mut diffs = Vec::new();
         if live != written {
@@ -496,9 +494,6 @@ managed_scaling = { target_capacity = 100 }
             });
         }
         Change {
-            address: address.into(),
-            kind,
-            action,
             id: Some("arn:svc".into()),
             before: Some(before),
             after: Some(Attrs::from([(
@@ -507,13 +502,7 @@ managed_scaling = { target_capacity = 100 }
             )])),
             config: (action != Action::NoOp).then(Attrs::new),
             diffs,
-            deps: vec![],
-            state_deps: vec![],
-            sensitive: vec![],
-            reason: None,
-            create_before_destroy: false,
-            deposed: false,
-            deletion_policy: DeletionPolicy::Delete,
+            ..crate::plan::testing::change(address, action)
         }
     }
 

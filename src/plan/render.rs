@@ -333,39 +333,16 @@ mod tests {
     }
 
     fn change(address: &str, action: Action, diffs: Vec<AttrDiff>) -> Change {
-        let kind = address.split('.').next().unwrap_or_default().to_owned();
         Change {
-            address: address.into(),
-            kind,
-            action,
-            id: (action != Action::Create).then(|| "id-0123".to_owned()),
-            before: None,
-            after: None,
-            config: None,
             diffs,
-            deps: vec![],
-            state_deps: vec![],
-            sensitive: vec![],
-            reason: None,
-            create_before_destroy: false,
-            deposed: false,
-            deletion_policy: DeletionPolicy::Delete,
+            ..super::super::testing::change(address, action)
         }
     }
 
     fn plan(changes: Vec<Change>) -> Plan {
         Plan {
             stack: "test".into(),
-            region: "us-east-1".into(),
-            lineage: "l".into(),
-            serial: 1,
-            destroy: false,
-            changes,
-            forget: vec![],
-            outputs: BTreeMap::new(),
-            lookups: BTreeMap::new(),
-            targets: vec![],
-            owned: BTreeMap::new(),
+            ..super::super::testing::plan(changes)
         }
     }
 

@@ -326,38 +326,15 @@ mod tests {
 
     fn change(address: &str, action: Action, before: Option<J>, after: Option<J>) -> Change {
         Change {
-            address: address.into(),
-            kind: address.split('.').next().unwrap_or_default().into(),
-            action,
             id: before.as_ref().map(|_| "id-1".to_owned()),
             before: before.map(attrs),
             after: after.map(attrs),
-            config: None,
-            diffs: vec![],
-            deps: vec![],
-            state_deps: vec![],
-            sensitive: vec![],
-            reason: None,
-            create_before_destroy: false,
-            deposed: false,
-            deletion_policy: DeletionPolicy::Delete,
+            ..crate::plan::testing::change(address, action)
         }
     }
 
     fn plan(changes: Vec<Change>) -> Plan {
-        Plan {
-            stack: "t".into(),
-            region: "us-east-1".into(),
-            lineage: "l".into(),
-            serial: 1,
-            destroy: false,
-            changes,
-            forget: vec![],
-            outputs: Default::default(),
-            lookups: Default::default(),
-            targets: vec![],
-            owned: Default::default(),
-        }
+        crate::plan::testing::plan(changes)
     }
 
     #[test]
