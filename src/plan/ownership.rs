@@ -35,7 +35,7 @@ pub enum Bounds {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Written {
     /// The value the resource is created with (an ECS service needs a
-    /// count to start); only a value outside the bounds is worth a warning.
+    /// count to start): the warning says so, or that it is out of bounds.
     Initial,
     /// The owner sets it from the start: writing it is a conflict to warn
     /// about (ECS asks to leave a managed group's desired capacity unset).
@@ -414,7 +414,15 @@ pub fn warnings(config: &Config) -> Vec<Warning> {
                     let Some(v) = eval_int(Some(raw)) else {
                         continue;
                     };
-                    if clamp(v, min, max) != v {
+                    if clamp(v, min, max) == v {
+                        out.push(Warning {
+                            loc,
+                            message: format!(
+                                "{address}: `{field}` is owned by {} ({}): {v} is used when the resource is created; afterwards the live value is kept within {min_f}..{max_f}",
+                                claim.owner, claim.rule.why
+                            ),
+                        });
+                    } else {
                         out.push(Warning {
                             loc,
                             message: format!(
@@ -622,8 +630,15 @@ managed_scaling = { target_capacity = 100 }
             lines[1].starts_with("21:20 autoscaling_group.hosts: `desired_capacity` is owned by ecs_capacity_provider.hosts"),
             "{lines:?}"
         );
-        // Within range and the group's capacity unset: nothing to say.
+        // Within range: said to be the initial count only.
         let fine = STACK.replace("desired_capacity = 2\n", "");
-        assert!(warnings(&config(&fine)).is_empty());
+        let w = warnings(&config(&fine));
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].message.ends_with(
+                "2 is used when the resource is created; afterwards the live value is kept within min_capacity..max_capacity"
+            ),
+            "{w:?}"
+        );
     }
 }
