@@ -189,6 +189,10 @@ pub struct WatchArgs {
     /// Run one cycle and exit: 0 no drift, 2 drift found, 1 error.
     #[arg(long)]
     pub once: bool,
+    /// After each cycle that finds drift, write what it found (and with
+    /// --correct, what it corrected) as Markdown to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub summary_markdown: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -301,6 +305,10 @@ pub struct ApplyArgs {
     /// Apply without asking for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
+    /// Also write the outcome and the plan applied as Markdown to FILE
+    /// (for a pull-request comment or `$GITHUB_STEP_SUMMARY`).
+    #[arg(long, value_name = "FILE")]
+    pub summary_markdown: Option<PathBuf>,
     #[command(flatten)]
     pub targeting: Targeting,
     #[command(flatten)]

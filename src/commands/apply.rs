@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use anyhow::Context;
+
 use crate::apply::{Executor, Report};
 use crate::cli::{ApplyArgs, ApplyCmdArgs, Global};
 use crate::plan::{Plan, drift, saved};
@@ -64,10 +66,58 @@ async fn run_planned(global: &Global, args: &ApplyArgs, opts: &PlanOptions) -> a
         }
         ui.line("");
     }
-    let code = execute(&mut session, &plan, ui, global.parallelism).await?;
+    let (code, report) = execute(&mut session, &plan, ui, global.parallelism).await?;
+    if let Some(file) = &args.summary_markdown {
+        write_summary(file, &summary_markdown(&plan, Some(&report)))?;
+    }
     super::print_stats(args.stats);
     session.close().await?;
     Ok(code)
+}
+
+/// The outcome of a run (or, without a report, that nothing was applied)
+/// above the plan, as Markdown that fits a pull-request comment.
+pub fn summary_markdown(plan: &Plan, report: Option<&Report>) -> String {
+    use crate::plan::markdown::{COMMENT_LIMIT, markdown};
+    let what = if plan.destroy { "Destroy" } else { "Apply" };
+    let mut head = match report {
+        None => "**Not applied** (drift found, `--correct` not given).\n".to_owned(),
+        Some(r) if r.failures.is_empty() && !r.interrupted => format!(
+            "**{what} complete:** {} added, {} changed, {} destroyed.\n",
+            r.added, r.changed, r.destroyed
+        ),
+        Some(r) => format!(
+            "**{what} incomplete:** {} added, {} changed, {} destroyed; {} failed, {} skipped{}.\n",
+            r.added,
+            r.changed,
+            r.destroyed,
+            r.failures.len(),
+            r.skipped.len(),
+            if r.interrupted { "; interrupted" } else { "" }
+        ),
+    };
+    for f in report.map(|r| r.failures.as_slice()).unwrap_or_default() {
+        let first = f.message.lines().next().unwrap_or_default();
+        head.push_str(&format!(
+            "- {} `{}`: {}\n",
+            f.operation,
+            f.address,
+            first.replace('`', "'")
+        ));
+    }
+    head.push('\n');
+    let body = markdown(plan, COMMENT_LIMIT.saturating_sub(head.len()));
+    // The plan's own heading first, then the outcome, then the rest.
+    match body.split_once('\n') {
+        Some((title, rest)) => format!("{title}\n\n{head}{}", rest.trim_start_matches('\n')),
+        None => format!("{head}{body}"),
+    }
+}
+
+/// Writes a Markdown summary, naming the file when that fails.
+pub fn write_summary(file: &Path, markdown: &str) -> anyhow::Result<()> {
+    std::fs::write(file, markdown)
+        .with_context(|| format!("writing the Markdown summary to {}", file.display()))
 }
 
 /// Runs a plan and reports; the exit code: 0 done, 1 something failed.
@@ -76,7 +126,7 @@ pub async fn execute(
     plan: &Plan,
     ui: Ui,
     parallelism: u16,
-) -> anyhow::Result<i32> {
+) -> anyhow::Result<(i32, Report)> {
     let executor = Executor {
         clients: session.clients.clone(),
         config: &session.config,
@@ -97,7 +147,7 @@ pub async fn execute(
     {
         session.record_persisted().await?;
     }
-    Ok(finish(&ui, &report, plan.destroy, session))
+    Ok((finish(&ui, &report, plan.destroy, session), report))
 }
 
 /// `apply <file>`: exactly the saved plan, or nothing if anything it was
@@ -112,7 +162,7 @@ async fn run_saved(global: &Global, file: &Path) -> anyhow::Result<i32> {
     let plan = saved_plan.plan;
     ui.plan(&plan);
     ui.line("");
-    let code = execute(&mut session, &plan, ui, global.parallelism).await?;
+    let (code, _) = execute(&mut session, &plan, ui, global.parallelism).await?;
     session.close().await?;
     Ok(code)
 }

@@ -102,6 +102,12 @@ async fn run_cycle(global: &Global, args: &WatchArgs, cycle: &mut Cycle) -> anyh
         if !args.correct || !plan.has_changes() {
             if plan.has_changes() {
                 ui.plan(&plan);
+                if let Some(file) = &args.summary_markdown {
+                    super::apply::write_summary(
+                        file,
+                        &super::apply::summary_markdown(&plan, None),
+                    )?;
+                }
             }
             return Ok(());
         }
@@ -115,6 +121,12 @@ async fn run_cycle(global: &Global, args: &WatchArgs, cycle: &mut Cycle) -> anyh
             parallelism: usize::from(global.parallelism),
         };
         let report = executor.run(&plan, &mut session.state).await?;
+        if let Some(file) = &args.summary_markdown {
+            super::apply::write_summary(
+                file,
+                &super::apply::summary_markdown(&plan, Some(&report)),
+            )?;
+        }
         let not_done: Vec<&String> = report
             .failures
             .iter()

@@ -468,3 +468,97 @@ fn a_terraform_shaped_plan_shows_policy_tools_port_22_opened_to_the_world() {
         "{text}"
     );
 }
+
+/// `apply`, `destroy` and `watch` write their outcome above the plan as
+/// Markdown when asked (`--summary-markdown`): complete, incomplete with
+/// each failure, or drift found and corrected.
+#[tokio::test]
+async fn apply_and_watch_write_a_markdown_summary_of_their_outcome() {
+    let emu = support::Emulator::start();
+    let ws = support::Workspace::new();
+    let stack = r#"
+[stack]
+name = "sum"
+region = "us-east-1"
+
+[vpc.main]
+cidr_block = "10.4.0.0/16"
+tags = { Name = "sum" }
+"#;
+    ws.write("desired/main.toml", stack);
+    let md = ws.path().join("summary.md");
+    let md_arg = md.to_str().unwrap();
+    support::reconcile(
+        &emu,
+        &ws,
+        &["apply", "--auto-approve", "--summary-markdown", md_arg],
+    )
+    .expect_success();
+    let text = std::fs::read_to_string(&md).unwrap();
+    assert!(
+        text.starts_with(
+            "### reconcile plan: `sum`\n\n**Apply complete:** 1 added, 0 changed, 0 destroyed.\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("| `vpc.main` | create | "), "{text}");
+
+    // Drift found by watch: only reported without --correct, corrected with it.
+    let ec2 = support::ec2(&emu).await;
+    let state: serde_json::Value = serde_json::from_str(&ws.read("state/test.json")).unwrap();
+    let vpc = state["resources"]["vpc.main"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ec2.create_tags()
+        .resources(&vpc)
+        .tags(
+            aws_sdk_ec2::types::Tag::builder()
+                .key("Name")
+                .value("changed")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    support::reconcile(
+        &emu,
+        &ws,
+        &["watch", "--once", "--summary-markdown", md_arg],
+    )
+    .expect_code(2);
+    let text = std::fs::read_to_string(&md).unwrap();
+    assert!(text.contains("**Not applied** (drift found"), "{text}");
+    assert!(text.contains("| `vpc.main` | update | `tags` |"), "{text}");
+    support::reconcile(
+        &emu,
+        &ws,
+        &["watch", "--once", "--correct", "--summary-markdown", md_arg],
+    )
+    .expect_code(2);
+    let text = std::fs::read_to_string(&md).unwrap();
+    assert!(
+        text.contains("**Apply complete:** 0 added, 1 changed, 0 destroyed."),
+        "{text}"
+    );
+
+    // A failure is listed under the outcome.
+    ws.write(
+        "desired/main.toml",
+        &format!("{stack}\n[subnet.outside]\nvpc_id = \"${{vpc.main.id}}\"\ncidr_block = \"10.99.1.0/24\"\n"),
+    );
+    support::reconcile(
+        &emu,
+        &ws,
+        &["apply", "--auto-approve", "--summary-markdown", md_arg],
+    )
+    .expect_code(1);
+    let text = std::fs::read_to_string(&md).unwrap();
+    assert!(
+        text.contains(
+            "**Apply incomplete:** 0 added, 0 changed, 0 destroyed; 1 failed, 0 skipped."
+        ),
+        "{text}"
+    );
+    assert!(text.contains("- creating `subnet.outside`: "), "{text}");
+}
