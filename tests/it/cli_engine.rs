@@ -152,7 +152,14 @@ async fn lookups_are_read_at_plan_time_and_usable_like_attributes() {
     ws.write("desired/main.toml", LOOKUPS);
     let run = reconcile(&emu, &ws, &["apply", "--auto-approve"]);
     run.expect_success();
-    assert!(run.stdout.contains("Ami = \"ami-0abc\""), "{run}");
+    // Tags print as a block, one aligned line each.
+    assert!(
+        run.stdout.lines().any(|l| {
+            let l = l.trim();
+            l.starts_with("+ Ami ") && l.ends_with("= \"ami-0abc\"")
+        }),
+        "{run}"
+    );
     assert!(
         run.stdout
             .contains("availability_zone       = \"us-east-1b\""),
