@@ -13,17 +13,6 @@ fn example(dir: &str) -> String {
     .unwrap()
 }
 
-fn state(ws: &Workspace) -> serde_json::Value {
-    serde_json::from_str(&ws.read("state/test.json")).unwrap()
-}
-
-fn id(ws: &Workspace, address: &str) -> String {
-    state(ws)["resources"][address]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 async fn nothing_left(emu: &Emulator) {
     let conf = sdk_config(emu).await;
     let ecs = aws_sdk_ecs::Client::new(&conf);
@@ -91,8 +80,8 @@ async fn the_fargate_stack_is_created_planned_clean_updated_and_destroyed() {
 
     // A new image: a new task-definition revision, the service moved to it
     // in place, the old revision deregistered after.
-    let service = id(&ws, "ecs_service.flask");
-    let old_revision = id(&ws, "ecs_task_definition.flask");
+    let service = ws.id("ecs_service.flask");
+    let old_revision = ws.id("ecs_task_definition.flask");
     let run = reconcile(&emu, &ws, &["plan", "--var", "image_tag=v2"]);
     assert!(
         run.stdout.contains(
@@ -111,13 +100,13 @@ async fn the_fargate_stack_is_created_planned_clean_updated_and_destroyed() {
         &["apply", "--auto-approve", "--var", "image_tag=v2"],
     )
     .expect_success();
-    assert_eq!(id(&ws, "ecs_service.flask"), service);
-    let new_revision = id(&ws, "ecs_task_definition.flask");
+    assert_eq!(ws.id("ecs_service.flask"), service);
+    let new_revision = ws.id("ecs_task_definition.flask");
     assert!(new_revision.ends_with(":2"), "{new_revision}");
     let ecs = aws_sdk_ecs::Client::new(&sdk_config(&emu).await);
     let svc = ecs
         .describe_services()
-        .cluster(id(&ws, "ecs_cluster.app"))
+        .cluster(ws.id("ecs_cluster.app"))
         .services(&service)
         .send()
         .await
@@ -147,7 +136,7 @@ async fn the_fargate_stack_is_created_planned_clean_updated_and_destroyed() {
 
     // A target group's port forces a replacement while the listener and the
     // service use it: created first, repointed, then deleted.
-    let tg = id(&ws, "target_group.flask");
+    let tg = ws.id("target_group.flask");
     ws.write(
         "desired/main.toml",
         &example("fargate").replace(
@@ -161,7 +150,7 @@ async fn the_fargate_stack_is_created_planned_clean_updated_and_destroyed() {
         &["apply", "--auto-approve", "--var", "image_tag=v2"],
     );
     run.expect_success();
-    assert_ne!(id(&ws, "target_group.flask"), tg);
+    assert_ne!(ws.id("target_group.flask"), tg);
     reconcile(
         &emu,
         &ws,
@@ -176,7 +165,7 @@ async fn the_fargate_stack_is_created_planned_clean_updated_and_destroyed() {
             .contains("Destroy complete! Resources: 14 destroyed."),
         "{run}"
     );
-    assert!(state(&ws)["resources"].as_object().unwrap().is_empty());
+    assert!(ws.state()["resources"].as_object().unwrap().is_empty());
     nothing_left(&emu).await;
 }
 
@@ -200,7 +189,7 @@ async fn drift_of_an_inline_policy_and_a_scaled_service_is_corrected_unless_igno
     let conf = sdk_config(&emu).await;
     let iam = aws_sdk_iam::Client::new(&conf);
     iam.put_role_policy()
-        .role_name(id(&ws, "iam_role.exec"))
+        .role_name(ws.id("iam_role.exec"))
         .policy_name("logs")
         .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#)
         .send()
@@ -208,8 +197,8 @@ async fn drift_of_an_inline_policy_and_a_scaled_service_is_corrected_unless_igno
         .unwrap();
     let ecs = aws_sdk_ecs::Client::new(&conf);
     ecs.update_service()
-        .cluster(id(&ws, "ecs_cluster.app"))
-        .service(id(&ws, "ecs_service.flask"))
+        .cluster(ws.id("ecs_cluster.app"))
+        .service(ws.id("ecs_service.flask"))
         .desired_count(3)
         .send()
         .await
@@ -232,7 +221,7 @@ async fn drift_of_an_inline_policy_and_a_scaled_service_is_corrected_unless_igno
     reconcile(&emu, &ws, &["plan", "--detailed-exitcode"]).expect_code(0);
     let policy = iam
         .get_role_policy()
-        .role_name(id(&ws, "iam_role.exec"))
+        .role_name(ws.id("iam_role.exec"))
         .policy_name("logs")
         .send()
         .await
@@ -249,8 +238,8 @@ async fn drift_of_an_inline_policy_and_a_scaled_service_is_corrected_unless_igno
     );
     ws.write("desired/main.toml", &ignoring);
     ecs.update_service()
-        .cluster(id(&ws, "ecs_cluster.app"))
-        .service(id(&ws, "ecs_service.flask"))
+        .cluster(ws.id("ecs_cluster.app"))
+        .service(ws.id("ecs_service.flask"))
         .desired_count(4)
         .send()
         .await

@@ -8,17 +8,6 @@ use std::path::Path;
 
 use support::{Emulator, Run, Workspace, reconcile, reconcile_in, sdk_config, tagged_copies};
 
-fn state(ws: &Workspace) -> serde_json::Value {
-    serde_json::from_str(&ws.read("state/test.json")).unwrap()
-}
-
-fn id(ws: &Workspace, address: &str) -> String {
-    state(ws)["resources"][address]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{address} is not in the state"))
-        .to_owned()
-}
-
 fn with(args: &[&str], vars: &[&str]) -> Vec<String> {
     let mut out: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
     for v in vars {
@@ -102,7 +91,7 @@ async fn the_django_stack_of_seed_000_runs_keeps_its_secrets_snapshots_and_retai
     plan_text.expect_code(0);
     let plan_json = run(&emu, &ws, &["plan", "--json"], &vars);
     plan_json.expect_success();
-    let resources = state(&ws)["resources"].as_object().unwrap().len();
+    let resources = ws.state()["resources"].as_object().unwrap().len();
     eprintln!("django: {resources} resources");
     // Each exists once, found by its tag in every service.
     let copies = tagged_copies(&emu).await;
@@ -147,7 +136,7 @@ async fn the_django_stack_of_seed_000_runs_keeps_its_secrets_snapshots_and_retai
     assert!(!plan.stdout.contains("An0therPassw0rd12"), "{plan}");
 
     // Destroy: a final snapshot of the database, the bucket retained.
-    let bucket = id(&ws, "s3_bucket.assets");
+    let bucket = ws.id("s3_bucket.assets");
     let destroy = run(&emu, &ws, &["destroy", "--auto-approve"], &vars);
     destroy.expect_success();
     // The task definition read back from AWS holds the password in its
@@ -184,7 +173,7 @@ async fn the_django_stack_of_seed_000_runs_keeps_its_secrets_snapshots_and_retai
         [("s3_bucket.assets".to_owned(), 1)].into(),
         "only the retained bucket is left"
     );
-    assert!(state(&ws)["resources"].as_object().unwrap().is_empty());
+    assert!(ws.state()["resources"].as_object().unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -204,13 +193,13 @@ async fn the_ec2_cluster_of_seeds_002_and_003_runs_with_and_without_efs() {
     apply.expect_success();
     let plan = run(&emu, &ws, &["plan", "--detailed-exitcode"], &vars);
     plan.expect_code(0);
-    let resources = state(&ws)["resources"].as_object().unwrap().len();
+    let resources = ws.state()["resources"].as_object().unwrap().len();
     eprintln!("ec2-cluster with EFS: {resources} resources");
 
     let ec2 = aws_sdk_ec2::Client::new(&sdk_config(&emu).await);
     let versions = ec2
         .describe_launch_template_versions()
-        .launch_template_id(id(&ws, "launch_template.instance"))
+        .launch_template_id(ws.id("launch_template.instance"))
         .versions("$Default")
         .send()
         .await
@@ -239,7 +228,7 @@ async fn the_ec2_cluster_of_seeds_002_and_003_runs_with_and_without_efs() {
         );
     }
     let efs = aws_sdk_efs::Client::new(&sdk_config(&emu).await);
-    let fs = id(&ws, "efs_file_system.volume");
+    let fs = ws.id("efs_file_system.volume");
     let targets = efs
         .describe_mount_targets()
         .file_system_id(&fs)
@@ -254,7 +243,7 @@ async fn the_ec2_cluster_of_seeds_002_and_003_runs_with_and_without_efs() {
     let asg = aws_sdk_autoscaling::Client::new(&sdk_config(&emu).await);
     let hooks = asg
         .describe_lifecycle_hooks()
-        .auto_scaling_group_name(id(&ws, "autoscaling_group.instances"))
+        .auto_scaling_group_name(ws.id("autoscaling_group.instances"))
         .send()
         .await
         .unwrap();

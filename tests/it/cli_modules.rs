@@ -8,17 +8,6 @@ use std::collections::BTreeSet;
 
 use support::{Emulator, Workspace, reconcile, reconcile_in, sdk_config};
 
-fn state(ws: &Workspace) -> serde_json::Value {
-    serde_json::from_str(&ws.read("state/test.json")).unwrap()
-}
-
-fn id(ws: &Workspace, address: &str) -> String {
-    state(ws)["resources"][address]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{address} is not in the state"))
-        .to_owned()
-}
-
 /// (action, address) of every change of `plan --json` that is not a no-op.
 fn changes(ws: &Workspace, emu: &Emulator, extra: &[&str]) -> BTreeSet<(String, String)> {
     let mut args = vec!["plan", "--json"];
@@ -65,7 +54,7 @@ async fn the_reference_architecture_as_modules_applies_plans_clean_grows_and_des
     let elb = aws_sdk_elasticloadbalancingv2::Client::new(&sdk_config(&emu).await);
     let rules = elb
         .describe_rules()
-        .listener_arn(id(&ws, "module.alb.listener.http"))
+        .listener_arn(ws.id("module.alb.listener.http"))
         .send()
         .await
         .unwrap();
@@ -87,7 +76,7 @@ async fn the_reference_architecture_as_modules_applies_plans_clean_grows_and_des
     // One NAT gateway per zone, each in its zone's public subnet.
     let ec2 = aws_sdk_ec2::Client::new(&sdk_config(&emu).await);
     for zone in ["a", "b"] {
-        let nat = id(&ws, &format!("module.vpc.nat_gateway.nat[\"{zone}\"]"));
+        let nat = ws.id(&format!("module.vpc.nat_gateway.nat[\"{zone}\"]"));
         let found = ec2
             .describe_nat_gateways()
             .nat_gateway_ids(&nat)
@@ -96,7 +85,10 @@ async fn the_reference_architecture_as_modules_applies_plans_clean_grows_and_des
             .unwrap();
         assert_eq!(
             found.nat_gateways()[0].subnet_id(),
-            Some(id(&ws, &format!("module.vpc.subnet.public[\"{zone}\"]")).as_str())
+            Some(
+                ws.id(&format!("module.vpc.subnet.public[\"{zone}\"]"))
+                    .as_str()
+            )
         );
     }
 
@@ -105,7 +97,7 @@ async fn the_reference_architecture_as_modules_applies_plans_clean_grows_and_des
     let ecs = aws_sdk_ecs::Client::new(&sdk_config(&emu).await);
     let clusters = ecs
         .describe_clusters()
-        .clusters(id(&ws, "module.cluster.ecs_cluster.main"))
+        .clusters(ws.id("module.cluster.ecs_cluster.main"))
         .send()
         .await
         .unwrap();
@@ -368,7 +360,7 @@ async fn state_mv_moves_a_resource_into_a_module_and_the_next_plan_is_clean() {
     let vpc = "cidr_block = \"10.42.0.0/16\"\ntags = { Name = \"moved\" }\n";
     ws.write("desired/main.toml", &format!("{STACK}[vpc.main]\n{vpc}"));
     reconcile(&emu, &ws, &["apply", "--auto-approve"]).expect_success();
-    let before = id(&ws, "vpc.main");
+    let before = ws.id("vpc.main");
 
     // The same VPC, now declared by a module.
     ws.write(
@@ -392,6 +384,6 @@ async fn state_mv_moves_a_resource_into_a_module_and_the_next_plan_is_clean() {
     )
     .expect_success();
     reconcile(&emu, &ws, &["plan", "--detailed-exitcode"]).expect_code(0);
-    assert_eq!(id(&ws, "module.net.vpc.main"), before);
+    assert_eq!(ws.id("module.net.vpc.main"), before);
     reconcile(&emu, &ws, &["destroy", "--auto-approve"]).expect_success();
 }

@@ -14,24 +14,6 @@ use support::{
     run_command, sdk_config, wait_child,
 };
 
-fn state(ws: &Workspace) -> serde_json::Value {
-    serde_json::from_str(&ws.read("state/test.json")).unwrap()
-}
-
-fn id(ws: &Workspace, address: &str) -> String {
-    state(ws)["resources"][address]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{address} is not in the state"))
-        .to_owned()
-}
-
-/// The one JSON line a `watch --once` prints.
-fn cycle(run: &Run) -> serde_json::Value {
-    let lines: Vec<&str> = run.stdout.lines().collect();
-    assert_eq!(lines.len(), 1, "one JSON line per cycle\n{run}");
-    serde_json::from_str(lines[0]).unwrap_or_else(|e| panic!("not JSON ({e})\n{run}"))
-}
-
 fn strings(v: &serde_json::Value) -> Vec<String> {
     v.as_array()
         .unwrap()
@@ -98,7 +80,7 @@ async fn watch_once_reports_out_of_band_changes_corrects_them_and_then_reports_n
     let ws = Workspace::new();
     ws.write("desired/main.toml", DRIFT);
     reconcile(&emu, &ws, &["apply", "--auto-approve"]).expect_success();
-    let first = cycle(reconcile(&emu, &ws, &["watch", "--once"]).expect_success());
+    let first = support::watch_cycle(reconcile(&emu, &ws, &["watch", "--once"]).expect_success());
     assert_eq!(first["stack"], "drift");
     assert!(strings(&first["drifted"]).is_empty(), "{first}");
 
@@ -106,7 +88,7 @@ async fn watch_once_reports_out_of_band_changes_corrects_them_and_then_reports_n
     // service scaled.
     let conf = sdk_config(&emu).await;
     let c = ec2(&emu).await;
-    let sg = id(&ws, "security_group.web");
+    let sg = ws.id("security_group.web");
     c.authorize_security_group_ingress()
         .group_id(&sg)
         .ip_permissions(
@@ -121,20 +103,20 @@ async fn watch_once_reports_out_of_band_changes_corrects_them_and_then_reports_n
         .await
         .unwrap();
     c.create_tags()
-        .resources(id(&ws, "vpc.main"))
+        .resources(ws.id("vpc.main"))
         .tags(Tag::builder().key("Team").value("someone-else").build())
         .send()
         .await
         .unwrap();
     c.delete_subnet()
-        .subnet_id(id(&ws, "subnet.b"))
+        .subnet_id(ws.id("subnet.b"))
         .send()
         .await
         .unwrap();
     let ecs = aws_sdk_ecs::Client::new(&conf);
     ecs.update_service()
-        .cluster(id(&ws, "ecs_cluster.app"))
-        .service(id(&ws, "ecs_service.app"))
+        .cluster(ws.id("ecs_cluster.app"))
+        .service(ws.id("ecs_service.app"))
         .desired_count(3)
         .send()
         .await
@@ -157,9 +139,9 @@ async fn watch_once_reports_out_of_band_changes_corrects_them_and_then_reports_n
     ] {
         assert!(run.stdout.contains(expected), "{expected}\n{run}");
     }
-    let serial = state(&ws)["serial"].as_u64().unwrap();
+    let serial = ws.state()["serial"].as_u64().unwrap();
     reconcile(&emu, &ws, &["apply", "--refresh-only", "--auto-approve"]).expect_success();
-    let recorded = state(&ws);
+    let recorded = ws.state();
     assert!(recorded["serial"].as_u64().unwrap() > serial);
     assert!(recorded["resources"].get("subnet.b").is_none());
     assert_eq!(
@@ -180,7 +162,7 @@ async fn watch_once_reports_out_of_band_changes_corrects_them_and_then_reports_n
     // watch reports each drifted resource and exits 2...
     let run = reconcile(&emu, &ws, &["watch", "--once"]);
     run.expect_code(2);
-    let report = cycle(&run);
+    let report = support::watch_cycle(&run);
     let drifted = strings(&report["drifted"]);
     for a in [
         "ecs_service.app",
@@ -197,7 +179,7 @@ async fn watch_once_reports_out_of_band_changes_corrects_them_and_then_reports_n
     let run = reconcile(&emu, &ws, &["watch", "--once", "--correct"]);
     run.expect_code(2);
     println!("watch --once --correct: {}", run.stdout.trim());
-    let report = cycle(&run);
+    let report = support::watch_cycle(&run);
     assert_eq!(report["errors"].as_array().unwrap().len(), 0, "{run}");
     let acted: Vec<String> = report["actions"]
         .as_array()
@@ -210,7 +192,10 @@ async fn watch_once_reports_out_of_band_changes_corrects_them_and_then_reports_n
     // ...and the next cycle finds nothing.
     let run = reconcile(&emu, &ws, &["watch", "--once"]);
     run.expect_code(0);
-    assert!(strings(&cycle(&run)["drifted"]).is_empty(), "{run}");
+    assert!(
+        strings(&support::watch_cycle(&run)["drifted"]).is_empty(),
+        "{run}"
+    );
     let group = c
         .describe_security_groups()
         .group_ids(&sg)
@@ -225,15 +210,15 @@ async fn watch_once_reports_out_of_band_changes_corrects_them_and_then_reports_n
     assert_eq!(ports, vec![80]);
     let svc = ecs
         .describe_services()
-        .cluster(id(&ws, "ecs_cluster.app"))
-        .services(id(&ws, "ecs_service.app"))
+        .cluster(ws.id("ecs_cluster.app"))
+        .services(ws.id("ecs_service.app"))
         .send()
         .await
         .unwrap();
     assert_eq!(svc.services()[0].desired_count(), 1);
     let subnets = c
         .describe_subnets()
-        .subnet_ids(id(&ws, "subnet.b"))
+        .subnet_ids(ws.id("subnet.b"))
         .send()
         .await
         .unwrap();
@@ -341,7 +326,7 @@ async fn a_saved_plan_applies_and_is_refused_once_the_state_or_the_files_changed
         run.stdout.contains("Apply complete! Resources: 1 added"),
         "{run}"
     );
-    let vpc = id(&ws, "vpc.main");
+    let vpc = ws.id("vpc.main");
     let found = ec2(&emu)
         .await
         .describe_vpcs()
@@ -360,12 +345,12 @@ async fn a_saved_plan_applies_and_is_refused_once_the_state_or_the_files_changed
     );
     run_with(&["plan", "--out", "second.plan"]).expect_success();
     run_with(&["apply", "--auto-approve"]).expect_success();
-    let serial = state(&ws)["serial"].clone();
+    let serial = ws.state()["serial"].clone();
     let run = run_with(&["apply", "second.plan"]);
     run.expect_code(1);
     assert!(run.stderr.contains("stale"), "{run}");
     assert!(run.stderr.contains("someone else applied"), "{run}");
-    assert_eq!(state(&ws)["serial"], serial, "nothing written");
+    assert_eq!(ws.state()["serial"], serial, "nothing written");
 
     // The desired files change after the plan was saved: refused too.
     ws.write(
@@ -459,7 +444,7 @@ tags = { Token = "${lookups.token.value}" }
     reconcile(&emu, &ws, &["plan", "--out", "b.plan"]).expect_success();
     let run = reconcile(&emu, &ws, &["apply", "a.plan"]);
     run.expect_success();
-    let vpc = id(&ws, "vpc.main");
+    let vpc = ws.id("vpc.main");
     let found = ec2(&emu).await.describe_vpcs().vpc_ids(&vpc).send().await;
     let tags = found.unwrap().vpcs()[0].tags().to_vec();
     assert!(
@@ -504,13 +489,13 @@ async fn target_limits_a_run_to_a_resource_and_its_dependencies_and_replace_forc
     );
     run.expect_success();
     assert!(run.stdout.contains("Plan: 2 to add"), "{run}");
-    let s = state(&ws);
+    let s = ws.state();
     assert!(s["resources"].get("subnet.b").is_none(), "{run}");
     assert!(s["resources"].get("vpc.main").is_some());
     reconcile(&emu, &ws, &["plan", "--target", "subnet.x"]).expect_code(1);
     reconcile(&emu, &ws, &["apply", "--auto-approve"]).expect_success();
 
-    let old = id(&ws, "subnet.b");
+    let old = ws.id("subnet.b");
     let run = reconcile(
         &emu,
         &ws,
@@ -526,7 +511,7 @@ async fn target_limits_a_run_to_a_resource_and_its_dependencies_and_replace_forc
             .contains("Plan: 1 to add, 0 to change, 1 to destroy."),
         "{run}"
     );
-    assert_ne!(id(&ws, "subnet.b"), old);
+    assert_ne!(ws.id("subnet.b"), old);
 
     // Destroying the VPC takes what depends on it along, and nothing else
     // is left behind by accident: here that is everything.
@@ -552,7 +537,7 @@ async fn target_limits_a_run_to_a_resource_and_its_dependencies_and_replace_forc
             .contains("Plan: 0 to add, 0 to change, 2 to destroy."),
         "{run}"
     );
-    assert!(state(&ws)["resources"].as_object().unwrap().is_empty());
+    assert!(ws.state()["resources"].as_object().unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -653,13 +638,13 @@ egress = [{ protocol = "-1", cidr_blocks = ["0.0.0.0/0"] }]
     assert!(run.stdout.contains(&format!("id = \"{sg}\"")), "{run}");
 
     // rm forgets without deleting; import brings it back as it was.
-    let before = state(&ws)["resources"]["security_group.web"].clone();
+    let before = ws.state()["resources"]["security_group.web"].clone();
     reconcile(&emu, &ws, &["state", "rm", "security_group.web"]).expect_success();
-    assert!(state(&ws)["resources"].get("security_group.web").is_none());
+    assert!(ws.state()["resources"].get("security_group.web").is_none());
     let still = c.describe_security_groups().group_ids(&sg).send().await;
     assert_eq!(still.unwrap().security_groups().len(), 1);
     reconcile(&emu, &ws, &["import", "security_group.web", &sg]).expect_success();
-    let after = state(&ws)["resources"]["security_group.web"].clone();
+    let after = ws.state()["resources"]["security_group.web"].clone();
     assert_eq!(after["id"], before["id"]);
     assert_eq!(after["attributes"], before["attributes"]);
     reconcile(&emu, &ws, &["plan", "--detailed-exitcode"]).expect_code(0);
@@ -670,7 +655,7 @@ egress = [{ protocol = "-1", cidr_blocks = ["0.0.0.0/0"] }]
     reconcile(&emu, &ws, &["state", "mv", "vpc.main", "vpc.core"]).expect_success();
     assert_eq!(requests(&emu), served, "state mv made API requests");
     assert_eq!(
-        state(&ws)["resources"]["security_group.web"]["dependencies"],
+        ws.state()["resources"]["security_group.web"]["dependencies"],
         serde_json::json!(["vpc.core"])
     );
     ws.write(
@@ -705,7 +690,7 @@ lifecycle = { deletion_policy = "retain" }
     ws.write("desired/main.toml", desired);
     reconcile(&emu, &ws, &["apply", "--auto-approve"]).expect_success();
     let c = ec2(&emu).await;
-    let vpc = id(&ws, "vpc.main");
+    let vpc = ws.id("vpc.main");
 
     // prevent_destroy: neither destroy nor a replacement may touch it.
     let run = reconcile(&emu, &ws, &["destroy", "--auto-approve"]);
@@ -745,13 +730,13 @@ lifecycle = { deletion_policy = "retain" }
 
     // retain: removed from the desired state, it leaves the state and
     // stays in AWS.
-    let subnet = id(&ws, "subnet.kept");
+    let subnet = ws.id("subnet.kept");
     let without = desired.split("[subnet.kept]").next().unwrap().to_owned();
     ws.write("desired/main.toml", &without);
     let run = reconcile(&emu, &ws, &["apply", "--auto-approve"]);
     run.expect_success();
     assert!(run.stdout.contains("left in AWS"), "{run}");
-    assert!(state(&ws)["resources"].get("subnet.kept").is_none());
+    assert!(ws.state()["resources"].get("subnet.kept").is_none());
     let found = c
         .describe_subnets()
         .subnet_ids(&subnet)

@@ -34,10 +34,6 @@ subnet_id = "${subnet.a.id}"
 security_groups = ["${security_group.nfs.id}"]
 "#;
 
-fn state(ws: &Workspace) -> serde_json::Value {
-    serde_json::from_str(&ws.read("state/test.json")).expect("the state is JSON")
-}
-
 async fn mount_targets(emu: &Emulator, fs: &str) -> Vec<String> {
     aws_sdk_efs::Client::new(&sdk_config(emu).await)
         .describe_mount_targets()
@@ -83,7 +79,7 @@ async fn a_mount_target_whose_wait_fails_is_adopted_by_the_next_run() {
             || first.stderr.contains("efs_mount_target.volume"),
         "{first}"
     );
-    let s = state(&ws);
+    let s = ws.state();
     let fs = s["resources"]["efs_file_system.volume"]["id"]
         .as_str()
         .expect("the file system is in the state")
@@ -106,7 +102,7 @@ async fn a_mount_target_whose_wait_fails_is_adopted_by_the_next_run() {
         "{second}"
     );
     assert_eq!(mount_targets(&emu, &fs).await, live);
-    let s = state(&ws);
+    let s = ws.state();
     assert_eq!(
         s["resources"]["efs_mount_target.volume"]["id"].as_str(),
         Some(live[0].as_str())
@@ -208,13 +204,13 @@ async fn an_already_exists_answer_adopts_what_is_ours() {
     let ws = Workspace::new();
     ws.write("desired/main.toml", &NAMED.replace("STACK", "conv"));
     reconcile(&emu, &ws, &["apply", "--auto-approve"]).expect_success();
-    let before = state(&ws);
+    let before = ws.state();
     for address in CONFLICTING {
         reconcile(&emu, &ws, &["state", "rm", address]).expect_success();
     }
     let again = reconcile(&emu, &ws, &["apply", "--auto-approve"]);
     again.expect_success();
-    let after = state(&ws);
+    let after = ws.state();
     for address in CONFLICTING {
         assert_eq!(
             after["resources"][address]["id"], before["resources"][address]["id"],
@@ -262,8 +258,8 @@ async fn an_already_exists_answer_for_what_is_not_ours_is_a_clear_error() {
             "{address}: no clear error\n{run}"
         );
     }
-    let s = state(&ours);
-    let theirs_state = state(&theirs);
+    let s = ours.state();
+    let theirs_state = theirs.state();
     for address in CONFLICTING {
         let (mine, other) = (
             &s["resources"][address]["id"],

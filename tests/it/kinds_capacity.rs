@@ -114,17 +114,6 @@ scale_out_cooldown = 60
 
 const RESOURCES: usize = 13;
 
-fn state(ws: &Workspace) -> serde_json::Value {
-    serde_json::from_str(&ws.read("state/test.json")).unwrap()
-}
-
-fn id(ws: &Workspace, address: &str) -> String {
-    state(ws)["resources"][address]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{address} is not in the state"))
-        .to_owned()
-}
-
 struct Aws {
     ec2: aws_sdk_ec2::Client,
     asg: aws_sdk_autoscaling::Client,
@@ -195,7 +184,7 @@ async fn an_ec2_backed_cluster_is_applied_changed_and_destroyed_without_leftover
 
     // The launch template: the AMI from SSM, the user data base64 on the
     // wire and rendered from the desired state, spot and IMDSv2.
-    let lt = id(&ws, "launch_template.node");
+    let lt = ws.id("launch_template.node");
     let (version, data) = aws.default_version(&lt).await;
     assert_eq!(version, 1);
     assert!(data.image_id().unwrap().starts_with("ami-"), "{data:?}");
@@ -219,7 +208,7 @@ async fn an_ec2_backed_cluster_is_applied_changed_and_destroyed_without_leftover
     );
 
     // The group: launched from version 1, protected from scale-in, hook on.
-    let group_name = id(&ws, "autoscaling_group.nodes");
+    let group_name = ws.id("autoscaling_group.nodes");
     let group = aws.group(&group_name).await.expect("the group exists");
     assert_eq!(group.launch_template().unwrap().version(), Some("1"));
     assert_eq!(group.new_instances_protected_from_scale_in(), Some(true));
@@ -244,7 +233,7 @@ async fn an_ec2_backed_cluster_is_applied_changed_and_destroyed_without_leftover
     let provider = aws
         .ecs
         .describe_capacity_providers()
-        .capacity_providers(id(&ws, "ecs_capacity_provider.nodes"))
+        .capacity_providers(ws.id("ecs_capacity_provider.nodes"))
         .send()
         .await
         .unwrap()
@@ -288,7 +277,7 @@ async fn an_ec2_backed_cluster_is_applied_changed_and_destroyed_without_leftover
     let cluster = aws
         .ecs
         .describe_clusters()
-        .clusters(id(&ws, "ecs_cluster.app"))
+        .clusters(ws.id("ecs_cluster.app"))
         .send()
         .await
         .unwrap()
@@ -346,7 +335,7 @@ async fn an_ec2_backed_cluster_is_applied_changed_and_destroyed_without_leftover
         &ws,
         &["apply", "--auto-approve", "--var", "instance_type=t3.small"],
     );
-    assert_eq!(id(&ws, "launch_template.node"), lt, "same template");
+    assert_eq!(ws.id("launch_template.node"), lt, "same template");
     let (version, data) = aws.default_version(&lt).await;
     assert_eq!(version, 2, "the new version is the default");
     assert_eq!(data.instance_type().unwrap().as_str(), "t3.small");

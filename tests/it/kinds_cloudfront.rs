@@ -63,10 +63,6 @@ async fn distributions(emu: &Emulator) -> Vec<(String, String, String, bool)> {
     out
 }
 
-fn state(ws: &Workspace) -> serde_json::Value {
-    serde_json::from_str(&ws.read("state/test.json")).unwrap()
-}
-
 #[tokio::test]
 async fn a_bucket_behind_a_distribution_applies_plans_clean_updates_and_destroys() {
     let emu = Emulator::start();
@@ -87,7 +83,7 @@ async fn a_bucket_behind_a_distribution_applies_plans_clean_updates_and_destroys
         (comment.as_str(), price_class.as_str(), *enabled),
         ("first", "PriceClass_All", true)
     );
-    let st = state(&ws);
+    let st = ws.state();
     let dist = &st["resources"]["cloudfront_distribution.site"];
     assert_eq!(dist["id"], serde_json::json!(id), "{dist}");
     let attrs = dist.to_string();

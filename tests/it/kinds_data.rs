@@ -11,10 +11,6 @@ use support::{Emulator, Run, Workspace, reconcile, sdk_config};
 const PASSWORD: &str = "Sup3r-S3cret-Passw0rd";
 const PASSWORD_2: &str = "An0ther-S3cret-Passw0rd";
 
-fn state(ws: &Workspace) -> serde_json::Value {
-    serde_json::from_str(&ws.read("state/test.json")).unwrap()
-}
-
 /// Every file under `dir`, recursively.
 fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
@@ -146,7 +142,7 @@ async fn db_instance_lifecycle_keeps_the_password_secret_and_snapshots_on_destro
     apply.expect_success();
     assert_secret_absent(&apply, PASSWORD);
     assert_eq!(db_instances(&emu).await, ["test-db"]);
-    let st = state(&ws);
+    let st = ws.state();
     let db = &st["resources"]["db_instance.main"];
     assert_eq!(db["id"], "test-db");
     assert!(
@@ -249,7 +245,7 @@ async fn a_retained_db_instance_is_forgotten_and_left_running() {
     assert_eq!(db_instances(&emu).await, ["test-db"], "{destroy}");
     assert!(snapshots(&emu).await.is_empty());
     assert!(
-        state(&ws)["resources"].get("db_instance.main").is_none(),
+        ws.state()["resources"].get("db_instance.main").is_none(),
         "{destroy}"
     );
 }
@@ -318,7 +314,7 @@ async fn s3_bucket_lifecycle_restores_cors_and_force_destroys() {
         names.iter().any(|n| n.starts_with("test-plain-")),
         "{names:?}"
     );
-    let st = state(&ws);
+    let st = ws.state();
     assert_eq!(
         st["resources"]["s3_bucket.assets"]["attributes"]["bucket_regional_domain_name"],
         "test-assets-bucket.s3.us-east-1.amazonaws.com"
@@ -455,7 +451,7 @@ async fn kms_key_and_alias_lifecycle() {
     reconcile(&emu, &ws, &["apply", "--auto-approve"]).expect_success();
     reconcile(&emu, &ws, &["plan", "--detailed-exitcode"]).expect_code(0);
     let kms = aws_sdk_kms::Client::new(&sdk_config(&emu).await);
-    let key = state(&ws)["resources"]["kms_key.main"]["id"]
+    let key = ws.state()["resources"]["kms_key.main"]["id"]
         .as_str()
         .unwrap()
         .to_owned();

@@ -53,17 +53,6 @@ security_groups = ["${security_group.nfs.id}"]
 
 const RESOURCES: usize = 9;
 
-fn state(ws: &Workspace) -> serde_json::Value {
-    serde_json::from_str(&ws.read("state/test.json")).unwrap()
-}
-
-fn id(ws: &Workspace, address: &str) -> String {
-    state(ws)["resources"][address]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{address} is not in the state"))
-        .to_owned()
-}
-
 async fn security_groups(efs: &aws_sdk_efs::Client, mt: &str) -> Vec<String> {
     efs.describe_mount_target_security_groups()
         .mount_target_id(mt)
@@ -93,8 +82,8 @@ async fn an_encrypted_file_system_with_mount_targets_is_applied_changed_and_dest
 
     // The file system: encrypted with the stack's key, files to IA after 30
     // days, found by its reconcile tags.
-    let fs_id = id(&ws, "efs_file_system.data");
-    let key_arn = state(&ws)["resources"]["kms_key.efs"]["attributes"]["arn"]
+    let fs_id = ws.id("efs_file_system.data");
+    let key_arn = ws.state()["resources"]["kms_key.efs"]["attributes"]["arn"]
         .as_str()
         .map(str::to_owned);
     let fss = efs.describe_file_systems().send().await.unwrap();
@@ -121,11 +110,11 @@ async fn an_encrypted_file_system_with_mount_targets_is_applied_changed_and_dest
             .map(|t| t.as_str()),
         Some("AFTER_30_DAYS")
     );
-    let dns = state(&ws)["resources"]["efs_file_system.data"]["attributes"]["dns_name"].clone();
+    let dns = ws.state()["resources"]["efs_file_system.data"]["attributes"]["dns_name"].clone();
     assert_eq!(dns, format!("{fs_id}.efs.us-east-1.amazonaws.com"));
 
     // One mount target per subnet, each behind the NFS group.
-    let nfs = id(&ws, "security_group.nfs");
+    let nfs = ws.id("security_group.nfs");
     let mts = efs
         .describe_mount_targets()
         .file_system_id(&fs_id)
@@ -134,8 +123,8 @@ async fn an_encrypted_file_system_with_mount_targets_is_applied_changed_and_dest
         .unwrap();
     assert_eq!(mts.mount_targets().len(), 2, "{mts:?}");
     for key in ["a", "b"] {
-        let mt = id(&ws, &format!("efs_mount_target.x[\"{key}\"]"));
-        let subnet = id(&ws, &format!("subnet.x[\"{key}\"]"));
+        let mt = ws.id(&format!("efs_mount_target.x[\"{key}\"]"));
+        let subnet = ws.id(&format!("subnet.x[\"{key}\"]"));
         let found = mts
             .mount_targets()
             .iter()
@@ -151,10 +140,10 @@ async fn an_encrypted_file_system_with_mount_targets_is_applied_changed_and_dest
 
     // Someone swaps a mount target's group: the plan says so, the apply
     // puts it back in place (same mount target).
-    let mt_a = id(&ws, "efs_mount_target.x[\"a\"]");
+    let mt_a = ws.id("efs_mount_target.x[\"a\"]");
     efs.modify_mount_target_security_groups()
         .mount_target_id(&mt_a)
-        .security_groups(id(&ws, "security_group.other"))
+        .security_groups(ws.id("security_group.other"))
         .send()
         .await
         .unwrap();
@@ -173,7 +162,7 @@ async fn an_encrypted_file_system_with_mount_targets_is_applied_changed_and_dest
             .contains("Apply complete! Resources: 0 added, 1 changed, 0 destroyed."),
         "{run}"
     );
-    assert_eq!(id(&ws, "efs_mount_target.x[\"a\"]"), mt_a);
+    assert_eq!(ws.id("efs_mount_target.x[\"a\"]"), mt_a);
     assert_eq!(
         security_groups(&efs, &mt_a).await,
         std::slice::from_ref(&nfs)

@@ -7,24 +7,6 @@ use crate::support;
 use aws_sdk_ec2::types::{IpPermission, IpRange};
 use support::{Emulator, Run, Workspace, ec2, reconcile, reconcile_env, reconcile_in, sdk_config};
 
-fn state(ws: &Workspace) -> serde_json::Value {
-    serde_json::from_str(&ws.read("state/test.json")).unwrap()
-}
-
-fn id(ws: &Workspace, address: &str) -> String {
-    state(ws)["resources"][address]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{address} is not in the state"))
-        .to_owned()
-}
-
-/// The one JSON line a `watch --once` prints.
-fn cycle(run: &Run) -> serde_json::Value {
-    let lines: Vec<&str> = run.stdout.lines().collect();
-    assert_eq!(lines.len(), 1, "one JSON line per cycle\n{run}");
-    serde_json::from_str(lines[0]).unwrap_or_else(|e| panic!("not JSON ({e})\n{run}"))
-}
-
 fn plan_json(run: &Run) -> serde_json::Value {
     serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("not JSON ({e})\n{run}"))
 }
@@ -73,14 +55,14 @@ async fn watch_correct_keeps_scale_outs_and_a_ci_deploy_and_closes_a_port_opened
     ws.copy_example("refarch");
     reconcile(&emu, &ws, &["apply", "--auto-approve"]).expect_success();
     let conf = sdk_config(&emu).await;
-    let (cluster, website) = ("refarch", id(&ws, WEBSITE));
+    let (cluster, website) = ("refarch", ws.id(WEBSITE));
     assert_eq!(service_count(&emu, cluster, &website).await, 2);
 
     // The autoscaler scales the website out (its range is 2..4), and ECS
     // managed scaling grows the host group to its maximum.
     set_service_count(&emu, cluster, &website, 3).await;
     let asg = aws_sdk_autoscaling::Client::new(&conf);
-    let group = id(&ws, HOSTS);
+    let group = ws.id(HOSTS);
     let described = asg
         .describe_auto_scaling_groups()
         .auto_scaling_group_names(&group)
@@ -115,15 +97,15 @@ async fn watch_correct_keeps_scale_outs_and_a_ci_deploy_and_closes_a_port_opened
         "{run}"
     );
     assert_eq!(service_count(&emu, cluster, &website).await, 3);
-    let recorded = &state(&ws)["variables"]["website_image"];
+    let recorded = &ws.state()["variables"]["website_image"];
     assert_eq!(recorded["value"], "nginx:1.28", "{recorded}");
     assert_eq!(recorded["source"], "--var", "{recorded}");
     assert!(recorded["recorded_at"].as_str().is_some(), "{recorded}");
-    assert!(state(&ws)["variables"].get("product_image").is_none());
+    assert!(ws.state()["variables"].get("product_image").is_none());
 
     // Someone opens a port by hand.
     let c = ec2(&emu).await;
-    let sg = id(&ws, HOSTS_SG);
+    let sg = ws.id(HOSTS_SG);
     c.authorize_security_group_ingress()
         .group_id(&sg)
         .ip_permissions(
@@ -141,7 +123,7 @@ async fn watch_correct_keeps_scale_outs_and_a_ci_deploy_and_closes_a_port_opened
     // Cron, with no variables: only the port is drift, and it is closed.
     let run = reconcile(&emu, &ws, &["watch", "--once", "--correct"]);
     run.expect_code(2);
-    let report = cycle(&run);
+    let report = support::watch_cycle(&run);
     assert_eq!(report["drifted"], serde_json::json!([HOSTS_SG]), "{run}");
     assert_eq!(report["errors"], serde_json::json!([]), "{run}");
     let groups = c
@@ -328,7 +310,7 @@ async fn a_count_outside_the_scalable_targets_range_is_brought_into_it_and_witho
             .contains("# desired_count owned by appautoscaling_target.app, range 2..4 (created with 4, within range)"),
         "{run}"
     );
-    let (cluster, service) = (id(&ws, "ecs_cluster.app"), id(&ws, "ecs_service.app"));
+    let (cluster, service) = (ws.id("ecs_cluster.app"), ws.id("ecs_service.app"));
     assert_eq!(service_count(&emu, &cluster, &service).await, 4);
     ws.write("desired/main.toml", &service_stack(true, 2));
     reconcile(&emu, &ws, &["plan", "--detailed-exitcode"]).expect_code(0);
@@ -348,7 +330,7 @@ async fn a_count_outside_the_scalable_targets_range_is_brought_into_it_and_witho
     let run = reconcile(&emu, &ws, &["watch", "--once", "--correct"]);
     run.expect_code(2);
     assert_eq!(
-        cycle(&run)["drifted"],
+        support::watch_cycle(&run)["drifted"],
         serde_json::json!(["ecs_service.app"])
     );
     assert_eq!(service_count(&emu, &cluster, &service).await, 4);
@@ -375,7 +357,7 @@ async fn a_count_outside_the_scalable_targets_range_is_brought_into_it_and_witho
     ws.write("desired/main.toml", &service_stack(false, 2));
     let run = reconcile(&emu, &ws, &["watch", "--once", "--correct"]);
     run.expect_code(2);
-    let report = cycle(&run);
+    let report = support::watch_cycle(&run);
     let drifted: Vec<&str> = report["drifted"]
         .as_array()
         .unwrap()
@@ -427,7 +409,7 @@ fn var<'a>(vars: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
 }
 
 async fn subnet_cidr(emu: &Emulator, ws: &Workspace) -> Option<String> {
-    let state = state(ws);
+    let state = ws.state();
     let subnet = state["resources"]["subnet.app"]["id"].as_str()?;
     let found = ec2(emu)
         .await
@@ -460,7 +442,7 @@ async fn a_persisted_variable_keeps_the_last_successful_apply_and_vars_shows_whe
     let token = [("RECONCILE_VAR_api_token", "not-shown-1111")];
     reconcile(&emu, &ws, &["apply", "--auto-approve"]).expect_success();
     // A default is not recorded: a later change of the default applies.
-    assert!(state(&ws).get("variables").is_none(), "{}", state(&ws));
+    assert!(ws.state().get("variables").is_none(), "{}", ws.state());
     let vars = vars_json(&emu, &ws);
     assert_eq!(var(&vars, "subnet_cidr")["source"], "default", "{vars}");
     assert_eq!(var(&vars, "subnet_cidr")["value"], "10.30.1.0/24");
@@ -483,7 +465,7 @@ async fn a_persisted_variable_keeps_the_last_successful_apply_and_vars_shows_whe
         Some("10.30.2.0/24")
     );
     assert_eq!(
-        state(&ws)["variables"]["subnet_cidr"]["value"],
+        ws.state()["variables"]["subnet_cidr"]["value"],
         "10.30.2.0/24"
     );
     // Later runs without a value use it.
@@ -540,7 +522,7 @@ async fn a_persisted_variable_keeps_the_last_successful_apply_and_vars_shows_whe
     );
     run.expect_code(1);
     assert_eq!(
-        state(&ws)["variables"]["subnet_cidr"]["value"],
+        ws.state()["variables"]["subnet_cidr"]["value"],
         "10.30.3.0/24",
         "{run}"
     );

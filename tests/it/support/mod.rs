@@ -243,6 +243,19 @@ impl Workspace {
         copy_dir(&from, &self.desired_path());
     }
 
+    /// The state file as JSON.
+    pub fn state(&self) -> serde_json::Value {
+        serde_json::from_str(&self.read("state/test.json")).expect("the state is JSON")
+    }
+
+    /// The AWS id the state records for `address`.
+    pub fn id(&self, address: &str) -> String {
+        self.state()["resources"][address]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{address} is not in the state"))
+            .to_owned()
+    }
+
     pub fn state_path(&self) -> PathBuf {
         self.dir.path().join("state/test.json")
     }
@@ -725,4 +738,11 @@ pub async fn tagged_copies(emu: &Emulator) -> BTreeMap<String, usize> {
             .or_default() += 1;
     }
     count
+}
+
+/// The one JSON line a `watch --once` prints.
+pub fn watch_cycle(run: &Run) -> serde_json::Value {
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "one JSON line per cycle\n{run}");
+    serde_json::from_str(lines[0]).unwrap_or_else(|e| panic!("not JSON ({e})\n{run}"))
 }
