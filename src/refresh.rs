@@ -101,11 +101,16 @@ pub async fn adopt_pending(
     };
     let mut adopted = Vec::new();
     for (address, p) in &state.pending {
-        // The address is taken (a create-before-destroy replacement was
-        // under way): the tags cannot tell the new object from the old.
-        if state.resources.contains_key(address) {
-            continue;
-        }
+        // The address is taken: a create-before-destroy replacement was
+        // under way. Without the new object's id the tags cannot tell it
+        // from the old one; with it, the new object takes the address and
+        // the old one is deposed, for the next apply to delete — where the
+        // replacement would have been had the run gone on.
+        let replacing = match (state.resources.get(address), &p.id) {
+            (None, _) => false,
+            (Some(old), Some(id)) if old.id != *id => true,
+            (Some(_), _) => continue,
+        };
         let err = |source| RefreshError {
             kind: p.kind.clone(),
             source,
@@ -130,6 +135,7 @@ pub async fn adopt_pending(
         };
         adopted.push((
             address.clone(),
+            replacing,
             ResourceState {
                 kind: p.kind.clone(),
                 id,
@@ -145,7 +151,10 @@ pub async fn adopt_pending(
     state.pending.clear();
     Ok(adopted
         .into_iter()
-        .map(|(address, rs)| {
+        .map(|(address, replacing, rs)| {
+            if replacing && let Some(old) = state.resources.remove(&address) {
+                state.deposed.insert(address.clone(), old);
+            }
             state.resources.insert(address.clone(), rs);
             address
         })

@@ -273,3 +273,74 @@ async fn an_already_exists_answer_for_what_is_not_ours_is_a_clear_error() {
     // Theirs is untouched.
     reconcile(&emu, &theirs, &["plan", "--detailed-exitcode"]).expect_code(0);
 }
+
+/// A create-before-destroy replacement killed after its new object's create
+/// answered: the pending record holds the new id while the address still
+/// names the old object. The next run gives the address to the new object
+/// and deletes the old one; nothing is left untracked.
+#[tokio::test]
+async fn a_replacement_killed_after_its_create_answered_keeps_the_new_object() {
+    let emu = Emulator::start();
+    let ws = Workspace::new();
+    ws.write(
+        "desired/main.toml",
+        r#"
+[stack]
+name = "cbd"
+region = "us-east-1"
+
+[vpc.main]
+cidr_block = "10.6.0.0/16"
+
+[target_group.web]
+vpc_id = "${vpc.main.id}"
+port = 80
+"#,
+    );
+    reconcile(&emu, &ws, &["apply", "--auto-approve"]).expect_success();
+    let old = ws.id("target_group.web");
+    // What the killed run's create made, and its trace in the state.
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&sdk_config(&emu).await);
+    let new = elb
+        .create_target_group()
+        .name("cbd-web-new")
+        .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
+        .port(80)
+        .vpc_id(ws.id("vpc.main"))
+        .send()
+        .await
+        .unwrap()
+        .target_groups()[0]
+        .target_group_arn()
+        .unwrap()
+        .to_owned();
+    let mut s = ws.state();
+    s["pending"] = serde_json::json!({
+        "target_group.web": { "kind": "target_group", "since": 0, "id": new }
+    });
+    ws.write("state/test.json", &s.to_string());
+
+    let run = reconcile(&emu, &ws, &["apply", "--auto-approve"]);
+    run.expect_success();
+    assert!(
+        run.stderr
+            .contains("target_group.web was being created when a run stopped")
+            || run
+                .stdout
+                .contains("target_group.web was being created when a run stopped"),
+        "{run}"
+    );
+    assert_eq!(ws.id("target_group.web"), new);
+    let live: Vec<String> = elb
+        .describe_target_groups()
+        .send()
+        .await
+        .unwrap()
+        .target_groups()
+        .iter()
+        .filter_map(|g| g.target_group_arn().map(str::to_owned))
+        .collect();
+    assert_eq!(live, [new], "the old one ({old}) is deleted");
+    assert!(ws.state().get("deposed").is_none());
+    reconcile(&emu, &ws, &["plan", "--detailed-exitcode"]).expect_code(0);
+}
