@@ -474,10 +474,7 @@ mod tests {
     }
 
     fn config(toml: &str) -> Config {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("main.toml");
-        std::fs::write(&p, toml).unwrap();
-        crate::config::load(Path::new(&p), &BTreeMap::new(), &BTreeMap::new()).unwrap()
+        crate::plan::testing::config(toml)
     }
 
     const STACK: &str = r#"

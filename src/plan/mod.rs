@@ -179,6 +179,14 @@ pub(crate) mod testing {
         }
     }
 
+    /// The desired state of one TOML file.
+    pub fn config(toml: &str) -> crate::config::Config {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("main.toml");
+        std::fs::write(&p, toml).unwrap();
+        crate::config::load(&p, &Default::default(), &Default::default()).unwrap()
+    }
+
     /// A plan of stack `t` in us-east-1 holding `changes`.
     pub fn plan(changes: Vec<Change>) -> Plan {
         Plan {

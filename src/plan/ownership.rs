@@ -451,13 +451,9 @@ pub fn warnings(config: &Config) -> Vec<Warning> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
 
     fn config(toml: &str) -> Config {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("main.toml");
-        std::fs::write(&p, toml).unwrap();
-        crate::config::load(Path::new(&p), &BTreeMap::new(), &BTreeMap::new()).unwrap()
+        crate::plan::testing::config(toml)
     }
 
     const STACK: &str = r#"
