@@ -15,7 +15,7 @@ use toml::de::{DeTable, DeValue};
 
 use crate::kinds::{self, Kind};
 use crate::lookups::{Lookup, LookupKind};
-use crate::schema::{Field, did_you_mean};
+use crate::schema::{Step, did_you_mean};
 use crate::value::{Attrs, Value};
 use template::Ref;
 pub use vars::{VarDecl, VarSource, VarType};
@@ -915,9 +915,14 @@ impl Loader {
             }
             // A wrong value is reported and kept, so that it is not also
             // reported as missing.
-            if let Err(m) = check_field(field, &value) {
-                self.problem(vloc.clone(), format!("{address}: `{key}`: {m}"));
-            } else if let Err((offset, m)) = check_templates(&value) {
+            let invalid = field.problems(&value);
+            for i in &invalid {
+                let at = lines.loc(element_start(v, &i.path, i.key.as_deref()));
+                self.problem(at, format!("{address}: {}", i.describe(key)));
+            }
+            if invalid.is_empty()
+                && let Err((offset, m)) = check_templates(&value)
+            {
                 let mut at = vloc.clone();
                 at.col += offset;
                 self.problem(at, format!("{address}: `{key}`: {m}"));
@@ -1147,8 +1152,31 @@ impl Loader {
     }
 }
 
-fn check_field(field: &Field, value: &Value) -> Result<(), String> {
-    field.check(value)
+/// Where the element `path` leads to inside `v` starts (at `key`, when the
+/// problem is an unknown key of that table): so that every problem of a
+/// list or table is located at its own element.
+fn element_start(v: &Spanned<DeValue>, path: &[Step], key: Option<&str>) -> usize {
+    let mut at = v;
+    for step in path {
+        let next = match (step, at.get_ref()) {
+            (Step::Index(i), DeValue::Array(a)) => a.get(*i),
+            (Step::Key(k), DeValue::Table(t)) => t
+                .iter()
+                .find(|(name, _)| name.get_ref() == k)
+                .map(|(_, v)| v),
+            _ => None,
+        };
+        match next {
+            Some(n) => at = n,
+            None => return at.span().start,
+        }
+    }
+    if let (Some(k), DeValue::Table(t)) = (key, at.get_ref())
+        && let Some((name, _)) = t.iter().find(|(name, _)| name.get_ref() == k)
+    {
+        return name.span().start;
+    }
+    at.span().start
 }
 
 /// Every template in the value parses.

@@ -14,6 +14,7 @@ pub mod elb;
 pub mod iam;
 pub mod kms;
 pub mod logs;
+pub mod names;
 pub mod rds;
 pub mod s3;
 

@@ -62,17 +62,19 @@ pub fn desired_attrs(
             Ok(v) => {
                 let v = without_nulls(v);
                 let field = schema.field(name);
-                let checked = field.map_or(Ok(()), |f| f.check(&v));
+                let invalid = field.map(|f| f.problems(&v)).unwrap_or_default();
                 let v = match field {
                     Some(f) => f.ty.convert(v),
                     None => v,
                 };
-                match checked {
-                    Ok(()) if v.is_null() => {}
-                    Ok(()) => {
-                        out.insert(name.clone(), v);
-                    }
-                    Err(m) => errors.push(format!("{address}: `{name}`: {m}")),
+                if !invalid.is_empty() {
+                    errors.extend(
+                        invalid
+                            .iter()
+                            .map(|i| format!("{address}: {}", i.describe(name))),
+                    );
+                } else if !v.is_null() {
+                    out.insert(name.clone(), v);
                 }
             }
             Err(m) => errors.push(format!("{address}: `{name}`: {m}")),

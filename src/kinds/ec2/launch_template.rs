@@ -58,9 +58,11 @@ static SCHEMA: Schema = Schema {
     description: "An EC2 launch template; a change creates a new default version.",
     fields: &[
         Field::new("name", Type::String)
+            .naming(crate::kinds::names::LAUNCH_TEMPLATE)
             .force_new()
             .doc("The template name; by default `<stack>-<resource name>`. Exported too."),
         Field::new("image_id", Type::String)
+            .example("\"ami-0abcdef1234567890\"")
             .required()
             .doc("The AMI, e.g. `${lookups.ecs_ami.value}` (the ECS-optimized AMI from SSM)."),
         Field::new("instance_type", Type::String).doc("e.g. \"t3.micro\"."),

@@ -20,7 +20,8 @@ static SCHEMA: Schema = Schema {
     kind: "ecr_repository",
     description: "A private ECR repository of container images.",
     fields: &[
-        Field::new("name", Type::String).force_new().doc(
+        Field::new("name", Type::String)
+            .naming(crate::kinds::names::ECR_REPOSITORY).force_new().doc(
             "The repository name; by default `<stack>-<resource name>`, lowercased, `_` as `-`.",
         ),
         Field::new("image_tag_mutability", Type::String)

@@ -72,13 +72,16 @@ static SCHEMA: Schema = Schema {
     description: "An ECS service: keeps copies of a task definition running in a cluster.",
     fields: &[
         Field::new("name", Type::String)
+            .naming(crate::kinds::names::ECS)
             .force_new()
             .doc("The service name; by default `<stack>-<resource name>`. Exported too."),
         Field::new("cluster", Type::String)
+            .example("\"${ecs_cluster.example.arn}\"")
             .required()
             .force_new()
             .doc("The cluster, by ARN or name."),
-        Field::new("task_definition", Type::String).required().doc(
+        Field::new("task_definition", Type::String)
+            .example("\"${ecs_task_definition.example.arn}\"").required().doc(
             "The revision to run: its ARN or `family:revision` (a bare family would \
                   always differ from the revision AWS reports).",
         ),

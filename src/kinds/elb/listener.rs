@@ -39,6 +39,7 @@ static SCHEMA: Schema = Schema {
         Field::new("ssl_policy", Type::String)
             .doc("The security policy of an HTTPS or TLS listener, e.g. \"ELBSecurityPolicy-TLS13-1-2-2021-06\"."),
         Field::new("default_action", ACTION)
+            .example("{\"type\": \"forward\", \"target_group_arn\": \"${target_group.example.arn}\"}")
             .required()
             .doc("What to do with requests no rule matches; changed in place."),
         TAGS,

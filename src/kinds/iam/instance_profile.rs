@@ -24,6 +24,7 @@ static SCHEMA: Schema = Schema {
     description: "An IAM instance profile: hands a role to EC2 instances.",
     fields: &[
         Field::new("name", Type::String)
+            .naming(crate::kinds::names::IAM_INSTANCE_PROFILE)
             .force_new()
             .doc("The profile name; by default `<stack>-<resource name>` (at most 64 characters)."),
         Field::new("path", Type::String)

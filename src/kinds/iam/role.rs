@@ -25,6 +25,7 @@ static SCHEMA: Schema = Schema {
     description: "An IAM role: who may assume it and what it may do.",
     fields: &[
         Field::new("name", Type::String)
+            .naming(crate::kinds::names::IAM_ROLE)
             .force_new()
             .doc("The role name; by default `<stack>-<resource name>` (at most 64 characters)."),
         Field::new("path", Type::String)

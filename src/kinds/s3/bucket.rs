@@ -74,6 +74,7 @@ static SCHEMA: Schema = Schema {
     description: "An S3 bucket with its versioning, CORS, access block, policy, encryption, lifecycle and ownership settings.",
     fields: &[
         Field::new("bucket", Type::String)
+            .naming(crate::kinds::names::S3_BUCKET)
             .force_new()
             .doc("The bucket name; by default `bucket_prefix` plus a unique suffix, else `<stack>-<resource name>`."),
         Field::new("bucket_prefix", Type::String)
