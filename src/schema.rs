@@ -81,9 +81,27 @@ pub struct Field {
     /// service's `wait_for_steady_state`): known at plan time, and read
     /// back as the desired value.
     pub client_only: bool,
+    /// What a create plans for this field when the desired state leaves it
+    /// unset.
+    pub when_unset: Unset,
     /// The value the generated docs show, as JSON, where the type's
     /// placeholder would not be a valid one (a task definition's ARN).
     pub example: Option<&'static str>,
+}
+
+/// What an optional field left unset becomes once created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unset {
+    /// AWS or the kind fills it in (a zone, a generated name): known only
+    /// after apply.
+    Filled,
+    /// Nothing fills it in (a task role, a network configuration): planned
+    /// as absent, so a create does not show it and a replacement shows it
+    /// going away.
+    Null,
+    /// The kind names the resource `<stack>-<resource name>`
+    /// (`kinds::default_name`): known at plan time.
+    StackName,
 }
 
 /// The names AWS accepts for one kind of resource, as its API reference
@@ -208,6 +226,7 @@ impl Field {
             max_items: 0,
             naming: None,
             client_only: false,
+            when_unset: Unset::Filled,
             example: None,
         }
     }
@@ -234,6 +253,17 @@ impl Field {
     /// Never sent to AWS (see `client_only`).
     pub const fn client_only(mut self) -> Field {
         self.client_only = true;
+        self
+    }
+    /// Nothing fills the field in when it is left unset (`Unset::Null`).
+    pub const fn unset_is_null(mut self) -> Field {
+        self.when_unset = Unset::Null;
+        self
+    }
+    /// Left unset, the kind names the resource `<stack>-<resource name>`
+    /// (`Unset::StackName`).
+    pub const fn unset_is_stack_name(mut self) -> Field {
+        self.when_unset = Unset::StackName;
         self
     }
     /// What the docs show for this field, as JSON.

@@ -8,6 +8,7 @@ use crate::config::template::{self, Ref, Resolve};
 use crate::config::{Config, DeletionPolicy, Lifecycle, Resource};
 use crate::graph::Graph;
 use crate::kinds::{self, Kind};
+use crate::schema::Unset;
 use crate::state::fingerprint::{self, Fingerprinter};
 use crate::state::{State, Status};
 use crate::value::{Attrs, Value};
@@ -315,7 +316,13 @@ fn plan_one(
     let fresh = || {
         let mut after = desired.clone();
         for f in schema.fields.iter() {
-            after.entry(f.name.to_owned()).or_insert(Value::Unknown);
+            let unset = match f.when_unset {
+                Unset::Filled => Value::Unknown,
+                Unset::Null if !f.computed => Value::Null,
+                Unset::Null => Value::Unknown,
+                Unset::StackName => Value::Str(kinds::default_name(&state.stack, &r.address)),
+            };
+            after.entry(f.name.to_owned()).or_insert(unset);
         }
         after
     };
@@ -393,6 +400,25 @@ fn plan_one(
     change.after = Some(match change.action {
         Action::Replace => {
             let after = fresh();
+            // What the old resource has and the new one will not.
+            for f in schema.inputs().filter(|f| f.when_unset == Unset::Null) {
+                let before = live_attrs.get(f.name).map(|v| f.ty.normalize(v));
+                let set = |v: &Value| match v {
+                    Value::Null => false,
+                    Value::List(l) => !l.is_empty(),
+                    Value::Map(m) => !m.is_empty(),
+                    _ => true,
+                };
+                if desired.get(f.name).is_none() && before.as_ref().is_some_and(set) {
+                    diffs.push(AttrDiff {
+                        name: f.name.to_owned(),
+                        before: before.unwrap_or_default(),
+                        after: Value::Null,
+                        forces_replacement: false,
+                        sensitive: false,
+                    });
+                }
+            }
             for f in schema.fields.iter().filter(|f| f.computed) {
                 if let (Some(b), Some(Value::Unknown)) = (live_attrs.get(f.name), after.get(f.name))
                 {
@@ -523,6 +549,86 @@ tags = { Name = "main" }
             .find(|c| c.address == address)
             .cloned()
             .unwrap()
+    }
+
+    const ECS: &str = r#"
+[stack]
+name = "t"
+region = "us-east-1"
+
+[ecs_cluster.main]
+
+[ecs_task_definition.app]
+family = "app"
+container_definitions = [{ name = "web", image = "nginx" }]
+
+[ecs_service.app]
+cluster = "${ecs_cluster.main.arn}"
+task_definition = "${ecs_task_definition.app.arn}"
+launch_type = "EC2"
+"#;
+
+    #[test]
+    fn a_create_knows_generated_names_and_leaves_out_what_nothing_fills_in() {
+        let p = plan(&config(ECS), &State::new("t"), &Live::new()).unwrap();
+        let cluster = one(&p, "ecs_cluster.main").after.unwrap();
+        assert_eq!(cluster["name"], Value::str("t-main"));
+        assert_eq!(cluster["arn"], Value::Unknown);
+        let td = one(&p, "ecs_task_definition.app");
+        assert_eq!(td.after.unwrap()["task_role_arn"], Value::Null);
+        assert!(td.diffs.iter().all(|d| d.name != "task_role_arn"));
+        // Still unknown where AWS fills it in.
+        let service = one(&p, "ecs_service.app").after.unwrap();
+        assert_eq!(service["health_check_grace_period"], Value::Unknown);
+        let plain = crate::plan::render::Style { color: false };
+        insta::assert_snapshot!(crate::plan::render::text(&p, plain));
+    }
+
+    #[test]
+    fn a_replacement_shows_what_the_new_resource_will_not_have() {
+        let network = Value::Map(BTreeMap::from([(
+            "subnets".to_owned(),
+            Value::from(vec!["subnet-1".to_owned()]),
+        )]));
+        let live = Attrs::from([
+            ("id".to_owned(), Value::str("arn:svc")),
+            ("name".to_owned(), Value::str("t-app")),
+            ("cluster".to_owned(), Value::str("arn:cluster")),
+            ("task_definition".to_owned(), Value::str("arn:td:1")),
+            ("launch_type".to_owned(), Value::str("FARGATE")),
+            ("network_configuration".to_owned(), network),
+        ]);
+        let mut state = State::new("t");
+        state.resources.insert(
+            "ecs_service.app".into(),
+            ResourceState {
+                kind: "ecs_service".into(),
+                id: "arn:svc".into(),
+                attributes: live.clone(),
+                dependencies: vec![],
+                status: Status::Created,
+                deletion_policy: None,
+                fingerprints: BTreeMap::new(),
+            },
+        );
+        let p = plan(
+            &config(ECS),
+            &state,
+            &Live::from([("ecs_service.app".into(), Some(live))]),
+        )
+        .unwrap();
+        let c = one(&p, "ecs_service.app");
+        assert_eq!(c.action, Action::Replace);
+        let gone = c.diffs.iter().find(|d| d.name == "network_configuration");
+        let gone = gone.expect("network_configuration is shown going away");
+        assert_eq!(gone.after, Value::Null);
+        assert!(matches!(gone.before, Value::Map(_)));
+        let only = Plan {
+            changes: vec![c],
+            ..p
+        };
+        let plain = crate::plan::render::Style { color: false };
+        insta::assert_snapshot!(crate::plan::render::text(&only, plain));
     }
 
     #[test]

@@ -49,6 +49,7 @@ static SCHEMA: Schema = Schema {
             .required()
             .doc("e.g. \"ECSServiceAverageCPUUtilization\" or \"ALBRequestCountPerTarget\"."),
         Field::new("resource_label", Type::String)
+            .unset_is_null()
             .doc("For ALBRequestCountPerTarget: `app/<lb name>/<id>/targetgroup/<tg name>/<id>`."),
         Field::new("target_value", Type::Int)
             .example("60")

@@ -31,8 +31,10 @@ static SCHEMA: Schema = Schema {
             .default(Default::Bool(false))
             .doc("Whether each pushed image is scanned for vulnerabilities."),
         Field::new("lifecycle_policy", Type::Json)
+            .unset_is_null()
             .doc("The lifecycle policy (rules expiring images); `{}` for none."),
         Field::new("repository_policy", Type::Json)
+            .unset_is_null()
             .doc("The repository policy (who may pull or push); `{}` for none."),
         Field::new("force_delete", Type::Bool)
             .default(Default::Bool(false))

@@ -114,9 +114,11 @@ static SCHEMA: Schema = Schema {
             .force_new()
             .doc("The family the revision belongs to."),
         Field::new("cpu", Type::String)
+            .unset_is_null()
             .force_new()
             .doc("Task CPU units, e.g. \"256\" (or \"0.25 vCPU\"); required on Fargate."),
         Field::new("memory", Type::String)
+            .unset_is_null()
             .force_new()
             .doc("Task memory in MiB, e.g. \"512\" (or \"0.5 GB\"); required on Fargate."),
         Field::new("network_mode", Type::String)
@@ -129,9 +131,11 @@ static SCHEMA: Schema = Schema {
             .force_new()
             .doc("Launch types the revision must be valid for, e.g. [\"FARGATE\"]."),
         Field::new("execution_role_arn", Type::Arn)
+            .unset_is_null()
             .force_new()
             .doc("The role ECS uses to pull images and write logs."),
         Field::new("task_role_arn", Type::Arn)
+            .unset_is_null()
             .force_new()
             .doc("The role the containers' code runs as."),
         Field::new("container_definitions", CONTAINERS)

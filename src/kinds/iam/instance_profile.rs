@@ -32,6 +32,7 @@ static SCHEMA: Schema = Schema {
             .force_new()
             .doc("The path of the profile."),
         Field::new("role", Type::String)
+            .unset_is_null()
             .doc("The name of the role the profile holds; \"\" for none. Changed in place."),
         TAGS,
         ID,

@@ -47,7 +47,9 @@ static SCHEMA: Schema = Schema {
         Field::new("max_session_duration", Type::Int)
             .default(Default::Int(3600))
             .doc("Longest session, in seconds (3600 to 43200)."),
-        Field::new("description", Type::String).doc("A description of the role."),
+        Field::new("description", Type::String)
+            .unset_is_null()
+            .doc("A description of the role."),
         TAGS,
         ID,
         Field::new("arn", Type::String)

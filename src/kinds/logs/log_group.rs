@@ -25,12 +25,14 @@ static SCHEMA: Schema = Schema {
             .force_new()
             .doc("The log group name; by default `/reconcile/<stack>/<resource name>`."),
         Field::new("retention_in_days", Type::Int)
+            .unset_is_null()
             .one_of(RETENTION_CHOICES)
             .doc(
                 "How long events are kept: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, \
              545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653 days; 0 for ever.",
             ),
         Field::new("kms_key_id", Type::String)
+            .unset_is_null()
             .doc("The ARN of the KMS key encrypting the events; \"\" for none."),
         TAGS,
         ID,

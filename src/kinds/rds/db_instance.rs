@@ -50,6 +50,7 @@ static SCHEMA: Schema = Schema {
             .default(Default::Bool(false))
             .doc("A standby in another zone."),
         Field::new("db_name", Type::String)
+            .unset_is_null()
             .force_new()
             .doc("The database created with the instance."),
         Field::new("master_username", Type::String)
