@@ -27,7 +27,8 @@ modules = set(files)
 def strip_tests(text):
     # `#[cfg(test)] mod tests { ... }` runs last in a file by convention here.
     i = text.find("#[cfg(test)]\nmod tests")
-    return text if i < 0 else text[:i]
+    text = text if i < 0 else text[:i]
+    return re.sub(r"//.*", "", text)
 
 def targets(text):
     """Every crate path named, expanding `use crate::{a, b::c}` groups."""

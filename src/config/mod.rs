@@ -3,6 +3,7 @@
 //! schemas. Every error names file:line:col or the resource address.
 
 mod expand;
+pub mod lookup;
 pub mod template;
 pub mod vars;
 
@@ -13,11 +14,13 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+use crate::graph::Graph;
 use crate::kinds::{self, Kind};
-use crate::lookups::{Lookup, LookupKind};
+use lookup::{Lookup, LookupKind};
 use crate::schema::{Field, did_you_mean};
 use crate::value::{Attrs, Value};
 use template::Ref;
+pub use crate::lifecycle::{DeletionPolicy, Lifecycle, TimeoutOverrides};
 pub use vars::{VarDecl, VarSource, VarType};
 
 /// A place in a desired-state file.
@@ -69,82 +72,6 @@ impl fmt::Display for ConfigError {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Lifecycle {
-    pub prevent_destroy: bool,
-    pub create_before_destroy: bool,
-    pub ignore_changes: Vec<String>,
-    /// What a delete does; unset means the kind's default.
-    pub deletion_policy: Option<DeletionPolicy>,
-    /// `timeouts = { create = "30m", ... }`: waiters' limits over the kind's.
-    pub timeouts: TimeoutOverrides,
-}
-
-/// A resource's own time limits for its waiters; unset ones are the kind's.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct TimeoutOverrides {
-    pub create: Option<std::time::Duration>,
-    pub update: Option<std::time::Duration>,
-    pub delete: Option<std::time::Duration>,
-}
-
-impl TimeoutOverrides {
-    /// `{ create = "30m", update = "10m", delete = "1h" }` (humantime
-    /// durations, from one second to one day).
-    fn parse(v: &Value) -> Result<TimeoutOverrides, String> {
-        let Value::Map(m) = v else {
-            return Err("expected a table such as { create = \"30m\", delete = \"20m\" }".into());
-        };
-        let mut t = TimeoutOverrides::default();
-        for (k, v) in m {
-            let slot = match k.as_str() {
-                "create" => &mut t.create,
-                "update" => &mut t.update,
-                "delete" => &mut t.delete,
-                other => {
-                    let hint = did_you_mean(other, ["create", "update", "delete"]);
-                    return Err(format!("unknown operation `{other}`{hint}"));
-                }
-            };
-            let text = v.as_str().ok_or_else(|| {
-                format!(
-                    "`{k}`: expected a duration such as \"30m\", found {}",
-                    v.type_name()
-                )
-            })?;
-            let d = humantime::parse_duration(text)
-                .map_err(|e| format!("`{k}`: invalid duration {text:?}: {e}"))?;
-            if d < std::time::Duration::from_secs(1) || d > std::time::Duration::from_secs(86_400) {
-                return Err(format!("`{k}`: {text:?} is outside 1s to 24h"));
-            }
-            *slot = Some(d);
-        }
-        Ok(t)
-    }
-}
-
-/// What deleting a resource means, as CloudFormation's `DeletionPolicy`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum DeletionPolicy {
-    #[default]
-    Delete,
-    /// Forget it: dropped from the state, left running in AWS.
-    Retain,
-    /// Keep a final snapshot, then delete (databases, file systems).
-    Snapshot,
-}
-
-impl DeletionPolicy {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeletionPolicy::Delete => "delete",
-            DeletionPolicy::Retain => "retain",
-            DeletionPolicy::Snapshot => "snapshot",
-        }
-    }
-}
-
 #[derive(Clone)]
 pub struct Resource {
     pub address: String,
@@ -191,6 +118,9 @@ pub struct Config {
     pub files: Vec<PathBuf>,
     /// Where the state lives; `None` is the local file.
     pub backend: Option<Backend>,
+    /// The resources' dependencies, checked free of cycles at load; the
+    /// planner and `reconcile graph` use this one.
+    pub graph: Graph,
 }
 
 /// `[backend]`: the state kept in S3 and locked with a conditional write.
@@ -869,7 +799,7 @@ impl Loader {
                 continue;
             }
             if key == "lifecycle" {
-                match lifecycle(&value) {
+                match Lifecycle::parse(&value) {
                     Ok(l) if l.deletion_policy == Some(DeletionPolicy::Snapshot)
                         && !kind.can_snapshot() =>
                     {
@@ -1064,7 +994,7 @@ impl Loader {
             return Err(ConfigError(self.problems));
         }
         // Moved, not copied: at scale the attribute trees are most of the memory.
-        let resolved = std::mem::take(&mut self.resources)
+        let resolved: BTreeMap<String, Resource> = std::mem::take(&mut self.resources)
             .into_iter()
             .zip(found)
             .map(|((address, raw), (deps, sensitive_attrs))| {
@@ -1081,6 +1011,17 @@ impl Loader {
                 (address, resource)
             })
             .collect();
+        let graph: Graph = Graph::from_deps(
+            resolved
+                .iter()
+                .map(|(a, r): (&String, &Resource)| (a, &r.deps)),
+        )
+        .map_err(|m| {
+            ConfigError(vec![Problem {
+                loc: None,
+                message: m,
+            }])
+        })?;
         let config = Config {
             stack,
             region,
@@ -1097,13 +1038,8 @@ impl Loader {
             files,
             backend: self.backend.map(|(b, _)| b),
             lookups: self.lookups,
+            graph,
         };
-        crate::graph::Graph::build(&config).map_err(|m| {
-            ConfigError(vec![Problem {
-                loc: None,
-                message: m,
-            }])
-        })?;
         Ok(config)
     }
 
@@ -1159,62 +1095,6 @@ fn check_templates(v: &Value) -> Result<(), (usize, String)> {
         Value::Map(m) => m.values().try_for_each(check_templates),
         _ => Ok(()),
     }
-}
-
-fn lifecycle(v: &Value) -> Result<Lifecycle, String> {
-    let Value::Map(m) = v else {
-        return Err("expected a table such as { prevent_destroy = true }".into());
-    };
-    let mut l = Lifecycle::default();
-    for (k, v) in m {
-        match (k.as_str(), v) {
-            ("prevent_destroy", Value::Bool(b)) => l.prevent_destroy = *b,
-            ("create_before_destroy", Value::Bool(b)) => l.create_before_destroy = *b,
-            ("ignore_changes", Value::List(items)) => {
-                l.ignore_changes = v.str_list().into_iter().take(items.len()).collect()
-            }
-            ("deletion_policy", Value::Str(p)) => {
-                l.deletion_policy = Some(match p.as_str() {
-                    "delete" => DeletionPolicy::Delete,
-                    "retain" => DeletionPolicy::Retain,
-                    "snapshot" => DeletionPolicy::Snapshot,
-                    other => {
-                        return Err(format!(
-                            "deletion_policy must be \"delete\", \"retain\" or \"snapshot\", found \"{other}\""
-                        ));
-                    }
-                })
-            }
-            ("deletion_policy", other) => {
-                return Err(format!(
-                    "`deletion_policy` must be a string, found {}",
-                    other.type_name()
-                ));
-            }
-            ("prevent_destroy" | "create_before_destroy", other) => {
-                return Err(format!("`{k}` must be a bool, found {}", other.type_name()));
-            }
-            ("ignore_changes", other) => {
-                return Err(format!(
-                    "`ignore_changes` must be a list, found {}",
-                    other.type_name()
-                ));
-            }
-            (other, _) => {
-                let hint = did_you_mean(
-                    other,
-                    [
-                        "prevent_destroy",
-                        "create_before_destroy",
-                        "ignore_changes",
-                        "deletion_policy",
-                    ],
-                );
-                return Err(format!("unknown setting `{other}`{hint}"));
-            }
-        }
-    }
-    Ok(l)
 }
 
 /// A TOML value as a reconcile value (datetimes become strings).

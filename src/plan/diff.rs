@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::{Action, AttrDiff, Change, Plan};
 use crate::config::template::{self, Ref, Resolve};
 use crate::config::{Config, DeletionPolicy, Lifecycle, Resource};
-use crate::graph::Graph;
 use crate::kinds::{self, Kind};
 use crate::state::fingerprint::{self, Fingerprinter};
 use crate::state::{State, Status};
@@ -110,7 +109,7 @@ pub fn plan(
     lookups: &BTreeMap<String, Attrs>,
     fingerprints: &Fingerprinter,
 ) -> Result<Plan, Vec<String>> {
-    let graph = Graph::build(config).map_err(|e| vec![e])?;
+    let graph = &config.graph;
     // Lookups resolve like resource attributes.
     let mut planned: BTreeMap<String, Attrs> = lookups.clone();
     let mut changes = Vec::new();

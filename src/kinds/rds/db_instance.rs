@@ -12,7 +12,7 @@ use aws_sdk_rds::types::{DbInstance, Filter};
 use super::{create_tags, default_name, is_ours, sync_tags, tags_value};
 use crate::aws::ApiError;
 use crate::aws::wait::{Poll, Waiter};
-use crate::config::DeletionPolicy;
+use crate::lifecycle::DeletionPolicy;
 use crate::kinds::{Ctx, Kind, Timeouts, bool_attr, differs, str_attr};
 use crate::schema::PORT;
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
