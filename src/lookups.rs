@@ -5,13 +5,8 @@
 use std::collections::BTreeMap;
 
 use crate::aws::{ApiError, Clients};
-pub use crate::config::lookup::{Lookup, LookupKind};
+pub use crate::config::lookup::{Lookup, LookupKind, address};
 use crate::value::{Attrs, Value};
-
-/// The address lookups are referenced under: `lookups.<name>`.
-pub fn address(name: &str) -> String {
-    format!("lookups.{name}")
-}
 
 /// Reads every lookup concurrently; keyed by `lookups.<name>`.
 pub async fn read_all(

@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use super::template::{self, Bound, Expr, Part, Ref, Resolve, Step};
+use super::template::{self, Bound, Expr, Part, Ref, Resolve, StackField, Step};
 use super::{Loader, Loc, Problem, Raw};
 use crate::schema::did_you_mean;
 use crate::value::Value;
@@ -415,7 +415,8 @@ impl<'a> Expander<'a> {
             for (v, _) in values {
                 for e in exprs_of(v) {
                     template::walk_paths(&e, &mut |steps| {
-                        if let Ok(Bound::ModuleOutput { modules, .. }) = template::bind(steps)
+                        if let Ok(Bound::ModuleOutput { modules, .. }) =
+                            template::bind(steps, &is_kind)
                             && let Some((m, _)) = modules.first()
                         {
                             out.insert((*m).to_owned());
@@ -602,6 +603,12 @@ impl<'a> Expander<'a> {
     }
 }
 
+/// As written in a module's caller, `module.m.<x>` is a resource of the
+/// module (to be refused) only when `x` names a kind.
+fn is_kind(name: &str) -> bool {
+    crate::kinds::lookup(name).is_some()
+}
+
 fn bare_clone<'a>(s: &Scope<'a>) -> Scope<'a> {
     Scope {
         def: s.def,
@@ -648,10 +655,10 @@ impl Resolve for ConstEnv<'_> {
                 .get(n)
                 .cloned()
                 .ok_or_else(|| format!("undeclared variable `var.{n}`")),
-            Ref::Stack(f) if f == "name" => Ok(Value::str(self.1)),
-            Ref::Stack(_) => Ok(Value::str(self.2)),
-            Ref::Attr { address, attr } => Err(format!(
-                "`{address}.{attr}` is only known once AWS is read; `count`, `for_each`, `enabled` and instance keys may use variables, literals, `each` and `count` only"
+            Ref::Stack(StackField::Name) => Ok(Value::str(self.1)),
+            Ref::Stack(StackField::Region) => Ok(Value::str(self.2)),
+            Ref::Attr { .. } | Ref::Lookup { .. } => Err(format!(
+                "`{r}` is only known once AWS is read; `count`, `for_each`, `enabled` and instance keys may use variables, literals, `each` and `count` only"
             )),
         }
     }
@@ -885,13 +892,10 @@ fn rewrite(sc: &Scope, e: &Expr) -> Result<Expr, String> {
 }
 
 fn rewrite_path(sc: &Scope, steps: &[Step]) -> Result<Expr, String> {
-    match template::bind(steps)? {
+    match template::bind(steps, &is_kind)? {
         Bound::Ref(Ref::Var(n), rest) => match sc.vars {
             None => {
-                if !sc.def.variables.contains_key(&n) {
-                    let hint = did_you_mean(&n, sc.def.variables.keys().map(String::as_str));
-                    return Err(format!("reference to undeclared variable `var.{n}`{hint}"));
-                }
+                sc.def.check_ref(&Ref::Var(n), &sc.def.resources)?;
                 keep_path(sc, steps)
             }
             Some(vars) => match vars.get(&n) {
@@ -902,25 +906,16 @@ fn rewrite_path(sc: &Scope, steps: &[Step]) -> Result<Expr, String> {
                 }
             },
         },
-        Bound::Ref(Ref::Attr { address, attr }, _) => {
-            // Only lookups bind here.
+        Bound::Ref(r @ Ref::Lookup { .. }, _) => {
             if sc.vars.is_some() {
                 return Err(format!(
-                    "`{address}.{attr}`: lookups are read by the root stack; pass the value to the module as a variable"
+                    "`{r}`: lookups are read by the root stack; pass the value to the module as a variable"
                 ));
             }
-            let name = &address["lookups.".len()..];
-            let Some(l) = sc.def.lookups.get(name) else {
-                let hint = did_you_mean(name, sc.def.lookups.keys().map(String::as_str));
-                return Err(format!("reference to unknown lookup `{name}`{hint}"));
-            };
-            if !l.kind.attributes().contains(&attr.as_str()) {
-                let hint = did_you_mean(&attr, l.kind.attributes().iter().copied());
-                return Err(format!("lookup `{name}` has no attribute `{attr}`{hint}"));
-            }
+            sc.def.check_ref(&r, &sc.def.resources)?;
             keep_path(sc, steps)
         }
-        Bound::Ref(Ref::Stack(_), _) => keep_path(sc, steps),
+        Bound::Ref(Ref::Stack(_) | Ref::Attr { .. }, _) => keep_path(sc, steps),
         Bound::Local(name, rest) => match sc.locals.iter().find(|(n, _)| *n == name) {
             Some((_, v)) => with_rest(sc, Expr::Lit(v.clone()), rest),
             None => Err(format!(
@@ -945,16 +940,11 @@ fn rewrite_path(sc: &Scope, steps: &[Step]) -> Result<Expr, String> {
             ..
         } => {
             let base = format!("{kind}.{name}");
-            let Some(raw) = sc.def.resources.get(&base) else {
-                let names: Vec<&str> = sc.def.resources.keys().map(String::as_str).collect();
-                let hint = did_you_mean(&base, names.iter().copied());
-                return Err(format!("reference to unknown resource `{base}`{hint}"));
+            let r = Ref::Attr {
+                address: base.clone(),
+                attr: attr.to_owned(),
             };
-            let schema = raw.kind.schema();
-            if schema.field(attr).is_none() {
-                let hint = did_you_mean(attr, schema.field_names());
-                return Err(format!("`{base}` has no attribute `{attr}`{hint}"));
-            }
+            sc.def.check_ref(&r, &sc.def.resources)?;
             let keys: Option<Vec<Option<Value>>> = sc
                 .instances
                 .get(&base)

@@ -40,3 +40,8 @@ pub struct Lookup {
     /// The parameter name of an `ssm_parameter` lookup.
     pub name: Option<String>,
 }
+
+/// The address lookups are referenced under: `lookups.<name>`.
+pub fn address(name: &str) -> String {
+    format!("lookups.{name}")
+}

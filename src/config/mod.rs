@@ -16,11 +16,11 @@ use toml::de::{DeTable, DeValue};
 
 use crate::graph::Graph;
 use crate::kinds::{self, Kind};
-use lookup::{Lookup, LookupKind};
+pub use crate::lifecycle::{DeletionPolicy, Lifecycle, TimeoutOverrides};
 use crate::schema::{Field, did_you_mean};
 use crate::value::{Attrs, Value};
-use template::Ref;
-pub use crate::lifecycle::{DeletionPolicy, Lifecycle, TimeoutOverrides};
+use lookup::{Lookup, LookupKind};
+use template::{Ref, StackField};
 pub use vars::{VarDecl, VarSource, VarType};
 
 /// A place in a desired-state file.
@@ -132,6 +132,14 @@ pub struct Backend {
 }
 
 impl Config {
+    /// The value of `stack.name` or `stack.region`.
+    pub fn stack_value(&self, field: StackField) -> Value {
+        Value::str(match field {
+            StackField::Name => &self.stack,
+            StackField::Region => &self.region,
+        })
+    }
+
     /// True when the value of a reference must never be shown.
     pub fn is_sensitive_var(&self, name: &str) -> bool {
         self.variables.get(name).is_some_and(|v| v.sensitive)
@@ -872,20 +880,9 @@ impl Loader {
         env_vars: &BTreeMap<String, String>,
         persisted: &BTreeMap<String, Value>,
         prompt: vars::Prompt,
-        files: Vec<PathBuf>,
+        mut files: Vec<PathBuf>,
     ) -> Result<Config, ConfigError> {
-        let (stack, region) = match self.stack.take() {
-            Some((n, r, _)) => (n, r),
-            None => {
-                if self.problems.is_empty() {
-                    self.problems.push(Problem {
-                        loc: None,
-                        message: "no [stack] table: name the stack and its region, e.g. [stack] name = \"web\" region = \"us-east-1\"".into(),
-                    });
-                }
-                (String::new(), String::new())
-            }
-        };
+        let (stack, region) = self.take_stack();
         let variables: BTreeMap<String, VarDecl> = self
             .variables
             .iter()
@@ -904,40 +901,96 @@ impl Loader {
                     return Err(ConfigError(self.problems));
                 }
             };
-        // Modules, count, for_each and enabled: a flat set of resources.
-        let mut files = files;
-        {
-            let mut ex = expand::Expander::new(&var_values, &stack, &region);
-            let outputs = ex.root(&self);
-            let expanded_ok = ex.problems.is_empty();
-            // The expansion parses templates again: a syntax error already
-            // reported while loading is not repeated.
-            for p in ex.problems {
-                if !self.problems.contains(&p) {
-                    self.problems.push(p);
-                }
-            }
-            if !expanded_ok {
-                return Err(ConfigError(self.problems));
-            }
-            self.resources = ex.resources;
-            for (name, value) in outputs {
-                if let Some(slot) = self.outputs.get_mut(&name) {
-                    slot.0 = value;
-                }
-            }
-            files.extend(ex.files);
+        files.extend(self.expand(&var_values, &stack, &region)?);
+        let found = self.check_references();
+        if !self.problems.is_empty() {
+            return Err(ConfigError(self.problems));
         }
-        // References: every one must name something that exists.
+        let resources = self.resolve(found);
+        let graph = Graph::from_deps(resources.iter().map(|(a, r)| (a, &r.deps))).map_err(|m| {
+            ConfigError(vec![Problem {
+                loc: None,
+                message: m,
+            }])
+        })?;
+        Ok(Config {
+            stack,
+            region,
+            variables,
+            var_values,
+            var_sources,
+            var_locs: self
+                .variables
+                .iter()
+                .map(|(k, (_, l))| (k.clone(), l.clone()))
+                .collect(),
+            resources,
+            outputs: self.outputs.into_iter().map(|(k, (v, _))| (k, v)).collect(),
+            files,
+            backend: self.backend.map(|(b, _)| b),
+            lookups: self.lookups,
+            graph,
+        })
+    }
+
+    /// The stack's name and region; a missing `[stack]` is a problem unless
+    /// another one explains it.
+    fn take_stack(&mut self) -> (String, String) {
+        match self.stack.take() {
+            Some((n, r, _)) => (n, r),
+            None => {
+                if self.problems.is_empty() {
+                    self.problems.push(Problem {
+                        loc: None,
+                        message: "no [stack] table: name the stack and its region, e.g. [stack] name = \"web\" region = \"us-east-1\"".into(),
+                    });
+                }
+                (String::new(), String::new())
+            }
+        }
+    }
+
+    /// Modules, count, for_each and enabled: a flat set of resources and
+    /// outputs with absolute references. Returns the modules' files.
+    fn expand(
+        &mut self,
+        var_values: &BTreeMap<String, Value>,
+        stack: &str,
+        region: &str,
+    ) -> Result<Vec<PathBuf>, ConfigError> {
+        let mut ex = expand::Expander::new(var_values, stack, region);
+        let outputs = ex.root(self);
+        let expanded_ok = ex.problems.is_empty();
+        // A syntax error already reported while loading is not repeated.
+        for p in ex.problems {
+            if !self.problems.contains(&p) {
+                self.problems.push(p);
+            }
+        }
+        if !expanded_ok {
+            return Err(ConfigError(std::mem::take(&mut self.problems)));
+        }
+        self.resources = ex.resources;
+        for (name, value) in outputs {
+            if let Some(slot) = self.outputs.get_mut(&name) {
+                slot.0 = value;
+            }
+        }
+        Ok(ex.files)
+    }
+
+    /// Every reference and `depends_on` of the expanded resources and the
+    /// outputs checked; per resource (in address order), what it depends on
+    /// and which attributes use a sensitive variable.
+    fn check_references(&mut self) -> Vec<(BTreeSet<String>, BTreeSet<String>)> {
         let mut found = Vec::with_capacity(self.resources.len());
-        let names: Vec<String> = self.resources.keys().cloned().collect();
+        let mut problems = Vec::new();
         for raw in self.resources.values() {
             let mut deps = BTreeSet::new();
             let mut sensitive_attrs = BTreeSet::new();
             for (attr, value) in &raw.attrs {
-                let at = &raw.attr_locs[attr];
                 for r in template::refs(value) {
-                    match self.check_ref(&r, &names) {
+                    match self.check_ref(&r, &self.resources) {
                         Ok(Some(dep)) => {
                             deps.insert(dep);
                         }
@@ -948,8 +1001,8 @@ impl Loader {
                                 sensitive_attrs.insert(attr.clone());
                             }
                         }
-                        Err(m) => self.problems.push(Problem {
-                            loc: Some(at.clone()),
+                        Err(m) => problems.push(Problem {
+                            loc: Some(raw.attr_locs[attr].clone()),
                             message: format!("{}: `{attr}`: {m}", raw.address),
                         }),
                     }
@@ -959,8 +1012,8 @@ impl Loader {
                 if self.resources.contains_key(dep) {
                     deps.insert(dep.clone());
                 } else {
-                    let hint = did_you_mean(dep, names.iter().map(String::as_str));
-                    self.problems.push(Problem {
+                    let hint = did_you_mean(dep, self.resources.keys().map(String::as_str));
+                    problems.push(Problem {
                         loc: Some(at.clone()),
                         message: format!(
                             "{}: depends_on names unknown resource `{dep}`{hint}",
@@ -975,26 +1028,32 @@ impl Loader {
             if let Err((offset, m)) = check_templates(value) {
                 let mut at = loc.clone();
                 at.col += offset;
-                self.problems.push(Problem {
+                problems.push(Problem {
                     loc: Some(at),
                     message: format!("output `{name}`: {m}"),
                 });
                 continue;
             }
             for r in template::refs(value) {
-                if let Err(m) = self.check_ref(&r, &names) {
-                    self.problems.push(Problem {
+                if let Err(m) = self.check_ref(&r, &self.resources) {
+                    problems.push(Problem {
                         loc: Some(loc.clone()),
                         message: format!("output `{name}`: {m}"),
                     });
                 }
             }
         }
-        if !self.problems.is_empty() {
-            return Err(ConfigError(self.problems));
-        }
-        // Moved, not copied: at scale the attribute trees are most of the memory.
-        let resolved: BTreeMap<String, Resource> = std::mem::take(&mut self.resources)
+        self.problems.extend(problems);
+        found
+    }
+
+    /// The expanded resources with what `check_references` found; moved, not
+    /// copied: at scale the attribute trees are most of the memory.
+    fn resolve(
+        &mut self,
+        found: Vec<(BTreeSet<String>, BTreeSet<String>)>,
+    ) -> BTreeMap<String, Resource> {
+        std::mem::take(&mut self.resources)
             .into_iter()
             .zip(found)
             .map(|((address, raw), (deps, sensitive_attrs))| {
@@ -1010,41 +1069,18 @@ impl Loader {
                 };
                 (address, resource)
             })
-            .collect();
-        let graph: Graph = Graph::from_deps(
-            resolved
-                .iter()
-                .map(|(a, r): (&String, &Resource)| (a, &r.deps)),
-        )
-        .map_err(|m| {
-            ConfigError(vec![Problem {
-                loc: None,
-                message: m,
-            }])
-        })?;
-        let config = Config {
-            stack,
-            region,
-            variables,
-            var_values,
-            var_sources,
-            var_locs: self
-                .variables
-                .iter()
-                .map(|(k, (_, l))| (k.clone(), l.clone()))
-                .collect(),
-            resources: resolved,
-            outputs: self.outputs.into_iter().map(|(k, (v, _))| (k, v)).collect(),
-            files,
-            backend: self.backend.map(|(b, _)| b),
-            lookups: self.lookups,
-            graph,
-        };
-        Ok(config)
+            .collect()
     }
 
-    /// Checks one reference; returns the address it depends on, if any.
-    fn check_ref(&self, r: &Ref, names: &[String]) -> Result<Option<String>, String> {
+    /// Checks one reference against this scope's variables and lookups and
+    /// `resources` (as written, or expanded); returns the address it depends
+    /// on, if any. Expansion checks references in their scope with it, and
+    /// the loaded stack's absolute ones are checked again with it.
+    fn check_ref(
+        &self,
+        r: &Ref,
+        resources: &BTreeMap<String, Raw>,
+    ) -> Result<Option<String>, String> {
         match r {
             Ref::Stack(_) => Ok(None),
             Ref::Var(v) => {
@@ -1055,8 +1091,7 @@ impl Loader {
                     Err(format!("reference to undeclared variable `var.{v}`{hint}"))
                 }
             }
-            Ref::Attr { address, attr } if address.starts_with("lookups.") => {
-                let name = &address["lookups.".len()..];
+            Ref::Lookup { name, attr } => {
                 let Some(l) = self.lookups.get(name) else {
                     let hint = did_you_mean(name, self.lookups.keys().map(String::as_str));
                     return Err(format!("reference to unknown lookup `{name}`{hint}"));
@@ -1068,8 +1103,8 @@ impl Loader {
                 Ok(None)
             }
             Ref::Attr { address, attr } => {
-                let Some(target) = self.resources.get(address) else {
-                    let hint = did_you_mean(address, names.iter().map(String::as_str));
+                let Some(target) = resources.get(address) else {
+                    let hint = did_you_mean(address, resources.keys().map(String::as_str));
                     return Err(format!("reference to unknown resource `{address}`{hint}"));
                 };
                 let schema = target.kind.schema();

@@ -31,8 +31,13 @@ impl Resolve for PlanEnv<'_> {
                 .get(n)
                 .cloned()
                 .ok_or_else(|| format!("variable `{n}` has no value")),
-            Ref::Stack(f) if f == "name" => Ok(Value::str(&self.config.stack)),
-            Ref::Stack(_) => Ok(Value::str(&self.config.region)),
+            Ref::Stack(f) => Ok(self.config.stack_value(*f)),
+            Ref::Lookup { name, attr } => Ok(self
+                .planned
+                .get(&crate::lookups::address(name))
+                .and_then(|a| a.get(attr))
+                .cloned()
+                .unwrap_or(Value::Null)),
             Ref::Attr { address, attr } => Ok(self
                 .planned
                 .get(address)

@@ -365,9 +365,8 @@ impl Resolve for Static<'_> {
                 .get(n)
                 .cloned()
                 .ok_or_else(|| "unknown".to_owned()),
-            Ref::Stack(f) if f == "name" => Ok(Value::str(&self.0.stack)),
-            Ref::Stack(_) => Ok(Value::str(&self.0.region)),
-            Ref::Attr { .. } => Err("not known before plan".into()),
+            Ref::Stack(f) => Ok(self.0.stack_value(*f)),
+            Ref::Attr { .. } | Ref::Lookup { .. } => Err("not known before plan".into()),
         }
     }
 }
