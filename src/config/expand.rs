@@ -12,7 +12,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use super::template::{self, Bound, Expr, Part, Ref, Resolve, StackField, Step};
+use super::template::{
+    self, Bound, Expr, ParseError, Part, Ref, Resolve, StackField, Step, Template,
+};
 use super::{Loader, Loc, Problem, Raw};
 use crate::schema::did_you_mean;
 use crate::value::Value;
@@ -20,10 +22,14 @@ use crate::value::Value;
 /// `count`, `for_each` and `enabled` of a resource or a module call.
 #[derive(Default, Clone)]
 pub(super) struct Meta {
-    pub count: Option<(Value, Loc)>,
-    pub for_each: Option<(Value, Loc)>,
-    pub enabled: Option<(Value, Loc)>,
+    pub count: Option<MetaValue>,
+    pub for_each: Option<MetaValue>,
+    pub enabled: Option<MetaValue>,
 }
+
+/// A meta value as parsed at load; a syntax error is reported when the
+/// value is needed, with the address of the instance that needs it.
+pub(super) type MetaValue = (Result<Template, ParseError>, Loc);
 
 pub(super) const META_KEYS: &[&str] = &["count", "for_each", "enabled"];
 
@@ -32,7 +38,7 @@ pub(super) struct ModuleCall {
     pub source: String,
     /// The directory `source` is relative to.
     pub base: PathBuf,
-    pub args: BTreeMap<String, (Value, Loc)>,
+    pub args: BTreeMap<String, (Template, Loc)>,
     pub meta: Meta,
     pub loc: Loc,
 }
@@ -96,7 +102,7 @@ impl<'a> Expander<'a> {
     }
 
     /// Expands the root; returns its outputs with rewritten templates.
-    pub fn root(&mut self, def: &Loader) -> BTreeMap<String, Value> {
+    pub fn root(&mut self, def: &Loader) -> BTreeMap<String, Template> {
         let mut out = BTreeMap::new();
         let Some((instances, modules)) = self.instantiate(def, Vec::new(), String::new(), None)
         else {
@@ -274,16 +280,14 @@ impl<'a> Expander<'a> {
     }
 
     /// A meta value (`count`, `for_each`, `enabled`), known now.
-    fn meta_value(
-        &mut self,
-        sc: &Scope,
-        v: &(Value, Loc),
-        field: &str,
-        what: &str,
-    ) -> Option<Value> {
+    fn meta_value(&mut self, sc: &Scope, v: &MetaValue, field: &str, what: &str) -> Option<Value> {
         let (value, loc) = v;
         let env = ConstEnv(self.root_vars, self.stack, self.region);
-        match rewrite_value(sc, value).and_then(|v| template::eval(&v, &env).map_err(|m| (0, m))) {
+        let value = match value {
+            Ok(t) => rewrite_value(sc, t).and_then(|t| t.eval(&env).map_err(|m| (0, m))),
+            Err((offset, m)) => Err((offset + 1, m.clone())),
+        };
+        match value {
             Ok(v) => Some(v),
             Err((offset, m)) => {
                 self.problem(&at(loc, offset), format!("{what}: `{field}`: {m}"));
@@ -406,15 +410,14 @@ impl<'a> Expander<'a> {
     fn module_order(&mut self, def: &Loader) -> Vec<String> {
         let uses = |call: &ModuleCall| -> BTreeSet<String> {
             let mut out = BTreeSet::new();
-            let values = call
-                .args
-                .values()
-                .chain(call.meta.count.iter())
-                .chain(call.meta.for_each.iter())
-                .chain(call.meta.enabled.iter());
-            for (v, _) in values {
-                for e in exprs_of(v) {
-                    template::walk_paths(&e, &mut |steps| {
+            let meta = [&call.meta.count, &call.meta.for_each, &call.meta.enabled];
+            let values = call.args.values().map(|(t, _)| t).chain(
+                meta.into_iter()
+                    .filter_map(|m| m.as_ref().and_then(|(t, _)| t.as_ref().ok())),
+            );
+            for v in values {
+                for e in v.exprs() {
+                    template::walk_paths(e, &mut |steps| {
                         if let Ok(Bound::ModuleOutput { modules, .. }) =
                             template::bind(steps, &is_kind)
                             && let Some((m, _)) = modules.first()
@@ -664,106 +667,48 @@ impl Resolve for ConstEnv<'_> {
     }
 }
 
-/// The expressions of a value tree's templates (unparsable ones skipped).
-fn exprs_of(v: &Value) -> Vec<Expr> {
-    match v {
-        Value::Str(s) => template::parse(s)
-            .map(|parts| {
-                parts
-                    .into_iter()
-                    .filter_map(|p| match p {
-                        Part::Expr(e, _) => Some(e),
-                        Part::Lit(_) => None,
-                    })
-                    .collect()
-            })
-            .unwrap_or_default(),
-        Value::List(l) => l.iter().flat_map(exprs_of).collect(),
-        Value::Map(m) => m
-            .iter()
-            .flat_map(|(k, i)| {
-                let mut e = exprs_of(&Value::Str(k.clone()));
-                e.extend(exprs_of(i));
-                e
-            })
-            .collect(),
-        _ => Vec::new(),
-    }
+/// Rewrites every expression of a template in a scope; an error carries
+/// its column offset from the value's start.
+fn rewrite_value(sc: &Scope, t: &Template) -> Result<Template, (usize, String)> {
+    t.try_map(&mut |e| rewrite(sc, e))
+        .map_err(|(offset, m)| (offset + 1, m))
 }
 
-/// Rewrites every template of a value tree in a scope.
-fn rewrite_value(sc: &Scope, v: &Value) -> Result<Value, (usize, String)> {
-    Ok(match v {
-        Value::Str(s) if s.contains("${") => {
-            let mut parts = template::parse(s).map_err(|(o, m)| (o + 1, m))?;
-            for p in parts.iter_mut() {
-                if let Part::Expr(e, offset) = p {
-                    *e = rewrite(sc, e).map_err(|m| (*offset + 1, m))?;
-                }
-            }
-            Value::Str(template::print(&parts))
-        }
-        Value::List(l) => Value::List(
-            l.iter()
-                .map(|i| rewrite_value(sc, i))
-                .collect::<Result<_, _>>()?,
-        ),
-        Value::Map(m) => Value::Map(
-            m.iter()
-                .map(|(k, i)| {
-                    // A key is a template too (`"${stack.name}-task"`).
-                    let key = match rewrite_value(sc, &Value::Str(k.clone()))? {
-                        Value::Str(key) => key,
-                        _ => k.clone(),
-                    };
-                    Ok((key, rewrite_value(sc, i)?))
-                })
-                .collect::<Result<_, (usize, String)>>()?,
-        ),
-        other => other.clone(),
-    })
-}
-
-/// A rewritten value tree as one expression (a module argument or output).
-fn value_expr(v: &Value) -> Result<Expr, String> {
-    Ok(match v {
-        Value::Str(s) if s.contains("${") => {
-            let parts = template::parse(s).map_err(|(_, m)| m)?;
-            match parts.as_slice() {
-                [Part::Expr(e, _)] => e.clone(),
-                _ => {
-                    // "a-${x}" is format("a-%s", x).
-                    let mut fmt = String::new();
-                    let mut args = Vec::new();
-                    for p in parts {
-                        match p {
-                            Part::Lit(l) => fmt.push_str(&l.replace('%', "%%")),
-                            Part::Expr(e, _) => {
-                                fmt.push_str("%s");
-                                args.push(e);
-                            }
+/// A rewritten template as one expression (a module argument or output).
+fn value_expr(t: &Template) -> Result<Expr, String> {
+    Ok(match t {
+        Template::Lit(v) => Expr::Lit(v.clone()),
+        Template::Text(parts) => match parts.as_slice() {
+            [Part::Expr(e, _)] => e.clone(),
+            _ => {
+                // "a-${x}" is format("a-%s", x).
+                let mut fmt = String::new();
+                let mut args = Vec::new();
+                for p in parts {
+                    match p {
+                        Part::Lit(l) => fmt.push_str(&l.replace('%', "%%")),
+                        Part::Expr(e, _) => {
+                            fmt.push_str("%s");
+                            args.push(e.clone());
                         }
                     }
-                    args.insert(0, Expr::Lit(Value::Str(fmt)));
-                    Expr::Call("format".into(), args)
                 }
+                args.insert(0, Expr::Lit(Value::Str(fmt)));
+                Expr::Call("format".into(), args)
             }
-        }
-        Value::Str(s) => Expr::Lit(Value::Str(s.replace("$${", "${"))),
-        Value::List(l) => Expr::List(l.iter().map(value_expr).collect::<Result<_, _>>()?),
-        Value::Map(m) => Expr::Map(
+        },
+        Template::List(l) => Expr::List(l.iter().map(value_expr).collect::<Result<_, _>>()?),
+        Template::Map(m) => Expr::Map(
             m.iter()
-                .map(|(k, i)| {
-                    if k.contains("${") {
-                        return Err(format!(
-                            "the table key `{k}` is a template: module arguments and outputs take literal keys"
-                        ));
-                    }
-                    Ok((k.clone(), value_expr(i)?))
+                .map(|(k, i)| match k {
+                    Template::Lit(Value::Str(k)) => Ok((k.clone(), value_expr(i)?)),
+                    _ => Err(format!(
+                        "the table key `{}` is a template: module arguments and outputs take literal keys",
+                        k.to_value().as_str().unwrap_or_default()
+                    )),
                 })
                 .collect::<Result<_, String>>()?,
         ),
-        other => Expr::Lit(other.clone()),
     })
 }
 

@@ -18,9 +18,9 @@ use crate::graph::Graph;
 use crate::kinds::{self, Kind};
 pub use crate::lifecycle::{DeletionPolicy, Lifecycle, TimeoutOverrides};
 use crate::schema::{Field, did_you_mean};
-use crate::value::{Attrs, Value};
+use crate::value::Value;
 use lookup::{Lookup, LookupKind};
-use template::{Ref, StackField};
+use template::{Ref, StackField, Template, Templates};
 pub use vars::{VarDecl, VarSource, VarType};
 
 /// A place in a desired-state file.
@@ -76,8 +76,8 @@ impl fmt::Display for ConfigError {
 pub struct Resource {
     pub address: String,
     pub kind: &'static dyn Kind,
-    /// As written: strings may still hold `${...}` templates.
-    pub attrs: Attrs,
+    /// As written, with every `${...}` parsed and its references absolute.
+    pub attrs: Templates,
     /// Every resource this one must wait for: references plus `depends_on`.
     pub deps: BTreeSet<String>,
     /// Attributes whose value comes from a sensitive variable.
@@ -111,7 +111,7 @@ pub struct Config {
     pub var_locs: BTreeMap<String, Loc>,
     pub resources: BTreeMap<String, Resource>,
     /// Output name → template.
-    pub outputs: BTreeMap<String, Value>,
+    pub outputs: BTreeMap<String, Template>,
     /// Read-only data read at plan time.
     pub lookups: BTreeMap<String, Lookup>,
     /// Every file read, for fingerprinting saved plans.
@@ -148,7 +148,7 @@ impl Config {
     /// True when an output's template uses a sensitive variable.
     pub fn is_sensitive_output(&self, name: &str) -> bool {
         self.outputs.get(name).is_some_and(|t| {
-            template::refs(t)
+            t.refs()
                 .iter()
                 .any(|r| matches!(r, Ref::Var(v) if self.is_sensitive_var(v)))
         })
@@ -310,7 +310,7 @@ impl Lines<'_> {
 struct Raw {
     address: String,
     kind: &'static dyn Kind,
-    attrs: Attrs,
+    attrs: Templates,
     /// Each top-level attribute's location, and each string's location.
     attr_locs: BTreeMap<String, Loc>,
     depends_on: Vec<(String, Loc)>,
@@ -330,7 +330,7 @@ struct Loader {
     stack: Option<(String, String, Loc)>,
     variables: BTreeMap<String, (VarDecl, Loc)>,
     resources: BTreeMap<String, Raw>,
-    outputs: BTreeMap<String, (Value, Loc)>,
+    outputs: BTreeMap<String, (Template, Loc)>,
     lookups: BTreeMap<String, Lookup>,
     backend: Option<(Backend, Loc)>,
 }
@@ -460,6 +460,21 @@ impl Loader {
                     name: parameter,
                 },
             );
+        }
+    }
+
+    /// A value's templates, parsed once; a syntax error is reported at its
+    /// place (after `what`) and the value kept as written, so that it is not
+    /// also reported as missing.
+    fn template(&mut self, value: Value, loc: &Loc, what: impl FnOnce() -> String) -> Template {
+        match Template::parse(&value) {
+            Ok(t) => t,
+            Err((offset, m)) => {
+                let mut at = loc.clone();
+                at.col += offset + 1;
+                self.problem(at, format!("{}: {m}", what()));
+                Template::Lit(value)
+            }
         }
     }
 
@@ -666,16 +681,12 @@ impl Loader {
                             ),
                         ),
                     },
-                    "count" => call.meta.count = Some((value, vloc)),
-                    "for_each" => call.meta.for_each = Some((value, vloc)),
-                    "enabled" => call.meta.enabled = Some((value, vloc)),
+                    "count" => call.meta.count = Some((Template::parse(&value), vloc)),
+                    "for_each" => call.meta.for_each = Some((Template::parse(&value), vloc)),
+                    "enabled" => call.meta.enabled = Some((Template::parse(&value), vloc)),
                     _ => {
-                        if let Err((offset, m)) = check_templates(&value) {
-                            let mut at = vloc.clone();
-                            at.col += offset;
-                            self.problem(at, format!("module `{name}`: `{key}`: {m}"));
-                        }
-                        call.args.insert(key, (value, vloc));
+                        let t = self.template(value, &vloc, || format!("module `{name}`: `{key}`"));
+                        call.args.insert(key, (t, vloc));
                     }
                 }
             }
@@ -711,7 +722,8 @@ impl Loader {
                 self.problem(loc, format!("output `{name}` is defined twice"));
                 continue;
             }
-            self.outputs.insert(name, (to_value(v.get_ref()), loc));
+            let t = self.template(to_value(v.get_ref()), &loc, || format!("output `{name}`"));
+            self.outputs.insert(name, (t, loc));
         }
     }
 
@@ -757,7 +769,7 @@ impl Loader {
         let mut raw = Raw {
             address: address.to_owned(),
             kind,
-            attrs: Attrs::new(),
+            attrs: Templates::new(),
             attr_locs: BTreeMap::new(),
             depends_on: Vec::new(),
             lifecycle: Lifecycle::default(),
@@ -790,7 +802,7 @@ impl Loader {
                     "for_each" => &mut raw.meta.for_each,
                     _ => &mut raw.meta.enabled,
                 };
-                *slot = Some((value, vloc));
+                *slot = Some((Template::parse(&value), vloc));
                 if raw.meta.count.is_some() && raw.meta.for_each.is_some() {
                     self.problem(
                         kloc,
@@ -853,14 +865,13 @@ impl Loader {
             }
             // A wrong value is reported and kept, so that it is not also
             // reported as missing.
-            if let Err(m) = check_field(field, &value) {
+            let t = if let Err(m) = check_field(field, &value) {
                 self.problem(vloc.clone(), format!("{address}: `{key}`: {m}"));
-            } else if let Err((offset, m)) = check_templates(&value) {
-                let mut at = vloc.clone();
-                at.col += offset;
-                self.problem(at, format!("{address}: `{key}`: {m}"));
-            }
-            raw.attrs.insert(key.to_owned(), value);
+                Template::Lit(value)
+            } else {
+                self.template(value, &vloc, || format!("{address}: `{key}`"))
+            };
+            raw.attrs.insert(key.to_owned(), t);
             raw.attr_locs.insert(key.to_owned(), vloc);
         }
         for f in schema.inputs().filter(|f| f.required) {
@@ -989,7 +1000,7 @@ impl Loader {
             let mut deps = BTreeSet::new();
             let mut sensitive_attrs = BTreeSet::new();
             for (attr, value) in &raw.attrs {
-                for r in template::refs(value) {
+                for r in value.refs() {
                     match self.check_ref(&r, &self.resources) {
                         Ok(Some(dep)) => {
                             deps.insert(dep);
@@ -1025,16 +1036,7 @@ impl Loader {
             found.push((deps, sensitive_attrs));
         }
         for (name, (value, loc)) in &self.outputs {
-            if let Err((offset, m)) = check_templates(value) {
-                let mut at = loc.clone();
-                at.col += offset;
-                problems.push(Problem {
-                    loc: Some(at),
-                    message: format!("output `{name}`: {m}"),
-                });
-                continue;
-            }
-            for r in template::refs(value) {
+            for r in value.refs() {
                 if let Err(m) = self.check_ref(&r, &self.resources) {
                     problems.push(Problem {
                         loc: Some(loc.clone()),
@@ -1120,16 +1122,6 @@ impl Loader {
 
 fn check_field(field: &Field, value: &Value) -> Result<(), String> {
     field.check(value)
-}
-
-/// Every template in the value parses.
-fn check_templates(v: &Value) -> Result<(), (usize, String)> {
-    match v {
-        Value::Str(s) => template::parse(s).map(|_| ()).map_err(|(o, m)| (o + 1, m)),
-        Value::List(l) => l.iter().try_for_each(check_templates),
-        Value::Map(m) => m.values().try_for_each(check_templates),
-        _ => Ok(()),
-    }
 }
 
 /// A TOML value as a reconcile value (datetimes become strings).

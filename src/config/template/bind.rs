@@ -1,8 +1,7 @@
 //! Names to references: a path such as `module.m.subnet.a["x"].id` or
 //! `lookups.zones.names` classified, and every absolute reference of a tree.
 
-use super::parser::parse;
-use super::syntax::{Expr, Part, Ref, StackField, Step, instance_address, print_path};
+use super::syntax::{Expr, Ref, StackField, Step, instance_address, print_path};
 use crate::value::Value;
 
 /// A reference path, classified.
@@ -148,22 +147,6 @@ fn resource<'a>(modules: Vec<(&'a str, Option<&'a Expr>)>, steps: &'a [Step]) ->
 
 // ---- references.
 
-/// Every absolute reference in an expanded value tree (unparsable strings
-/// skipped).
-pub fn refs(v: &Value) -> Vec<Ref> {
-    let mut out = Vec::new();
-    walk_strings(v, &mut |s| {
-        if let Ok(parts) = parse(s) {
-            for p in &parts {
-                if let Part::Expr(e, _) = p {
-                    expr_refs(e, &mut out);
-                }
-            }
-        }
-    });
-    out
-}
-
 /// Every path of an expression, as written.
 pub fn walk_paths<'a>(e: &'a Expr, f: &mut impl FnMut(&'a [Step])) {
     match e {
@@ -192,7 +175,8 @@ pub fn walk_paths<'a>(e: &'a Expr, f: &mut impl FnMut(&'a [Step])) {
     }
 }
 
-fn expr_refs(e: &Expr, out: &mut Vec<Ref>) {
+/// Every absolute reference of an expanded expression.
+pub(super) fn expr_refs(e: &Expr, out: &mut Vec<Ref>) {
     walk_paths(e, &mut |steps| match bind(steps, EXPANDED) {
         Ok(Bound::Ref(r, _)) => out.push(r),
         Ok(Bound::Resource {
@@ -241,18 +225,4 @@ pub(super) fn literal_address(
     };
     address.push_str(&instance_address(&format!("{kind}.{name}"), key.as_ref()));
     Some(address)
-}
-
-/// Every string of a value tree, table keys included (a key may be a
-/// template too).
-fn walk_strings(v: &Value, f: &mut impl FnMut(&str)) {
-    match v {
-        Value::Str(s) => f(s),
-        Value::List(l) => l.iter().for_each(|i| walk_strings(i, f)),
-        Value::Map(m) => m.iter().for_each(|(k, i)| {
-            f(k);
-            walk_strings(i, f);
-        }),
-        _ => {}
-    }
 }

@@ -1,12 +1,10 @@
 //! Evaluation of a tree against known values; `Value::Unknown` stands for
 //! what is known only once AWS answers.
 
-use std::collections::BTreeMap;
-
 use super::bind::{Bound, EXPANDED, bind, literal_address};
 use super::functions;
-use super::parser::parse;
 use super::syntax::{Expr, Op, Part, Ref, Step};
+use super::tree::Template;
 use crate::value::Value;
 
 /// Gives the value of a reference; `Value::Unknown` when not known yet.
@@ -14,39 +12,10 @@ pub trait Resolve {
     fn resolve(&self, r: &Ref) -> Result<Value, String>;
 }
 
-/// Evaluates every template in a value tree. A string that is exactly one
-/// `${...}` takes the value with its type (a list stays a list); otherwise
-/// parts are joined into a string, unknown if any part is.
+/// Evaluates a value tree in text form (a plan keeps its expressions as
+/// text): parsed, then evaluated as [`Template::eval`] says.
 pub fn eval(v: &Value, env: &dyn Resolve) -> Result<Value, String> {
-    Ok(match v {
-        Value::Str(s) if s.contains("${") => {
-            let parts = parse(s).map_err(|(_, m)| m)?;
-            eval_parts(&parts, env)?
-        }
-        Value::List(l) => Value::List(l.iter().map(|i| eval(i, env)).collect::<Result<_, _>>()?),
-        Value::Map(m) => {
-            let mut out = BTreeMap::new();
-            for (k, i) in m {
-                let key = match eval(&Value::Str(k.clone()), env)? {
-                    Value::Str(key) => key,
-                    // A key not known until apply: so is the whole table.
-                    Value::Unknown => return Ok(Value::Unknown),
-                    v @ (Value::Int(_) | Value::Float(_) | Value::Bool(_)) => to_text(&v),
-                    other => {
-                        return Err(format!(
-                            "the table key `{k}` is a {}, not text",
-                            other.type_name()
-                        ));
-                    }
-                };
-                if out.insert(key.clone(), eval(i, env)?).is_some() {
-                    return Err(format!("the table key `{k}` repeats the key {key:?}"));
-                }
-            }
-            Value::Map(out)
-        }
-        other => other.clone(),
-    })
+    Template::parse(v).map_err(|(_, m)| m)?.eval(env)
 }
 
 pub fn eval_parts(parts: &[Part], env: &dyn Resolve) -> Result<Value, String> {

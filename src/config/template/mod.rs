@@ -14,12 +14,14 @@ mod eval;
 pub mod functions;
 mod parser;
 mod syntax;
+mod tree;
 
-pub use bind::{Bound, EXPANDED, IsKind, bind, refs, walk_paths};
+pub use bind::{Bound, EXPANDED, IsKind, bind, walk_paths};
 pub use eval::{Resolve, eval, eval_expr, eval_parts};
 pub use functions::check_arity;
 pub use parser::parse;
 pub use syntax::{Expr, Op, Part, Ref, StackField, Step, display_ref, instance_address, print};
+pub use tree::{ParseError, Template, Templates, parse_attrs, print_attrs};
 
 #[cfg(test)]
 mod tests {
@@ -44,6 +46,10 @@ mod tests {
         }
     }
 
+    fn refs(s: &str) -> Vec<Ref> {
+        Template::parse(&Value::str(s)).unwrap().refs()
+    }
+
     fn ev(s: &str) -> Result<Value, String> {
         eval(&Value::str(s), &Env)
     }
@@ -54,16 +60,14 @@ mod tests {
         assert!(matches!(&parts[0], Part::Expr(Expr::Path(_), 0)));
         assert_eq!(parts[1], Part::Lit("a".into()));
         assert_eq!(
-            refs(&Value::str("x-${vpc.main.id}")),
+            refs("x-${vpc.main.id}"),
             vec![Ref::Attr {
                 address: "vpc.main".into(),
                 attr: "id".into()
             }]
         );
         assert_eq!(
-            refs(&Value::str(
-                "${subnet.a[\"x\"].id} ${module.m.vpc.main[0].id}"
-            )),
+            refs("${subnet.a[\"x\"].id} ${module.m.vpc.main[0].id}"),
             vec![
                 Ref::Attr {
                     address: "subnet.a[\"x\"]".into(),
@@ -75,6 +79,40 @@ mod tests {
                 }
             ]
         );
+    }
+
+    #[test]
+    fn lookups_and_stack_fields_bind_to_their_own_references() {
+        assert_eq!(
+            refs("${lookups.zones.names[0]}-${stack.name}"),
+            vec![
+                Ref::Lookup {
+                    name: "zones".into(),
+                    attr: "names".into()
+                },
+                Ref::Stack(StackField::Name)
+            ]
+        );
+        assert_eq!(Ref::Stack(StackField::Region).to_string(), "stack.region");
+    }
+
+    #[test]
+    fn a_module_path_is_a_resource_only_where_the_caller_says_so() {
+        let Ok(parts) = parse("${module.m.vpc.main.id}") else {
+            panic!("parses")
+        };
+        let Part::Expr(Expr::Path(steps), _) = &parts[0] else {
+            panic!("a path")
+        };
+        assert!(matches!(
+            bind(steps, &|k| k == "vpc"),
+            Ok(Bound::Resource { kind: "vpc", .. })
+        ));
+        assert!(matches!(
+            bind(steps, &|_| false),
+            Ok(Bound::ModuleOutput { output: "vpc", .. })
+        ));
+        assert!(matches!(bind(steps, EXPANDED), Ok(Bound::Resource { .. })));
     }
 
     #[test]
