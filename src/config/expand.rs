@@ -180,43 +180,10 @@ impl<'a> Expander<'a> {
                     locals: locals_of(&inst, call.meta.count.is_some()),
                     ..bare_clone(&bare)
                 };
-                let Some(args) = self.module_args(&sc, &child, call, &name) else {
-                    continue;
-                };
-                let mut child_prefix = prefix.clone();
-                child_prefix.push(Step::Name("module".into()));
-                child_prefix.push(Step::Name(name.clone()));
-                if let Some(k) = &inst.key {
-                    child_prefix.push(Step::Index(Expr::Lit(k.clone())));
+                let key = inst.key.as_ref();
+                if let Some(outputs) = self.module_instance(&sc, &child, call, &name, key) {
+                    outs.push((inst.key.clone(), outputs));
                 }
-                let child_text = format!(
-                    "{prefix_text}{}.",
-                    template::instance_address(&format!("module.{name}"), inst.key.as_ref())
-                );
-                self.active.push(call_dir(call));
-                let result = self.instantiate(
-                    &child,
-                    child_prefix.clone(),
-                    child_text.clone(),
-                    Some(&args),
-                );
-                let outputs = match result {
-                    Some((ci, cm)) => {
-                        let csc = Scope {
-                            def: &child,
-                            prefix: child_prefix,
-                            prefix_text: child_text,
-                            vars: Some(&args),
-                            locals: Vec::new(),
-                            instances: &ci,
-                            modules: &cm,
-                        };
-                        self.module_outputs(&csc, &child)
-                    }
-                    None => BTreeMap::new(),
-                };
-                self.active.pop();
-                outs.push((inst.key.clone(), outputs));
             }
             modules.insert(name, outs);
         }
@@ -239,6 +206,50 @@ impl<'a> Expander<'a> {
             }
         }
         Some((instances, modules))
+    }
+
+    /// One instance of a module call, in the caller's scope: its resources
+    /// expanded, its outputs returned as expressions of the caller. `None`
+    /// when its arguments are wrong.
+    fn module_instance(
+        &mut self,
+        sc: &Scope,
+        child: &Loader,
+        call: &ModuleCall,
+        name: &str,
+        key: Option<&Value>,
+    ) -> Option<BTreeMap<String, Expr>> {
+        let args = self.module_args(sc, child, call, name)?;
+        let mut child_prefix = sc.prefix.clone();
+        child_prefix.push(Step::Name("module".into()));
+        child_prefix.push(Step::Name(name.to_owned()));
+        if let Some(k) = key {
+            child_prefix.push(Step::Index(Expr::Lit(k.clone())));
+        }
+        let child_text = format!(
+            "{}{}.",
+            sc.prefix_text,
+            template::instance_address(&format!("module.{name}"), key)
+        );
+        self.active.push(call_dir(call));
+        let result = self.instantiate(child, child_prefix.clone(), child_text.clone(), Some(&args));
+        let outputs = match result {
+            Some((ci, cm)) => {
+                let csc = Scope {
+                    def: child,
+                    prefix: child_prefix,
+                    prefix_text: child_text,
+                    vars: Some(&args),
+                    locals: Vec::new(),
+                    instances: &ci,
+                    modules: &cm,
+                };
+                self.module_outputs(&csc, child)
+            }
+            None => BTreeMap::new(),
+        };
+        self.active.pop();
+        Some(outputs)
     }
 
     fn resource_instance(&mut self, sc: &Scope, raw: &Raw, address: String) -> Option<Raw> {
@@ -315,94 +326,105 @@ impl<'a> Expander<'a> {
             }
         }
         if let Some(c) = &meta.count {
-            return match self.meta_value(sc, c, "count", what) {
-                Some(Value::Int(n)) if n > MAX_COUNT => {
-                    self.problem(
-                        &c.1,
-                        format!(
-                            "{what}: `count` = {n} is more than the limit of {MAX_COUNT} instances"
-                        ),
-                    );
-                    Vec::new()
-                }
-                Some(Value::Int(n)) if n >= 0 => (0..n)
-                    .map(|i| Inst {
-                        key: Some(Value::Int(i)),
-                        each_value: None,
-                    })
-                    .collect(),
-                Some(other) => {
-                    self.problem(
-                        &c.1,
-                        format!("{what}: `count` must be a whole number ≥ 0, found {other}"),
-                    );
-                    Vec::new()
-                }
-                None => Vec::new(),
-            };
+            return self.count_instances(sc, c, what);
         }
         if let Some(f) = &meta.for_each {
-            let pairs: Vec<(String, Value)> = match self.meta_value(sc, f, "for_each", what) {
-                Some(Value::List(items)) => {
-                    let mut out = Vec::new();
-                    for i in items {
-                        match i {
-                            Value::Str(s) => out.push((s.clone(), Value::Str(s))),
-                            other => {
-                                self.problem(
-                                    &f.1,
-                                    format!(
-                                        "{what}: `for_each` over a list needs strings (they become the keys), found {}; use a map for other values",
-                                        other.type_name()
-                                    ),
-                                );
-                                return Vec::new();
-                            }
-                        }
-                    }
-                    out
-                }
-                Some(Value::Map(m)) => m.into_iter().collect(),
-                Some(other) => {
-                    self.problem(
-                        &f.1,
-                        format!(
-                            "{what}: `for_each` must be a list of strings or a map, found {}",
-                            other.type_name()
-                        ),
-                    );
-                    return Vec::new();
-                }
-                None => return Vec::new(),
-            };
-            let mut seen = BTreeSet::new();
-            let mut out = Vec::new();
-            for (k, v) in pairs {
-                if !seen.insert(k.clone()) {
-                    self.problem(
-                        &f.1,
-                        format!("{what}: `for_each` has the key \"{k}\" twice"),
-                    );
-                    continue;
-                }
-                out.push(Inst {
-                    key: Some(Value::Str(k)),
-                    each_value: Some(v),
-                });
-            }
-            // Keys, not positions, name instances: reordering changes nothing.
-            out.sort_by(|a, b| {
-                a.key
-                    .as_ref()
-                    .and_then(Value::as_str)
-                    .cmp(&b.key.as_ref().and_then(Value::as_str))
-            });
-            return out;
+            return self.for_each_instances(sc, f, what);
         }
         vec![Inst {
             key: None,
             each_value: None,
         }]
+    }
+
+    /// `count = n`: instances keyed 0..n.
+    fn count_instances(&mut self, sc: &Scope, c: &MetaValue, what: &str) -> Vec<Inst> {
+        match self.meta_value(sc, c, "count", what) {
+            Some(Value::Int(n)) if n > MAX_COUNT => {
+                self.problem(
+                    &c.1,
+                    format!(
+                        "{what}: `count` = {n} is more than the limit of {MAX_COUNT} instances"
+                    ),
+                );
+                Vec::new()
+            }
+            Some(Value::Int(n)) if n >= 0 => (0..n)
+                .map(|i| Inst {
+                    key: Some(Value::Int(i)),
+                    each_value: None,
+                })
+                .collect(),
+            Some(other) => {
+                self.problem(
+                    &c.1,
+                    format!("{what}: `count` must be a whole number ≥ 0, found {other}"),
+                );
+                Vec::new()
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// `for_each` over a list of strings or a map: instances keyed by them,
+    /// in key order.
+    fn for_each_instances(&mut self, sc: &Scope, f: &MetaValue, what: &str) -> Vec<Inst> {
+        let pairs: Vec<(String, Value)> = match self.meta_value(sc, f, "for_each", what) {
+            Some(Value::List(items)) => {
+                let mut out = Vec::new();
+                for i in items {
+                    match i {
+                        Value::Str(s) => out.push((s.clone(), Value::Str(s))),
+                        other => {
+                            self.problem(
+                                &f.1,
+                                format!(
+                                    "{what}: `for_each` over a list needs strings (they become the keys), found {}; use a map for other values",
+                                    other.type_name()
+                                ),
+                            );
+                            return Vec::new();
+                        }
+                    }
+                }
+                out
+            }
+            Some(Value::Map(m)) => m.into_iter().collect(),
+            Some(other) => {
+                self.problem(
+                    &f.1,
+                    format!(
+                        "{what}: `for_each` must be a list of strings or a map, found {}",
+                        other.type_name()
+                    ),
+                );
+                return Vec::new();
+            }
+            None => return Vec::new(),
+        };
+        let mut seen = BTreeSet::new();
+        let mut out = Vec::new();
+        for (k, v) in pairs {
+            if !seen.insert(k.clone()) {
+                self.problem(
+                    &f.1,
+                    format!("{what}: `for_each` has the key \"{k}\" twice"),
+                );
+                continue;
+            }
+            out.push(Inst {
+                key: Some(Value::Str(k)),
+                each_value: Some(v),
+            });
+        }
+        // Keys, not positions, name instances: reordering changes nothing.
+        out.sort_by(|a, b| {
+            a.key
+                .as_ref()
+                .and_then(Value::as_str)
+                .cmp(&b.key.as_ref().and_then(Value::as_str))
+        });
+        out
     }
 
     /// Module calls in an order where a call comes after the modules its
@@ -883,83 +905,104 @@ fn rewrite_path(sc: &Scope, steps: &[Step]) -> Result<Expr, String> {
             attr,
             rest,
             ..
-        } => {
-            let base = format!("{kind}.{name}");
-            let r = Ref::Attr {
-                address: base.clone(),
-                attr: attr.to_owned(),
-            };
-            sc.def.check_ref(&r, &sc.def.resources)?;
-            let keys: Option<Vec<Option<Value>>> = sc
-                .instances
-                .get(&base)
-                .map(|i| i.iter().map(|i| i.key.clone()).collect());
-            let path_of = |key: &Option<Value>| -> Result<Expr, String> {
-                let mut s = sc.prefix.clone();
-                s.push(Step::Name(kind.to_owned()));
-                s.push(Step::Name(name.to_owned()));
-                if let Some(k) = key {
-                    s.push(Step::Index(Expr::Lit(k.clone())));
-                }
-                s.push(Step::Name(attr.to_owned()));
-                with_rest(sc, Expr::Path(s), rest)
-            };
-            // Instances are not known yet while `count`, `for_each` and
-            // `enabled` are evaluated: the path stays, and evaluating it says
-            // why it cannot be used there.
-            let Some(keys) = keys else {
-                return path_of(&None);
-            };
-            match select(sc, &base, &keys, index)? {
-                None => Ok(Expr::List(
-                    keys.iter().map(path_of).collect::<Result<_, _>>()?,
-                )),
-                Some(Some(key)) => path_of(key),
-                // A disabled resource's attributes are null.
-                Some(None) => Ok(Expr::Lit(Value::Null)),
-            }
-        }
+        } => rewrite_resource(sc, kind, name, index, attr, rest),
         Bound::ModuleOutput {
             modules,
             output,
             rest,
-        } => {
-            let [(m, index)] = modules.as_slice() else {
-                return Err(format!(
-                    "`{}`: refer to outputs of this module's own modules only (`module.<name>.<output>`)",
-                    Expr::Path(steps.to_vec())
-                ));
-            };
-            if !sc.def.modules.contains_key(*m) {
-                let hint = did_you_mean(m, sc.def.modules.keys().map(String::as_str));
-                return Err(format!("reference to unknown module `{m}`{hint}"));
-            }
-            let Some(outs) = sc.modules.get(*m) else {
-                return Err(format!(
-                    "module `{m}` is not known yet here (`count`, `for_each` and `enabled` cannot use module outputs)"
-                ));
-            };
-            let keys: Vec<Option<Value>> = outs.iter().map(|(k, _)| k.clone()).collect();
-            let out_of = |key: &Option<Value>| -> Result<Expr, String> {
-                let (_, o) = outs
-                    .iter()
-                    .find(|(k, _)| k == key)
-                    .ok_or("no such instance")?;
-                match o.get(output) {
-                    Some(e) => with_rest(sc, e.clone(), rest),
-                    None => {
-                        let hint = did_you_mean(output, o.keys().map(String::as_str));
-                        Err(format!("module `{m}` has no output `{output}`{hint}"))
-                    }
-                }
-            };
-            match select(sc, &format!("module.{m}"), &keys, *index)? {
-                None => Ok(Expr::List(
-                    keys.iter().map(out_of).collect::<Result<_, _>>()?,
-                )),
-                Some(Some(key)) => out_of(key),
-                Some(None) => Ok(Expr::Lit(Value::Null)),
+        } => match modules.as_slice() {
+            [(m, index)] => rewrite_module_output(sc, m, *index, output, rest),
+            _ => Err(format!(
+                "`{}`: refer to outputs of this module's own modules only (`module.<name>.<output>`)",
+                Expr::Path(steps.to_vec())
+            )),
+        },
+    }
+}
+
+/// A resource of the scope: its absolute path, the paths of every instance
+/// (`[*]`), or null for a disabled one.
+fn rewrite_resource(
+    sc: &Scope,
+    kind: &str,
+    name: &str,
+    index: Option<&Step>,
+    attr: &str,
+    rest: &[Step],
+) -> Result<Expr, String> {
+    let base = format!("{kind}.{name}");
+    let r = Ref::Attr {
+        address: base.clone(),
+        attr: attr.to_owned(),
+    };
+    sc.def.check_ref(&r, &sc.def.resources)?;
+    let keys: Option<Vec<Option<Value>>> = sc
+        .instances
+        .get(&base)
+        .map(|i| i.iter().map(|i| i.key.clone()).collect());
+    let path_of = |key: &Option<Value>| -> Result<Expr, String> {
+        let mut s = sc.prefix.clone();
+        s.push(Step::Name(kind.to_owned()));
+        s.push(Step::Name(name.to_owned()));
+        if let Some(k) = key {
+            s.push(Step::Index(Expr::Lit(k.clone())));
+        }
+        s.push(Step::Name(attr.to_owned()));
+        with_rest(sc, Expr::Path(s), rest)
+    };
+    // Instances are not known yet while `count`, `for_each` and
+    // `enabled` are evaluated: the path stays, and evaluating it says
+    // why it cannot be used there.
+    let Some(keys) = keys else {
+        return path_of(&None);
+    };
+    match select(sc, &base, &keys, index)? {
+        None => Ok(Expr::List(
+            keys.iter().map(path_of).collect::<Result<_, _>>()?,
+        )),
+        Some(Some(key)) => path_of(key),
+        // A disabled resource's attributes are null.
+        Some(None) => Ok(Expr::Lit(Value::Null)),
+    }
+}
+
+/// An output of one of the scope's modules, as the expression the module
+/// gave it (a list of them with `[*]`).
+fn rewrite_module_output(
+    sc: &Scope,
+    m: &str,
+    index: Option<&Step>,
+    output: &str,
+    rest: &[Step],
+) -> Result<Expr, String> {
+    if !sc.def.modules.contains_key(m) {
+        let hint = did_you_mean(m, sc.def.modules.keys().map(String::as_str));
+        return Err(format!("reference to unknown module `{m}`{hint}"));
+    }
+    let Some(outs) = sc.modules.get(m) else {
+        return Err(format!(
+            "module `{m}` is not known yet here (`count`, `for_each` and `enabled` cannot use module outputs)"
+        ));
+    };
+    let keys: Vec<Option<Value>> = outs.iter().map(|(k, _)| k.clone()).collect();
+    let out_of = |key: &Option<Value>| -> Result<Expr, String> {
+        let (_, o) = outs
+            .iter()
+            .find(|(k, _)| k == key)
+            .ok_or("no such instance")?;
+        match o.get(output) {
+            Some(e) => with_rest(sc, e.clone(), rest),
+            None => {
+                let hint = did_you_mean(output, o.keys().map(String::as_str));
+                Err(format!("module `{m}` has no output `{output}`{hint}"))
             }
         }
+    };
+    match select(sc, &format!("module.{m}"), &keys, index)? {
+        None => Ok(Expr::List(
+            keys.iter().map(out_of).collect::<Result<_, _>>()?,
+        )),
+        Some(Some(key)) => out_of(key),
+        Some(None) => Ok(Expr::Lit(Value::Null)),
     }
 }

@@ -757,6 +757,74 @@ impl Loader {
         }
     }
 
+    /// A meta field of a resource: `depends_on`, `count`, `for_each`,
+    /// `enabled`, `timeouts` or `lifecycle`.
+    fn meta_field(&mut self, raw: &mut Raw, key: &str, value: Value, kloc: Loc, vloc: Loc) {
+        let address = raw.address.clone();
+        let kind = raw.kind;
+        let schema = kind.schema();
+        if key == "depends_on" {
+            match &value {
+                Value::List(items) if items.iter().all(|i| i.as_str().is_some()) => {
+                    raw.depends_on = items
+                        .iter()
+                        .filter_map(|i| Some((i.as_str()?.to_owned(), vloc.clone())))
+                        .collect();
+                }
+                _ => self.problem(
+                    vloc,
+                    format!("{address}: `depends_on` must be a list of resource addresses"),
+                ),
+            }
+            return;
+        }
+        if expand::META_KEYS.contains(&key) {
+            let slot = match key {
+                "count" => &mut raw.meta.count,
+                "for_each" => &mut raw.meta.for_each,
+                _ => &mut raw.meta.enabled,
+            };
+            *slot = Some((Template::parse(&value), vloc));
+            if raw.meta.count.is_some() && raw.meta.for_each.is_some() {
+                self.problem(
+                    kloc,
+                    format!("{address}: use `count` or `for_each`, not both"),
+                );
+            }
+            return;
+        }
+        if key == "timeouts" {
+            match TimeoutOverrides::parse(&value) {
+                Ok(t) => raw.lifecycle.timeouts = t,
+                Err(m) => self.problem(vloc, format!("{address}: timeouts: {m}")),
+            }
+            return;
+        }
+        if key == "lifecycle" {
+            match Lifecycle::parse(&value) {
+                    Ok(l) if l.deletion_policy == Some(DeletionPolicy::Snapshot)
+                        && !kind.can_snapshot() =>
+                    {
+                        self.problem(
+                            vloc,
+                            format!(
+                                "{address}: lifecycle: kind `{}` has no snapshots; deletion_policy must be \"delete\" or \"retain\"",
+                                schema.kind
+                            ),
+                        )
+                    }
+                    Ok(l) => {
+                        raw.lifecycle = Lifecycle {
+                            timeouts: raw.lifecycle.timeouts,
+                            ..l
+                        }
+                    }
+                    Err(m) => self.problem(vloc, format!("{address}: lifecycle: {m}")),
+                }
+            return;
+        }
+    }
+
     fn resource(
         &mut self,
         lines: &Lines,
@@ -781,64 +849,8 @@ impl Loader {
             let kloc = lines.loc(k.span().start);
             let vloc = lines.loc(v.span().start);
             let value = to_value(v.get_ref());
-            if key == "depends_on" {
-                match &value {
-                    Value::List(items) if items.iter().all(|i| i.as_str().is_some()) => {
-                        raw.depends_on = items
-                            .iter()
-                            .filter_map(|i| Some((i.as_str()?.to_owned(), vloc.clone())))
-                            .collect();
-                    }
-                    _ => self.problem(
-                        vloc,
-                        format!("{address}: `depends_on` must be a list of resource addresses"),
-                    ),
-                }
-                continue;
-            }
-            if expand::META_KEYS.contains(&key) {
-                let slot = match key {
-                    "count" => &mut raw.meta.count,
-                    "for_each" => &mut raw.meta.for_each,
-                    _ => &mut raw.meta.enabled,
-                };
-                *slot = Some((Template::parse(&value), vloc));
-                if raw.meta.count.is_some() && raw.meta.for_each.is_some() {
-                    self.problem(
-                        kloc,
-                        format!("{address}: use `count` or `for_each`, not both"),
-                    );
-                }
-                continue;
-            }
-            if key == "timeouts" {
-                match TimeoutOverrides::parse(&value) {
-                    Ok(t) => raw.lifecycle.timeouts = t,
-                    Err(m) => self.problem(vloc, format!("{address}: timeouts: {m}")),
-                }
-                continue;
-            }
-            if key == "lifecycle" {
-                match Lifecycle::parse(&value) {
-                    Ok(l) if l.deletion_policy == Some(DeletionPolicy::Snapshot)
-                        && !kind.can_snapshot() =>
-                    {
-                        self.problem(
-                            vloc,
-                            format!(
-                                "{address}: lifecycle: kind `{}` has no snapshots; deletion_policy must be \"delete\" or \"retain\"",
-                                schema.kind
-                            ),
-                        )
-                    }
-                    Ok(l) => {
-                        raw.lifecycle = Lifecycle {
-                            timeouts: raw.lifecycle.timeouts,
-                            ..l
-                        }
-                    }
-                    Err(m) => self.problem(vloc, format!("{address}: lifecycle: {m}")),
-                }
+            if META_FIELDS.contains(&key) {
+                self.meta_field(&mut raw, key, value, kloc, vloc);
                 continue;
             }
             let Some(field) = schema.field(key) else {

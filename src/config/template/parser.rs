@@ -227,28 +227,34 @@ impl Parser<'_> {
                     let args = self.list_of(")", Parser::expr)?;
                     return Ok(Expr::Call(name, args));
                 }
-                let mut steps = vec![Step::Name(name)];
-                loop {
-                    if self.s[self.pos..].starts_with('.') {
-                        self.pos += 1;
-                        let n = self
-                            .ident()
-                            .ok_or((self.pos, "expected a name after `.`".to_owned()))?;
-                        steps.push(Step::Name(n));
-                    } else if self.s[self.pos..].starts_with('[') {
-                        self.pos += 1;
-                        if self.eat("*") {
-                            steps.push(Step::Splat);
-                        } else {
-                            steps.push(Step::Index(self.expr()?));
-                        }
-                        if !self.eat("]") {
-                            return self.err("expected `]`");
-                        }
-                    } else {
-                        return Ok(Expr::Path(steps));
-                    }
+                self.path(name)
+            }
+        }
+    }
+
+    /// The rest of a name path after its first name: `.name`, `[index]`
+    /// and `[*]` steps written without spaces.
+    fn path(&mut self, first: String) -> PResult<Expr> {
+        let mut steps = vec![Step::Name(first)];
+        loop {
+            if self.s[self.pos..].starts_with('.') {
+                self.pos += 1;
+                let n = self
+                    .ident()
+                    .ok_or((self.pos, "expected a name after `.`".to_owned()))?;
+                steps.push(Step::Name(n));
+            } else if self.s[self.pos..].starts_with('[') {
+                self.pos += 1;
+                if self.eat("*") {
+                    steps.push(Step::Splat);
+                } else {
+                    steps.push(Step::Index(self.expr()?));
                 }
+                if !self.eat("]") {
+                    return self.err("expected `]`");
+                }
+            } else {
+                return Ok(Expr::Path(steps));
             }
         }
     }
