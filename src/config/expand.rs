@@ -31,8 +31,6 @@ pub(super) struct Meta {
 /// value is needed, with the address of the instance that needs it.
 pub(super) type MetaValue = (Result<Template, ParseError>, Loc);
 
-pub(super) const META_KEYS: &[&str] = &["count", "for_each", "enabled"];
-
 /// `[modules.<name>]` as written.
 pub(super) struct ModuleCall {
     pub source: String,

@@ -761,10 +761,8 @@ impl Loader {
     /// `enabled`, `timeouts` or `lifecycle`.
     fn meta_field(&mut self, raw: &mut Raw, key: &str, value: Value, kloc: Loc, vloc: Loc) {
         let address = raw.address.clone();
-        let kind = raw.kind;
-        let schema = kind.schema();
-        if key == "depends_on" {
-            match &value {
+        match key {
+            "depends_on" => match &value {
                 Value::List(items) if items.iter().all(|i| i.as_str().is_some()) => {
                     raw.depends_on = items
                         .iter()
@@ -775,53 +773,45 @@ impl Loader {
                     vloc,
                     format!("{address}: `depends_on` must be a list of resource addresses"),
                 ),
+            },
+            "count" | "for_each" | "enabled" => {
+                let slot = match key {
+                    "count" => &mut raw.meta.count,
+                    "for_each" => &mut raw.meta.for_each,
+                    _ => &mut raw.meta.enabled,
+                };
+                *slot = Some((Template::parse(&value), vloc));
+                if raw.meta.count.is_some() && raw.meta.for_each.is_some() {
+                    self.problem(
+                        kloc,
+                        format!("{address}: use `count` or `for_each`, not both"),
+                    );
+                }
             }
-            return;
-        }
-        if expand::META_KEYS.contains(&key) {
-            let slot = match key {
-                "count" => &mut raw.meta.count,
-                "for_each" => &mut raw.meta.for_each,
-                _ => &mut raw.meta.enabled,
-            };
-            *slot = Some((Template::parse(&value), vloc));
-            if raw.meta.count.is_some() && raw.meta.for_each.is_some() {
-                self.problem(
-                    kloc,
-                    format!("{address}: use `count` or `for_each`, not both"),
-                );
-            }
-            return;
-        }
-        if key == "timeouts" {
-            match TimeoutOverrides::parse(&value) {
+            "timeouts" => match TimeoutOverrides::parse(&value) {
                 Ok(t) => raw.lifecycle.timeouts = t,
                 Err(m) => self.problem(vloc, format!("{address}: timeouts: {m}")),
-            }
-            return;
-        }
-        if key == "lifecycle" {
-            match Lifecycle::parse(&value) {
-                    Ok(l) if l.deletion_policy == Some(DeletionPolicy::Snapshot)
-                        && !kind.can_snapshot() =>
-                    {
-                        self.problem(
-                            vloc,
-                            format!(
-                                "{address}: lifecycle: kind `{}` has no snapshots; deletion_policy must be \"delete\" or \"retain\"",
-                                schema.kind
-                            ),
-                        )
-                    }
-                    Ok(l) => {
-                        raw.lifecycle = Lifecycle {
-                            timeouts: raw.lifecycle.timeouts,
-                            ..l
-                        }
-                    }
-                    Err(m) => self.problem(vloc, format!("{address}: lifecycle: {m}")),
+            },
+            _ => match Lifecycle::parse(&value) {
+                Ok(l) if l.deletion_policy == Some(DeletionPolicy::Snapshot)
+                    && !raw.kind.can_snapshot() =>
+                {
+                    self.problem(
+                        vloc,
+                        format!(
+                            "{address}: lifecycle: kind `{}` has no snapshots; deletion_policy must be \"delete\" or \"retain\"",
+                            raw.kind.schema().kind
+                        ),
+                    )
                 }
-            return;
+                Ok(l) => {
+                    raw.lifecycle = Lifecycle {
+                        timeouts: raw.lifecycle.timeouts,
+                        ..l
+                    }
+                }
+                Err(m) => self.problem(vloc, format!("{address}: lifecycle: {m}")),
+            },
         }
     }
 
