@@ -4,9 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Action, AttrDiff, Change, Plan};
-use crate::config::template::{self, Ref, Resolve};
+use crate::config::template::{self, Ref, Resolve, Templates};
 use crate::config::{Config, DeletionPolicy, Lifecycle, Resource};
-use crate::graph::Graph;
 use crate::kinds::{self, Kind};
 use crate::schema::Unset;
 use crate::state::fingerprint::{self, Fingerprinter};
@@ -33,8 +32,13 @@ impl Resolve for PlanEnv<'_> {
                 .get(n)
                 .cloned()
                 .ok_or_else(|| format!("variable `{n}` has no value")),
-            Ref::Stack(f) if f == "name" => Ok(Value::str(&self.config.stack)),
-            Ref::Stack(_) => Ok(Value::str(&self.config.region)),
+            Ref::Stack(f) => Ok(self.config.stack_value(*f)),
+            Ref::Lookup { name, attr } => Ok(self
+                .planned
+                .get(&crate::lookups::address(name))
+                .and_then(|a| a.get(attr))
+                .cloned()
+                .unwrap_or(Value::Null)),
             Ref::Attr { address, attr } => Ok(self
                 .planned
                 .get(address)
@@ -45,19 +49,31 @@ impl Resolve for PlanEnv<'_> {
     }
 }
 
-/// Evaluates a resource's attributes, type-checks the result and fills
-/// defaults. Errors name the address and the attribute.
+/// `desired_of` for attributes in a plan's text form.
 pub fn desired_attrs(
     address: &str,
     kind: &dyn Kind,
     raw_attrs: &Attrs,
     env: &dyn Resolve,
 ) -> Result<Attrs, Vec<String>> {
+    let templates =
+        template::parse_attrs(raw_attrs).map_err(|m| vec![format!("{address}: {m}")])?;
+    desired_of(address, kind, &templates, env)
+}
+
+/// Evaluates a resource's attributes, type-checks the result and fills
+/// defaults. Errors name the address and the attribute.
+pub fn desired_of(
+    address: &str,
+    kind: &dyn Kind,
+    templates: &Templates,
+    env: &dyn Resolve,
+) -> Result<Attrs, Vec<String>> {
     let schema = kind.schema();
     let mut out = Attrs::new();
     let mut errors = Vec::new();
-    for (name, raw) in raw_attrs {
-        match template::eval(raw, env) {
+    for (name, raw) in templates {
+        match raw.eval(env) {
             // `null` (e.g. from `c ? x : null`) leaves the field unset.
             Ok(v) if v.is_null() => {}
             Ok(v) => {
@@ -113,7 +129,7 @@ pub fn plan(
     lookups: &BTreeMap<String, Attrs>,
     fingerprints: &Fingerprinter,
 ) -> Result<Plan, Vec<String>> {
-    let graph = Graph::build(config).map_err(|e| vec![e])?;
+    let graph = &config.graph;
     // Lookups resolve like resource attributes.
     let mut planned: BTreeMap<String, Attrs> = lookups.clone();
     let mut changes = Vec::new();
@@ -124,7 +140,7 @@ pub fn plan(
             config,
             planned: &planned,
         };
-        let desired = match desired_attrs(&r.address, r.kind, &r.attrs, &env) {
+        let desired = match desired_of(&r.address, r.kind, &r.attrs, &env) {
             Ok(d) => d,
             Err(e) => {
                 errors.extend(e);
@@ -174,7 +190,11 @@ pub fn plan(
         destroy: false,
         changes,
         forget,
-        outputs: config.outputs.clone(),
+        outputs: config
+            .outputs
+            .iter()
+            .map(|(k, t)| (k.clone(), t.to_value()))
+            .collect(),
         lookups: lookups.clone(),
         targets: Vec::new(),
         owned,
@@ -295,7 +315,7 @@ fn plan_one(
         id: None,
         before: None,
         after: None,
-        config: Some(r.attrs.clone()),
+        config: Some(template::print_attrs(&r.attrs)),
         diffs: Vec::new(),
         deps: r.deps.iter().cloned().collect(),
         state_deps: existing.map(|e| e.dependencies.clone()).unwrap_or_default(),
