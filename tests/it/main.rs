@@ -16,6 +16,7 @@ mod convergence;
 mod crash_safety;
 mod emulator_smoke;
 mod faults;
+mod fleet;
 mod invalid_input;
 mod kinds_app_ecs;
 mod kinds_app_elb;
