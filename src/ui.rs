@@ -152,7 +152,10 @@ impl Ui {
             None => s.into(),
             Some(p) => s
                 .split_inclusive('\n')
-                .map(|line| format!("{p}{line}"))
+                .map(|line| match line {
+                    "\n" => format!("{}\n", p.trim_end()),
+                    _ => format!("{p}{line}"),
+                })
                 .collect::<String>()
                 .into(),
         }
