@@ -205,7 +205,7 @@ pub struct WatchArgs {
     pub fleet: Option<PathBuf>,
     /// With many stacks: at most this many are refreshed or corrected at
     /// once (each with up to --parallelism AWS operations in flight).
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub stack_parallelism: u16,
 }
 

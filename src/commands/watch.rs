@@ -71,9 +71,14 @@ pub async fn run(global: &Global, args: &WatchArgs) -> anyhow::Result<i32> {
     if dirs.is_empty() {
         return Ok(watch_stack(global, args, None, &Semaphore::new(1)).await);
     }
-    // Given before the subcommand, `--desired` escapes clap's conflict.
+    // Given before the subcommand, these escape clap's conflicts.
     if global.desired != Path::new("desired") {
         anyhow::bail!("--desired names one stack; --stacks and --fleet name each of theirs");
+    }
+    if global.state.is_some() || !global.vars.is_empty() || !global.var_files.is_empty() {
+        anyhow::bail!(
+            "--state, --var and --var-file belong to one stack; with --stacks or --fleet each stack has its own backend, and variables come from RECONCILE_VAR_* or each state's persisted values"
+        );
     }
     // The one cap on stacks in flight; each stack's own operations are
     // capped by --parallelism inside its cycle.
