@@ -78,7 +78,7 @@ pub enum Command {
     /// Repeatedly refresh and plan; report drift as one JSON line per cycle,
     /// and correct it with --correct.
     #[command(
-        after_help = "Examples:\n  reconcile watch --interval 5m --correct\n  reconcile watch --once   # exit 0: no drift, 2: drift found (corrected or not), 1: error"
+        after_help = "Examples:\n  reconcile watch --interval 5m --correct\n  reconcile watch --once   # exit 0: no drift, 2: drift found (corrected or not), 1: error\n  reconcile watch --once --correct --stacks stacks/network-prod stacks/web-prod --stack-parallelism 2\n  reconcile watch --once --correct --fleet fleet.toml"
     )]
     Watch(WatchArgs),
     /// Adopt an existing AWS resource under an address of the desired state.
@@ -191,8 +191,22 @@ pub struct WatchArgs {
     pub once: bool,
     /// After each cycle that finds drift, write what it found (and with
     /// --correct, what it corrected) as Markdown to FILE.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["stacks", "fleet"])]
     pub summary_markdown: Option<PathBuf>,
+    /// Watch many stacks: each DIR is a desired state with its own
+    /// [backend] (and [stack] assume_role). One JSON line per stack per
+    /// cycle; one stack failing or locked never stops the others; --once
+    /// exits with the worst code of all (1, then 2, then 0).
+    #[arg(long, num_args = 1.., value_name = "DIR", conflicts_with_all = ["desired", "state", "vars", "var_files"])]
+    pub stacks: Vec<PathBuf>,
+    /// Watch the stacks a fleet file lists: TOML, `stacks = ["dir", ...]`,
+    /// directories relative to the file.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["stacks", "desired", "state", "vars", "var_files"])]
+    pub fleet: Option<PathBuf>,
+    /// With many stacks: at most this many are refreshed or corrected at
+    /// once (each with up to --parallelism AWS operations in flight).
+    #[arg(long, default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub stack_parallelism: u16,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -19,6 +19,9 @@ pub struct Ui {
     pub style: Style,
     /// Human output on stderr, leaving stdout to machine output (`watch`).
     pub to_stderr: bool,
+    /// Put before every human line, e.g. `[web-prod] `, when several
+    /// stacks write at once (`watch --stacks`).
+    pub prefix: Option<String>,
     /// The live summary of operations in flight, on a terminal only.
     live: Option<Arc<Live>>,
 }
@@ -139,10 +142,33 @@ impl Ui {
             style: Style { color },
             live: live.then(|| Arc::new(Live::new())),
             to_stderr: false,
+            prefix: None,
         }
     }
 
+    /// `s` with the prefix before each of its lines.
+    fn prefixed<'s>(&self, s: &'s str) -> std::borrow::Cow<'s, str> {
+        match &self.prefix {
+            None => s.into(),
+            Some(p) => s
+                .split_inclusive('\n')
+                .map(|line| match line {
+                    "\n" => format!("{}\n", p.trim_end()),
+                    _ => format!("{p}{line}"),
+                })
+                .collect::<String>()
+                .into(),
+        }
+    }
+
+    /// One machine-readable line on stdout (`watch`'s cycle reports),
+    /// written whole: lines of stacks watched at once never interleave.
+    pub fn record(&self, line: &serde_json::Value) {
+        write_stdout(&format!("{line}\n"));
+    }
+
     fn out(&self, s: &str) {
+        let s = &*self.prefixed(s);
         if self.to_stderr {
             let _ = std::io::stderr().lock().write_all(s.as_bytes());
             return;
@@ -182,7 +208,9 @@ impl Ui {
 
     pub fn event(&self, e: Event) {
         let st = self.style;
-        if let Some(live) = &self.live {
+        // The live line is drawn on stdout, which `watch` keeps for its
+        // JSON lines.
+        if let Some(live) = self.live.as_ref().filter(|_| !self.to_stderr) {
             live.update(&e);
         }
         let line = match e {
@@ -254,18 +282,30 @@ impl Ui {
     /// output stays pure).
     pub fn note(&self, message: &str) {
         let mut e = std::io::stderr().lock();
-        let _ = writeln!(e, "{} {message}", self.style.bold("Note:"));
+        let _ = write!(
+            e,
+            "{}",
+            self.prefixed(&format!("{} {message}\n", self.style.bold("Note:")))
+        );
     }
 
     /// A warning about the desired state (stderr, one line).
     pub fn warning(&self, message: &str) {
         let mut e = std::io::stderr().lock();
-        let _ = writeln!(e, "{} {message}", self.style.yellow("Warning:"));
+        let _ = write!(
+            e,
+            "{}",
+            self.prefixed(&format!("{} {message}\n", self.style.yellow("Warning:")))
+        );
     }
 
     pub fn error(&self, message: &str) {
         let mut e = std::io::stderr().lock();
-        let _ = writeln!(e, "{} {message}", self.style.red("Error:"));
+        let _ = write!(
+            e,
+            "{}",
+            self.prefixed(&format!("{} {message}\n", self.style.red("Error:")))
+        );
     }
 }
 

@@ -9,6 +9,8 @@ pub mod wait;
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 
+use crate::config::{AssumeRole, Backend};
+
 pub use error::{ApiError, ErrorClass};
 
 /// Every service client, built once from one `SdkConfig` and shared by all
@@ -42,29 +44,89 @@ pub fn retry_config(max_attempts: u32) -> RetryConfig {
     RetryConfig::adaptive().with_max_attempts(max_attempts.max(1))
 }
 
-impl Clients {
-    /// Credentials, region and `AWS_ENDPOINT_URL` come from the standard chain
-    /// (environment, profiles, SSO). The stack's region applies when neither
-    /// the environment nor the profile sets one.
-    pub async fn load(region: &str, max_attempts: u32) -> Clients {
-        let region = aws_config::meta::region::RegionProviderChain::default_provider()
-            .or_else(aws_config::Region::new(region.to_owned()));
-        let config = aws_config::defaults(BehaviorVersion::latest())
-            .region(region)
+/// The SDK configuration of one stack (or state backend): credentials from
+/// the standard chain (environment, profiles, SSO, container and instance
+/// roles), then, with `assume_role`, that role assumed through STS by the
+/// SDK's own provider, whose cached credentials are renewed before they
+/// expire (a long `watch` never runs on stale ones).
+///
+/// The region is the one written in the desired state, whatever
+/// `AWS_REGION` says: a fleet runs stacks of many regions from one process
+/// (in a Fargate task, where ECS sets `AWS_REGION` to the task's own), and
+/// `${stack.region}` must name the region the calls go to.
+pub async fn sdk_config(
+    region: &str,
+    role: Option<&AssumeRole>,
+    default_session: &str,
+    max_attempts: u32,
+) -> aws_config::SdkConfig {
+    let region = aws_config::Region::new(region.to_owned());
+    let loader = || {
+        aws_config::defaults(BehaviorVersion::latest())
+            .region(region.clone())
             .retry_config(retry_config(max_attempts))
-            .load()
-            .await;
-        Clients::from_config(&config)
+    };
+    let base = loader().load().await;
+    let Some(role) = role else {
+        return base;
+    };
+    let mut provider = aws_config::sts::AssumeRoleProvider::builder(&role.role_arn)
+        .session_name(role.session_name.as_deref().unwrap_or(default_session))
+        .region(region.clone())
+        .configure(&base);
+    if let Some(id) = &role.external_id {
+        provider = provider.external_id(id);
+    }
+    loader()
+        .credentials_provider(provider.build().await)
+        .load()
+        .await
+}
+
+/// A session name STS accepts (2–64 of `[\w+=,.@-]`) made of `parts`.
+pub fn session_name(parts: &[&str]) -> String {
+    let name: String = parts
+        .join("-")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_+=,.@-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(64)
+        .collect();
+    if name.len() < 2 {
+        "reconcile".to_owned()
+    } else {
+        name
+    }
+}
+
+impl Clients {
+    /// The clients of a stack: its region, its role if it names one.
+    pub async fn load(
+        region: &str,
+        role: Option<&AssumeRole>,
+        stack: &str,
+        max_attempts: u32,
+    ) -> Clients {
+        let session = session_name(&["reconcile", stack]);
+        Clients::from_config(&sdk_config(region, role, &session, max_attempts).await)
     }
 
-    /// An S3 client for one region (the state backend's, which need not
-    /// be the stack's).
-    pub async fn s3_in(region: &str, max_attempts: u32) -> aws_sdk_s3::Client {
-        let config = aws_config::defaults(BehaviorVersion::latest())
-            .region(aws_config::Region::new(region.to_owned()))
-            .retry_config(retry_config(max_attempts))
-            .load()
-            .await;
+    /// An S3 client for the state backend, which need not live in the
+    /// stack's region or account.
+    pub async fn s3_for(backend: &Backend, stack: &str, max_attempts: u32) -> aws_sdk_s3::Client {
+        let session = session_name(&["reconcile", stack, "state"]);
+        let config = sdk_config(
+            &backend.region,
+            backend.assume_role.as_ref(),
+            &session,
+            max_attempts,
+        )
+        .await;
         s3_client(&config)
     }
 
@@ -124,5 +186,13 @@ mod tests {
         assert_eq!(c.mode(), aws_config::retry::RetryMode::Adaptive);
         // Zero would mean no call at all: one attempt at least.
         assert_eq!(retry_config(0).max_attempts(), 1);
+    }
+
+    #[test]
+    fn a_session_name_keeps_to_what_sts_accepts() {
+        assert_eq!(session_name(&["reconcile", "web"]), "reconcile-web");
+        assert_eq!(session_name(&["reconcile", "a b/c"]), "reconcile-a-b-c");
+        assert_eq!(session_name(&["x"]), "reconcile");
+        assert_eq!(session_name(&["reconcile", &"s".repeat(80)]).len(), 64);
     }
 }

@@ -2,6 +2,7 @@
 //! exit code; errors carry their context up to main.
 
 pub mod apply;
+mod fleet;
 pub mod graph;
 pub mod import;
 pub mod output;
@@ -180,7 +181,7 @@ async fn open_store_of(
 ) -> anyhow::Result<Box<dyn Store>> {
     Ok(match backend.filter(|_| global.state.is_none()) {
         Some(b) => {
-            Box::new(S3Store::open(Clients::s3_in(&b.region, global.max_attempts).await, b).await?)
+            Box::new(S3Store::open(Clients::s3_for(b, stack, global.max_attempts).await, b).await?)
         }
         None => Box::new(LocalStore::open(&state_path_of(global, stack))?),
     })
@@ -197,9 +198,9 @@ pub async fn read_state(
         None => Some(load_config(global)?),
     };
     if let Some(b) = config.as_ref().and_then(|c| backend(global, c)).cloned() {
-        let state =
-            crate::state::s3::read(&Clients::s3_in(&b.region, global.max_attempts).await, &b)
-                .await?;
+        let stack = config.as_ref().map_or("", |c| c.stack.as_str());
+        let client = Clients::s3_for(&b, stack, global.max_attempts).await;
+        let state = crate::state::s3::read(&client, &b).await?;
         // The persisted values of a remote state.
         let config = match (&state, config) {
             (Some(s), Some(_)) if !s.variables.is_empty() => {
@@ -272,7 +273,15 @@ impl Session {
         // hosts sharing a state set RECONCILE_FINGERPRINT_KEY instead.
         let fingerprints = Fingerprinter::for_state(&state_path(global, &config))
             .map_err(|e| anyhow::anyhow!("the key of write-only fingerprints: {e}"))?;
-        let clients = Arc::new(Clients::load(&config.region, global.max_attempts).await);
+        let clients = Arc::new(
+            Clients::load(
+                &config.region,
+                config.assume_role.as_ref(),
+                &config.stack,
+                global.max_attempts,
+            )
+            .await,
+        );
         let mut state = state;
         for address in crate::refresh::adopt_pending(&clients, &mut state).await? {
             ui(global).note(&format!(

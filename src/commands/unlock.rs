@@ -17,8 +17,9 @@ pub async fn run(global: &Global, args: &ForceUnlockArgs) -> anyhow::Result<i32>
         .filter(|_| global.state.is_none());
     let holder = match (backend, &config) {
         (Some(b), _) => {
+            let stack = config.as_ref().map_or("", |c| c.stack.as_str());
             s3::force_unlock(
-                &Clients::s3_in(&b.region, global.max_attempts).await,
+                &Clients::s3_for(b, stack, global.max_attempts).await,
                 b,
                 &args.lock_id,
             )

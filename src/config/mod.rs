@@ -2,6 +2,7 @@
 //! directory, merged; variables; references; validation against the kinds'
 //! schemas. Every error names file:line:col or the resource address.
 
+mod assume_role;
 mod expand;
 pub mod lookup;
 pub mod template;
@@ -21,6 +22,7 @@ use crate::schema::{Step, did_you_mean};
 use crate::value::Value;
 use lookup::{Lookup, LookupKind};
 use template::{Ref, StackField, Template, Templates};
+pub use assume_role::AssumeRole;
 pub use vars::{VarDecl, VarSource, VarType};
 
 /// A place in a desired-state file.
@@ -121,6 +123,8 @@ pub struct Config {
     /// The resources' dependencies, checked free of cycles at load; the
     /// planner and `reconcile graph` use this one.
     pub graph: Graph,
+    /// `[stack] assume_role`: the role the stack's AWS calls run as.
+    pub assume_role: Option<AssumeRole>,
 }
 
 /// `[backend]`: the state kept in S3 and locked with a conditional write.
@@ -129,6 +133,8 @@ pub struct Backend {
     pub bucket: String,
     pub key: String,
     pub region: String,
+    /// The role that reads and writes the state (its own account).
+    pub assume_role: Option<AssumeRole>,
 }
 
 impl Config {
@@ -333,6 +339,8 @@ struct Loader {
     outputs: BTreeMap<String, (Template, Loc)>,
     lookups: BTreeMap<String, Lookup>,
     backend: Option<(Backend, Loc)>,
+    /// `[stack] assume_role`.
+    stack_role: Option<AssumeRole>,
 }
 
 impl Loader {
@@ -340,10 +348,15 @@ impl Loader {
         let Some(t) = self.table(lines, value, "[backend]") else {
             return;
         };
-        const FIELDS: [&str; 4] = ["type", "bucket", "key", "region"];
+        const FIELDS: [&str; 5] = ["type", "bucket", "key", "region", "assume_role"];
         let mut fields: BTreeMap<&str, String> = BTreeMap::new();
+        let mut role = None;
         for (k, v) in t.iter() {
             let key = k.get_ref().as_ref();
+            if key == "assume_role" {
+                role = self.assume_role(lines, v, "backend");
+                continue;
+            }
             match (FIELDS.iter().find(|f| **f == key), v.get_ref()) {
                 (Some(f), DeValue::String(s)) => {
                     fields.insert(f, s.to_string());
@@ -403,10 +416,22 @@ impl Loader {
                     bucket,
                     key,
                     region,
+                    assume_role: role,
                 },
                 loc,
             ));
         }
+    }
+
+    fn assume_role(
+        &mut self,
+        lines: &Lines,
+        value: &Spanned<DeValue>,
+        table: &str,
+    ) -> Option<AssumeRole> {
+        assume_role::parse(lines, value, table)
+            .map_err(|ps| self.problems.extend(ps))
+            .ok()
     }
 
     fn lookups_table(&mut self, lines: &Lines, value: &Spanned<DeValue>) {
@@ -547,6 +572,7 @@ impl Loader {
             match (k.get_ref().as_ref(), v.get_ref()) {
                 ("name", DeValue::String(s)) => name = Some(s.to_string()),
                 ("region", DeValue::String(s)) => region = Some(s.to_string()),
+                ("assume_role", _) => self.stack_role = self.assume_role(lines, v, "stack"),
                 (field @ ("name" | "region"), other) => self.problem(
                     lines.loc(v.span().start),
                     format!(
@@ -555,7 +581,7 @@ impl Loader {
                     ),
                 ),
                 (other, _) => {
-                    let hint = did_you_mean(other, ["name", "region"]);
+                    let hint = did_you_mean(other, ["name", "region", "assume_role"]);
                     self.problem(kloc, format!("unknown field `{other}` in [stack]{hint}"))
                 }
             }
@@ -945,6 +971,7 @@ impl Loader {
             outputs: self.outputs.into_iter().map(|(k, (v, _))| (k, v)).collect(),
             files,
             backend: self.backend.map(|(b, _)| b),
+            assume_role: self.stack_role,
             lookups: self.lookups,
             graph,
         })

@@ -916,6 +916,7 @@ async fn s3_backend_lets_one_of_two_simultaneous_applies_run_keeps_every_serial_
         bucket: "team-state".into(),
         key: "stacks/tgt.json".into(),
         region: "us-east-1".into(),
+        assume_role: None,
     };
     let store = reconcile::state::s3::S3Store::open(s3.clone(), &backend)
         .await

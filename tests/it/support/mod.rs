@@ -374,11 +374,17 @@ pub fn binary() -> std::ffi::OsString {
 /// Like `command`, without `--state`: the state lives where the desired
 /// state's `[backend]` says.
 pub fn command_without_state(emu: Option<&Emulator>, ws: &Workspace, args: &[&str]) -> Command {
+    let mut cmd = command_bare(emu, ws, args);
+    cmd.arg("--desired").arg(ws.desired_path());
+    cmd
+}
+
+/// The binary with `args` and `--no-color` only, run in the workspace
+/// against the emulator (for `watch --stacks`, which takes no `--desired`).
+pub fn command_bare(emu: Option<&Emulator>, ws: &Workspace, args: &[&str]) -> Command {
     let endpoint = emu.map_or(UNREACHABLE_ENDPOINT, |e| e.endpoint.as_str());
     let mut cmd = Command::new(binary());
     cmd.args(args)
-        .arg("--desired")
-        .arg(ws.desired_path())
         .arg("--no-color")
         .current_dir(ws.path())
         // Keep the developer's own AWS settings out of the tests.
