@@ -20,9 +20,9 @@ use crate::kinds::{self, Kind};
 pub use crate::lifecycle::{DeletionPolicy, Lifecycle, TimeoutOverrides};
 use crate::schema::{Step, did_you_mean};
 use crate::value::Value;
+pub use assume_role::AssumeRole;
 use lookup::{Lookup, LookupKind};
 use template::{Ref, StackField, Template, Templates};
-pub use assume_role::AssumeRole;
 pub use vars::{VarDecl, VarSource, VarType};
 
 /// A place in a desired-state file.

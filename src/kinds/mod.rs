@@ -280,6 +280,18 @@ impl Timeouts {
 pub trait Kind: Send + Sync {
     fn schema(&self) -> &'static Schema;
 
+    /// The AWS service whose API the kind calls (its rate limits).
+    fn service(&self) -> &'static str {
+        match self.schema().kind {
+            "vpc" | "subnet" | "internet_gateway" | "eip" | "nat_gateway" | "route_table"
+            | "security_group" | "launch_template" => "ec2",
+            "load_balancer" | "target_group" | "listener" | "listener_rule" => {
+                "elasticloadbalancing"
+            }
+            _ => "",
+        }
+    }
+
     /// Default time limits of this kind's waiters.
     fn timeouts(&self) -> Timeouts {
         Timeouts::minutes(10, 10, 10)
