@@ -857,7 +857,14 @@ impl Task {
             }
             Op::Update { id, desired } => match self
                 .kind
-                .update(cx, &self.address, id, &self.live, desired)
+                .update(
+                    cx,
+                    &self.address,
+                    id,
+                    &self.live,
+                    desired,
+                    &self.changes(desired),
+                )
                 .await
             {
                 Ok(()) => self.read_back(cx, id).await.map(|a| Some((id.clone(), a))),
@@ -1021,10 +1028,17 @@ impl Task {
         live: &Attrs,
         desired: &Attrs,
     ) -> Result<Attrs, ApiError> {
+        let changed = kinds::Changes::between(self.kind, live, desired);
         self.kind
-            .update(cx, &self.address, id, live, desired)
+            .update(cx, &self.address, id, live, desired, &changed)
             .await?;
         self.read_back(cx, id).await
+    }
+
+    /// The fields an update changes: checked here, where `desired` is
+    /// fully resolved (a value unknown at plan time is known only now).
+    fn changes(&self, desired: &Attrs) -> kinds::Changes {
+        kinds::Changes::between(self.kind, &self.live, desired)
     }
 
     /// The attributes of what was just created or changed. EC2 and IAM are

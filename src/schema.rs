@@ -67,6 +67,10 @@ pub struct Field {
     pub write_only: bool,
     /// Set by AWS, read-only: exported for references (`id`, `arn`).
     pub computed: bool,
+    /// Tells reconcile how to apply (`wait_for_steady_state`); AWS knows
+    /// nothing of it: never sent, never read, never a difference, and its
+    /// planned value is the one written.
+    pub client_only: bool,
     pub description: &'static str,
     /// The only values AWS accepts (an action type, a protocol); empty
     /// means any. Checked by `validate` where the value is literal.
@@ -86,6 +90,7 @@ impl Field {
             sensitive: false,
             write_only: false,
             computed: false,
+            client_only: false,
             description: "",
             allowed: &[],
             min_items: 0,
@@ -159,6 +164,11 @@ impl Field {
     }
     pub const fn computed(mut self) -> Field {
         self.computed = true;
+        self
+    }
+    /// See the field.
+    pub const fn client_only(mut self) -> Field {
+        self.client_only = true;
         self
     }
     pub const fn doc(mut self, description: &'static str) -> Field {

@@ -335,7 +335,7 @@ fn plan_one(
     change.id = Some(existing.id.clone());
     let mut diffs = Vec::new();
     for f in schema.inputs() {
-        if r.lifecycle.ignore_changes.iter().any(|i| i == f.name) {
+        if f.client_only || r.lifecycle.ignore_changes.iter().any(|i| i == f.name) {
             continue;
         }
         let Some(d) = desired.get(f.name).filter(|d| !d.is_null()) else {

@@ -1,6 +1,9 @@
 //! Application Auto Scaling kinds (scalable target, scaling policy) and what
 //! they share: the fields that name what is scaled, and ids built from them.
 
+/// The AWS service of these kinds.
+pub const SERVICE: &str = "application-autoscaling";
+
 pub mod policy;
 pub mod target;
 

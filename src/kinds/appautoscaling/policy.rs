@@ -12,8 +12,8 @@ use aws_sdk_applicationautoscaling::types::{
 use super::{SCALED, policy_namespace, scaled};
 use crate::aws::ApiError;
 use crate::aws::error::gone_is_ok;
-use crate::kinds::ecs::{changed, to_i32};
-use crate::kinds::{Ctx, Kind, bool_attr, str_attr};
+use crate::kinds::support::{bool_attr, str_attr, to_i32};
+use crate::kinds::{Changes, Ctx, Kind};
 use crate::schema::{Default, Field, ID, Schema, Type};
 use crate::value::{Attrs, Value};
 
@@ -196,6 +196,10 @@ impl Kind for AppAutoScalingPolicy {
         &SCHEMA
     }
 
+    fn service(&self) -> &'static str {
+        super::SERVICE
+    }
+
     async fn read_many(
         &self,
         cx: Ctx<'_>,
@@ -223,13 +227,11 @@ impl Kind for AppAutoScalingPolicy {
         cx: Ctx<'_>,
         _address: &str,
         _id: &str,
-        live: &Attrs,
+        _live: &Attrs,
         desired: &Attrs,
+        changed: &Changes,
     ) -> Result<(), ApiError> {
-        if POLICY_FIELDS
-            .iter()
-            .any(|f| changed(&SCHEMA, f, live, desired))
-        {
+        if POLICY_FIELDS.iter().any(|f| changed.sets(f)) {
             self.put(cx, desired).await?;
         }
         Ok(())
@@ -307,7 +309,11 @@ mod tests {
             assert!(a.contains_key(f), "read leaves out {f}");
         }
         for f in SCHEMA.inputs() {
-            assert!(!changed(&SCHEMA, f.name, &a, &desired), "{}", f.name);
+            assert!(
+                !Changes::between(&AppAutoScalingPolicy, &a, &desired).sets(f.name),
+                "{}",
+                f.name
+            );
         }
         assert_eq!(name_of(arn), Some("cpu"));
     }

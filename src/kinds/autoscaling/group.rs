@@ -13,8 +13,9 @@ use aws_sdk_autoscaling::types::{
 use super::{group_tag, group_tags, is_ours, tag, tags_value};
 use crate::aws::ApiError;
 use crate::aws::wait::{Poll, Waiter};
-use crate::kinds::ecs::{changed, default_name, int_field, str_field, table, to_i32};
-use crate::kinds::{Ctx, Kind, Timeouts, bool_attr, str_attr};
+use crate::kinds::default_name;
+use crate::kinds::support::{bool_attr, int_field, str_attr, str_field, table, to_i32};
+use crate::kinds::{Changes, Ctx, Kind, Timeouts};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -478,6 +479,10 @@ impl Kind for AutoScalingGroupKind {
         &SCHEMA
     }
 
+    fn service(&self) -> &'static str {
+        super::SERVICE
+    }
+
     /// Instances take minutes to launch, and to drain on delete (lifecycle
     /// hooks, ECS tasks moving away).
     fn timeouts(&self) -> Timeouts {
@@ -582,8 +587,9 @@ impl Kind for AutoScalingGroupKind {
         id: &str,
         live: &Attrs,
         desired: &Attrs,
+        changed: &Changes,
     ) -> Result<(), ApiError> {
-        let ch = |f: &str| changed(&SCHEMA, f, live, desired);
+        let ch = |f: &str| changed.sets(f);
         let template_changed = ch("launch_template");
         let group_fields = [
             "min_size",
@@ -597,7 +603,7 @@ impl Kind for AutoScalingGroupKind {
         ];
         let refresh = refresh_percent(desired)?;
         // Whether a refresh failed to start after an earlier move.
-        let owed = crate::kinds::differs(&SCHEMA, "instance_refresh", live, desired)
+        let owed = changed.has("instance_refresh")
             && refresh.is_some()
             && self
                 .one(cx, id)
@@ -720,7 +726,7 @@ impl Kind for AutoScalingGroupKind {
                     .await?;
             }
         }
-        if crate::kinds::differs(&SCHEMA, "instance_refresh", live, desired) {
+        if changed.has("instance_refresh") {
             self.sync_refresh_tag(cx, id, desired).await?;
         }
         // New launch template (or version): replace the running instances.
@@ -1082,7 +1088,7 @@ mod tests {
         ]));
         for f in SCHEMA.inputs() {
             assert!(
-                !changed(&SCHEMA, f.name, &a, &desired),
+                !Changes::between(&AutoScalingGroupKind, &a, &desired).sets(f.name),
                 "{} differs: {:?} vs {:?}",
                 f.name,
                 a.get(f.name),

@@ -1,6 +1,9 @@
 //! Auto Scaling kinds and the helpers they share: tags, which on a group
 //! carry `propagate_at_launch`.
 
+/// The AWS service of these kinds.
+pub const SERVICE: &str = "autoscaling";
+
 pub mod group;
 
 use aws_sdk_autoscaling::types::{Tag, TagDescription};

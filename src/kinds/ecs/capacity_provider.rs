@@ -12,10 +12,11 @@ use aws_sdk_ecs::types::{
     ManagedScalingStatus, ManagedTerminationProtection,
 };
 
-use super::{changed, int_field, is_ours, str_attr, str_field, sync_tags, table, tags, tags_value};
+use super::{is_ours, sync_tags, tags, tags_value};
 use crate::aws::ApiError;
 use crate::aws::wait::{Poll, Waiter};
-use crate::kinds::{Ctx, Kind, Timeouts, bool_attr};
+use crate::kinds::support::{bool_attr, int_field, str_attr, str_field, table};
+use crate::kinds::{Changes, Ctx, Kind, Timeouts};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -236,6 +237,10 @@ impl Kind for EcsCapacityProvider {
         &SCHEMA
     }
 
+    fn service(&self) -> &'static str {
+        super::SERVICE
+    }
+
     fn timeouts(&self) -> Timeouts {
         Timeouts::minutes(10, 10, 20)
     }
@@ -258,8 +263,8 @@ impl Kind for EcsCapacityProvider {
         address: &str,
         desired: &Attrs,
     ) -> Result<String, ApiError> {
-        let name =
-            str_attr(desired, "name").unwrap_or_else(|| super::default_name(cx.stack, address));
+        let name = str_attr(desired, "name")
+            .unwrap_or_else(|| crate::kinds::default_name(cx.stack, address));
         let provider = AutoScalingGroupProvider::builder()
             .auto_scaling_group_arn(str_attr(desired, "auto_scaling_group_arn").unwrap_or_default())
             .set_managed_scaling(managed_scaling(desired)?)
@@ -288,10 +293,9 @@ impl Kind for EcsCapacityProvider {
         id: &str,
         live: &Attrs,
         desired: &Attrs,
+        changed: &Changes,
     ) -> Result<(), ApiError> {
-        if changed(&SCHEMA, "managed_scaling", live, desired)
-            || changed(&SCHEMA, "managed_termination_protection", live, desired)
-        {
+        if changed.sets("managed_scaling") || changed.sets("managed_termination_protection") {
             cx.aws
                 .ecs
                 .update_capacity_provider()
@@ -322,7 +326,7 @@ impl Kind for EcsCapacityProvider {
                 )
                 .await?;
         }
-        if changed(&SCHEMA, "tags", live, desired) {
+        if changed.sets("tags") {
             sync_tags(cx, id, live, desired).await?;
         }
         Ok(())
@@ -376,7 +380,7 @@ impl Kind for EcsCapacityProvider {
         // state cannot be made twice (the second create fails and
         // `find_created` adopts the first). One made under the default
         // name is found by it; no listing of every provider is needed.
-        self.find_named(cx, address, &super::default_name(cx.stack, address))
+        self.find_named(cx, address, &crate::kinds::default_name(cx.stack, address))
             .await
     }
 
@@ -441,7 +445,11 @@ mod tests {
             ),
         ]));
         for f in SCHEMA.inputs() {
-            assert!(!changed(&SCHEMA, f.name, &a, &desired), "{}", f.name);
+            assert!(
+                !Changes::between(&EcsCapacityProvider, &a, &desired).sets(f.name),
+                "{}",
+                f.name
+            );
         }
     }
 

@@ -6,12 +6,12 @@ use async_trait::async_trait;
 use aws_sdk_ecs::types::{Cluster, ClusterField, ClusterSetting, ClusterSettingName};
 
 use super::{
-    STRATEGY, changed, default_name, gone_is_ok, is_ours, last_segment, str_attr, strategy_items,
-    strategy_value, sync_tags, tags, tags_value,
+    STRATEGY, is_ours, last_segment, strategy_items, strategy_value, sync_tags, tags, tags_value,
 };
 use crate::aws::ApiError;
 use crate::aws::wait::{Poll, Waiter};
-use crate::kinds::{Ctx, Kind, Timeouts, bool_attr};
+use crate::kinds::support::{bool_attr, gone_is_ok, str_attr};
+use crate::kinds::{Changes, Ctx, Kind, Timeouts, default_name};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -199,6 +199,10 @@ impl Kind for EcsCluster {
         &SCHEMA
     }
 
+    fn service(&self) -> &'static str {
+        super::SERVICE
+    }
+
     /// A delete waits for just-deleted services to finish draining.
     fn timeouts(&self) -> Timeouts {
         Timeouts::minutes(10, 10, 20)
@@ -260,8 +264,9 @@ impl Kind for EcsCluster {
         id: &str,
         live: &Attrs,
         desired: &Attrs,
+        changed: &Changes,
     ) -> Result<(), ApiError> {
-        if changed(&SCHEMA, "container_insights", live, desired) {
+        if changed.sets("container_insights") {
             // UpdateCluster takes the same settings as UpdateClusterSettings
             // (which the emulator does not implement).
             cx.aws
@@ -274,8 +279,7 @@ impl Kind for EcsCluster {
                 .send()
                 .await?;
         }
-        if changed(&SCHEMA, "capacity_providers", live, desired)
-            || changed(&SCHEMA, "default_capacity_provider_strategy", live, desired)
+        if changed.sets("capacity_providers") || changed.sets("default_capacity_provider_strategy")
         {
             // The call replaces both lists: each is sent in full.
             cx.aws
@@ -295,7 +299,7 @@ impl Kind for EcsCluster {
                 .await?;
             self.wait_active(cx, id).await?;
         }
-        if changed(&SCHEMA, "tags", live, desired) {
+        if changed.sets("tags") {
             sync_tags(cx, id, live, desired).await?;
         }
         Ok(())

@@ -12,12 +12,13 @@ use futures::StreamExt;
 
 use super::cluster::cluster_name;
 use super::{
-    READ_CONCURRENCY, STRATEGY, bool_attr, changed, default_name, int_field, is_ours, str_attr,
-    str_field, strategy_items, strategy_value, sync_tags, table, tags, tags_value, to_i32,
+    READ_CONCURRENCY, STRATEGY, is_ours, strategy_items, strategy_value, sync_tags, tags,
+    tags_value,
 };
 use crate::aws::ApiError;
 use crate::aws::wait::{Poll, Waiter};
-use crate::kinds::{Ctx, Kind, Timeouts};
+use crate::kinds::support::{bool_attr, int_field, str_attr, str_field, table, to_i32};
+use crate::kinds::{Changes, Ctx, Kind, Timeouts, default_name};
 use crate::schema::PORT;
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
@@ -29,10 +30,6 @@ const DESCRIBE_CHUNK: usize = 10;
 
 /// How long a just-created IAM role may be unusable for ECS (see `create`).
 const IAM_PROPAGATION: std::time::Duration = std::time::Duration::from_secs(120);
-
-/// Where `canonicalize` keeps `wait_for_steady_state`: a key outside the
-/// schema, which the planner never compares (see `canonicalize`).
-pub const WAIT_KEY: &str = "_wait_for_steady_state";
 
 const NETWORK: &[Field] = &[
     Field::new("subnets", Type::Set(&Type::String))
@@ -115,6 +112,7 @@ static SCHEMA: Schema = Schema {
             .doc("Whether failing deployments stop, and roll back."),
         Field::new("wait_for_steady_state", Type::Bool)
             .default(Default::Bool(false))
+            .client_only()
             .doc(
                 "Whether create and update wait until the deployment is done and every task \
                   runs. Not sent to AWS and never a difference.",
@@ -223,8 +221,9 @@ impl EcsService {
         id: &str,
         live: &Attrs,
         desired: &Attrs,
+        changed: &Changes,
     ) -> Result<bool, ApiError> {
-        let c = |f: &str| changed(&SCHEMA, f, live, desired);
+        let c = |f: &str| changed.sets(f);
         let mut call = cx
             .aws
             .ecs
@@ -416,8 +415,6 @@ fn service_attrs(s: &Service) -> Attrs {
             })
             .unwrap_or_default(),
     );
-    // Not an AWS setting: reads as its default (see `canonicalize`).
-    a.insert("wait_for_steady_state".into(), Value::Bool(false));
     a.insert(
         "enable_execute_command".into(),
         Value::Bool(s.enable_execute_command()),
@@ -495,11 +492,9 @@ fn deployment_configuration(desired: &Attrs) -> Result<DeploymentConfiguration, 
         .build())
 }
 
-/// Whether `desired` (canonical or not) asks create and update to wait.
+/// Whether `desired` asks create and update to wait.
 fn wants_steady(desired: &Attrs) -> bool {
-    [WAIT_KEY, "wait_for_steady_state"]
-        .iter()
-        .any(|k| desired.get(*k) == Some(&Value::Bool(true)))
+    desired.get("wait_for_steady_state") == Some(&Value::Bool(true))
 }
 
 /// What one CreateService attempt means for the retry around it.
@@ -537,27 +532,23 @@ impl Kind for EcsService {
         &SCHEMA
     }
 
+    fn service(&self) -> &'static str {
+        super::SERVICE
+    }
+
     /// Deployments and draining take minutes.
     fn timeouts(&self) -> Timeouts {
         Timeouts::minutes(20, 20, 20)
     }
 
     /// Clusters and revisions compare by name (`web:3`), whether written as
-    /// ARNs or not. `wait_for_steady_state` tells reconcile how to apply;
-    /// AWS knows nothing of it, so the live side always reads `false`. The
-    /// planner compares every schema field the desired side sets, so the
-    /// field is moved out of the schema's names into `WAIT_KEY` (kept only
-    /// when true), on both sides: it never shows as a difference, and
-    /// create and update still see it.
+    /// ARNs or not.
     fn canonicalize(&self, attrs: &mut Attrs) {
         if let Some(Value::Str(c)) = attrs.get_mut("cluster") {
             *c = cluster_name(c).to_owned();
         }
         if let Some(Value::Str(td)) = attrs.get_mut("task_definition") {
             *td = short_task_definition(td).to_owned();
-        }
-        if attrs.remove("wait_for_steady_state") == Some(Value::Bool(true)) {
-            attrs.insert(WAIT_KEY.to_owned(), Value::Bool(true));
         }
     }
 
@@ -659,9 +650,9 @@ impl Kind for EcsService {
         // What CreateService did not take as asked (the emulator ignores the
         // deployment configuration, the grace period and execute-command)
         // is set now; against AWS nothing differs and no call is made.
-        let mut created = created;
-        self.canonicalize(&mut created);
-        self.apply_changes(cx, &arn, &created, desired).await?;
+        let changed = Changes::between(self, &created, desired);
+        self.apply_changes(cx, &arn, &created, desired, &changed)
+            .await?;
         if wants_steady(desired) {
             self.wait_steady(cx, &cluster, &arn, cx.timeouts(self).create)
                 .await?;
@@ -676,11 +667,12 @@ impl Kind for EcsService {
         id: &str,
         live: &Attrs,
         desired: &Attrs,
+        changed: &Changes,
     ) -> Result<(), ApiError> {
         let (mut live, mut desired) = (live.clone(), desired.clone());
         self.canonicalize(&mut live);
         self.canonicalize(&mut desired);
-        let deployed = self.apply_changes(cx, id, &live, &desired).await?;
+        let deployed = self.apply_changes(cx, id, &live, &desired, changed).await?;
         if deployed && wants_steady(&desired) {
             let cluster = cluster_of(id, &desired);
             self.wait_steady(cx, &cluster, id, cx.timeouts(self).update)
@@ -890,13 +882,15 @@ mod tests {
         let live = canon(service_attrs(&aws_service()));
         let desired = canon(user);
         for (name, want) in &desired {
-            if SCHEMA.field(name).is_some() {
+            if SCHEMA.field(name).is_some_and(|f| !f.client_only) {
                 assert_eq!(live.get(name), Some(want), "{name}");
             }
         }
-        assert_eq!(desired[WAIT_KEY], Value::Bool(true));
+        // Client-only: not read from AWS, and never a change.
+        assert!(SCHEMA.field("wait_for_steady_state").unwrap().client_only);
         assert!(!live.contains_key("wait_for_steady_state"));
-        assert!(!live.contains_key(WAIT_KEY));
+        assert!(wants_steady(&desired));
+        assert!(!Changes::between(&EcsService, &live, &desired).has("wait_for_steady_state"));
     }
 
     #[test]
@@ -995,12 +989,7 @@ mod tests {
             )
             .build();
         let live = service_attrs(&inherited);
-        assert!(!changed(
-            &SCHEMA,
-            "capacity_provider_strategy",
-            &live,
-            &desired
-        ));
+        assert!(!Changes::between(&EcsService, &live, &desired).sets("capacity_provider_strategy"));
     }
 
     #[test]

@@ -14,13 +14,11 @@ use aws_sdk_ecs::types::{
 };
 use futures::StreamExt;
 
-use super::{
-    READ_CONCURRENCY, changed, int_field, is_ours, str_attr, str_field, sync_tags, table, tags,
-    tags_value,
-};
+use super::{READ_CONCURRENCY, is_ours, sync_tags, tags, tags_value};
 use crate::aws::ApiError;
 use crate::aws::wait::{Poll, Waiter};
-use crate::kinds::{Ctx, Kind};
+use crate::kinds::support::{int_field, str_attr, str_field, table};
+use crate::kinds::{Changes, Ctx, Kind};
 use crate::schema::PORT;
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
@@ -487,6 +485,10 @@ impl Kind for EcsTaskDefinition {
         &SCHEMA
     }
 
+    fn service(&self) -> &'static str {
+        super::SERVICE
+    }
+
     fn create_before_destroy(&self) -> bool {
         true
     }
@@ -583,9 +585,10 @@ impl Kind for EcsTaskDefinition {
         id: &str,
         live: &Attrs,
         desired: &Attrs,
+        changed: &Changes,
     ) -> Result<(), ApiError> {
         // Everything else forces a new revision.
-        if changed(&SCHEMA, "tags", live, desired) {
+        if changed.sets("tags") {
             sync_tags(cx, id, live, desired).await?;
         }
         Ok(())

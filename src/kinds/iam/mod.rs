@@ -2,6 +2,9 @@
 //! documents (URL-decoded as IAM returns them, and brought into one canonical
 //! form so that equal policies written differently compare equal).
 
+/// The AWS service of these kinds.
+pub const SERVICE: &str = "iam";
+
 pub mod instance_profile;
 pub mod role;
 

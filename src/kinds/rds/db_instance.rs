@@ -13,7 +13,7 @@ use super::{create_tags, default_name, is_ours, sync_tags, tags_value};
 use crate::aws::ApiError;
 use crate::aws::wait::{Poll, Waiter};
 use crate::config::DeletionPolicy;
-use crate::kinds::{Ctx, Kind, Timeouts, bool_attr, differs, str_attr};
+use crate::kinds::{Changes, Ctx, Kind, Timeouts, bool_attr, str_attr};
 use crate::schema::PORT;
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
@@ -292,6 +292,10 @@ impl Kind for DbInstanceKind {
         &SCHEMA
     }
 
+    fn service(&self) -> &'static str {
+        super::SERVICE
+    }
+
     /// RDS creates, modifies (storage, class, Multi-AZ) and deletes take
     /// tens of minutes.
     fn timeouts(&self) -> Timeouts {
@@ -370,24 +374,24 @@ impl Kind for DbInstanceKind {
         id: &str,
         live: &Attrs,
         desired: &Attrs,
+        changed: &Changes,
     ) -> Result<(), ApiError> {
-        let changed = |f: &str| differs(&SCHEMA, f, live, desired);
         let pick_str = |f: &str| {
-            if changed(f) {
+            if changed.has(f) {
                 str_attr(desired, f)
             } else {
                 None
             }
         };
         let pick_int = |f: &str| {
-            if changed(f) {
+            if changed.has(f) {
                 i32_attr(desired, f)
             } else {
                 None
             }
         };
         let pick_bool = |f: &str| {
-            if changed(f) {
+            if changed.has(f) {
                 bool_attr(desired, f)
             } else {
                 None
@@ -407,7 +411,7 @@ impl Kind for DbInstanceKind {
             // The executor sets the live value to the desired one when its
             // fingerprint is unchanged: sent only when it really changed.
             .set_master_user_password(pick_str("master_password"))
-            .set_vpc_security_group_ids(if changed("vpc_security_group_ids") {
+            .set_vpc_security_group_ids(if changed.has("vpc_security_group_ids") {
                 desired.get("vpc_security_group_ids").map(Value::str_list)
             } else {
                 None
@@ -428,13 +432,13 @@ impl Kind for DbInstanceKind {
             "publicly_accessible",
         ]
         .iter()
-        .any(|f| changed(f) && desired.get(*f).is_some_and(|v| !v.is_null()));
+        .any(|f| changed.has(f) && desired.get(*f).is_some_and(|v| !v.is_null()));
         if anything {
             modify.send().await?;
             self.wait_available(cx, id, cx.timeouts(self).update)
                 .await?;
         }
-        if changed("tags") {
+        if changed.has("tags") {
             let arn = str_attr(live, "arn").unwrap_or_default();
             sync_tags(cx, &arn, live, desired).await?;
         }

@@ -1,6 +1,9 @@
 //! RDS kinds (subnet group, instance) and what they share: tags by ARN,
 //! names AWS accepts.
 
+/// The AWS service of these kinds.
+pub const SERVICE: &str = "rds";
+
 pub mod db_instance;
 pub mod db_subnet_group;
 
