@@ -9,7 +9,8 @@ use futures::{StreamExt, TryStreamExt};
 use super::{CONCURRENCY, create_tags, found, is_ours, tag, tag_changes, tags_value};
 use crate::aws::ApiError;
 use crate::aws::error::gone_is_ok;
-use crate::kinds::iam::{canonical_policy, policy_value};
+use crate::kinds::support::policy::{canonical_policy, policy_value};
+use crate::kinds::support::update_from;
 use crate::kinds::{Changes, Ctx, Kind, bool_attr, str_attr};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type, json_text};
 use crate::value::{Attrs, Value};
@@ -346,15 +347,7 @@ impl Kind for EcrRepository {
             "arn".into(),
             out.repository().and_then(|r| r.repository_arn()).into(),
         );
-        self.update(
-            cx,
-            address,
-            &name,
-            &created,
-            desired,
-            &Changes::between(self, &created, desired),
-        )
-        .await?;
+        update_from(self, cx, address, &name, &created, desired).await?;
         Ok(name)
     }
 

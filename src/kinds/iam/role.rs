@@ -14,6 +14,7 @@ use super::{
 use crate::aws::ApiError;
 use crate::aws::error::gone_is_ok;
 use crate::aws::wait::{Poll, Waiter};
+use crate::kinds::support::update_from;
 use crate::kinds::{Changes, Ctx, Kind, str_attr};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type, json_text};
 use crate::value::{Attrs, Value};
@@ -569,15 +570,7 @@ impl Kind for IamRole {
         let mut created = canonical(desired);
         created.insert("inline_policies".into(), Value::Map(BTreeMap::new()));
         created.insert("managed_policy_arns".into(), Value::List(Vec::new()));
-        self.update(
-            cx,
-            address,
-            &name,
-            &created,
-            desired,
-            &Changes::between(self, &created, desired),
-        )
-        .await?;
+        update_from(self, cx, address, &name, &created, desired).await?;
         Ok(name)
     }
 

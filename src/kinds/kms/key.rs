@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use aws_sdk_kms::types::{KeyMetadata, KeyState, Tag};
 
 use crate::aws::ApiError;
-use crate::kinds::iam::{found, tag_changes};
+use crate::kinds::support::{found, tag_changes};
 use crate::kinds::{ADDRESS_TAG, Changes, Ctx, Kind, STACK_TAG, bool_attr, str_attr, user_tags};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};

@@ -9,7 +9,7 @@ use futures::StreamExt;
 
 use crate::aws::ApiError;
 use crate::aws::error::gone_is_ok;
-use crate::kinds::iam::{found, tag_changes};
+use crate::kinds::support::{found, tag_changes};
 use crate::kinds::{ADDRESS_TAG, Changes, Ctx, Kind, STACK_TAG, str_attr, user_tags};
 use crate::schema::{Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};

@@ -9,7 +9,7 @@ use aws_sdk_rds::types::DbSubnetGroup as AwsSubnetGroup;
 use super::{create_tags, default_name, is_ours, list_tags, sync_tags, tags_value};
 use crate::aws::ApiError;
 use crate::aws::error::gone_is_ok;
-use crate::kinds::iam::found;
+use crate::kinds::support::found;
 use crate::kinds::{Changes, Ctx, Kind, str_attr};
 use crate::schema::{Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};

@@ -11,8 +11,8 @@ use aws_sdk_rds::types::Tag;
 
 use super::{Ctx, user_tags};
 use crate::aws::ApiError;
-use crate::kinds::iam::tag_changes;
 pub use crate::kinds::lowercase_name as default_name;
+use crate::kinds::support::tag_changes;
 use crate::value::{Attrs, Value};
 
 /// How many per-resource calls (tags) run at once.

@@ -29,7 +29,7 @@ use aws_sdk_s3::types::{
 use aws_smithy_types::error::operation::BuildError;
 
 use crate::aws::ApiError;
-use crate::kinds::iam::canonical_policy;
+use crate::kinds::support::policy::canonical_policy;
 use crate::kinds::{
     ADDRESS_TAG, Changes, Ctx, Kind, MANAGES_TAG, STACK_TAG, bool_attr, lowercase_name, manages_of,
     manages_value, str_attr, user_tags,

@@ -8,13 +8,14 @@
 pub mod attrs;
 pub mod changes;
 pub mod find;
+pub mod policy;
 pub mod read;
 pub mod tags;
 pub mod token;
 pub mod wait;
 
 pub use attrs::{bool_attr, int_field, str_attr, str_field, table, to_i32};
-pub use changes::Changes;
+pub use changes::{Changes, update_from};
 pub use find::{AddressTags, FoundId, find_by_address, found};
 pub use read::{Batch, READ_CONCURRENCY, pages, read_each};
 pub use tags::{
