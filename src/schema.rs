@@ -67,6 +67,10 @@ pub struct Field {
     pub write_only: bool,
     /// Set by AWS, read-only: exported for references (`id`, `arn`).
     pub computed: bool,
+    /// Tells reconcile how to apply (`wait_for_steady_state`); AWS knows
+    /// nothing of it: never sent, never read, never a difference, and its
+    /// planned value is the one written.
+    pub client_only: bool,
     pub description: &'static str,
     /// The only values AWS accepts (an action type, a protocol, a number
     /// of days); empty means any. Checked by `validate` where the value is
@@ -77,10 +81,6 @@ pub struct Field {
     pub max_items: usize,
     /// What AWS accepts as a name (its length and characters).
     pub naming: Option<Name>,
-    /// Tells reconcile how to apply and is never sent to AWS (an ECS
-    /// service's `wait_for_steady_state`): known at plan time, and read
-    /// back as the desired value.
-    pub client_only: bool,
     /// What a create plans for this field when the desired state leaves it
     /// unset.
     pub when_unset: Unset,
@@ -220,12 +220,12 @@ impl Field {
             sensitive: false,
             write_only: false,
             computed: false,
+            client_only: false,
             description: "",
             allowed: &[],
             min_items: 0,
             max_items: 0,
             naming: None,
-            client_only: false,
             when_unset: Unset::Filled,
             example: None,
         }
@@ -248,11 +248,6 @@ impl Field {
     /// A name, as AWS accepts it.
     pub const fn naming(mut self, rule: Name) -> Field {
         self.naming = Some(rule);
-        self
-    }
-    /// Never sent to AWS (see `client_only`).
-    pub const fn client_only(mut self) -> Field {
-        self.client_only = true;
         self
     }
     /// Nothing fills the field in when it is left unset (`Unset::Null`).
@@ -380,6 +375,11 @@ impl Field {
     }
     pub const fn computed(mut self) -> Field {
         self.computed = true;
+        self
+    }
+    /// See the field.
+    pub const fn client_only(mut self) -> Field {
+        self.client_only = true;
         self
     }
     pub const fn doc(mut self, description: &'static str) -> Field {

@@ -284,7 +284,6 @@ impl Work {
     }
 }
 
-
 /// How `--stats` names an operation of the executor.
 pub(super) fn operation_key(address: &str, step: Step) -> String {
     match step {
@@ -303,6 +302,23 @@ mod tests {
             deps: deps.iter().map(|d| (*d).to_owned()).collect(),
             ..crate::plan::testing::change(address, Action::Create)
         }
+    }
+
+    #[test]
+    fn ec2_and_load_balancing_kinds_count_against_their_service_caps() {
+        let cap = |kind: &str| InFlight::cap(crate::kinds::lookup(kind).unwrap().service());
+        assert_eq!(cap("launch_template"), Some(6));
+        assert_eq!(cap("listener_rule"), Some(3));
+        assert_eq!(cap("iam_role"), None);
+        let mut flight = InFlight::default();
+        for _ in 0..3 {
+            assert!(flight.has_room("elasticloadbalancing"));
+            flight.start("elasticloadbalancing");
+        }
+        assert!(!flight.has_room("elasticloadbalancing"));
+        assert!(flight.has_room("iam"));
+        flight.finish("elasticloadbalancing");
+        assert!(flight.has_room("elasticloadbalancing"));
     }
 
     #[test]

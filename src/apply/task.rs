@@ -236,9 +236,12 @@ impl Task {
                 Left::Nothing,
             ),
             Op::Update { id, desired } => {
+                // The fields that change, checked here where `desired` is
+                // fully resolved (a value unknown at plan time is known now).
+                let changed = kinds::Changes::between(self.kind, &self.live, desired);
                 let updated = match self
                     .kind
-                    .update(cx, &self.address, id, &self.live, desired)
+                    .update(cx, &self.address, id, &self.live, desired, &changed)
                     .await
                 {
                     Ok(()) => self.read_back(cx, id).await.map(|a| Some((id.clone(), a))),
@@ -421,8 +424,9 @@ impl Task {
         live: &Attrs,
         desired: &Attrs,
     ) -> Result<Attrs, ApiError> {
+        let changed = kinds::Changes::between(self.kind, live, desired);
         self.kind
-            .update(cx, &self.address, id, live, desired)
+            .update(cx, &self.address, id, live, desired, &changed)
             .await?;
         self.read_back(cx, id).await
     }

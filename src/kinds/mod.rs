@@ -17,6 +17,7 @@ pub mod logs;
 pub mod names;
 pub mod rds;
 pub mod s3;
+pub mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -27,6 +28,10 @@ use crate::aws::{ApiError, Clients};
 use crate::lifecycle::DeletionPolicy;
 use crate::schema::Schema;
 use crate::value::{Attrs, Value};
+
+pub use support::{
+    Changes, READ_CONCURRENCY, bool_attr, read_each, str_attr, tag_changes, user_tags,
+};
 
 /// What every operation of a kind gets: the clients and the stack it works for.
 #[derive(Clone, Copy)]
@@ -200,56 +205,6 @@ pub fn default_name(stack: &str, address: &str) -> String {
     format!("{stack}-{}", resource_name(address))
 }
 
-/// The user-visible tags of a resource: everything but the `reconcile:*` tags.
-pub fn user_tags<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Value {
-    let map: BTreeMap<String, String> = pairs
-        .into_iter()
-        .filter(|(k, _)| !k.starts_with("reconcile:"))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
-    Value::from(map)
-}
-
-/// The user tags to set and the keys to remove to go from `live` to
-/// `desired`. `reconcile:*` tags are never touched (they are not user tags).
-pub fn tag_changes(live: &Attrs, desired: &Attrs) -> (BTreeMap<String, String>, Vec<String>) {
-    let before = live.get("tags").map(Value::str_map).unwrap_or_default();
-    let after = desired.get("tags").map(Value::str_map).unwrap_or_default();
-    let unset = before
-        .keys()
-        .filter(|k| !after.contains_key(*k))
-        .cloned()
-        .collect();
-    let set = after
-        .into_iter()
-        .filter(|(k, v)| before.get(k) != Some(v))
-        .collect();
-    (set, unset)
-}
-
-/// At most this many per-resource reads of one kind at once, where the API
-/// has no batched describe (or tags come one resource at a time).
-pub const READ_CONCURRENCY: usize = 8;
-
-/// Runs per-resource reads, `READ_CONCURRENCY` at a time, into id →
-/// attributes; a read that answers `None` (the resource is gone) is left
-/// out.
-pub async fn read_each<I, Fut>(reads: I) -> Result<BTreeMap<String, Attrs>, ApiError>
-where
-    I: IntoIterator<Item = Fut>,
-    Fut: std::future::Future<Output = Result<Option<(String, Attrs)>, ApiError>>,
-{
-    use futures::StreamExt;
-    let mut reads = futures::stream::iter(reads).buffer_unordered(READ_CONCURRENCY);
-    let mut out = BTreeMap::new();
-    while let Some(r) = reads.next().await {
-        if let Some((id, a)) = r? {
-            out.insert(id, a);
-        }
-    }
-    Ok(out)
-}
-
 #[derive(Debug, Clone, Copy)]
 pub struct Timeouts {
     pub create: Duration,
@@ -280,17 +235,9 @@ impl Timeouts {
 pub trait Kind: Send + Sync {
     fn schema(&self) -> &'static Schema;
 
-    /// The AWS service whose API the kind calls (its rate limits).
-    fn service(&self) -> &'static str {
-        match self.schema().kind {
-            "vpc" | "subnet" | "internet_gateway" | "eip" | "nat_gateway" | "route_table"
-            | "security_group" | "launch_template" => "ec2",
-            "load_balancer" | "target_group" | "listener" | "listener_rule" => {
-                "elasticloadbalancing"
-            }
-            _ => "",
-        }
-    }
+    /// The AWS service the kind's calls go to (`"ec2"`,
+    /// `"elasticloadbalancing"`), as IAM and the service quotas name it.
+    fn service(&self) -> &'static str;
 
     /// Default time limits of this kind's waiters.
     fn timeouts(&self) -> Timeouts {
@@ -311,6 +258,13 @@ pub trait Kind: Send + Sync {
     /// is planned for an update too and sees the new value at apply time.
     fn changed_by_update(&self) -> &'static [&'static str] {
         &[]
+    }
+
+    /// The DescribeNetworkInterfaces filter that finds the network
+    /// interfaces holding this resource (`"subnet-id"`), so that a delete
+    /// refused as in use can name what uses it.
+    fn network_interface_filter(&self) -> Option<&'static str> {
+        None
     }
 
     /// Brings attributes into the canonical form both sides of a diff are
@@ -334,7 +288,10 @@ pub trait Kind: Send + Sync {
     async fn create(&self, cx: Ctx<'_>, address: &str, desired: &Attrs)
     -> Result<String, ApiError>;
 
-    /// Changes in place only what differs between `live` and `desired`.
+    /// Changes in place only the fields in `changed`: the one change check
+    /// (`Changes::between`) of `live` against `desired`, made by the
+    /// executor once `desired` is fully resolved. A kind never re-derives
+    /// it.
     async fn update(
         &self,
         cx: Ctx<'_>,
@@ -342,6 +299,7 @@ pub trait Kind: Send + Sync {
         id: &str,
         live: &Attrs,
         desired: &Attrs,
+        changed: &Changes,
     ) -> Result<(), ApiError>;
 
     /// Deletes and waits until gone. Not found counts as success.
@@ -427,26 +385,6 @@ pub fn lookup(kind: &str) -> Option<&'static dyn Kind> {
 
 pub fn names() -> impl Iterator<Item = &'static str> {
     KINDS.iter().map(|k| k.schema().kind)
-}
-
-/// True when `field` differs between live and desired values, compared in
-/// the field's canonical form. Kinds use it to call only the APIs needed.
-pub fn differs(schema: &Schema, field: &str, live: &Attrs, desired: &Attrs) -> bool {
-    let Some(f) = schema.field(field) else {
-        return false;
-    };
-    let norm = |a: &Attrs| a.get(field).map(|v| f.ty.normalize(v)).unwrap_or_default();
-    norm(live) != norm(desired)
-}
-
-/// A string attribute, if set.
-pub fn str_attr(a: &Attrs, name: &str) -> Option<String> {
-    a.get(name).and_then(Value::as_str).map(str::to_owned)
-}
-
-/// A bool attribute, if set.
-pub fn bool_attr(a: &Attrs, name: &str) -> Option<bool> {
-    a.get(name).and_then(Value::as_bool)
 }
 
 /// `default_name` as RDS identifiers and S3 buckets want it: lowercase

@@ -66,7 +66,7 @@ pub fn drift(
             .and_then(|c| c.resources.get(address))
             .map(|r| r.sensitive_attrs.clone())
             .unwrap_or_default();
-        for f in schema.fields.iter() {
+        for f in schema.fields.iter().filter(|f| !f.client_only) {
             // Sensitive values are recorded as fingerprints: compare those.
             if let Some(recorded) = rs
                 .attributes

@@ -8,7 +8,7 @@ use crate::support;
 use std::collections::BTreeMap;
 
 use reconcile::aws::Clients;
-use reconcile::kinds::{self, Ctx, Kind};
+use reconcile::kinds::{self, Changes, Ctx, Kind};
 use reconcile::value::{Attrs, Value};
 use support::Emulator;
 
@@ -144,6 +144,8 @@ fn differences(kind_name: &str, live: &Attrs, desired: &Attrs) -> Vec<String> {
     k.canonicalize(&mut desired);
     k.schema()
         .inputs()
+        // Client-only fields (`wait_for_steady_state`) are never compared.
+        .filter(|f| !f.client_only)
         .filter_map(|f| {
             let d = desired.get(f.name).filter(|v| !v.is_null())?;
             let (d, l) = (
@@ -248,10 +250,17 @@ async fn a_cluster_is_created_read_back_changed_in_place_found_and_deleted() {
     );
     changed.insert("tags".into(), tags(&[("Env", "prod"), ("Team", "web")]));
     assert_eq!(differences("ecs_cluster", &live, &changed).len(), 4);
-    kind("ecs_cluster")
-        .update(cx, "ecs_cluster.main", &id, &live, &changed)
-        .await
-        .expect("updating the cluster in place");
+    let k = kind("ecs_cluster");
+    k.update(
+        cx,
+        "ecs_cluster.main",
+        &id,
+        &live,
+        &changed,
+        &Changes::between(k, &live, &changed),
+    )
+    .await
+    .expect("updating the cluster in place");
     let after = env.read("ecs_cluster", &id).await.expect("still there");
     assert_no_difference("ecs_cluster", &after, &changed);
 
@@ -352,9 +361,16 @@ async fn a_task_definition_reads_back_equal_to_every_input_it_was_registered_wit
     let k = kind("ecs_task_definition");
     let mut retagged = first.clone();
     retagged.insert("tags".into(), tags(&[("Owner", "api-team")]));
-    k.update(cx, "ecs_task_definition.api", &id, &live, &retagged)
-        .await
-        .expect("retagging the revision");
+    k.update(
+        cx,
+        "ecs_task_definition.api",
+        &id,
+        &live,
+        &retagged,
+        &Changes::between(k, &live, &retagged),
+    )
+    .await
+    .expect("retagging the revision");
     let after = env.read("ecs_task_definition", &id).await.unwrap();
     assert_eq!(after["tags"], tags(&[("Owner", "api-team")]));
 
@@ -454,10 +470,17 @@ async fn a_fargate_service_moves_to_a_new_revision_and_goes_with_everything_unde
     let diffs = differences("ecs_service", &live, &moved);
     let changed: Vec<&str> = diffs.iter().filter_map(|d| d.split(':').next()).collect();
     assert_eq!(changed, ["task_definition", "desired_count"], "{diffs:?}");
-    kind("ecs_service")
-        .update(cx, "ecs_service.web", &service, &live, &moved)
-        .await
-        .expect("moving the service to the new revision");
+    let k = kind("ecs_service");
+    k.update(
+        cx,
+        "ecs_service.web",
+        &service,
+        &live,
+        &moved,
+        &Changes::between(k, &live, &moved),
+    )
+    .await
+    .expect("moving the service to the new revision");
     let live = env.read("ecs_service", &service).await.unwrap();
     // AWS reports the revision's ARN; the emulator echoes what was sent.
     let now = live["task_definition"].as_str().unwrap_or_default();

@@ -123,10 +123,17 @@ async fn created(cx: Ctx<'_>, address: &str, desired: &Attrs) -> (String, Attrs)
 
 async fn update(cx: Ctx<'_>, address: &str, id: &str, live: &Attrs, changed: &Attrs) -> Attrs {
     let kind_name = kind_of(address);
-    kind(kind_name)
-        .update(cx, address, id, live, changed)
-        .await
-        .unwrap_or_else(|e| panic!("updating {address}: {e}"));
+    let k = kind(kind_name);
+    k.update(
+        cx,
+        address,
+        id,
+        live,
+        changed,
+        &kinds::Changes::between(k, live, changed),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("updating {address}: {e}"));
     let after = read(cx, kind_name, id)
         .await
         .unwrap_or_else(|| panic!("{address} ({id}) is not readable after update"));

@@ -7,7 +7,7 @@ use crate::support;
 use std::collections::BTreeMap;
 
 use reconcile::aws::Clients;
-use reconcile::kinds::{self, Ctx, Kind};
+use reconcile::kinds::{self, Changes, Ctx, Kind};
 use reconcile::value::{Attrs, Value};
 use support::Emulator;
 
@@ -85,9 +85,16 @@ async fn lifecycle(cx: Ctx<'_>, address: &str, first: &Attrs, changed: &Attrs) -
     assert_reads_as(&live, first);
     assert_eq!(live.get("id"), Some(&Value::str(&id)));
 
-    k.update(cx, address, &id, &live, changed)
-        .await
-        .unwrap_or_else(|e| panic!("updating {address}: {e}"));
+    k.update(
+        cx,
+        address,
+        &id,
+        &live,
+        changed,
+        &Changes::between(k, &live, changed),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("updating {address}: {e}"));
     let after = read(cx, kind_name, &id)
         .await
         .unwrap_or_else(|| panic!("{address} ({id}) is not readable after update"));
@@ -225,14 +232,28 @@ async fn an_internet_gateway_moves_between_vpcs_in_place() {
     let live = read(cx, "internet_gateway", &id).await.unwrap();
     let mut detached = first.clone();
     detached.insert("vpc_id".into(), Value::Null);
-    igw.update(cx, "internet_gateway.other", &id, &live, &detached)
-        .await
-        .unwrap();
+    igw.update(
+        cx,
+        "internet_gateway.other",
+        &id,
+        &live,
+        &detached,
+        &Changes::between(igw, &live, &detached),
+    )
+    .await
+    .unwrap();
     let live = read(cx, "internet_gateway", &id).await.unwrap();
     assert_eq!(live["vpc_id"], Value::Null);
-    igw.update(cx, "internet_gateway.other", &id, &live, &changed)
-        .await
-        .unwrap();
+    igw.update(
+        cx,
+        "internet_gateway.other",
+        &id,
+        &live,
+        &changed,
+        &Changes::between(igw, &live, &changed),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         read(cx, "internet_gateway", &id).await.unwrap()["vpc_id"],
         Value::str(&b)

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{IpPermission, IpRange};
 use reconcile::aws::Clients;
-use reconcile::kinds::{Ctx, Kind, lookup};
+use reconcile::kinds::{Changes, Ctx, Kind, lookup};
 use reconcile::value::{Attrs, Value};
 use support::Emulator;
 
@@ -261,9 +261,16 @@ async fn updating_a_route_table_changes_routes_and_associations_in_place() {
     );
 
     let live = env.read(rt, &id).await;
-    rt.update(env.cx(), "route_table.private", &id, &live, &after)
-        .await
-        .unwrap();
+    rt.update(
+        env.cx(),
+        "route_table.private",
+        &id,
+        &live,
+        &after,
+        &Changes::between(rt, &live, &after),
+    )
+    .await
+    .unwrap();
 
     assert_reads_as(rt, &env.read(rt, &id).await, &after);
     assert_eq!(env.associated_subnets(&id).await, vec![b]);
@@ -463,9 +470,16 @@ async fn changing_security_group_rules_keeps_the_same_group() {
     );
 
     let live = env.read(sg, &id).await;
-    sg.update(env.cx(), "security_group.web", &id, &live, &after)
-        .await
-        .unwrap();
+    sg.update(
+        env.cx(),
+        "security_group.web",
+        &id,
+        &live,
+        &after,
+        &Changes::between(sg, &live, &after),
+    )
+    .await
+    .unwrap();
 
     let live = env.read(sg, &id).await;
     assert_eq!(live["id"], s(&id));
@@ -523,9 +537,16 @@ async fn a_rule_authorized_out_of_band_is_read_and_the_next_update_revokes_it() 
         .clone();
     assert_eq!(drifted, expected);
 
-    sg.update(env.cx(), "security_group.web", &id, &live, &want)
-        .await
-        .unwrap();
+    sg.update(
+        env.cx(),
+        "security_group.web",
+        &id,
+        &live,
+        &want,
+        &Changes::between(sg, &live, &want),
+    )
+    .await
+    .unwrap();
     assert_reads_as(sg, &env.read(sg, &id).await, &want);
 }
 

@@ -13,6 +13,7 @@ mod cli_modules;
 mod cli_network;
 mod cli_ops;
 mod container;
+mod contract;
 mod convergence;
 mod crash_safety;
 mod emulator_smoke;

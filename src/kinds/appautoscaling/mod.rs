@@ -1,12 +1,15 @@
 //! Application Auto Scaling kinds (scalable target, scaling policy) and what
 //! they share: the fields that name what is scaled, and ids built from them.
 
+/// The AWS service of these kinds.
+pub const SERVICE: &str = "application-autoscaling";
+
 pub mod policy;
 pub mod target;
 
 use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
 
-use crate::kinds::str_attr;
+use crate::kinds::support::str_attr;
 use crate::schema::{Default, Field, Type};
 use crate::value::Attrs;
 

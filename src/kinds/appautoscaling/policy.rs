@@ -11,9 +11,8 @@ use aws_sdk_applicationautoscaling::types::{
 
 use super::{SCALED, policy_namespace, scaled};
 use crate::aws::ApiError;
-use crate::aws::error::gone_is_ok;
-use crate::kinds::ecs::{changed, to_i32};
-use crate::kinds::{Ctx, Kind, bool_attr, str_attr};
+use crate::kinds::support::{Batch, bool_attr, gone_is_ok, pages, str_attr, to_i32};
+use crate::kinds::{Changes, Ctx, Kind};
 use crate::schema::{Default, Field, ID, Schema, Type};
 use crate::value::{Attrs, Value};
 
@@ -155,25 +154,19 @@ impl AppAutoScalingPolicy {
             }
         }
         let mut out = Vec::new();
-        for (ns, names) in by_ns {
-            for chunk in names.chunks(DESCRIBE_CHUNK) {
-                let found: Vec<ScalingPolicy> = cx
-                    .aws
-                    .appautoscaling
-                    .describe_scaling_policies()
-                    .service_namespace(ns.as_str().into())
-                    .set_policy_names(Some(chunk.to_vec()))
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .collect::<Result<_, _>>()
-                    .await?;
-                out.extend(
-                    found
-                        .into_iter()
-                        .filter(|p| arns.iter().any(|a| a == p.policy_arn())),
-                );
-            }
+        for (ns, names) in &by_ns {
+            let found: Vec<ScalingPolicy> = Batch::of(DESCRIBE_CHUNK)
+                .read(names, |chunk| {
+                    let call = cx.aws.appautoscaling.describe_scaling_policies();
+                    let call = call.service_namespace(ns.as_str().into());
+                    async move { pages!(call.set_policy_names(Some(chunk.to_vec()))) }
+                })
+                .await?;
+            out.extend(
+                found
+                    .into_iter()
+                    .filter(|p| arns.iter().any(|a| a == p.policy_arn())),
+            );
         }
         Ok(out)
     }
@@ -203,6 +196,10 @@ impl Kind for AppAutoScalingPolicy {
         &SCHEMA
     }
 
+    fn service(&self) -> &'static str {
+        super::SERVICE
+    }
+
     async fn read_many(
         &self,
         cx: Ctx<'_>,
@@ -230,13 +227,11 @@ impl Kind for AppAutoScalingPolicy {
         cx: Ctx<'_>,
         _address: &str,
         _id: &str,
-        live: &Attrs,
+        _live: &Attrs,
         desired: &Attrs,
+        changed: &Changes,
     ) -> Result<(), ApiError> {
-        if POLICY_FIELDS
-            .iter()
-            .any(|f| changed(&SCHEMA, f, live, desired))
-        {
+        if POLICY_FIELDS.iter().any(|f| changed.sets(f)) {
             self.put(cx, desired).await?;
         }
         Ok(())
@@ -314,7 +309,11 @@ mod tests {
             assert!(a.contains_key(f), "read leaves out {f}");
         }
         for f in SCHEMA.inputs() {
-            assert!(!changed(&SCHEMA, f.name, &a, &desired), "{}", f.name);
+            assert!(
+                !Changes::between(&AppAutoScalingPolicy, &a, &desired).sets(f.name),
+                "{}",
+                f.name
+            );
         }
         assert_eq!(name_of(arn), Some("cpu"));
     }

@@ -8,9 +8,8 @@ use aws_sdk_applicationautoscaling::types::ScalableTarget;
 
 use super::{SCALED, parse_target_id, scaled, target_id};
 use crate::aws::ApiError;
-use crate::aws::error::gone_is_ok;
-use crate::kinds::ecs::{changed, to_i32};
-use crate::kinds::{Ctx, Kind};
+use crate::kinds::support::{Batch, gone_is_ok, pages, to_i32};
+use crate::kinds::{Changes, Ctx, Kind};
 use crate::schema::{Field, ID, Schema, Type};
 use crate::value::{Attrs, Value};
 
@@ -85,6 +84,10 @@ impl Kind for AppAutoScalingTarget {
         &SCHEMA
     }
 
+    fn service(&self) -> &'static str {
+        super::SERVICE
+    }
+
     /// One DescribeScalableTargets per namespace and 50 resources.
     async fn read_many(
         &self,
@@ -99,26 +102,20 @@ impl Kind for AppAutoScalingTarget {
                 .push(resource);
         }
         let mut out = BTreeMap::new();
-        for (ns, resources) in by_ns {
-            for chunk in resources.chunks(DESCRIBE_CHUNK) {
-                let targets: Vec<ScalableTarget> = cx
-                    .aws
-                    .appautoscaling
-                    .describe_scalable_targets()
-                    .service_namespace(ns.as_str().into())
-                    .set_resource_ids(Some(chunk.to_vec()))
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .collect::<Result<_, _>>()
-                    .await?;
-                for t in &targets {
-                    let a = target_attrs(t);
-                    if let Some(id) = a.get("id").and_then(Value::as_str)
-                        && ids.iter().any(|i| i == id)
-                    {
-                        out.insert(id.to_owned(), a);
-                    }
+        for (ns, resources) in &by_ns {
+            let targets: Vec<ScalableTarget> = Batch::of(DESCRIBE_CHUNK)
+                .read(resources, |chunk| {
+                    let call = cx.aws.appautoscaling.describe_scalable_targets();
+                    let call = call.service_namespace(ns.as_str().into());
+                    async move { pages!(call.set_resource_ids(Some(chunk.to_vec()))) }
+                })
+                .await?;
+            for t in &targets {
+                let a = target_attrs(t);
+                if let Some(id) = a.get("id").and_then(Value::as_str)
+                    && ids.iter().any(|i| i == id)
+                {
+                    out.insert(id.to_owned(), a);
                 }
             }
         }
@@ -139,12 +136,11 @@ impl Kind for AppAutoScalingTarget {
         cx: Ctx<'_>,
         _address: &str,
         _id: &str,
-        live: &Attrs,
+        _live: &Attrs,
         desired: &Attrs,
+        changed: &Changes,
     ) -> Result<(), ApiError> {
-        if changed(&SCHEMA, "min_capacity", live, desired)
-            || changed(&SCHEMA, "max_capacity", live, desired)
-        {
+        if changed.sets("min_capacity") || changed.sets("max_capacity") {
             self.register(cx, desired).await?;
         }
         Ok(())
@@ -208,7 +204,11 @@ mod tests {
             ("max_capacity".to_owned(), Value::Int(4)),
         ]));
         for f in SCHEMA.inputs() {
-            assert!(!changed(&SCHEMA, f.name, &a, &desired), "{}", f.name);
+            assert!(
+                !Changes::between(&AppAutoScalingTarget, &a, &desired).sets(f.name),
+                "{}",
+                f.name
+            );
         }
         let (ns, r, d) = scaled(&desired);
         assert_eq!(a["id"], Value::str(target_id(&ns, &r, &d)));

@@ -20,7 +20,7 @@ use super::{
     CONCURRENCY, built, create_tags, is_tagged_with, sync_tags, tags_of, tags_value, wait_deployed,
 };
 use crate::aws::ApiError;
-use crate::kinds::{Ctx, Kind, Timeouts, bool_attr, differs, str_attr};
+use crate::kinds::{Changes, Ctx, Kind, Timeouts, bool_attr, str_attr};
 use crate::schema::PORT;
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
@@ -470,6 +470,10 @@ impl Kind for CloudFrontDistribution {
         &SCHEMA
     }
 
+    fn service(&self) -> &'static str {
+        super::SERVICE
+    }
+
     /// Every change spreads to hundreds of edge locations: minutes, at
     /// times much longer.
     fn timeouts(&self) -> Timeouts {
@@ -575,17 +579,18 @@ impl Kind for CloudFrontDistribution {
         id: &str,
         live: &Attrs,
         desired: &Attrs,
+        changed: &Changes,
     ) -> Result<(), ApiError> {
         let config_changed = SCHEMA
             .inputs()
-            .any(|f| f.name != "tags" && differs(&SCHEMA, f.name, live, desired));
+            .any(|f| f.name != "tags" && changed.has(f.name));
         if config_changed {
             change_config(cx, cx.timeouts(self).update, id, |live| {
                 config_of(desired, live.caller_reference())
             })
             .await?;
         }
-        if differs(&SCHEMA, "tags", live, desired)
+        if changed.has("tags")
             && let Some(arn) = str_attr(live, "arn")
         {
             sync_tags(cx, &arn, live, desired).await?;
@@ -706,7 +711,7 @@ mod tests {
         let (got, want) = (canonical(&got), canonical(&want));
         for f in SCHEMA.inputs() {
             assert!(
-                !differs(&SCHEMA, f.name, &got, &want),
+                !Changes::between(&CloudFrontDistribution, &got, &want).has(f.name),
                 "{}: {:?} vs {:?}",
                 f.name,
                 got.get(f.name),
@@ -728,12 +733,10 @@ mod tests {
         assert!(sent.forwarded_values().is_none() && sent.min_ttl().is_none());
         let mut got = Attrs::new();
         config_attrs(&config, &mut got);
-        assert!(!differs(
-            &SCHEMA,
-            "default_cache_behavior",
-            &canonical(&got),
-            &canonical(&want)
-        ));
+        assert!(
+            !Changes::between(&CloudFrontDistribution, &canonical(&got), &canonical(&want),)
+                .has("default_cache_behavior")
+        );
     }
 
     #[test]
@@ -761,7 +764,11 @@ mod tests {
         let mut got = Attrs::new();
         config_attrs(&config, &mut got);
         for f in ["origins", "certificate"] {
-            assert!(!differs(&SCHEMA, f, &got, &want), "{f}: {:?}", got.get(f));
+            assert!(
+                !Changes::between(&CloudFrontDistribution, &got, &want).has(f),
+                "{f}: {:?}",
+                got.get(f)
+            );
         }
     }
 

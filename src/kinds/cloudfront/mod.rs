@@ -1,6 +1,9 @@
 //! CloudFront kinds and the helpers they share: tags, the ETag a change
 //! must quote, and the wait until a change has reached every edge.
 
+/// The AWS service of these kinds.
+pub const SERVICE: &str = "cloudfront";
+
 pub mod distribution;
 
 use std::collections::BTreeMap;

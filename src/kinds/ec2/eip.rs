@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{DomainType, Filter, ResourceType};
 
-use super::{
-    address_filters, filter, read_by_id_filter, str_attr, sync_tags, tag_spec, tags_value,
-};
+use super::{BATCH, address_filters, filter, sync_tags, tag_spec};
 use crate::aws::ApiError;
-use crate::aws::wait::{Poll, Waiter};
-use crate::kinds::{Ctx, Kind, differs};
+use crate::kinds::support::{
+    Poll, Waiter, find_by_address, present, str_attr, tags_value, wait_visible,
+};
+use crate::kinds::{Changes, Ctx, Kind};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::Attrs;
 
@@ -64,7 +64,7 @@ fn attrs(a: &aws_sdk_ec2::types::Address) -> Attrs {
     out.insert("id".into(), a.allocation_id().into());
     out.insert("domain".into(), a.domain().map(DomainType::as_str).into());
     out.insert("public_ip".into(), a.public_ip().into());
-    out.insert("tags".into(), tags_value(a.tags.as_deref()));
+    out.insert("tags".into(), tags_value(a.tags()));
     out
 }
 
@@ -85,12 +85,20 @@ impl Kind for Eip {
         &SCHEMA
     }
 
+    fn service(&self) -> &'static str {
+        super::SERVICE
+    }
+
     async fn read_many(
         &self,
         cx: Ctx<'_>,
         ids: &[String],
     ) -> Result<BTreeMap<String, Attrs>, ApiError> {
-        read_by_id_filter("allocation-id", ids, |filters| self.describe(cx, filters)).await
+        BATCH
+            .read(ids, |chunk| {
+                self.describe(cx, vec![filter("allocation-id", chunk)])
+            })
+            .await
     }
 
     async fn create(
@@ -105,7 +113,7 @@ impl Kind for Eip {
             .ec2
             .allocate_address()
             .domain(DomainType::from(domain.as_str()))
-            .tag_specifications(tag_spec(cx, ResourceType::ElasticIp, address, desired))
+            .tag_specifications(tag_spec(cx, ResourceType::ElasticIp, address, desired)?)
             .send()
             .await?;
         let id = out
@@ -114,18 +122,14 @@ impl Kind for Eip {
             .to_owned();
         crate::kinds::created(&id);
         // Usable at once, but DescribeAddresses may not show it yet.
-        Waiter::new(cx.timeouts(self).create)
-            .until(&format!("Elastic IP {id} to be visible"), || async {
-                let found = self
-                    .describe(cx, vec![filter("allocation-id", [id.as_str()])])
-                    .await?;
-                Ok(if found.contains_key(&id) {
-                    Poll::Ready(())
-                } else {
-                    Poll::Pending("not yet visible".into())
-                })
-            })
-            .await?;
+        let what = format!("Elastic IP {id} to be visible");
+        wait_visible(cx.timeouts(self).create, &what, || async {
+            let mut found = self
+                .describe(cx, vec![filter("allocation-id", [id.as_str()])])
+                .await?;
+            Ok(present(found.remove(&id)))
+        })
+        .await?;
         Ok(id)
     }
 
@@ -136,9 +140,10 @@ impl Kind for Eip {
         id: &str,
         live: &Attrs,
         desired: &Attrs,
+        changed: &Changes,
     ) -> Result<(), ApiError> {
         // Everything else forces a new address.
-        if differs(&SCHEMA, "tags", live, desired) {
+        if changed.has("tags") {
             sync_tags(cx, id, live, desired).await?;
         }
         Ok(())
@@ -158,11 +163,7 @@ impl Kind for Eip {
         cx: Ctx<'_>,
         address: &str,
     ) -> Result<Option<String>, ApiError> {
-        Ok(self
-            .describe(cx, address_filters(cx, address))
-            .await?
-            .into_keys()
-            .next())
+        find_by_address(cx, address, |t| self.describe(cx, address_filters(t))).await
     }
 }
 

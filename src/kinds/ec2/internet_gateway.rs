@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, ResourceType};
 
-use super::{
-    address_filters, filter, read_by_id_filter, retry_while_in_use, str_attr, sync_tags, tag_spec,
-    tags_value,
-};
+use super::{BATCH, address_filters, filter, sync_tags, tag_spec};
 use crate::aws::ApiError;
-use crate::aws::wait::{Poll, Waiter};
-use crate::kinds::{Ctx, Kind, differs};
+use crate::kinds::support::{
+    Poll, Waiter, find_by_address, pages, present, retry_while_in_use, str_attr, tags_value,
+    update_from, wait_visible,
+};
+use crate::kinds::{Changes, Ctx, Kind};
 use crate::schema::{Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -40,16 +40,12 @@ impl InternetGateway {
         cx: Ctx<'_>,
         filters: Vec<Filter>,
     ) -> Result<BTreeMap<String, Attrs>, ApiError> {
-        let igws: Vec<_> = cx
-            .aws
-            .ec2
-            .describe_internet_gateways()
-            .set_filters(Some(filters))
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<_, _>>()
-            .await?;
+        let igws = pages!(
+            cx.aws
+                .ec2
+                .describe_internet_gateways()
+                .set_filters(Some(filters))
+        )?;
         Ok(igws
             .iter()
             .filter_map(|g| Some((g.internet_gateway_id()?.to_owned(), attrs(g))))
@@ -126,7 +122,7 @@ fn attrs(g: &aws_sdk_ec2::types::InternetGateway) -> Attrs {
     let mut a = Attrs::new();
     a.insert("id".into(), g.internet_gateway_id().into());
     a.insert("vpc_id".into(), attached_vpc(g).into());
-    a.insert("tags".into(), tags_value(g.tags.as_deref()));
+    a.insert("tags".into(), tags_value(g.tags()));
     a
 }
 
@@ -151,15 +147,20 @@ impl Kind for InternetGateway {
         &SCHEMA
     }
 
+    fn service(&self) -> &'static str {
+        super::SERVICE
+    }
+
     async fn read_many(
         &self,
         cx: Ctx<'_>,
         ids: &[String],
     ) -> Result<BTreeMap<String, Attrs>, ApiError> {
-        read_by_id_filter("internet-gateway-id", ids, |filters| {
-            self.describe(cx, filters)
-        })
-        .await
+        BATCH
+            .read(ids, |chunk| {
+                self.describe(cx, vec![filter("internet-gateway-id", chunk)])
+            })
+            .await
     }
 
     async fn create(
@@ -177,7 +178,7 @@ impl Kind for InternetGateway {
                 ResourceType::InternetGateway,
                 address,
                 desired,
-            ))
+            )?)
             .send()
             .await?;
         let id = out
@@ -187,14 +188,11 @@ impl Kind for InternetGateway {
             .to_owned();
         crate::kinds::created(&id);
         // Usable at once, but EC2 may not know the id yet: attaching would fail.
-        Waiter::new(cx.timeouts(self).create)
-            .until(&format!("internet gateway {id} to be visible"), || async {
-                Ok(match self.read_one(cx, &id).await? {
-                    Some(_) => Poll::Ready(()),
-                    None => Poll::Pending("not yet visible".into()),
-                })
-            })
-            .await?;
+        let what = format!("internet gateway {id} to be visible");
+        wait_visible(cx.timeouts(self).create, &what, || async {
+            Ok(present(self.read_one(cx, &id).await?))
+        })
+        .await?;
         // A new gateway is attached to nothing.
         let created = Attrs::from([
             ("vpc_id".to_owned(), Value::Null),
@@ -203,7 +201,7 @@ impl Kind for InternetGateway {
                 desired.get("tags").cloned().unwrap_or_default(),
             ),
         ]);
-        self.update(cx, address, &id, &created, desired).await?;
+        update_from(self, cx, address, &id, &created, desired).await?;
         Ok(id)
     }
 
@@ -214,8 +212,9 @@ impl Kind for InternetGateway {
         id: &str,
         live: &Attrs,
         desired: &Attrs,
+        changed: &Changes,
     ) -> Result<(), ApiError> {
-        if differs(&SCHEMA, "vpc_id", live, desired) {
+        if changed.has("vpc_id") {
             if let Some(old) = str_attr(live, "vpc_id") {
                 self.detach(cx, id, &old, cx.timeouts(self).update).await?;
             }
@@ -223,7 +222,7 @@ impl Kind for InternetGateway {
                 self.attach(cx, id, &new).await?;
             }
         }
-        if differs(&SCHEMA, "tags", live, desired) {
+        if changed.has("tags") {
             sync_tags(cx, id, live, desired).await?;
         }
         Ok(())
@@ -256,11 +255,7 @@ impl Kind for InternetGateway {
         cx: Ctx<'_>,
         address: &str,
     ) -> Result<Option<String>, ApiError> {
-        Ok(self
-            .describe(cx, address_filters(cx, address))
-            .await?
-            .into_keys()
-            .next())
+        find_by_address(cx, address, |t| self.describe(cx, address_filters(t))).await
     }
 }
 
@@ -322,7 +317,7 @@ mod tests {
         assert!(!f.force_new && !f.required);
         let live = Attrs::from([("vpc_id".to_owned(), Value::str("vpc-1"))]);
         let desired = Attrs::from([("vpc_id".to_owned(), Value::str("vpc-2"))]);
-        assert!(differs(&SCHEMA, "vpc_id", &live, &desired));
-        assert!(!differs(&SCHEMA, "tags", &live, &desired));
+        assert!(Changes::between(&InternetGateway, &live, &desired).has("vpc_id"));
+        assert!(!Changes::between(&InternetGateway, &live, &desired).has("tags"));
     }
 }

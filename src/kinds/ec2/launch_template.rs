@@ -14,10 +14,13 @@ use aws_sdk_ec2::types::{
     SpotInstanceType,
 };
 
-use super::{address_filters, client_token, gone_is_ok, str_attr, sync_tags, tag_spec, tags_value};
+use super::{address_filters, sync_tags, tag_spec};
 use crate::aws::ApiError;
-use crate::kinds::ecs::{default_name, int_field, str_field, table};
-use crate::kinds::{Ctx, Kind, differs};
+use crate::kinds::default_name;
+use crate::kinds::support::{
+    AddressTags, client_token, gone_is_ok, int_field, pages, str_attr, str_field, table, tags_value,
+};
+use crate::kinds::{Changes, Ctx, Kind};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -240,15 +243,8 @@ fn template_attrs(t: &LaunchTemplate) -> Attrs {
         "default_version".into(),
         t.default_version_number().map(|n| n.to_string()).into(),
     );
-    a.insert("tags".into(), tags_value(Some(t.tags())));
+    a.insert("tags".into(), tags_value(t.tags()));
     a
-}
-
-/// True when any field of the version data differs.
-fn data_changed(live: &Attrs, desired: &Attrs) -> bool {
-    DATA_FIELDS
-        .iter()
-        .any(|f| desired.get(*f).is_some() && differs(&SCHEMA, f, live, desired))
 }
 
 impl LaunchTemplateKind {
@@ -295,6 +291,10 @@ impl Kind for LaunchTemplateKind {
         &SCHEMA
     }
 
+    fn service(&self) -> &'static str {
+        super::SERVICE
+    }
+
     fn changed_by_update(&self) -> &'static [&'static str] {
         &["latest_version", "default_version"]
     }
@@ -314,16 +314,12 @@ impl Kind for LaunchTemplateKind {
         if out.is_empty() {
             return Ok(out);
         }
-        let versions: Vec<_> = cx
-            .aws
-            .ec2
-            .describe_launch_template_versions()
-            .versions("$Default")
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<_, _>>()
-            .await?;
+        let versions = pages!(
+            cx.aws
+                .ec2
+                .describe_launch_template_versions()
+                .versions("$Default")
+        )?;
         for v in versions {
             let Some(a) = v.launch_template_id().and_then(|id| out.get_mut(id)) else {
                 continue;
@@ -349,7 +345,12 @@ impl Kind for LaunchTemplateKind {
             .launch_template_name(&name)
             .launch_template_data(request_data(desired))
             .client_token(client_token([cx.stack, address, name.as_str()]))
-            .tag_specifications(tag_spec(cx, ResourceType::LaunchTemplate, address, desired))
+            .tag_specifications(tag_spec(
+                cx,
+                ResourceType::LaunchTemplate,
+                address,
+                desired,
+            )?)
             .send()
             .await?;
         out.launch_template()
@@ -365,8 +366,9 @@ impl Kind for LaunchTemplateKind {
         id: &str,
         live: &Attrs,
         desired: &Attrs,
+        changed: &Changes,
     ) -> Result<(), ApiError> {
-        if data_changed(live, desired) {
+        if changed.sets_any(&DATA_FIELDS) {
             // The token covers the data and the version it follows, so a
             // retried call returns the version the first one made.
             let data = request_data(desired);
@@ -393,7 +395,7 @@ impl Kind for LaunchTemplateKind {
                 .send()
                 .await?;
         }
-        if differs(&SCHEMA, "tags", live, desired) {
+        if changed.has("tags") {
             sync_tags(cx, id, live, desired).await?;
         }
         Ok(())
@@ -422,7 +424,7 @@ impl Kind for LaunchTemplateKind {
             .aws
             .ec2
             .describe_launch_templates()
-            .set_filters(Some(address_filters(cx, address)))
+            .set_filters(Some(address_filters(AddressTags::new(cx, address))))
             .send()
             .await?;
         Ok(out
@@ -519,12 +521,15 @@ mod tests {
         let mut live = Attrs::new();
         data_attrs(&echoed(&request_data(&d)), &mut live);
         for f in DATA_FIELDS {
-            assert!(!differs(&SCHEMA, f, &live, &d), "{f}: {live:?}");
+            assert!(
+                !Changes::between(&LaunchTemplateKind, &live, &d).has(f),
+                "{f}: {live:?}"
+            );
         }
-        assert!(!data_changed(&live, &d));
+        assert!(!Changes::between(&LaunchTemplateKind, &live, &d).sets_any(&DATA_FIELDS));
         let mut bigger = d.clone();
         bigger.insert("instance_type".into(), Value::str("t3.small"));
-        assert!(data_changed(&live, &bigger));
+        assert!(Changes::between(&LaunchTemplateKind, &live, &bigger).sets_any(&DATA_FIELDS));
     }
 
     #[test]

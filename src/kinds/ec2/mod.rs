@@ -1,5 +1,8 @@
 //! EC2 network kinds and the helpers they share: tags, filters, paging.
 
+/// The AWS service of these kinds.
+pub const SERVICE: &str = "ec2";
+
 pub mod eip;
 pub mod internet_gateway;
 pub mod launch_template;
@@ -11,12 +14,18 @@ pub mod vpc;
 
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 
-use super::{Ctx, user_tags};
+use super::Ctx;
+use super::support::{AddressTags, Batch, create_tags};
 use crate::aws::ApiError;
-use crate::value::{Attrs, Value};
+use crate::value::Attrs;
+
+crate::sdk_tag!(Tag);
 
 /// EC2 accepts at most 200 values in one filter.
 pub const FILTER_CHUNK: usize = 200;
+
+/// How an EC2 describe reads many ids: as values of one id filter.
+pub const BATCH: Batch = Batch::of(FILTER_CHUNK);
 
 pub fn filter(name: &str, values: impl IntoIterator<Item = impl Into<String>>) -> Filter {
     Filter::builder()
@@ -25,33 +34,12 @@ pub fn filter(name: &str, values: impl IntoIterator<Item = impl Into<String>>) -
         .build()
 }
 
-/// `read_many` of an EC2 kind: its describe filtered by id, in chunks of
-/// what one filter takes. Ids that are gone are simply absent.
-pub async fn read_by_id_filter<F, Fut>(
-    id_filter: &str,
-    ids: &[String],
-    describe: F,
-) -> Result<std::collections::BTreeMap<String, Attrs>, ApiError>
-where
-    F: Fn(Vec<Filter>) -> Fut,
-    Fut: std::future::Future<Output = Result<std::collections::BTreeMap<String, Attrs>, ApiError>>,
-{
-    let mut out = std::collections::BTreeMap::new();
-    for chunk in ids.chunks(FILTER_CHUNK) {
-        out.extend(describe(vec![filter(id_filter, chunk)]).await?);
-    }
-    Ok(out)
-}
-
 /// The filters that find a resource by its `reconcile:*` tags.
-pub fn address_filters(cx: Ctx<'_>, address: &str) -> Vec<Filter> {
-    vec![
-        filter(&format!("tag:{}", super::STACK_TAG), [cx.stack]),
-        filter(
-            &format!("tag:{}", super::ADDRESS_TAG),
-            [filter_pattern(address).as_str()],
-        ),
-    ]
+pub fn address_filters(t: AddressTags<'_>) -> Vec<Filter> {
+    t.pairs()
+        .into_iter()
+        .map(|(k, v)| filter(&format!("tag:{k}"), [filter_pattern(v)]))
+        .collect()
 }
 
 /// Whether a filter pattern of [`filter_pattern`] matches `s` (`?`: any
@@ -75,7 +63,12 @@ pub fn filter_pattern(s: &str) -> String {
 }
 
 /// The tag specification of a create call: user tags plus `reconcile:*`.
-pub fn tag_spec(cx: Ctx<'_>, rt: ResourceType, address: &str, desired: &Attrs) -> TagSpecification {
+pub fn tag_spec(
+    cx: Ctx<'_>,
+    rt: ResourceType,
+    address: &str,
+    desired: &Attrs,
+) -> Result<TagSpecification, ApiError> {
     tag_spec_with(cx, rt, address, desired, None)
 }
 
@@ -86,88 +79,47 @@ pub fn tag_spec_with(
     address: &str,
     desired: &Attrs,
     extra: Option<(&str, String)>,
-) -> TagSpecification {
-    let mut pairs = cx.tags_for(address, desired);
-    pairs.extend(extra.map(|(k, v)| (k.to_owned(), v)));
-    let tags = pairs
-        .into_iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build());
-    TagSpecification::builder()
+) -> Result<TagSpecification, ApiError> {
+    let mut tags: Vec<Tag> = create_tags(cx, address, desired)?;
+    tags.extend(extra.map(|(k, v)| Tag::builder().key(k).value(v).build()));
+    Ok(TagSpecification::builder()
         .resource_type(rt)
-        .set_tags(Some(tags.collect()))
-        .build()
-}
-
-/// The user-visible tags of a described resource.
-pub fn tags_value(tags: Option<&[Tag]>) -> Value {
-    user_tags(
-        tags.unwrap_or_default()
-            .iter()
-            .filter_map(|t| Some((t.key()?, t.value().unwrap_or_default()))),
-    )
+        .set_tags(Some(tags))
+        .build())
 }
 
 /// Brings the user tags of `id` from `live` to `desired` with at most one
-/// CreateTags and one DeleteTags call. `reconcile:*` tags are never touched.
+/// CreateTags and one DeleteTags call.
 pub async fn sync_tags(
     cx: Ctx<'_>,
     id: &str,
     live: &Attrs,
     desired: &Attrs,
 ) -> Result<(), ApiError> {
-    let (set, unset) = super::tag_changes(live, desired);
-    let set: Vec<Tag> = set
-        .into_iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect();
-    let unset: Vec<Tag> = unset
-        .into_iter()
-        .map(|k| Tag::builder().key(k).build())
-        .collect();
-    if !set.is_empty() {
-        cx.aws
-            .ec2
-            .create_tags()
-            .resources(id)
-            .set_tags(Some(set))
-            .send()
-            .await?;
-    }
-    if !unset.is_empty() {
-        cx.aws
-            .ec2
-            .delete_tags()
-            .resources(id)
-            .set_tags(Some(unset))
-            .send()
-            .await?;
-    }
-    Ok(())
+    let ec2 = &cx.aws.ec2;
+    super::support::sync_tags(
+        live,
+        desired,
+        |set: Vec<Tag>| async move {
+            ec2.create_tags()
+                .resources(id)
+                .set_tags(Some(set))
+                .send()
+                .await?;
+            Ok(())
+        },
+        |unset| async move {
+            let keys = unset.into_iter().map(|k| Tag::builder().key(k).build());
+            ec2.delete_tags()
+                .resources(id)
+                .set_tags(Some(keys.collect()))
+                .send()
+                .await?;
+            Ok(())
+        },
+    )
+    .await
 }
-
-/// An idempotency token (EC2 `ClientToken`) derived from `parts` (stack,
-/// address, the inputs that make the call distinct): the same for a retried
-/// call, so AWS returns the first result instead of making a second one. At
-/// most 64 ASCII characters, as EC2 requires. FNV-1a (128 bits): stable
-/// across Rust releases, unlike `DefaultHasher`.
-pub fn client_token<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
-    const OFFSET: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
-    const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013b;
-    let mut hash = OFFSET;
-    for part in parts {
-        // A separator keeps ("ab", "c") and ("a", "bc") apart.
-        for b in part.bytes().chain([0]) {
-            hash ^= u128::from(b);
-            hash = hash.wrapping_mul(PRIME);
-        }
-    }
-    format!("reconcile-{hash:032x}")
-}
-
-// Generic helpers every kind uses, re-exported for the EC2 kinds.
-pub use crate::aws::error::gone_is_ok;
-pub use crate::aws::wait::retry_while_in_use;
-pub use crate::kinds::{bool_attr, str_attr};
 
 #[cfg(test)]
 mod tests {
@@ -183,7 +135,7 @@ mod tests {
                 .value("vpc.main")
                 .build(),
         ];
-        let v = tags_value(Some(&tags));
+        let v = crate::kinds::support::tags_value(&tags);
         assert_eq!(v.str_map().len(), 1);
         assert_eq!(v.str_map()["Name"], "main");
     }

@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{ConnectivityType, Filter, NatGatewayState, ResourceType, Tag};
 
-use super::{
-    address_filters, filter, read_by_id_filter, str_attr, sync_tags, tag_spec, tags_value,
-};
+use super::{BATCH, address_filters, filter, sync_tags, tag_spec};
 use crate::aws::ApiError;
-use crate::aws::wait::{Poll, Waiter};
-use crate::kinds::{Ctx, Kind, Timeouts, differs};
+use crate::kinds::support::{
+    Poll, Waiter, find_by_address, pages, str_attr, tags_value, wait_visible,
+};
+use crate::kinds::{Changes, Ctx, Kind, Timeouts};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::Attrs;
 
@@ -67,16 +67,12 @@ impl NatGateway {
         cx: Ctx<'_>,
         filters: &[Filter],
     ) -> Result<Vec<aws_sdk_ec2::types::NatGateway>, ApiError> {
-        Ok(cx
-            .aws
-            .ec2
-            .describe_nat_gateways()
-            .set_filter(Some(filters.to_vec()))
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<_, _>>()
-            .await?)
+        pages!(
+            cx.aws
+                .ec2
+                .describe_nat_gateways()
+                .set_filter(Some(filters.to_vec()))
+        )
     }
 
     /// The state of one gateway (deleted ones included) and why it failed,
@@ -137,7 +133,7 @@ fn attrs(g: &aws_sdk_ec2::types::NatGateway) -> Attrs {
         "private_ip".into(),
         primary.and_then(|p| p.private_ip()).into(),
     );
-    a.insert("tags".into(), tags_value(g.tags.as_deref()));
+    a.insert("tags".into(), tags_value(g.tags()));
     a
 }
 
@@ -186,7 +182,7 @@ fn creation_progress(state: Option<&NatGatewayState>, failure: Option<&str>) -> 
 fn client_token(stack: &str, address: &str, desired: &Attrs) -> String {
     let inputs = ["subnet_id", "allocation_id", "connectivity_type"]
         .map(|f| str_attr(desired, f).unwrap_or_default());
-    super::client_token(
+    crate::kinds::support::client_token(
         [stack, address]
             .into_iter()
             .chain(inputs.iter().map(String::as_str)),
@@ -199,6 +195,10 @@ impl Kind for NatGateway {
         &SCHEMA
     }
 
+    fn service(&self) -> &'static str {
+        super::SERVICE
+    }
+
     /// A public gateway takes minutes to come up and to go away.
     fn timeouts(&self) -> Timeouts {
         Timeouts::minutes(10, 10, 30)
@@ -209,7 +209,11 @@ impl Kind for NatGateway {
         cx: Ctx<'_>,
         ids: &[String],
     ) -> Result<BTreeMap<String, Attrs>, ApiError> {
-        read_by_id_filter("nat-gateway-id", ids, |filters| self.describe(cx, filters)).await
+        BATCH
+            .read(ids, |chunk| {
+                self.describe(cx, vec![filter("nat-gateway-id", chunk)])
+            })
+            .await
     }
 
     async fn create(
@@ -228,7 +232,7 @@ impl Kind for NatGateway {
             .set_allocation_id(str_attr(desired, "allocation_id"))
             .connectivity_type(ConnectivityType::from(connectivity.as_str()))
             .client_token(client_token(cx.stack, address, desired))
-            .tag_specifications(tag_spec(cx, ResourceType::Natgateway, address, desired))
+            .tag_specifications(tag_spec(cx, ResourceType::Natgateway, address, desired)?)
             .send()
             .await?;
         let id = out
@@ -237,15 +241,18 @@ impl Kind for NatGateway {
             .ok_or_else(|| ApiError::msg("CreateNatGateway returned no id"))?
             .to_owned();
         crate::kinds::created(&id);
-        Waiter::new(cx.timeouts(self).create)
-            .until(&format!("NAT gateway {id} to become available"), || async {
+        wait_visible(
+            cx.timeouts(self).create,
+            &format!("NAT gateway {id} to become available"),
+            || async {
                 let state = self.state(cx, &id).await?;
                 Ok(match &state {
                     Some((s, failure)) => creation_progress(Some(s), failure.as_deref()),
                     None => creation_progress(None, None),
                 })
-            })
-            .await?;
+            },
+        )
+        .await?;
         Ok(id)
     }
 
@@ -256,9 +263,10 @@ impl Kind for NatGateway {
         id: &str,
         live: &Attrs,
         desired: &Attrs,
+        changed: &Changes,
     ) -> Result<(), ApiError> {
         // Everything else forces a new gateway.
-        if differs(&SCHEMA, "tags", live, desired) {
+        if changed.has("tags") {
             sync_tags(cx, id, live, desired).await?;
         }
         Ok(())
@@ -301,9 +309,12 @@ impl Kind for NatGateway {
         address: &str,
     ) -> Result<Option<String>, ApiError> {
         // A gateway being deleted, or failed, must not be adopted.
-        let mut filters = address_filters(cx, address);
-        filters.push(filter("state", ["pending", "available"]));
-        Ok(self.describe(cx, filters).await?.into_keys().next())
+        find_by_address(cx, address, |t| {
+            let mut filters = address_filters(t);
+            filters.push(filter("state", ["pending", "available"]));
+            self.describe(cx, filters)
+        })
+        .await
     }
 }
 

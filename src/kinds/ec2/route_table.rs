@@ -5,13 +5,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, ResourceType, Route, RouteOrigin, RouteTableAssociation};
 
-use super::{
-    address_filters, filter, gone_is_ok, read_by_id_filter, str_attr, sync_tags, tag_spec,
-    tags_value,
-};
+use super::{BATCH, address_filters, filter, sync_tags, tag_spec};
 use crate::aws::ApiError;
-use crate::aws::wait::{Poll, Waiter};
-use crate::kinds::{Ctx, Kind, differs};
+use crate::kinds::support::{
+    find_by_address, gone_is_ok, pages, present, str_attr, tags_value, update_from, wait_visible,
+};
+use crate::kinds::{Changes, Ctx, Kind};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -52,16 +51,12 @@ impl RouteTable {
         cx: Ctx<'_>,
         filters: Vec<Filter>,
     ) -> Result<BTreeMap<String, Attrs>, ApiError> {
-        let tables: Vec<_> = cx
-            .aws
-            .ec2
-            .describe_route_tables()
-            .set_filters(Some(filters))
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<_, _>>()
-            .await?;
+        let tables = pages!(
+            cx.aws
+                .ec2
+                .describe_route_tables()
+                .set_filters(Some(filters))
+        )?;
         Ok(tables
             .into_iter()
             .filter_map(|t| {
@@ -74,7 +69,7 @@ impl RouteTable {
                     Value::List(t.routes().iter().filter_map(route_value).collect()),
                 );
                 a.insert("subnet_ids".into(), subnet_ids(t.associations()).into());
-                a.insert("tags".into(), tags_value(t.tags.as_deref()));
+                a.insert("tags".into(), tags_value(t.tags()));
                 Some((id, a))
             })
             .collect())
@@ -247,12 +242,20 @@ impl Kind for RouteTable {
         &SCHEMA
     }
 
+    fn service(&self) -> &'static str {
+        super::SERVICE
+    }
+
     async fn read_many(
         &self,
         cx: Ctx<'_>,
         ids: &[String],
     ) -> Result<BTreeMap<String, Attrs>, ApiError> {
-        read_by_id_filter("route-table-id", ids, |filters| self.describe(cx, filters)).await
+        BATCH
+            .read(ids, |chunk| {
+                self.describe(cx, vec![filter("route-table-id", chunk)])
+            })
+            .await
     }
 
     async fn create(
@@ -266,7 +269,7 @@ impl Kind for RouteTable {
             .ec2
             .create_route_table()
             .set_vpc_id(str_attr(desired, "vpc_id"))
-            .tag_specifications(tag_spec(cx, ResourceType::RouteTable, address, desired))
+            .tag_specifications(tag_spec(cx, ResourceType::RouteTable, address, desired)?)
             .send()
             .await?;
         let id = out
@@ -275,19 +278,14 @@ impl Kind for RouteTable {
             .ok_or_else(|| ApiError::msg("CreateRouteTable returned no id"))?
             .to_owned();
         crate::kinds::created(&id);
-        Waiter::new(cx.timeouts(self).create)
-            .until(&format!("route table {id} to become visible"), || async {
-                let found = self
-                    .describe(cx, vec![filter("route-table-id", [&id])])
-                    .await?;
-                // Just created: EC2 may not list the id yet.
-                Ok(if found.is_empty() {
-                    Poll::Pending("not yet visible".into())
-                } else {
-                    Poll::Ready(())
-                })
-            })
-            .await?;
+        let what = format!("route table {id} to become visible");
+        wait_visible(cx.timeouts(self).create, &what, || async {
+            let mut found = self
+                .describe(cx, vec![filter("route-table-id", [&id])])
+                .await?;
+            Ok(present(found.remove(&id)))
+        })
+        .await?;
         // A new table has only its local route and no associations.
         let created = Attrs::from([
             ("routes".to_owned(), Value::List(Vec::new())),
@@ -297,7 +295,7 @@ impl Kind for RouteTable {
                 desired.get("tags").cloned().unwrap_or_default(),
             ),
         ]);
-        self.update(cx, address, &id, &created, desired).await?;
+        update_from(self, cx, address, &id, &created, desired).await?;
         Ok(id)
     }
 
@@ -308,8 +306,9 @@ impl Kind for RouteTable {
         id: &str,
         live: &Attrs,
         desired: &Attrs,
+        changed: &Changes,
     ) -> Result<(), ApiError> {
-        if differs(&SCHEMA, "routes", live, desired) {
+        if changed.has("routes") {
             apply_routes(
                 cx,
                 id,
@@ -317,7 +316,7 @@ impl Kind for RouteTable {
             )
             .await?;
         }
-        if differs(&SCHEMA, "subnet_ids", live, desired) {
+        if changed.has("subnet_ids") {
             let before = string_set(live, "subnet_ids");
             let after = string_set(desired, "subnet_ids");
             // Disassociate first: a subnet has one explicit table at a time.
@@ -348,7 +347,7 @@ impl Kind for RouteTable {
                     .await?;
             }
         }
-        if differs(&SCHEMA, "tags", live, desired) {
+        if changed.has("tags") {
             sync_tags(cx, id, live, desired).await?;
         }
         Ok(())
@@ -385,11 +384,7 @@ impl Kind for RouteTable {
         cx: Ctx<'_>,
         address: &str,
     ) -> Result<Option<String>, ApiError> {
-        Ok(self
-            .describe(cx, address_filters(cx, address))
-            .await?
-            .into_keys()
-            .next())
+        find_by_address(cx, address, |t| self.describe(cx, address_filters(t))).await
     }
 }
 

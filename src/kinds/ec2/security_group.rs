@@ -8,13 +8,13 @@ use aws_sdk_ec2::types::{
     UserIdGroupPair,
 };
 
-use super::{
-    address_filters, filter, gone_is_ok, read_by_id_filter, str_attr, sync_tags, tag_spec,
-    tags_value,
-};
-use crate::aws::wait::{Poll, Waiter};
+use super::{BATCH, address_filters, filter, sync_tags, tag_spec};
 use crate::aws::{ApiError, ErrorClass};
-use crate::kinds::{self, Ctx, Kind, Timeouts, differs};
+use crate::kinds::support::{
+    Poll, Waiter, find_by_address, gone_is_ok, pages, present, str_attr, tags_value, update_from,
+    wait_visible,
+};
+use crate::kinds::{self, Changes, Ctx, Kind, Timeouts};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -96,16 +96,12 @@ impl SecurityGroup {
         cx: Ctx<'_>,
         filters: Vec<Filter>,
     ) -> Result<BTreeMap<String, Attrs>, ApiError> {
-        let groups: Vec<_> = cx
-            .aws
-            .ec2
-            .describe_security_groups()
-            .set_filters(Some(filters))
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<_, _>>()
-            .await?;
+        let groups = pages!(
+            cx.aws
+                .ec2
+                .describe_security_groups()
+                .set_filters(Some(filters))
+        )?;
         let region = cx
             .aws
             .ec2
@@ -139,7 +135,7 @@ fn group_attrs(g: &AwsGroup, region: &str) -> Attrs {
     a.insert("vpc_id".into(), g.vpc_id().into());
     a.insert("ingress".into(), rules_value(g.ip_permissions()));
     a.insert("egress".into(), rules_value(g.ip_permissions_egress()));
-    a.insert("tags".into(), tags_value(g.tags.as_deref()));
+    a.insert("tags".into(), tags_value(g.tags()));
     a.insert("arn".into(), Value::str(arn));
     a.insert("owner_id".into(), Value::str(owner));
     a
@@ -484,6 +480,14 @@ impl Kind for SecurityGroup {
         &SCHEMA
     }
 
+    fn service(&self) -> &'static str {
+        super::SERVICE
+    }
+
+    fn network_interface_filter(&self) -> Option<&'static str> {
+        Some("group-id")
+    }
+
     /// Network interfaces of just-deleted dependents (instances, load
     /// balancers, Lambda functions) can take many minutes to go away.
     fn timeouts(&self) -> Timeouts {
@@ -503,7 +507,11 @@ impl Kind for SecurityGroup {
         cx: Ctx<'_>,
         ids: &[String],
     ) -> Result<BTreeMap<String, Attrs>, ApiError> {
-        read_by_id_filter("group-id", ids, |filters| self.describe(cx, filters)).await
+        BATCH
+            .read(ids, |chunk| {
+                self.describe(cx, vec![filter("group-id", chunk)])
+            })
+            .await
     }
 
     async fn create(
@@ -523,7 +531,7 @@ impl Kind for SecurityGroup {
                 str_attr(desired, "description").unwrap_or_else(|| "Managed by reconcile".into()),
             )
             .set_vpc_id(str_attr(desired, "vpc_id"))
-            .tag_specifications(tag_spec(cx, ResourceType::SecurityGroup, address, desired))
+            .tag_specifications(tag_spec(cx, ResourceType::SecurityGroup, address, desired)?)
             .send()
             .await?;
         let id = out
@@ -531,22 +539,15 @@ impl Kind for SecurityGroup {
             .ok_or_else(|| ApiError::msg("CreateSecurityGroup returned no id"))?
             .to_owned();
         crate::kinds::created(&id);
-        let created = Waiter::new(cx.timeouts(self).create)
-            .until(
-                &format!("security group {id} to become visible"),
-                || async {
-                    let mut found = self.describe(cx, vec![filter("group-id", [&id])]).await?;
-                    // Just created: EC2 may not list the id yet.
-                    Ok(match found.remove(&id) {
-                        Some(attrs) => Poll::Ready(attrs),
-                        None => Poll::Pending("not yet visible".into()),
-                    })
-                },
-            )
-            .await?;
+        let what = format!("security group {id} to become visible");
+        let created = wait_visible(cx.timeouts(self).create, &what, || async {
+            let mut found = self.describe(cx, vec![filter("group-id", [&id])]).await?;
+            Ok(present(found.remove(&id)))
+        })
+        .await?;
         // AWS gives a new group an egress rule allowing everything; like
         // Terraform, it goes unless the desired egress rules contain it.
-        self.update(cx, address, &id, &created, desired).await?;
+        update_from(self, cx, address, &id, &created, desired).await?;
         Ok(id)
     }
 
@@ -557,9 +558,10 @@ impl Kind for SecurityGroup {
         id: &str,
         live: &Attrs,
         desired: &Attrs,
+        changed: &Changes,
     ) -> Result<(), ApiError> {
         for (field, egress) in [("ingress", false), ("egress", true)] {
-            if differs(&SCHEMA, field, live, desired) {
+            if changed.has(field) {
                 apply_rules(
                     cx,
                     id,
@@ -569,7 +571,7 @@ impl Kind for SecurityGroup {
                 .await?;
             }
         }
-        if differs(&SCHEMA, "tags", live, desired) {
+        if changed.has("tags") {
             sync_tags(cx, id, live, desired).await?;
         }
         Ok(())
@@ -594,11 +596,7 @@ impl Kind for SecurityGroup {
         cx: Ctx<'_>,
         address: &str,
     ) -> Result<Option<String>, ApiError> {
-        Ok(self
-            .describe(cx, address_filters(cx, address))
-            .await?
-            .into_keys()
-            .next())
+        find_by_address(cx, address, |t| self.describe(cx, address_filters(t))).await
     }
 }
 

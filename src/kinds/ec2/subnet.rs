@@ -5,13 +5,13 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, ResourceType, SubnetState};
 
-use super::{
-    address_filters, bool_attr, read_by_id_filter, retry_while_in_use, str_attr, sync_tags,
-    tag_spec, tags_value,
-};
+use super::{BATCH, address_filters, filter, sync_tags, tag_spec};
 use crate::aws::ApiError;
-use crate::aws::wait::{Poll, Waiter};
-use crate::kinds::{Ctx, Kind, differs};
+use crate::kinds::support::{
+    Poll, bool_attr, find_by_address, pages, retry_while_in_use, str_attr, tags_value, update_from,
+    wait_visible,
+};
+use crate::kinds::{Changes, Ctx, Kind};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -53,16 +53,7 @@ impl Subnet {
         cx: Ctx<'_>,
         filters: Vec<Filter>,
     ) -> Result<BTreeMap<String, Attrs>, ApiError> {
-        let subnets: Vec<_> = cx
-            .aws
-            .ec2
-            .describe_subnets()
-            .set_filters(Some(filters))
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<_, _>>()
-            .await?;
+        let subnets = pages!(cx.aws.ec2.describe_subnets().set_filters(Some(filters)))?;
         Ok(subnets
             .iter()
             .filter_map(|s| Some((s.subnet_id()?.to_owned(), attrs(s))))
@@ -86,7 +77,7 @@ fn attrs(s: &aws_sdk_ec2::types::Subnet) -> Attrs {
         "availability_zone_id".into(),
         s.availability_zone_id().into(),
     );
-    a.insert("tags".into(), tags_value(s.tags.as_deref()));
+    a.insert("tags".into(), tags_value(s.tags()));
     a
 }
 
@@ -108,12 +99,24 @@ impl Kind for Subnet {
         &SCHEMA
     }
 
+    fn service(&self) -> &'static str {
+        super::SERVICE
+    }
+
+    fn network_interface_filter(&self) -> Option<&'static str> {
+        Some("subnet-id")
+    }
+
     async fn read_many(
         &self,
         cx: Ctx<'_>,
         ids: &[String],
     ) -> Result<BTreeMap<String, Attrs>, ApiError> {
-        read_by_id_filter("subnet-id", ids, |filters| self.describe(cx, filters)).await
+        BATCH
+            .read(ids, |chunk| {
+                self.describe(cx, vec![filter("subnet-id", chunk)])
+            })
+            .await
     }
 
     async fn create(
@@ -129,7 +132,7 @@ impl Kind for Subnet {
             .set_vpc_id(str_attr(desired, "vpc_id"))
             .set_cidr_block(str_attr(desired, "cidr_block"))
             .set_availability_zone(str_attr(desired, "availability_zone"))
-            .tag_specifications(tag_spec(cx, ResourceType::Subnet, address, desired))
+            .tag_specifications(tag_spec(cx, ResourceType::Subnet, address, desired)?)
             .send()
             .await?;
         let id = out
@@ -138,24 +141,14 @@ impl Kind for Subnet {
             .ok_or_else(|| ApiError::msg("CreateSubnet returned no id"))?
             .to_owned();
         crate::kinds::created(&id);
-        Waiter::new(cx.timeouts(self).create)
-            .until(&format!("subnet {id} to become available"), || async {
-                let out = cx
-                    .aws
-                    .ec2
-                    .describe_subnets()
-                    .subnet_ids(&id)
-                    .send()
-                    .await
-                    .map_err(ApiError::from);
-                Ok(match out {
-                    // Just created: EC2 may not know the id yet.
-                    Err(e) if e.is_not_found() => Poll::Pending("not yet visible".into()),
-                    Err(e) => return Err(e),
-                    Ok(o) => creation_progress(o.subnets().first().and_then(|s| s.state())),
-                })
-            })
-            .await?;
+        let what = format!("subnet {id} to become available");
+        wait_visible(cx.timeouts(self).create, &what, || async {
+            let out = cx.aws.ec2.describe_subnets().subnet_ids(&id).send().await?;
+            Ok(creation_progress(
+                out.subnets().first().and_then(|s| s.state()),
+            ))
+        })
+        .await?;
         // A new subnet does not map public IPs on launch.
         let created = Attrs::from([
             ("map_public_ip_on_launch".to_owned(), Value::Bool(false)),
@@ -164,7 +157,7 @@ impl Kind for Subnet {
                 desired.get("tags").cloned().unwrap_or_default(),
             ),
         ]);
-        self.update(cx, address, &id, &created, desired).await?;
+        update_from(self, cx, address, &id, &created, desired).await?;
         Ok(id)
     }
 
@@ -175,8 +168,9 @@ impl Kind for Subnet {
         id: &str,
         live: &Attrs,
         desired: &Attrs,
+        changed: &Changes,
     ) -> Result<(), ApiError> {
-        if differs(&SCHEMA, "map_public_ip_on_launch", live, desired)
+        if changed.has("map_public_ip_on_launch")
             && let Some(on) = bool_attr(desired, "map_public_ip_on_launch")
         {
             cx.aws
@@ -187,7 +181,7 @@ impl Kind for Subnet {
                 .send()
                 .await?;
         }
-        if differs(&SCHEMA, "tags", live, desired) {
+        if changed.has("tags") {
             sync_tags(cx, id, live, desired).await?;
         }
         Ok(())
@@ -214,11 +208,7 @@ impl Kind for Subnet {
         cx: Ctx<'_>,
         address: &str,
     ) -> Result<Option<String>, ApiError> {
-        Ok(self
-            .describe(cx, address_filters(cx, address))
-            .await?
-            .into_keys()
-            .next())
+        find_by_address(cx, address, |t| self.describe(cx, address_filters(t))).await
     }
 }
 

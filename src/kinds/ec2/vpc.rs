@@ -7,13 +7,13 @@ use aws_sdk_ec2::types::{
     AttributeBooleanValue, Filter, ResourceType, Tag, VpcAttributeName, VpcState,
 };
 
-use super::{
-    address_filters, bool_attr, gone_is_ok, read_by_id_filter, str_attr, sync_tags, tag_spec_with,
-    tags_value,
-};
+use super::{BATCH, address_filters, filter, sync_tags, tag_spec_with};
 use crate::aws::ApiError;
-use crate::aws::wait::{Poll, Waiter};
-use crate::kinds::{Ctx, Kind, MANAGES_TAG, differs, managed, manages_of, manages_value};
+use crate::kinds::support::{
+    Poll, bool_attr, find_by_address, gone_is_ok, pages, str_attr, tags_value, update_from,
+    wait_visible,
+};
+use crate::kinds::{Changes, Ctx, Kind, MANAGES_TAG, managed, manages_of, manages_value};
 use crate::schema::{Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -53,16 +53,7 @@ impl Vpc {
         cx: Ctx<'_>,
         filters: Vec<Filter>,
     ) -> Result<BTreeMap<String, Attrs>, ApiError> {
-        let vpcs: Vec<_> = cx
-            .aws
-            .ec2
-            .describe_vpcs()
-            .set_filters(Some(filters))
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<_, _>>()
-            .await?;
+        let vpcs = pages!(cx.aws.ec2.describe_vpcs().set_filters(Some(filters)))?;
         let reads = vpcs.into_iter().filter_map(|v| {
             let id = v.vpc_id()?.to_owned();
             Some(async move {
@@ -91,7 +82,7 @@ impl Vpc {
                 a.insert("owner_id".into(), v.owner_id().into());
                 a.insert("enable_dns_support".into(), support.into());
                 a.insert("enable_dns_hostnames".into(), hostnames.into());
-                a.insert("tags".into(), tags_value(v.tags.as_deref()));
+                a.insert("tags".into(), tags_value(v.tags()));
                 Ok::<_, ApiError>((id, a))
             })
         });
@@ -139,12 +130,24 @@ impl Kind for Vpc {
         &SCHEMA
     }
 
+    fn service(&self) -> &'static str {
+        super::SERVICE
+    }
+
+    fn network_interface_filter(&self) -> Option<&'static str> {
+        Some("vpc-id")
+    }
+
     async fn read_many(
         &self,
         cx: Ctx<'_>,
         ids: &[String],
     ) -> Result<BTreeMap<String, Attrs>, ApiError> {
-        read_by_id_filter("vpc-id", ids, |filters| self.describe(cx, filters)).await
+        BATCH
+            .read(ids, |chunk| {
+                self.describe(cx, vec![filter("vpc-id", chunk)])
+            })
+            .await
     }
 
     async fn create(
@@ -164,7 +167,7 @@ impl Kind for Vpc {
                 address,
                 desired,
                 Some((MANAGES_TAG, manages_value(DNS, desired))).filter(|(_, v)| !v.is_empty()),
-            ))
+            )?)
             .send()
             .await?;
         let id = out
@@ -173,27 +176,15 @@ impl Kind for Vpc {
             .ok_or_else(|| ApiError::msg("CreateVpc returned no id"))?
             .to_owned();
         crate::kinds::created(&id);
-        Waiter::new(cx.timeouts(self).create)
-            .until(&format!("VPC {id} to become available"), || async {
-                let out = cx
-                    .aws
-                    .ec2
-                    .describe_vpcs()
-                    .vpc_ids(&id)
-                    .send()
-                    .await
-                    .map_err(ApiError::from);
-                Ok(match out {
-                    // Just created: EC2 may not know the id yet.
-                    Err(e) if e.is_not_found() => Poll::Pending("not yet visible".into()),
-                    Err(e) => return Err(e),
-                    Ok(o) => match o.vpcs().first().and_then(|v| v.state()) {
-                        Some(VpcState::Available) => Poll::Ready(()),
-                        s => Poll::Pending(format!("{s:?}")),
-                    },
-                })
+        let what = format!("VPC {id} to become available");
+        wait_visible(cx.timeouts(self).create, &what, || async {
+            let out = cx.aws.ec2.describe_vpcs().vpc_ids(&id).send().await?;
+            Ok(match out.vpcs().first().and_then(|v| v.state()) {
+                Some(VpcState::Available) => Poll::Ready(()),
+                s => Poll::Pending(format!("{s:?}")),
             })
-            .await?;
+        })
+        .await?;
         // A new VPC has DNS support on and DNS hostnames off; of those, it
         // is known to manage what its manages tag (written above) lists.
         let mut created = Attrs::from([(
@@ -204,7 +195,7 @@ impl Kind for Vpc {
             let on = name == "enable_dns_support";
             created.insert(name.to_owned(), Value::Bool(on));
         }
-        self.update(cx, address, &id, &created, desired).await?;
+        update_from(self, cx, address, &id, &created, desired).await?;
         Ok(id)
     }
 
@@ -215,11 +206,12 @@ impl Kind for Vpc {
         id: &str,
         live: &Attrs,
         desired: &Attrs,
+        changed: &Changes,
     ) -> Result<(), ApiError> {
         // AWS takes one attribute per ModifyVpcAttribute call.
         let mut set = false;
         for name in DNS {
-            if differs(&SCHEMA, name, live, desired)
+            if changed.has(name)
                 && let Some(on) = bool_attr(desired, name)
             {
                 set_dns_attribute(cx, id, name, on).await?;
@@ -241,7 +233,7 @@ impl Kind for Vpc {
                 .send()
                 .await?;
         }
-        if differs(&SCHEMA, "tags", live, desired) {
+        if changed.has("tags") {
             sync_tags(cx, id, live, desired).await?;
         }
         Ok(())
@@ -265,11 +257,7 @@ impl Kind for Vpc {
         cx: Ctx<'_>,
         address: &str,
     ) -> Result<Option<String>, ApiError> {
-        Ok(self
-            .describe(cx, address_filters(cx, address))
-            .await?
-            .into_keys()
-            .next())
+        find_by_address(cx, address, |t| self.describe(cx, address_filters(t))).await
     }
 }
 
@@ -307,7 +295,7 @@ mod tests {
         live.insert("enable_dns_hostnames".into(), Value::Bool(false));
         let mut desired = live.clone();
         desired.insert("enable_dns_hostnames".into(), Value::Bool(true));
-        assert!(differs(&SCHEMA, "enable_dns_hostnames", &live, &desired));
-        assert!(!differs(&SCHEMA, "enable_dns_support", &live, &desired));
+        assert!(Changes::between(&Vpc, &live, &desired).has("enable_dns_hostnames"));
+        assert!(!Changes::between(&Vpc, &live, &desired).has("enable_dns_support"));
     }
 }

@@ -1,5 +1,8 @@
 //! ECR kinds and the helpers they share: tags.
 
+/// The AWS service of these kinds.
+pub const SERVICE: &str = "ecr";
+
 pub mod repository;
 
 use aws_sdk_ecr::types::Tag;

@@ -9,8 +9,9 @@ use futures::{StreamExt, TryStreamExt};
 use super::{CONCURRENCY, create_tags, found, is_ours, tag, tag_changes, tags_value};
 use crate::aws::ApiError;
 use crate::aws::error::gone_is_ok;
-use crate::kinds::iam::{canonical_policy, policy_value};
-use crate::kinds::{Ctx, Kind, bool_attr, differs, str_attr};
+use crate::kinds::support::policy::{canonical_policy, policy_value};
+use crate::kinds::support::update_from;
+use crate::kinds::{Changes, Ctx, Kind, bool_attr, str_attr};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type, json_text};
 use crate::value::{Attrs, Value};
 
@@ -285,6 +286,10 @@ impl Kind for EcrRepository {
         &SCHEMA
     }
 
+    fn service(&self) -> &'static str {
+        super::SERVICE
+    }
+
     /// The repository policy compares as an IAM policy, the lifecycle policy
     /// as a JSON document.
     fn canonicalize(&self, attrs: &mut Attrs) {
@@ -345,7 +350,7 @@ impl Kind for EcrRepository {
             "arn".into(),
             out.repository().and_then(|r| r.repository_arn()).into(),
         );
-        self.update(cx, address, &name, &created, desired).await?;
+        update_from(self, cx, address, &name, &created, desired).await?;
         Ok(name)
     }
 
@@ -356,11 +361,11 @@ impl Kind for EcrRepository {
         id: &str,
         live: &Attrs,
         desired: &Attrs,
+        changed: &Changes,
     ) -> Result<(), ApiError> {
         let (live, desired) = (canonical(live), canonical(desired));
         let ecr = &cx.aws.ecr;
-        let changed = |f: &str| differs(&SCHEMA, f, &live, &desired);
-        if changed("image_tag_mutability")
+        if changed.has("image_tag_mutability")
             && let Some(m) = str_attr(&desired, "image_tag_mutability")
         {
             ecr.put_image_tag_mutability()
@@ -369,7 +374,7 @@ impl Kind for EcrRepository {
                 .send()
                 .await?;
         }
-        if changed("scan_on_push")
+        if changed.has("scan_on_push")
             && let Some(scan) = bool_attr(&desired, "scan_on_push")
         {
             ecr.put_image_scanning_configuration()
@@ -382,7 +387,7 @@ impl Kind for EcrRepository {
                 .send()
                 .await?;
         }
-        if changed("lifecycle_policy")
+        if changed.has("lifecycle_policy")
             && let Some(doc) = desired.get("lifecycle_policy")
         {
             if is_none_doc(doc) {
@@ -400,7 +405,7 @@ impl Kind for EcrRepository {
                     .await?;
             }
         }
-        if changed("repository_policy")
+        if changed.has("repository_policy")
             && let Some(doc) = desired.get("repository_policy")
         {
             if is_none_doc(doc) {
@@ -418,8 +423,8 @@ impl Kind for EcrRepository {
                     .await?;
             }
         }
-        let tags_changed = changed("tags");
-        let force_changed = changed("force_delete");
+        let tags_changed = changed.has("tags");
+        let force_changed = changed.has("force_delete");
         if tags_changed || force_changed {
             let arn = match str_attr(&live, "arn") {
                 Some(arn) => arn,
@@ -571,12 +576,10 @@ mod tests {
                 r#"{"Statement" : [ {"Action":["ecr:*"],"Principal":{"AWS":["arn:aws:iam::123456789012:root"]},"Effect":"Allow"} ]}"#,
             ),
         )]);
-        assert!(!differs(
-            &SCHEMA,
-            "repository_policy",
-            &canonical(&written),
-            &canonical(&read)
-        ));
+        assert!(
+            !Changes::between(&EcrRepository, &canonical(&written), &canonical(&read),)
+                .has("repository_policy")
+        );
     }
 
     #[test]

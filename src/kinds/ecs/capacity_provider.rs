@@ -12,10 +12,13 @@ use aws_sdk_ecs::types::{
     ManagedScalingStatus, ManagedTerminationProtection,
 };
 
-use super::{changed, int_field, is_ours, str_attr, str_field, sync_tags, table, tags, tags_value};
+use super::sync_tags;
 use crate::aws::ApiError;
-use crate::aws::wait::{Poll, Waiter};
-use crate::kinds::{Ctx, Kind, Timeouts, bool_attr};
+use crate::kinds::support::{
+    Batch, Poll, Waiter, bool_attr, create_tags, int_field, is_ours, str_attr, str_field, table,
+    tags_value,
+};
+use crate::kinds::{Changes, Ctx, Kind, Timeouts};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -239,6 +242,10 @@ impl Kind for EcsCapacityProvider {
         &SCHEMA
     }
 
+    fn service(&self) -> &'static str {
+        super::SERVICE
+    }
+
     fn timeouts(&self) -> Timeouts {
         Timeouts::minutes(10, 10, 20)
     }
@@ -248,11 +255,9 @@ impl Kind for EcsCapacityProvider {
         cx: Ctx<'_>,
         ids: &[String],
     ) -> Result<BTreeMap<String, Attrs>, ApiError> {
-        let mut out = BTreeMap::new();
-        for chunk in ids.chunks(DESCRIBE_CHUNK) {
-            out.extend(self.describe(cx, chunk).await?);
-        }
-        Ok(out)
+        Batch::of(DESCRIBE_CHUNK)
+            .read(ids, |chunk| self.describe(cx, chunk))
+            .await
     }
 
     async fn create(
@@ -261,8 +266,8 @@ impl Kind for EcsCapacityProvider {
         address: &str,
         desired: &Attrs,
     ) -> Result<String, ApiError> {
-        let name =
-            str_attr(desired, "name").unwrap_or_else(|| super::default_name(cx.stack, address));
+        let name = str_attr(desired, "name")
+            .unwrap_or_else(|| crate::kinds::default_name(cx.stack, address));
         let provider = AutoScalingGroupProvider::builder()
             .auto_scaling_group_arn(str_attr(desired, "auto_scaling_group_arn").unwrap_or_default())
             .set_managed_scaling(managed_scaling(desired)?)
@@ -275,7 +280,7 @@ impl Kind for EcsCapacityProvider {
             .create_capacity_provider()
             .name(&name)
             .auto_scaling_group_provider(provider)
-            .set_tags(Some(tags(cx, address, desired)))
+            .set_tags(Some(create_tags(cx, address, desired)?))
             .send()
             .await?;
         out.capacity_provider()
@@ -291,10 +296,9 @@ impl Kind for EcsCapacityProvider {
         id: &str,
         live: &Attrs,
         desired: &Attrs,
+        changed: &Changes,
     ) -> Result<(), ApiError> {
-        if changed(&SCHEMA, "managed_scaling", live, desired)
-            || changed(&SCHEMA, "managed_termination_protection", live, desired)
-        {
+        if changed.sets("managed_scaling") || changed.sets("managed_termination_protection") {
             cx.aws
                 .ecs
                 .update_capacity_provider()
@@ -325,7 +329,7 @@ impl Kind for EcsCapacityProvider {
                 )
                 .await?;
         }
-        if changed(&SCHEMA, "tags", live, desired) {
+        if changed.sets("tags") {
             sync_tags(cx, id, live, desired).await?;
         }
         Ok(())
@@ -379,7 +383,7 @@ impl Kind for EcsCapacityProvider {
         // state cannot be made twice (the second create fails and
         // `find_created` adopts the first). One made under the default
         // name is found by it; no listing of every provider is needed.
-        self.find_named(cx, address, &super::default_name(cx.stack, address))
+        self.find_named(cx, address, &crate::kinds::default_name(cx.stack, address))
             .await
     }
 
@@ -444,7 +448,11 @@ mod tests {
             ),
         ]));
         for f in SCHEMA.inputs() {
-            assert!(!changed(&SCHEMA, f.name, &a, &desired), "{}", f.name);
+            assert!(
+                !Changes::between(&EcsCapacityProvider, &a, &desired).sets(f.name),
+                "{}",
+                f.name
+            );
         }
     }
 

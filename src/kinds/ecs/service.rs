@@ -8,16 +8,15 @@ use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, DeploymentCircuitBreaker, DeploymentConfiguration,
     DeploymentRolloutState, LaunchType, LoadBalancer, NetworkConfiguration, Service, ServiceField,
 };
-use futures::StreamExt;
 
 use super::cluster::cluster_name;
-use super::{
-    READ_CONCURRENCY, STRATEGY, bool_attr, changed, default_name, int_field, is_ours, str_attr,
-    str_field, strategy_items, strategy_value, sync_tags, table, tags, tags_value, to_i32,
-};
+use super::{READ_CONCURRENCY, STRATEGY, strategy_items, strategy_value, sync_tags};
 use crate::aws::ApiError;
-use crate::aws::wait::{Poll, Waiter};
-use crate::kinds::{Ctx, Kind, Timeouts};
+use crate::kinds::support::{
+    Batch, Poll, Waiter, bool_attr, create_tags, find_by_address, found, int_field, pages,
+    str_attr, str_field, table, tag_pairs, tags_value, to_i32,
+};
+use crate::kinds::{Changes, Ctx, Kind, Timeouts, default_name};
 use crate::schema::PORT;
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
@@ -27,12 +26,11 @@ pub struct EcsService;
 /// DescribeServices takes at most 10 services, all of one cluster.
 const DESCRIBE_CHUNK: usize = 10;
 
+/// How a read describes many services of one cluster.
+const BATCH: Batch = Batch::of(DESCRIBE_CHUNK).concurrent(READ_CONCURRENCY);
+
 /// How long a just-created IAM role may be unusable for ECS (see `create`).
 const IAM_PROPAGATION: std::time::Duration = std::time::Duration::from_secs(120);
-
-/// Where `canonicalize` keeps `wait_for_steady_state`: a key outside the
-/// schema, which the planner never compares (see `canonicalize`).
-pub const WAIT_KEY: &str = "_wait_for_steady_state";
 
 const NETWORK: &[Field] = &[
     Field::new("subnets", Type::Set(&Type::String))
@@ -120,6 +118,7 @@ static SCHEMA: Schema = Schema {
             .doc("Whether failing deployments stop, and roll back."),
         Field::new("wait_for_steady_state", Type::Bool)
             .default(Default::Bool(false))
+            .client_only()
             .doc(
                 "Whether create and update wait until the deployment is done and every task \
                   runs. Not sent to AWS and never a difference.",
@@ -228,8 +227,9 @@ impl EcsService {
         id: &str,
         live: &Attrs,
         desired: &Attrs,
+        changed: &Changes,
     ) -> Result<bool, ApiError> {
-        let c = |f: &str| changed(&SCHEMA, f, live, desired);
+        let c = |f: &str| changed.sets(f);
         let mut call = cx
             .aws
             .ecs
@@ -343,6 +343,40 @@ fn steady(s: &Service) -> Poll<()> {
     }
 }
 
+/// The awsvpc network configuration of a described service.
+fn network_value(s: &Service) -> Value {
+    s.network_configuration()
+        .and_then(NetworkConfiguration::awsvpc_configuration)
+        .map(|v| {
+            table([
+                ("subnets", Value::from(v.subnets().to_vec())),
+                ("security_groups", Value::from(v.security_groups().to_vec())),
+                (
+                    "assign_public_ip",
+                    Value::Bool(v.assign_public_ip() == Some(&AssignPublicIp::Enabled)),
+                ),
+            ])
+        })
+        .unwrap_or_default()
+}
+
+/// The target groups of a described service.
+fn load_balancers_value(s: &Service) -> Value {
+    Value::List(
+        s.load_balancers()
+            .iter()
+            .filter(|lb| lb.target_group_arn().is_some())
+            .map(|lb| {
+                table([
+                    ("target_group_arn", lb.target_group_arn().into()),
+                    ("container_name", lb.container_name().into()),
+                    ("container_port", lb.container_port().into()),
+                ])
+            })
+            .collect(),
+    )
+}
+
 fn service_attrs(s: &Service) -> Attrs {
     let arn = s.service_arn().unwrap_or_default();
     let deployment = s.deployment_configuration();
@@ -361,38 +395,8 @@ fn service_attrs(s: &Service) -> Attrs {
         "capacity_provider_strategy".into(),
         strategy_value(s.capacity_provider_strategy()),
     );
-    a.insert(
-        "network_configuration".into(),
-        s.network_configuration()
-            .and_then(NetworkConfiguration::awsvpc_configuration)
-            .map(|v| {
-                table([
-                    ("subnets", Value::from(v.subnets().to_vec())),
-                    ("security_groups", Value::from(v.security_groups().to_vec())),
-                    (
-                        "assign_public_ip",
-                        Value::Bool(v.assign_public_ip() == Some(&AssignPublicIp::Enabled)),
-                    ),
-                ])
-            })
-            .unwrap_or_default(),
-    );
-    a.insert(
-        "load_balancers".into(),
-        Value::List(
-            s.load_balancers()
-                .iter()
-                .filter(|lb| lb.target_group_arn().is_some())
-                .map(|lb| {
-                    table([
-                        ("target_group_arn", lb.target_group_arn().into()),
-                        ("container_name", lb.container_name().into()),
-                        ("container_port", lb.container_port().into()),
-                    ])
-                })
-                .collect(),
-        ),
-    );
+    a.insert("network_configuration".into(), network_value(s));
+    a.insert("load_balancers".into(), load_balancers_value(s));
     a.insert(
         "health_check_grace_period".into(),
         s.health_check_grace_period_seconds().into(),
@@ -421,8 +425,6 @@ fn service_attrs(s: &Service) -> Attrs {
             })
             .unwrap_or_default(),
     );
-    // Not an AWS setting: reads as its default (see `canonicalize`).
-    a.insert("wait_for_steady_state".into(), Value::Bool(false));
     a.insert(
         "enable_execute_command".into(),
         Value::Bool(s.enable_execute_command()),
@@ -500,11 +502,9 @@ fn deployment_configuration(desired: &Attrs) -> Result<DeploymentConfiguration, 
         .build())
 }
 
-/// Whether `desired` (canonical or not) asks create and update to wait.
+/// Whether `desired` asks create and update to wait.
 fn wants_steady(desired: &Attrs) -> bool {
-    [WAIT_KEY, "wait_for_steady_state"]
-        .iter()
-        .any(|k| desired.get(*k) == Some(&Value::Bool(true)))
+    desired.get("wait_for_steady_state") == Some(&Value::Bool(true))
 }
 
 /// What one CreateService attempt means for the retry around it.
@@ -542,27 +542,23 @@ impl Kind for EcsService {
         &SCHEMA
     }
 
+    fn service(&self) -> &'static str {
+        super::SERVICE
+    }
+
     /// Deployments and draining take minutes.
     fn timeouts(&self) -> Timeouts {
         Timeouts::minutes(20, 20, 20)
     }
 
     /// Clusters and revisions compare by name (`web:3`), whether written as
-    /// ARNs or not. `wait_for_steady_state` tells reconcile how to apply;
-    /// AWS knows nothing of it, so the live side always reads `false`. The
-    /// planner compares every schema field the desired side sets, so the
-    /// field is moved out of the schema's names into `WAIT_KEY` (kept only
-    /// when true), on both sides: it never shows as a difference, and
-    /// create and update still see it.
+    /// ARNs or not.
     fn canonicalize(&self, attrs: &mut Attrs) {
         if let Some(Value::Str(c)) = attrs.get_mut("cluster") {
             *c = cluster_name(c).to_owned();
         }
         if let Some(Value::Str(td)) = attrs.get_mut("task_definition") {
             *td = short_task_definition(td).to_owned();
-        }
-        if attrs.remove("wait_for_steady_state") == Some(Value::Bool(true)) {
-            attrs.insert(WAIT_KEY.to_owned(), Value::Bool(true));
         }
     }
 
@@ -578,23 +574,14 @@ impl Kind for EcsService {
                 .or_default()
                 .push(id.clone());
         }
-        let calls: Vec<(&String, &[String])> = by_cluster
-            .iter()
-            .flat_map(|(cluster, ids)| ids.chunks(DESCRIBE_CHUNK).map(move |c| (cluster, c)))
-            .collect();
-        // The futures are built before they are streamed (see
-        // `EcsTaskDefinition::describe_all`).
-        let calls: Vec<_> = calls
-            .into_iter()
-            .map(|(cluster, chunk)| self.describe(cx, cluster, chunk))
-            .collect();
-        let answers: Vec<_> = futures::stream::iter(calls)
-            .buffer_unordered(READ_CONCURRENCY)
-            .collect()
-            .await;
+        let reads = by_cluster.iter().map(|(cluster, ids)| {
+            BATCH.read::<BTreeMap<_, _>, _, _, _>(ids, move |chunk| {
+                self.describe(cx, cluster, chunk)
+            })
+        });
         let mut out = BTreeMap::new();
-        for found in answers {
-            out.extend(found?);
+        for found in futures::future::try_join_all(reads).await? {
+            out.extend(found);
         }
         Ok(out)
     }
@@ -634,7 +621,7 @@ impl Kind for EcsService {
             )?)
             .deployment_configuration(deployment_configuration(desired)?)
             .set_enable_execute_command(bool_attr(desired, "enable_execute_command"))
-            .set_tags(Some(tags(cx, address, desired)));
+            .set_tags(Some(create_tags(cx, address, desired)?));
         let arn = Waiter::new(IAM_PROPAGATION)
             .until(&format!("ECS service {name} to be created"), || {
                 let call = call.clone();
@@ -664,9 +651,9 @@ impl Kind for EcsService {
         // What CreateService did not take as asked (the emulator ignores the
         // deployment configuration, the grace period and execute-command)
         // is set now; against AWS nothing differs and no call is made.
-        let mut created = created;
-        self.canonicalize(&mut created);
-        self.apply_changes(cx, &arn, &created, desired).await?;
+        let changed = Changes::between(self, &created, desired);
+        self.apply_changes(cx, &arn, &created, desired, &changed)
+            .await?;
         if wants_steady(desired) {
             self.wait_steady(cx, &cluster, &arn, cx.timeouts(self).create)
                 .await?;
@@ -681,11 +668,12 @@ impl Kind for EcsService {
         id: &str,
         live: &Attrs,
         desired: &Attrs,
+        changed: &Changes,
     ) -> Result<(), ApiError> {
         let (mut live, mut desired) = (live.clone(), desired.clone());
         self.canonicalize(&mut live);
         self.canonicalize(&mut desired);
-        let deployed = self.apply_changes(cx, id, &live, &desired).await?;
+        let deployed = self.apply_changes(cx, id, &live, &desired, changed).await?;
         if deployed && wants_steady(&desired) {
             let cluster = cluster_of(id, &desired);
             self.wait_steady(cx, &cluster, id, cx.timeouts(self).update)
@@ -739,53 +727,34 @@ impl Kind for EcsService {
     ) -> Result<Option<String>, ApiError> {
         // ECS has no tag filter: every active service of every cluster,
         // described with its tags.
-        let clusters: Vec<String> = cx
-            .aws
-            .ecs
-            .list_clusters()
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<_, _>>()
-            .await?;
-        for cluster in clusters {
-            let arns: Vec<String> = match cx
-                .aws
-                .ecs
-                .list_services()
-                .cluster(&cluster)
-                .into_paginator()
-                .items()
-                .send()
-                .collect::<Result<Vec<_>, _>>()
-                .await
-                .map_err(ApiError::from)
-            {
-                Err(e) if e.is_not_found() => continue,
-                other => other?,
-            };
-            for chunk in arns.chunks(DESCRIBE_CHUNK) {
-                let out = cx
-                    .aws
-                    .ecs
-                    .describe_services()
-                    .cluster(&cluster)
-                    .set_services(Some(chunk.to_vec()))
-                    .include(ServiceField::Tags)
-                    .send()
+        find_by_address(cx, address, |t| async move {
+            let mut ours = Vec::new();
+            for cluster in pages!(cx.aws.ecs.list_clusters())? {
+                // Deleted since it was listed.
+                let Some(arns) = found(pages!(cx.aws.ecs.list_services().cluster(&cluster)))?
+                else {
+                    continue;
+                };
+                let services: Vec<Service> = BATCH
+                    .read(&arns, |chunk| {
+                        let call = cx.aws.ecs.describe_services().cluster(&cluster);
+                        let call = call.set_services(Some(chunk.to_vec()));
+                        async move {
+                            let out = call.include(ServiceField::Tags).send().await?;
+                            Ok(out.services.unwrap_or_default())
+                        }
+                    })
                     .await?;
-                if let Some(arn) = out
-                    .services()
-                    .iter()
-                    .filter(|s| s.status() == Some("ACTIVE"))
-                    .find(|s| is_ours(cx, address, s.tags()))
-                    .and_then(Service::service_arn)
-                {
-                    return Ok(Some(arn.to_owned()));
-                }
+                ours.extend(
+                    services
+                        .into_iter()
+                        .filter(|s| s.status() == Some("ACTIVE") && t.matches(tag_pairs(s.tags())))
+                        .filter_map(|s| s.service_arn),
+                );
             }
-        }
-        Ok(None)
+            Ok(ours)
+        })
+        .await
     }
 }
 
@@ -895,13 +864,15 @@ mod tests {
         let live = canon(service_attrs(&aws_service()));
         let desired = canon(user);
         for (name, want) in &desired {
-            if SCHEMA.field(name).is_some() {
+            if SCHEMA.field(name).is_some_and(|f| !f.client_only) {
                 assert_eq!(live.get(name), Some(want), "{name}");
             }
         }
-        assert_eq!(desired[WAIT_KEY], Value::Bool(true));
+        // Client-only: not read from AWS, and never a change.
+        assert!(SCHEMA.field("wait_for_steady_state").unwrap().client_only);
         assert!(!live.contains_key("wait_for_steady_state"));
-        assert!(!live.contains_key(WAIT_KEY));
+        assert!(wants_steady(&desired));
+        assert!(!Changes::between(&EcsService, &live, &desired).has("wait_for_steady_state"));
     }
 
     #[test]
@@ -1000,12 +971,7 @@ mod tests {
             )
             .build();
         let live = service_attrs(&inherited);
-        assert!(!changed(
-            &SCHEMA,
-            "capacity_provider_strategy",
-            &live,
-            &desired
-        ));
+        assert!(!Changes::between(&EcsService, &live, &desired).sets("capacity_provider_strategy"));
     }
 
     #[test]

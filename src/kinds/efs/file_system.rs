@@ -14,8 +14,8 @@ use super::{
 };
 use crate::aws::ApiError;
 use crate::aws::wait::Waiter;
-use crate::kinds::ec2::client_token;
-use crate::kinds::{Ctx, Kind, bool_attr, differs, str_attr};
+use crate::kinds::support::client_token;
+use crate::kinds::{Changes, Ctx, Kind, bool_attr, str_attr};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -187,6 +187,10 @@ impl Kind for EfsFileSystem {
         &SCHEMA
     }
 
+    fn service(&self) -> &'static str {
+        super::SERVICE
+    }
+
     async fn read_many(
         &self,
         cx: Ctx<'_>,
@@ -261,10 +265,10 @@ impl Kind for EfsFileSystem {
         id: &str,
         live: &Attrs,
         desired: &Attrs,
+        changed: &Changes,
     ) -> Result<(), ApiError> {
         let efs = &cx.aws.efs;
-        let changed = |f: &str| differs(&SCHEMA, f, live, desired);
-        if changed("throughput_mode")
+        if changed.has("throughput_mode")
             && let Some(mode) = str_attr(desired, "throughput_mode")
         {
             efs.update_file_system()
@@ -278,10 +282,10 @@ impl Kind for EfsFileSystem {
                 })
                 .await?;
         }
-        if changed("lifecycle_policy") {
+        if changed.has("lifecycle_policy") {
             put_lifecycle(cx, id, transition_to_ia(desired)).await?;
         }
-        if changed("tags") {
+        if changed.has("tags") {
             let (set, unset) = tag_changes(live, desired);
             if !set.is_empty() {
                 let tags = set.into_iter().map(|(k, v)| tag(k, v));

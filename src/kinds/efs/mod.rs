@@ -1,5 +1,8 @@
 //! EFS kinds and the helpers they share: tags, life-cycle states.
 
+/// The AWS service of these kinds.
+pub const SERVICE: &str = "elasticfilesystem";
+
 pub mod file_system;
 pub mod mount_target;
 

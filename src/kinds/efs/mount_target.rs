@@ -9,7 +9,7 @@ use futures::{StreamExt, TryStreamExt};
 use super::{creation_progress, deletion_progress, found};
 use crate::aws::ApiError;
 use crate::aws::wait::Waiter;
-use crate::kinds::{Ctx, Kind, differs, str_attr};
+use crate::kinds::{Changes, Ctx, Kind, str_attr};
 use crate::schema::{Field, ID, Schema, Type};
 use crate::value::{Attrs, Value};
 
@@ -142,6 +142,10 @@ impl Kind for EfsMountTarget {
         &SCHEMA
     }
 
+    fn service(&self) -> &'static str {
+        super::SERVICE
+    }
+
     /// DescribeMountTargets takes one mount target id or one file system id:
     /// the first id of a batch names its file system, whose listing then
     /// answers for every sibling in the batch. Security groups take one call
@@ -209,11 +213,12 @@ impl Kind for EfsMountTarget {
         cx: Ctx<'_>,
         _address: &str,
         id: &str,
-        live: &Attrs,
+        _live: &Attrs,
         desired: &Attrs,
+        changed: &Changes,
     ) -> Result<(), ApiError> {
         // Everything else forces a new mount target.
-        if differs(&SCHEMA, "security_groups", live, desired) {
+        if changed.has("security_groups") {
             let groups = desired
                 .get("security_groups")
                 .map(Value::str_list)

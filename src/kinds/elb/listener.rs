@@ -7,12 +7,14 @@ use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{Certificate, Listener as AwsListener, ProtocolEnum};
 
 use super::{
-    ACTION, action_of, action_value, all_listener_arns, create_tags, describe_chunked, gone_is_ok,
-    i32_attr, only_requested, str_attr, sync_tags, tagged_with, upper_case, with_tags,
+    ACTION, BATCH, action_of, action_value, all_listener_arns, i32_attr, only_requested, sync_tags,
+    tagged_with, upper_case, with_tags,
 };
 use crate::aws::ApiError;
-use crate::aws::wait::{Poll, Waiter};
-use crate::kinds::{Ctx, Kind, differs};
+use crate::kinds::support::{
+    Poll, Waiter, create_tags, find_by_address, gone_is_ok, pages, present, str_attr, wait_visible,
+};
+use crate::kinds::{Changes, Ctx, Kind};
 use crate::schema::PORT;
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
@@ -65,20 +67,16 @@ impl Listener {
 
     /// The described listeners of `arns` that exist.
     async fn listeners(&self, cx: Ctx<'_>, arns: &[String]) -> Result<Vec<AwsListener>, ApiError> {
-        let listeners = describe_chunked(arns, |chunk| async move {
-            let listeners: Vec<_> = cx
-                .aws
-                .elb
-                .describe_listeners()
-                .set_listener_arns(Some(chunk))
-                .into_paginator()
-                .items()
-                .send()
-                .collect::<Result<_, _>>()
-                .await?;
-            Ok(listeners)
-        })
-        .await?;
+        let listeners = BATCH
+            .read(arns, |chunk| async move {
+                pages!(
+                    cx.aws
+                        .elb
+                        .describe_listeners()
+                        .set_listener_arns(Some(chunk.to_vec()))
+                )
+            })
+            .await?;
         Ok(only_requested(listeners, arns, AwsListener::listener_arn))
     }
 }
@@ -117,6 +115,10 @@ impl Kind for Listener {
         &SCHEMA
     }
 
+    fn service(&self) -> &'static str {
+        super::SERVICE
+    }
+
     fn canonicalize(&self, attrs: &mut Attrs) {
         upper_case(attrs, "protocol");
     }
@@ -149,7 +151,7 @@ impl Kind for Listener {
             .set_certificates(certificate.map(|c| vec![c]))
             .set_ssl_policy(str_attr(desired, "ssl_policy"))
             .default_actions(action)
-            .set_tags(Some(create_tags(cx, address, desired)))
+            .set_tags(Some(create_tags(cx, address, desired)?))
             .send()
             .await?;
         let arn = out
@@ -159,16 +161,12 @@ impl Kind for Listener {
             .ok_or_else(|| ApiError::msg("CreateListener returned no ARN"))?
             .to_owned();
         crate::kinds::created(&arn);
-        Waiter::new(cx.timeouts(self).create)
-            .until(&format!("listener {arn} to become visible"), || async {
-                let found = self.listeners(cx, std::slice::from_ref(&arn)).await?;
-                Ok(if found.is_empty() {
-                    Poll::Pending("not yet visible".into())
-                } else {
-                    Poll::Ready(())
-                })
-            })
-            .await?;
+        let what = format!("listener {arn} to become visible");
+        wait_visible(cx.timeouts(self).create, &what, || async {
+            let found = self.listeners(cx, std::slice::from_ref(&arn)).await?;
+            Ok(present(found.first().map(drop)))
+        })
+        .await?;
         Ok(arn)
     }
 
@@ -180,15 +178,14 @@ impl Kind for Listener {
         id: &str,
         live: &Attrs,
         desired: &Attrs,
+        changed: &Changes,
     ) -> Result<(), ApiError> {
-        let (mut before, mut after) = (live.clone(), desired.clone());
-        self.canonicalize(&mut before);
+        let mut after = desired.clone();
         self.canonicalize(&mut after);
-        let changed = |f: &str| is_set(&after, f) && differs(&SCHEMA, f, &before, &after);
-        let protocol_changed = changed("protocol");
+        let protocol_changed = changed.sets("protocol");
         let mut call = cx.aws.elb.modify_listener().listener_arn(id);
         let mut any = false;
-        if changed("port") {
+        if changed.sets("port") {
             call = call.set_port(i32_attr(&after, "port")?);
             any = true;
         }
@@ -202,7 +199,9 @@ impl Kind for Listener {
         }
         // A listener becoming HTTPS takes its certificate and policy in the
         // same call.
-        if changed("certificate_arn") || (protocol_changed && is_set(&after, "certificate_arn")) {
+        if changed.sets("certificate_arn")
+            || (protocol_changed && is_set(&after, "certificate_arn"))
+        {
             call = call.certificates(
                 Certificate::builder()
                     .set_certificate_arn(str_attr(&after, "certificate_arn"))
@@ -210,11 +209,11 @@ impl Kind for Listener {
             );
             any = true;
         }
-        if changed("ssl_policy") || (protocol_changed && is_set(&after, "ssl_policy")) {
+        if changed.sets("ssl_policy") || (protocol_changed && is_set(&after, "ssl_policy")) {
             call = call.set_ssl_policy(str_attr(&after, "ssl_policy"));
             any = true;
         }
-        if changed("default_action") {
+        if changed.sets("default_action") {
             call = call.default_actions(action_of(
                 after.get("default_action").unwrap_or(&Value::Null),
             )?);
@@ -223,7 +222,7 @@ impl Kind for Listener {
         if any {
             call.send().await?;
         }
-        if differs(&SCHEMA, "tags", &before, &after) {
+        if changed.has("tags") {
             sync_tags(cx, id, live, desired).await?;
         }
         Ok(())
@@ -258,7 +257,7 @@ impl Kind for Listener {
         address: &str,
     ) -> Result<Option<String>, ApiError> {
         let arns = all_listener_arns(cx).await?;
-        Ok(tagged_with(cx, &arns, address).await?.into_iter().next())
+        find_by_address(cx, address, |t| tagged_with(cx, &arns, t)).await
     }
 }
 

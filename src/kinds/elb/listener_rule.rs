@@ -9,12 +9,14 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 
 use super::{
-    ACTION, action_of, action_value, all_listener_arns, create_tags, describe_chunked, gone_is_ok,
-    i32_attr, only_requested, str_attr, sync_tags, tagged_with, with_tags,
+    ACTION, BATCH, action_of, action_value, all_listener_arns, i32_attr, only_requested, sync_tags,
+    tagged_with, with_tags,
 };
 use crate::aws::ApiError;
-use crate::aws::wait::{Poll, Waiter};
-use crate::kinds::{Ctx, Kind, differs};
+use crate::kinds::support::{
+    Poll, Waiter, create_tags, find_by_address, gone_is_ok, pages, present, str_attr, wait_visible,
+};
+use crate::kinds::{Changes, Ctx, Kind};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -78,20 +80,16 @@ impl ListenerRule {
 
     /// The described rules of `arns` that exist.
     async fn rules(&self, cx: Ctx<'_>, arns: &[String]) -> Result<Vec<Rule>, ApiError> {
-        let rules = describe_chunked(arns, |chunk| async move {
-            let rules: Vec<_> = cx
-                .aws
-                .elb
-                .describe_rules()
-                .set_rule_arns(Some(chunk))
-                .into_paginator()
-                .items()
-                .send()
-                .collect::<Result<_, _>>()
-                .await?;
-            Ok(rules)
-        })
-        .await?;
+        let rules = BATCH
+            .read(arns, |chunk| async move {
+                pages!(
+                    cx.aws
+                        .elb
+                        .describe_rules()
+                        .set_rule_arns(Some(chunk.to_vec()))
+                )
+            })
+            .await?;
         Ok(only_requested(rules, arns, Rule::rule_arn))
     }
 }
@@ -196,6 +194,10 @@ impl Kind for ListenerRule {
         &SCHEMA
     }
 
+    fn service(&self) -> &'static str {
+        super::SERVICE
+    }
+
     async fn read_many(
         &self,
         cx: Ctx<'_>,
@@ -220,7 +222,7 @@ impl Kind for ListenerRule {
             .set_priority(i32_attr(desired, "priority")?)
             .set_conditions(Some(conditions))
             .actions(action)
-            .set_tags(Some(create_tags(cx, address, desired)))
+            .set_tags(Some(create_tags(cx, address, desired)?))
             .send()
             .await?;
         let arn = out
@@ -230,19 +232,12 @@ impl Kind for ListenerRule {
             .ok_or_else(|| ApiError::msg("CreateRule returned no ARN"))?
             .to_owned();
         crate::kinds::created(&arn);
-        Waiter::new(cx.timeouts(self).create)
-            .until(
-                &format!("listener rule {arn} to become visible"),
-                || async {
-                    let found = self.rules(cx, std::slice::from_ref(&arn)).await?;
-                    Ok(if found.is_empty() {
-                        Poll::Pending("not yet visible".into())
-                    } else {
-                        Poll::Ready(())
-                    })
-                },
-            )
-            .await?;
+        let what = format!("listener rule {arn} to become visible");
+        wait_visible(cx.timeouts(self).create, &what, || async {
+            let found = self.rules(cx, std::slice::from_ref(&arn)).await?;
+            Ok(present(found.first().map(drop)))
+        })
+        .await?;
         Ok(arn)
     }
 
@@ -255,8 +250,9 @@ impl Kind for ListenerRule {
         id: &str,
         live: &Attrs,
         desired: &Attrs,
+        changed: &Changes,
     ) -> Result<(), ApiError> {
-        if differs(&SCHEMA, "priority", live, desired) {
+        if changed.has("priority") {
             cx.aws
                 .elb
                 .set_rule_priorities()
@@ -269,8 +265,8 @@ impl Kind for ListenerRule {
                 .send()
                 .await?;
         }
-        let conditions = differs(&SCHEMA, "conditions", live, desired);
-        let action = differs(&SCHEMA, "action", live, desired);
+        let conditions = changed.has("conditions");
+        let action = changed.has("action");
         if conditions || action {
             let mut call = cx.aws.elb.modify_rule().rule_arn(id);
             if conditions {
@@ -283,7 +279,7 @@ impl Kind for ListenerRule {
             }
             call.send().await?;
         }
-        if differs(&SCHEMA, "tags", live, desired) {
+        if changed.has("tags") {
             sync_tags(cx, id, live, desired).await?;
         }
         Ok(())
@@ -321,18 +317,7 @@ impl Kind for ListenerRule {
     ) -> Result<Option<String>, ApiError> {
         let listeners = all_listener_arns(cx).await?;
         let per_listener = listeners.iter().map(|l| async move {
-            let r = cx
-                .aws
-                .elb
-                .describe_rules()
-                .listener_arn(l)
-                .into_paginator()
-                .items()
-                .send()
-                .collect::<Result<Vec<_>, _>>()
-                .await
-                .map_err(ApiError::from);
-            match r {
+            match pages!(cx.aws.elb.describe_rules().listener_arn(l)) {
                 // Deleted since it was listed.
                 Err(e) if e.is_not_found() => Ok(Vec::new()),
                 Err(e) => Err(e),
@@ -348,7 +333,7 @@ impl Kind for ListenerRule {
             .into_iter()
             .flatten()
             .collect();
-        Ok(tagged_with(cx, &arns, address).await?.into_iter().next())
+        find_by_address(cx, address, |t| tagged_with(cx, &arns, t)).await
     }
 }
 

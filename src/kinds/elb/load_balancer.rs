@@ -9,12 +9,15 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 
 use super::{
-    all_load_balancer_arns, bool_attr, create_tags, describe_chunked, gone_is_ok, name_part,
-    only_requested, resource_name, str_attr, sync_tags, tagged_with, tags_of, tags_value,
+    BATCH, all_load_balancer_arns, name_part, only_requested, resource_name, sync_tags,
+    tagged_with, tags_of, tags_value,
 };
 use crate::aws::ApiError;
-use crate::aws::wait::{Poll, Waiter};
-use crate::kinds::{Ctx, Kind, differs};
+use crate::kinds::support::{
+    Poll, Waiter, bool_attr, create_tags, find_by_address, gone_is_ok, pages, str_attr,
+    update_from, wait_visible,
+};
+use crate::kinds::{Changes, Ctx, Kind};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -86,20 +89,16 @@ impl LoadBalancer {
         cx: Ctx<'_>,
         arns: &[String],
     ) -> Result<BTreeMap<String, Attrs>, ApiError> {
-        let lbs = describe_chunked(arns, |chunk| async move {
-            let lbs: Vec<_> = cx
-                .aws
-                .elb
-                .describe_load_balancers()
-                .set_load_balancer_arns(Some(chunk))
-                .into_paginator()
-                .items()
-                .send()
-                .collect::<Result<_, _>>()
-                .await?;
-            Ok(lbs)
-        })
-        .await?;
+        let lbs = BATCH
+            .read(arns, |chunk| async move {
+                pages!(
+                    cx.aws
+                        .elb
+                        .describe_load_balancers()
+                        .set_load_balancer_arns(Some(chunk.to_vec()))
+                )
+            })
+            .await?;
         let lbs = only_requested(lbs, arns, AwsLoadBalancer::load_balancer_arn);
         let found: Vec<String> = lbs
             .iter()
@@ -216,10 +215,10 @@ fn is_application(a: &Attrs) -> bool {
 
 /// The attribute changes from `live` to `desired`, as ModifyLoadBalancer-
 /// Attributes takes them.
-fn attribute_changes(live: &Attrs, desired: &Attrs) -> Vec<LoadBalancerAttribute> {
+fn attribute_changes(desired: &Attrs, changed: &Changes) -> Vec<LoadBalancerAttribute> {
     let mut changes = Vec::new();
     if is_application(desired)
-        && differs(&SCHEMA, "idle_timeout", live, desired)
+        && changed.has("idle_timeout")
         && let Some(secs) = desired.get("idle_timeout").and_then(Value::as_int)
     {
         changes.push(
@@ -229,7 +228,7 @@ fn attribute_changes(live: &Attrs, desired: &Attrs) -> Vec<LoadBalancerAttribute
                 .build(),
         );
     }
-    if differs(&SCHEMA, "deletion_protection", live, desired)
+    if changed.has("deletion_protection")
         && let Some(on) = bool_attr(desired, "deletion_protection")
     {
         changes.push(
@@ -257,6 +256,10 @@ fn create_outcome(state: Option<&LoadBalancerStateEnum>) -> Poll<()> {
 impl Kind for LoadBalancer {
     fn schema(&self) -> &'static Schema {
         &SCHEMA
+    }
+
+    fn service(&self) -> &'static str {
+        super::SERVICE
     }
 
     /// A network load balancer has no idle timeout: it is not compared.
@@ -298,7 +301,7 @@ impl Kind for LoadBalancer {
             .set_ip_address_type(
                 str_attr(desired, "ip_address_type").map(|s| IpAddressType::from(s.as_str())),
             )
-            .set_tags(Some(create_tags(cx, address, desired)))
+            .set_tags(Some(create_tags(cx, address, desired)?))
             .send()
             .await?;
         let arn = out
@@ -309,55 +312,37 @@ impl Kind for LoadBalancer {
             .to_owned();
         crate::kinds::created(&arn);
         // Real AWS takes minutes in `provisioning`.
-        Waiter::new(cx.timeouts(self).create)
-            .until(&format!("load balancer {arn} to become active"), || async {
-                let r = cx
-                    .aws
-                    .elb
-                    .describe_load_balancers()
-                    .load_balancer_arns(&arn)
-                    .send()
-                    .await
-                    .map_err(ApiError::from);
-                Ok(match r {
-                    Err(e) if e.is_not_found() => Poll::Pending("not yet visible".into()),
-                    Err(e) => return Err(e),
-                    Ok(o) => create_outcome(
-                        o.load_balancers()
-                            .first()
-                            .and_then(|lb| lb.state())
-                            .and_then(|s| s.code()),
-                    ),
-                })
-            })
-            .await?;
-        // A new load balancer has the default attributes; set the others.
-        let created = SCHEMA.with_defaults(&Attrs::from([
-            (
-                "type".to_owned(),
-                desired.get("type").cloned().unwrap_or_default(),
-            ),
-            (
-                "tags".to_owned(),
-                desired.get("tags").cloned().unwrap_or_default(),
-            ),
-            (
-                "subnet_ids".to_owned(),
-                desired.get("subnet_ids").cloned().unwrap_or_default(),
-            ),
-            (
-                "security_group_ids".to_owned(),
-                desired
-                    .get("security_group_ids")
-                    .cloned()
-                    .unwrap_or_default(),
-            ),
-            (
-                "ip_address_type".to_owned(),
-                desired.get("ip_address_type").cloned().unwrap_or_default(),
-            ),
-        ]));
-        self.update(cx, address, &arn, &created, desired).await?;
+        let what = format!("load balancer {arn} to become active");
+        wait_visible(cx.timeouts(self).create, &what, || async {
+            let call = cx
+                .aws
+                .elb
+                .describe_load_balancers()
+                .load_balancer_arns(&arn);
+            let out = call.send().await?;
+            Ok(create_outcome(
+                out.load_balancers()
+                    .first()
+                    .and_then(|lb| lb.state())
+                    .and_then(|s| s.code()),
+            ))
+        })
+        .await?;
+        // A new load balancer has what the create took and the default
+        // attributes; set the others.
+        let took = [
+            "type",
+            "tags",
+            "subnet_ids",
+            "security_group_ids",
+            "ip_address_type",
+        ];
+        let created = SCHEMA.with_defaults(
+            &took
+                .map(|f| (f.to_owned(), desired.get(f).cloned().unwrap_or_default()))
+                .into(),
+        );
+        update_from(self, cx, address, &arn, &created, desired).await?;
         Ok(arn)
     }
 
@@ -368,16 +353,17 @@ impl Kind for LoadBalancer {
         id: &str,
         live: &Attrs,
         desired: &Attrs,
+        changed: &Changes,
     ) -> Result<(), ApiError> {
         let elb = &cx.aws.elb;
-        if differs(&SCHEMA, "subnet_ids", live, desired) {
+        if changed.has("subnet_ids") {
             elb.set_subnets()
                 .load_balancer_arn(id)
                 .set_subnets(desired.get("subnet_ids").map(Value::str_list))
                 .send()
                 .await?;
         }
-        if differs(&SCHEMA, "security_group_ids", live, desired) {
+        if changed.has("security_group_ids") {
             elb.set_security_groups()
                 .load_balancer_arn(id)
                 .set_security_groups(Some(
@@ -389,7 +375,7 @@ impl Kind for LoadBalancer {
                 .send()
                 .await?;
         }
-        if differs(&SCHEMA, "ip_address_type", live, desired)
+        if changed.has("ip_address_type")
             && let Some(t) = str_attr(desired, "ip_address_type")
         {
             elb.set_ip_address_type()
@@ -398,7 +384,7 @@ impl Kind for LoadBalancer {
                 .send()
                 .await?;
         }
-        let attributes = attribute_changes(live, desired);
+        let attributes = attribute_changes(desired, changed);
         if !attributes.is_empty() {
             elb.modify_load_balancer_attributes()
                 .load_balancer_arn(id)
@@ -406,7 +392,7 @@ impl Kind for LoadBalancer {
                 .send()
                 .await?;
         }
-        if differs(&SCHEMA, "tags", live, desired) {
+        if changed.has("tags") {
             sync_tags(cx, id, live, desired).await?;
         }
         Ok(())
@@ -449,7 +435,7 @@ impl Kind for LoadBalancer {
         address: &str,
     ) -> Result<Option<String>, ApiError> {
         let arns = all_load_balancer_arns(cx).await?;
-        Ok(tagged_with(cx, &arns, address).await?.into_iter().next())
+        find_by_address(cx, address, |t| tagged_with(cx, &arns, t)).await
     }
 }
 
@@ -539,7 +525,10 @@ mod tests {
         assert!(!nlb.contains_key("idle_timeout"));
         let mut desired = nlb.clone();
         desired.insert("idle_timeout".into(), Value::Int(300));
-        assert!(attribute_changes(&nlb, &desired).is_empty());
+        assert!(
+            attribute_changes(&desired, &Changes::between(&LoadBalancer, &nlb, &desired))
+                .is_empty()
+        );
         let mut alb = SCHEMA.with_defaults(&Attrs::new());
         LoadBalancer.canonicalize(&mut alb);
         assert_eq!(alb["idle_timeout"], Value::Int(60));
@@ -549,14 +538,21 @@ mod tests {
     fn only_changed_attributes_are_modified() {
         let live = SCHEMA.with_defaults(&Attrs::new());
         let mut desired = live.clone();
-        assert!(attribute_changes(&live, &desired).is_empty());
+        assert!(
+            attribute_changes(&desired, &Changes::between(&LoadBalancer, &live, &desired))
+                .is_empty()
+        );
         desired.insert("idle_timeout".into(), Value::Int(120));
-        let changes = attribute_changes(&live, &desired);
+        let changes =
+            attribute_changes(&desired, &Changes::between(&LoadBalancer, &live, &desired));
         assert_eq!(changes.len(), 1);
         assert_eq!(changes[0].key(), Some(IDLE_TIMEOUT));
         assert_eq!(changes[0].value(), Some("120"));
         desired.insert("deletion_protection".into(), Value::Bool(true));
-        assert_eq!(attribute_changes(&live, &desired).len(), 2);
+        assert_eq!(
+            attribute_changes(&desired, &Changes::between(&LoadBalancer, &live, &desired)).len(),
+            2
+        );
     }
 
     #[test]

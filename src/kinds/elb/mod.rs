@@ -1,61 +1,38 @@
 //! Elastic Load Balancing (v2) kinds and the helpers they share: tags,
 //! names, actions, and batched reads that survive an unknown ARN.
 
+/// The AWS service of these kinds.
+pub const SERVICE: &str = "elasticloadbalancing";
+
 pub mod listener;
 pub mod listener_rule;
 pub mod load_balancer;
 pub mod target_group;
 
 use std::collections::BTreeMap;
-use std::future::Future;
 
 use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, FixedResponseActionConfig, RedirectActionConfig,
     RedirectActionStatusCodeEnum, Tag,
 };
 
-use super::{ADDRESS_TAG, Ctx, STACK_TAG, user_tags};
+use super::Ctx;
+use super::support::{self, AddressTags, Batch, pages, user_tags};
 use crate::aws::ApiError;
 use crate::schema::{Default, Field, Type};
 use crate::value::{Attrs, Value};
+
+crate::sdk_tag!(Tag);
 
 /// DescribeLoadBalancers and DescribeTags take at most 20 ARNs per call;
 /// the other describes are batched the same way.
 pub const ARN_CHUNK: usize = 20;
 
-/// Describes `arns` in chunks. DescribeLoadBalancers, DescribeTargetGroups,
-/// DescribeListeners, DescribeRules and DescribeTags fail the whole call
-/// with a *NotFound error when any one ARN is unknown: such a chunk is
-/// described again one ARN at a time, and an ARN that is still not found is
-/// simply left out of the answer.
-pub async fn describe_chunked<T, F, Fut>(arns: &[String], describe: F) -> Result<Vec<T>, ApiError>
-where
-    F: Fn(Vec<String>) -> Fut,
-    Fut: Future<Output = Result<Vec<T>, ApiError>>,
-{
-    let mut out = Vec::new();
-    for chunk in arns.chunks(ARN_CHUNK) {
-        match describe(chunk.to_vec()).await {
-            Ok(items) => out.extend(items),
-            Err(e) if e.is_not_found() => {
-                let each = chunk.iter().map(|arn| {
-                    let one = describe(vec![arn.clone()]);
-                    async move {
-                        match one.await {
-                            Err(e) if e.is_not_found() => Ok(Vec::new()),
-                            other => other,
-                        }
-                    }
-                });
-                for items in futures::future::try_join_all(each).await? {
-                    out.extend(items);
-                }
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(out)
-}
+/// How the ELB describes read many ARNs. DescribeLoadBalancers,
+/// DescribeTargetGroups, DescribeListeners, DescribeRules and DescribeTags
+/// fail the whole call with a *NotFound error when any one ARN is unknown:
+/// such a chunk is described again one ARN at a time.
+pub const BATCH: Batch = Batch::of(ARN_CHUNK).unknown_fails_chunk();
 
 /// Only the described items that were asked for (the emulator may answer
 /// more).
@@ -99,17 +76,18 @@ pub async fn tags_of(
     cx: Ctx<'_>,
     arns: &[String],
 ) -> Result<BTreeMap<String, BTreeMap<String, String>>, ApiError> {
-    let described = describe_chunked(arns, |chunk| async move {
-        let out = cx
-            .aws
-            .elb
-            .describe_tags()
-            .set_resource_arns(Some(chunk))
-            .send()
-            .await?;
-        Ok(out.tag_descriptions().to_vec())
-    })
-    .await?;
+    let described: Vec<_> = BATCH
+        .read(arns, |chunk| async move {
+            let out = cx
+                .aws
+                .elb
+                .describe_tags()
+                .set_resource_arns(Some(chunk.to_vec()))
+                .send()
+                .await?;
+            Ok(out.tag_descriptions().to_vec())
+        })
+        .await?;
     Ok(described
         .iter()
         .filter_map(|d| {
@@ -137,63 +115,50 @@ pub fn tags_value(tags: Option<&BTreeMap<String, String>>) -> Value {
     )
 }
 
-/// The tags of a create call: user tags plus `reconcile:*`.
-pub fn create_tags(cx: Ctx<'_>, address: &str, desired: &Attrs) -> Vec<Tag> {
-    cx.tags_for(address, desired)
-        .into_iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect()
-}
-
 /// Brings the user tags of `arn` from `live` to `desired` with at most one
-/// AddTags and one RemoveTags call. `reconcile:*` tags are never touched.
+/// AddTags and one RemoveTags call.
 pub async fn sync_tags(
     cx: Ctx<'_>,
     arn: &str,
     live: &Attrs,
     desired: &Attrs,
 ) -> Result<(), ApiError> {
-    let (set, unset) = super::tag_changes(live, desired);
-    let set: Vec<Tag> = set
-        .into_iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect();
-    if !set.is_empty() {
-        cx.aws
-            .elb
-            .add_tags()
-            .resource_arns(arn)
-            .set_tags(Some(set))
-            .send()
-            .await?;
-    }
-    if !unset.is_empty() {
-        cx.aws
-            .elb
-            .remove_tags()
-            .resource_arns(arn)
-            .set_tag_keys(Some(unset))
-            .send()
-            .await?;
-    }
-    Ok(())
+    let elb = &cx.aws.elb;
+    support::sync_tags(
+        live,
+        desired,
+        |set: Vec<Tag>| async move {
+            elb.add_tags()
+                .resource_arns(arn)
+                .set_tags(Some(set))
+                .send()
+                .await?;
+            Ok(())
+        },
+        |unset| async move {
+            elb.remove_tags()
+                .resource_arns(arn)
+                .set_tag_keys(Some(unset))
+                .send()
+                .await?;
+            Ok(())
+        },
+    )
+    .await
 }
 
-/// The ARNs, among `arns`, whose tags name this stack and `address`, in the
-/// order given.
+/// The ARNs, among `arns`, whose tags are `t`, in the order given.
 pub async fn tagged_with(
     cx: Ctx<'_>,
     arns: &[String],
-    address: &str,
+    t: AddressTags<'_>,
 ) -> Result<Vec<String>, ApiError> {
     let tags = tags_of(cx, arns).await?;
     Ok(arns
         .iter()
         .filter(|arn| {
-            tags.get(*arn).is_some_and(|t| {
-                t.get(STACK_TAG).map(String::as_str) == Some(cx.stack)
-                    && t.get(ADDRESS_TAG).map(String::as_str) == Some(address)
-            })
+            tags.get(*arn)
+                .is_some_and(|m| t.matches(m.iter().map(|(k, v)| (k.as_str(), v.as_str()))))
         })
         .cloned()
         .collect())
@@ -201,15 +166,7 @@ pub async fn tagged_with(
 
 /// The ARN of every load balancer of the account and region.
 pub async fn all_load_balancer_arns(cx: Ctx<'_>) -> Result<Vec<String>, ApiError> {
-    let lbs: Vec<_> = cx
-        .aws
-        .elb
-        .describe_load_balancers()
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<_, _>>()
-        .await?;
+    let lbs = pages!(cx.aws.elb.describe_load_balancers())?;
     Ok(lbs
         .iter()
         .filter_map(|lb| lb.load_balancer_arn().map(str::to_owned))
@@ -220,18 +177,7 @@ pub async fn all_load_balancer_arns(cx: Ctx<'_>) -> Result<Vec<String>, ApiError
 pub async fn all_listener_arns(cx: Ctx<'_>) -> Result<Vec<String>, ApiError> {
     let lbs = all_load_balancer_arns(cx).await?;
     let per_lb = lbs.iter().map(|lb| async move {
-        let r = cx
-            .aws
-            .elb
-            .describe_listeners()
-            .load_balancer_arn(lb)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(ApiError::from);
-        match r {
+        match pages!(cx.aws.elb.describe_listeners().load_balancer_arn(lb)) {
             // Deleted since it was listed.
             Err(e) if e.is_not_found() => Ok(Vec::new()),
             Err(e) => Err(e),
@@ -611,18 +557,19 @@ mod tests {
     async fn a_chunk_with_an_unknown_arn_is_read_one_by_one() {
         let calls = Mutex::new(Vec::new());
         let arns: Vec<String> = ["a", "gone", "b"].map(String::from).to_vec();
-        let got = describe_chunked(&arns, |chunk| {
-            calls.lock().unwrap().push(chunk.clone());
-            async move {
-                if chunk.iter().any(|a| a == "gone") {
-                    Err(not_found())
-                } else {
-                    Ok(chunk)
+        let got: Vec<String> = BATCH
+            .read(&arns, |chunk| {
+                calls.lock().unwrap().push(chunk.to_vec());
+                async move {
+                    if chunk.iter().any(|a| a == "gone") {
+                        Err(not_found())
+                    } else {
+                        Ok(chunk.to_vec())
+                    }
                 }
-            }
-        })
-        .await
-        .unwrap();
+            })
+            .await
+            .unwrap();
         assert_eq!(got, vec!["a".to_owned(), "b".to_owned()]);
         assert_eq!(calls.lock().unwrap().len(), 4, "one batch, then one each");
     }
@@ -631,25 +578,28 @@ mod tests {
     async fn chunks_hold_twenty_arns_and_other_errors_stop_the_read() {
         let arns: Vec<String> = (0..45).map(|i| i.to_string()).collect();
         let sizes = Mutex::new(Vec::new());
-        let got = describe_chunked(&arns, |chunk| {
-            sizes.lock().unwrap().push(chunk.len());
-            async move { Ok(chunk) }
-        })
-        .await
-        .unwrap();
+        let got: Vec<String> = BATCH
+            .read(&arns, |chunk| {
+                sizes.lock().unwrap().push(chunk.len());
+                async move { Ok(chunk.to_vec()) }
+            })
+            .await
+            .unwrap();
         assert_eq!(got.len(), 45);
         assert_eq!(*sizes.lock().unwrap(), vec![20, 20, 5]);
-        let err = describe_chunked(&arns, |_chunk| async {
-            Err::<Vec<String>, _>(ApiError::msg("AccessDenied"))
-        })
-        .await
-        .unwrap_err();
+        let err = BATCH
+            .read::<Vec<String>, _, _, _>(&arns, |_chunk| async {
+                Err::<Vec<String>, _>(ApiError::msg("AccessDenied"))
+            })
+            .await
+            .unwrap_err();
         assert_eq!(err.message, "AccessDenied");
-        let none: Vec<String> = describe_chunked(&[], |_chunk| async {
-            Err::<Vec<String>, _>(ApiError::msg("no call for no ARNs"))
-        })
-        .await
-        .unwrap();
+        let none: Vec<String> = BATCH
+            .read(&[], |_chunk| async {
+                Err::<Vec<String>, _>(ApiError::msg("no call for no ARNs"))
+            })
+            .await
+            .unwrap();
         assert!(none.is_empty());
     }
 }

@@ -10,13 +10,13 @@ use aws_sdk_elasticloadbalancingv2::types::{
     Matcher, ProtocolEnum, Tag, TargetGroup as AwsTargetGroup, TargetGroupAttribute, TargetTypeEnum,
 };
 
-use super::{
-    create_tags, describe_chunked, i32_attr, name_part, retry_while_in_use, str_attr, sync_tags,
-    tagged_with, tags_of, tags_value, upper_case,
-};
+use super::{BATCH, i32_attr, name_part, sync_tags, tagged_with, tags_of, tags_value, upper_case};
 use crate::aws::ApiError;
-use crate::aws::wait::{Poll, Waiter};
-use crate::kinds::{Ctx, Kind, MANAGES_TAG, Timeouts, differs, manages_of, manages_value};
+use crate::kinds::support::{
+    AddressTags, Poll, Waiter, create_tags, pages, present, retry_while_in_use, str_attr,
+    update_from, wait_visible,
+};
+use crate::kinds::{Changes, Ctx, Kind, MANAGES_TAG, Timeouts, manages_of, manages_value};
 use crate::schema::PORT;
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
@@ -164,31 +164,27 @@ impl TargetGroup {
 
     /// The described target groups of `arns` that exist.
     async fn groups(&self, cx: Ctx<'_>, arns: &[String]) -> Result<Vec<AwsTargetGroup>, ApiError> {
-        describe_chunked(arns, |chunk| async move {
-            let groups: Vec<_> = cx
-                .aws
-                .elb
-                .describe_target_groups()
-                .set_target_group_arns(Some(chunk))
-                .into_paginator()
-                .items()
-                .send()
-                .collect::<Result<_, _>>()
-                .await?;
-            Ok(groups)
-        })
-        .await
+        BATCH
+            .read(arns, |chunk| async move {
+                pages!(
+                    cx.aws
+                        .elb
+                        .describe_target_groups()
+                        .set_target_group_arns(Some(chunk.to_vec()))
+                )
+            })
+            .await
     }
 }
 
 /// The create call's tags, with the attributes the group manages.
-fn tags_with_manages(cx: Ctx<'_>, address: &str, desired: &Attrs) -> Vec<Tag> {
-    let mut tags = create_tags(cx, address, desired);
+fn tags_with_manages(cx: Ctx<'_>, address: &str, desired: &Attrs) -> Result<Vec<Tag>, ApiError> {
+    let mut tags = create_tags(cx, address, desired)?;
     let manages = manages_value(ATTRIBUTES, desired);
     if !manages.is_empty() {
         tags.push(Tag::builder().key(MANAGES_TAG).value(manages).build());
     }
-    tags
+    Ok(tags)
 }
 
 /// The attributes of a described target group. The health check holds what
@@ -361,6 +357,10 @@ impl Kind for TargetGroup {
         &SCHEMA
     }
 
+    fn service(&self) -> &'static str {
+        super::SERVICE
+    }
+
     /// A group still used by a listener cannot be deleted; after the
     /// listeners are repointed AWS may say so for a little while.
     fn timeouts(&self) -> Timeouts {
@@ -409,7 +409,7 @@ impl Kind for TargetGroup {
                 str_attr(desired, "target_type").map(|t| TargetTypeEnum::from(t.as_str())),
             )
             .set_vpc_id(str_attr(desired, "vpc_id"))
-            .set_tags(Some(tags_with_manages(cx, address, desired)));
+            .set_tags(Some(tags_with_manages(cx, address, desired)?));
         if let Some(c) = check_settings(desired)? {
             call = call
                 .set_health_check_protocol(c.protocol)
@@ -429,16 +429,12 @@ impl Kind for TargetGroup {
             .ok_or_else(|| ApiError::msg("CreateTargetGroup returned no ARN"))?
             .to_owned();
         crate::kinds::created(&arn);
-        Waiter::new(cx.timeouts(self).create)
-            .until(&format!("target group {arn} to become visible"), || async {
-                let found = self.groups(cx, std::slice::from_ref(&arn)).await?;
-                Ok(if found.is_empty() {
-                    Poll::Pending("not yet visible".into())
-                } else {
-                    Poll::Ready(())
-                })
-            })
-            .await?;
+        let what = format!("target group {arn} to become visible");
+        wait_visible(cx.timeouts(self).create, &what, || async {
+            let found = self.groups(cx, std::slice::from_ref(&arn)).await?;
+            Ok(present(found.first().map(drop)))
+        })
+        .await?;
         // A new group has the default deregistration delay; its identity,
         // tags and health check were set by the create.
         let mut created = SCHEMA.with_defaults(&Attrs::new());
@@ -447,7 +443,7 @@ impl Kind for TargetGroup {
                 created.insert(f.into(), v.clone());
             }
         }
-        self.update(cx, address, &arn, &created, desired).await?;
+        update_from(self, cx, address, &arn, &created, desired).await?;
         Ok(arn)
     }
 
@@ -458,12 +454,13 @@ impl Kind for TargetGroup {
         id: &str,
         live: &Attrs,
         desired: &Attrs,
+        changed: &Changes,
     ) -> Result<(), ApiError> {
         let (mut before, mut after) = (live.clone(), desired.clone());
         self.canonicalize(&mut before);
         self.canonicalize(&mut after);
         if after.get("health_check").is_some_and(|v| !v.is_null())
-            && differs(&SCHEMA, "health_check", &before, &after)
+            && changed.has("health_check")
             && let Some(c) = check_settings(desired)?
         {
             cx.aws
@@ -481,7 +478,7 @@ impl Kind for TargetGroup {
                 .send()
                 .await?;
         }
-        if differs(&SCHEMA, "deregistration_delay", &before, &after)
+        if changed.has("deregistration_delay")
             && let Some(secs) = after.get("deregistration_delay").and_then(Value::as_int)
         {
             cx.aws
@@ -510,7 +507,7 @@ impl Kind for TargetGroup {
                 .send()
                 .await?;
         }
-        if differs(&SCHEMA, "tags", &before, &after) {
+        if changed.has("tags") {
             sync_tags(cx, id, live, desired).await?;
         }
         Ok(())
@@ -555,20 +552,12 @@ impl Kind for TargetGroup {
         cx: Ctx<'_>,
         address: &str,
     ) -> Result<Option<String>, ApiError> {
-        let groups: Vec<_> = cx
-            .aws
-            .elb
-            .describe_target_groups()
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<_, _>>()
-            .await?;
+        let groups = pages!(cx.aws.elb.describe_target_groups())?;
         let arns: Vec<String> = groups
             .iter()
             .filter_map(|g| g.target_group_arn().map(str::to_owned))
             .collect();
-        let mine = tagged_with(cx, &arns, address).await?;
+        let mine = tagged_with(cx, &arns, AddressTags::new(cx, address)).await?;
         let unused = groups.iter().find(|g| {
             g.load_balancer_arns().is_empty()
                 && g.target_group_arn()

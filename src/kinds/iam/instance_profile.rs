@@ -13,7 +13,7 @@ use super::{
 };
 use crate::aws::ApiError;
 use crate::aws::error::gone_is_ok;
-use crate::kinds::{Ctx, Kind, differs, str_attr};
+use crate::kinds::{Changes, Ctx, Kind, str_attr};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -155,6 +155,10 @@ impl Kind for IamInstanceProfile {
         &SCHEMA
     }
 
+    fn service(&self) -> &'static str {
+        super::SERVICE
+    }
+
     /// IAM has no batched read of instance profiles with their tags
     /// (ListInstanceProfiles leaves tags out): one GetInstanceProfile per
     /// profile, a few at a time.
@@ -204,8 +208,9 @@ impl Kind for IamInstanceProfile {
         id: &str,
         live: &Attrs,
         desired: &Attrs,
+        changed: &Changes,
     ) -> Result<(), ApiError> {
-        if differs(&SCHEMA, "role", live, desired)
+        if changed.has("role")
             && let Some(role) = str_attr(desired, "role")
         {
             // A profile holds at most one role: the old one goes first.
@@ -216,7 +221,7 @@ impl Kind for IamInstanceProfile {
                 add_role(cx, id, &role).await?;
             }
         }
-        if differs(&SCHEMA, "tags", live, desired) {
+        if changed.has("tags") {
             sync_tags(cx, id, live, desired).await?;
         }
         Ok(())
@@ -336,7 +341,7 @@ mod tests {
         let live = profile_attrs(&profile(&["a"]));
         let mut desired = live.clone();
         desired.insert("role".into(), Value::str("b"));
-        assert!(differs(&SCHEMA, "role", &live, &desired));
-        assert!(!differs(&SCHEMA, "tags", &live, &desired));
+        assert!(Changes::between(&IamInstanceProfile, &live, &desired).has("role"));
+        assert!(!Changes::between(&IamInstanceProfile, &live, &desired).has("tags"));
     }
 }

@@ -14,7 +14,8 @@ use super::{
 use crate::aws::ApiError;
 use crate::aws::error::gone_is_ok;
 use crate::aws::wait::{Poll, Waiter};
-use crate::kinds::{Ctx, Kind, differs, str_attr};
+use crate::kinds::support::update_from;
+use crate::kinds::{Changes, Ctx, Kind, str_attr};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type, json_text};
 use crate::value::{Attrs, Value};
 
@@ -497,6 +498,10 @@ impl Kind for IamRole {
         &SCHEMA
     }
 
+    fn service(&self) -> &'static str {
+        super::SERVICE
+    }
+
     /// `assume_role_services` becomes the trust policy it stands for, and
     /// every policy document takes its canonical form, so that the diff
     /// compares documents by meaning.
@@ -568,7 +573,7 @@ impl Kind for IamRole {
         let mut created = canonical(desired);
         created.insert("inline_policies".into(), Value::Map(BTreeMap::new()));
         created.insert("managed_policy_arns".into(), Value::List(Vec::new()));
-        self.update(cx, address, &name, &created, desired).await?;
+        update_from(self, cx, address, &name, &created, desired).await?;
         Ok(name)
     }
 
@@ -579,12 +584,11 @@ impl Kind for IamRole {
         id: &str,
         live: &Attrs,
         desired: &Attrs,
+        changed: &Changes,
     ) -> Result<(), ApiError> {
         let (live, desired) = (canonical(live), canonical(desired));
         let iam = &cx.aws.iam;
-        if differs(&SCHEMA, "assume_role_policy", &live, &desired)
-            || desired.contains_key("assume_role_services")
-        {
+        if changed.has("assume_role_policy") || desired.contains_key("assume_role_services") {
             let trust = trust_policy(address, &desired)?;
             retry_while_propagating(
                 &format!("IAM to accept the trust policy of role {id}"),
@@ -600,10 +604,9 @@ impl Kind for IamRole {
             )
             .await?;
         }
-        let description = str_attr(&desired, "description")
-            .filter(|_| differs(&SCHEMA, "description", &live, &desired));
+        let description = str_attr(&desired, "description").filter(|_| changed.has("description"));
         let max_session = int_attr(&desired, "max_session_duration")?
-            .filter(|_| differs(&SCHEMA, "max_session_duration", &live, &desired));
+            .filter(|_| changed.has("max_session_duration"));
         if description.is_some() || max_session.is_some() {
             iam.update_role()
                 .role_name(id)
@@ -612,13 +615,13 @@ impl Kind for IamRole {
                 .send()
                 .await?;
         }
-        if differs(&SCHEMA, "inline_policies", &live, &desired) {
+        if changed.has("inline_policies") {
             sync_inline_policies(cx, id, &live, &desired).await?;
         }
-        if differs(&SCHEMA, "managed_policy_arns", &live, &desired) {
+        if changed.has("managed_policy_arns") {
             sync_managed_policies(cx, id, &live, &desired).await?;
         }
-        if differs(&SCHEMA, "tags", &live, &desired) {
+        if changed.has("tags") {
             sync_tags(cx, id, &live, &desired).await?;
         }
         Ok(())
@@ -768,12 +771,7 @@ mod tests {
                 Value::Map(BTreeMap::from([("p".to_owned(), doc)])),
             )]))
         };
-        assert!(!differs(
-            &SCHEMA,
-            "inline_policies",
-            &attrs(loose),
-            &attrs(aws)
-        ));
+        assert!(!Changes::between(&IamRole, &attrs(loose), &attrs(aws),).has("inline_policies"));
     }
 
     #[test]

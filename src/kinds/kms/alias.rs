@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use crate::aws::ApiError;
 use crate::aws::error::gone_is_ok;
-use crate::kinds::{Ctx, Kind, str_attr};
+use crate::kinds::{Changes, Ctx, Kind, str_attr};
 use crate::schema::{Field, ID, Schema, Type};
 use crate::value::{Attrs, Value};
 
@@ -42,6 +42,10 @@ fn key_id(v: &str) -> &str {
 impl Kind for KmsAlias {
     fn schema(&self) -> &'static Schema {
         &SCHEMA
+    }
+
+    fn service(&self) -> &'static str {
+        super::SERVICE
     }
 
     fn canonicalize(&self, attrs: &mut Attrs) {
@@ -113,6 +117,7 @@ impl Kind for KmsAlias {
         id: &str,
         _live: &Attrs,
         desired: &Attrs,
+        _changed: &Changes,
     ) -> Result<(), ApiError> {
         // Only the target can change in place.
         cx.aws

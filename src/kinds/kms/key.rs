@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use aws_sdk_kms::types::{KeyMetadata, KeyState, Tag};
 
 use crate::aws::ApiError;
-use crate::kinds::iam::{found, tag_changes};
-use crate::kinds::{ADDRESS_TAG, Ctx, Kind, STACK_TAG, bool_attr, differs, str_attr, user_tags};
+use crate::kinds::support::{found, tag_changes};
+use crate::kinds::{ADDRESS_TAG, Changes, Ctx, Kind, STACK_TAG, bool_attr, str_attr, user_tags};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -126,6 +126,10 @@ impl Kind for KmsKey {
         &SCHEMA
     }
 
+    fn service(&self) -> &'static str {
+        super::SERVICE
+    }
+
     async fn read_many(
         &self,
         cx: Ctx<'_>,
@@ -175,8 +179,9 @@ impl Kind for KmsKey {
         id: &str,
         live: &Attrs,
         desired: &Attrs,
+        changed: &Changes,
     ) -> Result<(), ApiError> {
-        if differs(&SCHEMA, "description", live, desired) {
+        if changed.has("description") {
             cx.aws
                 .kms
                 .update_key_description()
@@ -185,7 +190,7 @@ impl Kind for KmsKey {
                 .send()
                 .await?;
         }
-        if differs(&SCHEMA, "enable_key_rotation", live, desired) {
+        if changed.has("enable_key_rotation") {
             set_rotation(
                 cx,
                 id,
@@ -193,7 +198,7 @@ impl Kind for KmsKey {
             )
             .await?;
         }
-        if differs(&SCHEMA, "tags", live, desired) {
+        if changed.has("tags") {
             let (set, unset) = tag_changes(live, desired);
             if !set.is_empty() {
                 let tags = set

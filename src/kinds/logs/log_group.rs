@@ -9,8 +9,8 @@ use futures::StreamExt;
 
 use crate::aws::ApiError;
 use crate::aws::error::gone_is_ok;
-use crate::kinds::iam::{found, tag_changes};
-use crate::kinds::{ADDRESS_TAG, Ctx, Kind, STACK_TAG, differs, str_attr, user_tags};
+use crate::kinds::support::{found, tag_changes};
+use crate::kinds::{ADDRESS_TAG, Changes, Ctx, Kind, STACK_TAG, str_attr, user_tags};
 use crate::schema::{Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -256,6 +256,10 @@ impl Kind for LogGroup {
         &SCHEMA
     }
 
+    fn service(&self) -> &'static str {
+        super::SERVICE
+    }
+
     async fn read_many(
         &self,
         cx: Ctx<'_>,
@@ -297,14 +301,15 @@ impl Kind for LogGroup {
         id: &str,
         live: &Attrs,
         desired: &Attrs,
+        changed: &Changes,
     ) -> Result<(), ApiError> {
         let logs = &cx.aws.logs;
-        if differs(&SCHEMA, "retention_in_days", live, desired)
+        if changed.has("retention_in_days")
             && let Some(days) = retention(address, desired)?
         {
             put_retention(cx, id, days).await?;
         }
-        if differs(&SCHEMA, "kms_key_id", live, desired)
+        if changed.has("kms_key_id")
             && let Some(key) = str_attr(desired, "kms_key_id")
         {
             if key.is_empty() {
@@ -320,7 +325,7 @@ impl Kind for LogGroup {
                     .await?;
             }
         }
-        if differs(&SCHEMA, "tags", live, desired) {
+        if changed.has("tags") {
             let arn = match str_attr(live, "arn") {
                 Some(arn) => arn,
                 None => self

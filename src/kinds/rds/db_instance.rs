@@ -12,7 +12,7 @@ use aws_sdk_rds::types::{DbInstance, Filter};
 use super::{create_tags, default_name, is_ours, sync_tags, tags_value};
 use crate::aws::ApiError;
 use crate::aws::wait::{Poll, Waiter};
-use crate::kinds::{Ctx, Kind, Timeouts, bool_attr, differs, str_attr};
+use crate::kinds::{Changes, Ctx, Kind, Timeouts, bool_attr, str_attr};
 use crate::lifecycle::DeletionPolicy;
 use crate::schema::PORT;
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
@@ -39,7 +39,7 @@ static SCHEMA: Schema = Schema {
             .example("\"db.t3.micro\"")
             .required()
             .doc("The instance class, e.g. db.t3.micro."),
-        Field::new("allocated_storage", Type::Range(20, 65536))
+        Field::new("allocated_storage", Type::Range(5, 65536))
             .example("20")
             .required()
             .doc("Storage in GiB."),
@@ -301,6 +301,10 @@ impl Kind for DbInstanceKind {
         &SCHEMA
     }
 
+    fn service(&self) -> &'static str {
+        super::SERVICE
+    }
+
     /// RDS creates, modifies (storage, class, Multi-AZ) and deletes take
     /// tens of minutes.
     fn timeouts(&self) -> Timeouts {
@@ -379,24 +383,24 @@ impl Kind for DbInstanceKind {
         id: &str,
         live: &Attrs,
         desired: &Attrs,
+        changed: &Changes,
     ) -> Result<(), ApiError> {
-        let changed = |f: &str| differs(&SCHEMA, f, live, desired);
         let pick_str = |f: &str| {
-            if changed(f) {
+            if changed.has(f) {
                 str_attr(desired, f)
             } else {
                 None
             }
         };
         let pick_int = |f: &str| {
-            if changed(f) {
+            if changed.has(f) {
                 i32_attr(desired, f)
             } else {
                 None
             }
         };
         let pick_bool = |f: &str| {
-            if changed(f) {
+            if changed.has(f) {
                 bool_attr(desired, f)
             } else {
                 None
@@ -416,7 +420,7 @@ impl Kind for DbInstanceKind {
             // The executor sets the live value to the desired one when its
             // fingerprint is unchanged: sent only when it really changed.
             .set_master_user_password(pick_str("master_password"))
-            .set_vpc_security_group_ids(if changed("vpc_security_group_ids") {
+            .set_vpc_security_group_ids(if changed.has("vpc_security_group_ids") {
                 desired.get("vpc_security_group_ids").map(Value::str_list)
             } else {
                 None
@@ -437,13 +441,13 @@ impl Kind for DbInstanceKind {
             "publicly_accessible",
         ]
         .iter()
-        .any(|f| changed(f) && desired.get(*f).is_some_and(|v| !v.is_null()));
+        .any(|f| changed.has(f) && desired.get(*f).is_some_and(|v| !v.is_null()));
         if anything {
             modify.send().await?;
             self.wait_available(cx, id, cx.timeouts(self).update)
                 .await?;
         }
-        if changed("tags") {
+        if changed.has("tags") {
             let arn = str_attr(live, "arn").unwrap_or_default();
             sync_tags(cx, &arn, live, desired).await?;
         }

@@ -9,8 +9,8 @@ use aws_sdk_rds::types::DbSubnetGroup as AwsSubnetGroup;
 use super::{create_tags, default_name, is_ours, list_tags, sync_tags, tags_value};
 use crate::aws::ApiError;
 use crate::aws::error::gone_is_ok;
-use crate::kinds::iam::found;
-use crate::kinds::{Ctx, Kind, differs, str_attr};
+use crate::kinds::support::found;
+use crate::kinds::{Changes, Ctx, Kind, str_attr};
 use crate::schema::{Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -102,6 +102,10 @@ impl Kind for RdsSubnetGroup {
         &SCHEMA
     }
 
+    fn service(&self) -> &'static str {
+        super::SERVICE
+    }
+
     async fn read_many(
         &self,
         cx: Ctx<'_>,
@@ -159,10 +163,9 @@ impl Kind for RdsSubnetGroup {
         id: &str,
         live: &Attrs,
         desired: &Attrs,
+        changed: &Changes,
     ) -> Result<(), ApiError> {
-        if differs(&SCHEMA, "description", live, desired)
-            || differs(&SCHEMA, "subnet_ids", live, desired)
-        {
+        if changed.has("description") || changed.has("subnet_ids") {
             cx.aws
                 .rds
                 .modify_db_subnet_group()
@@ -172,7 +175,7 @@ impl Kind for RdsSubnetGroup {
                 .send()
                 .await?;
         }
-        if differs(&SCHEMA, "tags", live, desired) {
+        if changed.has("tags") {
             let arn = str_attr(live, "arn").unwrap_or_default();
             sync_tags(cx, &arn, live, desired).await?;
         }

@@ -1,6 +1,9 @@
 //! RDS kinds (subnet group, instance) and what they share: tags by ARN,
 //! names AWS accepts.
 
+/// The AWS service of these kinds.
+pub const SERVICE: &str = "rds";
+
 pub mod db_instance;
 pub mod db_subnet_group;
 
@@ -8,8 +11,8 @@ use aws_sdk_rds::types::Tag;
 
 use super::{Ctx, user_tags};
 use crate::aws::ApiError;
-use crate::kinds::iam::tag_changes;
 pub use crate::kinds::lowercase_name as default_name;
+use crate::kinds::support::tag_changes;
 use crate::value::{Attrs, Value};
 
 /// How many per-resource calls (tags) run at once.

@@ -29,9 +29,9 @@ use aws_sdk_s3::types::{
 use aws_smithy_types::error::operation::BuildError;
 
 use crate::aws::ApiError;
-use crate::kinds::iam::canonical_policy;
+use crate::kinds::support::policy::canonical_policy;
 use crate::kinds::{
-    ADDRESS_TAG, Ctx, Kind, MANAGES_TAG, STACK_TAG, bool_attr, differs, lowercase_name, manages_of,
+    ADDRESS_TAG, Changes, Ctx, Kind, MANAGES_TAG, STACK_TAG, bool_attr, lowercase_name, manages_of,
     manages_value, str_attr, user_tags,
 };
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type, json_text};
@@ -671,6 +671,10 @@ impl Kind for S3Bucket {
         &SCHEMA
     }
 
+    fn service(&self) -> &'static str {
+        super::SERVICE
+    }
+
     /// Policies compare as IAM documents: a lone action equals a list of it.
     fn canonicalize(&self, attrs: &mut Attrs) {
         if let Some(p) = attrs.get_mut("policy")
@@ -742,16 +746,17 @@ impl Kind for S3Bucket {
         id: &str,
         live: &Attrs,
         desired: &Attrs,
+        changed: &Changes,
     ) -> Result<(), ApiError> {
         let mut desired = desired.clone();
         self.canonicalize(&mut desired);
         for f in managed(&desired) {
-            if differs(&SCHEMA, f, live, &desired) {
+            if changed.has(f) {
                 write_sub(cx, id, f, &desired[f]).await?;
             }
         }
         // The live side lists exactly the sub-resources read, i.e. managed.
-        if differs(&SCHEMA, "tags", live, &desired) || managed(live) != managed(&desired) {
+        if changed.has("tags") || managed(live) != managed(&desired) {
             cx.aws
                 .s3
                 .put_bucket_tagging()

@@ -1,0 +1,89 @@
+//! The wait after a create, on top of `aws::wait::Waiter`.
+
+use std::future::Future;
+use std::time::Duration;
+
+use crate::aws::ApiError;
+use crate::aws::wait::{Poll, Waiter};
+
+const NOT_YET_VISIBLE: &str = "not yet visible";
+
+/// Polls `look` until the resource just created is ready. Just created, it
+/// may be unknown to the API for a moment (EC2 and IAM are eventually
+/// consistent): a NotFound answer means "not yet visible", not gone.
+pub async fn wait_visible<T, F, Fut>(
+    timeout: Duration,
+    what: &str,
+    mut look: F,
+) -> Result<T, ApiError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Poll<T>, ApiError>>,
+{
+    Waiter::new(timeout)
+        .until(what, || {
+            let look = look();
+            async move {
+                match look.await {
+                    Err(e) if e.is_not_found() => Ok(Poll::Pending(NOT_YET_VISIBLE.into())),
+                    other => other,
+                }
+            }
+        })
+        .await
+}
+
+/// Ready once the resource is seen at all.
+pub fn present<T>(seen: Option<T>) -> Poll<T> {
+    seen.map_or_else(|| Poll::Pending(NOT_YET_VISIBLE.into()), Poll::Ready)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::aws::ErrorClass;
+
+    fn api_error(class: ErrorClass) -> ApiError {
+        ApiError {
+            code: Some("X".into()),
+            message: "m".into(),
+            class,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn not_found_after_a_create_is_waited_out() {
+        let n = AtomicUsize::new(0);
+        let got = wait_visible(Duration::from_secs(60), "thing", || {
+            let i = n.fetch_add(1, Ordering::SeqCst);
+            async move {
+                match i {
+                    0 => Err(api_error(ErrorClass::NotFound)),
+                    1 => Ok(present(None)),
+                    _ => Ok(present(Some(7))),
+                }
+            }
+        })
+        .await;
+        assert_eq!(got.unwrap(), 7);
+        assert_eq!(n.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn other_errors_stop_the_wait_and_a_resource_never_seen_times_out() {
+        let err = wait_visible(Duration::from_secs(60), "thing", || async {
+            Err::<Poll<()>, _>(api_error(ErrorClass::Other))
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(err.class, ErrorClass::Other);
+        let err = wait_visible(Duration::from_secs(5), "thing", || async {
+            Ok(present::<()>(None))
+        })
+        .await
+        .unwrap_err();
+        assert!(err.message.contains("not yet visible"), "{err}");
+    }
+}
