@@ -43,6 +43,29 @@ static EXTERNAL_ID: LazyLock<Regex> =
 static SESSION_NAME: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[A-Za-z0-9_+=,.@-]+$").expect("a valid regex"));
 
+/// Whether `value` has the shape STS accepts for `key`; else what it
+/// expects.
+fn check(key: &str, value: &str) -> Result<(), &'static str> {
+    let (shape, lengths, expected) = match key {
+        "role_arn" => (
+            &*ROLE_ARN,
+            20..=2048,
+            "an IAM role ARN such as arn:aws:iam::123456789012:role/reconcile",
+        ),
+        "external_id" => (
+            &*EXTERNAL_ID,
+            2..=1224,
+            "2 to 1224 letters, digits or _+=,.@:/-",
+        ),
+        _ => (&*SESSION_NAME, 2..=64, "2 to 64 letters, digits or _+=,.@-"),
+    };
+    if shape.is_match(value) && lengths.contains(&value.len()) {
+        Ok(())
+    } else {
+        Err(expected)
+    }
+}
+
 /// The `assume_role` value of `table` (`[stack]` or `[backend]`), every
 /// problem located at the value or key at fault.
 pub(super) fn parse(
@@ -90,20 +113,7 @@ pub(super) fn parse(
             ));
             continue;
         };
-        let (shape, lengths, expected) = match key {
-            "role_arn" => (
-                &*ROLE_ARN,
-                20..=2048,
-                "an IAM role ARN such as arn:aws:iam::123456789012:role/reconcile",
-            ),
-            "external_id" => (
-                &*EXTERNAL_ID,
-                2..=1224,
-                "2 to 1224 letters, digits or _+=,.@:/-",
-            ),
-            _ => (&*SESSION_NAME, 2..=64, "2 to 64 letters, digits or _+=,.@-"),
-        };
-        if !shape.is_match(s) || !lengths.contains(&s.len()) {
+        if let Err(expected) = check(key, s) {
             // The external id is a shared secret of sorts: not echoed.
             let found = if key == "external_id" {
                 String::new()
