@@ -220,6 +220,33 @@ mod tests {
     }
 
     #[test]
+    fn the_loader_gives_the_stack_and_the_backend_each_its_role() {
+        let text = "[stack]\nname = \"web\"\nregion = \"eu-west-1\"\nassume_role = { role_arn = \"arn:aws:iam::111111111111:role/fleet\" }\n\n[backend]\ntype = \"s3\"\nbucket = \"b\"\nkey = \"web.json\"\nregion = \"us-east-1\"\nassume_role = { role_arn = \"arn:aws:iam::999999999999:role/state\", session_name = \"st\" }\n";
+        let none = std::collections::BTreeMap::new();
+        let c = crate::config::load_bytes(Path::new("m.toml"), text.as_bytes(), &none, &none)
+            .expect("valid");
+        assert_eq!(
+            c.assume_role
+                .and_then(|r| r.account().map(str::to_owned))
+                .as_deref(),
+            Some("111111111111")
+        );
+        let b = c.backend.expect("a backend");
+        assert_eq!(
+            b.assume_role.and_then(|r| r.session_name).as_deref(),
+            Some("st")
+        );
+        let bad = text.replace("session_name", "session");
+        let e = crate::config::load_bytes(Path::new("m.toml"), bad.as_bytes(), &none, &none)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("m.toml:11:68: unknown field `session` in [backend] assume_role"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn a_missing_role_arn_or_a_string_is_refused() {
         let errors = parse_in("[stack]\nassume_role = { session_name = \"ab\" }\n").unwrap_err();
         assert_eq!(
