@@ -260,11 +260,13 @@ impl Resolve for ApplyEnv<'_> {
                 .get(n)
                 .cloned()
                 .ok_or_else(|| format!("variable `{n}` has no value")),
-            Ref::Stack(f) if f == "name" => Ok(Value::str(&self.config.stack)),
-            Ref::Stack(_) => Ok(Value::str(&self.config.region)),
-            Ref::Attr { address, attr } if self.lookups.contains_key(address) => {
-                Ok(self.lookups[address].get(attr).cloned().unwrap_or_default())
-            }
+            Ref::Stack(f) => Ok(self.config.stack_value(*f)),
+            Ref::Lookup { name, attr } => Ok(self
+                .lookups
+                .get(&crate::lookups::address(name))
+                .and_then(|a| a.get(attr))
+                .cloned()
+                .unwrap_or_default()),
             Ref::Attr { address, attr } => {
                 let rs = self.state.resources.get(address).ok_or_else(|| {
                     format!("`{address}` does not exist (did its operation fail?)")

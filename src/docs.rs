@@ -84,6 +84,7 @@ fn fields_table<'a>(out: &mut String, fields: impl Iterator<Item = &'a Field>) {
         if f.sensitive {
             description.push_str(" Sensitive: shown as `(sensitive value)`.");
         }
+        description.push_str(&constraints(f));
         let _ = writeln!(
             out,
             "| `{}` | {} | {} | {} | {} | {} |",
@@ -95,6 +96,31 @@ fn fields_table<'a>(out: &mut String, fields: impl Iterator<Item = &'a Field>) {
             cell(description.trim())
         );
     }
+}
+
+/// What `validate` checks of a field's values beyond its type, in words.
+fn constraints(f: &Field) -> String {
+    let mut out = String::new();
+    if !f.allowed.is_empty() {
+        let list: Vec<String> = f.allowed.iter().map(|a| format!("`{a}`")).collect();
+        let _ = write!(out, " One of {}.", list.join(", "));
+    }
+    match (f.min_items, f.max_items) {
+        (0, 0) => {}
+        (lo, 0) => {
+            let _ = write!(out, " At least {lo} item(s).");
+        }
+        (0, hi) => {
+            let _ = write!(out, " At most {hi} item(s).");
+        }
+        (lo, hi) => {
+            let _ = write!(out, " {lo} to {hi} items.");
+        }
+    }
+    if let Some(n) = f.naming {
+        let _ = write!(out, " {} to {} characters: {}.", n.min, n.max, n.rule);
+    }
+    out
 }
 
 /// A section per table-typed field (rules, routes, containers), recursively.
@@ -132,6 +158,9 @@ fn example(s: &Schema) -> String {
 }
 
 fn placeholder(f: &Field) -> Value {
+    if let Some(v) = f.example.and_then(example_value) {
+        return v;
+    }
     // A default is a valid value, unless the field needs items.
     if let Some(d) = f.default.filter(|_| f.min_items == 0) {
         return d.value();
@@ -171,7 +200,15 @@ fn placeholder(f: &Field) -> Value {
     }
 }
 
-/// `vpc_id` → `"${vpc.main.id}"`: a reference when the field names a kind.
+/// A field's own example, written as a JSON value.
+fn example_value(json: &str) -> Option<Value> {
+    serde_json::from_str(json)
+        .ok()
+        .map(|j| Value::from_json(&j))
+}
+
+/// `vpc_id` → `"${vpc.example.id}"`: a reference to the example of the kind
+/// the field names, so that all examples together are one valid stack.
 fn reference(field: &str) -> Option<Value> {
     let (kind, attr) = [
         ("_ids", "id"),
@@ -182,10 +219,35 @@ fn reference(field: &str) -> Option<Value> {
     .iter()
     .find_map(|(suffix, attr)| field.strip_suffix(suffix).map(|k| (k, *attr)))?;
     crate::kinds::lookup(kind)?;
-    Some(Value::str(format!("${{{kind}.main.{attr}}}")))
+    Some(Value::str(format!("${{{kind}.example.{attr}}}")))
 }
 
 /// Text safe inside a Markdown table cell.
 fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every page's example, all in one desired state (each refers to the
+    /// others' examples), passes `validate`'s checks.
+    #[test]
+    fn every_example_of_every_page_is_valid() {
+        let mut toml = String::from(
+            "[stack]\nname = \"docs\"\nregion = \"us-east-1\"\n\n\
+             [variables.db_password]\ntype = \"string\"\nsensitive = true\ndefault = \"\"\n\n",
+        );
+        for k in crate::kinds::KINDS {
+            toml.push_str(&example(k.schema()));
+            toml.push('\n');
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("main.toml");
+        std::fs::write(&p, &toml).unwrap();
+        if let Err(e) = crate::config::load(&p, &Default::default(), &Default::default()) {
+            panic!("{e}\n{toml}");
+        }
+    }
 }

@@ -6,8 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 
-use crate::config::Config;
-
+#[derive(Debug, Clone)]
 pub struct Graph {
     /// Edge a → b: b depends on a.
     pub dag: DiGraph<String, ()>,
@@ -38,10 +37,6 @@ impl Graph {
             return Err(format!("dependency cycle: {}", cycle.join(" -> ")));
         }
         Ok(g)
-    }
-
-    pub fn build(config: &Config) -> Result<Graph, String> {
-        Graph::from_deps(config.resources.iter().map(|(a, r)| (a, &r.deps)))
     }
 
     /// The smallest cycle's path, starting and ending at its smallest address,

@@ -9,6 +9,7 @@ pub mod docs;
 pub mod graph;
 pub mod hints;
 pub mod kinds;
+pub mod lifecycle;
 pub mod lookups;
 pub mod plan;
 pub mod refresh;

@@ -1,55 +1,12 @@
-//! `[lookups.<name>]`: read-only data read at plan time and referenced like
-//! resource attributes, `${lookups.<name>.<attribute>}`.
+//! Reads `[lookups.<name>]`, read-only data referenced like resource
+//! attributes, `${lookups.<name>.<attribute>}`, at plan time. What a lookup
+//! is (`config::lookup`) is parsed by the loader, which makes no AWS call.
 
 use std::collections::BTreeMap;
 
 use crate::aws::{ApiError, Clients};
+pub use crate::config::lookup::{Lookup, LookupKind, address};
 use crate::value::{Attrs, Value};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LookupKind {
-    /// The account and identity the credentials belong to.
-    CallerIdentity,
-    /// The region's available zones.
-    AvailabilityZones,
-    /// An SSM parameter, e.g. the ECS-optimized AMI id.
-    SsmParameter,
-}
-
-impl LookupKind {
-    pub const NAMES: &'static [&'static str] =
-        &["caller_identity", "availability_zones", "ssm_parameter"];
-
-    pub fn parse(s: &str) -> Option<LookupKind> {
-        match s {
-            "caller_identity" => Some(LookupKind::CallerIdentity),
-            "availability_zones" => Some(LookupKind::AvailabilityZones),
-            "ssm_parameter" => Some(LookupKind::SsmParameter),
-            _ => None,
-        }
-    }
-
-    /// The attributes a lookup of this kind exports.
-    pub fn attributes(self) -> &'static [&'static str] {
-        match self {
-            LookupKind::CallerIdentity => &["account_id", "arn", "user_id"],
-            LookupKind::AvailabilityZones => &["names", "zone_ids"],
-            LookupKind::SsmParameter => &["value", "version"],
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Lookup {
-    pub kind: LookupKind,
-    /// The parameter name of an `ssm_parameter` lookup.
-    pub name: Option<String>,
-}
-
-/// The address lookups are referenced under: `lookups.<name>`.
-pub fn address(name: &str) -> String {
-    format!("lookups.{name}")
-}
 
 /// Reads every lookup concurrently; keyed by `lookups.<name>`.
 pub async fn read_all(

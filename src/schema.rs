@@ -68,11 +68,145 @@ pub struct Field {
     /// Set by AWS, read-only: exported for references (`id`, `arn`).
     pub computed: bool,
     pub description: &'static str,
-    /// The only values AWS accepts (an action type, a protocol); empty
-    /// means any. Checked by `validate` where the value is literal.
+    /// The only values AWS accepts (an action type, a protocol, a number
+    /// of days); empty means any. Checked by `validate` where the value is
+    /// literal.
     pub allowed: &'static [&'static str],
-    /// The fewest items a list AWS accepts holds (0: any).
+    /// The fewest and most items a list AWS accepts holds (0: no limit).
     pub min_items: usize,
+    pub max_items: usize,
+    /// What AWS accepts as a name (its length and characters).
+    pub naming: Option<Name>,
+    /// Tells reconcile how to apply and is never sent to AWS (an ECS
+    /// service's `wait_for_steady_state`): known at plan time, and read
+    /// back as the desired value.
+    pub client_only: bool,
+    /// What a create plans for this field when the desired state leaves it
+    /// unset.
+    pub when_unset: Unset,
+    /// The value the generated docs show, as JSON, where the type's
+    /// placeholder would not be a valid one (a task definition's ARN).
+    pub example: Option<&'static str>,
+}
+
+/// What an optional field left unset becomes once created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unset {
+    /// AWS or the kind fills it in (a zone, a generated name): known only
+    /// after apply.
+    Filled,
+    /// Nothing fills it in (a task role, a network configuration): planned
+    /// as absent, so a create does not show it and a replacement shows it
+    /// going away.
+    Null,
+    /// The kind names the resource `<stack>-<resource name>`
+    /// (`kinds::default_name`): known at plan time.
+    StackName,
+}
+
+/// The names AWS accepts for one kind of resource, as its API reference
+/// documents them.
+#[derive(Debug, Clone, Copy)]
+pub struct Name {
+    pub min: usize,
+    pub max: usize,
+    /// A regular expression the whole name must match.
+    pub pattern: &'static str,
+    /// The same rule in words, for the error message.
+    pub rule: &'static str,
+}
+
+impl Name {
+    fn problem(&self, s: &str) -> Option<String> {
+        let n = s.chars().count();
+        if n < self.min || n > self.max {
+            let bounds = if self.min == self.max {
+                self.max.to_string()
+            } else {
+                format!("{} to {}", self.min, self.max)
+            };
+            return Some(format!(
+                "{s:?} is {n} characters long: AWS accepts {bounds}"
+            ));
+        }
+        if !matches_pattern(self.pattern, s) {
+            return Some(format!("{s:?} is not a valid name: {}", self.rule));
+        }
+        None
+    }
+}
+
+/// Whether `s` matches `pattern` as a whole. Patterns are the schemas'
+/// constants; each is compiled once.
+fn matches_pattern(pattern: &'static str, s: &str) -> bool {
+    use std::collections::HashMap;
+    use std::sync::{LazyLock, Mutex};
+    static COMPILED: LazyLock<Mutex<HashMap<&'static str, regex::Regex>>> =
+        LazyLock::new(Mutex::default);
+    let mut compiled = COMPILED.lock().unwrap_or_else(|e| e.into_inner());
+    let re = compiled.entry(pattern).or_insert_with(|| {
+        regex::Regex::new(&format!("^(?:{pattern})$")).expect("schema name patterns compile")
+    });
+    re.is_match(s)
+}
+
+/// One step from a field's value down to an element inside it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    Index(usize),
+    Key(String),
+}
+
+/// One thing wrong inside a field's value, and where: the steps from the
+/// field down to the element (none: the value itself).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invalid {
+    pub path: Vec<Step>,
+    /// An unknown key of a table at `path`: the error is located at it.
+    pub key: Option<String>,
+    pub message: String,
+}
+
+impl Invalid {
+    /// `` `ingress[0].to_port`: 70000 is out of range … `` for field `ingress`.
+    pub fn describe(&self, field: &str) -> String {
+        format!("`{field}{}`: {}", path_text(&self.path), self.message)
+    }
+}
+
+/// `[0].to_port` for `[Index(0), Key("to_port")]`.
+pub fn path_text(path: &[Step]) -> String {
+    path.iter()
+        .map(|s| match s {
+            Step::Index(i) => format!("[{i}]"),
+            Step::Key(k) => format!(".{k}"),
+        })
+        .collect()
+}
+
+/// Where problems of one value are collected, with the path to the element
+/// being checked.
+#[derive(Default)]
+struct Problems {
+    path: Vec<Step>,
+    out: Vec<Invalid>,
+}
+
+impl Problems {
+    fn push(&mut self, message: String) {
+        self.out.push(Invalid {
+            path: self.path.clone(),
+            key: None,
+            message,
+        });
+    }
+
+    fn at<R>(&mut self, step: Step, f: impl FnOnce(&mut Problems) -> R) -> R {
+        self.path.push(step);
+        let r = f(self);
+        self.path.pop();
+        r
+    }
 }
 
 impl Field {
@@ -89,6 +223,11 @@ impl Field {
             description: "",
             allowed: &[],
             min_items: 0,
+            max_items: 0,
+            naming: None,
+            client_only: false,
+            when_unset: Unset::Filled,
+            example: None,
         }
     }
     /// Only these values: AWS refuses any other.
@@ -101,41 +240,123 @@ impl Field {
         self.min_items = n;
         self
     }
+    /// At most `n` items: AWS refuses more.
+    pub const fn max_items(mut self, n: usize) -> Field {
+        self.max_items = n;
+        self
+    }
+    /// A name, as AWS accepts it.
+    pub const fn naming(mut self, rule: Name) -> Field {
+        self.naming = Some(rule);
+        self
+    }
+    /// Never sent to AWS (see `client_only`).
+    pub const fn client_only(mut self) -> Field {
+        self.client_only = true;
+        self
+    }
+    /// Nothing fills the field in when it is left unset (`Unset::Null`).
+    pub const fn unset_is_null(mut self) -> Field {
+        self.when_unset = Unset::Null;
+        self
+    }
+    /// Left unset, the kind names the resource `<stack>-<resource name>`
+    /// (`Unset::StackName`).
+    pub const fn unset_is_stack_name(mut self) -> Field {
+        self.when_unset = Unset::StackName;
+        self
+    }
+    /// What the docs show for this field, as JSON.
+    pub const fn example(mut self, json: &'static str) -> Field {
+        self.example = Some(json);
+        self
+    }
 
-    /// Checks a value of this field: its type, then what AWS documents of
-    /// its values (allowed values, fewest items). Templates and values not
-    /// known yet pass (checked again once evaluated).
+    /// Everything wrong with a value of this field: its type, then what AWS
+    /// documents of its values (allowed values, item counts, names), each
+    /// with the path to its element. Templates and values not known yet
+    /// pass (checked again once evaluated).
+    pub fn problems(&self, v: &Value) -> Vec<Invalid> {
+        let mut p = Problems::default();
+        self.collect(v, &mut p);
+        p.out
+    }
+
+    /// The first problem of `problems`, as text (`[0].to_port: …`).
     pub fn check(&self, v: &Value) -> Result<(), String> {
-        self.ty.check(v)?;
-        let allowed = |s: &str| {
-            if self.allowed.is_empty() || s.contains("${") || self.allowed.contains(&s) {
-                return Ok(());
-            }
-            let list: Vec<String> = self.allowed.iter().map(|a| format!("{a:?}")).collect();
-            Err(format!(
-                "{s:?} is not allowed: expected one of {}{}",
-                list.join(", "),
-                did_you_mean(s, self.allowed.iter().copied())
-            ))
-        };
-        match v {
-            Value::Str(s) => allowed(s),
-            Value::List(items) if items.len() < self.min_items => Err(format!(
-                "needs at least {} item{}, found {}",
-                self.min_items,
-                if self.min_items == 1 { "" } else { "s" },
-                items.len()
+        match self.problems(v).into_iter().next() {
+            None => Ok(()),
+            Some(i) if i.path.is_empty() => Err(i.message),
+            Some(i) => Err(format!(
+                "{}: {}",
+                path_text(&i.path).trim_start_matches('.'),
+                i.message
             )),
-            // A list of allowed values (launch types).
-            Value::List(items) => items
-                .iter()
-                .enumerate()
-                .try_for_each(|(i, item)| match item {
-                    Value::Str(s) => allowed(s).map_err(|e| format!("[{i}]: {e}")),
-                    _ => Ok(()),
-                }),
-            _ => Ok(()),
         }
+    }
+
+    fn collect(&self, v: &Value, p: &mut Problems) {
+        let before = p.out.len();
+        self.ty.collect(v, p);
+        if p.out.len() > before {
+            return;
+        }
+        match v {
+            Value::Str(s) if s.contains("${") => {}
+            Value::Str(_) | Value::Int(_) => {
+                if let Some(m) = self.value_problem(v) {
+                    p.push(m);
+                }
+            }
+            Value::List(items) => {
+                let n = items.len();
+                if n < self.min_items {
+                    p.push(format!(
+                        "needs at least {}, found {n}",
+                        items_text(self.min_items)
+                    ));
+                } else if self.max_items > 0 && n > self.max_items {
+                    p.push(format!(
+                        "takes at most {}, found {n}",
+                        items_text(self.max_items)
+                    ));
+                }
+                // A list of allowed values (launch types) or names.
+                for (i, item) in items.iter().enumerate() {
+                    if let Some(m) = self.value_problem(item) {
+                        p.at(Step::Index(i), |p| p.push(m));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// What is wrong with one literal string or number of this field.
+    fn value_problem(&self, v: &Value) -> Option<String> {
+        let text = match v {
+            Value::Str(s) if !s.contains("${") => s.clone(),
+            Value::Int(i) => i.to_string(),
+            _ => return None,
+        };
+        if !self.allowed.is_empty() && !self.allowed.contains(&text.as_str()) {
+            let list: Vec<String> = match v {
+                Value::Int(_) => self.allowed.iter().map(|a| a.to_string()).collect(),
+                _ => self.allowed.iter().map(|a| format!("{a:?}")).collect(),
+            };
+            let (shown, hint) = match v {
+                Value::Str(s) => (
+                    format!("{s:?}"),
+                    did_you_mean(s, self.allowed.iter().copied()),
+                ),
+                other => (other.to_string(), String::new()),
+            };
+            return Some(format!(
+                "{shown} is not allowed: expected one of {}{hint}",
+                list.join(", "),
+            ));
+        }
+        self.naming.and_then(|n| n.problem(&text))
     }
     pub const fn required(mut self) -> Field {
         self.required = true;
@@ -228,52 +449,51 @@ impl Type {
         }
     }
 
-    /// Checks a value against this type. Strings holding `${...}` are
-    /// accepted anywhere: they are checked again once resolved. Unknown
-    /// values are accepted too. Returns a message naming the path inside the
-    /// value that is wrong.
+    /// Checks a value against this type: the first problem, as text
+    /// naming the path inside the value that is wrong (`[0]: to_port: …`).
+    /// Strings holding `${...}` are accepted anywhere: they are checked
+    /// again once resolved. Unknown values are accepted too.
     pub fn check(&self, v: &Value) -> Result<(), String> {
+        Field::new("", *self).check(v)
+    }
+
+    /// Every problem of a value of this type, into `p`.
+    fn collect(&self, v: &Value, p: &mut Problems) {
         if matches!(v, Value::Unknown) {
-            return Ok(());
+            return;
         }
         if let Value::Str(s) = v
             && s.contains("${")
         {
-            return Ok(());
+            return;
         }
-        let mismatch = || {
-            Err(format!(
-                "expected {}, found {}",
-                self.describe(),
-                v.type_name()
-            ))
-        };
-        match (self, v) {
-            (Type::Bool, Value::Bool(_)) => Ok(()),
-            (Type::Int, Value::Int(_)) => Ok(()),
+        let mismatch = || format!("expected {}, found {}", self.describe(), v.type_name());
+        let found = match (self, v) {
+            (Type::Bool, Value::Bool(_)) | (Type::Int, Value::Int(_)) => Ok(()),
             (Type::Int, Value::Float(f)) if f.fract() == 0.0 => Ok(()),
-            (Type::String, Value::Str(_)) => Ok(()),
             // Numbers and bools are written as text where text is wanted, as
             // Terraform converts them (`PORT = "${var.port}"`).
-            (Type::String, Value::Int(_) | Value::Float(_) | Value::Bool(_)) => Ok(()),
+            (Type::String, Value::Str(_) | Value::Int(_) | Value::Float(_) | Value::Bool(_)) => {
+                Ok(())
+            }
             (Type::Cidr, Value::Str(s)) => check_cidr(s),
             (Type::Range(lo, hi), Value::Int(_) | Value::Float(_)) => {
                 match v.as_int().filter(|n| (*lo..=*hi).contains(n)) {
                     Some(_) => Ok(()),
-                    None if matches!(v, Value::Float(f) if f.fract() != 0.0) => mismatch(),
+                    None if matches!(v, Value::Float(f) if f.fract() != 0.0) => Err(mismatch()),
                     None => Err(format!("{v} is out of range: expected {lo} to {hi}")),
                 }
             }
             (Type::Arn, Value::Str(s)) => check_arn(s),
             (Type::List(t) | Type::Set(t), Value::List(items)) => {
                 for (i, item) in items.iter().enumerate() {
-                    t.check(item).map_err(|e| format!("[{i}]: {e}"))?;
+                    p.at(Step::Index(i), |p| t.collect(item, p));
                 }
                 Ok(())
             }
             (Type::Map(t), Value::Map(m)) => {
                 for (k, item) in m {
-                    t.check(item).map_err(|e| format!("{k}: {e}"))?;
+                    p.at(Step::Key(k.clone()), |p| t.collect(item, p));
                 }
                 Ok(())
             }
@@ -282,21 +502,13 @@ impl Type {
                 .map(drop)
                 .map_err(|e| format!("invalid JSON document: {e}")),
             (Type::Object(fields), Value::Map(m)) => {
-                for (k, item) in m {
-                    let Some(f) = fields.iter().find(|f| f.name == *k) else {
-                        let names = fields.iter().map(|f| f.name);
-                        return Err(format!("unknown field `{k}`{}", did_you_mean(k, names)));
-                    };
-                    f.check(item).map_err(|e| format!("{k}: {e}"))?;
-                }
-                for f in fields.iter().filter(|f| f.required) {
-                    if !m.contains_key(f.name) {
-                        return Err(format!("missing required field `{}`", f.name));
-                    }
-                }
+                object_problems(fields, m, p);
                 Ok(())
             }
-            _ => mismatch(),
+            _ => Err(mismatch()),
+        };
+        if let Err(m) = found {
+            p.push(m);
         }
     }
 
@@ -367,6 +579,34 @@ impl Type {
     }
 }
 
+/// Unknown keys (each located at itself), wrong values and missing
+/// required fields of a table with named fields.
+fn object_problems(fields: &[Field], m: &BTreeMap<String, Value>, p: &mut Problems) {
+    for (k, item) in m {
+        match fields.iter().find(|f| f.name == *k) {
+            Some(f) => p.at(Step::Key(k.clone()), |p| f.collect(item, p)),
+            None => {
+                let names = fields.iter().map(|f| f.name);
+                p.out.push(Invalid {
+                    path: p.path.clone(),
+                    key: Some(k.clone()),
+                    message: format!("unknown field `{k}`{}", did_you_mean(k, names)),
+                });
+            }
+        }
+    }
+    for f in fields.iter().filter(|f| f.required) {
+        if !m.contains_key(f.name) {
+            p.push(format!("missing required field `{}`", f.name));
+        }
+    }
+}
+
+/// "1 item", "2 items".
+fn items_text(n: usize) -> String {
+    format!("{n} item{}", if n == 1 { "" } else { "s" })
+}
+
 /// The JSON text of a document value (`Type::Json`), as APIs want it.
 pub fn json_text(v: &Value) -> String {
     match v {
@@ -406,12 +646,23 @@ fn check_arn(s: &str) -> Result<(), String> {
     }
 }
 
-/// ` (did you mean `x`?)` when a candidate is close enough, else "".
+/// ` (did you mean `x`?)` when a candidate is close enough, else "": a few
+/// edits away (typos, swapped letters), or the word cut short (`vpc` for
+/// `vpc_id`). Two names that only share a long prefix are not close
+/// (`deployment_configuration` is not `deployment_circuit_breaker`).
 pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    let score = |c: &str| {
+        let edits = strsim::normalized_damerau_levenshtein(word, c);
+        let cut_short = word.len() >= 3 && c.starts_with(word);
+        if edits >= 0.6 || cut_short {
+            Some(edits)
+        } else {
+            None
+        }
+    };
     candidates
         .into_iter()
-        .map(|c| (strsim::jaro_winkler(word, c), c))
-        .filter(|(score, _)| *score > 0.8)
+        .filter_map(|c| Some((score(c)?, c)))
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| format!(" (did you mean `{c}`?)"))
         .unwrap_or_default()
@@ -546,6 +797,91 @@ mod tests {
         let table = Type::Json.normalize(&a);
         assert_eq!(Type::Json.normalize(&Value::str(json_text(&table))), table);
         assert!(Type::Json.check(&Value::str("{not json")).is_err());
+    }
+
+    #[test]
+    fn suggestions_are_near_misses_not_names_sharing_a_prefix() {
+        let names = ["deployment_circuit_breaker", "desired_count", "from_port"];
+        assert_eq!(did_you_mean("deployment_configuration", names), "");
+        assert_eq!(
+            did_you_mean("form_port", names),
+            " (did you mean `from_port`?)"
+        );
+        assert_eq!(
+            did_you_mean("desired", names),
+            " (did you mean `desired_count`?)"
+        );
+        assert_eq!(did_you_mean("bogus", names), "");
+    }
+
+    #[test]
+    fn every_problem_of_a_value_is_reported_at_its_element() {
+        const PORTS: &[Field] = &[
+            Field::new("from_port", PORT).required(),
+            Field::new("to_port", PORT),
+        ];
+        let rules = Field::new("ingress", Type::List(&Type::Object(PORTS)));
+        let rule = |pairs: &[(&str, i64)]| {
+            Value::Map(
+                pairs
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), Value::Int(*v)))
+                    .collect(),
+            )
+        };
+        let v = Value::List(vec![
+            rule(&[("form_port", 80), ("from_port", 80)]),
+            rule(&[("from_port", 80), ("to_port", 70000), ("bogus", 1)]),
+        ]);
+        let found: Vec<String> = rules
+            .problems(&v)
+            .iter()
+            .map(|i| format!("{} {:?}", i.describe("ingress"), i.key))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                "`ingress[0]`: unknown field `form_port` (did you mean `from_port`?) Some(\"form_port\")",
+                "`ingress[1]`: unknown field `bogus` Some(\"bogus\")",
+                "`ingress[1].to_port`: 70000 is out of range: expected 0 to 65535 None",
+            ]
+        );
+    }
+
+    #[test]
+    fn names_lengths_counts_and_allowed_numbers_are_checked() {
+        let rule = Name {
+            min: 1,
+            max: 32,
+            pattern: "[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?",
+            rule: "letters, digits and hyphens, not at either end",
+        };
+        let name = Field::new("name", Type::String).naming(rule);
+        assert!(name.check(&Value::str("web-1")).is_ok());
+        assert!(name.check(&Value::str("${var.name}")).is_ok());
+        let e = name.check(&Value::str("-web")).unwrap_err();
+        assert_eq!(
+            e,
+            "\"-web\" is not a valid name: letters, digits and hyphens, not at either end"
+        );
+        let e = name.check(&Value::str("a".repeat(33))).unwrap_err();
+        assert!(
+            e.ends_with("is 33 characters long: AWS accepts 1 to 32"),
+            "{e}"
+        );
+        let days = Field::new("days", Type::Int).one_of(&["1", "3", "7"]);
+        assert!(days.check(&Value::Int(7)).is_ok());
+        let e = days.check(&Value::Int(2)).unwrap_err();
+        assert_eq!(e, "2 is not allowed: expected one of 1, 3, 7");
+        let two = Field::new("azs", Type::List(&Type::String)).max_items(2);
+        let e = two
+            .check(&Value::from(vec![
+                "a".to_owned(),
+                "b".to_owned(),
+                "c".to_owned(),
+            ]))
+            .unwrap_err();
+        assert_eq!(e, "takes at most 2 items, found 3");
     }
 
     #[test]

@@ -226,7 +226,16 @@ fn object<'a>(fields: impl Iterator<Item = &'a Field>) -> Json {
 }
 
 fn field(f: &Field) -> Json {
-    let one_of = json!({ "anyOf": [{ "enum": f.allowed }, { "$ref": TEMPLATE }] });
+    // Allowed numbers (retention days) are numbers in the document.
+    let allowed: Vec<Json> = f
+        .allowed
+        .iter()
+        .map(|a| match (f.ty, a.parse::<i64>()) {
+            (Type::Int | Type::Range(..), Ok(n)) => json!(n),
+            _ => json!(a),
+        })
+        .collect();
+    let one_of = json!({ "anyOf": [{ "enum": allowed }, { "$ref": TEMPLATE }] });
     let mut j = match f.ty {
         _ if f.allowed.is_empty() => ty(&f.ty),
         Type::List(_) | Type::Set(_) => json!({
@@ -240,6 +249,12 @@ fn field(f: &Field) -> Json {
     }
     if f.sensitive {
         description.push_str(" Sensitive: never shown.");
+    }
+    if let Some(n) = f.naming {
+        j = json!({ "anyOf": [
+            { "type": "string", "minLength": n.min, "maxLength": n.max, "pattern": format!("^(?:{})$", n.pattern) },
+            { "$ref": TEMPLATE }
+        ] });
     }
     let j_obj = j.as_object_mut().expect("ty() builds objects");
     j_obj.insert("description".into(), json!(description.trim()));

@@ -8,11 +8,10 @@ use anyhow::{Context, bail};
 use petgraph::dot::{Config as DotConfig, Dot};
 
 use crate::cli::{Global, GraphArgs, GraphFormat};
-use crate::graph::Graph;
 
 pub fn run(global: &Global, args: &GraphArgs) -> anyhow::Result<i32> {
     let config = super::load_config(global)?;
-    let graph = Graph::build(&config).map_err(anyhow::Error::msg)?;
+    let graph = &config.graph;
     // Reversed so that arrows read "depends on", as in `depends_on`.
     let mut g = graph.dag.map(|_, a| a.clone(), |_, _| "");
     g.reverse();

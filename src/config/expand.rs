@@ -12,7 +12,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use super::template::{self, Bound, Expr, Part, Ref, Resolve, Step};
+use super::template::{
+    self, Bound, Expr, ParseError, Part, Ref, Resolve, StackField, Step, Template,
+};
 use super::{Loader, Loc, Problem, Raw};
 use crate::schema::did_you_mean;
 use crate::value::Value;
@@ -20,19 +22,21 @@ use crate::value::Value;
 /// `count`, `for_each` and `enabled` of a resource or a module call.
 #[derive(Default, Clone)]
 pub(super) struct Meta {
-    pub count: Option<(Value, Loc)>,
-    pub for_each: Option<(Value, Loc)>,
-    pub enabled: Option<(Value, Loc)>,
+    pub count: Option<MetaValue>,
+    pub for_each: Option<MetaValue>,
+    pub enabled: Option<MetaValue>,
 }
 
-pub(super) const META_KEYS: &[&str] = &["count", "for_each", "enabled"];
+/// A meta value as parsed at load; a syntax error is reported when the
+/// value is needed, with the address of the instance that needs it.
+pub(super) type MetaValue = (Result<Template, ParseError>, Loc);
 
 /// `[modules.<name>]` as written.
 pub(super) struct ModuleCall {
     pub source: String,
     /// The directory `source` is relative to.
     pub base: PathBuf,
-    pub args: BTreeMap<String, (Value, Loc)>,
+    pub args: BTreeMap<String, (Template, Loc)>,
     pub meta: Meta,
     pub loc: Loc,
 }
@@ -96,7 +100,7 @@ impl<'a> Expander<'a> {
     }
 
     /// Expands the root; returns its outputs with rewritten templates.
-    pub fn root(&mut self, def: &Loader) -> BTreeMap<String, Value> {
+    pub fn root(&mut self, def: &Loader) -> BTreeMap<String, Template> {
         let mut out = BTreeMap::new();
         let Some((instances, modules)) = self.instantiate(def, Vec::new(), String::new(), None)
         else {
@@ -174,43 +178,10 @@ impl<'a> Expander<'a> {
                     locals: locals_of(&inst, call.meta.count.is_some()),
                     ..bare_clone(&bare)
                 };
-                let Some(args) = self.module_args(&sc, &child, call, &name) else {
-                    continue;
-                };
-                let mut child_prefix = prefix.clone();
-                child_prefix.push(Step::Name("module".into()));
-                child_prefix.push(Step::Name(name.clone()));
-                if let Some(k) = &inst.key {
-                    child_prefix.push(Step::Index(Expr::Lit(k.clone())));
+                let key = inst.key.as_ref();
+                if let Some(outputs) = self.module_instance(&sc, &child, call, &name, key) {
+                    outs.push((inst.key.clone(), outputs));
                 }
-                let child_text = format!(
-                    "{prefix_text}{}.",
-                    template::instance_address(&format!("module.{name}"), inst.key.as_ref())
-                );
-                self.active.push(call_dir(call));
-                let result = self.instantiate(
-                    &child,
-                    child_prefix.clone(),
-                    child_text.clone(),
-                    Some(&args),
-                );
-                let outputs = match result {
-                    Some((ci, cm)) => {
-                        let csc = Scope {
-                            def: &child,
-                            prefix: child_prefix,
-                            prefix_text: child_text,
-                            vars: Some(&args),
-                            locals: Vec::new(),
-                            instances: &ci,
-                            modules: &cm,
-                        };
-                        self.module_outputs(&csc, &child)
-                    }
-                    None => BTreeMap::new(),
-                };
-                self.active.pop();
-                outs.push((inst.key.clone(), outputs));
             }
             modules.insert(name, outs);
         }
@@ -233,6 +204,50 @@ impl<'a> Expander<'a> {
             }
         }
         Some((instances, modules))
+    }
+
+    /// One instance of a module call, in the caller's scope: its resources
+    /// expanded, its outputs returned as expressions of the caller. `None`
+    /// when its arguments are wrong.
+    fn module_instance(
+        &mut self,
+        sc: &Scope,
+        child: &Loader,
+        call: &ModuleCall,
+        name: &str,
+        key: Option<&Value>,
+    ) -> Option<BTreeMap<String, Expr>> {
+        let args = self.module_args(sc, child, call, name)?;
+        let mut child_prefix = sc.prefix.clone();
+        child_prefix.push(Step::Name("module".into()));
+        child_prefix.push(Step::Name(name.to_owned()));
+        if let Some(k) = key {
+            child_prefix.push(Step::Index(Expr::Lit(k.clone())));
+        }
+        let child_text = format!(
+            "{}{}.",
+            sc.prefix_text,
+            template::instance_address(&format!("module.{name}"), key)
+        );
+        self.active.push(call_dir(call));
+        let result = self.instantiate(child, child_prefix.clone(), child_text.clone(), Some(&args));
+        let outputs = match result {
+            Some((ci, cm)) => {
+                let csc = Scope {
+                    def: child,
+                    prefix: child_prefix,
+                    prefix_text: child_text,
+                    vars: Some(&args),
+                    locals: Vec::new(),
+                    instances: &ci,
+                    modules: &cm,
+                };
+                self.module_outputs(&csc, child)
+            }
+            None => BTreeMap::new(),
+        };
+        self.active.pop();
+        Some(outputs)
     }
 
     fn resource_instance(&mut self, sc: &Scope, raw: &Raw, address: String) -> Option<Raw> {
@@ -274,16 +289,14 @@ impl<'a> Expander<'a> {
     }
 
     /// A meta value (`count`, `for_each`, `enabled`), known now.
-    fn meta_value(
-        &mut self,
-        sc: &Scope,
-        v: &(Value, Loc),
-        field: &str,
-        what: &str,
-    ) -> Option<Value> {
+    fn meta_value(&mut self, sc: &Scope, v: &MetaValue, field: &str, what: &str) -> Option<Value> {
         let (value, loc) = v;
         let env = ConstEnv(self.root_vars, self.stack, self.region);
-        match rewrite_value(sc, value).and_then(|v| template::eval(&v, &env).map_err(|m| (0, m))) {
+        let value = match value {
+            Ok(t) => rewrite_value(sc, t).and_then(|t| t.eval(&env).map_err(|m| (0, m))),
+            Err((offset, m)) => Err((offset + 1, m.clone())),
+        };
+        match value {
             Ok(v) => Some(v),
             Err((offset, m)) => {
                 self.problem(&at(loc, offset), format!("{what}: `{field}`: {m}"));
@@ -311,89 +324,10 @@ impl<'a> Expander<'a> {
             }
         }
         if let Some(c) = &meta.count {
-            return match self.meta_value(sc, c, "count", what) {
-                Some(Value::Int(n)) if n > MAX_COUNT => {
-                    self.problem(
-                        &c.1,
-                        format!(
-                            "{what}: `count` = {n} is more than the limit of {MAX_COUNT} instances"
-                        ),
-                    );
-                    Vec::new()
-                }
-                Some(Value::Int(n)) if n >= 0 => (0..n)
-                    .map(|i| Inst {
-                        key: Some(Value::Int(i)),
-                        each_value: None,
-                    })
-                    .collect(),
-                Some(other) => {
-                    self.problem(
-                        &c.1,
-                        format!("{what}: `count` must be a whole number ≥ 0, found {other}"),
-                    );
-                    Vec::new()
-                }
-                None => Vec::new(),
-            };
+            return self.count_instances(sc, c, what);
         }
         if let Some(f) = &meta.for_each {
-            let pairs: Vec<(String, Value)> = match self.meta_value(sc, f, "for_each", what) {
-                Some(Value::List(items)) => {
-                    let mut out = Vec::new();
-                    for i in items {
-                        match i {
-                            Value::Str(s) => out.push((s.clone(), Value::Str(s))),
-                            other => {
-                                self.problem(
-                                    &f.1,
-                                    format!(
-                                        "{what}: `for_each` over a list needs strings (they become the keys), found {}; use a map for other values",
-                                        other.type_name()
-                                    ),
-                                );
-                                return Vec::new();
-                            }
-                        }
-                    }
-                    out
-                }
-                Some(Value::Map(m)) => m.into_iter().collect(),
-                Some(other) => {
-                    self.problem(
-                        &f.1,
-                        format!(
-                            "{what}: `for_each` must be a list of strings or a map, found {}",
-                            other.type_name()
-                        ),
-                    );
-                    return Vec::new();
-                }
-                None => return Vec::new(),
-            };
-            let mut seen = BTreeSet::new();
-            let mut out = Vec::new();
-            for (k, v) in pairs {
-                if !seen.insert(k.clone()) {
-                    self.problem(
-                        &f.1,
-                        format!("{what}: `for_each` has the key \"{k}\" twice"),
-                    );
-                    continue;
-                }
-                out.push(Inst {
-                    key: Some(Value::Str(k)),
-                    each_value: Some(v),
-                });
-            }
-            // Keys, not positions, name instances: reordering changes nothing.
-            out.sort_by(|a, b| {
-                a.key
-                    .as_ref()
-                    .and_then(Value::as_str)
-                    .cmp(&b.key.as_ref().and_then(Value::as_str))
-            });
-            return out;
+            return self.for_each_instances(sc, f, what);
         }
         vec![Inst {
             key: None,
@@ -401,21 +335,111 @@ impl<'a> Expander<'a> {
         }]
     }
 
+    /// `count = n`: instances keyed 0..n.
+    fn count_instances(&mut self, sc: &Scope, c: &MetaValue, what: &str) -> Vec<Inst> {
+        match self.meta_value(sc, c, "count", what) {
+            Some(Value::Int(n)) if n > MAX_COUNT => {
+                self.problem(
+                    &c.1,
+                    format!(
+                        "{what}: `count` = {n} is more than the limit of {MAX_COUNT} instances"
+                    ),
+                );
+                Vec::new()
+            }
+            Some(Value::Int(n)) if n >= 0 => (0..n)
+                .map(|i| Inst {
+                    key: Some(Value::Int(i)),
+                    each_value: None,
+                })
+                .collect(),
+            Some(other) => {
+                self.problem(
+                    &c.1,
+                    format!("{what}: `count` must be a whole number ≥ 0, found {other}"),
+                );
+                Vec::new()
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// `for_each` over a list of strings or a map: instances keyed by them,
+    /// in key order.
+    fn for_each_instances(&mut self, sc: &Scope, f: &MetaValue, what: &str) -> Vec<Inst> {
+        let pairs: Vec<(String, Value)> = match self.meta_value(sc, f, "for_each", what) {
+            Some(Value::List(items)) => {
+                let mut out = Vec::new();
+                for i in items {
+                    match i {
+                        Value::Str(s) => out.push((s.clone(), Value::Str(s))),
+                        other => {
+                            self.problem(
+                                &f.1,
+                                format!(
+                                    "{what}: `for_each` over a list needs strings (they become the keys), found {}; use a map for other values",
+                                    other.type_name()
+                                ),
+                            );
+                            return Vec::new();
+                        }
+                    }
+                }
+                out
+            }
+            Some(Value::Map(m)) => m.into_iter().collect(),
+            Some(other) => {
+                self.problem(
+                    &f.1,
+                    format!(
+                        "{what}: `for_each` must be a list of strings or a map, found {}",
+                        other.type_name()
+                    ),
+                );
+                return Vec::new();
+            }
+            None => return Vec::new(),
+        };
+        let mut seen = BTreeSet::new();
+        let mut out = Vec::new();
+        for (k, v) in pairs {
+            if !seen.insert(k.clone()) {
+                self.problem(
+                    &f.1,
+                    format!("{what}: `for_each` has the key \"{k}\" twice"),
+                );
+                continue;
+            }
+            out.push(Inst {
+                key: Some(Value::Str(k)),
+                each_value: Some(v),
+            });
+        }
+        // Keys, not positions, name instances: reordering changes nothing.
+        out.sort_by(|a, b| {
+            a.key
+                .as_ref()
+                .and_then(Value::as_str)
+                .cmp(&b.key.as_ref().and_then(Value::as_str))
+        });
+        out
+    }
+
     /// Module calls in an order where a call comes after the modules its
     /// arguments use; a cycle is reported.
     fn module_order(&mut self, def: &Loader) -> Vec<String> {
         let uses = |call: &ModuleCall| -> BTreeSet<String> {
             let mut out = BTreeSet::new();
-            let values = call
-                .args
-                .values()
-                .chain(call.meta.count.iter())
-                .chain(call.meta.for_each.iter())
-                .chain(call.meta.enabled.iter());
-            for (v, _) in values {
-                for e in exprs_of(v) {
-                    template::walk_paths(&e, &mut |steps| {
-                        if let Ok(Bound::ModuleOutput { modules, .. }) = template::bind(steps)
+            let meta = [&call.meta.count, &call.meta.for_each, &call.meta.enabled];
+            let values = call.args.values().map(|(t, _)| t).chain(
+                meta.into_iter()
+                    .filter_map(|m| m.as_ref().and_then(|(t, _)| t.as_ref().ok())),
+            );
+            for v in values {
+                for e in v.exprs() {
+                    template::walk_paths(e, &mut |steps| {
+                        if let Ok(Bound::ModuleOutput { modules, .. }) =
+                            template::bind(steps, &is_kind)
                             && let Some((m, _)) = modules.first()
                         {
                             out.insert((*m).to_owned());
@@ -602,6 +626,12 @@ impl<'a> Expander<'a> {
     }
 }
 
+/// As written in a module's caller, `module.m.<x>` is a resource of the
+/// module (to be refused) only when `x` names a kind.
+fn is_kind(name: &str) -> bool {
+    crate::kinds::lookup(name).is_some()
+}
+
 fn bare_clone<'a>(s: &Scope<'a>) -> Scope<'a> {
     Scope {
         def: s.def,
@@ -648,115 +678,57 @@ impl Resolve for ConstEnv<'_> {
                 .get(n)
                 .cloned()
                 .ok_or_else(|| format!("undeclared variable `var.{n}`")),
-            Ref::Stack(f) if f == "name" => Ok(Value::str(self.1)),
-            Ref::Stack(_) => Ok(Value::str(self.2)),
-            Ref::Attr { address, attr } => Err(format!(
-                "`{address}.{attr}` is only known once AWS is read; `count`, `for_each`, `enabled` and instance keys may use variables, literals, `each` and `count` only"
+            Ref::Stack(StackField::Name) => Ok(Value::str(self.1)),
+            Ref::Stack(StackField::Region) => Ok(Value::str(self.2)),
+            Ref::Attr { .. } | Ref::Lookup { .. } => Err(format!(
+                "`{r}` is only known once AWS is read; `count`, `for_each`, `enabled` and instance keys may use variables, literals, `each` and `count` only"
             )),
         }
     }
 }
 
-/// The expressions of a value tree's templates (unparsable ones skipped).
-fn exprs_of(v: &Value) -> Vec<Expr> {
-    match v {
-        Value::Str(s) => template::parse(s)
-            .map(|parts| {
-                parts
-                    .into_iter()
-                    .filter_map(|p| match p {
-                        Part::Expr(e, _) => Some(e),
-                        Part::Lit(_) => None,
-                    })
-                    .collect()
-            })
-            .unwrap_or_default(),
-        Value::List(l) => l.iter().flat_map(exprs_of).collect(),
-        Value::Map(m) => m
-            .iter()
-            .flat_map(|(k, i)| {
-                let mut e = exprs_of(&Value::Str(k.clone()));
-                e.extend(exprs_of(i));
-                e
-            })
-            .collect(),
-        _ => Vec::new(),
-    }
+/// Rewrites every expression of a template in a scope; an error carries
+/// its column offset from the value's start.
+fn rewrite_value(sc: &Scope, t: &Template) -> Result<Template, (usize, String)> {
+    t.try_map(&mut |e| rewrite(sc, e))
+        .map_err(|(offset, m)| (offset + 1, m))
 }
 
-/// Rewrites every template of a value tree in a scope.
-fn rewrite_value(sc: &Scope, v: &Value) -> Result<Value, (usize, String)> {
-    Ok(match v {
-        Value::Str(s) if s.contains("${") => {
-            let mut parts = template::parse(s).map_err(|(o, m)| (o + 1, m))?;
-            for p in parts.iter_mut() {
-                if let Part::Expr(e, offset) = p {
-                    *e = rewrite(sc, e).map_err(|m| (*offset + 1, m))?;
-                }
-            }
-            Value::Str(template::print(&parts))
-        }
-        Value::List(l) => Value::List(
-            l.iter()
-                .map(|i| rewrite_value(sc, i))
-                .collect::<Result<_, _>>()?,
-        ),
-        Value::Map(m) => Value::Map(
-            m.iter()
-                .map(|(k, i)| {
-                    // A key is a template too (`"${stack.name}-task"`).
-                    let key = match rewrite_value(sc, &Value::Str(k.clone()))? {
-                        Value::Str(key) => key,
-                        _ => k.clone(),
-                    };
-                    Ok((key, rewrite_value(sc, i)?))
-                })
-                .collect::<Result<_, (usize, String)>>()?,
-        ),
-        other => other.clone(),
-    })
-}
-
-/// A rewritten value tree as one expression (a module argument or output).
-fn value_expr(v: &Value) -> Result<Expr, String> {
-    Ok(match v {
-        Value::Str(s) if s.contains("${") => {
-            let parts = template::parse(s).map_err(|(_, m)| m)?;
-            match parts.as_slice() {
-                [Part::Expr(e, _)] => e.clone(),
-                _ => {
-                    // "a-${x}" is format("a-%s", x).
-                    let mut fmt = String::new();
-                    let mut args = Vec::new();
-                    for p in parts {
-                        match p {
-                            Part::Lit(l) => fmt.push_str(&l.replace('%', "%%")),
-                            Part::Expr(e, _) => {
-                                fmt.push_str("%s");
-                                args.push(e);
-                            }
+/// A rewritten template as one expression (a module argument or output).
+fn value_expr(t: &Template) -> Result<Expr, String> {
+    Ok(match t {
+        Template::Lit(v) => Expr::Lit(v.clone()),
+        Template::Text(parts) => match parts.as_slice() {
+            [Part::Expr(e, _)] => e.clone(),
+            _ => {
+                // "a-${x}" is format("a-%s", x).
+                let mut fmt = String::new();
+                let mut args = Vec::new();
+                for p in parts {
+                    match p {
+                        Part::Lit(l) => fmt.push_str(&l.replace('%', "%%")),
+                        Part::Expr(e, _) => {
+                            fmt.push_str("%s");
+                            args.push(e.clone());
                         }
                     }
-                    args.insert(0, Expr::Lit(Value::Str(fmt)));
-                    Expr::Call("format".into(), args)
                 }
+                args.insert(0, Expr::Lit(Value::Str(fmt)));
+                Expr::Call("format".into(), args)
             }
-        }
-        Value::Str(s) => Expr::Lit(Value::Str(s.replace("$${", "${"))),
-        Value::List(l) => Expr::List(l.iter().map(value_expr).collect::<Result<_, _>>()?),
-        Value::Map(m) => Expr::Map(
+        },
+        Template::List(l) => Expr::List(l.iter().map(value_expr).collect::<Result<_, _>>()?),
+        Template::Map(m) => Expr::Map(
             m.iter()
-                .map(|(k, i)| {
-                    if k.contains("${") {
-                        return Err(format!(
-                            "the table key `{k}` is a template: module arguments and outputs take literal keys"
-                        ));
-                    }
-                    Ok((k.clone(), value_expr(i)?))
+                .map(|(k, i)| match k {
+                    Template::Lit(Value::Str(k)) => Ok((k.clone(), value_expr(i)?)),
+                    _ => Err(format!(
+                        "the table key `{}` is a template: module arguments and outputs take literal keys",
+                        k.to_value().as_str().unwrap_or_default()
+                    )),
                 })
                 .collect::<Result<_, String>>()?,
         ),
-        other => Expr::Lit(other.clone()),
     })
 }
 
@@ -885,13 +857,10 @@ fn rewrite(sc: &Scope, e: &Expr) -> Result<Expr, String> {
 }
 
 fn rewrite_path(sc: &Scope, steps: &[Step]) -> Result<Expr, String> {
-    match template::bind(steps)? {
+    match template::bind(steps, &is_kind)? {
         Bound::Ref(Ref::Var(n), rest) => match sc.vars {
             None => {
-                if !sc.def.variables.contains_key(&n) {
-                    let hint = did_you_mean(&n, sc.def.variables.keys().map(String::as_str));
-                    return Err(format!("reference to undeclared variable `var.{n}`{hint}"));
-                }
+                sc.def.check_ref(&Ref::Var(n), &sc.def.resources)?;
                 keep_path(sc, steps)
             }
             Some(vars) => match vars.get(&n) {
@@ -902,25 +871,16 @@ fn rewrite_path(sc: &Scope, steps: &[Step]) -> Result<Expr, String> {
                 }
             },
         },
-        Bound::Ref(Ref::Attr { address, attr }, _) => {
-            // Only lookups bind here.
+        Bound::Ref(r @ Ref::Lookup { .. }, _) => {
             if sc.vars.is_some() {
                 return Err(format!(
-                    "`{address}.{attr}`: lookups are read by the root stack; pass the value to the module as a variable"
+                    "`{r}`: lookups are read by the root stack; pass the value to the module as a variable"
                 ));
             }
-            let name = &address["lookups.".len()..];
-            let Some(l) = sc.def.lookups.get(name) else {
-                let hint = did_you_mean(name, sc.def.lookups.keys().map(String::as_str));
-                return Err(format!("reference to unknown lookup `{name}`{hint}"));
-            };
-            if !l.kind.attributes().contains(&attr.as_str()) {
-                let hint = did_you_mean(&attr, l.kind.attributes().iter().copied());
-                return Err(format!("lookup `{name}` has no attribute `{attr}`{hint}"));
-            }
+            sc.def.check_ref(&r, &sc.def.resources)?;
             keep_path(sc, steps)
         }
-        Bound::Ref(Ref::Stack(_), _) => keep_path(sc, steps),
+        Bound::Ref(Ref::Stack(_) | Ref::Attr { .. }, _) => keep_path(sc, steps),
         Bound::Local(name, rest) => match sc.locals.iter().find(|(n, _)| *n == name) {
             Some((_, v)) => with_rest(sc, Expr::Lit(v.clone()), rest),
             None => Err(format!(
@@ -943,88 +903,104 @@ fn rewrite_path(sc: &Scope, steps: &[Step]) -> Result<Expr, String> {
             attr,
             rest,
             ..
-        } => {
-            let base = format!("{kind}.{name}");
-            let Some(raw) = sc.def.resources.get(&base) else {
-                let names: Vec<&str> = sc.def.resources.keys().map(String::as_str).collect();
-                let hint = did_you_mean(&base, names.iter().copied());
-                return Err(format!("reference to unknown resource `{base}`{hint}"));
-            };
-            let schema = raw.kind.schema();
-            if schema.field(attr).is_none() {
-                let hint = did_you_mean(attr, schema.field_names());
-                return Err(format!("`{base}` has no attribute `{attr}`{hint}"));
-            }
-            let keys: Option<Vec<Option<Value>>> = sc
-                .instances
-                .get(&base)
-                .map(|i| i.iter().map(|i| i.key.clone()).collect());
-            let path_of = |key: &Option<Value>| -> Result<Expr, String> {
-                let mut s = sc.prefix.clone();
-                s.push(Step::Name(kind.to_owned()));
-                s.push(Step::Name(name.to_owned()));
-                if let Some(k) = key {
-                    s.push(Step::Index(Expr::Lit(k.clone())));
-                }
-                s.push(Step::Name(attr.to_owned()));
-                with_rest(sc, Expr::Path(s), rest)
-            };
-            // Instances are not known yet while `count`, `for_each` and
-            // `enabled` are evaluated: the path stays, and evaluating it says
-            // why it cannot be used there.
-            let Some(keys) = keys else {
-                return path_of(&None);
-            };
-            match select(sc, &base, &keys, index)? {
-                None => Ok(Expr::List(
-                    keys.iter().map(path_of).collect::<Result<_, _>>()?,
-                )),
-                Some(Some(key)) => path_of(key),
-                // A disabled resource's attributes are null.
-                Some(None) => Ok(Expr::Lit(Value::Null)),
-            }
-        }
+        } => rewrite_resource(sc, kind, name, index, attr, rest),
         Bound::ModuleOutput {
             modules,
             output,
             rest,
-        } => {
-            let [(m, index)] = modules.as_slice() else {
-                return Err(format!(
-                    "`{}`: refer to outputs of this module's own modules only (`module.<name>.<output>`)",
-                    Expr::Path(steps.to_vec())
-                ));
-            };
-            if !sc.def.modules.contains_key(*m) {
-                let hint = did_you_mean(m, sc.def.modules.keys().map(String::as_str));
-                return Err(format!("reference to unknown module `{m}`{hint}"));
-            }
-            let Some(outs) = sc.modules.get(*m) else {
-                return Err(format!(
-                    "module `{m}` is not known yet here (`count`, `for_each` and `enabled` cannot use module outputs)"
-                ));
-            };
-            let keys: Vec<Option<Value>> = outs.iter().map(|(k, _)| k.clone()).collect();
-            let out_of = |key: &Option<Value>| -> Result<Expr, String> {
-                let (_, o) = outs
-                    .iter()
-                    .find(|(k, _)| k == key)
-                    .ok_or("no such instance")?;
-                match o.get(output) {
-                    Some(e) => with_rest(sc, e.clone(), rest),
-                    None => {
-                        let hint = did_you_mean(output, o.keys().map(String::as_str));
-                        Err(format!("module `{m}` has no output `{output}`{hint}"))
-                    }
-                }
-            };
-            match select(sc, &format!("module.{m}"), &keys, *index)? {
-                None => Ok(Expr::List(
-                    keys.iter().map(out_of).collect::<Result<_, _>>()?,
-                )),
-                Some(Some(key)) => out_of(key),
-                Some(None) => Ok(Expr::Lit(Value::Null)),
+        } => match modules.as_slice() {
+            [(m, index)] => rewrite_module_output(sc, m, *index, output, rest),
+            _ => Err(format!(
+                "`{}`: refer to outputs of this module's own modules only (`module.<name>.<output>`)",
+                Expr::Path(steps.to_vec())
+            )),
+        },
+    }
+}
+
+/// A resource of the scope: its absolute path, the paths of every instance
+/// (`[*]`), or null for a disabled one.
+fn rewrite_resource(
+    sc: &Scope,
+    kind: &str,
+    name: &str,
+    index: Option<&Step>,
+    attr: &str,
+    rest: &[Step],
+) -> Result<Expr, String> {
+    let base = format!("{kind}.{name}");
+    let r = Ref::Attr {
+        address: base.clone(),
+        attr: attr.to_owned(),
+    };
+    sc.def.check_ref(&r, &sc.def.resources)?;
+    let keys: Option<Vec<Option<Value>>> = sc
+        .instances
+        .get(&base)
+        .map(|i| i.iter().map(|i| i.key.clone()).collect());
+    let path_of = |key: &Option<Value>| -> Result<Expr, String> {
+        let mut s = sc.prefix.clone();
+        s.push(Step::Name(kind.to_owned()));
+        s.push(Step::Name(name.to_owned()));
+        if let Some(k) = key {
+            s.push(Step::Index(Expr::Lit(k.clone())));
+        }
+        s.push(Step::Name(attr.to_owned()));
+        with_rest(sc, Expr::Path(s), rest)
+    };
+    // Instances are not known yet while `count`, `for_each` and
+    // `enabled` are evaluated: the path stays, and evaluating it says
+    // why it cannot be used there.
+    let Some(keys) = keys else {
+        return path_of(&None);
+    };
+    match select(sc, &base, &keys, index)? {
+        None => Ok(Expr::List(
+            keys.iter().map(path_of).collect::<Result<_, _>>()?,
+        )),
+        Some(Some(key)) => path_of(key),
+        // A disabled resource's attributes are null.
+        Some(None) => Ok(Expr::Lit(Value::Null)),
+    }
+}
+
+/// An output of one of the scope's modules, as the expression the module
+/// gave it (a list of them with `[*]`).
+fn rewrite_module_output(
+    sc: &Scope,
+    m: &str,
+    index: Option<&Step>,
+    output: &str,
+    rest: &[Step],
+) -> Result<Expr, String> {
+    if !sc.def.modules.contains_key(m) {
+        let hint = did_you_mean(m, sc.def.modules.keys().map(String::as_str));
+        return Err(format!("reference to unknown module `{m}`{hint}"));
+    }
+    let Some(outs) = sc.modules.get(m) else {
+        return Err(format!(
+            "module `{m}` is not known yet here (`count`, `for_each` and `enabled` cannot use module outputs)"
+        ));
+    };
+    let keys: Vec<Option<Value>> = outs.iter().map(|(k, _)| k.clone()).collect();
+    let out_of = |key: &Option<Value>| -> Result<Expr, String> {
+        let (_, o) = outs
+            .iter()
+            .find(|(k, _)| k == key)
+            .ok_or("no such instance")?;
+        match o.get(output) {
+            Some(e) => with_rest(sc, e.clone(), rest),
+            None => {
+                let hint = did_you_mean(output, o.keys().map(String::as_str));
+                Err(format!("module `{m}` has no output `{output}`{hint}"))
             }
         }
+    };
+    match select(sc, &format!("module.{m}"), &keys, index)? {
+        None => Ok(Expr::List(
+            keys.iter().map(out_of).collect::<Result<_, _>>()?,
+        )),
+        Some(Some(key)) => out_of(key),
+        Some(None) => Ok(Expr::Lit(Value::Null)),
     }
 }

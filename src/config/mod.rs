@@ -4,6 +4,7 @@
 
 mod assume_role;
 mod expand;
+pub mod lookup;
 pub mod template;
 pub mod vars;
 
@@ -14,12 +15,14 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+use crate::graph::Graph;
 use crate::kinds::{self, Kind};
-use crate::lookups::{Lookup, LookupKind};
-use crate::schema::{Field, did_you_mean};
-use crate::value::{Attrs, Value};
+pub use crate::lifecycle::{DeletionPolicy, Lifecycle, TimeoutOverrides};
+use crate::schema::{Step, did_you_mean};
+use crate::value::Value;
 pub use assume_role::AssumeRole;
-use template::Ref;
+use lookup::{Lookup, LookupKind};
+use template::{Ref, StackField, Template, Templates};
 pub use vars::{VarDecl, VarSource, VarType};
 
 /// A place in a desired-state file.
@@ -71,88 +74,12 @@ impl fmt::Display for ConfigError {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Lifecycle {
-    pub prevent_destroy: bool,
-    pub create_before_destroy: bool,
-    pub ignore_changes: Vec<String>,
-    /// What a delete does; unset means the kind's default.
-    pub deletion_policy: Option<DeletionPolicy>,
-    /// `timeouts = { create = "30m", ... }`: waiters' limits over the kind's.
-    pub timeouts: TimeoutOverrides,
-}
-
-/// A resource's own time limits for its waiters; unset ones are the kind's.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct TimeoutOverrides {
-    pub create: Option<std::time::Duration>,
-    pub update: Option<std::time::Duration>,
-    pub delete: Option<std::time::Duration>,
-}
-
-impl TimeoutOverrides {
-    /// `{ create = "30m", update = "10m", delete = "1h" }` (humantime
-    /// durations, from one second to one day).
-    fn parse(v: &Value) -> Result<TimeoutOverrides, String> {
-        let Value::Map(m) = v else {
-            return Err("expected a table such as { create = \"30m\", delete = \"20m\" }".into());
-        };
-        let mut t = TimeoutOverrides::default();
-        for (k, v) in m {
-            let slot = match k.as_str() {
-                "create" => &mut t.create,
-                "update" => &mut t.update,
-                "delete" => &mut t.delete,
-                other => {
-                    let hint = did_you_mean(other, ["create", "update", "delete"]);
-                    return Err(format!("unknown operation `{other}`{hint}"));
-                }
-            };
-            let text = v.as_str().ok_or_else(|| {
-                format!(
-                    "`{k}`: expected a duration such as \"30m\", found {}",
-                    v.type_name()
-                )
-            })?;
-            let d = humantime::parse_duration(text)
-                .map_err(|e| format!("`{k}`: invalid duration {text:?}: {e}"))?;
-            if d < std::time::Duration::from_secs(1) || d > std::time::Duration::from_secs(86_400) {
-                return Err(format!("`{k}`: {text:?} is outside 1s to 24h"));
-            }
-            *slot = Some(d);
-        }
-        Ok(t)
-    }
-}
-
-/// What deleting a resource means, as CloudFormation's `DeletionPolicy`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum DeletionPolicy {
-    #[default]
-    Delete,
-    /// Forget it: dropped from the state, left running in AWS.
-    Retain,
-    /// Keep a final snapshot, then delete (databases, file systems).
-    Snapshot,
-}
-
-impl DeletionPolicy {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeletionPolicy::Delete => "delete",
-            DeletionPolicy::Retain => "retain",
-            DeletionPolicy::Snapshot => "snapshot",
-        }
-    }
-}
-
 #[derive(Clone)]
 pub struct Resource {
     pub address: String,
     pub kind: &'static dyn Kind,
-    /// As written: strings may still hold `${...}` templates.
-    pub attrs: Attrs,
+    /// As written, with every `${...}` parsed and its references absolute.
+    pub attrs: Templates,
     /// Every resource this one must wait for: references plus `depends_on`.
     pub deps: BTreeSet<String>,
     /// Attributes whose value comes from a sensitive variable.
@@ -186,13 +113,16 @@ pub struct Config {
     pub var_locs: BTreeMap<String, Loc>,
     pub resources: BTreeMap<String, Resource>,
     /// Output name → template.
-    pub outputs: BTreeMap<String, Value>,
+    pub outputs: BTreeMap<String, Template>,
     /// Read-only data read at plan time.
     pub lookups: BTreeMap<String, Lookup>,
     /// Every file read, for fingerprinting saved plans.
     pub files: Vec<PathBuf>,
     /// Where the state lives; `None` is the local file.
     pub backend: Option<Backend>,
+    /// The resources' dependencies, checked free of cycles at load; the
+    /// planner and `reconcile graph` use this one.
+    pub graph: Graph,
     /// `[stack] assume_role`: the role the stack's AWS calls run as.
     pub assume_role: Option<AssumeRole>,
 }
@@ -208,6 +138,14 @@ pub struct Backend {
 }
 
 impl Config {
+    /// The value of `stack.name` or `stack.region`.
+    pub fn stack_value(&self, field: StackField) -> Value {
+        Value::str(match field {
+            StackField::Name => &self.stack,
+            StackField::Region => &self.region,
+        })
+    }
+
     /// True when the value of a reference must never be shown.
     pub fn is_sensitive_var(&self, name: &str) -> bool {
         self.variables.get(name).is_some_and(|v| v.sensitive)
@@ -216,7 +154,7 @@ impl Config {
     /// True when an output's template uses a sensitive variable.
     pub fn is_sensitive_output(&self, name: &str) -> bool {
         self.outputs.get(name).is_some_and(|t| {
-            template::refs(t)
+            t.refs()
                 .iter()
                 .any(|r| matches!(r, Ref::Var(v) if self.is_sensitive_var(v)))
         })
@@ -378,7 +316,7 @@ impl Lines<'_> {
 struct Raw {
     address: String,
     kind: &'static dyn Kind,
-    attrs: Attrs,
+    attrs: Templates,
     /// Each top-level attribute's location, and each string's location.
     attr_locs: BTreeMap<String, Loc>,
     depends_on: Vec<(String, Loc)>,
@@ -398,7 +336,7 @@ struct Loader {
     stack: Option<(String, String, Loc)>,
     variables: BTreeMap<String, (VarDecl, Loc)>,
     resources: BTreeMap<String, Raw>,
-    outputs: BTreeMap<String, (Value, Loc)>,
+    outputs: BTreeMap<String, (Template, Loc)>,
     lookups: BTreeMap<String, Lookup>,
     backend: Option<(Backend, Loc)>,
     /// `[stack] assume_role`.
@@ -547,6 +485,21 @@ impl Loader {
                     name: parameter,
                 },
             );
+        }
+    }
+
+    /// A value's templates, parsed once; a syntax error is reported at its
+    /// place (after `what`) and the value kept as written, so that it is not
+    /// also reported as missing.
+    fn template(&mut self, value: Value, loc: &Loc, what: impl FnOnce() -> String) -> Template {
+        match Template::parse(&value) {
+            Ok(t) => t,
+            Err((offset, m)) => {
+                let mut at = loc.clone();
+                at.col += offset + 1;
+                self.problem(at, format!("{}: {m}", what()));
+                Template::Lit(value)
+            }
         }
     }
 
@@ -754,16 +707,12 @@ impl Loader {
                             ),
                         ),
                     },
-                    "count" => call.meta.count = Some((value, vloc)),
-                    "for_each" => call.meta.for_each = Some((value, vloc)),
-                    "enabled" => call.meta.enabled = Some((value, vloc)),
+                    "count" => call.meta.count = Some((Template::parse(&value), vloc)),
+                    "for_each" => call.meta.for_each = Some((Template::parse(&value), vloc)),
+                    "enabled" => call.meta.enabled = Some((Template::parse(&value), vloc)),
                     _ => {
-                        if let Err((offset, m)) = check_templates(&value) {
-                            let mut at = vloc.clone();
-                            at.col += offset;
-                            self.problem(at, format!("module `{name}`: `{key}`: {m}"));
-                        }
-                        call.args.insert(key, (value, vloc));
+                        let t = self.template(value, &vloc, || format!("module `{name}`: `{key}`"));
+                        call.args.insert(key, (t, vloc));
                     }
                 }
             }
@@ -799,7 +748,8 @@ impl Loader {
                 self.problem(loc, format!("output `{name}` is defined twice"));
                 continue;
             }
-            self.outputs.insert(name, (to_value(v.get_ref()), loc));
+            let t = self.template(to_value(v.get_ref()), &loc, || format!("output `{name}`"));
+            self.outputs.insert(name, (t, loc));
         }
     }
 
@@ -833,6 +783,64 @@ impl Loader {
         }
     }
 
+    /// A meta field of a resource: `depends_on`, `count`, `for_each`,
+    /// `enabled`, `timeouts` or `lifecycle`.
+    fn meta_field(&mut self, raw: &mut Raw, key: &str, value: Value, kloc: Loc, vloc: Loc) {
+        let address = raw.address.clone();
+        match key {
+            "depends_on" => match &value {
+                Value::List(items) if items.iter().all(|i| i.as_str().is_some()) => {
+                    raw.depends_on = items
+                        .iter()
+                        .filter_map(|i| Some((i.as_str()?.to_owned(), vloc.clone())))
+                        .collect();
+                }
+                _ => self.problem(
+                    vloc,
+                    format!("{address}: `depends_on` must be a list of resource addresses"),
+                ),
+            },
+            "count" | "for_each" | "enabled" => {
+                let slot = match key {
+                    "count" => &mut raw.meta.count,
+                    "for_each" => &mut raw.meta.for_each,
+                    _ => &mut raw.meta.enabled,
+                };
+                *slot = Some((Template::parse(&value), vloc));
+                if raw.meta.count.is_some() && raw.meta.for_each.is_some() {
+                    self.problem(
+                        kloc,
+                        format!("{address}: use `count` or `for_each`, not both"),
+                    );
+                }
+            }
+            "timeouts" => match TimeoutOverrides::parse(&value) {
+                Ok(t) => raw.lifecycle.timeouts = t,
+                Err(m) => self.problem(vloc, format!("{address}: timeouts: {m}")),
+            },
+            _ => match Lifecycle::parse(&value) {
+                Ok(l) if l.deletion_policy == Some(DeletionPolicy::Snapshot)
+                    && !raw.kind.can_snapshot() =>
+                {
+                    self.problem(
+                        vloc,
+                        format!(
+                            "{address}: lifecycle: kind `{}` has no snapshots; deletion_policy must be \"delete\" or \"retain\"",
+                            raw.kind.schema().kind
+                        ),
+                    )
+                }
+                Ok(l) => {
+                    raw.lifecycle = Lifecycle {
+                        timeouts: raw.lifecycle.timeouts,
+                        ..l
+                    }
+                }
+                Err(m) => self.problem(vloc, format!("{address}: lifecycle: {m}")),
+            },
+        }
+    }
+
     fn resource(
         &mut self,
         lines: &Lines,
@@ -845,7 +853,7 @@ impl Loader {
         let mut raw = Raw {
             address: address.to_owned(),
             kind,
-            attrs: Attrs::new(),
+            attrs: Templates::new(),
             attr_locs: BTreeMap::new(),
             depends_on: Vec::new(),
             lifecycle: Lifecycle::default(),
@@ -857,64 +865,8 @@ impl Loader {
             let kloc = lines.loc(k.span().start);
             let vloc = lines.loc(v.span().start);
             let value = to_value(v.get_ref());
-            if key == "depends_on" {
-                match &value {
-                    Value::List(items) if items.iter().all(|i| i.as_str().is_some()) => {
-                        raw.depends_on = items
-                            .iter()
-                            .filter_map(|i| Some((i.as_str()?.to_owned(), vloc.clone())))
-                            .collect();
-                    }
-                    _ => self.problem(
-                        vloc,
-                        format!("{address}: `depends_on` must be a list of resource addresses"),
-                    ),
-                }
-                continue;
-            }
-            if expand::META_KEYS.contains(&key) {
-                let slot = match key {
-                    "count" => &mut raw.meta.count,
-                    "for_each" => &mut raw.meta.for_each,
-                    _ => &mut raw.meta.enabled,
-                };
-                *slot = Some((value, vloc));
-                if raw.meta.count.is_some() && raw.meta.for_each.is_some() {
-                    self.problem(
-                        kloc,
-                        format!("{address}: use `count` or `for_each`, not both"),
-                    );
-                }
-                continue;
-            }
-            if key == "timeouts" {
-                match TimeoutOverrides::parse(&value) {
-                    Ok(t) => raw.lifecycle.timeouts = t,
-                    Err(m) => self.problem(vloc, format!("{address}: timeouts: {m}")),
-                }
-                continue;
-            }
-            if key == "lifecycle" {
-                match lifecycle(&value) {
-                    Ok(l) if l.deletion_policy == Some(DeletionPolicy::Snapshot)
-                        && !kind.can_snapshot() =>
-                    {
-                        self.problem(
-                            vloc,
-                            format!(
-                                "{address}: lifecycle: kind `{}` has no snapshots; deletion_policy must be \"delete\" or \"retain\"",
-                                schema.kind
-                            ),
-                        )
-                    }
-                    Ok(l) => {
-                        raw.lifecycle = Lifecycle {
-                            timeouts: raw.lifecycle.timeouts,
-                            ..l
-                        }
-                    }
-                    Err(m) => self.problem(vloc, format!("{address}: lifecycle: {m}")),
-                }
+            if META_FIELDS.contains(&key) {
+                self.meta_field(&mut raw, key, value, kloc, vloc);
                 continue;
             }
             let Some(field) = schema.field(key) else {
@@ -941,14 +893,17 @@ impl Loader {
             }
             // A wrong value is reported and kept, so that it is not also
             // reported as missing.
-            if let Err(m) = check_field(field, &value) {
-                self.problem(vloc.clone(), format!("{address}: `{key}`: {m}"));
-            } else if let Err((offset, m)) = check_templates(&value) {
-                let mut at = vloc.clone();
-                at.col += offset;
-                self.problem(at, format!("{address}: `{key}`: {m}"));
+            let invalid = field.problems(&value);
+            for i in &invalid {
+                let at = lines.loc(element_start(v, &i.path, i.key.as_deref()));
+                self.problem(at, format!("{address}: {}", i.describe(key)));
             }
-            raw.attrs.insert(key.to_owned(), value);
+            let t = if invalid.is_empty() {
+                self.template(value, &vloc, || format!("{address}: `{key}`"))
+            } else {
+                Template::Lit(value)
+            };
+            raw.attrs.insert(key.to_owned(), t);
             raw.attr_locs.insert(key.to_owned(), vloc);
         }
         for f in schema.inputs().filter(|f| f.required) {
@@ -968,20 +923,9 @@ impl Loader {
         env_vars: &BTreeMap<String, String>,
         persisted: &BTreeMap<String, Value>,
         prompt: vars::Prompt,
-        files: Vec<PathBuf>,
+        mut files: Vec<PathBuf>,
     ) -> Result<Config, ConfigError> {
-        let (stack, region) = match self.stack.take() {
-            Some((n, r, _)) => (n, r),
-            None => {
-                if self.problems.is_empty() {
-                    self.problems.push(Problem {
-                        loc: None,
-                        message: "no [stack] table: name the stack and its region, e.g. [stack] name = \"web\" region = \"us-east-1\"".into(),
-                    });
-                }
-                (String::new(), String::new())
-            }
-        };
+        let (stack, region) = self.take_stack();
         let variables: BTreeMap<String, VarDecl> = self
             .variables
             .iter()
@@ -1000,40 +944,97 @@ impl Loader {
                     return Err(ConfigError(self.problems));
                 }
             };
-        // Modules, count, for_each and enabled: a flat set of resources.
-        let mut files = files;
-        {
-            let mut ex = expand::Expander::new(&var_values, &stack, &region);
-            let outputs = ex.root(&self);
-            let expanded_ok = ex.problems.is_empty();
-            // The expansion parses templates again: a syntax error already
-            // reported while loading is not repeated.
-            for p in ex.problems {
-                if !self.problems.contains(&p) {
-                    self.problems.push(p);
-                }
-            }
-            if !expanded_ok {
-                return Err(ConfigError(self.problems));
-            }
-            self.resources = ex.resources;
-            for (name, value) in outputs {
-                if let Some(slot) = self.outputs.get_mut(&name) {
-                    slot.0 = value;
-                }
-            }
-            files.extend(ex.files);
+        files.extend(self.expand(&var_values, &stack, &region)?);
+        let found = self.check_references();
+        if !self.problems.is_empty() {
+            return Err(ConfigError(self.problems));
         }
-        // References: every one must name something that exists.
+        let resources = self.resolve(found);
+        let graph = Graph::from_deps(resources.iter().map(|(a, r)| (a, &r.deps))).map_err(|m| {
+            ConfigError(vec![Problem {
+                loc: None,
+                message: m,
+            }])
+        })?;
+        Ok(Config {
+            stack,
+            region,
+            variables,
+            var_values,
+            var_sources,
+            var_locs: self
+                .variables
+                .iter()
+                .map(|(k, (_, l))| (k.clone(), l.clone()))
+                .collect(),
+            resources,
+            outputs: self.outputs.into_iter().map(|(k, (v, _))| (k, v)).collect(),
+            files,
+            backend: self.backend.map(|(b, _)| b),
+            assume_role: self.stack_role,
+            lookups: self.lookups,
+            graph,
+        })
+    }
+
+    /// The stack's name and region; a missing `[stack]` is a problem unless
+    /// another one explains it.
+    fn take_stack(&mut self) -> (String, String) {
+        match self.stack.take() {
+            Some((n, r, _)) => (n, r),
+            None => {
+                if self.problems.is_empty() {
+                    self.problems.push(Problem {
+                        loc: None,
+                        message: "no [stack] table: name the stack and its region, e.g. [stack] name = \"web\" region = \"us-east-1\"".into(),
+                    });
+                }
+                (String::new(), String::new())
+            }
+        }
+    }
+
+    /// Modules, count, for_each and enabled: a flat set of resources and
+    /// outputs with absolute references. Returns the modules' files.
+    fn expand(
+        &mut self,
+        var_values: &BTreeMap<String, Value>,
+        stack: &str,
+        region: &str,
+    ) -> Result<Vec<PathBuf>, ConfigError> {
+        let mut ex = expand::Expander::new(var_values, stack, region);
+        let outputs = ex.root(self);
+        let expanded_ok = ex.problems.is_empty();
+        // A syntax error already reported while loading is not repeated.
+        for p in ex.problems {
+            if !self.problems.contains(&p) {
+                self.problems.push(p);
+            }
+        }
+        if !expanded_ok {
+            return Err(ConfigError(std::mem::take(&mut self.problems)));
+        }
+        self.resources = ex.resources;
+        for (name, value) in outputs {
+            if let Some(slot) = self.outputs.get_mut(&name) {
+                slot.0 = value;
+            }
+        }
+        Ok(ex.files)
+    }
+
+    /// Every reference and `depends_on` of the expanded resources and the
+    /// outputs checked; per resource (in address order), what it depends on
+    /// and which attributes use a sensitive variable.
+    fn check_references(&mut self) -> Vec<(BTreeSet<String>, BTreeSet<String>)> {
         let mut found = Vec::with_capacity(self.resources.len());
-        let names: Vec<String> = self.resources.keys().cloned().collect();
+        let mut problems = Vec::new();
         for raw in self.resources.values() {
             let mut deps = BTreeSet::new();
             let mut sensitive_attrs = BTreeSet::new();
             for (attr, value) in &raw.attrs {
-                let at = &raw.attr_locs[attr];
-                for r in template::refs(value) {
-                    match self.check_ref(&r, &names) {
+                for r in value.refs() {
+                    match self.check_ref(&r, &self.resources) {
                         Ok(Some(dep)) => {
                             deps.insert(dep);
                         }
@@ -1044,8 +1045,8 @@ impl Loader {
                                 sensitive_attrs.insert(attr.clone());
                             }
                         }
-                        Err(m) => self.problems.push(Problem {
-                            loc: Some(at.clone()),
+                        Err(m) => problems.push(Problem {
+                            loc: Some(raw.attr_locs[attr].clone()),
                             message: format!("{}: `{attr}`: {m}", raw.address),
                         }),
                     }
@@ -1055,8 +1056,8 @@ impl Loader {
                 if self.resources.contains_key(dep) {
                     deps.insert(dep.clone());
                 } else {
-                    let hint = did_you_mean(dep, names.iter().map(String::as_str));
-                    self.problems.push(Problem {
+                    let hint = did_you_mean(dep, self.resources.keys().map(String::as_str));
+                    problems.push(Problem {
                         loc: Some(at.clone()),
                         message: format!(
                             "{}: depends_on names unknown resource `{dep}`{hint}",
@@ -1068,29 +1069,26 @@ impl Loader {
             found.push((deps, sensitive_attrs));
         }
         for (name, (value, loc)) in &self.outputs {
-            if let Err((offset, m)) = check_templates(value) {
-                let mut at = loc.clone();
-                at.col += offset;
-                self.problems.push(Problem {
-                    loc: Some(at),
-                    message: format!("output `{name}`: {m}"),
-                });
-                continue;
-            }
-            for r in template::refs(value) {
-                if let Err(m) = self.check_ref(&r, &names) {
-                    self.problems.push(Problem {
+            for r in value.refs() {
+                if let Err(m) = self.check_ref(&r, &self.resources) {
+                    problems.push(Problem {
                         loc: Some(loc.clone()),
                         message: format!("output `{name}`: {m}"),
                     });
                 }
             }
         }
-        if !self.problems.is_empty() {
-            return Err(ConfigError(self.problems));
-        }
-        // Moved, not copied: at scale the attribute trees are most of the memory.
-        let resolved = std::mem::take(&mut self.resources)
+        self.problems.extend(problems);
+        found
+    }
+
+    /// The expanded resources with what `check_references` found; moved, not
+    /// copied: at scale the attribute trees are most of the memory.
+    fn resolve(
+        &mut self,
+        found: Vec<(BTreeSet<String>, BTreeSet<String>)>,
+    ) -> BTreeMap<String, Resource> {
+        std::mem::take(&mut self.resources)
             .into_iter()
             .zip(found)
             .map(|((address, raw), (deps, sensitive_attrs))| {
@@ -1106,36 +1104,18 @@ impl Loader {
                 };
                 (address, resource)
             })
-            .collect();
-        let config = Config {
-            stack,
-            region,
-            variables,
-            var_values,
-            var_sources,
-            var_locs: self
-                .variables
-                .iter()
-                .map(|(k, (_, l))| (k.clone(), l.clone()))
-                .collect(),
-            resources: resolved,
-            outputs: self.outputs.into_iter().map(|(k, (v, _))| (k, v)).collect(),
-            files,
-            backend: self.backend.map(|(b, _)| b),
-            assume_role: self.stack_role,
-            lookups: self.lookups,
-        };
-        crate::graph::Graph::build(&config).map_err(|m| {
-            ConfigError(vec![Problem {
-                loc: None,
-                message: m,
-            }])
-        })?;
-        Ok(config)
+            .collect()
     }
 
-    /// Checks one reference; returns the address it depends on, if any.
-    fn check_ref(&self, r: &Ref, names: &[String]) -> Result<Option<String>, String> {
+    /// Checks one reference against this scope's variables and lookups and
+    /// `resources` (as written, or expanded); returns the address it depends
+    /// on, if any. Expansion checks references in their scope with it, and
+    /// the loaded stack's absolute ones are checked again with it.
+    fn check_ref(
+        &self,
+        r: &Ref,
+        resources: &BTreeMap<String, Raw>,
+    ) -> Result<Option<String>, String> {
         match r {
             Ref::Stack(_) => Ok(None),
             Ref::Var(v) => {
@@ -1146,8 +1126,7 @@ impl Loader {
                     Err(format!("reference to undeclared variable `var.{v}`{hint}"))
                 }
             }
-            Ref::Attr { address, attr } if address.starts_with("lookups.") => {
-                let name = &address["lookups.".len()..];
+            Ref::Lookup { name, attr } => {
                 let Some(l) = self.lookups.get(name) else {
                     let hint = did_you_mean(name, self.lookups.keys().map(String::as_str));
                     return Err(format!("reference to unknown lookup `{name}`{hint}"));
@@ -1159,8 +1138,8 @@ impl Loader {
                 Ok(None)
             }
             Ref::Attr { address, attr } => {
-                let Some(target) = self.resources.get(address) else {
-                    let hint = did_you_mean(address, names.iter().map(String::as_str));
+                let Some(target) = resources.get(address) else {
+                    let hint = did_you_mean(address, resources.keys().map(String::as_str));
                     return Err(format!("reference to unknown resource `{address}`{hint}"));
                 };
                 let schema = target.kind.schema();
@@ -1174,74 +1153,31 @@ impl Loader {
     }
 }
 
-fn check_field(field: &Field, value: &Value) -> Result<(), String> {
-    field.check(value)
-}
-
-/// Every template in the value parses.
-fn check_templates(v: &Value) -> Result<(), (usize, String)> {
-    match v {
-        Value::Str(s) => template::parse(s).map(|_| ()).map_err(|(o, m)| (o + 1, m)),
-        Value::List(l) => l.iter().try_for_each(check_templates),
-        Value::Map(m) => m.values().try_for_each(check_templates),
-        _ => Ok(()),
-    }
-}
-
-fn lifecycle(v: &Value) -> Result<Lifecycle, String> {
-    let Value::Map(m) = v else {
-        return Err("expected a table such as { prevent_destroy = true }".into());
-    };
-    let mut l = Lifecycle::default();
-    for (k, v) in m {
-        match (k.as_str(), v) {
-            ("prevent_destroy", Value::Bool(b)) => l.prevent_destroy = *b,
-            ("create_before_destroy", Value::Bool(b)) => l.create_before_destroy = *b,
-            ("ignore_changes", Value::List(items)) => {
-                l.ignore_changes = v.str_list().into_iter().take(items.len()).collect()
-            }
-            ("deletion_policy", Value::Str(p)) => {
-                l.deletion_policy = Some(match p.as_str() {
-                    "delete" => DeletionPolicy::Delete,
-                    "retain" => DeletionPolicy::Retain,
-                    "snapshot" => DeletionPolicy::Snapshot,
-                    other => {
-                        return Err(format!(
-                            "deletion_policy must be \"delete\", \"retain\" or \"snapshot\", found \"{other}\""
-                        ));
-                    }
-                })
-            }
-            ("deletion_policy", other) => {
-                return Err(format!(
-                    "`deletion_policy` must be a string, found {}",
-                    other.type_name()
-                ));
-            }
-            ("prevent_destroy" | "create_before_destroy", other) => {
-                return Err(format!("`{k}` must be a bool, found {}", other.type_name()));
-            }
-            ("ignore_changes", other) => {
-                return Err(format!(
-                    "`ignore_changes` must be a list, found {}",
-                    other.type_name()
-                ));
-            }
-            (other, _) => {
-                let hint = did_you_mean(
-                    other,
-                    [
-                        "prevent_destroy",
-                        "create_before_destroy",
-                        "ignore_changes",
-                        "deletion_policy",
-                    ],
-                );
-                return Err(format!("unknown setting `{other}`{hint}"));
-            }
+/// Where the element `path` leads to inside `v` starts (at `key`, when the
+/// problem is an unknown key of that table): so that every problem of a
+/// list or table is located at its own element.
+fn element_start(v: &Spanned<DeValue>, path: &[Step], key: Option<&str>) -> usize {
+    let mut at = v;
+    for step in path {
+        let next = match (step, at.get_ref()) {
+            (Step::Index(i), DeValue::Array(a)) => a.get(*i),
+            (Step::Key(k), DeValue::Table(t)) => t
+                .iter()
+                .find(|(name, _)| name.get_ref() == k)
+                .map(|(_, v)| v),
+            _ => None,
+        };
+        match next {
+            Some(n) => at = n,
+            None => return at.span().start,
         }
     }
-    Ok(l)
+    if let (Some(k), DeValue::Table(t)) = (key, at.get_ref())
+        && let Some((name, _)) = t.iter().find(|(name, _)| name.get_ref() == k)
+    {
+        return name.span().start;
+    }
+    at.span().start
 }
 
 /// A TOML value as a reconcile value (datetimes become strings).

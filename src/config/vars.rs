@@ -87,6 +87,20 @@ const FIELDS: &[&str] = &[
 
 type FieldError = (Option<String>, String);
 
+impl VarType {
+    /// `type = "..."`; unset is a string.
+    fn parse(v: Option<&Value>) -> Option<VarType> {
+        Some(match v.map(Value::as_str) {
+            None | Some(Some("string")) => VarType::String,
+            Some(Some("number")) => VarType::Number,
+            Some(Some("bool")) => VarType::Bool,
+            Some(Some("list")) => VarType::List,
+            Some(Some("map")) => VarType::Map,
+            Some(_) => return None,
+        })
+    }
+}
+
 impl VarDecl {
     /// Parses a declaration; an error names the offending field.
     pub fn parse(
@@ -94,30 +108,25 @@ impl VarDecl {
         fields: &BTreeMap<String, (Value, Loc)>,
     ) -> Result<VarDecl, FieldError> {
         let err = |f: &str, m: String| Err((Some(f.to_owned()), format!("variable `{name}`: {m}")));
-        for k in fields.keys() {
-            if !FIELDS.contains(&k.as_str()) {
-                return err(
-                    k,
-                    format!(
-                        "unknown field `{k}`{}",
-                        did_you_mean(k, FIELDS.iter().copied())
-                    ),
-                );
-            }
+        if let Some(k) = fields.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+            let hint = did_you_mean(k, FIELDS.iter().copied());
+            return err(k, format!("unknown field `{k}`{hint}"));
         }
         let get = |f: &str| fields.get(f).map(|(v, _)| v);
-        let ty = match get("type").map(|v| v.as_str()) {
-            None => VarType::String,
-            Some(Some("string")) => VarType::String,
-            Some(Some("number")) => VarType::Number,
-            Some(Some("bool")) => VarType::Bool,
-            Some(Some("list")) => VarType::List,
-            Some(Some("map")) => VarType::Map,
-            Some(_) => {
-                return err(
-                    "type",
-                    "`type` must be one of string, number, bool, list, map".into(),
-                );
+        let Some(ty) = VarType::parse(get("type")) else {
+            return err(
+                "type",
+                "`type` must be one of string, number, bool, list, map".into(),
+            );
+        };
+        let bool_of = |f: &str| -> Result<bool, FieldError> {
+            match get(f) {
+                None => Ok(false),
+                Some(Value::Bool(b)) => Ok(*b),
+                Some(_) => Err((
+                    Some(f.to_owned()),
+                    format!("variable `{name}`: `{f}` must be true or false"),
+                )),
             }
         };
         let usize_of = |f: &str| -> Result<Option<usize>, FieldError> {
@@ -148,11 +157,7 @@ impl VarDecl {
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_owned(),
-            sensitive: match get("sensitive") {
-                None => false,
-                Some(Value::Bool(b)) => *b,
-                Some(_) => return err("sensitive", "`sensitive` must be true or false".into()),
-            },
+            sensitive: bool_of("sensitive")?,
             allowed_values: match get("allowed_values") {
                 None => Vec::new(),
                 Some(Value::List(l)) => l.clone(),
@@ -161,11 +166,7 @@ impl VarDecl {
             pattern,
             min_length: usize_of("min_length")?,
             max_length: usize_of("max_length")?,
-            persist: match get("persist") {
-                None => false,
-                Some(Value::Bool(b)) => *b,
-                Some(_) => return err("persist", "`persist` must be true or false".into()),
-            },
+            persist: bool_of("persist")?,
         };
         if decl.persist && decl.sensitive {
             return err(

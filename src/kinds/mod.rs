@@ -14,6 +14,7 @@ pub mod elb;
 pub mod iam;
 pub mod kms;
 pub mod logs;
+pub mod names;
 pub mod rds;
 pub mod s3;
 
@@ -23,7 +24,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::aws::{ApiError, Clients};
-use crate::config::DeletionPolicy;
+use crate::lifecycle::DeletionPolicy;
 use crate::schema::Schema;
 use crate::value::{Attrs, Value};
 
@@ -266,7 +267,7 @@ impl Timeouts {
     }
 
     /// These defaults with a resource's `timeouts = { ... }` over them.
-    pub fn with(self, o: &crate::config::TimeoutOverrides) -> Timeouts {
+    pub fn with(self, o: &crate::lifecycle::TimeoutOverrides) -> Timeouts {
         Timeouts {
             create: o.create.unwrap_or(self.create),
             update: o.update.unwrap_or(self.update),

@@ -4,10 +4,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Action, AttrDiff, Change, Plan};
-use crate::config::template::{self, Ref, Resolve};
+use crate::config::template::{self, Ref, Resolve, Templates};
 use crate::config::{Config, DeletionPolicy, Lifecycle, Resource};
-use crate::graph::Graph;
 use crate::kinds::{self, Kind};
+use crate::schema::Unset;
 use crate::state::fingerprint::{self, Fingerprinter};
 use crate::state::{State, Status};
 use crate::value::{Attrs, Value};
@@ -32,8 +32,13 @@ impl Resolve for PlanEnv<'_> {
                 .get(n)
                 .cloned()
                 .ok_or_else(|| format!("variable `{n}` has no value")),
-            Ref::Stack(f) if f == "name" => Ok(Value::str(&self.config.stack)),
-            Ref::Stack(_) => Ok(Value::str(&self.config.region)),
+            Ref::Stack(f) => Ok(self.config.stack_value(*f)),
+            Ref::Lookup { name, attr } => Ok(self
+                .planned
+                .get(&crate::lookups::address(name))
+                .and_then(|a| a.get(attr))
+                .cloned()
+                .unwrap_or(Value::Null)),
             Ref::Attr { address, attr } => Ok(self
                 .planned
                 .get(address)
@@ -44,35 +49,49 @@ impl Resolve for PlanEnv<'_> {
     }
 }
 
-/// Evaluates a resource's attributes, type-checks the result and fills
-/// defaults. Errors name the address and the attribute.
+/// `desired_of` for attributes in a plan's text form.
 pub fn desired_attrs(
     address: &str,
     kind: &dyn Kind,
     raw_attrs: &Attrs,
     env: &dyn Resolve,
 ) -> Result<Attrs, Vec<String>> {
+    let templates =
+        template::parse_attrs(raw_attrs).map_err(|m| vec![format!("{address}: {m}")])?;
+    desired_of(address, kind, &templates, env)
+}
+
+/// Evaluates a resource's attributes, type-checks the result and fills
+/// defaults. Errors name the address and the attribute.
+pub fn desired_of(
+    address: &str,
+    kind: &dyn Kind,
+    templates: &Templates,
+    env: &dyn Resolve,
+) -> Result<Attrs, Vec<String>> {
     let schema = kind.schema();
     let mut out = Attrs::new();
     let mut errors = Vec::new();
-    for (name, raw) in raw_attrs {
-        match template::eval(raw, env) {
+    for (name, raw) in templates {
+        match raw.eval(env) {
             // `null` (e.g. from `c ? x : null`) leaves the field unset.
             Ok(v) if v.is_null() => {}
             Ok(v) => {
                 let v = without_nulls(v);
                 let field = schema.field(name);
-                let checked = field.map_or(Ok(()), |f| f.check(&v));
+                let invalid = field.map(|f| f.problems(&v)).unwrap_or_default();
                 let v = match field {
                     Some(f) => f.ty.convert(v),
                     None => v,
                 };
-                match checked {
-                    Ok(()) if v.is_null() => {}
-                    Ok(()) => {
-                        out.insert(name.clone(), v);
-                    }
-                    Err(m) => errors.push(format!("{address}: `{name}`: {m}")),
+                if !invalid.is_empty() {
+                    errors.extend(
+                        invalid
+                            .iter()
+                            .map(|i| format!("{address}: {}", i.describe(name))),
+                    );
+                } else if !v.is_null() {
+                    out.insert(name.clone(), v);
                 }
             }
             Err(m) => errors.push(format!("{address}: `{name}`: {m}")),
@@ -110,7 +129,7 @@ pub fn plan(
     lookups: &BTreeMap<String, Attrs>,
     fingerprints: &Fingerprinter,
 ) -> Result<Plan, Vec<String>> {
-    let graph = Graph::build(config).map_err(|e| vec![e])?;
+    let graph = &config.graph;
     // Lookups resolve like resource attributes.
     let mut planned: BTreeMap<String, Attrs> = lookups.clone();
     let mut changes = Vec::new();
@@ -121,7 +140,7 @@ pub fn plan(
             config,
             planned: &planned,
         };
-        let desired = match desired_attrs(&r.address, r.kind, &r.attrs, &env) {
+        let desired = match desired_of(&r.address, r.kind, &r.attrs, &env) {
             Ok(d) => d,
             Err(e) => {
                 errors.extend(e);
@@ -171,7 +190,11 @@ pub fn plan(
         destroy: false,
         changes,
         forget,
-        outputs: config.outputs.clone(),
+        outputs: config
+            .outputs
+            .iter()
+            .map(|(k, t)| (k.clone(), t.to_value()))
+            .collect(),
         lookups: lookups.clone(),
         targets: Vec::new(),
         owned,
@@ -292,7 +315,7 @@ fn plan_one(
         id: None,
         before: None,
         after: None,
-        config: Some(r.attrs.clone()),
+        config: Some(template::print_attrs(&r.attrs)),
         diffs: Vec::new(),
         deps: r.deps.iter().cloned().collect(),
         state_deps: existing.map(|e| e.dependencies.clone()).unwrap_or_default(),
@@ -313,7 +336,13 @@ fn plan_one(
     let fresh = || {
         let mut after = desired.clone();
         for f in schema.fields.iter() {
-            after.entry(f.name.to_owned()).or_insert(Value::Unknown);
+            let unset = match f.when_unset {
+                Unset::Filled => Value::Unknown,
+                Unset::Null if !f.computed => Value::Null,
+                Unset::Null => Value::Unknown,
+                Unset::StackName => Value::Str(kinds::default_name(&state.stack, &r.address)),
+            };
+            after.entry(f.name.to_owned()).or_insert(unset);
         }
         after
     };
@@ -391,6 +420,25 @@ fn plan_one(
     change.after = Some(match change.action {
         Action::Replace => {
             let after = fresh();
+            // What the old resource has and the new one will not.
+            for f in schema.inputs().filter(|f| f.when_unset == Unset::Null) {
+                let before = live_attrs.get(f.name).map(|v| f.ty.normalize(v));
+                let set = |v: &Value| match v {
+                    Value::Null => false,
+                    Value::List(l) => !l.is_empty(),
+                    Value::Map(m) => !m.is_empty(),
+                    _ => true,
+                };
+                if desired.get(f.name).is_none() && before.as_ref().is_some_and(set) {
+                    diffs.push(AttrDiff {
+                        name: f.name.to_owned(),
+                        before: before.unwrap_or_default(),
+                        after: Value::Null,
+                        forces_replacement: false,
+                        sensitive: false,
+                    });
+                }
+            }
             for f in schema.fields.iter().filter(|f| f.computed) {
                 if let (Some(b), Some(Value::Unknown)) = (live_attrs.get(f.name), after.get(f.name))
                 {
@@ -521,6 +569,86 @@ tags = { Name = "main" }
             .find(|c| c.address == address)
             .cloned()
             .unwrap()
+    }
+
+    const ECS: &str = r#"
+[stack]
+name = "t"
+region = "us-east-1"
+
+[ecs_cluster.main]
+
+[ecs_task_definition.app]
+family = "app"
+container_definitions = [{ name = "web", image = "nginx" }]
+
+[ecs_service.app]
+cluster = "${ecs_cluster.main.arn}"
+task_definition = "${ecs_task_definition.app.arn}"
+launch_type = "EC2"
+"#;
+
+    #[test]
+    fn a_create_knows_generated_names_and_leaves_out_what_nothing_fills_in() {
+        let p = plan(&config(ECS), &State::new("t"), &Live::new()).unwrap();
+        let cluster = one(&p, "ecs_cluster.main").after.unwrap();
+        assert_eq!(cluster["name"], Value::str("t-main"));
+        assert_eq!(cluster["arn"], Value::Unknown);
+        let td = one(&p, "ecs_task_definition.app");
+        assert_eq!(td.after.unwrap()["task_role_arn"], Value::Null);
+        assert!(td.diffs.iter().all(|d| d.name != "task_role_arn"));
+        // Still unknown where AWS fills it in.
+        let service = one(&p, "ecs_service.app").after.unwrap();
+        assert_eq!(service["health_check_grace_period"], Value::Unknown);
+        let plain = crate::plan::render::Style { color: false };
+        insta::assert_snapshot!(crate::plan::render::text(&p, plain));
+    }
+
+    #[test]
+    fn a_replacement_shows_what_the_new_resource_will_not_have() {
+        let network = Value::Map(BTreeMap::from([(
+            "subnets".to_owned(),
+            Value::from(vec!["subnet-1".to_owned()]),
+        )]));
+        let live = Attrs::from([
+            ("id".to_owned(), Value::str("arn:svc")),
+            ("name".to_owned(), Value::str("t-app")),
+            ("cluster".to_owned(), Value::str("arn:cluster")),
+            ("task_definition".to_owned(), Value::str("arn:td:1")),
+            ("launch_type".to_owned(), Value::str("FARGATE")),
+            ("network_configuration".to_owned(), network),
+        ]);
+        let mut state = State::new("t");
+        state.resources.insert(
+            "ecs_service.app".into(),
+            ResourceState {
+                kind: "ecs_service".into(),
+                id: "arn:svc".into(),
+                attributes: live.clone(),
+                dependencies: vec![],
+                status: Status::Created,
+                deletion_policy: None,
+                fingerprints: BTreeMap::new(),
+            },
+        );
+        let p = plan(
+            &config(ECS),
+            &state,
+            &Live::from([("ecs_service.app".into(), Some(live))]),
+        )
+        .unwrap();
+        let c = one(&p, "ecs_service.app");
+        assert_eq!(c.action, Action::Replace);
+        let gone = c.diffs.iter().find(|d| d.name == "network_configuration");
+        let gone = gone.expect("network_configuration is shown going away");
+        assert_eq!(gone.after, Value::Null);
+        assert!(matches!(gone.before, Value::Map(_)));
+        let only = Plan {
+            changes: vec![c],
+            ..p
+        };
+        let plain = crate::plan::render::Style { color: false };
+        insta::assert_snapshot!(crate::plan::render::text(&only, plain));
     }
 
     #[test]

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::{Action, AttrDiff, Change};
-use crate::config::template::{self, Ref, Resolve};
+use crate::config::template::{self, Ref, Resolve, Template};
 use crate::config::{Config, Loc};
 use crate::value::{Attrs, Value};
 
@@ -125,13 +125,13 @@ pub fn claims(config: &Config) -> BTreeMap<String, Vec<Claim>> {
             .iter()
             .filter(|rule| rule.owner_kind == r.kind.schema().kind)
         {
-            if !(rule.claims)(&r.attrs) {
+            if !(rule.claims)(&template::print_attrs(&r.attrs)) {
                 continue;
             }
             let Some(link) = r.attrs.get(rule.link) else {
                 continue;
             };
-            for reference in template::refs(link) {
+            for reference in link.refs() {
                 let Ref::Attr { address, .. } = reference else {
                     continue;
                 };
@@ -335,7 +335,7 @@ fn own(
     let mut raw = change
         .config
         .take()
-        .unwrap_or_else(|| resource.attrs.clone());
+        .unwrap_or_else(|| template::print_attrs(&resource.attrs));
     // Written into what apply evaluates, so the update sends the kept value
     // (or none at all when it equals the live one).
     if kept != live_int || raw.contains_key(field) {
@@ -365,9 +365,8 @@ impl Resolve for Static<'_> {
                 .get(n)
                 .cloned()
                 .ok_or_else(|| "unknown".to_owned()),
-            Ref::Stack(f) if f == "name" => Ok(Value::str(&self.0.stack)),
-            Ref::Stack(_) => Ok(Value::str(&self.0.region)),
-            Ref::Attr { .. } => Err("not known before plan".into()),
+            Ref::Stack(f) => Ok(self.0.stack_value(*f)),
+            Ref::Attr { .. } | Ref::Lookup { .. } => Err("not known before plan".into()),
         }
     }
 }
@@ -377,8 +376,8 @@ impl Resolve for Static<'_> {
 /// bounds. One located line each, sorted.
 pub fn warnings(config: &Config) -> Vec<Warning> {
     let mut out = Vec::new();
-    let eval_int = |v: Option<&Value>| {
-        v.and_then(|v| template::eval(v, &Static(config)).ok())
+    let eval_int = |v: Option<&Template>| {
+        v.and_then(|v| v.eval(&Static(config)).ok())
             .and_then(|v| v.as_int())
     };
     for (address, list) in claims(config) {

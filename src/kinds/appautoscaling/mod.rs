@@ -18,6 +18,7 @@ pub const SCALED: [Field; 3] = [
         .force_new()
         .doc("The service of the scaled resource, e.g. \"ecs\"."),
     Field::new("resource_id", Type::String)
+        .example("\"service/${ecs_cluster.example.name}/${ecs_service.example.name}\"")
         .required()
         .force_new()
         .doc("e.g. `service/${ecs_cluster.app.name}/${ecs_service.web.name}`."),

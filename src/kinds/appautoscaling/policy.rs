@@ -36,16 +36,23 @@ static SCHEMA: Schema = Schema {
     kind: "appautoscaling_policy",
     description: "A target-tracking scaling policy of a scalable target.",
     fields: &[
-        Field::new("name", Type::String).required().force_new(),
+        Field::new("name", Type::String)
+            .naming(crate::kinds::names::SCALING_POLICY)
+            .example("\"cpu-at-60\"")
+            .required()
+            .force_new(),
         SCALED[0],
         SCALED[1],
         SCALED[2],
         Field::new("predefined_metric_type", Type::String)
+            .example("\"ECSServiceAverageCPUUtilization\"")
             .required()
             .doc("e.g. \"ECSServiceAverageCPUUtilization\" or \"ALBRequestCountPerTarget\"."),
         Field::new("resource_label", Type::String)
+            .unset_is_null()
             .doc("For ALBRequestCountPerTarget: `app/<lb name>/<id>/targetgroup/<tg name>/<id>`."),
         Field::new("target_value", Type::Int)
+            .example("60")
             .required()
             .doc("The value the metric is kept at (a percentage, or requests per target)."),
         Field::new("scale_in_cooldown", Type::Int).doc("Seconds between scale-ins."),

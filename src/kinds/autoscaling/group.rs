@@ -36,6 +36,7 @@ const OWED_TAG: &str = "reconcile:instance-refresh-owed";
 
 const LAUNCH_TEMPLATE: &[Field] = &[
     Field::new("id", Type::String)
+        .example("\"${launch_template.example.id}\"")
         .required()
         .doc("The launch template id, e.g. `${launch_template.node.id}`."),
     Field::new("version", Type::String)
@@ -65,6 +66,8 @@ static SCHEMA: Schema = Schema {
     description: "An EC2 Auto Scaling group launched from a launch template.",
     fields: &[
         Field::new("name", Type::String)
+            .unset_is_stack_name()
+            .naming(crate::kinds::names::AUTO_SCALING_GROUP)
             .force_new()
             .doc("The group name (also its id); by default `<stack>-<resource name>`."),
         Field::new("min_size", Type::Int).required(),
@@ -86,6 +89,7 @@ static SCHEMA: Schema = Schema {
             .default(Default::Bool(false))
             .doc("New instances are protected from scale-in (needed by an ECS capacity provider's managed termination protection)."),
         Field::new("instance_refresh", Type::Object(REFRESH))
+            .unset_is_null()
             .doc("Replace instances when the launch template (or its version) changes."),
         Field::new("lifecycle_hooks", Type::Set(&Type::Object(HOOK))).default(Default::EmptyList),
         Field::new("propagate_tags_at_launch", Type::Bool)

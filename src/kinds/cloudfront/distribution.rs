@@ -41,9 +41,11 @@ const CUSTOM_ORIGIN: &[Field] = &[
 
 const ORIGIN: &[Field] = &[
     Field::new("id", Type::String)
+        .example("\"alb\"")
         .required()
         .doc("The name cache behaviors point to."),
     Field::new("domain_name", Type::String)
+        .example("\"${load_balancer.example.dns_name}\"")
         .required()
         .doc("The origin's DNS name (a bucket's regional domain name, a load balancer's)."),
     Field::new("origin_path", Type::String)
@@ -58,6 +60,7 @@ const GET_HEAD: &str = "GET,HEAD";
 
 const CACHE_BEHAVIOR: &[Field] = &[
     Field::new("target_origin_id", Type::String)
+        .example("\"alb\"")
         .required()
         .doc("The `id` of the origin requests go to."),
     Field::new("viewer_protocol_policy", Type::String)

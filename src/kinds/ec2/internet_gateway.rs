@@ -23,6 +23,7 @@ static SCHEMA: Schema = Schema {
     description: "An internet gateway: a VPC's route to and from the internet.",
     fields: &[
         Field::new("vpc_id", Type::String)
+            .unset_is_null()
             .doc("The VPC it is attached to; changed in place (detached, then attached)."),
         TAGS,
         ID,

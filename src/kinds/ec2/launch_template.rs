@@ -58,21 +58,30 @@ static SCHEMA: Schema = Schema {
     description: "An EC2 launch template; a change creates a new default version.",
     fields: &[
         Field::new("name", Type::String)
+            .unset_is_stack_name()
+            .naming(crate::kinds::names::LAUNCH_TEMPLATE)
             .force_new()
             .doc("The template name; by default `<stack>-<resource name>`. Exported too."),
         Field::new("image_id", Type::String)
+            .example("\"ami-0abcdef1234567890\"")
             .required()
             .doc("The AMI, e.g. `${lookups.ecs_ami.value}` (the ECS-optimized AMI from SSM)."),
-        Field::new("instance_type", Type::String).doc("e.g. \"t3.micro\"."),
+        Field::new("instance_type", Type::String)
+            .unset_is_null().doc("e.g. \"t3.micro\"."),
         Field::new("iam_instance_profile", Type::String)
+            .unset_is_null()
             .doc("The instance profile, by name or ARN."),
         Field::new("security_group_ids", Type::Set(&Type::String)).default(Default::EmptyList),
-        Field::new("key_name", Type::String).doc("The EC2 key pair for SSH."),
+        Field::new("key_name", Type::String)
+            .unset_is_null().doc("The EC2 key pair for SSH."),
         Field::new("user_data", Type::String)
+            .unset_is_null()
             .doc("The boot script as plain text (sent base64-encoded), e.g. writing ECS_CLUSTER to /etc/ecs/ecs.config."),
         Field::new("metadata_options", Type::Object(METADATA))
+            .unset_is_null()
             .doc("The instance metadata service (IMDS) settings."),
         Field::new("instance_market_options", Type::Object(MARKET))
+            .unset_is_null()
             .doc("Launch spot instances."),
         TAGS,
         ID,

@@ -25,6 +25,7 @@ static SCHEMA: Schema = Schema {
             .force_new()
             .doc("The subnet it lives in (a public one for a public gateway)."),
         Field::new("allocation_id", Type::String)
+            .unset_is_null()
             .force_new()
             .doc("The Elastic IP allocation it uses; required for a public gateway."),
         Field::new("connectivity_type", Type::String)

@@ -60,6 +60,8 @@ static SCHEMA: Schema = Schema {
     description: "A security group: stateful firewall rules for the network interfaces of a VPC.",
     fields: &[
         Field::new("name", Type::String)
+            .unset_is_stack_name()
+            .naming(crate::kinds::names::SECURITY_GROUP)
             .force_new()
             .doc("The group name; by default `<stack>-<resource name>`."),
         Field::new("description", Type::String)

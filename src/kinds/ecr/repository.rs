@@ -20,7 +20,8 @@ static SCHEMA: Schema = Schema {
     kind: "ecr_repository",
     description: "A private ECR repository of container images.",
     fields: &[
-        Field::new("name", Type::String).force_new().doc(
+        Field::new("name", Type::String)
+            .naming(crate::kinds::names::ECR_REPOSITORY).force_new().doc(
             "The repository name; by default `<stack>-<resource name>`, lowercased, `_` as `-`.",
         ),
         Field::new("image_tag_mutability", Type::String)
@@ -30,8 +31,10 @@ static SCHEMA: Schema = Schema {
             .default(Default::Bool(false))
             .doc("Whether each pushed image is scanned for vulnerabilities."),
         Field::new("lifecycle_policy", Type::Json)
+            .unset_is_null()
             .doc("The lifecycle policy (rules expiring images); `{}` for none."),
         Field::new("repository_policy", Type::Json)
+            .unset_is_null()
             .doc("The repository policy (who may pull or push); `{}` for none."),
         Field::new("force_delete", Type::Bool)
             .default(Default::Bool(false))

@@ -43,9 +43,12 @@ static SCHEMA: Schema = Schema {
     description: "An ECS capacity provider backed by an Auto Scaling group.",
     fields: &[
         Field::new("name", Type::String)
+            .unset_is_stack_name()
+            .naming(crate::kinds::names::ECS)
             .force_new()
             .doc("The provider name (what clusters and strategies name); by default `<stack>-<resource name>`. Exported too."),
         Field::new("auto_scaling_group_arn", Type::Arn)
+            .example("\"${autoscaling_group.example.arn}\"")
             .required()
             .force_new()
             .doc("The group, e.g. `${autoscaling_group.nodes.arn}`."),

@@ -34,6 +34,8 @@ static SCHEMA: Schema = Schema {
     description: "An ECS cluster: where services and tasks run.",
     fields: &[
         Field::new("name", Type::String)
+            .unset_is_stack_name()
+            .naming(crate::kinds::names::ECS)
             .force_new()
             .doc("The cluster name; by default `<stack>-<resource name>`. Exported too."),
         Field::new("container_insights", Type::Bool)

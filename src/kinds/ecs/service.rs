@@ -72,13 +72,17 @@ static SCHEMA: Schema = Schema {
     description: "An ECS service: keeps copies of a task definition running in a cluster.",
     fields: &[
         Field::new("name", Type::String)
+            .unset_is_stack_name()
+            .naming(crate::kinds::names::ECS)
             .force_new()
             .doc("The service name; by default `<stack>-<resource name>`. Exported too."),
         Field::new("cluster", Type::String)
+            .example("\"${ecs_cluster.example.arn}\"")
             .required()
             .force_new()
             .doc("The cluster, by ARN or name."),
-        Field::new("task_definition", Type::String).required().doc(
+        Field::new("task_definition", Type::String)
+            .example("\"${ecs_task_definition.example.arn}\"").required().doc(
             "The revision to run: its ARN or `family:revision` (a bare family would \
                   always differ from the revision AWS reports).",
         ),
@@ -99,6 +103,7 @@ static SCHEMA: Schema = Schema {
         // plan and force a new deployment on every apply.
         .doc("Where tasks run, instead of a launch type; unset, the cluster's default applies."),
         Field::new("network_configuration", Type::Object(NETWORK))
+            .unset_is_null()
             .doc("Subnets and security groups of the tasks (awsvpc network mode)."),
         Field::new("load_balancers", Type::Set(&Type::Object(LOAD_BALANCER)))
             .default(Default::EmptyList)

@@ -52,25 +52,27 @@ const HEALTH_CHECK: &[Field] = &[
     Field::new("command", Type::List(&Type::String))
         .required()
         .doc("The command, e.g. [\"CMD-SHELL\", \"curl -f http://localhost/ || exit 1\"]."),
-    Field::new("interval", Type::Int)
+    Field::new("interval", Type::Range(5, 300))
         .default(Default::Int(30))
         .doc("Seconds between checks."),
-    Field::new("timeout", Type::Int)
+    Field::new("timeout", Type::Range(2, 60))
         .default(Default::Int(5))
         .doc("Seconds a check may take."),
-    Field::new("retries", Type::Int)
+    Field::new("retries", Type::Range(1, 10))
         .default(Default::Int(3))
         .doc("Failed checks before the container is unhealthy."),
-    Field::new("start_period", Type::Int)
+    Field::new("start_period", Type::Range(0, 300))
         .default(Default::Int(0))
         .doc("Seconds of grace after the container starts."),
 ];
 
 const CONTAINER: &[Field] = &[
     Field::new("name", Type::String)
+        .example("\"web\"")
         .required()
         .doc("The container name."),
     Field::new("image", Type::String)
+        .example("\"nginx:1.27\"")
         .required()
         .doc("The image, e.g. \"nginx:1.27\" or an ECR repository URL with a tag."),
     Field::new("cpu", Type::Int)
@@ -107,13 +109,16 @@ static SCHEMA: Schema = Schema {
                   a change registers a new revision before the old one is deregistered.",
     fields: &[
         Field::new("family", Type::String)
+            .naming(crate::kinds::names::ECS)
             .required()
             .force_new()
             .doc("The family the revision belongs to."),
         Field::new("cpu", Type::String)
+            .unset_is_null()
             .force_new()
             .doc("Task CPU units, e.g. \"256\" (or \"0.25 vCPU\"); required on Fargate."),
         Field::new("memory", Type::String)
+            .unset_is_null()
             .force_new()
             .doc("Task memory in MiB, e.g. \"512\" (or \"0.5 GB\"); required on Fargate."),
         Field::new("network_mode", Type::String)
@@ -126,9 +131,11 @@ static SCHEMA: Schema = Schema {
             .force_new()
             .doc("Launch types the revision must be valid for, e.g. [\"FARGATE\"]."),
         Field::new("execution_role_arn", Type::Arn)
+            .unset_is_null()
             .force_new()
             .doc("The role ECS uses to pull images and write logs."),
         Field::new("task_role_arn", Type::Arn)
+            .unset_is_null()
             .force_new()
             .doc("The role the containers' code runs as."),
         Field::new("container_definitions", CONTAINERS)

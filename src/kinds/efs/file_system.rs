@@ -43,6 +43,7 @@ static SCHEMA: Schema = Schema {
             .default(Default::Str("bursting"))
             .doc("\"bursting\", \"elastic\" or \"provisioned\"."),
         Field::new("lifecycle_policy", Type::Object(LIFECYCLE))
+            .unset_is_null()
             .doc("When files move to a cheaper storage class; unset for never."),
         TAGS,
         ID,

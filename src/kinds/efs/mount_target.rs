@@ -20,6 +20,7 @@ static SCHEMA: Schema = Schema {
     description: "An EFS mount target: the file system's NFS endpoint in one subnet.",
     fields: &[
         Field::new("file_system_id", Type::String)
+            .example("\"${efs_file_system.example.id}\"")
             .required()
             .force_new()
             .doc("The file system it exposes."),
@@ -28,6 +29,7 @@ static SCHEMA: Schema = Schema {
             .force_new()
             .doc("The subnet it lives in (one mount target per availability zone)."),
         Field::new("security_groups", Type::Set(&Type::String))
+            .example("[\"${security_group.example.id}\"]")
             .required()
             .doc("The security groups of its network interface (at most 5)."),
         ID,

@@ -35,10 +35,12 @@ static SCHEMA: Schema = Schema {
             .one_of(super::ELB_PROTOCOLS)
             .doc("\"HTTP\" or \"HTTPS\" on an application load balancer; \"TCP\", \"TLS\", \"UDP\" or \"TCP_UDP\" on a network one."),
         Field::new("certificate_arn", Type::Arn)
+            .unset_is_null()
             .doc("The default server certificate of an HTTPS or TLS listener."),
         Field::new("ssl_policy", Type::String)
             .doc("The security policy of an HTTPS or TLS listener, e.g. \"ELBSecurityPolicy-TLS13-1-2-2021-06\"."),
         Field::new("default_action", ACTION)
+            .example("{\"type\": \"forward\", \"target_group_arn\": \"${target_group.example.arn}\"}")
             .required()
             .doc("What to do with requests no rule matches; changed in place."),
         TAGS,

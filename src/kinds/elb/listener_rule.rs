@@ -23,6 +23,7 @@ pub struct ListenerRule;
 /// What a request must match; every non-empty condition must match.
 const CONDITIONS: &[Field] = &[
     Field::new("path_patterns", Type::Set(&Type::String))
+        .example("[\"/api/*\"]")
         .default(Default::EmptyList)
         .min_items(1)
         .doc("Path patterns, any of which matches: \"/api/*\"."),
@@ -40,13 +41,16 @@ static SCHEMA: Schema = Schema {
             .required()
             .force_new()
             .doc("The listener the rule belongs to."),
-        Field::new("priority", Type::Int)
+        Field::new("priority", Type::Range(1, 50000))
             .required()
             .doc("1–50000; lower is evaluated first, unique per listener; changed in place."),
         Field::new("conditions", Type::Object(CONDITIONS))
             .required()
             .doc("What a request must match (at least one condition); changed in place."),
         Field::new("action", ACTION)
+            .example(
+                "{\"type\": \"forward\", \"target_group_arn\": \"${target_group.example.arn}\"}",
+            )
             .required()
             .doc("What to do with matching requests; changed in place."),
         TAGS,

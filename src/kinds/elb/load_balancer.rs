@@ -25,6 +25,7 @@ static SCHEMA: Schema = Schema {
     description: "An application or network load balancer (ELBv2).",
     fields: &[
         Field::new("name", Type::String)
+            .naming(crate::kinds::names::ELB)
             .force_new()
             .doc("The name (at most 32 letters, digits and hyphens); by default `<stack>-<resource name>`."),
         Field::new("type", Type::String)

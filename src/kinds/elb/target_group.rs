@@ -36,16 +36,16 @@ const HEALTH_CHECK: &[Field] = &[
     Field::new("port", Type::String)
         .default(Default::Str("traffic-port"))
         .doc("The port checked, or \"traffic-port\": the port each target receives traffic on."),
-    Field::new("interval", Type::Int)
+    Field::new("interval", Type::Range(5, 300))
         .default(Default::Int(30))
         .doc("Seconds between checks of one target."),
-    Field::new("timeout", Type::Int)
+    Field::new("timeout", Type::Range(2, 120))
         .default(Default::Int(5))
         .doc("Seconds without an answer that fail a check (10 by default for TCP checks)."),
-    Field::new("healthy_threshold", Type::Int)
+    Field::new("healthy_threshold", Type::Range(2, 10))
         .default(Default::Int(5))
         .doc("Consecutive successes that make a target healthy."),
-    Field::new("unhealthy_threshold", Type::Int)
+    Field::new("unhealthy_threshold", Type::Range(2, 10))
         .default(Default::Int(2))
         .doc("Consecutive failures that make a target unhealthy."),
     Field::new("matcher", Type::String)
@@ -58,6 +58,7 @@ static SCHEMA: Schema = Schema {
     description: "A target group: the targets a load balancer routes requests to, and how it checks their health.",
     fields: &[
         Field::new("name", Type::String)
+            .naming(crate::kinds::names::ELB)
             .force_new()
             .doc("The name (at most 32 letters, digits and hyphens); by default a unique name starting with the stack's, so that a replacement can exist beside the group it replaces."),
         Field::new("port", PORT)

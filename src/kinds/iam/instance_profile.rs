@@ -24,6 +24,7 @@ static SCHEMA: Schema = Schema {
     description: "An IAM instance profile: hands a role to EC2 instances.",
     fields: &[
         Field::new("name", Type::String)
+            .naming(crate::kinds::names::IAM_INSTANCE_PROFILE)
             .force_new()
             .doc("The profile name; by default `<stack>-<resource name>` (at most 64 characters)."),
         Field::new("path", Type::String)
@@ -31,6 +32,7 @@ static SCHEMA: Schema = Schema {
             .force_new()
             .doc("The path of the profile."),
         Field::new("role", Type::String)
+            .unset_is_null()
             .doc("The name of the role the profile holds; \"\" for none. Changed in place."),
         TAGS,
         ID,

@@ -25,6 +25,7 @@ static SCHEMA: Schema = Schema {
     description: "An IAM role: who may assume it and what it may do.",
     fields: &[
         Field::new("name", Type::String)
+            .naming(crate::kinds::names::IAM_ROLE)
             .force_new()
             .doc("The role name; by default `<stack>-<resource name>` (at most 64 characters)."),
         Field::new("path", Type::String)
@@ -46,7 +47,9 @@ static SCHEMA: Schema = Schema {
         Field::new("max_session_duration", Type::Int)
             .default(Default::Int(3600))
             .doc("Longest session, in seconds (3600 to 43200)."),
-        Field::new("description", Type::String).doc("A description of the role."),
+        Field::new("description", Type::String)
+            .unset_is_null()
+            .doc("A description of the role."),
         TAGS,
         ID,
         Field::new("arn", Type::String)

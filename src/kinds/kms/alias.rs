@@ -17,10 +17,13 @@ static SCHEMA: Schema = Schema {
     description: "A KMS alias: a name for a key.",
     fields: &[
         Field::new("name", Type::String)
+            .example("\"alias/example\"")
+            .naming(crate::kinds::names::KMS_ALIAS)
             .required()
             .force_new()
             .doc("The alias, starting with `alias/`."),
         Field::new("target_key_id", Type::String)
+            .example("\"${kms_key.example.id}\"")
             .required()
             .doc("The key it names: a key id or key ARN."),
         ID,

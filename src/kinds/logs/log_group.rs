@@ -21,13 +21,18 @@ static SCHEMA: Schema = Schema {
     description: "A CloudWatch Logs log group.",
     fields: &[
         Field::new("name", Type::String)
+            .naming(crate::kinds::names::LOG_GROUP)
             .force_new()
             .doc("The log group name; by default `/reconcile/<stack>/<resource name>`."),
-        Field::new("retention_in_days", Type::Int).doc(
-            "How long events are kept: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, \
+        Field::new("retention_in_days", Type::Int)
+            .unset_is_null()
+            .one_of(RETENTION_CHOICES)
+            .doc(
+                "How long events are kept: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, \
              545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653 days; 0 for ever.",
-        ),
+            ),
         Field::new("kms_key_id", Type::String)
+            .unset_is_null()
             .doc("The ARN of the KMS key encrypting the events; \"\" for none."),
         TAGS,
         ID,
@@ -41,6 +46,12 @@ static SCHEMA: Schema = Schema {
 const RETENTION_DAYS: &[i64] = &[
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
     3288, 3653,
+];
+
+/// `RETENTION_DAYS` and 0 (for ever), as `validate` checks them.
+const RETENTION_CHOICES: &[&str] = &[
+    "0", "1", "3", "5", "7", "14", "30", "60", "90", "120", "150", "180", "365", "400", "545",
+    "731", "1096", "1827", "2192", "2557", "2922", "3288", "3653",
 ];
 
 /// DescribeLogGroups takes at most 50 log group identifiers per call.
@@ -372,6 +383,16 @@ mod tests {
 
     fn days(d: i64) -> Attrs {
         Attrs::from([("retention_in_days".to_owned(), Value::Int(d))])
+    }
+
+    #[test]
+    fn validate_offers_the_same_retention_periods_as_apply() {
+        let offered: Vec<i64> = RETENTION_CHOICES
+            .iter()
+            .map(|d| d.parse().unwrap())
+            .collect();
+        assert_eq!(offered[0], 0);
+        assert_eq!(&offered[1..], RETENTION_DAYS);
     }
 
     #[test]

@@ -12,8 +12,8 @@ use aws_sdk_rds::types::{DbInstance, Filter};
 use super::{create_tags, default_name, is_ours, sync_tags, tags_value};
 use crate::aws::ApiError;
 use crate::aws::wait::{Poll, Waiter};
-use crate::config::DeletionPolicy;
 use crate::kinds::{Ctx, Kind, Timeouts, bool_attr, differs, str_attr};
+use crate::lifecycle::DeletionPolicy;
 use crate::schema::PORT;
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
@@ -25,32 +25,41 @@ static SCHEMA: Schema = Schema {
     description: "An RDS database instance.",
     fields: &[
         Field::new("identifier", Type::String)
+            .naming(crate::kinds::names::DB_INSTANCE)
             .force_new()
             .doc("The instance identifier; by default `<stack>-<resource name>`."),
         Field::new("engine", Type::String)
+            .example("\"postgres\"")
             .required()
             .force_new()
             .doc("The engine: postgres, mysql, mariadb, …"),
         Field::new("engine_version", Type::String)
             .doc("The engine version as AWS reports it (e.g. \"16.3\"); AWS's default when unset."),
         Field::new("instance_class", Type::String)
+            .example("\"db.t3.micro\"")
             .required()
             .doc("The instance class, e.g. db.t3.micro."),
-        Field::new("allocated_storage", Type::Int)
+        Field::new("allocated_storage", Type::Range(20, 65536))
+            .example("20")
             .required()
             .doc("Storage in GiB."),
-        Field::new("storage_type", Type::String).doc("gp2, gp3, io1, io2 or standard."),
+        Field::new("storage_type", Type::String)
+            .one_of(&["gp2", "gp3", "io1", "io2", "standard"])
+            .doc("gp2, gp3, io1, io2 or standard."),
         Field::new("multi_az", Type::Bool)
             .default(Default::Bool(false))
             .doc("A standby in another zone."),
         Field::new("db_name", Type::String)
+            .unset_is_null()
             .force_new()
             .doc("The database created with the instance."),
         Field::new("master_username", Type::String)
+            .example("\"app\"")
             .required()
             .force_new()
             .doc("The master user's name."),
         Field::new("master_password", Type::String)
+            .example("\"${var.db_password}\"")
             .required()
             .sensitive()
             .write_only()
@@ -60,7 +69,7 @@ static SCHEMA: Schema = Schema {
             .doc("The DB subnet group (its VPC) the instance lives in."),
         Field::new("vpc_security_group_ids", Type::Set(&Type::String))
             .doc("Security groups of the instance."),
-        Field::new("backup_retention_period", Type::Int)
+        Field::new("backup_retention_period", Type::Range(0, 35))
             .doc("Days automated backups are kept (0 disables them)."),
         Field::new("deletion_protection", Type::Bool)
             .default(Default::Bool(false))

@@ -21,6 +21,7 @@ static SCHEMA: Schema = Schema {
     description: "An RDS DB subnet group: the subnets (in two zones at least) a database may use.",
     fields: &[
         Field::new("name", Type::String)
+            .naming(crate::kinds::names::DB_SUBNET_GROUP)
             .force_new()
             .doc("The group name (lowercase); by default `<stack>-<resource name>`."),
         Field::new("description", Type::String)

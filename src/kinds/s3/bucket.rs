@@ -74,22 +74,27 @@ static SCHEMA: Schema = Schema {
     description: "An S3 bucket with its versioning, CORS, access block, policy, encryption, lifecycle and ownership settings.",
     fields: &[
         Field::new("bucket", Type::String)
+            .naming(crate::kinds::names::S3_BUCKET)
             .force_new()
             .doc("The bucket name; by default `bucket_prefix` plus a unique suffix, else `<stack>-<resource name>`."),
         Field::new("bucket_prefix", Type::String)
+            .unset_is_null()
             .force_new()
             .write_only()
             .doc("A name prefix: reconcile adds a unique suffix."),
         Field::new("versioning", Type::Bool)
             .doc("Keep every version of every object (false suspends it)."),
         Field::new("cors_rules", Type::List(&Type::Object(CORS_RULE)))
+            .unset_is_null()
             .doc("Cross-origin rules; [] removes them."),
         Field::new("public_access_block", Type::Object(PUBLIC_ACCESS_BLOCK))
             .doc("Blocks public ACLs and policies."),
-        Field::new("policy", Type::Json).doc("The bucket policy, compared by content."),
+        Field::new("policy", Type::Json)
+            .unset_is_null().doc("The bucket policy, compared by content."),
         Field::new("server_side_encryption", Type::Object(ENCRYPTION))
             .doc("Default encryption: AES256 or aws:kms with a key."),
         Field::new("lifecycle_rules", Type::List(&Type::Object(LIFECYCLE_RULE)))
+            .unset_is_null()
             .doc("Expiration rules; [] removes them."),
         Field::new("ownership_controls", Type::String)
             .doc("BucketOwnerEnforced, BucketOwnerPreferred or ObjectWriter."),
