@@ -58,7 +58,18 @@ fn stack() -> Json {
         "description": "The stack: its name (names the state file) and AWS region.",
         "properties": {
             "name": { "type": "string", "pattern": "^[A-Za-z0-9_-]+$", "description": "The stack's name: letters, digits, `-` and `_`." },
-            "region": { "type": "string", "description": "The AWS region, e.g. us-east-1." }
+            "region": { "type": "string", "description": "The AWS region, e.g. us-east-1." },
+            "assume_role": {
+                "type": "object",
+                "description": "The role the stack's AWS calls run as (STS AssumeRole, renewed before expiry).",
+                "properties": {
+                    "role_arn": { "type": "string", "pattern": "^arn:aws[a-z-]*:iam::[0-9]{12}:role/", "description": "e.g. arn:aws:iam::123456789012:role/reconcile." },
+                    "external_id": { "type": "string", "description": "The external id the role's trust policy requires." },
+                    "session_name": { "type": "string", "description": "Names the session in CloudTrail [default: reconcile-<stack>]." }
+                },
+                "required": ["role_arn"],
+                "additionalProperties": false
+            }
         },
         "required": ["name", "region"],
         "additionalProperties": false

@@ -43,6 +43,29 @@ static EXTERNAL_ID: LazyLock<Regex> =
 static SESSION_NAME: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[A-Za-z0-9_+=,.@-]+$").expect("a valid regex"));
 
+/// Whether `value` has the shape STS accepts for `key`; else what it
+/// expects.
+fn check(key: &str, value: &str) -> Result<(), &'static str> {
+    let (shape, lengths, expected) = match key {
+        "role_arn" => (
+            &*ROLE_ARN,
+            20..=2048,
+            "an IAM role ARN such as arn:aws:iam::123456789012:role/reconcile",
+        ),
+        "external_id" => (
+            &*EXTERNAL_ID,
+            2..=1224,
+            "2 to 1224 letters, digits or _+=,.@:/-",
+        ),
+        _ => (&*SESSION_NAME, 2..=64, "2 to 64 letters, digits or _+=,.@-"),
+    };
+    if shape.is_match(value) && lengths.contains(&value.len()) {
+        Ok(())
+    } else {
+        Err(expected)
+    }
+}
+
 /// The `assume_role` value of `table` (`[stack]` or `[backend]`), every
 /// problem located at the value or key at fault.
 pub(super) fn parse(
@@ -90,20 +113,7 @@ pub(super) fn parse(
             ));
             continue;
         };
-        let (shape, lengths, expected) = match key {
-            "role_arn" => (
-                &*ROLE_ARN,
-                20..=2048,
-                "an IAM role ARN such as arn:aws:iam::123456789012:role/reconcile",
-            ),
-            "external_id" => (
-                &*EXTERNAL_ID,
-                2..=1224,
-                "2 to 1224 letters, digits or _+=,.@:/-",
-            ),
-            _ => (&*SESSION_NAME, 2..=64, "2 to 64 letters, digits or _+=,.@-"),
-        };
-        if !shape.is_match(s) || !lengths.contains(&s.len()) {
+        if let Err(expected) = check(key, s) {
             // The external id is a shared secret of sorts: not echoed.
             let found = if key == "external_id" {
                 String::new()
@@ -206,6 +216,33 @@ mod tests {
                 "unknown field `sesion_name` in [stack] assume_role (did you mean `session_name`?)"
             ),
             "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn the_loader_gives_the_stack_and_the_backend_each_its_role() {
+        let text = "[stack]\nname = \"web\"\nregion = \"eu-west-1\"\nassume_role = { role_arn = \"arn:aws:iam::111111111111:role/fleet\" }\n\n[backend]\ntype = \"s3\"\nbucket = \"b\"\nkey = \"web.json\"\nregion = \"us-east-1\"\nassume_role = { role_arn = \"arn:aws:iam::999999999999:role/state\", session_name = \"st\" }\n";
+        let none = std::collections::BTreeMap::new();
+        let c = crate::config::load_bytes(Path::new("m.toml"), text.as_bytes(), &none, &none)
+            .expect("valid");
+        assert_eq!(
+            c.assume_role
+                .and_then(|r| r.account().map(str::to_owned))
+                .as_deref(),
+            Some("111111111111")
+        );
+        let b = c.backend.expect("a backend");
+        assert_eq!(
+            b.assume_role.and_then(|r| r.session_name).as_deref(),
+            Some("st")
+        );
+        let bad = text.replace("session_name", "session");
+        let e = crate::config::load_bytes(Path::new("m.toml"), bad.as_bytes(), &none, &none)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("m.toml:11:68: unknown field `session` in [backend] assume_role"),
+            "{e}"
         );
     }
 
