@@ -309,6 +309,33 @@ impl Ui {
     }
 }
 
+/// A command's whole result on stdout (JSON, a graph, a page), written as
+/// it is; a reader that stops early (`| head`) is no error.
+pub fn document(bytes: &[u8]) -> std::io::Result<()> {
+    let mut o = std::io::stdout().lock();
+    match o.write_all(bytes).and_then(|()| o.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// A question before reading the answer: on stdout (an approval, where
+/// Terraform asks it) or stderr (a password, when stdout is the result).
+pub fn prompt(question: &str, on_stderr: bool) -> std::io::Result<()> {
+    if on_stderr {
+        let mut e = std::io::stderr().lock();
+        e.write_all(question.as_bytes()).and_then(|()| e.flush())
+    } else {
+        let mut o = std::io::stdout().lock();
+        o.write_all(question.as_bytes()).and_then(|()| o.flush())
+    }
+}
+
+/// Diagnostics beside the result (`--stats`' table), on stderr.
+pub fn diagnostics(text: &str) {
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
 fn write_stdout(s: &str) {
     let mut o = std::io::stdout().lock();
     let _ = o.write_all(s.as_bytes());

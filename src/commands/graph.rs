@@ -18,7 +18,7 @@ pub fn run(global: &Global, args: &GraphArgs) -> anyhow::Result<i32> {
     let dot = format!("{}", Dot::with_config(&g, &[DotConfig::EdgeNoLabel]));
     let format = match args.format {
         GraphFormat::Dot => {
-            print!("{dot}");
+            crate::ui::document(dot.as_bytes()).context("writing the graph")?;
             return Ok(0);
         }
         GraphFormat::Svg => "-Tsvg",
@@ -51,8 +51,6 @@ pub fn run(global: &Global, args: &GraphArgs) -> anyhow::Result<i32> {
             String::from_utf8_lossy(&out.stderr).trim()
         );
     }
-    std::io::stdout()
-        .write_all(&out.stdout)
-        .context("writing the graph")?;
+    crate::ui::document(&out.stdout).context("writing the graph")?;
     Ok(0)
 }

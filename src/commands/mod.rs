@@ -15,7 +15,7 @@ pub mod vars;
 pub mod watch;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -119,8 +119,7 @@ fn ask_hidden(question: &str) -> Option<String> {
     use std::os::fd::AsRawFd;
     let stdin = std::io::stdin();
     let fd = stdin.as_raw_fd();
-    eprint!("{question}");
-    let _ = std::io::stderr().flush();
+    let _ = crate::ui::prompt(question, true);
     // SAFETY: termios calls on the process's own stdin descriptor, with a
     // zeroed struct filled by tcgetattr before use.
     let saved = unsafe {
@@ -357,7 +356,7 @@ impl Session {
 /// `--stats`: the table to stderr.
 pub fn print_stats(arg: crate::cli::StatsArg) {
     if arg.enabled {
-        eprint!("{}", stats::snapshot().table());
+        crate::ui::diagnostics(&stats::snapshot().table());
     }
 }
 
@@ -401,8 +400,9 @@ pub fn confirm(question: &str, auto_approve: bool) -> anyhow::Result<bool> {
         return Ok(true);
     }
     can_confirm(false)?;
-    print!("\n{question}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ");
-    std::io::stdout().flush().context("writing the prompt")?;
+    let prompt =
+        format!("\n{question}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ");
+    crate::ui::prompt(&prompt, false).context("writing the prompt")?;
     let mut answer = String::new();
     std::io::stdin()
         .lock()

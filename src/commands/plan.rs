@@ -31,7 +31,7 @@ pub async fn run(global: &Global, args: &PlanArgs) -> anyhow::Result<i32> {
         if args.json {
             let mut out = drift::json(&drifts);
             with_stats(&mut out, args.stats);
-            println!("{}", serde_json::to_string_pretty(&out)?);
+            crate::ui::document(format!("{}\n", serde_json::to_string_pretty(&out)?).as_bytes())?;
         } else {
             ui.line(drift::text(&drifts, ui.style).trim_end());
         }
@@ -60,7 +60,7 @@ pub async fn run(global: &Global, args: &PlanArgs) -> anyhow::Result<i32> {
             JsonFormat::Terraform => tfjson::plan_json(&plan),
         };
         with_stats(&mut out, args.stats);
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        crate::ui::document(format!("{}\n", serde_json::to_string_pretty(&out)?).as_bytes())?;
     } else if args.format == PlanFormat::Markdown {
         ui.plan_markdown(&plan);
     } else {

@@ -1,8 +1,6 @@
 //! Commands that describe reconcile itself and touch neither the desired
 //! state nor AWS: `schema`, `docs`, `completions`, `man`.
 
-use std::io::Write;
-
 use anyhow::Context;
 use clap::CommandFactory;
 
@@ -46,9 +44,6 @@ pub fn man() -> anyhow::Result<i32> {
 
 /// Writes to stdout; a reader that stops early (`| head`) is no error.
 fn print_bare(bytes: &[u8]) -> anyhow::Result<i32> {
-    let mut o = std::io::stdout().lock();
-    match o.write_all(bytes).and_then(|()| o.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
-        _ => Ok(0),
-    }
+    crate::ui::document(bytes)?;
+    Ok(0)
 }

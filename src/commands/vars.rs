@@ -49,10 +49,8 @@ pub async fn run(global: &Global, args: &VarsArgs) -> anyhow::Result<i32> {
         })
         .collect();
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json!({ "stack": config.stack, "variables": rows }))?
-        );
+        let doc = json!({ "stack": config.stack, "variables": rows });
+        crate::ui::document(format!("{}\n", serde_json::to_string_pretty(&doc)?).as_bytes())?;
         return Ok(0);
     }
     if rows.is_empty() {
