@@ -9,8 +9,6 @@ pub mod wait;
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 
-use crate::config::{AssumeRole, Backend};
-
 pub use error::{ApiError, ErrorClass};
 
 /// Every service client, built once from one `SdkConfig` and shared by all
@@ -104,6 +102,24 @@ pub fn session_name(parts: &[&str]) -> String {
     }
 }
 
+/// STS AssumeRole through the SDK's credential provider (refreshed before
+/// it expires).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssumeRole {
+    pub role_arn: String,
+    /// Shown by the role's trust policy condition; never printed.
+    pub external_id: Option<String>,
+    /// Names the session in CloudTrail; `None` lets the caller choose.
+    pub session_name: Option<String>,
+}
+
+impl AssumeRole {
+    /// The account the role belongs to (the ARN's fifth field).
+    pub fn account(&self) -> Option<&str> {
+        self.role_arn.split(':').nth(4).filter(|a| !a.is_empty())
+    }
+}
+
 impl Clients {
     /// The clients of a stack: its region, its role if it names one.
     pub async fn load(
@@ -118,15 +134,14 @@ impl Clients {
 
     /// An S3 client for the state backend, which need not live in the
     /// stack's region or account.
-    pub async fn s3_for(backend: &Backend, stack: &str, max_attempts: u32) -> aws_sdk_s3::Client {
+    pub async fn s3_for(
+        region: &str,
+        role: Option<&AssumeRole>,
+        stack: &str,
+        max_attempts: u32,
+    ) -> aws_sdk_s3::Client {
         let session = session_name(&["reconcile", stack, "state"]);
-        let config = sdk_config(
-            &backend.region,
-            backend.assume_role.as_ref(),
-            &session,
-            max_attempts,
-        )
-        .await;
+        let config = sdk_config(region, role, &session, max_attempts).await;
         s3_client(&config)
     }
 

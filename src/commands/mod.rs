@@ -179,9 +179,19 @@ async fn open_store_of(
     backend: Option<&config::Backend>,
 ) -> anyhow::Result<Box<dyn Store>> {
     Ok(match backend.filter(|_| global.state.is_none()) {
-        Some(b) => {
-            Box::new(S3Store::open(Clients::s3_for(b, stack, global.max_attempts).await, b).await?)
-        }
+        Some(b) => Box::new(
+            S3Store::open(
+                Clients::s3_for(
+                    &b.region,
+                    b.assume_role.as_ref(),
+                    stack,
+                    global.max_attempts,
+                )
+                .await,
+                b,
+            )
+            .await?,
+        ),
         None => Box::new(LocalStore::open(&state_path_of(global, stack))?),
     })
 }
@@ -198,7 +208,13 @@ pub async fn read_state(
     };
     if let Some(b) = config.as_ref().and_then(|c| backend(global, c)).cloned() {
         let stack = config.as_ref().map_or("", |c| c.stack.as_str());
-        let client = Clients::s3_for(&b, stack, global.max_attempts).await;
+        let client = Clients::s3_for(
+            &b.region,
+            b.assume_role.as_ref(),
+            stack,
+            global.max_attempts,
+        )
+        .await;
         let state = crate::state::s3::read(&client, &b).await?;
         // The persisted values of a remote state.
         let config = match (&state, config) {

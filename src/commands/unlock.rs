@@ -19,7 +19,13 @@ pub async fn run(global: &Global, args: &ForceUnlockArgs) -> anyhow::Result<i32>
         (Some(b), _) => {
             let stack = config.as_ref().map_or("", |c| c.stack.as_str());
             s3::force_unlock(
-                &Clients::s3_for(b, stack, global.max_attempts).await,
+                &Clients::s3_for(
+                    &b.region,
+                    b.assume_role.as_ref(),
+                    stack,
+                    global.max_attempts,
+                )
+                .await,
                 b,
                 &args.lock_id,
             )

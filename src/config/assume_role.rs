@@ -13,23 +13,7 @@ use toml::de::DeValue;
 use super::{Lines, Problem};
 use crate::schema::did_you_mean;
 
-/// STS AssumeRole through the SDK's credential provider (refreshed before
-/// it expires).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AssumeRole {
-    pub role_arn: String,
-    /// Shown by the role's trust policy condition; never printed.
-    pub external_id: Option<String>,
-    /// Names the session in CloudTrail; `None` lets the caller choose.
-    pub session_name: Option<String>,
-}
-
-impl AssumeRole {
-    /// The account the role belongs to (the ARN's fifth field).
-    pub fn account(&self) -> Option<&str> {
-        self.role_arn.split(':').nth(4).filter(|a| !a.is_empty())
-    }
-}
+pub use crate::aws::AssumeRole;
 
 const FIELDS: [&str; 3] = ["role_arn", "external_id", "session_name"];
 
