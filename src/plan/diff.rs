@@ -9,7 +9,7 @@ use crate::config::{Config, DeletionPolicy, Lifecycle, Resource};
 use crate::kinds::{self, Kind};
 use crate::schema::Unset;
 use crate::state::fingerprint::{self, Fingerprinter};
-use crate::state::{State, Status};
+use crate::state::{ResourceState, State, Status};
 use crate::value::{Attrs, Value};
 
 /// Live attributes per address of the state; `None` when the resource is
@@ -307,101 +307,20 @@ fn plan_one(
 ) -> Change {
     let schema = r.kind.schema();
     let existing = state.resources.get(&r.address);
-    let sensitive = sensitive_fields(schema.kind, &r.sensitive_attrs);
-    let mut change = Change {
-        address: r.address.clone(),
-        kind: schema.kind.to_owned(),
-        action: Action::Create,
-        id: None,
-        before: None,
-        after: None,
-        config: Some(template::print_attrs(&r.attrs)),
-        diffs: Vec::new(),
-        deps: r.deps.iter().cloned().collect(),
-        state_deps: existing.map(|e| e.dependencies.clone()).unwrap_or_default(),
-        sensitive,
-        reason: None,
-        create_before_destroy: r.lifecycle.create_before_destroy || r.kind.create_before_destroy(),
-        deposed: false,
-        deletion_policy: deletion_policy(
-            schema.kind,
-            Some(&r.lifecycle),
-            existing.and_then(|e| e.deletion_policy),
-        ),
-    };
-    // The planned attributes of something (re)created: its inputs, and
-    // everything else unknown until apply — computed attributes and
-    // optional fields left unset, which the kind or AWS fills in (a
-    // generated name, a default zone).
-    let fresh = || {
-        let mut after = desired.clone();
-        for f in schema.fields.iter() {
-            let unset = match f.when_unset {
-                Unset::Filled => Value::Unknown,
-                Unset::Null if !f.computed => Value::Null,
-                Unset::Null => Value::Unknown,
-                Unset::StackName => Value::Str(kinds::default_name(&state.stack, &r.address)),
-            };
-            after.entry(f.name.to_owned()).or_insert(unset);
-        }
-        after
-    };
+    let mut change = new_change(r, existing);
     let (Some(existing), Some(mut live_attrs)) = (existing, live_attrs) else {
         if existing.is_some() {
             change.reason = Some("deleted outside reconcile".into());
         }
-        change.after = Some(fresh());
-        change.diffs = all_diffs(
-            schema,
-            &Attrs::new(),
-            change.after.as_ref().unwrap_or(desired),
-            fingerprints,
-        );
+        let after = fresh(r, desired, &state.stack);
+        change.diffs = all_diffs(schema, &Attrs::new(), &after, fingerprints);
+        change.after = Some(after);
         mark_sensitive(&mut change);
         return change;
     };
     r.kind.canonicalize(&mut live_attrs);
     change.id = Some(existing.id.clone());
-    let mut diffs = Vec::new();
-    for f in schema.inputs() {
-        if f.client_only || r.lifecycle.ignore_changes.iter().any(|i| i == f.name) {
-            continue;
-        }
-        let Some(d) = desired.get(f.name).filter(|d| !d.is_null()) else {
-            continue; // optional and unset: not managed
-        };
-        let dn = f.ty.normalize(d);
-        if f.write_only {
-            // AWS never returns it: compare with what the last apply sent.
-            let recorded = existing.fingerprints.get(f.name);
-            let fp = (!d.has_unknown()).then(|| fingerprints.record(f, &dn));
-            if fp.is_none() || recorded != fp.as_ref() {
-                diffs.push(AttrDiff {
-                    name: f.name.to_owned(),
-                    before: recorded
-                        .map(|r| fingerprint::shown(f, r))
-                        .unwrap_or_default(),
-                    after: fp.map_or(Value::Unknown, |r| fingerprint::shown(f, &r)),
-                    forces_replacement: f.force_new,
-                    sensitive: false,
-                });
-            }
-            continue;
-        }
-        let ln = live_attrs
-            .get(f.name)
-            .map(|v| f.ty.normalize(v))
-            .unwrap_or_default();
-        if d.has_unknown() || dn != ln {
-            diffs.push(AttrDiff {
-                name: f.name.to_owned(),
-                before: ln,
-                after: dn,
-                forces_replacement: f.force_new,
-                sensitive: false,
-            });
-        }
-    }
+    let mut diffs = input_diffs(r, desired, existing, &live_attrs, fingerprints);
     let tainted = existing.status == Status::Tainted;
     change.action = if tainted || diffs.iter().any(|d| d.forces_replacement) {
         Action::Replace
@@ -419,38 +338,8 @@ fn plan_one(
     }
     change.after = Some(match change.action {
         Action::Replace => {
-            let after = fresh();
-            // What the old resource has and the new one will not.
-            for f in schema.inputs().filter(|f| f.when_unset == Unset::Null) {
-                let before = live_attrs.get(f.name).map(|v| f.ty.normalize(v));
-                let set = |v: &Value| match v {
-                    Value::Null => false,
-                    Value::List(l) => !l.is_empty(),
-                    Value::Map(m) => !m.is_empty(),
-                    _ => true,
-                };
-                if desired.get(f.name).is_none() && before.as_ref().is_some_and(set) {
-                    diffs.push(AttrDiff {
-                        name: f.name.to_owned(),
-                        before: before.unwrap_or_default(),
-                        after: Value::Null,
-                        forces_replacement: false,
-                        sensitive: false,
-                    });
-                }
-            }
-            for f in schema.fields.iter().filter(|f| f.computed) {
-                if let (Some(b), Some(Value::Unknown)) = (live_attrs.get(f.name), after.get(f.name))
-                {
-                    diffs.push(AttrDiff {
-                        name: f.name.to_owned(),
-                        before: b.clone(),
-                        after: Value::Unknown,
-                        forces_replacement: false,
-                        sensitive: false,
-                    });
-                }
-            }
+            let after = fresh(r, desired, &state.stack);
+            diffs.extend(replacement_diffs(schema, desired, &live_attrs, &after));
             after
         }
         _ => {
@@ -469,6 +358,135 @@ fn plan_one(
     change.before = Some(live_attrs);
     mark_sensitive(&mut change);
     change
+}
+
+/// The change of `r` before it is diffed: a create of its configuration.
+fn new_change(r: &Resource, existing: Option<&ResourceState>) -> Change {
+    let schema = r.kind.schema();
+    Change {
+        address: r.address.clone(),
+        kind: schema.kind.to_owned(),
+        action: Action::Create,
+        id: None,
+        before: None,
+        after: None,
+        config: Some(template::print_attrs(&r.attrs)),
+        diffs: Vec::new(),
+        deps: r.deps.iter().cloned().collect(),
+        state_deps: existing.map(|e| e.dependencies.clone()).unwrap_or_default(),
+        sensitive: sensitive_fields(schema.kind, &r.sensitive_attrs),
+        reason: None,
+        create_before_destroy: r.lifecycle.create_before_destroy || r.kind.create_before_destroy(),
+        deposed: false,
+        deletion_policy: deletion_policy(
+            schema.kind,
+            Some(&r.lifecycle),
+            existing.and_then(|e| e.deletion_policy),
+        ),
+    }
+}
+
+/// The planned attributes of something (re)created: its inputs, and for
+/// each field left unset what it becomes (`Unset`): unknown until apply
+/// where AWS or the kind fills it in (a default zone), absent where nothing
+/// does, the generated name where the kind names it.
+fn fresh(r: &Resource, desired: &Attrs, stack: &str) -> Attrs {
+    let mut after = desired.clone();
+    for f in r.kind.schema().fields.iter() {
+        let unset = match f.when_unset {
+            Unset::Null if !f.computed => Value::Null,
+            Unset::Filled | Unset::Null => Value::Unknown,
+            Unset::StackName => Value::Str(kinds::default_name(stack, &r.address)),
+        };
+        after.entry(f.name.to_owned()).or_insert(unset);
+    }
+    after
+}
+
+/// The inputs whose desired value differs from the live one. Write-only
+/// values compare by the fingerprint of what the last apply sent.
+fn input_diffs(
+    r: &Resource,
+    desired: &Attrs,
+    existing: &ResourceState,
+    live_attrs: &Attrs,
+    fingerprints: &Fingerprinter,
+) -> Vec<AttrDiff> {
+    let mut diffs = Vec::new();
+    for f in r.kind.schema().inputs() {
+        if f.client_only || r.lifecycle.ignore_changes.iter().any(|i| i == f.name) {
+            continue;
+        }
+        let Some(d) = desired.get(f.name).filter(|d| !d.is_null()) else {
+            continue; // optional and unset: not managed
+        };
+        let dn = f.ty.normalize(d);
+        let (before, after) = if f.write_only {
+            // AWS never returns it: compare with what the last apply sent.
+            let recorded = existing.fingerprints.get(f.name);
+            let fp = (!d.has_unknown()).then(|| fingerprints.record(f, &dn));
+            if fp.is_some() && recorded == fp.as_ref() {
+                continue;
+            }
+            let before = recorded.map(|r| fingerprint::shown(f, r));
+            let after = fp.map_or(Value::Unknown, |r| fingerprint::shown(f, &r));
+            (before.unwrap_or_default(), after)
+        } else {
+            let ln = live_attrs.get(f.name).map(|v| f.ty.normalize(v));
+            let ln = ln.unwrap_or_default();
+            if !d.has_unknown() && dn == ln {
+                continue;
+            }
+            (ln, dn)
+        };
+        diffs.push(AttrDiff {
+            name: f.name.to_owned(),
+            before,
+            after,
+            forces_replacement: f.force_new,
+            sensitive: false,
+        });
+    }
+    diffs
+}
+
+/// What a replacement shows beyond the inputs that differ: what the old
+/// resource has and the new one will not, and computed attributes that
+/// will change.
+fn replacement_diffs(
+    schema: &crate::schema::Schema,
+    desired: &Attrs,
+    live_attrs: &Attrs,
+    after: &Attrs,
+) -> Vec<AttrDiff> {
+    let set = |v: &Value| match v {
+        Value::Null => false,
+        Value::List(l) => !l.is_empty(),
+        Value::Map(m) => !m.is_empty(),
+        _ => true,
+    };
+    let dropped = schema
+        .inputs()
+        .filter(|f| f.when_unset == Unset::Null && desired.get(f.name).is_none())
+        .filter_map(|f| {
+            let before = f.ty.normalize(live_attrs.get(f.name)?);
+            set(&before).then_some((f.name, before, Value::Null))
+        });
+    let recomputed = schema
+        .fields
+        .iter()
+        .filter(|f| f.computed && after.get(f.name) == Some(&Value::Unknown))
+        .filter_map(|f| Some((f.name, live_attrs.get(f.name)?.clone(), Value::Unknown)));
+    dropped
+        .chain(recomputed)
+        .map(|(name, before, after)| AttrDiff {
+            name: name.to_owned(),
+            before,
+            after,
+            forces_replacement: false,
+            sensitive: false,
+        })
+        .collect()
 }
 
 /// Every attribute of a create, as diffs from nothing. Write-only values
