@@ -70,6 +70,29 @@ fn resource(change: &Change, id: String, attributes: Attrs, status: Status) -> R
     }
 }
 
+/// A create, update or replacement that succeeded, into the state; the old
+/// object of a create-before-destroy replacement is kept aside (deposed)
+/// until its delete.
+fn record_applied(change: &Change, rs: ResourceState, state: &mut State, report: &mut Report) {
+    let address = &change.address;
+    state.pending.remove(address);
+    if change.create_before_destroy
+        && change.action == Action::Replace
+        && let Some(old) = state.resources.remove(address)
+    {
+        state.deposed.insert(address.clone(), old);
+    }
+    state.resources.insert(address.clone(), rs);
+    match change.action {
+        Action::Update => report.changed += 1,
+        Action::Replace => {
+            report.added += 1;
+            report.destroyed += 1;
+        }
+        _ => report.added += 1,
+    }
+}
+
 impl Executor<'_> {
     /// Records a finished operation in the state (the caller saves it).
     /// Returns whether dependents may go on.
@@ -88,24 +111,9 @@ impl Executor<'_> {
                 attrs,
                 fingerprints,
             } => {
-                state.pending.remove(address);
-                if change.create_before_destroy
-                    && change.action == Action::Replace
-                    && let Some(old) = state.resources.remove(address)
-                {
-                    state.deposed.insert(address.clone(), old);
-                }
                 let mut rs = resource(change, id, attrs, Status::Created);
                 rs.fingerprints = fingerprints;
-                state.resources.insert(address.clone(), rs);
-                match change.action {
-                    Action::Update => report.changed += 1,
-                    Action::Replace => {
-                        report.added += 1;
-                        report.destroyed += 1;
-                    }
-                    _ => report.added += 1,
-                }
+                record_applied(change, rs, state, report);
             }
             Outcome::Deleted => {
                 state.pending.remove(address);

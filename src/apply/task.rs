@@ -16,7 +16,7 @@ use crate::kinds::{self, Ctx, Kind};
 use crate::plan::diff::desired_attrs;
 use crate::plan::{Action, Change, Plan};
 use crate::state::fingerprint::Fingerprinter;
-use crate::state::{State, Status};
+use crate::state::{ResourceState, State, Status};
 use crate::value::{Attrs, Value};
 
 /// Tries of a create whose failures left nothing behind in AWS (each
@@ -134,6 +134,30 @@ pub(super) struct Inputs<'a> {
     pub(super) state: &'a State,
 }
 
+/// The fingerprints of the write-only values `desired` sends. One unchanged
+/// since the last apply is given to the kind as live too, so that an update
+/// does not send it again.
+fn write_only_sent(
+    kind: &dyn Kind,
+    desired: &Attrs,
+    recorded: Option<&ResourceState>,
+    fingerprinter: &Fingerprinter,
+    live: &mut Attrs,
+) -> BTreeMap<String, String> {
+    let mut fingerprints = BTreeMap::new();
+    for f in kind.schema().inputs().filter(|f| f.write_only) {
+        let Some(v) = desired.get(f.name) else {
+            continue;
+        };
+        let fp = fingerprinter.record(f, &f.ty.normalize(v));
+        if recorded.and_then(|r| r.fingerprints.get(f.name)) == Some(&fp) {
+            live.insert(f.name.to_owned(), v.clone());
+        }
+        fingerprints.insert(f.name.to_owned(), fp);
+    }
+    fingerprints
+}
+
 impl Task {
     /// Everything a task needs, resolved now that its dependencies are done.
     pub(super) fn prepare(
@@ -185,18 +209,7 @@ impl Task {
                 if let Some((name, _)) = desired.iter().find(|(_, v)| v.has_unknown()) {
                     return Err(format!("`{name}` is still unknown at apply time"));
                 }
-                for f in kind.schema().inputs().filter(|f| f.write_only) {
-                    let Some(v) = desired.get(f.name) else {
-                        continue;
-                    };
-                    let fp = fingerprinter.record(f, &f.ty.normalize(v));
-                    // Unchanged since the last apply: the kind sees it as
-                    // live too, so that an update does not send it again.
-                    if recorded.and_then(|r| r.fingerprints.get(f.name)) == Some(&fp) {
-                        live.insert(f.name.to_owned(), v.clone());
-                    }
-                    fingerprints.insert(f.name.to_owned(), fp);
-                }
+                fingerprints = write_only_sent(kind, &desired, recorded, fingerprinter, &mut live);
                 match (action, id) {
                     (Action::Update, Some(id)) => Op::Update { id, desired },
                     _ => Op::Create { desired },
