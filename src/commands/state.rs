@@ -21,54 +21,7 @@ pub async fn run(global: &Global, cmd: &StateCommand) -> anyhow::Result<i32> {
                 ui.line(address);
             }
         }
-        StateCommand::Show { address } => {
-            let (config, location, state) = super::read_state(global).await?;
-            let state = state.ok_or_else(|| anyhow!("no state at {location}"))?;
-            let rs = found(&state, address)?;
-            // Sensitive: the kind's sensitive fields, and whatever the
-            // desired state fills from a sensitive variable.
-            let mut sensitive: BTreeSet<String> = config
-                .as_ref()
-                .and_then(|c| c.resources.get(address))
-                .map(|r| r.sensitive_attrs.clone())
-                .unwrap_or_default();
-            if let Some(k) = crate::kinds::lookup(&rs.kind) {
-                let fields = k.schema().fields.iter();
-                sensitive.extend(fields.filter(|f| f.sensitive).map(|f| f.name.to_owned()));
-            }
-            ui.line(&format!("# {address}"));
-            ui.line(&format!("kind = {:?}", rs.kind));
-            ui.line(&format!("id = {:?}", rs.id));
-            ui.line(&format!(
-                "status = {:?}",
-                format!("{:?}", rs.status).to_lowercase()
-            ));
-            ui.line(&format!("dependencies = {:?}", rs.dependencies));
-            // Fields another resource of the desired state owns.
-            let owners: Vec<(&str, String)> = config
-                .as_ref()
-                .and_then(|c| crate::plan::ownership::claims(c).remove(address))
-                .unwrap_or_default()
-                .into_iter()
-                .map(|c| {
-                    (
-                        c.rule.field,
-                        format!("owned by {} ({})", c.owner, c.rule.why),
-                    )
-                })
-                .collect();
-            for (k, v) in &rs.attributes {
-                let shown = if sensitive.contains(k) {
-                    SENSITIVE.to_owned()
-                } else {
-                    v.to_string()
-                };
-                match owners.iter().find(|(f, _)| f == k) {
-                    Some((_, note)) => ui.line(&format!("{k} = {shown}  # {k} {note}")),
-                    None => ui.line(&format!("{k} = {shown}")),
-                }
-            }
-        }
+        StateCommand::Show { address } => show(global, &ui, address).await?,
         StateCommand::Rm { address } => {
             let mut session = Session::open(global).await?;
             found(&session.state, address)?;
@@ -80,33 +33,7 @@ pub async fn run(global: &Global, cmd: &StateCommand) -> anyhow::Result<i32> {
             ));
             session.close().await?;
         }
-        StateCommand::Mv { from, to } => {
-            let mut session = Session::open(global).await?;
-            let state = &mut session.state;
-            found(state, from)?;
-            if state.resources.contains_key(to) {
-                bail!("{to} is already in the state: `reconcile state rm {to}` first");
-            }
-            if let Some(rs) = state.resources.remove(from) {
-                state.resources.insert(to.clone(), rs);
-            }
-            if let Some(rs) = state.deposed.remove(from) {
-                state.deposed.insert(to.clone(), rs);
-            }
-            // What depended on the old address depends on the new one.
-            for rs in state
-                .resources
-                .values_mut()
-                .chain(state.deposed.values_mut())
-            {
-                for d in rs.dependencies.iter_mut().filter(|d| *d == from) {
-                    d.clone_from(to);
-                }
-            }
-            session.save().await?;
-            ui.line(&format!("Moved {from} to {to}."));
-            session.close().await?;
-        }
+        StateCommand::Mv { from, to } => mv(global, &ui, from, to).await?,
         StateCommand::Push { file, force } => {
             let location = file.display().to_string();
             let mut session = Session::open(global).await?;
@@ -129,6 +56,88 @@ pub async fn run(global: &Global, cmd: &StateCommand) -> anyhow::Result<i32> {
         }
     }
     Ok(0)
+}
+
+/// `state show`: one resource's attributes, sensitive ones masked, fields
+/// another resource owns marked.
+async fn show(global: &Global, ui: &crate::ui::Ui, address: &str) -> anyhow::Result<()> {
+    let (config, location, state) = super::read_state(global).await?;
+    let state = state.ok_or_else(|| anyhow!("no state at {location}"))?;
+    let rs = found(&state, address)?;
+    // Sensitive: the kind's sensitive fields, and whatever the
+    // desired state fills from a sensitive variable.
+    let mut sensitive: BTreeSet<String> = config
+        .as_ref()
+        .and_then(|c| c.resources.get(address))
+        .map(|r| r.sensitive_attrs.clone())
+        .unwrap_or_default();
+    if let Some(k) = crate::kinds::lookup(&rs.kind) {
+        let fields = k.schema().fields.iter();
+        sensitive.extend(fields.filter(|f| f.sensitive).map(|f| f.name.to_owned()));
+    }
+    ui.line(&format!("# {address}"));
+    ui.line(&format!("kind = {:?}", rs.kind));
+    ui.line(&format!("id = {:?}", rs.id));
+    ui.line(&format!(
+        "status = {:?}",
+        format!("{:?}", rs.status).to_lowercase()
+    ));
+    ui.line(&format!("dependencies = {:?}", rs.dependencies));
+    // Fields another resource of the desired state owns.
+    let owners: Vec<(&str, String)> = config
+        .as_ref()
+        .and_then(|c| crate::plan::ownership::claims(c).remove(address))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| {
+            (
+                c.rule.field,
+                format!("owned by {} ({})", c.owner, c.rule.why),
+            )
+        })
+        .collect();
+    for (k, v) in &rs.attributes {
+        let shown = if sensitive.contains(k) {
+            SENSITIVE.to_owned()
+        } else {
+            v.to_string()
+        };
+        match owners.iter().find(|(f, _)| f == k) {
+            Some((_, note)) => ui.line(&format!("{k} = {shown}  # {k} {note}")),
+            None => ui.line(&format!("{k} = {shown}")),
+        }
+    }
+    Ok(())
+}
+
+/// `state mv`: a resource (and what depends on it) under a new address.
+async fn mv(global: &Global, ui: &crate::ui::Ui, from: &str, to: &str) -> anyhow::Result<()> {
+    let mut session = Session::open(global).await?;
+    let state = &mut session.state;
+    found(state, from)?;
+    if state.resources.contains_key(to) {
+        bail!("{to} is already in the state: `reconcile state rm {to}` first");
+    }
+    if let Some(rs) = state.resources.remove(from) {
+        state.resources.insert(to.to_owned(), rs);
+    }
+    if let Some(rs) = state.deposed.remove(from) {
+        state.deposed.insert(to.to_owned(), rs);
+    }
+    // What depended on the old address depends on the new one.
+    for rs in state
+        .resources
+        .values_mut()
+        .chain(state.deposed.values_mut())
+    {
+        for d in rs.dependencies.iter_mut().filter(|d| *d == from) {
+            *d = to.to_owned();
+        }
+    }
+    session.save().await?;
+    ui.line(&format!("Moved {from} to {to}."));
+    session.close().await?;
+    Ok(())
 }
 
 fn found<'a>(state: &'a State, address: &str) -> anyhow::Result<&'a crate::state::ResourceState> {
