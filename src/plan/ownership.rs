@@ -276,22 +276,7 @@ fn own(
     };
     let ignored = resource.lifecycle.ignore_changes.iter().any(|f| f == field);
     if matches!(change.action, Action::Create | Action::Replace) && !ignored {
-        // Created with the written value, brought into bounds.
-        if let Some(w) = owned.written.as_ref().and_then(Value::as_int) {
-            let c = clamp(w, min, max);
-            if c != w {
-                for d in change.diffs.iter_mut().filter(|d| d.name == field) {
-                    d.after = Value::Int(c);
-                }
-                if let Some(after) = change.after.as_mut() {
-                    after.insert(field.to_owned(), Value::Int(c));
-                }
-                if let Some(raw) = change.config.as_mut() {
-                    raw.insert(field.to_owned(), Value::Int(c));
-                }
-                owned.planned = Some(Value::Int(c));
-            }
-        }
+        created_within_bounds(change, &mut owned);
         return owned;
     }
     let live_int = live.as_ref().and_then(Value::as_int);
@@ -316,19 +301,7 @@ fn own(
     }
     owned.planned = Some(Value::Int(kept));
     if change.diffs.is_empty() {
-        if change.action == Action::Update {
-            // What an update would have changed stays as it is.
-            if let (Some(after), Some(before)) = (change.after.as_mut(), change.before.as_ref()) {
-                for f in resource.kind.changed_by_update() {
-                    match before.get(*f) {
-                        Some(v) => after.insert((*f).to_owned(), v.clone()),
-                        None => after.remove(*f),
-                    };
-                }
-            }
-        }
-        change.action = Action::NoOp;
-        change.config = None;
+        nothing_left(change, resource);
         return owned;
     }
     change.action = Action::Update;
@@ -343,6 +316,46 @@ fn own(
     }
     change.config = Some(raw);
     owned
+}
+
+/// An update whose only difference was an owned field: nothing to do, and
+/// what the update would have changed stays as it is.
+fn nothing_left(change: &mut Change, resource: &crate::config::Resource) {
+    if change.action == Action::Update
+        && let (Some(after), Some(before)) = (change.after.as_mut(), change.before.as_ref())
+    {
+        for f in resource.kind.changed_by_update() {
+            match before.get(*f) {
+                Some(v) => after.insert((*f).to_owned(), v.clone()),
+                None => after.remove(*f),
+            };
+        }
+    }
+    change.action = Action::NoOp;
+    change.config = None;
+}
+
+/// A create or replacement: made with the written value, brought into the
+/// owner's bounds.
+fn created_within_bounds(change: &mut Change, owned: &mut Owned) {
+    let Some(w) = owned.written.as_ref().and_then(Value::as_int) else {
+        return;
+    };
+    let c = clamp(w, owned.min, owned.max);
+    if c == w {
+        return;
+    }
+    let field = owned.field.as_str();
+    for d in change.diffs.iter_mut().filter(|d| d.name == field) {
+        d.after = Value::Int(c);
+    }
+    if let Some(after) = change.after.as_mut() {
+        after.insert(field.to_owned(), Value::Int(c));
+    }
+    if let Some(raw) = change.config.as_mut() {
+        raw.insert(field.to_owned(), Value::Int(c));
+    }
+    owned.planned = Some(Value::Int(c));
 }
 
 /// A warning about the desired state: where, and what.
