@@ -38,31 +38,7 @@ pub fn markdown(plan: &Plan, limit: usize) -> String {
     );
     let budget = limit.saturating_sub(RESERVE);
 
-    // The table: one row per change, rows that do not fit counted.
-    let _ = writeln!(
-        out,
-        "<details open><summary>{} resource{} to change</summary>\n",
-        changes.len(),
-        if changes.len() == 1 { "" } else { "s" }
-    );
-    out.push_str("| Address | Action | Changed attributes |\n|---|---|---|\n");
-    let mut rows_left_out = 0;
-    for c in &changes {
-        let row = table_row(c);
-        if out.len() + row.len() > budget / 2 {
-            rows_left_out += 1;
-        } else {
-            out.push_str(&row);
-        }
-    }
-    if rows_left_out > 0 {
-        let _ = writeln!(
-            out,
-            "\n_{rows_left_out} more row{} left out to fit a comment._",
-            if rows_left_out == 1 { "" } else { "s" }
-        );
-    }
-    out.push_str("\n</details>\n\n");
+    summary_table(&mut out, &changes, budget);
 
     // The full plan, resource by resource, while it fits.
     out.push_str("<details><summary>Full plan</summary>\n\n```diff\n");
@@ -102,6 +78,35 @@ pub fn markdown(plan: &Plan, limit: usize) -> String {
         );
     }
     out
+}
+
+/// The table: one row per change, rows that do not fit (half of `budget`)
+/// counted.
+fn summary_table(out: &mut String, changes: &[&Change], budget: usize) {
+    let _ = writeln!(
+        *out,
+        "<details open><summary>{} resource{} to change</summary>\n",
+        changes.len(),
+        if changes.len() == 1 { "" } else { "s" }
+    );
+    out.push_str("| Address | Action | Changed attributes |\n|---|---|---|\n");
+    let mut rows_left_out = 0;
+    for c in changes {
+        let row = table_row(c);
+        if out.len() + row.len() > budget / 2 {
+            rows_left_out += 1;
+        } else {
+            out.push_str(&row);
+        }
+    }
+    if rows_left_out > 0 {
+        let _ = writeln!(
+            out,
+            "\n_{rows_left_out} more row{} left out to fit a comment._",
+            if rows_left_out == 1 { "" } else { "s" }
+        );
+    }
+    out.push_str("\n</details>\n\n");
 }
 
 /// `| address | action | attributes |`, Markdown-escaped.
