@@ -5,7 +5,7 @@
 //! their position, JSON documents (tables or strings) by their structure,
 //! and multi-line strings (user data) as line diffs.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 use super::render::Style;
@@ -263,32 +263,7 @@ pub fn value_diff(
         }
         (Value::Map(b), Value::Map(a)) => {
             let _ = writeln!(out, "{p}{tilde} {label}{{{note}");
-            let keys: BTreeSet<&String> = b.keys().chain(a.keys()).collect();
-            let shown_always = identity_keys(before);
-            let shown = |k: &String| b.get(k) != a.get(k) || shown_always.contains(&k.as_str());
-            let w = key_width(keys.iter().copied().filter(|k| shown(k)));
-            let mut hidden = 0;
-            for k in keys {
-                let kty = field_type(ty, k);
-                let label = format!("{k:<w$} = ");
-                match (b.get(k), a.get(k)) {
-                    (Some(x), Some(y)) if x != y => {
-                        value_diff(out, st, indent + 4, &label, x, y, kty, "", "");
-                    }
-                    (Some(x), Some(_)) if shown_always.contains(&k.as_str()) => {
-                        value_block(out, st, indent + 4, Sign::Keep, &label, x, kty, "", "");
-                    }
-                    (Some(_), Some(_)) => hidden += 1,
-                    (None, Some(y)) => {
-                        value_block(out, st, indent + 4, Sign::Add, &label, y, kty, "", "");
-                    }
-                    (Some(x), None) => {
-                        value_block(out, st, indent + 4, Sign::Remove, &label, x, kty, "", "");
-                    }
-                    (None, None) => {}
-                }
-            }
-            hidden_note(out, indent + 4, hidden, "attribute");
+            map_diff(out, st, indent + 4, (b, a), ty, &identity_keys(before));
             let _ = writeln!(out, "{p}  }}{trailer}");
         }
         (Value::List(b), Value::List(a)) => {
@@ -300,6 +275,37 @@ pub fn value_diff(
             let _ = writeln!(out, "{p}{tilde} {label}{b} -> {a}{trailer}{note}");
         }
     }
+}
+
+/// The keys of two tables: changed, added and removed ones shown, identity
+/// keys always, the others counted.
+fn map_diff(
+    out: &mut String,
+    st: Style,
+    indent: usize,
+    (b, a): (&BTreeMap<String, Value>, &BTreeMap<String, Value>),
+    ty: Option<&Type>,
+    shown_always: &[&str],
+) {
+    let keys: BTreeSet<&String> = b.keys().chain(a.keys()).collect();
+    let shown = |k: &String| b.get(k) != a.get(k) || shown_always.contains(&k.as_str());
+    let w = key_width(keys.iter().copied().filter(|k| shown(k)));
+    let mut hidden = 0;
+    for k in keys {
+        let kty = field_type(ty, k);
+        let label = format!("{k:<w$} = ");
+        match (b.get(k), a.get(k)) {
+            (Some(x), Some(y)) if x != y => value_diff(out, st, indent, &label, x, y, kty, "", ""),
+            (Some(x), Some(_)) if shown_always.contains(&k.as_str()) => {
+                value_block(out, st, indent, Sign::Keep, &label, x, kty, "", "");
+            }
+            (Some(_), Some(_)) => hidden += 1,
+            (None, Some(y)) => value_block(out, st, indent, Sign::Add, &label, y, kty, "", ""),
+            (Some(x), None) => value_block(out, st, indent, Sign::Remove, &label, x, kty, "", ""),
+            (None, None) => {}
+        }
+    }
+    hidden_note(out, indent, hidden, "attribute");
 }
 
 /// The elements of two lists, paired by identity, then by equality, then
