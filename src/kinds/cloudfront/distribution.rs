@@ -4,7 +4,6 @@
 //! all of it, quoting the ETag of the one it replaces), then waits until
 //! CloudFront has deployed it to every edge.
 
-use crate::kinds::read_each;
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
@@ -14,13 +13,13 @@ use aws_sdk_cloudfront::types::{
     ForwardedValues, ItemSelection, Method, MinimumProtocolVersion, Origin, OriginProtocolPolicy,
     Origins, PriceClass, S3OriginConfig, SslSupportMethod, ViewerCertificate, ViewerProtocolPolicy,
 };
-use futures::StreamExt;
 
-use super::{
-    CONCURRENCY, built, create_tags, is_tagged_with, sync_tags, tags_of, tags_value, wait_deployed,
-};
+use super::{built, create_tags, sync_tags, tags_of, wait_deployed};
 use crate::aws::ApiError;
-use crate::kinds::{Changes, Ctx, Kind, Timeouts, bool_attr, str_attr};
+use crate::kinds::support::{
+    AddressTags, bool_attr, first_match, found, pages, read_each, str_attr, user_tags,
+};
+use crate::kinds::{Changes, Ctx, Kind, Timeouts};
 use crate::schema::PORT;
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
@@ -435,7 +434,10 @@ fn distribution_attrs(d: &Distribution, etag: &str, tags: &BTreeMap<String, Stri
     if let Some(c) = d.distribution_config() {
         config_attrs(c, &mut a);
     }
-    a.insert("tags".into(), tags_value(Some(tags)));
+    a.insert(
+        "tags".into(),
+        user_tags(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+    );
     a
 }
 
@@ -507,18 +509,9 @@ impl Kind for CloudFrontDistribution {
         let reads: Vec<_> = ids
             .iter()
             .map(|id| async move {
-                let r = cx
-                    .aws
-                    .cloudfront
-                    .get_distribution()
-                    .id(id)
-                    .send()
-                    .await
-                    .map_err(ApiError::from);
-                let out = match r {
-                    Err(e) if e.is_not_found() => return Ok(None),
-                    Err(e) => return Err(e),
-                    Ok(out) => out,
+                let r = cx.aws.cloudfront.get_distribution().id(id).send().await;
+                let Some(out) = found(r.map_err(ApiError::from))? else {
+                    return Ok(None);
                 };
                 let Some(d) = out.distribution() else {
                     return Ok(None);
@@ -630,39 +623,17 @@ impl Kind for CloudFrontDistribution {
         cx: Ctx<'_>,
         address: &str,
     ) -> Result<Option<String>, ApiError> {
-        let summaries: Vec<_> = cx
-            .aws
-            .cloudfront
-            .list_distributions()
-            .into_paginator()
-            .send()
-            .collect::<Vec<_>>()
-            .await
-            .into_iter()
-            .collect::<Result<Vec<_>, _>>()?;
-        let arns: Vec<(String, String)> = summaries
+        let summaries = pages!(cx.aws.cloudfront.list_distributions())?;
+        let ours = AddressTags::new(cx, address);
+        let checks = summaries
             .iter()
-            .filter_map(|p| p.distribution_list())
-            .flat_map(|l| l.items())
-            .map(|s| (s.id().to_owned(), s.arn().to_owned()))
-            .collect();
-        let checks: Vec<_> = arns
-            .iter()
-            .map(|(id, arn)| async move {
-                let tags = tags_of(cx, arn).await?;
-                Ok::<_, ApiError>(
-                    tags.filter(|t| is_tagged_with(t, cx, address))
-                        .map(|_| id.clone()),
-                )
+            .map(|s| async move {
+                let tags = tags_of(cx, s.arn()).await?.unwrap_or_default();
+                let pairs = tags.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+                Ok(ours.matches(pairs).then(|| s.id().to_owned()))
             })
             .collect();
-        let mut checks = futures::stream::iter(checks).buffer_unordered(CONCURRENCY);
-        while let Some(r) = checks.next().await {
-            if let Some(id) = r? {
-                return Ok(Some(id));
-            }
-        }
-        Ok(None)
+        first_match(checks).await
     }
 }
 

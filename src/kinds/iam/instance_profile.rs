@@ -3,19 +3,16 @@
 
 use std::collections::BTreeMap;
 
-use async_trait::async_trait;
-use aws_sdk_iam::types::InstanceProfile;
-use futures::{StreamExt, TryStreamExt};
-
-use super::{
-    CONCURRENCY, NAME_MAX, create_tags, default_name, found, is_ours, retry_while_propagating, tag,
-    tag_changes, tags_value,
-};
+use super::{NAME_MAX, default_name, retry_while_propagating};
 use crate::aws::ApiError;
-use crate::aws::error::gone_is_ok;
-use crate::kinds::{Changes, Ctx, Kind, str_attr};
+use crate::kinds::support::{
+    all_matches, create_tags, found, gone_is_ok, is_ours, pages, read_each, str_attr, tags_value,
+};
+use crate::kinds::{Changes, Ctx, Kind};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
+use async_trait::async_trait;
+use aws_sdk_iam::types::{InstanceProfile, Tag};
 
 pub struct IamInstanceProfile;
 
@@ -124,27 +121,28 @@ async fn sync_tags(
     live: &Attrs,
     desired: &Attrs,
 ) -> Result<(), ApiError> {
-    let (set, unset) = tag_changes(live, desired);
-    if !set.is_empty() {
-        let tags = set.into_iter().map(|(k, v)| tag(k, v));
-        cx.aws
-            .iam
-            .tag_instance_profile()
-            .instance_profile_name(profile)
-            .set_tags(Some(tags.collect::<Result<_, _>>()?))
-            .send()
-            .await?;
-    }
-    if !unset.is_empty() {
-        cx.aws
-            .iam
-            .untag_instance_profile()
-            .instance_profile_name(profile)
-            .set_tag_keys(Some(unset))
-            .send()
-            .await?;
-    }
-    Ok(())
+    let iam = &cx.aws.iam;
+    crate::kinds::support::sync_tags(
+        live,
+        desired,
+        |set: Vec<Tag>| async move {
+            iam.tag_instance_profile()
+                .instance_profile_name(profile)
+                .set_tags(Some(set))
+                .send()
+                .await?;
+            Ok(())
+        },
+        |unset| async move {
+            iam.untag_instance_profile()
+                .instance_profile_name(profile)
+                .set_tag_keys(Some(unset))
+                .send()
+                .await?;
+            Ok(())
+        },
+    )
+    .await
 }
 
 #[async_trait]
@@ -165,16 +163,14 @@ impl Kind for IamInstanceProfile {
         cx: Ctx<'_>,
         ids: &[String],
     ) -> Result<BTreeMap<String, Attrs>, ApiError> {
-        let reads: Vec<_> = ids.iter().map(|name| self.describe(cx, name)).collect();
-        let found: Vec<_> = futures::stream::iter(reads)
-            .buffer_unordered(CONCURRENCY)
-            .try_collect()
-            .await?;
-        Ok(found
+        let reads: Vec<_> = ids
             .iter()
-            .flatten()
-            .map(|p| (p.instance_profile_name().to_owned(), profile_attrs(p)))
-            .collect())
+            .map(|name| async move {
+                let p = self.describe(cx, name).await?;
+                Ok(p.map(|p| (p.instance_profile_name().to_owned(), profile_attrs(&p))))
+            })
+            .collect();
+        read_each(reads).await
     }
 
     async fn create(
@@ -260,41 +256,30 @@ impl Kind for IamInstanceProfile {
         {
             return Ok(Some(name));
         }
-        let listed: Vec<InstanceProfile> = cx
-            .aws
-            .iam
-            .list_instance_profiles()
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<_, _>>()
-            .await?;
-        let checks: Vec<_> = listed
-            .iter()
-            .map(|p| async move {
-                let tagged = if p.tags().is_empty() {
-                    self.describe(cx, p.instance_profile_name()).await?
-                } else {
-                    Some(p.clone())
-                };
-                Ok::<_, ApiError>(
-                    tagged
-                        .filter(|t| is_ours(cx, address, t.tags()))
-                        .map(|t| t.instance_profile_name().to_owned()),
-                )
-            })
-            .collect();
-        let ours: Vec<Option<String>> = futures::stream::iter(checks)
-            .buffer_unordered(CONCURRENCY)
-            .try_collect()
-            .await?;
-        Ok(ours.into_iter().flatten().min())
+        let listed: Vec<InstanceProfile> = pages!(cx.aws.iam.list_instance_profiles())?;
+        let checks = listed.iter().map(|p| async move {
+            let tagged = if p.tags().is_empty() {
+                self.describe(cx, p.instance_profile_name()).await?
+            } else {
+                Some(p.clone())
+            };
+            Ok(tagged
+                .filter(|t| is_ours(cx, address, t.tags()))
+                .map(|t| t.instance_profile_name().to_owned()))
+        });
+        let ours = all_matches(checks.collect()).await?;
+        Ok(ours.into_iter().min())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kinds::support::SdkTag;
+
+    fn tag(key: &str, value: &str) -> Result<Tag, ApiError> {
+        Tag::from_pair(key.into(), value.into())
+    }
     use aws_sdk_iam::types::Role;
     use aws_smithy_types::DateTime;
 

@@ -13,7 +13,6 @@
 //! (which adds it to the tag). A no-change plan costs 1 + (managed
 //! sub-resources) calls per bucket.
 
-use crate::kinds::read_each;
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
@@ -29,11 +28,11 @@ use aws_sdk_s3::types::{
 use aws_smithy_types::error::operation::BuildError;
 
 use crate::aws::ApiError;
-use crate::kinds::iam::canonical_policy;
-use crate::kinds::{
-    ADDRESS_TAG, Changes, Ctx, Kind, MANAGES_TAG, STACK_TAG, bool_attr, lowercase_name, manages_of,
-    manages_value, str_attr, user_tags,
+use crate::kinds::support::{
+    SdkTag, bool_attr, canonical_policy, create_tags, first_match, is_ours, read_each, str_attr,
+    tag_pairs, tags_value,
 };
+use crate::kinds::{Changes, Ctx, Kind, MANAGES_TAG, lowercase_name, manages_of, manages_value};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type, json_text};
 use crate::value::{Attrs, Value};
 
@@ -532,15 +531,17 @@ fn managed(attrs: &Attrs) -> Vec<&'static str> {
 /// The whole tag set of the bucket: user tags, `reconcile:*`, and the
 /// list of managed sub-resources.
 fn tag_set(cx: Ctx<'_>, address: &str, desired: &Attrs) -> Result<Vec<Tag>, ApiError> {
-    let mut pairs = cx.tags_for(address, desired);
-    pairs.push((
+    let mut tags: Vec<Tag> = create_tags(cx, address, desired)?;
+    tags.push(Tag::from_pair(
         MANAGES_TAG.to_owned(),
         manages_value(SUB_RESOURCES, desired),
-    ));
-    pairs
-        .into_iter()
-        .map(|(k, v)| built(Tag::builder().key(k).value(v).build()))
-        .collect()
+    )?);
+    Ok(tags)
+}
+
+/// The bucket is gone (S3 names it NoSuchBucket).
+fn gone(e: &ApiError) -> bool {
+    e.is_not_found() || e.code.as_deref() == Some("NoSuchBucket")
 }
 
 /// The bucket's tags; None when the bucket does not exist.
@@ -549,7 +550,7 @@ async fn get_tags(cx: Ctx<'_>, bucket: &str) -> Result<Option<Vec<Tag>>, ApiErro
     match r.map_err(ApiError::from) {
         Ok(o) => Ok(Some(o.tag_set)),
         Err(e) if e.code.as_deref() == Some("NoSuchTagSet") => Ok(Some(Vec::new())),
-        Err(e) if e.is_not_found() || e.code.as_deref() == Some("NoSuchBucket") => Ok(None),
+        Err(e) if gone(&e) => Ok(None),
         Err(e) => Err(e),
     }
 }
@@ -559,7 +560,7 @@ async fn read_bucket(cx: Ctx<'_>, bucket: &str) -> Result<Option<Attrs>, ApiErro
     let Some(tags) = get_tags(cx, bucket).await? else {
         return Ok(None);
     };
-    let manages = manages_of(tags.iter().map(|t| (t.key(), t.value())));
+    let manages = manages_of(tag_pairs(&tags));
     let reads = SUB_RESOURCES
         .iter()
         .filter(|f| manages.contains(**f))
@@ -574,7 +575,7 @@ async fn read_bucket(cx: Ctx<'_>, bucket: &str) -> Result<Option<Attrs>, ApiErro
     let subs = match subs {
         Ok(s) => s,
         // Deleted between the two reads.
-        Err(e) if e.is_not_found() || e.code.as_deref() == Some("NoSuchBucket") => return Ok(None),
+        Err(e) if gone(&e) => return Ok(None),
         Err(e) => return Err(e),
     };
     let mut a = Attrs::new();
@@ -585,10 +586,7 @@ async fn read_bucket(cx: Ctx<'_>, bucket: &str) -> Result<Option<Attrs>, ApiErro
         "bucket_regional_domain_name".into(),
         Value::str(format!("{bucket}.s3.{}.amazonaws.com", region(cx))),
     );
-    a.insert(
-        "tags".into(),
-        user_tags(tags.iter().map(|t| (t.key(), t.value()))),
-    );
+    a.insert("tags".into(), tags_value(&tags));
     for (f, v) in subs {
         a.insert(f.to_owned(), v);
     }
@@ -770,7 +768,7 @@ impl Kind for S3Bucket {
     async fn delete(&self, cx: Ctx<'_>, id: &str, live: &Attrs) -> Result<(), ApiError> {
         if bool_attr(live, "force_destroy") == Some(true) {
             match empty_bucket(cx, id).await {
-                Err(e) if e.is_not_found() || e.code.as_deref() == Some("NoSuchBucket") => {
+                Err(e) if gone(&e) => {
                     return Ok(());
                 }
                 other => other?,
@@ -779,7 +777,7 @@ impl Kind for S3Bucket {
         let r = cx.aws.s3.delete_bucket().bucket(id).send().await;
         match r.map_err(ApiError::from) {
             Ok(_) => Ok(()),
-            Err(e) if e.is_not_found() || e.code.as_deref() == Some("NoSuchBucket") => Ok(()),
+            Err(e) if gone(&e) => Ok(()),
             Err(e) if e.code.as_deref() == Some("BucketNotEmpty") => Err(ApiError::msg(format!(
                 "bucket {id} is not empty: delete its objects (every version) first, or set \
                  force_destroy = true and apply before destroying"
@@ -794,15 +792,16 @@ impl Kind for S3Bucket {
         address: &str,
     ) -> Result<Option<String>, ApiError> {
         let buckets = cx.aws.s3.list_buckets().send().await?;
-        for b in buckets.buckets() {
-            let Some(name) = b.name() else { continue };
-            let tags = get_tags(cx, name).await?.unwrap_or_default();
-            let has = |k: &str, v: &str| tags.iter().any(|t| t.key() == k && t.value() == v);
-            if has(STACK_TAG, cx.stack) && has(ADDRESS_TAG, address) {
-                return Ok(Some(name.to_owned()));
-            }
-        }
-        Ok(None)
+        let checks = buckets
+            .buckets()
+            .iter()
+            .filter_map(|b| b.name())
+            .map(|name| async move {
+                let tags = get_tags(cx, name).await?.unwrap_or_default();
+                Ok(is_ours(cx, address, &tags).then(|| name.to_owned()))
+            })
+            .collect();
+        first_match(checks).await
     }
 }
 
