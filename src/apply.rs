@@ -64,36 +64,17 @@ const SETTLE: Duration = Duration::from_secs(2);
 
 /// Services whose API rate limits are low enough to cap the operations in
 /// flight below `--parallelism` (each operation makes several calls and a
-/// waiter polls): (service, cap, its kinds). Other kinds share only the
-/// executor's cap.
-const SERVICE_CAPS: &[(&str, usize, &[&str])] = &[
-    (
-        "ec2",
-        6,
-        &[
-            "vpc",
-            "subnet",
-            "internet_gateway",
-            "eip",
-            "nat_gateway",
-            "route_table",
-            "security_group",
-            "launch_template",
-        ],
-    ),
-    (
-        "elasticloadbalancing",
-        3,
-        &["load_balancer", "target_group", "listener", "listener_rule"],
-    ),
-];
+/// waiter polls): (service, cap), by `Kind::service`. Other kinds share
+/// only the executor's cap.
+const SERVICE_CAPS: &[(&str, usize)] = &[("ec2", 6), ("elasticloadbalancing", 3)];
 
 /// The capped service a kind's operations count against, if any.
 fn service(kind: &str) -> Option<&'static str> {
+    let service = kinds::lookup(kind)?.service();
     SERVICE_CAPS
         .iter()
-        .find(|(_, _, kinds)| kinds.contains(&kind))
-        .map(|(s, _, _)| *s)
+        .find(|(s, _)| *s == service)
+        .map(|(s, _)| *s)
 }
 
 /// Operations in flight per capped service.
@@ -107,8 +88,8 @@ impl InFlight {
         };
         let cap = SERVICE_CAPS
             .iter()
-            .find(|(s, _, _)| *s == service)
-            .map_or(usize::MAX, |(_, cap, _)| *cap);
+            .find(|(s, _)| *s == service)
+            .map_or(usize::MAX, |(_, cap)| *cap);
         self.0.get(service).copied().unwrap_or(0) < cap
     }
 
@@ -1070,6 +1051,14 @@ impl Task {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ec2_and_load_balancing_kinds_count_against_their_service_caps() {
+        assert_eq!(service("launch_template"), Some("ec2"));
+        assert_eq!(service("listener_rule"), Some("elasticloadbalancing"));
+        assert_eq!(service("iam_role"), None);
+        assert_eq!(service("no_such_kind"), None);
+    }
 
     fn change(address: &str, deps: &[&str]) -> Change {
         Change {

@@ -20,6 +20,7 @@ pub async fn explain(aws: &Clients, f: &Failed<'_>) -> Option<String> {
     let code = f.error.code.as_deref().unwrap_or_default();
     // A delete waiter that gave up reports the last DependencyViolation in
     // its message rather than as the code.
+    let kind = crate::kinds::lookup(f.kind);
     let in_use = code == "DependencyViolation" || f.error.message.contains("DependencyViolation");
     let attr = |name: &str| {
         f.attrs
@@ -28,11 +29,8 @@ pub async fn explain(aws: &Clients, f: &Failed<'_>) -> Option<String> {
             .map(str::to_owned)
     };
     if in_use {
-        let filter = match f.kind {
-            "security_group" => "group-id",
-            "subnet" => "subnet-id",
-            "vpc" => "vpc-id",
-            _ => return Some(dependency_text(f.kind, None)),
+        let Some(filter) = kind.and_then(|k| k.network_interface_filter()) else {
+            return Some(dependency_text(f.kind, None));
         };
         let enis = match f.id {
             Some(id) => network_interfaces(aws, filter, id).await,
@@ -42,7 +40,12 @@ pub async fn explain(aws: &Clients, f: &Failed<'_>) -> Option<String> {
     }
     let cidr_error = code.starts_with("InvalidSubnet")
         || code == "InvalidParameterValue" && f.error.message.to_lowercase().contains("cidr");
-    if cidr_error && f.kind == "subnet" {
+    // A kind placed by CIDR inside a VPC (a subnet).
+    let in_vpc = kind.is_some_and(|k| {
+        let schema = k.schema();
+        schema.field("vpc_id").is_some() && schema.field("cidr_block").is_some()
+    });
+    if cidr_error && in_vpc {
         let vpc_id = attr("vpc_id")?;
         let cidr = attr("cidr_block").unwrap_or_default();
         let (ranges, siblings) = vpc_ranges(aws, &vpc_id).await?;

@@ -259,6 +259,13 @@ pub trait Kind: Send + Sync {
         &[]
     }
 
+    /// The DescribeNetworkInterfaces filter that finds the network
+    /// interfaces holding this resource (`"subnet-id"`), so that a delete
+    /// refused as in use can name what uses it.
+    fn network_interface_filter(&self) -> Option<&'static str> {
+        None
+    }
+
     /// Brings attributes into the canonical form both sides of a diff are
     /// compared in (called on desired and live attributes alike), where the
     /// schema's generic normalization is not enough: e.g. one security-group

@@ -532,6 +532,52 @@ tags = { Name = "main" }
         assert_eq!(p.summary().add, 1);
     }
 
+    const SERVICE: &str = r#"
+[stack]
+name = "t"
+region = "us-east-1"
+
+[ecs_service.web]
+cluster = "shop"
+task_definition = "web:1"
+wait_for_steady_state = true
+"#;
+
+    #[test]
+    fn a_client_only_field_plans_as_written_and_never_as_a_difference() {
+        let p = plan(&config(SERVICE), &State::new("t"), &Live::new()).unwrap();
+        let after = one(&p, "ecs_service.web").after.unwrap();
+        assert_eq!(after["wait_for_steady_state"], Value::Bool(true));
+
+        // AWS knows nothing of it: a live service never carries it.
+        let live = Attrs::from([
+            (
+                "id".to_owned(),
+                Value::str("arn:aws:ecs:us-east-1:1:service/shop/web"),
+            ),
+            ("cluster".to_owned(), Value::str("shop")),
+            ("task_definition".to_owned(), Value::str("web:1")),
+        ]);
+        let mut state = state_with("ecs_service.web", &live);
+        if let Some(r) = state.resources.get_mut("ecs_service.web") {
+            r.kind = "ecs_service".into();
+            r.id = "arn:aws:ecs:us-east-1:1:service/shop/web".into();
+        }
+        let p = plan(
+            &config(SERVICE),
+            &state,
+            &Live::from([("ecs_service.web".into(), Some(live))]),
+        )
+        .unwrap();
+        let c = one(&p, "ecs_service.web");
+        assert!(
+            c.diffs.iter().all(|d| d.name != "wait_for_steady_state"),
+            "{:?}",
+            c.diffs
+        );
+        assert_eq!(c.after.unwrap()["wait_for_steady_state"], Value::Bool(true));
+    }
+
     #[test]
     fn matching_live_attributes_plan_nothing() {
         let live = live_vpc("10.0.0.0/16", "main");

@@ -12,6 +12,7 @@ mod cli_examples;
 mod cli_modules;
 mod cli_network;
 mod cli_ops;
+mod contract;
 mod convergence;
 mod crash_safety;
 mod emulator_smoke;

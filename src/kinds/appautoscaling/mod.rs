@@ -9,7 +9,7 @@ pub mod target;
 
 use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
 
-use crate::kinds::str_attr;
+use crate::kinds::support::str_attr;
 use crate::schema::{Default, Field, Type};
 use crate::value::Attrs;
 

@@ -11,8 +11,7 @@ use aws_sdk_applicationautoscaling::types::{
 
 use super::{SCALED, policy_namespace, scaled};
 use crate::aws::ApiError;
-use crate::aws::error::gone_is_ok;
-use crate::kinds::support::{bool_attr, str_attr, to_i32};
+use crate::kinds::support::{Batch, bool_attr, gone_is_ok, pages, str_attr, to_i32};
 use crate::kinds::{Changes, Ctx, Kind};
 use crate::schema::{Default, Field, ID, Schema, Type};
 use crate::value::{Attrs, Value};
@@ -148,25 +147,19 @@ impl AppAutoScalingPolicy {
             }
         }
         let mut out = Vec::new();
-        for (ns, names) in by_ns {
-            for chunk in names.chunks(DESCRIBE_CHUNK) {
-                let found: Vec<ScalingPolicy> = cx
-                    .aws
-                    .appautoscaling
-                    .describe_scaling_policies()
-                    .service_namespace(ns.as_str().into())
-                    .set_policy_names(Some(chunk.to_vec()))
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .collect::<Result<_, _>>()
-                    .await?;
-                out.extend(
-                    found
-                        .into_iter()
-                        .filter(|p| arns.iter().any(|a| a == p.policy_arn())),
-                );
-            }
+        for (ns, names) in &by_ns {
+            let found: Vec<ScalingPolicy> = Batch::of(DESCRIBE_CHUNK)
+                .read(names, |chunk| {
+                    let call = cx.aws.appautoscaling.describe_scaling_policies();
+                    let call = call.service_namespace(ns.as_str().into());
+                    async move { pages!(call.set_policy_names(Some(chunk.to_vec()))) }
+                })
+                .await?;
+            out.extend(
+                found
+                    .into_iter()
+                    .filter(|p| arns.iter().any(|a| a == p.policy_arn())),
+            );
         }
         Ok(out)
     }

@@ -8,8 +8,7 @@ use aws_sdk_applicationautoscaling::types::ScalableTarget;
 
 use super::{SCALED, parse_target_id, scaled, target_id};
 use crate::aws::ApiError;
-use crate::aws::error::gone_is_ok;
-use crate::kinds::support::to_i32;
+use crate::kinds::support::{Batch, gone_is_ok, pages, to_i32};
 use crate::kinds::{Changes, Ctx, Kind};
 use crate::schema::{Field, ID, Schema, Type};
 use crate::value::{Attrs, Value};
@@ -103,26 +102,20 @@ impl Kind for AppAutoScalingTarget {
                 .push(resource);
         }
         let mut out = BTreeMap::new();
-        for (ns, resources) in by_ns {
-            for chunk in resources.chunks(DESCRIBE_CHUNK) {
-                let targets: Vec<ScalableTarget> = cx
-                    .aws
-                    .appautoscaling
-                    .describe_scalable_targets()
-                    .service_namespace(ns.as_str().into())
-                    .set_resource_ids(Some(chunk.to_vec()))
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .collect::<Result<_, _>>()
-                    .await?;
-                for t in &targets {
-                    let a = target_attrs(t);
-                    if let Some(id) = a.get("id").and_then(Value::as_str)
-                        && ids.iter().any(|i| i == id)
-                    {
-                        out.insert(id.to_owned(), a);
-                    }
+        for (ns, resources) in &by_ns {
+            let targets: Vec<ScalableTarget> = Batch::of(DESCRIBE_CHUNK)
+                .read(resources, |chunk| {
+                    let call = cx.aws.appautoscaling.describe_scalable_targets();
+                    let call = call.service_namespace(ns.as_str().into());
+                    async move { pages!(call.set_resource_ids(Some(chunk.to_vec()))) }
+                })
+                .await?;
+            for t in &targets {
+                let a = target_attrs(t);
+                if let Some(id) = a.get("id").and_then(Value::as_str)
+                    && ids.iter().any(|i| i == id)
+                {
+                    out.insert(id.to_owned(), a);
                 }
             }
         }

@@ -10,11 +10,13 @@ use aws_sdk_autoscaling::types::{
     LifecycleHookSpecification, RefreshPreferences,
 };
 
-use super::{group_tag, group_tags, is_ours, tag, tags_value};
+use super::{group_tag, group_tags, tag};
 use crate::aws::ApiError;
-use crate::aws::wait::{Poll, Waiter};
 use crate::kinds::default_name;
-use crate::kinds::support::{bool_attr, int_field, str_attr, str_field, table, to_i32};
+use crate::kinds::support::{
+    Batch, Poll, Waiter, bool_attr, find_by_address, int_field, pages, str_attr, str_field, table,
+    tag_pairs, tags_value, to_i32,
+};
 use crate::kinds::{Changes, Ctx, Kind, Timeouts};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
@@ -306,17 +308,11 @@ impl AutoScalingGroupKind {
         names: Option<&[String]>,
         filters: Vec<Filter>,
     ) -> Result<Vec<AutoScalingGroup>, ApiError> {
-        Ok(cx
-            .aws
-            .autoscaling
-            .describe_auto_scaling_groups()
-            .set_auto_scaling_group_names(names.map(<[String]>::to_vec))
-            .set_filters(Some(filters).filter(|f| !f.is_empty()))
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<_, _>>()
-            .await?)
+        let call = cx.aws.autoscaling.describe_auto_scaling_groups();
+        pages!(
+            call.set_auto_scaling_group_names(names.map(<[String]>::to_vec))
+                .set_filters(Some(filters).filter(|f| !f.is_empty()))
+        )
     }
 
     /// One group, None when it does not exist.
@@ -496,10 +492,9 @@ impl Kind for AutoScalingGroupKind {
         cx: Ctx<'_>,
         ids: &[String],
     ) -> Result<BTreeMap<String, Attrs>, ApiError> {
-        let mut groups = Vec::new();
-        for chunk in ids.chunks(DESCRIBE_CHUNK) {
-            groups.extend(self.describe(cx, Some(chunk), Vec::new()).await?);
-        }
+        let groups: Vec<_> = Batch::of(DESCRIBE_CHUNK)
+            .read(ids, |chunk| self.describe(cx, Some(chunk), Vec::new()))
+            .await?;
         let reads = groups.iter().map(|g| async move {
             let name = g.auto_scaling_group_name().unwrap_or_default();
             let hooks = self.hooks_of(cx, name).await?;
@@ -589,18 +584,7 @@ impl Kind for AutoScalingGroupKind {
         desired: &Attrs,
         changed: &Changes,
     ) -> Result<(), ApiError> {
-        let ch = |f: &str| changed.sets(f);
-        let template_changed = ch("launch_template");
-        let group_fields = [
-            "min_size",
-            "max_size",
-            "desired_capacity",
-            "subnet_ids",
-            "launch_template",
-            "health_check_type",
-            "health_check_grace_period",
-            "protect_from_scale_in",
-        ];
+        let template_changed = changed.sets("launch_template");
         let refresh = refresh_percent(desired)?;
         // Whether a refresh failed to start after an earlier move.
         let owed = changed.has("instance_refresh")
@@ -617,114 +601,19 @@ impl Kind for AutoScalingGroupKind {
                 .send()
                 .await?;
         }
-        if group_fields.iter().any(|f| ch(f)) {
-            let mut req = cx
-                .aws
-                .autoscaling
-                .update_auto_scaling_group()
-                .auto_scaling_group_name(id);
-            if ch("min_size") {
-                req = req.set_min_size(int(desired, "min_size")?);
-            }
-            if ch("max_size") {
-                req = req.set_max_size(int(desired, "max_size")?);
-            }
-            if ch("desired_capacity") {
-                req = req.set_desired_capacity(int(desired, "desired_capacity")?);
-            }
-            if ch("subnet_ids") {
-                req = req.set_vpc_zone_identifier(subnets(desired));
-            }
-            if template_changed {
-                req = req.launch_template(launch_template(desired));
-            }
-            if ch("health_check_type") {
-                req = req.set_health_check_type(str_attr(desired, "health_check_type"));
-            }
-            if ch("health_check_grace_period") {
-                req = req.set_health_check_grace_period(int(desired, "health_check_grace_period")?);
-            }
-            if ch("protect_from_scale_in") {
-                req = req.set_new_instances_protected_from_scale_in(bool_attr(
-                    desired,
-                    "protect_from_scale_in",
-                ));
-            }
-            req.send().await?;
+        if changed.sets_any(&GROUP_FIELDS) {
+            update_group(cx, id, desired, changed).await?;
         }
-        if ch("target_group_arns") {
-            let before = live
-                .get("target_group_arns")
-                .map(Value::str_list)
-                .unwrap_or_default();
-            let after = desired
-                .get("target_group_arns")
-                .map(Value::str_list)
-                .unwrap_or_default();
-            let attach: Vec<String> = after
-                .iter()
-                .filter(|a| !before.contains(a))
-                .cloned()
-                .collect();
-            let detach: Vec<String> = before
-                .iter()
-                .filter(|b| !after.contains(b))
-                .cloned()
-                .collect();
-            if !attach.is_empty() {
-                cx.aws
-                    .autoscaling
-                    .attach_load_balancer_target_groups()
-                    .auto_scaling_group_name(id)
-                    .set_target_group_arns(Some(attach))
-                    .send()
-                    .await?;
-            }
-            if !detach.is_empty() {
-                cx.aws
-                    .autoscaling
-                    .detach_load_balancer_target_groups()
-                    .auto_scaling_group_name(id)
-                    .set_target_group_arns(Some(detach))
-                    .send()
-                    .await?;
-            }
+        if changed.sets("target_group_arns") {
+            sync_target_groups(cx, id, live, desired).await?;
         }
-        if ch("lifecycle_hooks") {
+        if changed.sets("lifecycle_hooks") {
             self.sync_hooks(cx, id, live, desired).await?;
         }
-        if ch("tags") || ch("propagate_tags_at_launch") {
-            let before = live.get("tags").map(Value::str_map).unwrap_or_default();
-            let after = desired.get("tags").map(Value::str_map).unwrap_or_default();
-            let propagate = bool_attr(desired, "propagate_tags_at_launch").unwrap_or(true);
+        if changed.sets_any(&["tags", "propagate_tags_at_launch"]) {
             // A change of propagation rewrites every tag.
-            let all = ch("propagate_tags_at_launch");
-            let set: Vec<_> = after
-                .iter()
-                .filter(|(k, v)| all || before.get(*k) != Some(*v))
-                .map(|(k, v)| group_tag(id, k, v, propagate))
-                .collect();
-            let unset: Vec<_> = before
-                .iter()
-                .filter(|(k, _)| !after.contains_key(*k))
-                .map(|(k, v)| group_tag(id, k, v, false))
-                .collect();
-            if !set.is_empty() {
-                cx.aws
-                    .autoscaling
-                    .create_or_update_tags()
-                    .set_tags(Some(set))
-                    .send()
-                    .await?;
-            }
-            if !unset.is_empty() {
-                cx.aws
-                    .autoscaling
-                    .delete_tags()
-                    .set_tags(Some(unset))
-                    .send()
-                    .await?;
-            }
+            let all = changed.sets("propagate_tags_at_launch");
+            sync_group_tags(cx, id, live, desired, all).await?;
         }
         if changed.has("instance_refresh") {
             self.sync_refresh_tag(cx, id, desired).await?;
@@ -831,29 +720,152 @@ impl Kind for AutoScalingGroupKind {
         cx: Ctx<'_>,
         address: &str,
     ) -> Result<Option<String>, ApiError> {
-        let filter = |key: &str, value: &str| {
-            Filter::builder()
-                .name(format!("tag:{key}"))
-                .values(value)
-                .build()
-        };
-        let found = self
-            .describe(
-                cx,
-                None,
-                vec![
-                    filter(crate::kinds::STACK_TAG, cx.stack),
-                    filter(crate::kinds::ADDRESS_TAG, address),
-                ],
-            )
-            .await?;
-        // A group being deleted must not be adopted; the tags are checked
-        // again so that a lookup can never adopt a stranger.
-        Ok(found
-            .iter()
-            .filter(|g| g.status().is_none() && is_ours(cx, address, g.tags()))
-            .find_map(|g| g.auto_scaling_group_name().map(str::to_owned)))
+        find_by_address(cx, address, |t| async move {
+            let filters = t.pairs().map(|(key, value)| {
+                Filter::builder()
+                    .name(format!("tag:{key}"))
+                    .values(value)
+                    .build()
+            });
+            let found = self.describe(cx, None, filters.to_vec()).await?;
+            // A group being deleted must not be adopted; the tags are
+            // checked again so that a lookup can never adopt a stranger.
+            Ok(found
+                .into_iter()
+                .filter(move |g| g.status().is_none() && t.matches(tag_pairs(g.tags())))
+                .filter_map(|g| g.auto_scaling_group_name))
+        })
+        .await
     }
+}
+
+/// The settings one UpdateAutoScalingGroup call changes.
+const GROUP_FIELDS: [&str; 8] = [
+    "min_size",
+    "max_size",
+    "desired_capacity",
+    "subnet_ids",
+    "launch_template",
+    "health_check_type",
+    "health_check_grace_period",
+    "protect_from_scale_in",
+];
+
+/// One UpdateAutoScalingGroup with the changed settings of `GROUP_FIELDS`.
+async fn update_group(
+    cx: Ctx<'_>,
+    id: &str,
+    desired: &Attrs,
+    changed: &Changes,
+) -> Result<(), ApiError> {
+    let mut req = cx
+        .aws
+        .autoscaling
+        .update_auto_scaling_group()
+        .auto_scaling_group_name(id);
+    if changed.sets("min_size") {
+        req = req.set_min_size(int(desired, "min_size")?);
+    }
+    if changed.sets("max_size") {
+        req = req.set_max_size(int(desired, "max_size")?);
+    }
+    if changed.sets("desired_capacity") {
+        req = req.set_desired_capacity(int(desired, "desired_capacity")?);
+    }
+    if changed.sets("subnet_ids") {
+        req = req.set_vpc_zone_identifier(subnets(desired));
+    }
+    if changed.sets("launch_template") {
+        req = req.launch_template(launch_template(desired));
+    }
+    if changed.sets("health_check_type") {
+        req = req.set_health_check_type(str_attr(desired, "health_check_type"));
+    }
+    if changed.sets("health_check_grace_period") {
+        req = req.set_health_check_grace_period(int(desired, "health_check_grace_period")?);
+    }
+    if changed.sets("protect_from_scale_in") {
+        req = req
+            .set_new_instances_protected_from_scale_in(bool_attr(desired, "protect_from_scale_in"));
+    }
+    req.send().await?;
+    Ok(())
+}
+
+/// Attaches the target groups `desired` adds and detaches those it drops.
+async fn sync_target_groups(
+    cx: Ctx<'_>,
+    id: &str,
+    live: &Attrs,
+    desired: &Attrs,
+) -> Result<(), ApiError> {
+    let arns = |a: &Attrs| {
+        a.get("target_group_arns")
+            .map(Value::str_list)
+            .unwrap_or_default()
+    };
+    let (before, after) = (arns(live), arns(desired));
+    let attach: Vec<String> = after
+        .iter()
+        .filter(|a| !before.contains(a))
+        .cloned()
+        .collect();
+    let detach: Vec<String> = before
+        .iter()
+        .filter(|b| !after.contains(b))
+        .cloned()
+        .collect();
+    let asg = &cx.aws.autoscaling;
+    if !attach.is_empty() {
+        asg.attach_load_balancer_target_groups()
+            .auto_scaling_group_name(id)
+            .set_target_group_arns(Some(attach))
+            .send()
+            .await?;
+    }
+    if !detach.is_empty() {
+        asg.detach_load_balancer_target_groups()
+            .auto_scaling_group_name(id)
+            .set_target_group_arns(Some(detach))
+            .send()
+            .await?;
+    }
+    Ok(())
+}
+
+/// Brings the user tags of group `id` to `desired`; `all` rewrites every
+/// tag (its propagation changed).
+async fn sync_group_tags(
+    cx: Ctx<'_>,
+    id: &str,
+    live: &Attrs,
+    desired: &Attrs,
+    all: bool,
+) -> Result<(), ApiError> {
+    let before = live.get("tags").map(Value::str_map).unwrap_or_default();
+    let after = desired.get("tags").map(Value::str_map).unwrap_or_default();
+    let propagate = bool_attr(desired, "propagate_tags_at_launch").unwrap_or(true);
+    let set: Vec<_> = after
+        .iter()
+        .filter(|(k, v)| all || before.get(*k) != Some(*v))
+        .map(|(k, v)| group_tag(id, k, v, propagate))
+        .collect();
+    let unset: Vec<_> = before
+        .iter()
+        .filter(|(k, _)| !after.contains_key(*k))
+        .map(|(k, v)| group_tag(id, k, v, false))
+        .collect();
+    let asg = &cx.aws.autoscaling;
+    if !set.is_empty() {
+        asg.create_or_update_tags()
+            .set_tags(Some(set))
+            .send()
+            .await?;
+    }
+    if !unset.is_empty() {
+        asg.delete_tags().set_tags(Some(unset)).send().await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -998,9 +1010,9 @@ mod tests {
         assert!(delete_outcome(Err(err("AccessDenied"))).is_err());
     }
 
-    #[test]
-    fn a_described_group_reads_as_its_inputs() {
-        let g = AutoScalingGroup::builder()
+    /// A group as AWS describes it: the one `written_group` asks for.
+    fn described_group() -> AutoScalingGroup {
+        AutoScalingGroup::builder()
             .auto_scaling_group_name("app-nodes")
             .auto_scaling_group_arn(
                 "arn:aws:autoscaling:us-east-1:1:autoScalingGroup:x:autoScalingGroupName/app-nodes",
@@ -1032,26 +1044,12 @@ mod tests {
                     .propagate_at_launch(false)
                     .build(),
             )
-            .build();
-        let hook = LifecycleHook::builder()
-            .lifecycle_hook_name("drain")
-            .lifecycle_transition("autoscaling:EC2_INSTANCE_TERMINATING")
-            .heartbeat_timeout(900)
-            .default_result("CONTINUE")
-            .build();
-        let a = group_attrs(&g, &[hook]);
-        for f in SCHEMA.field_names() {
-            assert!(a.contains_key(f), "read leaves out {f}");
-        }
-        assert_eq!(a["id"], Value::str("app-nodes"));
-        assert_eq!(a["protect_from_scale_in"], Value::Bool(true));
-        assert_eq!(a["propagate_tags_at_launch"], Value::Bool(true));
-        assert_eq!(a["tags"].str_map().len(), 1, "reconcile tags are hidden");
-        assert_eq!(
-            a["instance_refresh"],
-            table([("min_healthy_percent", Value::Int(50))])
-        );
-        let desired = SCHEMA.with_defaults(&Attrs::from([
+            .build()
+    }
+
+    /// The desired state of `described_group`.
+    fn written_group() -> Attrs {
+        SCHEMA.with_defaults(&Attrs::from([
             ("name".to_owned(), Value::str("app-nodes")),
             ("min_size".to_owned(), Value::Int(1)),
             ("max_size".to_owned(), Value::Int(3)),
@@ -1085,7 +1083,31 @@ mod tests {
                 "tags".to_owned(),
                 Value::from(BTreeMap::from([("Name".to_owned(), "node".to_owned())])),
             ),
-        ]));
+        ]))
+    }
+
+    #[test]
+    fn a_described_group_reads_as_its_inputs() {
+        let g = described_group();
+        let hook = LifecycleHook::builder()
+            .lifecycle_hook_name("drain")
+            .lifecycle_transition("autoscaling:EC2_INSTANCE_TERMINATING")
+            .heartbeat_timeout(900)
+            .default_result("CONTINUE")
+            .build();
+        let a = group_attrs(&g, &[hook]);
+        for f in SCHEMA.field_names() {
+            assert!(a.contains_key(f), "read leaves out {f}");
+        }
+        assert_eq!(a["id"], Value::str("app-nodes"));
+        assert_eq!(a["protect_from_scale_in"], Value::Bool(true));
+        assert_eq!(a["propagate_tags_at_launch"], Value::Bool(true));
+        assert_eq!(a["tags"].str_map().len(), 1, "reconcile tags are hidden");
+        assert_eq!(
+            a["instance_refresh"],
+            table([("min_healthy_percent", Value::Int(50))])
+        );
+        let desired = written_group();
         for f in SCHEMA.inputs() {
             assert!(
                 !Changes::between(&AutoScalingGroupKind, &a, &desired).sets(f.name),

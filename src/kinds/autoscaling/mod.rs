@@ -9,7 +9,8 @@ pub mod group;
 use aws_sdk_autoscaling::types::{Tag, TagDescription};
 
 use super::Ctx;
-use crate::value::{Attrs, Value};
+use super::support::bool_attr;
+use crate::value::Attrs;
 
 /// The resource type of a group's tags.
 const GROUP: &str = "auto-scaling-group";
@@ -29,31 +30,20 @@ pub fn group_tag(name: &str, key: &str, value: &str, propagate: bool) -> Tag {
 /// Every tag a new group `name` gets: user tags (propagated when asked)
 /// plus the `reconcile:*` tags.
 pub fn group_tags(cx: Ctx<'_>, name: &str, address: &str, desired: &Attrs) -> Vec<Tag> {
-    let propagate = super::bool_attr(desired, "propagate_tags_at_launch").unwrap_or(true);
+    let propagate = bool_attr(desired, "propagate_tags_at_launch").unwrap_or(true);
     cx.tags_for(address, desired)
         .iter()
         .map(|(k, v)| group_tag(name, k, v, propagate))
         .collect()
 }
 
-/// The user-visible tags of a described group.
-pub fn tags_value(tags: &[TagDescription]) -> Value {
-    super::user_tags(
-        tags.iter()
-            .filter_map(|t| Some((t.key()?, t.value().unwrap_or_default()))),
-    )
-}
+crate::sdk_tag!(TagDescription);
 
 /// The value of one tag, if present.
 pub fn tag<'a>(tags: &'a [TagDescription], key: &str) -> Option<&'a str> {
     tags.iter()
         .find(|t| t.key() == Some(key))
         .and_then(TagDescription::value)
-}
-
-/// True when the tags carry the `reconcile:*` tags of `address` in this stack.
-pub fn is_ours(cx: Ctx<'_>, address: &str, tags: &[TagDescription]) -> bool {
-    tag(tags, super::STACK_TAG) == Some(cx.stack) && tag(tags, super::ADDRESS_TAG) == Some(address)
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use aws_sdk_cloudfront::types::{Tag, TagKeys, Tags};
 
 use super::Ctx;
-use super::support::{Poll, SdkTag, Waiter, found};
+use super::support::{Poll, SdkTag, Waiter, found, sync_tags_with};
 use crate::aws::ApiError;
 use crate::value::Attrs;
 
@@ -67,25 +67,18 @@ pub async fn sync_tags(
     desired: &Attrs,
 ) -> Result<(), ApiError> {
     let cf = &cx.aws.cloudfront;
-    super::support::sync_tags(
+    sync_tags_with!(
         live,
         desired,
-        |set: Vec<Tag>| async move {
-            let tags = Tags::builder().set_items(Some(set)).build();
-            cf.tag_resource().resource(arn).tags(tags).send().await?;
-            Ok(())
-        },
-        |unset| async move {
-            let keys = TagKeys::builder().set_items(Some(unset)).build();
-            cf.untag_resource()
-                .resource(arn)
-                .tag_keys(keys)
-                .send()
-                .await?;
-            Ok(())
-        },
+        |set: Tag| cf
+            .tag_resource()
+            .resource(arn)
+            .tags(Tags::builder().set_items(Some(set)).build()),
+        |unset| cf
+            .untag_resource()
+            .resource(arn)
+            .tag_keys(TagKeys::builder().set_items(Some(unset)).build()),
     )
-    .await
 }
 
 /// What one poll of a changing distribution saw: only `Deployed` is done;

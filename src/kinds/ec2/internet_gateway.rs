@@ -10,7 +10,7 @@ use super::{BATCH, address_filters, filter, sync_tags, tag_spec};
 use crate::aws::ApiError;
 use crate::kinds::support::{
     Poll, Waiter, find_by_address, pages, present, retry_while_in_use, str_attr, tags_value,
-    wait_visible,
+    update_from, wait_visible,
 };
 use crate::kinds::{Changes, Ctx, Kind};
 use crate::schema::{Field, ID, Schema, TAGS, Type};
@@ -200,15 +200,7 @@ impl Kind for InternetGateway {
                 desired.get("tags").cloned().unwrap_or_default(),
             ),
         ]);
-        self.update(
-            cx,
-            address,
-            &id,
-            &created,
-            desired,
-            &Changes::between(self, &created, desired),
-        )
-        .await?;
+        update_from(self, cx, address, &id, &created, desired).await?;
         Ok(id)
     }
 

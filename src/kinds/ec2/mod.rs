@@ -15,21 +15,11 @@ pub mod vpc;
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 
 use super::Ctx;
-use super::support::{AddressTags, Batch, SdkTag, create_tags};
+use super::support::{AddressTags, Batch, create_tags};
 use crate::aws::ApiError;
 use crate::value::Attrs;
 
-impl SdkTag for Tag {
-    fn tag_key(&self) -> Option<&str> {
-        self.key()
-    }
-    fn tag_value(&self) -> Option<&str> {
-        self.value()
-    }
-    fn from_pair(key: String, value: String) -> Result<Self, ApiError> {
-        Ok(Tag::builder().key(key).value(value).build())
-    }
-}
+crate::sdk_tag!(Tag);
 
 /// EC2 accepts at most 200 values in one filter.
 pub const FILTER_CHUNK: usize = 200;

@@ -8,7 +8,7 @@ use aws_sdk_ec2::types::{Filter, ResourceType, Route, RouteOrigin, RouteTableAss
 use super::{BATCH, address_filters, filter, sync_tags, tag_spec};
 use crate::aws::ApiError;
 use crate::kinds::support::{
-    find_by_address, gone_is_ok, pages, present, str_attr, tags_value, wait_visible,
+    find_by_address, gone_is_ok, pages, present, str_attr, tags_value, update_from, wait_visible,
 };
 use crate::kinds::{Changes, Ctx, Kind};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
@@ -295,15 +295,7 @@ impl Kind for RouteTable {
                 desired.get("tags").cloned().unwrap_or_default(),
             ),
         ]);
-        self.update(
-            cx,
-            address,
-            &id,
-            &created,
-            desired,
-            &Changes::between(self, &created, desired),
-        )
-        .await?;
+        update_from(self, cx, address, &id, &created, desired).await?;
         Ok(id)
     }
 

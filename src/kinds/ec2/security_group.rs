@@ -11,7 +11,8 @@ use aws_sdk_ec2::types::{
 use super::{BATCH, address_filters, filter, sync_tags, tag_spec};
 use crate::aws::{ApiError, ErrorClass};
 use crate::kinds::support::{
-    Poll, Waiter, find_by_address, gone_is_ok, pages, present, str_attr, tags_value, wait_visible,
+    Poll, Waiter, find_by_address, gone_is_ok, pages, present, str_attr, tags_value, update_from,
+    wait_visible,
 };
 use crate::kinds::{self, Changes, Ctx, Kind, Timeouts};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
@@ -481,6 +482,10 @@ impl Kind for SecurityGroup {
         super::SERVICE
     }
 
+    fn network_interface_filter(&self) -> Option<&'static str> {
+        Some("group-id")
+    }
+
     /// Network interfaces of just-deleted dependents (instances, load
     /// balancers, Lambda functions) can take many minutes to go away.
     fn timeouts(&self) -> Timeouts {
@@ -540,15 +545,7 @@ impl Kind for SecurityGroup {
         .await?;
         // AWS gives a new group an egress rule allowing everything; like
         // Terraform, it goes unless the desired egress rules contain it.
-        self.update(
-            cx,
-            address,
-            &id,
-            &created,
-            desired,
-            &Changes::between(self, &created, desired),
-        )
-        .await?;
+        update_from(self, cx, address, &id, &created, desired).await?;
         Ok(id)
     }
 

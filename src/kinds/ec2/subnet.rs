@@ -8,7 +8,8 @@ use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, ResourceType, SubnetStat
 use super::{BATCH, address_filters, filter, sync_tags, tag_spec};
 use crate::aws::ApiError;
 use crate::kinds::support::{
-    Poll, bool_attr, find_by_address, pages, retry_while_in_use, str_attr, tags_value, wait_visible,
+    Poll, bool_attr, find_by_address, pages, retry_while_in_use, str_attr, tags_value, update_from,
+    wait_visible,
 };
 use crate::kinds::{Changes, Ctx, Kind};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
@@ -102,6 +103,10 @@ impl Kind for Subnet {
         super::SERVICE
     }
 
+    fn network_interface_filter(&self) -> Option<&'static str> {
+        Some("subnet-id")
+    }
+
     async fn read_many(
         &self,
         cx: Ctx<'_>,
@@ -152,15 +157,7 @@ impl Kind for Subnet {
                 desired.get("tags").cloned().unwrap_or_default(),
             ),
         ]);
-        self.update(
-            cx,
-            address,
-            &id,
-            &created,
-            desired,
-            &Changes::between(self, &created, desired),
-        )
-        .await?;
+        update_from(self, cx, address, &id, &created, desired).await?;
         Ok(id)
     }
 

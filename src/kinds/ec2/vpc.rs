@@ -10,7 +10,8 @@ use aws_sdk_ec2::types::{
 use super::{BATCH, address_filters, filter, sync_tags, tag_spec_with};
 use crate::aws::ApiError;
 use crate::kinds::support::{
-    Poll, bool_attr, find_by_address, gone_is_ok, pages, str_attr, tags_value, wait_visible,
+    Poll, bool_attr, find_by_address, gone_is_ok, pages, str_attr, tags_value, update_from,
+    wait_visible,
 };
 use crate::kinds::{Changes, Ctx, Kind, MANAGES_TAG, managed, manages_of, manages_value};
 use crate::schema::{Field, ID, Schema, TAGS, Type};
@@ -133,6 +134,10 @@ impl Kind for Vpc {
         super::SERVICE
     }
 
+    fn network_interface_filter(&self) -> Option<&'static str> {
+        Some("vpc-id")
+    }
+
     async fn read_many(
         &self,
         cx: Ctx<'_>,
@@ -190,15 +195,7 @@ impl Kind for Vpc {
             let on = name == "enable_dns_support";
             created.insert(name.to_owned(), Value::Bool(on));
         }
-        self.update(
-            cx,
-            address,
-            &id,
-            &created,
-            desired,
-            &Changes::between(self, &created, desired),
-        )
-        .await?;
+        update_from(self, cx, address, &id, &created, desired).await?;
         Ok(id)
     }
 

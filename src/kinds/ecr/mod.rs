@@ -7,28 +7,14 @@ pub mod repository;
 
 use aws_sdk_ecr::types::Tag;
 
-use super::support::SdkTag;
-use crate::aws::ApiError;
+use super::support::sdk_tag_required;
 
-impl SdkTag for Tag {
-    fn tag_key(&self) -> Option<&str> {
-        Some(self.key())
-    }
-    fn tag_value(&self) -> Option<&str> {
-        Some(self.value())
-    }
-    fn from_pair(key: String, value: String) -> Result<Self, ApiError> {
-        Tag::builder()
-            .key(key)
-            .value(value)
-            .build()
-            .map_err(|e| ApiError::msg(format!("building an ECR tag: {e}")))
-    }
-}
+sdk_tag_required!(Tag, "an ECR tag");
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kinds::support::SdkTag;
     use crate::kinds::support::tags_value;
 
     #[test]

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use crate::aws::ApiError;
 use crate::kinds::support::{
     Batch, SdkTag, bool_attr, canonical_policy, create_tags, first_match, found, gone_is_ok,
-    is_ours, pages, policy_value, read_each, str_attr, tags_value,
+    is_ours, pages, policy_value, read_each, str_attr, sync_tags_with, tags_value, update_from,
 };
 use crate::kinds::{Changes, Ctx, Kind};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type, json_text};
@@ -221,27 +221,15 @@ fn canonical(attrs: &Attrs) -> Attrs {
 
 async fn sync_tags(cx: Ctx<'_>, arn: &str, live: &Attrs, desired: &Attrs) -> Result<(), ApiError> {
     let ecr = &cx.aws.ecr;
-    crate::kinds::support::sync_tags(
+    sync_tags_with!(
         live,
         desired,
-        |set: Vec<Tag>| async move {
-            ecr.tag_resource()
-                .resource_arn(arn)
-                .set_tags(Some(set))
-                .send()
-                .await?;
-            Ok(())
-        },
-        |unset| async move {
-            ecr.untag_resource()
-                .resource_arn(arn)
-                .set_tag_keys(Some(unset))
-                .send()
-                .await?;
-            Ok(())
-        },
+        |set: Tag| ecr.tag_resource().resource_arn(arn).set_tags(Some(set)),
+        |unset| ecr
+            .untag_resource()
+            .resource_arn(arn)
+            .set_tag_keys(Some(unset)),
     )
-    .await
 }
 
 /// Whether the repository's tags say it is `address` of this stack.
@@ -331,15 +319,7 @@ impl Kind for EcrRepository {
             "arn".into(),
             out.repository().and_then(|r| r.repository_arn()).into(),
         );
-        self.update(
-            cx,
-            address,
-            &name,
-            &created,
-            desired,
-            &Changes::between(self, &created, desired),
-        )
-        .await?;
+        update_from(self, cx, address, &name, &created, desired).await?;
         Ok(name)
     }
 

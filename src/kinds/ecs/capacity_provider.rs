@@ -12,10 +12,12 @@ use aws_sdk_ecs::types::{
     ManagedScalingStatus, ManagedTerminationProtection,
 };
 
-use super::{is_ours, sync_tags, tags, tags_value};
+use super::sync_tags;
 use crate::aws::ApiError;
-use crate::aws::wait::{Poll, Waiter};
-use crate::kinds::support::{bool_attr, int_field, str_attr, str_field, table};
+use crate::kinds::support::{
+    Batch, Poll, Waiter, bool_attr, create_tags, int_field, is_ours, str_attr, str_field, table,
+    tags_value,
+};
 use crate::kinds::{Changes, Ctx, Kind, Timeouts};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
@@ -250,11 +252,9 @@ impl Kind for EcsCapacityProvider {
         cx: Ctx<'_>,
         ids: &[String],
     ) -> Result<BTreeMap<String, Attrs>, ApiError> {
-        let mut out = BTreeMap::new();
-        for chunk in ids.chunks(DESCRIBE_CHUNK) {
-            out.extend(self.describe(cx, chunk).await?);
-        }
-        Ok(out)
+        Batch::of(DESCRIBE_CHUNK)
+            .read(ids, |chunk| self.describe(cx, chunk))
+            .await
     }
 
     async fn create(
@@ -277,7 +277,7 @@ impl Kind for EcsCapacityProvider {
             .create_capacity_provider()
             .name(&name)
             .auto_scaling_group_provider(provider)
-            .set_tags(Some(tags(cx, address, desired)))
+            .set_tags(Some(create_tags(cx, address, desired)?))
             .send()
             .await?;
         out.capacity_provider()

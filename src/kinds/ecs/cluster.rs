@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{Cluster, ClusterField, ClusterSetting, ClusterSettingName};
 
-use super::{
-    STRATEGY, is_ours, last_segment, strategy_items, strategy_value, sync_tags, tags, tags_value,
-};
+use super::{STRATEGY, last_segment, strategy_items, strategy_value, sync_tags};
 use crate::aws::ApiError;
-use crate::aws::wait::{Poll, Waiter};
-use crate::kinds::support::{bool_attr, gone_is_ok, str_attr};
+use crate::kinds::support::{
+    Batch, Poll, Waiter, bool_attr, create_tags, find_by_address, gone_is_ok, pages, present,
+    str_attr, tag_pairs, tags_value, wait_visible,
+};
 use crate::kinds::{Changes, Ctx, Kind, Timeouts, default_name};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
@@ -92,27 +92,25 @@ impl EcsCluster {
     /// first), returning its attributes.
     async fn wait_active(&self, cx: Ctx<'_>, arn: &str) -> Result<Attrs, ApiError> {
         let ids = [arn.to_owned()];
-        Waiter::new(cx.timeouts(self).create)
-            .until(&format!("ECS cluster {arn} to become active"), || async {
-                let out = cx
-                    .aws
-                    .ecs
-                    .describe_clusters()
-                    .set_clusters(Some(ids.to_vec()))
-                    .include(ClusterField::Tags)
-                    .include(ClusterField::Settings)
-                    .send()
-                    .await?;
-                Ok(match out.clusters().first() {
-                    None => Poll::Pending("not yet visible".into()),
-                    Some(c) => match c.status() {
-                        Some("ACTIVE") => Poll::Ready(cluster_attrs(c)),
-                        Some(s @ ("FAILED" | "INACTIVE")) => Poll::Failed(s.to_owned()),
-                        s => Poll::Pending(format!("{s:?}")),
-                    },
-                })
+        let what = format!("ECS cluster {arn} to become active");
+        wait_visible(cx.timeouts(self).create, &what, || async {
+            let out = cx
+                .aws
+                .ecs
+                .describe_clusters()
+                .set_clusters(Some(ids.to_vec()))
+                .include(ClusterField::Tags)
+                .include(ClusterField::Settings)
+                .send()
+                .await?;
+            Ok(match out.clusters().first().map(|c| (c, c.status())) {
+                None => present(None),
+                Some((c, Some("ACTIVE"))) => Poll::Ready(cluster_attrs(c)),
+                Some((_, Some(s @ ("FAILED" | "INACTIVE")))) => Poll::Failed(s.to_owned()),
+                Some((_, s)) => Poll::Pending(format!("{s:?}")),
             })
-            .await
+        })
+        .await
     }
 }
 
@@ -120,16 +118,7 @@ impl EcsCluster {
     /// Deregisters every container instance of a cluster being deleted
     /// (forced: their tasks, if any, are already orphaned by the delete).
     async fn deregister_instances(&self, cx: Ctx<'_>, id: &str) -> Result<(), ApiError> {
-        let arns: Vec<String> = cx
-            .aws
-            .ecs
-            .list_container_instances()
-            .cluster(id)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<_, _>>()
-            .await?;
+        let arns = pages!(cx.aws.ecs.list_container_instances().cluster(id))?;
         for arn in arns {
             gone_is_ok(
                 cx.aws
@@ -213,11 +202,9 @@ impl Kind for EcsCluster {
         cx: Ctx<'_>,
         ids: &[String],
     ) -> Result<BTreeMap<String, Attrs>, ApiError> {
-        let mut out = BTreeMap::new();
-        for chunk in ids.chunks(DESCRIBE_CHUNK) {
-            out.extend(self.describe(cx, chunk).await?);
-        }
-        Ok(out)
+        Batch::of(DESCRIBE_CHUNK)
+            .read(ids, |chunk| self.describe(cx, chunk))
+            .await
     }
 
     async fn create(
@@ -244,7 +231,7 @@ impl Kind for EcsCluster {
             .set_default_capacity_provider_strategy(Some(strategy_items(
                 desired.get("default_capacity_provider_strategy"),
             )?))
-            .set_tags(Some(tags(cx, address, desired)))
+            .set_tags(Some(create_tags(cx, address, desired)?))
             .send()
             .await?;
         let arn = out
@@ -360,35 +347,22 @@ impl Kind for EcsCluster {
     ) -> Result<Option<String>, ApiError> {
         // ECS has no tag filter: list every cluster, describe them with
         // their tags, keep ours.
-        let arns: Vec<String> = cx
-            .aws
-            .ecs
-            .list_clusters()
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<_, _>>()
-            .await?;
-        for chunk in arns.chunks(DESCRIBE_CHUNK) {
-            let out = cx
-                .aws
-                .ecs
-                .describe_clusters()
-                .set_clusters(Some(chunk.to_vec()))
-                .include(ClusterField::Tags)
-                .send()
+        find_by_address(cx, address, |t| async move {
+            let arns = pages!(cx.aws.ecs.list_clusters())?;
+            let clusters: Vec<Cluster> = Batch::of(DESCRIBE_CHUNK)
+                .read(&arns, |chunk| async move {
+                    let call = cx.aws.ecs.describe_clusters();
+                    let call = call.set_clusters(Some(chunk.to_vec()));
+                    let out = call.include(ClusterField::Tags).send().await?;
+                    Ok(out.clusters.unwrap_or_default())
+                })
                 .await?;
-            if let Some(arn) = out
-                .clusters()
-                .iter()
-                .filter(|c| c.status() != Some("INACTIVE"))
-                .find(|c| is_ours(cx, address, c.tags()))
-                .and_then(Cluster::cluster_arn)
-            {
-                return Ok(Some(arn.to_owned()));
-            }
-        }
-        Ok(None)
+            Ok(clusters
+                .into_iter()
+                .filter(move |c| c.status() != Some("INACTIVE") && t.matches(tag_pairs(c.tags())))
+                .filter_map(|c| c.cluster_arn))
+        })
+        .await
     }
 }
 

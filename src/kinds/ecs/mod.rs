@@ -11,7 +11,8 @@ pub mod task_definition;
 
 use aws_sdk_ecs::types::{CapacityProviderStrategyItem, Tag};
 
-use super::{Ctx, user_tags};
+use super::Ctx;
+use super::support;
 use crate::aws::ApiError;
 use crate::kinds::support::{int_field, str_field};
 use crate::schema::{Default, Field, Type};
@@ -35,64 +36,38 @@ pub const STRATEGY: &[Field] = &[
 /// per cluster, DescribeTaskDefinition per revision).
 pub const READ_CONCURRENCY: usize = 8;
 
-/// The tags of a create call: user tags plus `reconcile:*`.
-pub fn tags(cx: Ctx<'_>, address: &str, desired: &Attrs) -> Vec<Tag> {
-    cx.tags_for(address, desired)
-        .into_iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect()
-}
-
-/// The user-visible tags of a described resource.
-pub fn tags_value(tags: &[Tag]) -> Value {
-    user_tags(
-        tags.iter()
-            .filter_map(|t| Some((t.key()?, t.value().unwrap_or_default()))),
-    )
-}
-
-/// True when the tags carry the `reconcile:*` tags of `address` in this stack.
-pub fn is_ours(cx: Ctx<'_>, address: &str, tags: &[Tag]) -> bool {
-    let has = |key: &str, value: &str| {
-        tags.iter()
-            .any(|t| t.key() == Some(key) && t.value() == Some(value))
-    };
-    has(super::STACK_TAG, cx.stack) && has(super::ADDRESS_TAG, address)
-}
+crate::sdk_tag!(Tag);
 
 /// Brings the user tags of `arn` from `live` to `desired` with at most one
-/// TagResource and one UntagResource call. `reconcile:*` tags are never
-/// touched.
+/// TagResource and one UntagResource call.
 pub async fn sync_tags(
     cx: Ctx<'_>,
     arn: &str,
     live: &Attrs,
     desired: &Attrs,
 ) -> Result<(), ApiError> {
-    let (set, unset) = super::tag_changes(live, desired);
-    let set: Vec<Tag> = set
-        .into_iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect();
-    if !set.is_empty() {
-        cx.aws
-            .ecs
-            .tag_resource()
-            .resource_arn(arn)
-            .set_tags(Some(set))
-            .send()
-            .await?;
-    }
-    if !unset.is_empty() {
-        cx.aws
-            .ecs
-            .untag_resource()
-            .resource_arn(arn)
-            .set_tag_keys(Some(unset))
-            .send()
-            .await?;
-    }
-    Ok(())
+    let ecs = &cx.aws.ecs;
+    support::sync_tags(
+        live,
+        desired,
+        |set: Vec<Tag>| async move {
+            ecs.tag_resource()
+                .resource_arn(arn)
+                .set_tags(Some(set))
+                .send()
+                .await?;
+            Ok(())
+        },
+        |unset| async move {
+            ecs.untag_resource()
+                .resource_arn(arn)
+                .set_tag_keys(Some(unset))
+                .send()
+                .await?;
+            Ok(())
+        },
+    )
+    .await
 }
 
 /// The last `/`-separated part of an ARN (a cluster's name from its ARN), or
@@ -151,7 +126,7 @@ mod tests {
             Tag::builder().key("Name").value("web").build(),
             Tag::builder().key("reconcile:stack").value("s").build(),
         ];
-        assert_eq!(tags_value(&tags).str_map().len(), 1);
+        assert_eq!(support::tags_value(&tags).str_map().len(), 1);
     }
 
     #[test]

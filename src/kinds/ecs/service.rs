@@ -8,16 +8,14 @@ use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, DeploymentCircuitBreaker, DeploymentConfiguration,
     DeploymentRolloutState, LaunchType, LoadBalancer, NetworkConfiguration, Service, ServiceField,
 };
-use futures::StreamExt;
 
 use super::cluster::cluster_name;
-use super::{
-    READ_CONCURRENCY, STRATEGY, is_ours, strategy_items, strategy_value, sync_tags, tags,
-    tags_value,
-};
+use super::{READ_CONCURRENCY, STRATEGY, strategy_items, strategy_value, sync_tags};
 use crate::aws::ApiError;
-use crate::aws::wait::{Poll, Waiter};
-use crate::kinds::support::{bool_attr, int_field, str_attr, str_field, table, to_i32};
+use crate::kinds::support::{
+    Batch, Poll, Waiter, bool_attr, create_tags, find_by_address, found, int_field, pages,
+    str_attr, str_field, table, tag_pairs, tags_value, to_i32,
+};
 use crate::kinds::{Changes, Ctx, Kind, Timeouts, default_name};
 use crate::schema::PORT;
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
@@ -27,6 +25,9 @@ pub struct EcsService;
 
 /// DescribeServices takes at most 10 services, all of one cluster.
 const DESCRIBE_CHUNK: usize = 10;
+
+/// How a read describes many services of one cluster.
+const BATCH: Batch = Batch::of(DESCRIBE_CHUNK).concurrent(READ_CONCURRENCY);
 
 /// How long a just-created IAM role may be unusable for ECS (see `create`).
 const IAM_PROPAGATION: std::time::Duration = std::time::Duration::from_secs(120);
@@ -337,6 +338,40 @@ fn steady(s: &Service) -> Poll<()> {
     }
 }
 
+/// The awsvpc network configuration of a described service.
+fn network_value(s: &Service) -> Value {
+    s.network_configuration()
+        .and_then(NetworkConfiguration::awsvpc_configuration)
+        .map(|v| {
+            table([
+                ("subnets", Value::from(v.subnets().to_vec())),
+                ("security_groups", Value::from(v.security_groups().to_vec())),
+                (
+                    "assign_public_ip",
+                    Value::Bool(v.assign_public_ip() == Some(&AssignPublicIp::Enabled)),
+                ),
+            ])
+        })
+        .unwrap_or_default()
+}
+
+/// The target groups of a described service.
+fn load_balancers_value(s: &Service) -> Value {
+    Value::List(
+        s.load_balancers()
+            .iter()
+            .filter(|lb| lb.target_group_arn().is_some())
+            .map(|lb| {
+                table([
+                    ("target_group_arn", lb.target_group_arn().into()),
+                    ("container_name", lb.container_name().into()),
+                    ("container_port", lb.container_port().into()),
+                ])
+            })
+            .collect(),
+    )
+}
+
 fn service_attrs(s: &Service) -> Attrs {
     let arn = s.service_arn().unwrap_or_default();
     let deployment = s.deployment_configuration();
@@ -355,38 +390,8 @@ fn service_attrs(s: &Service) -> Attrs {
         "capacity_provider_strategy".into(),
         strategy_value(s.capacity_provider_strategy()),
     );
-    a.insert(
-        "network_configuration".into(),
-        s.network_configuration()
-            .and_then(NetworkConfiguration::awsvpc_configuration)
-            .map(|v| {
-                table([
-                    ("subnets", Value::from(v.subnets().to_vec())),
-                    ("security_groups", Value::from(v.security_groups().to_vec())),
-                    (
-                        "assign_public_ip",
-                        Value::Bool(v.assign_public_ip() == Some(&AssignPublicIp::Enabled)),
-                    ),
-                ])
-            })
-            .unwrap_or_default(),
-    );
-    a.insert(
-        "load_balancers".into(),
-        Value::List(
-            s.load_balancers()
-                .iter()
-                .filter(|lb| lb.target_group_arn().is_some())
-                .map(|lb| {
-                    table([
-                        ("target_group_arn", lb.target_group_arn().into()),
-                        ("container_name", lb.container_name().into()),
-                        ("container_port", lb.container_port().into()),
-                    ])
-                })
-                .collect(),
-        ),
-    );
+    a.insert("network_configuration".into(), network_value(s));
+    a.insert("load_balancers".into(), load_balancers_value(s));
     a.insert(
         "health_check_grace_period".into(),
         s.health_check_grace_period_seconds().into(),
@@ -564,23 +569,14 @@ impl Kind for EcsService {
                 .or_default()
                 .push(id.clone());
         }
-        let calls: Vec<(&String, &[String])> = by_cluster
-            .iter()
-            .flat_map(|(cluster, ids)| ids.chunks(DESCRIBE_CHUNK).map(move |c| (cluster, c)))
-            .collect();
-        // The futures are built before they are streamed (see
-        // `EcsTaskDefinition::describe_all`).
-        let calls: Vec<_> = calls
-            .into_iter()
-            .map(|(cluster, chunk)| self.describe(cx, cluster, chunk))
-            .collect();
-        let answers: Vec<_> = futures::stream::iter(calls)
-            .buffer_unordered(READ_CONCURRENCY)
-            .collect()
-            .await;
+        let reads = by_cluster.iter().map(|(cluster, ids)| {
+            BATCH.read::<BTreeMap<_, _>, _, _, _>(ids, move |chunk| {
+                self.describe(cx, cluster, chunk)
+            })
+        });
         let mut out = BTreeMap::new();
-        for found in answers {
-            out.extend(found?);
+        for found in futures::future::try_join_all(reads).await? {
+            out.extend(found);
         }
         Ok(out)
     }
@@ -620,7 +616,7 @@ impl Kind for EcsService {
             )?)
             .deployment_configuration(deployment_configuration(desired)?)
             .set_enable_execute_command(bool_attr(desired, "enable_execute_command"))
-            .set_tags(Some(tags(cx, address, desired)));
+            .set_tags(Some(create_tags(cx, address, desired)?));
         let arn = Waiter::new(IAM_PROPAGATION)
             .until(&format!("ECS service {name} to be created"), || {
                 let call = call.clone();
@@ -726,53 +722,34 @@ impl Kind for EcsService {
     ) -> Result<Option<String>, ApiError> {
         // ECS has no tag filter: every active service of every cluster,
         // described with its tags.
-        let clusters: Vec<String> = cx
-            .aws
-            .ecs
-            .list_clusters()
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<_, _>>()
-            .await?;
-        for cluster in clusters {
-            let arns: Vec<String> = match cx
-                .aws
-                .ecs
-                .list_services()
-                .cluster(&cluster)
-                .into_paginator()
-                .items()
-                .send()
-                .collect::<Result<Vec<_>, _>>()
-                .await
-                .map_err(ApiError::from)
-            {
-                Err(e) if e.is_not_found() => continue,
-                other => other?,
-            };
-            for chunk in arns.chunks(DESCRIBE_CHUNK) {
-                let out = cx
-                    .aws
-                    .ecs
-                    .describe_services()
-                    .cluster(&cluster)
-                    .set_services(Some(chunk.to_vec()))
-                    .include(ServiceField::Tags)
-                    .send()
+        find_by_address(cx, address, |t| async move {
+            let mut ours = Vec::new();
+            for cluster in pages!(cx.aws.ecs.list_clusters())? {
+                // Deleted since it was listed.
+                let Some(arns) = found(pages!(cx.aws.ecs.list_services().cluster(&cluster)))?
+                else {
+                    continue;
+                };
+                let services: Vec<Service> = BATCH
+                    .read(&arns, |chunk| {
+                        let call = cx.aws.ecs.describe_services().cluster(&cluster);
+                        let call = call.set_services(Some(chunk.to_vec()));
+                        async move {
+                            let out = call.include(ServiceField::Tags).send().await?;
+                            Ok(out.services.unwrap_or_default())
+                        }
+                    })
                     .await?;
-                if let Some(arn) = out
-                    .services()
-                    .iter()
-                    .filter(|s| s.status() == Some("ACTIVE"))
-                    .find(|s| is_ours(cx, address, s.tags()))
-                    .and_then(Service::service_arn)
-                {
-                    return Ok(Some(arn.to_owned()));
-                }
+                ours.extend(
+                    services
+                        .into_iter()
+                        .filter(|s| s.status() == Some("ACTIVE") && t.matches(tag_pairs(s.tags())))
+                        .filter_map(|s| s.service_arn),
+                );
             }
-        }
-        Ok(None)
+            Ok(ours)
+        })
+        .await
     }
 }
 

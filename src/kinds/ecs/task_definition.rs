@@ -14,10 +14,12 @@ use aws_sdk_ecs::types::{
 };
 use futures::StreamExt;
 
-use super::{READ_CONCURRENCY, is_ours, sync_tags, tags, tags_value};
+use super::{READ_CONCURRENCY, sync_tags};
 use crate::aws::ApiError;
-use crate::aws::wait::{Poll, Waiter};
-use crate::kinds::support::{int_field, str_attr, str_field, table};
+use crate::kinds::support::{
+    Poll, Waiter, create_tags, find_by_address, int_field, pages, present, str_attr, str_field,
+    table, tag_pairs, tags_value, wait_visible,
+};
 use crate::kinds::{Changes, Ctx, Kind};
 use crate::schema::PORT;
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
@@ -326,6 +328,39 @@ fn container_value(c: &ContainerDefinition) -> Value {
     ])
 }
 
+/// A container's log configuration as the API takes it.
+fn log_configuration(l: &Value) -> Result<LogConfiguration, ApiError> {
+    let options: HashMap<String, String> = l
+        .as_map()
+        .and_then(|m| m.get("options"))
+        .map(Value::str_map)
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    let driver = str_field(Some(l), "log_driver").unwrap_or_default();
+    LogConfiguration::builder()
+        .log_driver(LogDriver::from(driver.as_str()))
+        .set_options((!options.is_empty()).then_some(options))
+        .build()
+        .map_err(|e| ApiError::msg(e.to_string()))
+}
+
+/// A container's health check as the API takes it.
+fn health_check(h: &Value) -> Result<HealthCheck, ApiError> {
+    HealthCheck::builder()
+        .set_command(
+            h.as_map()
+                .and_then(|m| m.get("command"))
+                .map(Value::str_list),
+        )
+        .set_interval(int_field(Some(h), "interval")?)
+        .set_timeout(int_field(Some(h), "timeout")?)
+        .set_retries(int_field(Some(h), "retries")?)
+        .set_start_period(int_field(Some(h), "start_period")?)
+        .build()
+        .map_err(|e| ApiError::msg(e.to_string()))
+}
+
 /// One container of the desired state as the API takes it.
 fn container_definition(v: &Value) -> Result<ContainerDefinition, ApiError> {
     let m = Some(v);
@@ -355,46 +390,8 @@ fn container_definition(v: &Value) -> Result<ContainerDefinition, ApiError> {
         .into_iter()
         .map(|(k, v)| Secret::builder().name(k).value_from(v).build().map_err(err))
         .collect::<Result<Vec<_>, _>>()?;
-    let log = match get("log_configuration").filter(|l| !l.is_null()) {
-        Some(l) => {
-            let options: HashMap<String, String> = l
-                .as_map()
-                .and_then(|m| m.get("options"))
-                .map(Value::str_map)
-                .unwrap_or_default()
-                .into_iter()
-                .collect();
-            Some(
-                LogConfiguration::builder()
-                    .log_driver(LogDriver::from(
-                        str_field(Some(l), "log_driver")
-                            .unwrap_or_default()
-                            .as_str(),
-                    ))
-                    .set_options((!options.is_empty()).then_some(options))
-                    .build()
-                    .map_err(err)?,
-            )
-        }
-        None => None,
-    };
-    let health = match get("health_check").filter(|h| !h.is_null()) {
-        Some(h) => Some(
-            HealthCheck::builder()
-                .set_command(
-                    h.as_map()
-                        .and_then(|m| m.get("command"))
-                        .map(Value::str_list),
-                )
-                .set_interval(int_field(Some(h), "interval")?)
-                .set_timeout(int_field(Some(h), "timeout")?)
-                .set_retries(int_field(Some(h), "retries")?)
-                .set_start_period(int_field(Some(h), "start_period")?)
-                .build()
-                .map_err(err)?,
-        ),
-        None => None,
-    };
+    let log = get("log_configuration").filter(|l| !l.is_null());
+    let health = get("health_check").filter(|h| !h.is_null());
     let strings = |name: &str| get(name).filter(|l| !l.is_null()).map(Value::str_list);
     Ok(ContainerDefinition::builder()
         .set_name(str_field(m, "name"))
@@ -406,8 +403,8 @@ fn container_definition(v: &Value) -> Result<ContainerDefinition, ApiError> {
         .set_port_mappings(Some(ports))
         .set_environment(Some(environment))
         .set_secrets(Some(secrets))
-        .set_log_configuration(log)
-        .set_health_check(health)
+        .set_log_configuration(log.map(log_configuration).transpose()?)
+        .set_health_check(health.map(health_check).transpose()?)
         .set_command(strings("command"))
         .set_entry_point(strings("entry_point"))
         .set_working_directory(str_field(m, "working_directory"))
@@ -555,7 +552,7 @@ impl Kind for EcsTaskDefinition {
             .set_execution_role_arn(str_attr(desired, "execution_role_arn"))
             .set_task_role_arn(str_attr(desired, "task_role_arn"))
             .set_container_definitions(Some(containers))
-            .set_tags(Some(tags(cx, address, desired)))
+            .set_tags(Some(create_tags(cx, address, desired)?))
             .send()
             .await?;
         let arn = out
@@ -564,17 +561,11 @@ impl Kind for EcsTaskDefinition {
             .ok_or_else(|| ApiError::msg("RegisterTaskDefinition returned no ARN"))?
             .to_owned();
         crate::kinds::created(&arn);
-        Waiter::new(cx.timeouts(self).create)
-            .until(
-                &format!("task definition {arn} to become active"),
-                || async {
-                    Ok(match self.describe(cx, &arn).await? {
-                        Some(_) => Poll::Ready(()),
-                        None => Poll::Pending("not yet visible".into()),
-                    })
-                },
-            )
-            .await?;
+        let what = format!("task definition {arn} to become active");
+        wait_visible(cx.timeouts(self).create, &what, || async {
+            Ok(present(self.describe(cx, &arn).await?.map(drop)))
+        })
+        .await?;
         Ok(arn)
     }
 
@@ -628,24 +619,19 @@ impl Kind for EcsTaskDefinition {
         // ECS has no tag filter and the family is not known here: describe
         // every active revision with its tags and keep the newest of ours
         // (during a replacement the old revision carries the same tags).
-        let arns: Vec<String> = cx
-            .aws
-            .ecs
-            .list_task_definitions()
-            .status(TaskDefinitionStatus::Active)
-            .sort(SortOrder::Desc)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<_, _>>()
-            .await?;
-        let ours = self
-            .describe_all(cx, &arns)
-            .await?
-            .into_iter()
-            .filter(|(_, d)| is_ours(cx, address, &d.tags))
-            .max_by_key(|(_, d)| (d.def.registered_at().map(|t| t.secs()), d.def.revision()));
-        Ok(ours.map(|(arn, _)| arn))
+        find_by_address(cx, address, |t| async move {
+            let list = cx.aws.ecs.list_task_definitions();
+            let list = list.status(TaskDefinitionStatus::Active);
+            let arns = pages!(list.sort(SortOrder::Desc))?;
+            let ours = self
+                .describe_all(cx, &arns)
+                .await?
+                .into_iter()
+                .filter(|(_, d)| t.matches(tag_pairs(&d.tags)))
+                .max_by_key(|(_, d)| (d.def.registered_at().map(|t| t.secs()), d.def.revision()));
+            Ok(ours.map(|(arn, _)| arn))
+        })
+        .await
     }
 }
 

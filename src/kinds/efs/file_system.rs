@@ -6,7 +6,7 @@ use super::{creation_progress, deletion_progress};
 use crate::aws::ApiError;
 use crate::kinds::support::{
     Waiter, bool_attr, client_token, create_tags, found, is_ours, pages, read_each, str_attr,
-    tags_value, wait_visible,
+    sync_tags_with, tags_value, wait_visible,
 };
 use crate::kinds::{Changes, Ctx, Kind};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
@@ -267,27 +267,15 @@ impl Kind for EfsFileSystem {
             put_lifecycle(cx, id, transition_to_ia(desired)).await?;
         }
         if changed.has("tags") {
-            crate::kinds::support::sync_tags(
+            sync_tags_with!(
                 live,
                 desired,
-                |set: Vec<Tag>| async move {
-                    efs.tag_resource()
-                        .resource_id(id)
-                        .set_tags(Some(set))
-                        .send()
-                        .await?;
-                    Ok(())
-                },
-                |unset| async move {
-                    efs.untag_resource()
-                        .resource_id(id)
-                        .set_tag_keys(Some(unset))
-                        .send()
-                        .await?;
-                    Ok(())
-                },
-            )
-            .await?;
+                |set: Tag| efs.tag_resource().resource_id(id).set_tags(Some(set)),
+                |unset| efs
+                    .untag_resource()
+                    .resource_id(id)
+                    .set_tag_keys(Some(unset)),
+            )?;
         }
         Ok(())
     }

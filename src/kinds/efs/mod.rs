@@ -8,24 +8,9 @@ pub mod mount_target;
 
 use aws_sdk_efs::types::{LifeCycleState, Tag};
 
-use super::support::{Poll, SdkTag};
-use crate::aws::ApiError;
+use super::support::{Poll, sdk_tag_required};
 
-impl SdkTag for Tag {
-    fn tag_key(&self) -> Option<&str> {
-        Some(self.key())
-    }
-    fn tag_value(&self) -> Option<&str> {
-        Some(self.value())
-    }
-    fn from_pair(key: String, value: String) -> Result<Self, ApiError> {
-        Tag::builder()
-            .key(key)
-            .value(value)
-            .build()
-            .map_err(|e| ApiError::msg(format!("building an EFS tag: {e}")))
-    }
-}
+sdk_tag_required!(Tag, "an EFS tag");
 
 /// What one look at a file system or mount target being created means for
 /// the wait (both share EFS's life-cycle states).
@@ -52,6 +37,7 @@ pub fn deletion_progress(state: Option<&LifeCycleState>) -> Poll<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kinds::support::SdkTag;
 
     #[test]
     fn creation_waits_through_creating_and_stops_on_error() {

@@ -15,7 +15,7 @@ use super::{
 use crate::aws::ApiError;
 use crate::kinds::support::{
     Poll, Waiter, bool_attr, create_tags, find_by_address, gone_is_ok, pages, str_attr,
-    wait_visible,
+    update_from, wait_visible,
 };
 use crate::kinds::{Changes, Ctx, Kind};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
@@ -327,41 +327,21 @@ impl Kind for LoadBalancer {
             ))
         })
         .await?;
-        // A new load balancer has the default attributes; set the others.
-        let created = SCHEMA.with_defaults(&Attrs::from([
-            (
-                "type".to_owned(),
-                desired.get("type").cloned().unwrap_or_default(),
-            ),
-            (
-                "tags".to_owned(),
-                desired.get("tags").cloned().unwrap_or_default(),
-            ),
-            (
-                "subnet_ids".to_owned(),
-                desired.get("subnet_ids").cloned().unwrap_or_default(),
-            ),
-            (
-                "security_group_ids".to_owned(),
-                desired
-                    .get("security_group_ids")
-                    .cloned()
-                    .unwrap_or_default(),
-            ),
-            (
-                "ip_address_type".to_owned(),
-                desired.get("ip_address_type").cloned().unwrap_or_default(),
-            ),
-        ]));
-        self.update(
-            cx,
-            address,
-            &arn,
-            &created,
-            desired,
-            &Changes::between(self, &created, desired),
-        )
-        .await?;
+        // A new load balancer has what the create took and the default
+        // attributes; set the others.
+        let took = [
+            "type",
+            "tags",
+            "subnet_ids",
+            "security_group_ids",
+            "ip_address_type",
+        ];
+        let created = SCHEMA.with_defaults(
+            &took
+                .map(|f| (f.to_owned(), desired.get(f).cloned().unwrap_or_default()))
+                .into(),
+        );
+        update_from(self, cx, address, &arn, &created, desired).await?;
         Ok(arn)
     }
 

@@ -17,22 +17,12 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 
 use super::Ctx;
-use super::support::{self, AddressTags, Batch, SdkTag, pages, user_tags};
+use super::support::{self, AddressTags, Batch, pages, user_tags};
 use crate::aws::ApiError;
 use crate::schema::{Default, Field, Type};
 use crate::value::{Attrs, Value};
 
-impl SdkTag for Tag {
-    fn tag_key(&self) -> Option<&str> {
-        self.key()
-    }
-    fn tag_value(&self) -> Option<&str> {
-        self.value()
-    }
-    fn from_pair(key: String, value: String) -> Result<Self, ApiError> {
-        Ok(Tag::builder().key(key).value(value).build())
-    }
-}
+crate::sdk_tag!(Tag);
 
 /// DescribeLoadBalancers and DescribeTags take at most 20 ARNs per call;
 /// the other describes are batched the same way.

@@ -14,7 +14,7 @@ use super::{BATCH, i32_attr, name_part, sync_tags, tagged_with, tags_of, tags_va
 use crate::aws::ApiError;
 use crate::kinds::support::{
     AddressTags, Poll, Waiter, create_tags, pages, present, retry_while_in_use, str_attr,
-    wait_visible,
+    update_from, wait_visible,
 };
 use crate::kinds::{Changes, Ctx, Kind, MANAGES_TAG, Timeouts, manages_of, manages_value};
 use crate::schema::PORT;
@@ -442,15 +442,7 @@ impl Kind for TargetGroup {
                 created.insert(f.into(), v.clone());
             }
         }
-        self.update(
-            cx,
-            address,
-            &arn,
-            &created,
-            desired,
-            &Changes::between(self, &created, desired),
-        )
-        .await?;
+        update_from(self, cx, address, &arn, &created, desired).await?;
         Ok(arn)
     }
 

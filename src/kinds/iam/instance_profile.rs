@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use super::{NAME_MAX, default_name, retry_while_propagating};
 use crate::aws::ApiError;
 use crate::kinds::support::{
-    all_matches, create_tags, found, gone_is_ok, is_ours, pages, read_each, str_attr, tags_value,
+    all_matches, create_tags, found, gone_is_ok, is_ours, pages, read_each, str_attr,
+    sync_tags_with, tags_value,
 };
 use crate::kinds::{Changes, Ctx, Kind};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
@@ -122,27 +123,18 @@ async fn sync_tags(
     desired: &Attrs,
 ) -> Result<(), ApiError> {
     let iam = &cx.aws.iam;
-    crate::kinds::support::sync_tags(
+    sync_tags_with!(
         live,
         desired,
-        |set: Vec<Tag>| async move {
-            iam.tag_instance_profile()
-                .instance_profile_name(profile)
-                .set_tags(Some(set))
-                .send()
-                .await?;
-            Ok(())
-        },
-        |unset| async move {
-            iam.untag_instance_profile()
-                .instance_profile_name(profile)
-                .set_tag_keys(Some(unset))
-                .send()
-                .await?;
-            Ok(())
-        },
+        |set: Tag| iam
+            .tag_instance_profile()
+            .instance_profile_name(profile)
+            .set_tags(Some(set)),
+        |unset| iam
+            .untag_instance_profile()
+            .instance_profile_name(profile)
+            .set_tag_keys(Some(unset)),
     )
-    .await
 }
 
 #[async_trait]

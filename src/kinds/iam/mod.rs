@@ -12,7 +12,7 @@ use std::time::Duration;
 use aws_sdk_iam::types::Tag;
 
 use super::Ctx;
-use super::support::{Poll, SdkTag, Waiter};
+use super::support::{Poll, Waiter, sdk_tag_required};
 use crate::aws::ApiError;
 
 /// How many per-resource calls run at once, to stay clear of IAM's
@@ -35,21 +35,7 @@ pub fn default_name(cx: Ctx<'_>, address: &str, max: usize) -> String {
         .collect()
 }
 
-impl SdkTag for Tag {
-    fn tag_key(&self) -> Option<&str> {
-        Some(self.key())
-    }
-    fn tag_value(&self) -> Option<&str> {
-        Some(self.value())
-    }
-    fn from_pair(key: String, value: String) -> Result<Self, ApiError> {
-        Tag::builder()
-            .key(key)
-            .value(value)
-            .build()
-            .map_err(|e| ApiError::msg(format!("building an IAM tag: {e}")))
-    }
-}
+sdk_tag_required!(Tag, "an IAM tag");
 
 /// Runs `call` until it stops failing with an error `pending` names, for at
 /// most `PROPAGATION`: IAM is eventually consistent, and a role created a

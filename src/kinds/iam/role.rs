@@ -10,7 +10,7 @@ use super::{NAME_MAX, default_name, retry_while_propagating};
 use crate::aws::ApiError;
 use crate::kinds::support::{
     Poll, Waiter, canonical_policy, create_tags, found, gone_is_ok, is_ours, pages, policy_value,
-    read_each, str_attr, tags_value, to_i32,
+    read_each, str_attr, sync_tags_with, tags_value, to_i32, update_from,
 };
 use crate::kinds::{Changes, Ctx, Kind};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type, json_text};
@@ -372,27 +372,12 @@ async fn detach(cx: Ctx<'_>, role: &str, arn: &str) -> Result<(), ApiError> {
 
 async fn sync_tags(cx: Ctx<'_>, role: &str, live: &Attrs, desired: &Attrs) -> Result<(), ApiError> {
     let iam = &cx.aws.iam;
-    crate::kinds::support::sync_tags(
+    sync_tags_with!(
         live,
         desired,
-        |set: Vec<Tag>| async move {
-            iam.tag_role()
-                .role_name(role)
-                .set_tags(Some(set))
-                .send()
-                .await?;
-            Ok(())
-        },
-        |unset| async move {
-            iam.untag_role()
-                .role_name(role)
-                .set_tag_keys(Some(unset))
-                .send()
-                .await?;
-            Ok(())
-        },
+        |set: Tag| iam.tag_role().role_name(role).set_tags(Some(set)),
+        |unset| iam.untag_role().role_name(role).set_tag_keys(Some(unset)),
     )
-    .await
 }
 
 /// Detaches every managed policy, deletes every inline policy and takes the
@@ -517,15 +502,7 @@ impl Kind for IamRole {
         let mut created = canonical(desired);
         created.insert("inline_policies".into(), Value::Map(BTreeMap::new()));
         created.insert("managed_policy_arns".into(), Value::List(Vec::new()));
-        self.update(
-            cx,
-            address,
-            &name,
-            &created,
-            desired,
-            &Changes::between(self, &created, desired),
-        )
-        .await?;
+        update_from(self, cx, address, &name, &created, desired).await?;
         Ok(name)
     }
 

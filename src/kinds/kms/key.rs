@@ -9,7 +9,7 @@ use aws_sdk_kms::types::{KeyMetadata, KeyState, Tag};
 use crate::aws::ApiError;
 use crate::kinds::support::tagging::{self, TagMap};
 use crate::kinds::support::{
-    SdkTag, bool_attr, create_tags, find_by_address, found, read_each, str_attr, sync_tags,
+    SdkTag, bool_attr, create_tags, find_by_address, found, read_each, str_attr, sync_tags_with,
     user_tags,
 };
 use crate::kinds::{Changes, Ctx, Kind};
@@ -210,27 +210,12 @@ impl Kind for KmsKey {
         }
         if changed.has("tags") {
             let kms = &cx.aws.kms;
-            sync_tags(
+            sync_tags_with!(
                 live,
                 desired,
-                |set: Vec<Tag>| async move {
-                    kms.tag_resource()
-                        .key_id(id)
-                        .set_tags(Some(set))
-                        .send()
-                        .await?;
-                    Ok(())
-                },
-                |unset| async move {
-                    kms.untag_resource()
-                        .key_id(id)
-                        .set_tag_keys(Some(unset))
-                        .send()
-                        .await?;
-                    Ok(())
-                },
-            )
-            .await?;
+                |set: Tag| kms.tag_resource().key_id(id).set_tags(Some(set)),
+                |unset| kms.untag_resource().key_id(id).set_tag_keys(Some(unset)),
+            )?;
         }
         Ok(())
     }

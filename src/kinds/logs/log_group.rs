@@ -8,7 +8,7 @@ use aws_sdk_cloudwatchlogs::types::LogGroup as AwsLogGroup;
 use crate::aws::ApiError;
 use crate::kinds::support::tagging::{self, TagMap};
 use crate::kinds::support::{
-    AddressTags, Batch, find_by_address, gone_is_ok, pages, str_attr, user_tags,
+    AddressTags, Batch, find_by_address, gone_is_ok, pages, str_attr, sync_tags_with, user_tags,
 };
 use crate::kinds::{Changes, Ctx, Kind};
 use crate::schema::{Field, ID, Schema, TAGS, Type};
@@ -192,23 +192,18 @@ async fn put_retention(cx: Ctx<'_>, name: &str, days: i32) -> Result<(), ApiErro
 
 async fn sync_tags(cx: Ctx<'_>, arn: &str, live: &Attrs, desired: &Attrs) -> Result<(), ApiError> {
     let logs = &cx.aws.logs;
-    crate::kinds::support::sync_tags(
+    sync_tags_with!(
         live,
         desired,
-        |set: Vec<(String, String)>| async move {
-            let call = logs.tag_resource().resource_arn(arn);
-            call.set_tags(Some(set.into_iter().collect()))
-                .send()
-                .await?;
-            Ok(())
-        },
-        |unset| async move {
-            let call = logs.untag_resource().resource_arn(arn);
-            call.set_tag_keys(Some(unset)).send().await?;
-            Ok(())
-        },
+        |set: (String, String)| logs
+            .tag_resource()
+            .resource_arn(arn)
+            .set_tags(Some(set.into_iter().collect())),
+        |unset| logs
+            .untag_resource()
+            .resource_arn(arn)
+            .set_tag_keys(Some(unset)),
     )
-    .await
 }
 
 #[async_trait]

@@ -10,22 +10,12 @@ pub mod db_subnet_group;
 use aws_sdk_rds::types::Tag;
 
 use super::Ctx;
-use super::support::SdkTag;
+use super::support::sync_tags_with;
 use crate::aws::ApiError;
 pub use crate::kinds::lowercase_name as default_name;
 use crate::value::Attrs;
 
-impl SdkTag for Tag {
-    fn tag_key(&self) -> Option<&str> {
-        self.key()
-    }
-    fn tag_value(&self) -> Option<&str> {
-        self.value()
-    }
-    fn from_pair(key: String, value: String) -> Result<Self, ApiError> {
-        Ok(Tag::builder().key(key).value(value).build())
-    }
-}
+crate::sdk_tag!(Tag);
 
 /// The tags of one resource (ListTagsForResource): RDS describes carry
 /// tags for instances but not for subnet groups, and the tagging API does
@@ -50,21 +40,18 @@ pub async fn sync_tags(
     desired: &Attrs,
 ) -> Result<(), ApiError> {
     let rds = &cx.aws.rds;
-    super::support::sync_tags(
+    sync_tags_with!(
         live,
         desired,
-        |set: Vec<Tag>| async move {
-            let call = rds.add_tags_to_resource().resource_name(arn);
-            call.set_tags(Some(set)).send().await?;
-            Ok(())
-        },
-        |unset| async move {
-            let call = rds.remove_tags_from_resource().resource_name(arn);
-            call.set_tag_keys(Some(unset)).send().await?;
-            Ok(())
-        },
+        |set: Tag| rds
+            .add_tags_to_resource()
+            .resource_name(arn)
+            .set_tags(Some(set)),
+        |unset| rds
+            .remove_tags_from_resource()
+            .resource_name(arn)
+            .set_tag_keys(Some(unset)),
     )
-    .await
 }
 
 #[cfg(test)]

@@ -7,21 +7,6 @@ pub mod bucket;
 
 use aws_sdk_s3::types::Tag;
 
-use super::support::SdkTag;
-use crate::aws::ApiError;
+use super::support::sdk_tag_required;
 
-impl SdkTag for Tag {
-    fn tag_key(&self) -> Option<&str> {
-        Some(self.key())
-    }
-    fn tag_value(&self) -> Option<&str> {
-        Some(self.value())
-    }
-    fn from_pair(key: String, value: String) -> Result<Self, ApiError> {
-        Tag::builder()
-            .key(key)
-            .value(value)
-            .build()
-            .map_err(|e| ApiError::msg(format!("building an S3 tag: {e}")))
-    }
-}
+sdk_tag_required!(Tag, "an S3 tag");

@@ -5,7 +5,8 @@
 
 use std::collections::BTreeSet;
 
-use crate::kinds::Kind;
+use crate::aws::ApiError;
+use crate::kinds::{Ctx, Kind};
 use crate::value::{Attrs, Value};
 
 /// The schema fields whose values differ between live and desired, both
@@ -70,6 +71,22 @@ impl Changes {
     pub fn fields(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.differ.iter().copied()
     }
+}
+
+/// Brings a resource just made to `desired` from what its create left
+/// (`created`): the settings a create call cannot take are applied as an
+/// update of the fields that differ.
+pub async fn update_from(
+    kind: &dyn Kind,
+    cx: Ctx<'_>,
+    address: &str,
+    id: &str,
+    created: &Attrs,
+    desired: &Attrs,
+) -> Result<(), ApiError> {
+    let changed = Changes::between(kind, created, desired);
+    kind.update(cx, address, id, created, desired, &changed)
+        .await
 }
 
 #[cfg(test)]

@@ -1,7 +1,6 @@
-//! Policy documents (IAM, and the resource policies of ECR, S3, KMS …):
-//! read as AWS returns them (URL-encoded or plain) and brought into one
-//! canonical form, so that equal policies written differently compare
-//! equal.
+//! Policy documents (IAM's and every resource policy: ECR, S3, KMS): read
+//! as AWS returns them and brought into one canonical form, so that equal
+//! policies written differently compare equal.
 
 use crate::schema::Type;
 use crate::value::Value;

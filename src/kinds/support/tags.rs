@@ -18,6 +18,25 @@ pub trait SdkTag: Sized {
     fn from_pair(key: String, value: String) -> Result<Self, ApiError>;
 }
 
+/// `SdkTag` for an SDK tag type with optional key and value and an
+/// infallible builder (EC2's, ECS's, ELB's, …).
+#[macro_export]
+macro_rules! sdk_tag {
+    ($tag:ty) => {
+        impl $crate::kinds::support::SdkTag for $tag {
+            fn tag_key(&self) -> Option<&str> {
+                self.key()
+            }
+            fn tag_value(&self) -> Option<&str> {
+                self.value()
+            }
+            fn from_pair(key: String, value: String) -> Result<Self, $crate::aws::ApiError> {
+                Ok(<$tag>::builder().key(key).value(value).build())
+            }
+        }
+    };
+}
+
 /// The key/value pairs of SDK tags.
 pub fn tag_pairs<T: SdkTag>(tags: &[T]) -> impl Iterator<Item = (&str, &str)> {
     tags.iter()
