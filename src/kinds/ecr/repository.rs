@@ -249,6 +249,55 @@ async fn is_tagged_as(cx: Ctx<'_>, address: &str, repo: &Repository) -> Result<b
     Ok(tags.is_some_and(|t| is_ours(cx, address, &t)))
 }
 
+/// Puts the lifecycle policy, or deletes it for a document that says none.
+async fn put_lifecycle_policy(cx: Ctx<'_>, id: &str, doc: &Value) -> Result<(), ApiError> {
+    let ecr = &cx.aws.ecr;
+    if is_none_doc(doc) {
+        let r = ecr
+            .delete_lifecycle_policy()
+            .repository_name(id)
+            .send()
+            .await;
+        return gone_is_ok(r.map(drop).map_err(ApiError::from));
+    }
+    let call = ecr.put_lifecycle_policy().repository_name(id);
+    call.lifecycle_policy_text(json_text(doc)).send().await?;
+    Ok(())
+}
+
+/// Sets the repository policy, or deletes it for a document that says none.
+async fn put_repository_policy(cx: Ctx<'_>, id: &str, doc: &Value) -> Result<(), ApiError> {
+    let ecr = &cx.aws.ecr;
+    if is_none_doc(doc) {
+        let r = ecr
+            .delete_repository_policy()
+            .repository_name(id)
+            .send()
+            .await;
+        return gone_is_ok(r.map(drop).map_err(ApiError::from));
+    }
+    let call = ecr.set_repository_policy().repository_name(id);
+    call.policy_text(json_text(doc)).send().await?;
+    Ok(())
+}
+
+/// Keeps `force_delete` as the repository's `FORCE_DELETE_TAG`.
+async fn set_force_delete(cx: Ctx<'_>, arn: &str, force: bool) -> Result<(), ApiError> {
+    let ecr = &cx.aws.ecr;
+    if force {
+        let tag = Tag::from_pair(FORCE_DELETE_TAG.into(), "true".into())?;
+        ecr.tag_resource()
+            .resource_arn(arn)
+            .tags(tag)
+            .send()
+            .await?;
+    } else {
+        let call = ecr.untag_resource().resource_arn(arn);
+        call.tag_keys(FORCE_DELETE_TAG).send().await?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl Kind for EcrRepository {
     fn schema(&self) -> &'static Schema {
@@ -359,38 +408,12 @@ impl Kind for EcrRepository {
         if changed.has("lifecycle_policy")
             && let Some(doc) = desired.get("lifecycle_policy")
         {
-            if is_none_doc(doc) {
-                let r = ecr
-                    .delete_lifecycle_policy()
-                    .repository_name(id)
-                    .send()
-                    .await;
-                gone_is_ok(r.map(drop).map_err(ApiError::from))?;
-            } else {
-                ecr.put_lifecycle_policy()
-                    .repository_name(id)
-                    .lifecycle_policy_text(json_text(doc))
-                    .send()
-                    .await?;
-            }
+            put_lifecycle_policy(cx, id, doc).await?;
         }
         if changed.has("repository_policy")
             && let Some(doc) = desired.get("repository_policy")
         {
-            if is_none_doc(doc) {
-                let r = ecr
-                    .delete_repository_policy()
-                    .repository_name(id)
-                    .send()
-                    .await;
-                gone_is_ok(r.map(drop).map_err(ApiError::from))?;
-            } else {
-                ecr.set_repository_policy()
-                    .repository_name(id)
-                    .policy_text(json_text(doc))
-                    .send()
-                    .await?;
-            }
+            put_repository_policy(cx, id, doc).await?;
         }
         let tags_changed = changed.has("tags");
         let force_changed = changed.has("force_delete");
@@ -409,19 +432,7 @@ impl Kind for EcrRepository {
                 sync_tags(cx, &arn, &live, &desired).await?;
             }
             if force_changed && let Some(force) = bool_attr(&desired, "force_delete") {
-                if force {
-                    ecr.tag_resource()
-                        .resource_arn(&arn)
-                        .tags(Tag::from_pair(FORCE_DELETE_TAG.into(), "true".into())?)
-                        .send()
-                        .await?;
-                } else {
-                    ecr.untag_resource()
-                        .resource_arn(&arn)
-                        .tag_keys(FORCE_DELETE_TAG)
-                        .send()
-                        .await?;
-                }
+                set_force_delete(cx, &arn, force).await?;
             }
         }
         Ok(())
