@@ -303,83 +303,17 @@ fn map(pairs: Vec<(&str, Value)>) -> Value {
 }
 
 /// The schema's attributes of a configuration.
-#[allow(deprecated)]
 fn config_attrs(c: &DistributionConfig, a: &mut Attrs) {
     let origins: Vec<Value> = c
         .origins()
         .map(|o| o.items())
         .unwrap_or_default()
         .iter()
-        .map(|o| {
-            let mut m = vec![
-                ("id", Value::str(o.id())),
-                ("domain_name", Value::str(o.domain_name())),
-                (
-                    "origin_path",
-                    Value::str(o.origin_path().unwrap_or_default()),
-                ),
-            ];
-            if let Some(c) = o.custom_origin_config() {
-                m.push((
-                    "custom_origin",
-                    map(vec![
-                        ("http_port", Value::Int(c.http_port().into())),
-                        ("https_port", Value::Int(c.https_port().into())),
-                        (
-                            "origin_protocol_policy",
-                            Value::str(c.origin_protocol_policy().as_str()),
-                        ),
-                    ]),
-                ));
-            } else {
-                let oai = o
-                    .s3_origin_config()
-                    .map(|s| s.origin_access_identity())
-                    .unwrap_or_default();
-                m.push((
-                    "s3_origin",
-                    map(vec![("origin_access_identity", Value::str(oai))]),
-                ));
-            }
-            map(m)
-        })
+        .map(origin_value)
         .collect();
     a.insert("origins".into(), Value::List(origins));
     if let Some(b) = c.default_cache_behavior() {
-        let allowed = b.allowed_methods();
-        let mut m = vec![
-            ("target_origin_id", Value::str(b.target_origin_id())),
-            (
-                "viewer_protocol_policy",
-                Value::str(b.viewer_protocol_policy().as_str()),
-            ),
-            (
-                "allowed_methods",
-                method_names(allowed.map(|m| m.items()).unwrap_or_default()),
-            ),
-            (
-                "cached_methods",
-                method_names(
-                    allowed
-                        .and_then(|m| m.cached_methods())
-                        .map(|m| m.items())
-                        .unwrap_or_default(),
-                ),
-            ),
-        ];
-        match b.cache_policy_id().filter(|p| !p.is_empty()) {
-            Some(p) => m.push(("cache_policy_id", Value::str(p))),
-            None => {
-                m.push(("min_ttl", Value::Int(b.min_ttl().unwrap_or(0))));
-                m.push(("default_ttl", Value::Int(b.default_ttl().unwrap_or(0))));
-                m.push(("max_ttl", Value::Int(b.max_ttl().unwrap_or(0))));
-                m.push((
-                    "forward_query_string",
-                    Value::Bool(b.forwarded_values().is_some_and(|f| f.query_string())),
-                ));
-            }
-        }
-        a.insert("default_cache_behavior".into(), map(m));
+        a.insert("default_cache_behavior".into(), cache_behavior_value(b));
     }
     a.insert(
         "aliases".into(),
@@ -422,6 +356,82 @@ fn config_attrs(c: &DistributionConfig, a: &mut Attrs) {
         "default_root_object".into(),
         Value::str(c.default_root_object().unwrap_or_default()),
     );
+}
+
+/// An origin as the schema's `origins` item.
+fn origin_value(o: &Origin) -> Value {
+    let mut m = vec![
+        ("id", Value::str(o.id())),
+        ("domain_name", Value::str(o.domain_name())),
+        (
+            "origin_path",
+            Value::str(o.origin_path().unwrap_or_default()),
+        ),
+    ];
+    if let Some(c) = o.custom_origin_config() {
+        m.push((
+            "custom_origin",
+            map(vec![
+                ("http_port", Value::Int(c.http_port().into())),
+                ("https_port", Value::Int(c.https_port().into())),
+                (
+                    "origin_protocol_policy",
+                    Value::str(c.origin_protocol_policy().as_str()),
+                ),
+            ]),
+        ));
+    } else {
+        let oai = o
+            .s3_origin_config()
+            .map(|s| s.origin_access_identity())
+            .unwrap_or_default();
+        m.push((
+            "s3_origin",
+            map(vec![("origin_access_identity", Value::str(oai))]),
+        ));
+    }
+    map(m)
+}
+
+/// The default cache behavior as the schema's table (TTLs and forwarded
+/// values are deprecated in the API, yet what a distribution without a
+/// cache policy has).
+#[allow(deprecated)]
+fn cache_behavior_value(b: &DefaultCacheBehavior) -> Value {
+    let allowed = b.allowed_methods();
+    let mut m = vec![
+        ("target_origin_id", Value::str(b.target_origin_id())),
+        (
+            "viewer_protocol_policy",
+            Value::str(b.viewer_protocol_policy().as_str()),
+        ),
+        (
+            "allowed_methods",
+            method_names(allowed.map(|m| m.items()).unwrap_or_default()),
+        ),
+        (
+            "cached_methods",
+            method_names(
+                allowed
+                    .and_then(|m| m.cached_methods())
+                    .map(|m| m.items())
+                    .unwrap_or_default(),
+            ),
+        ),
+    ];
+    match b.cache_policy_id().filter(|p| !p.is_empty()) {
+        Some(p) => m.push(("cache_policy_id", Value::str(p))),
+        None => {
+            m.push(("min_ttl", Value::Int(b.min_ttl().unwrap_or(0))));
+            m.push(("default_ttl", Value::Int(b.default_ttl().unwrap_or(0))));
+            m.push(("max_ttl", Value::Int(b.max_ttl().unwrap_or(0))));
+            m.push((
+                "forward_query_string",
+                Value::Bool(b.forwarded_values().is_some_and(|f| f.query_string())),
+            ));
+        }
+    }
+    map(m)
 }
 
 fn distribution_attrs(d: &Distribution, etag: &str, tags: &BTreeMap<String, String>) -> Attrs {

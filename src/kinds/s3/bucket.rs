@@ -187,8 +187,24 @@ fn str_values(items: &[String]) -> Value {
 /// Reads one sub-resource as its field's value; `Null` when not configured.
 async fn read_sub(cx: Ctx<'_>, bucket: &str, field: &str) -> Result<Value, ApiError> {
     let s3 = &cx.aws.s3;
-    Ok(match field {
-        "versioning" => match s3.get_bucket_versioning().bucket(bucket).send().await {
+    match field {
+        "versioning" => read_versioning(s3, bucket).await,
+        "cors_rules" => read_cors_rules(s3, bucket).await,
+        "public_access_block" => read_public_access_block(s3, bucket).await,
+        "policy" => read_policy(s3, bucket).await,
+        "server_side_encryption" => read_server_side_encryption(s3, bucket).await,
+        "lifecycle_rules" => read_lifecycle_rules(s3, bucket).await,
+        "ownership_controls" => read_ownership_controls(s3, bucket).await,
+        other => Err(ApiError::msg(format!(
+            "s3_bucket has no sub-resource `{other}`"
+        ))),
+    }
+}
+
+/// `versioning` of a bucket.
+async fn read_versioning(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Value, ApiError> {
+    Ok(
+        match s3.get_bucket_versioning().bucket(bucket).send().await {
             Ok(out) => Value::Bool(out.status() == Some(&BucketVersioningStatus::Enabled)),
             // moto 5 names the answer's root element GetBucketVersioningResponse
             // instead of VersioningConfiguration, which the SDK refuses to
@@ -201,116 +217,141 @@ async fn read_sub(cx: Ctx<'_>, bucket: &str, field: &str) -> Result<Value, ApiEr
                 _ => return Err(e.into()),
             },
         },
-        "cors_rules" => {
-            let r = s3.get_bucket_cors().bucket(bucket).send().await;
-            let rules = unless_absent(r.map_err(ApiError::from), &["NoSuchCORSConfiguration"])?;
-            Value::List(
-                rules
-                    .map(|o| o.cors_rules().to_vec())
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|r| {
-                        map(vec![
-                            ("allowed_methods", str_values(r.allowed_methods())),
-                            ("allowed_origins", str_values(r.allowed_origins())),
-                            ("allowed_headers", str_values(r.allowed_headers())),
-                            ("expose_headers", str_values(r.expose_headers())),
-                            ("max_age_seconds", r.max_age_seconds().map(i64::from).into()),
-                        ])
-                    })
-                    .collect(),
-            )
-        }
-        "public_access_block" => {
-            let r = s3.get_public_access_block().bucket(bucket).send().await;
-            let out = unless_absent(
-                r.map_err(ApiError::from),
-                &["NoSuchPublicAccessBlockConfiguration"],
-            )?;
-            let c = out.and_then(|o| o.public_access_block_configuration);
-            let b = |f: fn(&PublicAccessBlockConfiguration) -> Option<bool>| {
-                Value::Bool(c.as_ref().and_then(f).unwrap_or(false))
-            };
-            map(vec![
-                ("block_public_acls", b(|c| c.block_public_acls())),
-                ("block_public_policy", b(|c| c.block_public_policy())),
-                ("ignore_public_acls", b(|c| c.ignore_public_acls())),
-                (
-                    "restrict_public_buckets",
-                    b(|c| c.restrict_public_buckets()),
-                ),
-            ])
-        }
-        "policy" => {
-            let r = s3.get_bucket_policy().bucket(bucket).send().await;
-            unless_absent(r.map_err(ApiError::from), &["NoSuchBucketPolicy"])?
-                .and_then(|o| o.policy)
-                .map_or(Value::Null, Value::str)
-        }
-        "server_side_encryption" => {
-            let r = s3.get_bucket_encryption().bucket(bucket).send().await;
-            let out = unless_absent(
-                r.map_err(ApiError::from),
-                &["ServerSideEncryptionConfigurationNotFoundError"],
-            )?;
-            let rule = out
-                .and_then(|o| o.server_side_encryption_configuration)
-                .and_then(|c| c.rules.into_iter().next());
-            match rule {
-                None => Value::Null,
-                Some(rule) => {
-                    let by_default = rule.apply_server_side_encryption_by_default();
+    )
+}
+
+/// `cors_rules` of a bucket.
+async fn read_cors_rules(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Value, ApiError> {
+    Ok({
+        let r = s3.get_bucket_cors().bucket(bucket).send().await;
+        let rules = unless_absent(r.map_err(ApiError::from), &["NoSuchCORSConfiguration"])?;
+        Value::List(
+            rules
+                .map(|o| o.cors_rules().to_vec())
+                .unwrap_or_default()
+                .iter()
+                .map(|r| {
                     map(vec![
-                        (
-                            "sse_algorithm",
-                            by_default.map(|d| d.sse_algorithm().as_str()).into(),
-                        ),
-                        (
-                            "kms_master_key_id",
-                            by_default.and_then(|d| d.kms_master_key_id()).into(),
-                        ),
-                        (
-                            "bucket_key_enabled",
-                            Value::Bool(rule.bucket_key_enabled().unwrap_or(false)),
-                        ),
+                        ("allowed_methods", str_values(r.allowed_methods())),
+                        ("allowed_origins", str_values(r.allowed_origins())),
+                        ("allowed_headers", str_values(r.allowed_headers())),
+                        ("expose_headers", str_values(r.expose_headers())),
+                        ("max_age_seconds", r.max_age_seconds().map(i64::from).into()),
                     ])
-                }
+                })
+                .collect(),
+        )
+    })
+}
+
+/// `public_access_block` of a bucket.
+async fn read_public_access_block(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+) -> Result<Value, ApiError> {
+    Ok({
+        let r = s3.get_public_access_block().bucket(bucket).send().await;
+        let out = unless_absent(
+            r.map_err(ApiError::from),
+            &["NoSuchPublicAccessBlockConfiguration"],
+        )?;
+        let c = out.and_then(|o| o.public_access_block_configuration);
+        let b = |f: fn(&PublicAccessBlockConfiguration) -> Option<bool>| {
+            Value::Bool(c.as_ref().and_then(f).unwrap_or(false))
+        };
+        map(vec![
+            ("block_public_acls", b(|c| c.block_public_acls())),
+            ("block_public_policy", b(|c| c.block_public_policy())),
+            ("ignore_public_acls", b(|c| c.ignore_public_acls())),
+            (
+                "restrict_public_buckets",
+                b(|c| c.restrict_public_buckets()),
+            ),
+        ])
+    })
+}
+
+/// `policy` of a bucket.
+async fn read_policy(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Value, ApiError> {
+    Ok({
+        let r = s3.get_bucket_policy().bucket(bucket).send().await;
+        unless_absent(r.map_err(ApiError::from), &["NoSuchBucketPolicy"])?
+            .and_then(|o| o.policy)
+            .map_or(Value::Null, Value::str)
+    })
+}
+
+/// `server_side_encryption` of a bucket.
+async fn read_server_side_encryption(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+) -> Result<Value, ApiError> {
+    Ok({
+        let r = s3.get_bucket_encryption().bucket(bucket).send().await;
+        let out = unless_absent(
+            r.map_err(ApiError::from),
+            &["ServerSideEncryptionConfigurationNotFoundError"],
+        )?;
+        let rule = out
+            .and_then(|o| o.server_side_encryption_configuration)
+            .and_then(|c| c.rules.into_iter().next());
+        match rule {
+            None => Value::Null,
+            Some(rule) => {
+                let by_default = rule.apply_server_side_encryption_by_default();
+                map(vec![
+                    (
+                        "sse_algorithm",
+                        by_default.map(|d| d.sse_algorithm().as_str()).into(),
+                    ),
+                    (
+                        "kms_master_key_id",
+                        by_default.and_then(|d| d.kms_master_key_id()).into(),
+                    ),
+                    (
+                        "bucket_key_enabled",
+                        Value::Bool(rule.bucket_key_enabled().unwrap_or(false)),
+                    ),
+                ])
             }
         }
-        "lifecycle_rules" => {
-            let r = s3
-                .get_bucket_lifecycle_configuration()
-                .bucket(bucket)
-                .send()
-                .await;
-            let out = unless_absent(r.map_err(ApiError::from), &["NoSuchLifecycleConfiguration"])?;
-            Value::List(
-                out.map(|o| o.rules.unwrap_or_default())
-                    .unwrap_or_default()
-                    .iter()
-                    .map(lifecycle_value)
-                    .collect(),
-            )
-        }
-        "ownership_controls" => {
-            let r = s3
-                .get_bucket_ownership_controls()
-                .bucket(bucket)
-                .send()
-                .await;
-            unless_absent(
-                r.map_err(ApiError::from),
-                &["OwnershipControlsNotFoundError"],
-            )?
-            .and_then(|o| o.ownership_controls)
-            .and_then(|c| c.rules.into_iter().next())
-            .map_or(Value::Null, |r| Value::str(r.object_ownership().as_str()))
-        }
-        other => {
-            return Err(ApiError::msg(format!(
-                "s3_bucket has no sub-resource `{other}`"
-            )));
-        }
+    })
+}
+
+/// `lifecycle_rules` of a bucket.
+async fn read_lifecycle_rules(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Value, ApiError> {
+    Ok({
+        let r = s3
+            .get_bucket_lifecycle_configuration()
+            .bucket(bucket)
+            .send()
+            .await;
+        let out = unless_absent(r.map_err(ApiError::from), &["NoSuchLifecycleConfiguration"])?;
+        Value::List(
+            out.map(|o| o.rules.unwrap_or_default())
+                .unwrap_or_default()
+                .iter()
+                .map(lifecycle_value)
+                .collect(),
+        )
+    })
+}
+
+/// `ownership_controls` of a bucket.
+async fn read_ownership_controls(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Value, ApiError> {
+    Ok({
+        let r = s3
+            .get_bucket_ownership_controls()
+            .bucket(bucket)
+            .send()
+            .await;
+        unless_absent(
+            r.map_err(ApiError::from),
+            &["OwnershipControlsNotFoundError"],
+        )?
+        .and_then(|o| o.ownership_controls)
+        .and_then(|c| c.rules.into_iter().next())
+        .map_or(Value::Null, |r| Value::str(r.object_ownership().as_str()))
     })
 }
 
@@ -375,46 +416,8 @@ async fn write_sub(cx: Ctx<'_>, bucket: &str, field: &str, v: &Value) -> Result<
         "cors_rules" if v.as_list().is_empty() => {
             s3.delete_bucket_cors().bucket(bucket).send().await?;
         }
-        "cors_rules" => {
-            let rules = v
-                .as_list()
-                .iter()
-                .map(|r| {
-                    built(
-                        CorsRule::builder()
-                            .set_allowed_methods(Some(strings(r, "allowed_methods")))
-                            .set_allowed_origins(Some(strings(r, "allowed_origins")))
-                            .set_allowed_headers(Some(strings(r, "allowed_headers")))
-                            .set_expose_headers(Some(strings(r, "expose_headers")))
-                            .set_max_age_seconds(int(r, "max_age_seconds"))
-                            .build(),
-                    )
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            s3.put_bucket_cors()
-                .bucket(bucket)
-                .cors_configuration(built(
-                    CorsConfiguration::builder()
-                        .set_cors_rules(Some(rules))
-                        .build(),
-                )?)
-                .send()
-                .await?;
-        }
-        "public_access_block" => {
-            s3.put_public_access_block()
-                .bucket(bucket)
-                .public_access_block_configuration(
-                    PublicAccessBlockConfiguration::builder()
-                        .set_block_public_acls(flag(v, "block_public_acls"))
-                        .set_block_public_policy(flag(v, "block_public_policy"))
-                        .set_ignore_public_acls(flag(v, "ignore_public_acls"))
-                        .set_restrict_public_buckets(flag(v, "restrict_public_buckets"))
-                        .build(),
-                )
-                .send()
-                .await?;
-        }
+        "cors_rules" => write_cors_rules(s3, bucket, v).await?,
+        "public_access_block" => write_public_access_block(s3, bucket, v).await?,
         "policy" => {
             s3.put_bucket_policy()
                 .bucket(bucket)
@@ -422,50 +425,11 @@ async fn write_sub(cx: Ctx<'_>, bucket: &str, field: &str, v: &Value) -> Result<
                 .send()
                 .await?;
         }
-        "server_side_encryption" => {
-            let by_default = built(
-                ServerSideEncryptionByDefault::builder()
-                    .sse_algorithm(ServerSideEncryption::from(
-                        text(v, "sse_algorithm")
-                            .unwrap_or_else(|| "AES256".into())
-                            .as_str(),
-                    ))
-                    .set_kms_master_key_id(text(v, "kms_master_key_id"))
-                    .build(),
-            )?;
-            let rule = ServerSideEncryptionRule::builder()
-                .apply_server_side_encryption_by_default(by_default)
-                .set_bucket_key_enabled(flag(v, "bucket_key_enabled"))
-                .build();
-            s3.put_bucket_encryption()
-                .bucket(bucket)
-                .server_side_encryption_configuration(built(
-                    ServerSideEncryptionConfiguration::builder()
-                        .rules(rule)
-                        .build(),
-                )?)
-                .send()
-                .await?;
-        }
+        "server_side_encryption" => write_server_side_encryption(s3, bucket, v).await?,
         "lifecycle_rules" if v.as_list().is_empty() => {
             s3.delete_bucket_lifecycle().bucket(bucket).send().await?;
         }
-        "lifecycle_rules" => {
-            let rules = v
-                .as_list()
-                .iter()
-                .map(lifecycle_rule)
-                .collect::<Result<Vec<_>, _>>()?;
-            s3.put_bucket_lifecycle_configuration()
-                .bucket(bucket)
-                .lifecycle_configuration(built(
-                    BucketLifecycleConfiguration::builder()
-                        .set_rules(Some(rules))
-                        .build(),
-                )?)
-                .send()
-                .await?;
-        }
+        "lifecycle_rules" => write_lifecycle_rules(s3, bucket, v).await?,
         "ownership_controls" => {
             let rule = built(
                 OwnershipControlsRule::builder()
@@ -484,6 +448,115 @@ async fn write_sub(cx: Ctx<'_>, bucket: &str, field: &str, v: &Value) -> Result<
             )));
         }
     }
+    Ok(())
+}
+
+/// Writes `cors_rules` of a bucket.
+async fn write_cors_rules(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    v: &Value,
+) -> Result<(), ApiError> {
+    let rules = v
+        .as_list()
+        .iter()
+        .map(|r| {
+            built(
+                CorsRule::builder()
+                    .set_allowed_methods(Some(strings(r, "allowed_methods")))
+                    .set_allowed_origins(Some(strings(r, "allowed_origins")))
+                    .set_allowed_headers(Some(strings(r, "allowed_headers")))
+                    .set_expose_headers(Some(strings(r, "expose_headers")))
+                    .set_max_age_seconds(int(r, "max_age_seconds"))
+                    .build(),
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    s3.put_bucket_cors()
+        .bucket(bucket)
+        .cors_configuration(built(
+            CorsConfiguration::builder()
+                .set_cors_rules(Some(rules))
+                .build(),
+        )?)
+        .send()
+        .await?;
+    Ok(())
+}
+
+/// Writes `public_access_block` of a bucket.
+async fn write_public_access_block(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    v: &Value,
+) -> Result<(), ApiError> {
+    s3.put_public_access_block()
+        .bucket(bucket)
+        .public_access_block_configuration(
+            PublicAccessBlockConfiguration::builder()
+                .set_block_public_acls(flag(v, "block_public_acls"))
+                .set_block_public_policy(flag(v, "block_public_policy"))
+                .set_ignore_public_acls(flag(v, "ignore_public_acls"))
+                .set_restrict_public_buckets(flag(v, "restrict_public_buckets"))
+                .build(),
+        )
+        .send()
+        .await?;
+    Ok(())
+}
+
+/// Writes `server_side_encryption` of a bucket.
+async fn write_server_side_encryption(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    v: &Value,
+) -> Result<(), ApiError> {
+    let by_default = built(
+        ServerSideEncryptionByDefault::builder()
+            .sse_algorithm(ServerSideEncryption::from(
+                text(v, "sse_algorithm")
+                    .unwrap_or_else(|| "AES256".into())
+                    .as_str(),
+            ))
+            .set_kms_master_key_id(text(v, "kms_master_key_id"))
+            .build(),
+    )?;
+    let rule = ServerSideEncryptionRule::builder()
+        .apply_server_side_encryption_by_default(by_default)
+        .set_bucket_key_enabled(flag(v, "bucket_key_enabled"))
+        .build();
+    s3.put_bucket_encryption()
+        .bucket(bucket)
+        .server_side_encryption_configuration(built(
+            ServerSideEncryptionConfiguration::builder()
+                .rules(rule)
+                .build(),
+        )?)
+        .send()
+        .await?;
+    Ok(())
+}
+
+/// Writes `lifecycle_rules` of a bucket.
+async fn write_lifecycle_rules(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    v: &Value,
+) -> Result<(), ApiError> {
+    let rules = v
+        .as_list()
+        .iter()
+        .map(lifecycle_rule)
+        .collect::<Result<Vec<_>, _>>()?;
+    s3.put_bucket_lifecycle_configuration()
+        .bucket(bucket)
+        .lifecycle_configuration(built(
+            BucketLifecycleConfiguration::builder()
+                .set_rules(Some(rules))
+                .build(),
+        )?)
+        .send()
+        .await?;
     Ok(())
 }
 
