@@ -30,6 +30,9 @@ pub struct Clients {
     pub s3: aws_sdk_s3::Client,
     pub ssm: aws_sdk_ssm::Client,
     pub sts: aws_sdk_sts::Client,
+    /// The Resource Groups Tagging API: the tags of many resources of a
+    /// service whose own API reads them one resource at a time.
+    pub tagging: aws_sdk_resourcegroupstagging::Client,
 }
 
 /// Bounded SDK retries for transient conditions; adaptive mode backs off when
@@ -174,6 +177,7 @@ impl Clients {
             s3: s3_client(config),
             ssm: client!(aws_sdk_ssm),
             sts: client!(aws_sdk_sts),
+            tagging: client!(aws_sdk_resourcegroupstagging),
         }
     }
 }

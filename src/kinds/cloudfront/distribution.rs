@@ -4,7 +4,6 @@
 //! all of it, quoting the ETag of the one it replaces), then waits until
 //! CloudFront has deployed it to every edge.
 
-use crate::kinds::read_each;
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
@@ -14,13 +13,13 @@ use aws_sdk_cloudfront::types::{
     ForwardedValues, ItemSelection, Method, MinimumProtocolVersion, Origin, OriginProtocolPolicy,
     Origins, PriceClass, S3OriginConfig, SslSupportMethod, ViewerCertificate, ViewerProtocolPolicy,
 };
-use futures::StreamExt;
 
-use super::{
-    CONCURRENCY, built, create_tags, is_tagged_with, sync_tags, tags_of, tags_value, wait_deployed,
-};
+use super::{built, create_tags, sync_tags, tags_of, wait_deployed};
 use crate::aws::ApiError;
-use crate::kinds::{Changes, Ctx, Kind, Timeouts, bool_attr, str_attr};
+use crate::kinds::support::{
+    AddressTags, bool_attr, first_match, found, pages, read_each, str_attr, user_tags,
+};
+use crate::kinds::{Changes, Ctx, Kind, Timeouts};
 use crate::schema::PORT;
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
@@ -307,83 +306,17 @@ fn map(pairs: Vec<(&str, Value)>) -> Value {
 }
 
 /// The schema's attributes of a configuration.
-#[allow(deprecated)]
 fn config_attrs(c: &DistributionConfig, a: &mut Attrs) {
     let origins: Vec<Value> = c
         .origins()
         .map(|o| o.items())
         .unwrap_or_default()
         .iter()
-        .map(|o| {
-            let mut m = vec![
-                ("id", Value::str(o.id())),
-                ("domain_name", Value::str(o.domain_name())),
-                (
-                    "origin_path",
-                    Value::str(o.origin_path().unwrap_or_default()),
-                ),
-            ];
-            if let Some(c) = o.custom_origin_config() {
-                m.push((
-                    "custom_origin",
-                    map(vec![
-                        ("http_port", Value::Int(c.http_port().into())),
-                        ("https_port", Value::Int(c.https_port().into())),
-                        (
-                            "origin_protocol_policy",
-                            Value::str(c.origin_protocol_policy().as_str()),
-                        ),
-                    ]),
-                ));
-            } else {
-                let oai = o
-                    .s3_origin_config()
-                    .map(|s| s.origin_access_identity())
-                    .unwrap_or_default();
-                m.push((
-                    "s3_origin",
-                    map(vec![("origin_access_identity", Value::str(oai))]),
-                ));
-            }
-            map(m)
-        })
+        .map(origin_value)
         .collect();
     a.insert("origins".into(), Value::List(origins));
     if let Some(b) = c.default_cache_behavior() {
-        let allowed = b.allowed_methods();
-        let mut m = vec![
-            ("target_origin_id", Value::str(b.target_origin_id())),
-            (
-                "viewer_protocol_policy",
-                Value::str(b.viewer_protocol_policy().as_str()),
-            ),
-            (
-                "allowed_methods",
-                method_names(allowed.map(|m| m.items()).unwrap_or_default()),
-            ),
-            (
-                "cached_methods",
-                method_names(
-                    allowed
-                        .and_then(|m| m.cached_methods())
-                        .map(|m| m.items())
-                        .unwrap_or_default(),
-                ),
-            ),
-        ];
-        match b.cache_policy_id().filter(|p| !p.is_empty()) {
-            Some(p) => m.push(("cache_policy_id", Value::str(p))),
-            None => {
-                m.push(("min_ttl", Value::Int(b.min_ttl().unwrap_or(0))));
-                m.push(("default_ttl", Value::Int(b.default_ttl().unwrap_or(0))));
-                m.push(("max_ttl", Value::Int(b.max_ttl().unwrap_or(0))));
-                m.push((
-                    "forward_query_string",
-                    Value::Bool(b.forwarded_values().is_some_and(|f| f.query_string())),
-                ));
-            }
-        }
-        a.insert("default_cache_behavior".into(), map(m));
+        a.insert("default_cache_behavior".into(), cache_behavior_value(b));
     }
     a.insert(
         "aliases".into(),
@@ -428,6 +361,82 @@ fn config_attrs(c: &DistributionConfig, a: &mut Attrs) {
     );
 }
 
+/// An origin as the schema's `origins` item.
+fn origin_value(o: &Origin) -> Value {
+    let mut m = vec![
+        ("id", Value::str(o.id())),
+        ("domain_name", Value::str(o.domain_name())),
+        (
+            "origin_path",
+            Value::str(o.origin_path().unwrap_or_default()),
+        ),
+    ];
+    if let Some(c) = o.custom_origin_config() {
+        m.push((
+            "custom_origin",
+            map(vec![
+                ("http_port", Value::Int(c.http_port().into())),
+                ("https_port", Value::Int(c.https_port().into())),
+                (
+                    "origin_protocol_policy",
+                    Value::str(c.origin_protocol_policy().as_str()),
+                ),
+            ]),
+        ));
+    } else {
+        let oai = o
+            .s3_origin_config()
+            .map(|s| s.origin_access_identity())
+            .unwrap_or_default();
+        m.push((
+            "s3_origin",
+            map(vec![("origin_access_identity", Value::str(oai))]),
+        ));
+    }
+    map(m)
+}
+
+/// The default cache behavior as the schema's table (TTLs and forwarded
+/// values are deprecated in the API, yet what a distribution without a
+/// cache policy has).
+#[allow(deprecated)]
+fn cache_behavior_value(b: &DefaultCacheBehavior) -> Value {
+    let allowed = b.allowed_methods();
+    let mut m = vec![
+        ("target_origin_id", Value::str(b.target_origin_id())),
+        (
+            "viewer_protocol_policy",
+            Value::str(b.viewer_protocol_policy().as_str()),
+        ),
+        (
+            "allowed_methods",
+            method_names(allowed.map(|m| m.items()).unwrap_or_default()),
+        ),
+        (
+            "cached_methods",
+            method_names(
+                allowed
+                    .and_then(|m| m.cached_methods())
+                    .map(|m| m.items())
+                    .unwrap_or_default(),
+            ),
+        ),
+    ];
+    match b.cache_policy_id().filter(|p| !p.is_empty()) {
+        Some(p) => m.push(("cache_policy_id", Value::str(p))),
+        None => {
+            m.push(("min_ttl", Value::Int(b.min_ttl().unwrap_or(0))));
+            m.push(("default_ttl", Value::Int(b.default_ttl().unwrap_or(0))));
+            m.push(("max_ttl", Value::Int(b.max_ttl().unwrap_or(0))));
+            m.push((
+                "forward_query_string",
+                Value::Bool(b.forwarded_values().is_some_and(|f| f.query_string())),
+            ));
+        }
+    }
+    map(m)
+}
+
 fn distribution_attrs(d: &Distribution, etag: &str, tags: &BTreeMap<String, String>) -> Attrs {
     let mut a = Attrs::new();
     a.insert("id".into(), Value::str(d.id()));
@@ -438,7 +447,10 @@ fn distribution_attrs(d: &Distribution, etag: &str, tags: &BTreeMap<String, Stri
     if let Some(c) = d.distribution_config() {
         config_attrs(c, &mut a);
     }
-    a.insert("tags".into(), tags_value(Some(tags)));
+    a.insert(
+        "tags".into(),
+        user_tags(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+    );
     a
 }
 
@@ -510,18 +522,9 @@ impl Kind for CloudFrontDistribution {
         let reads: Vec<_> = ids
             .iter()
             .map(|id| async move {
-                let r = cx
-                    .aws
-                    .cloudfront
-                    .get_distribution()
-                    .id(id)
-                    .send()
-                    .await
-                    .map_err(ApiError::from);
-                let out = match r {
-                    Err(e) if e.is_not_found() => return Ok(None),
-                    Err(e) => return Err(e),
-                    Ok(out) => out,
+                let r = cx.aws.cloudfront.get_distribution().id(id).send().await;
+                let Some(out) = found(r.map_err(ApiError::from))? else {
+                    return Ok(None);
                 };
                 let Some(d) = out.distribution() else {
                     return Ok(None);
@@ -633,39 +636,17 @@ impl Kind for CloudFrontDistribution {
         cx: Ctx<'_>,
         address: &str,
     ) -> Result<Option<String>, ApiError> {
-        let summaries: Vec<_> = cx
-            .aws
-            .cloudfront
-            .list_distributions()
-            .into_paginator()
-            .send()
-            .collect::<Vec<_>>()
-            .await
-            .into_iter()
-            .collect::<Result<Vec<_>, _>>()?;
-        let arns: Vec<(String, String)> = summaries
+        let summaries = pages!(cx.aws.cloudfront.list_distributions())?;
+        let ours = AddressTags::new(cx, address);
+        let checks = summaries
             .iter()
-            .filter_map(|p| p.distribution_list())
-            .flat_map(|l| l.items())
-            .map(|s| (s.id().to_owned(), s.arn().to_owned()))
-            .collect();
-        let checks: Vec<_> = arns
-            .iter()
-            .map(|(id, arn)| async move {
-                let tags = tags_of(cx, arn).await?;
-                Ok::<_, ApiError>(
-                    tags.filter(|t| is_tagged_with(t, cx, address))
-                        .map(|_| id.clone()),
-                )
+            .map(|s| async move {
+                let tags = tags_of(cx, s.arn()).await?.unwrap_or_default();
+                let pairs = tags.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+                Ok(ours.matches(pairs).then(|| s.id().to_owned()))
             })
             .collect();
-        let mut checks = futures::stream::iter(checks).buffer_unordered(CONCURRENCY);
-        while let Some(r) = checks.next().await {
-            if let Some(id) = r? {
-                return Ok(Some(id));
-            }
-        }
-        Ok(None)
+        first_match(checks).await
     }
 }
 

@@ -1,4 +1,4 @@
-//! CloudFront kinds and the helpers they share: tags, the ETag a change
+//! CloudFront kinds and what they share: the tag type, the ETag a change
 //! must quote, and the wait until a change has reached every edge.
 
 /// The AWS service of these kinds.
@@ -8,15 +8,12 @@ pub mod distribution;
 
 use std::collections::BTreeMap;
 
-use aws_sdk_cloudfront::types::{Tag, Tags};
+use aws_sdk_cloudfront::types::{Tag, TagKeys, Tags};
 
-use super::{ADDRESS_TAG, Ctx, STACK_TAG, user_tags};
+use super::Ctx;
+use super::support::{Poll, SdkTag, Waiter, found, sync_tags_with};
 use crate::aws::ApiError;
-use crate::aws::wait::{Poll, Waiter};
-use crate::value::{Attrs, Value};
-
-/// Parallel reads (GetDistribution, ListTagsForResource) at once.
-pub use crate::kinds::READ_CONCURRENCY as CONCURRENCY;
+use crate::value::Attrs;
 
 /// A required field the SDK builder refused: a bug in reconcile, not AWS.
 pub fn built<T>(
@@ -25,17 +22,26 @@ pub fn built<T>(
     r.map_err(|e| ApiError::msg(format!("building a CloudFront request: {e}")))
 }
 
+impl SdkTag for Tag {
+    fn tag_key(&self) -> Option<&str> {
+        Some(self.key())
+    }
+    fn tag_value(&self) -> Option<&str> {
+        Some(self.value().unwrap_or_default())
+    }
+    fn from_pair(key: String, value: String) -> Result<Self, ApiError> {
+        built(Tag::builder().key(key).value(value).build())
+    }
+}
+
 /// The tags of a new resource, as CloudFront takes them.
 pub fn create_tags(cx: Ctx<'_>, address: &str, desired: &Attrs) -> Result<Tags, ApiError> {
-    let items = cx
-        .tags_for(address, desired)
-        .into_iter()
-        .map(|(k, v)| built(Tag::builder().key(k).value(v).build()))
-        .collect::<Result<Vec<_>, _>>()?;
+    let items = super::support::create_tags(cx, address, desired)?;
     Ok(Tags::builder().set_items(Some(items)).build())
 }
 
-/// All tags of a resource; `None` when it no longer exists.
+/// All tags of a resource; `None` when it no longer exists. (CloudFront is
+/// global: its tags are not read through the stack region's tagging API.)
 pub async fn tags_of(cx: Ctx<'_>, arn: &str) -> Result<Option<BTreeMap<String, String>>, ApiError> {
     let r = cx
         .aws
@@ -43,75 +49,36 @@ pub async fn tags_of(cx: Ctx<'_>, arn: &str) -> Result<Option<BTreeMap<String, S
         .list_tags_for_resource()
         .resource(arn)
         .send()
-        .await
-        .map_err(ApiError::from);
-    match r {
-        Err(e) if e.is_not_found() => Ok(None),
-        Err(e) => Err(e),
-        Ok(out) => Ok(Some(
-            out.tags()
-                .map(|t| t.items())
-                .unwrap_or_default()
-                .iter()
-                .map(|t| (t.key().to_owned(), t.value().unwrap_or_default().to_owned()))
-                .collect(),
-        )),
-    }
+        .await;
+    Ok(found(r.map_err(ApiError::from))?.map(|out| {
+        let items = out.tags().map(|t| t.items()).unwrap_or_default();
+        super::support::tag_pairs(items)
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect()
+    }))
 }
 
-/// The user-visible part of a tag map.
-pub fn tags_value(tags: Option<&BTreeMap<String, String>>) -> Value {
-    user_tags(
-        tags.into_iter()
-            .flatten()
-            .map(|(k, v)| (k.as_str(), v.as_str())),
-    )
-}
-
-/// Whether a tag map names this stack and address.
-pub fn is_tagged_with(tags: &BTreeMap<String, String>, cx: Ctx<'_>, address: &str) -> bool {
-    tags.get(STACK_TAG).is_some_and(|s| s == cx.stack)
-        && tags.get(ADDRESS_TAG).is_some_and(|a| a == address)
-}
-
-/// Sets the user's tags to `desired`'s: untags what went away, tags the rest.
+/// Sets the user's tags to `desired`'s: untags what went away, tags what
+/// is new or changed.
 pub async fn sync_tags(
     cx: Ctx<'_>,
     arn: &str,
     live: &Attrs,
     desired: &Attrs,
 ) -> Result<(), ApiError> {
-    let old = live.get("tags").map(Value::str_map).unwrap_or_default();
-    let new = desired.get("tags").map(Value::str_map).unwrap_or_default();
-    let gone: Vec<String> = old
-        .keys()
-        .filter(|k| !new.contains_key(*k))
-        .cloned()
-        .collect();
     let cf = &cx.aws.cloudfront;
-    if !gone.is_empty() {
-        cf.untag_resource()
+    sync_tags_with!(
+        live,
+        desired,
+        |set: Tag| cf
+            .tag_resource()
             .resource(arn)
-            .tag_keys(
-                aws_sdk_cloudfront::types::TagKeys::builder()
-                    .set_items(Some(gone))
-                    .build(),
-            )
-            .send()
-            .await?;
-    }
-    if !new.is_empty() {
-        let items = new
-            .into_iter()
-            .map(|(k, v)| built(Tag::builder().key(k).value(v).build()))
-            .collect::<Result<Vec<_>, _>>()?;
-        cf.tag_resource()
+            .tags(Tags::builder().set_items(Some(set)).build()),
+        |unset| cf
+            .untag_resource()
             .resource(arn)
-            .tags(Tags::builder().set_items(Some(items)).build())
-            .send()
-            .await?;
-    }
-    Ok(())
+            .tag_keys(TagKeys::builder().set_items(Some(unset)).build()),
+    )
 }
 
 /// What one poll of a changing distribution saw: only `Deployed` is done;

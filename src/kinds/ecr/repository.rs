@@ -2,18 +2,16 @@
 
 use std::collections::BTreeMap;
 
-use async_trait::async_trait;
-use aws_sdk_ecr::types::{ImageScanningConfiguration, ImageTagMutability, Repository, Tag};
-use futures::{StreamExt, TryStreamExt};
-
-use super::{CONCURRENCY, create_tags, found, is_ours, tag, tag_changes, tags_value};
 use crate::aws::ApiError;
-use crate::aws::error::gone_is_ok;
-use crate::kinds::support::policy::{canonical_policy, policy_value};
-use crate::kinds::support::update_from;
-use crate::kinds::{Changes, Ctx, Kind, bool_attr, str_attr};
+use crate::kinds::support::{
+    Batch, SdkTag, bool_attr, canonical_policy, create_tags, first_match, found, gone_is_ok,
+    is_ours, pages, policy_value, read_each, str_attr, sync_tags_with, tags_value, update_from,
+};
+use crate::kinds::{Changes, Ctx, Kind};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type, json_text};
 use crate::value::{Attrs, Value};
+use async_trait::async_trait;
+use aws_sdk_ecr::types::{ImageScanningConfiguration, ImageTagMutability, Repository, Tag};
 
 pub struct EcrRepository;
 
@@ -67,33 +65,31 @@ impl EcrRepository {
     /// names is missing; then the registry's repositories are listed instead
     /// (paginated, once) and filtered.
     async fn describe(&self, cx: Ctx<'_>, names: &[String]) -> Result<Vec<Repository>, ApiError> {
-        let mut out = Vec::new();
-        let mut everything: Option<Vec<Repository>> = None;
-        for chunk in names.chunks(NAMES_PER_CALL) {
-            let r = cx
-                .aws
-                .ecr
-                .describe_repositories()
-                .set_repository_names(Some(chunk.to_vec()))
-                .send()
-                .await
-                .map_err(ApiError::from);
-            match r {
-                Ok(o) => out.extend(o.repositories.unwrap_or_default()),
-                Err(e) if e.is_not_found() => {
-                    if everything.is_none() {
-                        everything = Some(list_all(cx).await?);
+        let everything = &tokio::sync::OnceCell::new();
+        Batch::of(NAMES_PER_CALL)
+            .read(names, |chunk| async move {
+                let r = cx
+                    .aws
+                    .ecr
+                    .describe_repositories()
+                    .set_repository_names(Some(chunk.to_vec()))
+                    .send()
+                    .await
+                    .map_err(ApiError::from);
+                match r {
+                    Ok(o) => Ok(o.repositories.unwrap_or_default()),
+                    Err(e) if e.is_not_found() => {
+                        let all = everything.get_or_try_init(|| list_all(cx)).await?;
+                        let wanted = |r: &&Repository| {
+                            r.repository_name()
+                                .is_some_and(|n| chunk.iter().any(|c| c == n))
+                        };
+                        Ok(all.iter().filter(wanted).cloned().collect())
                     }
-                    let wanted = |r: &&Repository| {
-                        r.repository_name()
-                            .is_some_and(|n| chunk.iter().any(|c| c == n))
-                    };
-                    out.extend(everything.iter().flatten().filter(wanted).cloned());
+                    Err(e) => Err(e),
                 }
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(out)
+            })
+            .await
     }
 
     /// The attributes of the named repositories: the describe above, then
@@ -106,26 +102,13 @@ impl EcrRepository {
     ) -> Result<BTreeMap<String, Attrs>, ApiError> {
         let repos = self.describe(cx, names).await?;
         let reads: Vec<_> = repos.iter().map(|r| read_details(cx, r)).collect();
-        let found: Vec<_> = futures::stream::iter(reads)
-            .buffer_unordered(CONCURRENCY)
-            .try_collect()
-            .await?;
-        Ok(found.into_iter().flatten().collect())
+        read_each(reads).await
     }
 }
 
 /// Every repository of the registry.
 async fn list_all(cx: Ctx<'_>) -> Result<Vec<Repository>, ApiError> {
-    Ok(cx
-        .aws
-        .ecr
-        .describe_repositories()
-        .max_results(1000)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await?)
+    pages!(cx.aws.ecr.describe_repositories().max_results(1000))
 }
 
 /// Lifecycle policy, repository policy and tags of one repository; `None`
@@ -240,27 +223,16 @@ fn canonical(attrs: &Attrs) -> Attrs {
 }
 
 async fn sync_tags(cx: Ctx<'_>, arn: &str, live: &Attrs, desired: &Attrs) -> Result<(), ApiError> {
-    let (set, unset) = tag_changes(live, desired);
-    if !set.is_empty() {
-        let tags = set.into_iter().map(|(k, v)| tag(k, v));
-        cx.aws
-            .ecr
-            .tag_resource()
-            .resource_arn(arn)
-            .set_tags(Some(tags.collect::<Result<_, _>>()?))
-            .send()
-            .await?;
-    }
-    if !unset.is_empty() {
-        cx.aws
-            .ecr
+    let ecr = &cx.aws.ecr;
+    sync_tags_with!(
+        live,
+        desired,
+        |set: Tag| ecr.tag_resource().resource_arn(arn).set_tags(Some(set)),
+        |unset| ecr
             .untag_resource()
             .resource_arn(arn)
-            .set_tag_keys(Some(unset))
-            .send()
-            .await?;
-    }
-    Ok(())
+            .set_tag_keys(Some(unset)),
+    )
 }
 
 /// Whether the repository's tags say it is `address` of this stack.
@@ -278,6 +250,55 @@ async fn is_tagged_as(cx: Ctx<'_>, address: &str, repo: &Repository) -> Result<b
             .map_err(ApiError::from),
     )?;
     Ok(tags.is_some_and(|t| is_ours(cx, address, &t)))
+}
+
+/// Puts the lifecycle policy, or deletes it for a document that says none.
+async fn put_lifecycle_policy(cx: Ctx<'_>, id: &str, doc: &Value) -> Result<(), ApiError> {
+    let ecr = &cx.aws.ecr;
+    if is_none_doc(doc) {
+        let r = ecr
+            .delete_lifecycle_policy()
+            .repository_name(id)
+            .send()
+            .await;
+        return gone_is_ok(r.map(drop).map_err(ApiError::from));
+    }
+    let call = ecr.put_lifecycle_policy().repository_name(id);
+    call.lifecycle_policy_text(json_text(doc)).send().await?;
+    Ok(())
+}
+
+/// Sets the repository policy, or deletes it for a document that says none.
+async fn put_repository_policy(cx: Ctx<'_>, id: &str, doc: &Value) -> Result<(), ApiError> {
+    let ecr = &cx.aws.ecr;
+    if is_none_doc(doc) {
+        let r = ecr
+            .delete_repository_policy()
+            .repository_name(id)
+            .send()
+            .await;
+        return gone_is_ok(r.map(drop).map_err(ApiError::from));
+    }
+    let call = ecr.set_repository_policy().repository_name(id);
+    call.policy_text(json_text(doc)).send().await?;
+    Ok(())
+}
+
+/// Keeps `force_delete` as the repository's `FORCE_DELETE_TAG`.
+async fn set_force_delete(cx: Ctx<'_>, arn: &str, force: bool) -> Result<(), ApiError> {
+    let ecr = &cx.aws.ecr;
+    if force {
+        let tag = Tag::from_pair(FORCE_DELETE_TAG.into(), "true".into())?;
+        ecr.tag_resource()
+            .resource_arn(arn)
+            .tags(tag)
+            .send()
+            .await?;
+    } else {
+        let call = ecr.untag_resource().resource_arn(arn);
+        call.tag_keys(FORCE_DELETE_TAG).send().await?;
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -322,7 +343,7 @@ impl Kind for EcrRepository {
         let mut tags = create_tags(cx, address, desired)?;
         let force_delete = bool_attr(desired, "force_delete").unwrap_or(false);
         if force_delete {
-            tags.push(tag(FORCE_DELETE_TAG, "true")?);
+            tags.push(Tag::from_pair(FORCE_DELETE_TAG.into(), "true".into())?);
         }
         let mutability =
             str_attr(desired, "image_tag_mutability").unwrap_or_else(|| "MUTABLE".into());
@@ -390,38 +411,12 @@ impl Kind for EcrRepository {
         if changed.has("lifecycle_policy")
             && let Some(doc) = desired.get("lifecycle_policy")
         {
-            if is_none_doc(doc) {
-                let r = ecr
-                    .delete_lifecycle_policy()
-                    .repository_name(id)
-                    .send()
-                    .await;
-                gone_is_ok(r.map(drop).map_err(ApiError::from))?;
-            } else {
-                ecr.put_lifecycle_policy()
-                    .repository_name(id)
-                    .lifecycle_policy_text(json_text(doc))
-                    .send()
-                    .await?;
-            }
+            put_lifecycle_policy(cx, id, doc).await?;
         }
         if changed.has("repository_policy")
             && let Some(doc) = desired.get("repository_policy")
         {
-            if is_none_doc(doc) {
-                let r = ecr
-                    .delete_repository_policy()
-                    .repository_name(id)
-                    .send()
-                    .await;
-                gone_is_ok(r.map(drop).map_err(ApiError::from))?;
-            } else {
-                ecr.set_repository_policy()
-                    .repository_name(id)
-                    .policy_text(json_text(doc))
-                    .send()
-                    .await?;
-            }
+            put_repository_policy(cx, id, doc).await?;
         }
         let tags_changed = changed.has("tags");
         let force_changed = changed.has("force_delete");
@@ -440,19 +435,7 @@ impl Kind for EcrRepository {
                 sync_tags(cx, &arn, &live, &desired).await?;
             }
             if force_changed && let Some(force) = bool_attr(&desired, "force_delete") {
-                if force {
-                    ecr.tag_resource()
-                        .resource_arn(&arn)
-                        .tags(tag(FORCE_DELETE_TAG, "true")?)
-                        .send()
-                        .await?;
-                } else {
-                    ecr.untag_resource()
-                        .resource_arn(&arn)
-                        .tag_keys(FORCE_DELETE_TAG)
-                        .send()
-                        .await?;
-                }
+                set_force_delete(cx, &arn, force).await?;
             }
         }
         Ok(())
@@ -498,26 +481,24 @@ impl Kind for EcrRepository {
             }
         }
         let everything = list_all(cx).await?;
-        let checks: Vec<_> = everything
+        let checks = everything
             .iter()
             .map(|repo| async move {
                 let ours = is_tagged_as(cx, address, repo).await?;
-                Ok::<_, ApiError>(repo.repository_name().filter(|_| ours))
+                Ok(repo.repository_name().filter(|_| ours).map(str::to_owned))
             })
             .collect();
-        let mut checks = futures::stream::iter(checks).buffer_unordered(CONCURRENCY);
-        while let Some(r) = checks.next().await {
-            if let Some(name) = r? {
-                return Ok(Some(name.to_owned()));
-            }
-        }
-        Ok(None)
+        first_match(checks).await
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn tag(key: &str, value: &str) -> Result<Tag, ApiError> {
+        Tag::from_pair(key.into(), value.into())
+    }
 
     fn repo() -> Repository {
         Repository::builder()

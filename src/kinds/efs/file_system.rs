@@ -2,22 +2,20 @@
 
 use std::collections::BTreeMap;
 
-use async_trait::async_trait;
-use aws_sdk_efs::types::{
-    FileSystemDescription, LifeCycleState, LifecyclePolicy, PerformanceMode, ThroughputMode,
-    TransitionToIaRules,
-};
-use futures::{StreamExt, TryStreamExt};
-
-use super::{
-    create_tags, creation_progress, deletion_progress, found, is_ours, tag, tag_changes, tags_value,
-};
+use super::{creation_progress, deletion_progress};
 use crate::aws::ApiError;
-use crate::aws::wait::Waiter;
-use crate::kinds::support::client_token;
-use crate::kinds::{Changes, Ctx, Kind, bool_attr, str_attr};
+use crate::kinds::support::{
+    Waiter, bool_attr, client_token, create_tags, found, is_ours, pages, read_each, str_attr,
+    sync_tags_with, tags_value, wait_visible,
+};
+use crate::kinds::{Changes, Ctx, Kind};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
+use async_trait::async_trait;
+use aws_sdk_efs::types::{
+    FileSystemDescription, LifeCycleState, LifecyclePolicy, PerformanceMode, Tag, ThroughputMode,
+    TransitionToIaRules,
+};
 
 pub struct EfsFileSystem;
 
@@ -56,22 +54,11 @@ static SCHEMA: Schema = Schema {
     ],
 };
 
-/// How many per-file-system lifecycle reads run at once.
-use crate::kinds::READ_CONCURRENCY as CONCURRENCY;
-
 impl EfsFileSystem {
     /// Every file system of the account, all pages (DescribeFileSystems
     /// takes one id at most, so a batch is one listing).
     async fn list(&self, cx: Ctx<'_>) -> Result<Vec<FileSystemDescription>, ApiError> {
-        Ok(cx
-            .aws
-            .efs
-            .describe_file_systems()
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<_, _>>()
-            .await?)
+        pages!(cx.aws.efs.describe_file_systems())
     }
 
     /// The life-cycle state of one file system; None when it is gone.
@@ -208,11 +195,7 @@ impl Kind for EfsFileSystem {
             .collect();
         // Collected first: a lazy map here trips the async-trait lifetimes.
         let reads: Vec<_> = wanted.iter().map(|f| read_lifecycle(cx, f)).collect();
-        let found: Vec<_> = futures::stream::iter(reads)
-            .buffer_unordered(CONCURRENCY)
-            .try_collect()
-            .await?;
-        Ok(found.into_iter().flatten().collect())
+        read_each(reads).await
     }
 
     async fn create(
@@ -246,12 +229,11 @@ impl Kind for EfsFileSystem {
             Err(e) => return Err(e),
         };
         crate::kinds::created(&id);
-        Waiter::new(cx.timeouts(self).create)
-            .until(
-                &format!("EFS file system {id} to become available"),
-                || async { Ok(creation_progress(self.state(cx, &id).await?.as_ref())) },
-            )
-            .await?;
+        let what = format!("EFS file system {id} to become available");
+        wait_visible(cx.timeouts(self).create, &what, || async {
+            Ok(creation_progress(self.state(cx, &id).await?.as_ref()))
+        })
+        .await?;
         if let Some(rule) = transition_to_ia(desired) {
             put_lifecycle(cx, &id, Some(rule)).await?;
         }
@@ -286,22 +268,15 @@ impl Kind for EfsFileSystem {
             put_lifecycle(cx, id, transition_to_ia(desired)).await?;
         }
         if changed.has("tags") {
-            let (set, unset) = tag_changes(live, desired);
-            if !set.is_empty() {
-                let tags = set.into_iter().map(|(k, v)| tag(k, v));
-                efs.tag_resource()
+            sync_tags_with!(
+                live,
+                desired,
+                |set: Tag| efs.tag_resource().resource_id(id).set_tags(Some(set)),
+                |unset| efs
+                    .untag_resource()
                     .resource_id(id)
-                    .set_tags(Some(tags.collect::<Result<_, _>>()?))
-                    .send()
-                    .await?;
-            }
-            if !unset.is_empty() {
-                efs.untag_resource()
-                    .resource_id(id)
-                    .set_tag_keys(Some(unset))
-                    .send()
-                    .await?;
-            }
+                    .set_tag_keys(Some(unset)),
+            )?;
         }
         Ok(())
     }
@@ -369,8 +344,6 @@ async fn put_lifecycle(cx: Ctx<'_>, id: &str, rule: Option<String>) -> Result<()
 
 #[cfg(test)]
 mod tests {
-    use aws_sdk_efs::types::Tag;
-
     use super::*;
 
     fn described() -> FileSystemDescription {

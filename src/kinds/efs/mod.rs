@@ -1,4 +1,4 @@
-//! EFS kinds and the helpers they share: tags, life-cycle states.
+//! EFS kinds and what they share: the tag type, life-cycle states.
 
 /// The AWS service of these kinds.
 pub const SERVICE: &str = "elasticfilesystem";
@@ -8,39 +8,9 @@ pub mod mount_target;
 
 use aws_sdk_efs::types::{LifeCycleState, Tag};
 
-use super::{ADDRESS_TAG, Ctx, STACK_TAG, user_tags};
-use crate::aws::ApiError;
-use crate::aws::wait::Poll;
-use crate::value::{Attrs, Value};
+use super::support::{Poll, sdk_tag_required};
 
-pub use super::iam::{found, tag_changes};
-
-pub fn tag(key: impl Into<String>, value: impl Into<String>) -> Result<Tag, ApiError> {
-    Tag::builder()
-        .key(key)
-        .value(value)
-        .build()
-        .map_err(|e| ApiError::msg(format!("building an EFS tag: {e}")))
-}
-
-/// The tags of a create call: user tags plus `reconcile:*`.
-pub fn create_tags(cx: Ctx<'_>, address: &str, desired: &Attrs) -> Result<Vec<Tag>, ApiError> {
-    cx.tags_for(address, desired)
-        .into_iter()
-        .map(|(k, v)| tag(k, v))
-        .collect()
-}
-
-/// The user-visible tags.
-pub fn tags_value(tags: &[Tag]) -> Value {
-    user_tags(tags.iter().map(|t| (t.key(), t.value())))
-}
-
-/// True when the tags say the resource is `address` of this stack.
-pub fn is_ours(cx: Ctx<'_>, address: &str, tags: &[Tag]) -> bool {
-    let has = |k: &str, v: &str| tags.iter().any(|t| t.key() == k && t.value() == v);
-    has(STACK_TAG, cx.stack) && has(ADDRESS_TAG, address)
-}
+sdk_tag_required!(Tag, "an EFS tag");
 
 /// What one look at a file system or mount target being created means for
 /// the wait (both share EFS's life-cycle states).
@@ -67,6 +37,7 @@ pub fn deletion_progress(state: Option<&LifeCycleState>) -> Poll<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kinds::support::SdkTag;
 
     #[test]
     fn creation_waits_through_creating_and_stops_on_error() {
@@ -113,9 +84,9 @@ mod tests {
     #[test]
     fn reconcile_tags_are_hidden_from_user_tags() {
         let tags = [
-            tag("team", "web").unwrap(),
-            tag("reconcile:stack", "s").unwrap(),
+            Tag::from_pair("team".into(), "web".into()).unwrap(),
+            Tag::from_pair("reconcile:stack".into(), "s".into()).unwrap(),
         ];
-        assert_eq!(tags_value(&tags).str_map().len(), 1);
+        assert_eq!(crate::kinds::support::tags_value(&tags).str_map().len(), 1);
     }
 }

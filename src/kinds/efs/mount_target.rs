@@ -4,12 +4,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use aws_sdk_efs::types::{LifeCycleState, MountTargetDescription};
-use futures::{StreamExt, TryStreamExt};
 
-use super::{creation_progress, deletion_progress, found};
+use super::{creation_progress, deletion_progress};
 use crate::aws::ApiError;
-use crate::aws::wait::Waiter;
-use crate::kinds::{Changes, Ctx, Kind, str_attr};
+use crate::kinds::support::{Waiter, found, pages, read_each, str_attr, wait_visible};
+use crate::kinds::{Changes, Ctx, Kind};
 use crate::schema::{Field, ID, Schema, Type};
 use crate::value::{Attrs, Value};
 
@@ -42,9 +41,6 @@ static SCHEMA: Schema = Schema {
     ],
 };
 
-/// How many per-mount-target security-group reads run at once.
-use crate::kinds::READ_CONCURRENCY as CONCURRENCY;
-
 impl EfsMountTarget {
     /// One mount target by id; None when it is gone.
     async fn describe_one(
@@ -74,17 +70,7 @@ impl EfsMountTarget {
         cx: Ctx<'_>,
         fs: &str,
     ) -> Result<Vec<MountTargetDescription>, ApiError> {
-        let r = cx
-            .aws
-            .efs
-            .describe_mount_targets()
-            .file_system_id(fs)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(ApiError::from);
+        let r = pages!(cx.aws.efs.describe_mount_targets().file_system_id(fs));
         Ok(found(r)?.unwrap_or_default())
     }
 
@@ -171,11 +157,7 @@ impl Kind for EfsMountTarget {
         }
         live.retain(|m| exists(m.life_cycle_state()));
         let reads: Vec<_> = live.iter().map(|m| read_security_groups(cx, m)).collect();
-        let found: Vec<_> = futures::stream::iter(reads)
-            .buffer_unordered(CONCURRENCY)
-            .try_collect()
-            .await?;
-        Ok(found.into_iter().flatten().collect())
+        read_each(reads).await
     }
 
     async fn create(
@@ -199,12 +181,11 @@ impl Kind for EfsMountTarget {
             .await?;
         let id = out.mount_target_id().to_owned();
         crate::kinds::created(&id);
-        Waiter::new(cx.timeouts(self).create)
-            .until(
-                &format!("EFS mount target {id} to become available"),
-                || async { Ok(creation_progress(self.state(cx, &id).await?.as_ref())) },
-            )
-            .await?;
+        let what = format!("EFS mount target {id} to become available");
+        wait_visible(cx.timeouts(self).create, &what, || async {
+            Ok(creation_progress(self.state(cx, &id).await?.as_ref()))
+        })
+        .await?;
         Ok(id)
     }
 

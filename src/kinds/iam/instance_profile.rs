@@ -3,19 +3,17 @@
 
 use std::collections::BTreeMap;
 
-use async_trait::async_trait;
-use aws_sdk_iam::types::InstanceProfile;
-use futures::{StreamExt, TryStreamExt};
-
-use super::{
-    CONCURRENCY, NAME_MAX, create_tags, default_name, found, is_ours, retry_while_propagating, tag,
-    tag_changes, tags_value,
-};
+use super::{NAME_MAX, default_name, retry_while_propagating};
 use crate::aws::ApiError;
-use crate::aws::error::gone_is_ok;
-use crate::kinds::{Changes, Ctx, Kind, str_attr};
+use crate::kinds::support::{
+    all_matches, create_tags, found, gone_is_ok, is_ours, pages, read_each, str_attr,
+    sync_tags_with, tags_value,
+};
+use crate::kinds::{Changes, Ctx, Kind};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
+use async_trait::async_trait;
+use aws_sdk_iam::types::{InstanceProfile, Tag};
 
 pub struct IamInstanceProfile;
 
@@ -126,27 +124,19 @@ async fn sync_tags(
     live: &Attrs,
     desired: &Attrs,
 ) -> Result<(), ApiError> {
-    let (set, unset) = tag_changes(live, desired);
-    if !set.is_empty() {
-        let tags = set.into_iter().map(|(k, v)| tag(k, v));
-        cx.aws
-            .iam
+    let iam = &cx.aws.iam;
+    sync_tags_with!(
+        live,
+        desired,
+        |set: Tag| iam
             .tag_instance_profile()
             .instance_profile_name(profile)
-            .set_tags(Some(tags.collect::<Result<_, _>>()?))
-            .send()
-            .await?;
-    }
-    if !unset.is_empty() {
-        cx.aws
-            .iam
+            .set_tags(Some(set)),
+        |unset| iam
             .untag_instance_profile()
             .instance_profile_name(profile)
-            .set_tag_keys(Some(unset))
-            .send()
-            .await?;
-    }
-    Ok(())
+            .set_tag_keys(Some(unset)),
+    )
 }
 
 #[async_trait]
@@ -167,16 +157,14 @@ impl Kind for IamInstanceProfile {
         cx: Ctx<'_>,
         ids: &[String],
     ) -> Result<BTreeMap<String, Attrs>, ApiError> {
-        let reads: Vec<_> = ids.iter().map(|name| self.describe(cx, name)).collect();
-        let found: Vec<_> = futures::stream::iter(reads)
-            .buffer_unordered(CONCURRENCY)
-            .try_collect()
-            .await?;
-        Ok(found
+        let reads: Vec<_> = ids
             .iter()
-            .flatten()
-            .map(|p| (p.instance_profile_name().to_owned(), profile_attrs(p)))
-            .collect())
+            .map(|name| async move {
+                let p = self.describe(cx, name).await?;
+                Ok(p.map(|p| (p.instance_profile_name().to_owned(), profile_attrs(&p))))
+            })
+            .collect();
+        read_each(reads).await
     }
 
     async fn create(
@@ -262,41 +250,30 @@ impl Kind for IamInstanceProfile {
         {
             return Ok(Some(name));
         }
-        let listed: Vec<InstanceProfile> = cx
-            .aws
-            .iam
-            .list_instance_profiles()
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<_, _>>()
-            .await?;
-        let checks: Vec<_> = listed
-            .iter()
-            .map(|p| async move {
-                let tagged = if p.tags().is_empty() {
-                    self.describe(cx, p.instance_profile_name()).await?
-                } else {
-                    Some(p.clone())
-                };
-                Ok::<_, ApiError>(
-                    tagged
-                        .filter(|t| is_ours(cx, address, t.tags()))
-                        .map(|t| t.instance_profile_name().to_owned()),
-                )
-            })
-            .collect();
-        let ours: Vec<Option<String>> = futures::stream::iter(checks)
-            .buffer_unordered(CONCURRENCY)
-            .try_collect()
-            .await?;
-        Ok(ours.into_iter().flatten().min())
+        let listed: Vec<InstanceProfile> = pages!(cx.aws.iam.list_instance_profiles())?;
+        let checks = listed.iter().map(|p| async move {
+            let tagged = if p.tags().is_empty() {
+                self.describe(cx, p.instance_profile_name()).await?
+            } else {
+                Some(p.clone())
+            };
+            Ok(tagged
+                .filter(|t| is_ours(cx, address, t.tags()))
+                .map(|t| t.instance_profile_name().to_owned()))
+        });
+        let ours = all_matches(checks.collect()).await?;
+        Ok(ours.into_iter().min())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kinds::support::SdkTag;
+
+    fn tag(key: &str, value: &str) -> Result<Tag, ApiError> {
+        Tag::from_pair(key.into(), value.into())
+    }
     use aws_sdk_iam::types::Role;
     use aws_smithy_types::DateTime;
 

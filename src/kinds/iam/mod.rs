@@ -1,6 +1,5 @@
-//! IAM kinds and the helpers they share: default names, tags, and policy
-//! documents (URL-decoded as IAM returns them, and brought into one canonical
-//! form so that equal policies written differently compare equal).
+//! IAM kinds and what they share: default names, IAM's tag type, and the
+//! wait for IAM's eventual consistency.
 
 /// The AWS service of these kinds.
 pub const SERVICE: &str = "iam";
@@ -12,10 +11,9 @@ use std::time::Duration;
 
 use aws_sdk_iam::types::Tag;
 
-use super::{ADDRESS_TAG, Ctx, STACK_TAG, user_tags};
+use super::Ctx;
+use super::support::{Poll, Waiter, sdk_tag_required};
 use crate::aws::ApiError;
-use crate::aws::wait::{Poll, Waiter};
-use crate::value::{Attrs, Value};
 
 /// How many per-resource calls run at once, to stay clear of IAM's
 /// (account-wide, low) request rate.
@@ -37,36 +35,7 @@ pub fn default_name(cx: Ctx<'_>, address: &str, max: usize) -> String {
         .collect()
 }
 
-/// The tags of a create call: user tags plus `reconcile:*`.
-pub fn create_tags(cx: Ctx<'_>, address: &str, desired: &Attrs) -> Result<Vec<Tag>, ApiError> {
-    cx.tags_for(address, desired)
-        .into_iter()
-        .map(|(k, v)| tag(k, v))
-        .collect()
-}
-
-pub fn tag(key: impl Into<String>, value: impl Into<String>) -> Result<Tag, ApiError> {
-    Tag::builder()
-        .key(key)
-        .value(value)
-        .build()
-        .map_err(|e| ApiError::msg(format!("building an IAM tag: {e}")))
-}
-
-/// The user-visible tags of an IAM entity.
-pub fn tags_value(tags: &[Tag]) -> Value {
-    user_tags(tags.iter().map(|t| (t.key(), t.value())))
-}
-
-/// True when the tags say the entity is `address` of this stack.
-pub fn is_ours(cx: Ctx<'_>, address: &str, tags: &[Tag]) -> bool {
-    let has = |k: &str, v: &str| tags.iter().any(|t| t.key() == k && t.value() == v);
-    has(STACK_TAG, cx.stack) && has(ADDRESS_TAG, address)
-}
-
-pub use super::tag_changes;
-
-pub use super::support::found;
+sdk_tag_required!(Tag, "an IAM tag");
 
 /// Runs `call` until it stops failing with an error `pending` names, for at
 /// most `PROPAGATION`: IAM is eventually consistent, and a role created a
@@ -94,11 +63,11 @@ where
         .await
 }
 
-pub use super::support::policy::{canonical_policy, policy_value, url_decode};
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kinds::support::tag_changes;
+    use crate::value::{Attrs, Value};
     use std::collections::BTreeMap;
 
     #[test]

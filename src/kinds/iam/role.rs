@@ -5,17 +5,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use aws_sdk_iam::types::{EntityType, Role, RoleDetail, Tag};
-use futures::{StreamExt, TryStreamExt};
 
-use super::{
-    CONCURRENCY, NAME_MAX, canonical_policy, create_tags, default_name, found, is_ours,
-    policy_value, retry_while_propagating, tag, tag_changes, tags_value,
-};
+use super::{NAME_MAX, default_name, retry_while_propagating};
 use crate::aws::ApiError;
-use crate::aws::error::gone_is_ok;
-use crate::aws::wait::{Poll, Waiter};
-use crate::kinds::support::update_from;
-use crate::kinds::{Changes, Ctx, Kind, str_attr};
+use crate::kinds::support::{
+    Poll, Waiter, canonical_policy, create_tags, found, gone_is_ok, is_ours, pages, policy_value,
+    read_each, str_attr, sync_tags_with, tags_value, to_i32, update_from,
+};
+use crate::kinds::{Changes, Ctx, Kind};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type, json_text};
 use crate::value::{Attrs, Value};
 
@@ -98,11 +95,7 @@ impl IamRole {
         ids: &[String],
     ) -> Result<BTreeMap<String, Attrs>, ApiError> {
         let reads: Vec<_> = ids.iter().map(|name| read_one(cx, name)).collect();
-        let found: Vec<_> = futures::stream::iter(reads)
-            .buffer_unordered(CONCURRENCY)
-            .try_collect()
-            .await?;
-        Ok(found.into_iter().flatten().collect())
+        read_each(reads).await
     }
 }
 
@@ -210,26 +203,8 @@ async fn read_one(cx: Ctx<'_>, name: &str) -> Result<Option<(String, Attrs)>, Ap
     let Some(role) = got.and_then(|o| o.role) else {
         return Ok(None);
     };
-    let names = async {
-        iam.list_role_policies()
-            .role_name(name)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(ApiError::from)
-    };
-    let attached = async {
-        iam.list_attached_role_policies()
-            .role_name(name)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(ApiError::from)
-    };
+    let names = async { pages!(iam.list_role_policies().role_name(name)) };
+    let attached = async { pages!(iam.list_attached_role_policies().role_name(name)) };
     let Some((names, attached)) = found(futures::try_join!(names, attached))? else {
         return Ok(None);
     };
@@ -304,12 +279,10 @@ fn canonical(attrs: &Attrs) -> Attrs {
 }
 
 fn int_attr(a: &Attrs, name: &str) -> Result<Option<i32>, ApiError> {
-    a.get(name)
-        .and_then(Value::as_int)
-        .map(|i| {
-            i32::try_from(i).map_err(|_| ApiError::msg(format!("`{name}` {i} is out of range")))
-        })
-        .transpose()
+    match a.get(name) {
+        Some(v @ Value::Int(_)) => to_i32(v, name),
+        _ => Ok(None),
+    }
 }
 
 /// Puts every inline policy that is new or changed and deletes those no
@@ -401,27 +374,13 @@ async fn detach(cx: Ctx<'_>, role: &str, arn: &str) -> Result<(), ApiError> {
 }
 
 async fn sync_tags(cx: Ctx<'_>, role: &str, live: &Attrs, desired: &Attrs) -> Result<(), ApiError> {
-    let (set, unset) = tag_changes(live, desired);
-    if !set.is_empty() {
-        let tags = set.into_iter().map(|(k, v)| tag(k, v));
-        cx.aws
-            .iam
-            .tag_role()
-            .role_name(role)
-            .set_tags(Some(tags.collect::<Result<_, _>>()?))
-            .send()
-            .await?;
-    }
-    if !unset.is_empty() {
-        cx.aws
-            .iam
-            .untag_role()
-            .role_name(role)
-            .set_tag_keys(Some(unset))
-            .send()
-            .await?;
-    }
-    Ok(())
+    let iam = &cx.aws.iam;
+    sync_tags_with!(
+        live,
+        desired,
+        |set: Tag| iam.tag_role().role_name(role).set_tags(Some(set)),
+        |unset| iam.untag_role().role_name(role).set_tag_keys(Some(unset)),
+    )
 }
 
 /// Detaches every managed policy, deletes every inline policy and takes the
@@ -430,36 +389,9 @@ async fn sync_tags(cx: Ctx<'_>, role: &str, live: &Attrs, desired: &Attrs) -> Re
 /// added since.
 async fn empty_role(cx: Ctx<'_>, role: &str) -> Result<(), ApiError> {
     let iam = &cx.aws.iam;
-    let attached = async {
-        iam.list_attached_role_policies()
-            .role_name(role)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(ApiError::from)
-    };
-    let inline = async {
-        iam.list_role_policies()
-            .role_name(role)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(ApiError::from)
-    };
-    let profiles = async {
-        iam.list_instance_profiles_for_role()
-            .role_name(role)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(ApiError::from)
-    };
+    let attached = async { pages!(iam.list_attached_role_policies().role_name(role)) };
+    let inline = async { pages!(iam.list_role_policies().role_name(role)) };
+    let profiles = async { pages!(iam.list_instance_profiles_for_role().role_name(role)) };
     let Some((attached, inline, profiles)) = found(futures::try_join!(attached, inline, profiles))?
     else {
         return Ok(());
@@ -673,6 +605,11 @@ impl Kind for IamRole {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kinds::support::SdkTag;
+
+    fn tag(key: &str, value: &str) -> Result<Tag, ApiError> {
+        Tag::from_pair(key.into(), value.into())
+    }
     use aws_sdk_iam::types::{AttachedPolicy, PolicyDetail};
     use aws_smithy_types::DateTime;
 

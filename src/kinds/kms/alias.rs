@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 
 use crate::aws::ApiError;
-use crate::aws::error::gone_is_ok;
-use crate::kinds::{Changes, Ctx, Kind, str_attr};
+use crate::kinds::support::{gone_is_ok, pages, str_attr};
+use crate::kinds::{Changes, Ctx, Kind};
 use crate::schema::{Field, ID, Schema, Type};
 use crate::value::{Attrs, Value};
 
@@ -63,15 +63,7 @@ impl Kind for KmsAlias {
         if ids.is_empty() {
             return Ok(BTreeMap::new());
         }
-        let aliases = cx
-            .aws
-            .kms
-            .list_aliases()
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await?;
+        let aliases = pages!(cx.aws.kms.list_aliases())?;
         Ok(aliases
             .iter()
             .filter_map(|a| {

@@ -1,15 +1,18 @@
 //! `kms_key`: a symmetric KMS key. Deleting schedules the deletion (AWS
 //! keeps the key pending for the deletion window).
 
-use crate::kinds::read_each;
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use aws_sdk_kms::types::{KeyMetadata, KeyState, Tag};
 
 use crate::aws::ApiError;
-use crate::kinds::support::{found, tag_changes};
-use crate::kinds::{ADDRESS_TAG, Changes, Ctx, Kind, STACK_TAG, bool_attr, str_attr, user_tags};
+use crate::kinds::support::tagging::{self, TagMap};
+use crate::kinds::support::{
+    SdkTag, bool_attr, create_tags, find_by_address, found, read_each, str_attr, sync_tags_with,
+    user_tags,
+};
+use crate::kinds::{Changes, Ctx, Kind};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -40,12 +43,20 @@ static SCHEMA: Schema = Schema {
     ],
 };
 
-fn kms_tag(k: impl Into<String>, v: impl Into<String>) -> Result<Tag, ApiError> {
-    Tag::builder()
-        .tag_key(k)
-        .tag_value(v)
-        .build()
-        .map_err(|e| ApiError::msg(format!("building a KMS tag: {e}")))
+impl SdkTag for Tag {
+    fn tag_key(&self) -> Option<&str> {
+        Some(Tag::tag_key(self))
+    }
+    fn tag_value(&self) -> Option<&str> {
+        Some(Tag::tag_value(self))
+    }
+    fn from_pair(key: String, value: String) -> Result<Self, ApiError> {
+        Tag::builder()
+            .tag_key(key)
+            .tag_value(value)
+            .build()
+            .map_err(|e| ApiError::msg(format!("building a KMS tag: {e}")))
+    }
 }
 
 /// A key pending deletion (or deleted) is gone for reconcile.
@@ -56,20 +67,20 @@ fn usable(m: &KeyMetadata) -> bool {
     )
 }
 
-async fn tags_of(cx: Ctx<'_>, id: &str) -> Result<Vec<Tag>, ApiError> {
-    Ok(cx
-        .aws
-        .kms
-        .list_resource_tags()
-        .key_id(id)
-        .send()
-        .await?
-        .tags
-        .unwrap_or_default())
+/// The key id of a key ARN (`arn:…:key/<id>`).
+fn key_id_of(arn: &str) -> Option<&str> {
+    arn.split_once(":key/").map(|(_, id)| id)
 }
 
-/// DescribeKey, GetKeyRotationStatus and ListResourceTags of one key; None
-/// when it is gone or pending deletion.
+/// The user-visible tags of a key.
+fn tags_value(tags: Option<&TagMap>) -> Value {
+    user_tags(
+        tags.into_iter()
+            .flatten()
+            .map(|(k, v)| (k.as_str(), v.as_str())),
+    )
+}
+
 async fn read_key(cx: Ctx<'_>, id: &str) -> Result<Option<Attrs>, ApiError> {
     let Some(out) = found(
         cx.aws
@@ -94,7 +105,6 @@ async fn read_key(cx: Ctx<'_>, id: &str) -> Result<Option<Attrs>, ApiError> {
         .send()
         .await?
         .key_rotation_enabled;
-    let tags = tags_of(cx, id).await?;
     let mut a = Attrs::new();
     a.insert("id".into(), Value::str(m.key_id()));
     a.insert("key_id".into(), Value::str(m.key_id()));
@@ -104,10 +114,6 @@ async fn read_key(cx: Ctx<'_>, id: &str) -> Result<Option<Attrs>, ApiError> {
         Value::str(m.description().unwrap_or_default()),
     );
     a.insert("enable_key_rotation".into(), Value::Bool(rotation));
-    a.insert(
-        "tags".into(),
-        user_tags(tags.iter().map(|t| (t.tag_key(), t.tag_value()))),
-    );
     Ok(Some(a))
 }
 
@@ -139,7 +145,15 @@ impl Kind for KmsKey {
             .iter()
             .map(|id| async move { Ok(read_key(cx, id).await?.map(|a| (id.clone(), a))) })
             .collect();
-        read_each(reads).await
+        let mut keys = read_each(reads).await?;
+        // KMS lists tags one key per call; the tagging API takes 100 keys.
+        let arns: Vec<String> = keys.values().filter_map(|a| str_attr(a, "arn")).collect();
+        let tags = tagging::tags_of(cx, &arns).await?;
+        for a in keys.values_mut() {
+            let of = str_attr(a, "arn").and_then(|arn| tags.get(&arn));
+            a.insert("tags".into(), tags_value(of));
+        }
+        Ok(keys)
     }
 
     async fn create(
@@ -148,11 +162,7 @@ impl Kind for KmsKey {
         address: &str,
         desired: &Attrs,
     ) -> Result<String, ApiError> {
-        let tags = cx
-            .tags_for(address, desired)
-            .into_iter()
-            .map(|(k, v)| kms_tag(k, v))
-            .collect::<Result<Vec<_>, _>>()?;
+        let tags: Vec<Tag> = create_tags(cx, address, desired)?;
         let out = cx
             .aws
             .kms
@@ -199,29 +209,13 @@ impl Kind for KmsKey {
             .await?;
         }
         if changed.has("tags") {
-            let (set, unset) = tag_changes(live, desired);
-            if !set.is_empty() {
-                let tags = set
-                    .into_iter()
-                    .map(|(k, v)| kms_tag(k, v))
-                    .collect::<Result<Vec<_>, _>>()?;
-                cx.aws
-                    .kms
-                    .tag_resource()
-                    .key_id(id)
-                    .set_tags(Some(tags))
-                    .send()
-                    .await?;
-            }
-            if !unset.is_empty() {
-                cx.aws
-                    .kms
-                    .untag_resource()
-                    .key_id(id)
-                    .set_tag_keys(Some(unset))
-                    .send()
-                    .await?;
-            }
+            let kms = &cx.aws.kms;
+            sync_tags_with!(
+                live,
+                desired,
+                |set: Tag| kms.tag_resource().key_id(id).set_tags(Some(set)),
+                |unset| kms.untag_resource().key_id(id).set_tag_keys(Some(unset)),
+            )?;
         }
         Ok(())
     }
@@ -259,31 +253,27 @@ impl Kind for KmsKey {
         cx: Ctx<'_>,
         address: &str,
     ) -> Result<Option<String>, ApiError> {
-        let keys = cx
-            .aws
-            .kms
-            .list_keys()
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await?;
-        for k in keys {
-            let Some(id) = k.key_id() else { continue };
-            let Some(tags) = found(tags_of(cx, id).await)? else {
-                continue;
-            };
-            let has = |key: &str, v: &str| {
-                tags.iter()
-                    .any(|t| t.tag_key() == key && t.tag_value() == v)
-            };
-            if has(STACK_TAG, cx.stack)
-                && has(ADDRESS_TAG, address)
-                && read_key(cx, id).await?.is_some()
-            {
-                return Ok(Some(id.to_owned()));
-            }
-        }
-        Ok(None)
+        // One GetResources filtered by the address's tags; a key pending
+        // deletion is not found.
+        let tagged = find_by_address(cx, address, |t| async move {
+            tagging::arns_tagged(cx, "kms", t).await
+        })
+        .await?;
+        let Some(id) = tagged.as_deref().and_then(key_id_of) else {
+            return Ok(None);
+        };
+        Ok(read_key(cx, id).await?.map(|_| id.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_is_named_by_its_arn() {
+        let arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        assert_eq!(key_id_of(arn), Some("1234abcd-12ab-34cd-56ef-1234567890ab"));
+        assert_eq!(key_id_of("arn:aws:kms:us-east-1:1:alias/x"), None);
     }
 }

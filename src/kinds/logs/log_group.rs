@@ -1,16 +1,16 @@
 //! `log_group`: a CloudWatch Logs log group.
 
-use crate::kinds::read_each;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use aws_sdk_cloudwatchlogs::types::LogGroup as AwsLogGroup;
-use futures::StreamExt;
 
 use crate::aws::ApiError;
-use crate::aws::error::gone_is_ok;
-use crate::kinds::support::{found, tag_changes};
-use crate::kinds::{ADDRESS_TAG, Changes, Ctx, Kind, STACK_TAG, str_attr, user_tags};
+use crate::kinds::support::tagging::{self, TagMap};
+use crate::kinds::support::{
+    AddressTags, Batch, find_by_address, gone_is_ok, pages, str_attr, sync_tags_with, user_tags,
+};
+use crate::kinds::{Changes, Ctx, Kind};
 use crate::schema::{Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -57,8 +57,11 @@ const RETENTION_CHOICES: &[&str] = &[
 /// DescribeLogGroups takes at most 50 log group identifiers per call.
 const NAMES_PER_CALL: usize = 50;
 
-/// How many per-group calls run at once.
-use crate::kinds::READ_CONCURRENCY as CONCURRENCY;
+/// The service of log groups in the Resource Groups Tagging API: the
+/// service alone, as the emulator types them "logs:loggroup" where AWS
+/// says "logs:log-group" (ARNs of other types are not log groups' and are
+/// left out by `name_of`).
+const RESOURCE_TYPE: &str = "logs";
 
 impl LogGroup {
     /// The named log groups: one DescribeLogGroups (paginated) per 50 names,
@@ -66,83 +69,61 @@ impl LogGroup {
     /// and answers every group). Should a call fail with not found, the
     /// names of that call are looked up one by one by prefix instead.
     async fn describe(&self, cx: Ctx<'_>, names: &[String]) -> Result<Vec<AwsLogGroup>, ApiError> {
-        let mut out = Vec::new();
-        for chunk in names.chunks(NAMES_PER_CALL) {
-            let wanted = |g: &AwsLogGroup| {
-                g.log_group_name()
-                    .is_some_and(|n| chunk.iter().any(|c| c == n))
-            };
-            let r = cx
-                .aws
-                .logs
-                .describe_log_groups()
-                .set_log_group_identifiers(Some(chunk.to_vec()))
-                .into_paginator()
-                .items()
-                .send()
-                .collect::<Result<Vec<_>, _>>()
-                .await
-                .map_err(ApiError::from);
-            match r {
-                Ok(groups) => out.extend(groups.into_iter().filter(wanted)),
-                Err(e) if e.is_not_found() => {
-                    for name in chunk {
-                        out.extend(by_prefix(cx, name).await?.into_iter().filter(wanted));
+        Batch::of(NAMES_PER_CALL)
+            .read(names, |chunk| async move {
+                let wanted = |g: &AwsLogGroup| {
+                    g.log_group_name()
+                        .is_some_and(|n| chunk.iter().any(|c| c == n))
+                };
+                let call = cx
+                    .aws
+                    .logs
+                    .describe_log_groups()
+                    .set_log_group_identifiers(Some(chunk.to_vec()));
+                match pages!(call) {
+                    Ok(groups) => Ok(groups.into_iter().filter(wanted).collect()),
+                    Err(e) if e.is_not_found() => {
+                        let mut out = Vec::new();
+                        for name in chunk {
+                            out.extend(by_prefix(cx, name).await?.into_iter().filter(wanted));
+                        }
+                        Ok(out)
                     }
+                    Err(e) => Err(e),
                 }
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(out)
+            })
+            .await
     }
 
     /// The attributes of the named log groups: the describe above, then
-    /// the tags of each (ListTagsForResource, one group per call).
+    /// the tags of all of them at once (CloudWatch Logs reads tags one group
+    /// per call; the tagging API takes 100 ARNs).
     async fn read(
         &self,
         cx: Ctx<'_>,
         names: &[String],
     ) -> Result<BTreeMap<String, Attrs>, ApiError> {
         let groups = self.describe(cx, names).await?;
-        let reads: Vec<_> = groups
+        let arns: Vec<String> = groups.iter().map(group_arn).collect();
+        let tags = tagging::tags_of(cx, &arns).await?;
+        Ok(groups
             .iter()
-            .map(|g| async move {
-                let tags = found(list_tags(cx, &group_arn(g)).await)?;
-                Ok(tags.map(|t| {
-                    let a = group_attrs(g, &t);
-                    (str_attr(&a, "name").unwrap_or_default(), a)
-                }))
+            .map(|g| {
+                let a = group_attrs(g, &tags[&group_arn(g)]);
+                (str_attr(&a, "name").unwrap_or_default(), a)
             })
-            .collect();
-        read_each(reads).await
+            .collect())
     }
 }
 
-/// The log groups whose names start with `prefix` (every group when empty).
+/// The log groups whose names start with `prefix`.
 async fn by_prefix(cx: Ctx<'_>, prefix: &str) -> Result<Vec<AwsLogGroup>, ApiError> {
-    let call = cx.aws.logs.describe_log_groups();
-    let call = if prefix.is_empty() {
-        call
-    } else {
-        call.log_group_name_prefix(prefix)
-    };
-    Ok(call
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await?)
-}
-
-async fn list_tags(cx: Ctx<'_>, arn: &str) -> Result<HashMap<String, String>, ApiError> {
-    let out = cx
-        .aws
-        .logs
-        .list_tags_for_resource()
-        .resource_arn(arn)
-        .send()
-        .await?;
-    Ok(out.tags.unwrap_or_default())
+    pages!(
+        cx.aws
+            .logs
+            .describe_log_groups()
+            .log_group_name_prefix(prefix)
+    )
 }
 
 /// The ARN of a log group without the `:*` that DescribeLogGroups' `arn`
@@ -154,7 +135,7 @@ fn group_arn(g: &AwsLogGroup) -> String {
         .to_owned()
 }
 
-fn group_attrs(g: &AwsLogGroup, tags: &HashMap<String, String>) -> Attrs {
+fn group_attrs(g: &AwsLogGroup, tags: &TagMap) -> Attrs {
     let name = g.log_group_name().unwrap_or_default();
     let mut a = Attrs::new();
     a.insert("id".into(), Value::str(name));
@@ -221,33 +202,19 @@ async fn put_retention(cx: Ctx<'_>, name: &str, days: i32) -> Result<(), ApiErro
 }
 
 async fn sync_tags(cx: Ctx<'_>, arn: &str, live: &Attrs, desired: &Attrs) -> Result<(), ApiError> {
-    let (set, unset) = tag_changes(live, desired);
-    if !set.is_empty() {
-        cx.aws
-            .logs
+    let logs = &cx.aws.logs;
+    sync_tags_with!(
+        live,
+        desired,
+        |set: (String, String)| logs
             .tag_resource()
             .resource_arn(arn)
-            .set_tags(Some(set.into_iter().collect()))
-            .send()
-            .await?;
-    }
-    if !unset.is_empty() {
-        cx.aws
-            .logs
+            .set_tags(Some(set.into_iter().collect())),
+        |unset| logs
             .untag_resource()
             .resource_arn(arn)
-            .set_tag_keys(Some(unset))
-            .send()
-            .await?;
-    }
-    Ok(())
-}
-
-/// Whether the group's tags say it is `address` of this stack.
-async fn is_tagged_as(cx: Ctx<'_>, address: &str, g: &AwsLogGroup) -> Result<bool, ApiError> {
-    let tags = found(list_tags(cx, &group_arn(g)).await)?.unwrap_or_default();
-    let has = |k: &str, v: &str| tags.get(k).is_some_and(|t| t == v);
-    Ok(has(STACK_TAG, cx.stack) && has(ADDRESS_TAG, address))
+            .set_tag_keys(Some(unset)),
+    )
 }
 
 #[async_trait]
@@ -351,35 +318,24 @@ impl Kind for LogGroup {
         gone_is_ok(r.map(drop).map_err(ApiError::from))
     }
 
-    /// The default name first (two calls); then every log group of the
-    /// region with its tags, a few at a time.
+    /// One GetResources filtered by the address's tags.
     async fn find_by_address(
         &self,
         cx: Ctx<'_>,
         address: &str,
     ) -> Result<Option<String>, ApiError> {
-        let name = default_name(cx, address);
-        for g in self.describe(cx, std::slice::from_ref(&name)).await? {
-            if is_tagged_as(cx, address, &g).await? {
-                return Ok(Some(name));
-            }
-        }
-        let everything = by_prefix(cx, "").await?;
-        let checks: Vec<_> = everything
-            .iter()
-            .map(|g| async move {
-                let ours = is_tagged_as(cx, address, g).await?;
-                Ok::<_, ApiError>(g.log_group_name().filter(|_| ours))
-            })
-            .collect();
-        let mut checks = futures::stream::iter(checks).buffer_unordered(CONCURRENCY);
-        while let Some(r) = checks.next().await {
-            if let Some(name) = r? {
-                return Ok(Some(name.to_owned()));
-            }
-        }
-        Ok(None)
+        find_by_address(cx, address, |t: AddressTags<'_>| async move {
+            let arns = tagging::arns_tagged(cx, RESOURCE_TYPE, t).await?;
+            Ok::<_, ApiError>(arns.into_iter().filter_map(|arn| name_of(&arn)))
+        })
+        .await
     }
+}
+
+/// The name of a log group from its ARN (`arn:…:log-group:<name>`).
+fn name_of(arn: &str) -> Option<String> {
+    let (_, name) = arn.split_once(":log-group:")?;
+    Some(name.strip_suffix(":*").unwrap_or(name).to_owned())
 }
 
 #[cfg(test)]
@@ -420,9 +376,9 @@ mod tests {
             .log_group_name("/reconcile/s/app")
             .arn("arn:aws:logs:us-east-1:123456789012:log-group:/reconcile/s/app:*")
             .build();
-        let tags = HashMap::from([
+        let tags = TagMap::from([
             ("team".to_owned(), "web".to_owned()),
-            (STACK_TAG.to_owned(), "s".to_owned()),
+            (crate::kinds::STACK_TAG.to_owned(), "s".to_owned()),
         ]);
         let a = group_attrs(&g, &tags);
         assert_eq!(
@@ -432,6 +388,17 @@ mod tests {
         assert_eq!(a["retention_in_days"], Value::Int(0));
         assert_eq!(a["kms_key_id"], Value::str(""));
         assert_eq!(a["tags"].str_map().len(), 1);
+    }
+
+    #[test]
+    fn a_group_is_named_by_its_arn() {
+        let arn = "arn:aws:logs:us-east-1:123456789012:log-group:/reconcile/s/a:b";
+        assert_eq!(name_of(arn).as_deref(), Some("/reconcile/s/a:b"));
+        assert_eq!(
+            name_of(&format!("{arn}:*")).as_deref(),
+            Some("/reconcile/s/a:b")
+        );
+        assert_eq!(name_of("arn:aws:s3:::bucket"), None);
     }
 
     #[test]

@@ -9,10 +9,13 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use aws_sdk_rds::types::{DbInstance, Filter};
 
-use super::{create_tags, default_name, is_ours, sync_tags, tags_value};
+use super::{default_name, sync_tags};
 use crate::aws::ApiError;
-use crate::aws::wait::{Poll, Waiter};
-use crate::kinds::{Changes, Ctx, Kind, Timeouts, bool_attr, str_attr};
+use crate::kinds::support::{
+    Batch, Poll, Waiter, bool_attr, create_tags, found, is_ours, pages, str_attr, tags_value,
+    wait_visible,
+};
+use crate::kinds::{Changes, Ctx, Kind, Timeouts};
 use crate::lifecycle::DeletionPolicy;
 use crate::schema::PORT;
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
@@ -215,28 +218,21 @@ impl DbInstanceKind {
         cx: Ctx<'_>,
         filter: Option<Filter>,
     ) -> Result<Vec<DbInstance>, ApiError> {
-        Ok(cx
-            .aws
-            .rds
-            .describe_db_instances()
-            .set_filters(filter.map(|f| vec![f]))
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await?)
+        pages!(
+            cx.aws
+                .rds
+                .describe_db_instances()
+                .set_filters(filter.map(|f| vec![f]))
+        )
     }
 
     /// The instance named `id`, if it exists.
     async fn one(&self, cx: Ctx<'_>, id: &str) -> Result<Option<DbInstance>, ApiError> {
         let r = self.describe(cx, Some(id_filter(&[id.to_owned()]))).await;
-        match r {
-            Ok(found) => Ok(found
-                .into_iter()
-                .find(|d| d.db_instance_identifier() == Some(id))),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e),
-        }
+        Ok(found(r)?.and_then(|all| {
+            all.into_iter()
+                .find(|d| d.db_instance_identifier() == Some(id))
+        }))
     }
 
     async fn wait_available(
@@ -245,11 +241,11 @@ impl DbInstanceKind {
         id: &str,
         timeout: std::time::Duration,
     ) -> Result<(), ApiError> {
-        Waiter::new(timeout)
-            .until(&format!("DB instance {id} to become available"), || async {
-                Ok(availability(self.one(cx, id).await?.as_ref()))
-            })
-            .await
+        let what = format!("DB instance {id} to become available");
+        wait_visible(timeout, &what, || async {
+            Ok(availability(self.one(cx, id).await?.as_ref()))
+        })
+        .await
     }
 
     async fn delete_keeping(
@@ -324,22 +320,22 @@ impl Kind for DbInstanceKind {
         cx: Ctx<'_>,
         ids: &[String],
     ) -> Result<BTreeMap<String, Attrs>, ApiError> {
-        let mut out = BTreeMap::new();
-        for chunk in ids.chunks(FILTER_CHUNK) {
-            let found = match self.describe(cx, Some(id_filter(chunk))).await {
-                Ok(found) => found,
-                Err(e) if e.is_not_found() => continue,
-                Err(e) => return Err(e),
-            };
-            for d in found
-                .iter()
-                .filter(|d| d.db_instance_status() != Some("deleted"))
-            {
-                let a = instance_attrs(d);
-                out.insert(str_attr(&a, "id").unwrap_or_default(), a);
-            }
-        }
-        Ok(out)
+        Batch::of(FILTER_CHUNK)
+            .read(ids, |chunk| async move {
+                let described = found(self.describe(cx, Some(id_filter(chunk))).await)?;
+                Ok::<_, ApiError>(
+                    described
+                        .unwrap_or_default()
+                        .iter()
+                        .filter(|d| d.db_instance_status() != Some("deleted"))
+                        .map(|d| {
+                            let a = instance_attrs(d);
+                            (str_attr(&a, "id").unwrap_or_default(), a)
+                        })
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .await
     }
 
     async fn create(
@@ -367,7 +363,7 @@ impl Kind for DbInstanceKind {
             .set_backup_retention_period(i32_attr(desired, "backup_retention_period"))
             .set_deletion_protection(bool_attr(desired, "deletion_protection"))
             .set_publicly_accessible(bool_attr(desired, "publicly_accessible"))
-            .set_tags(Some(create_tags(cx, address, desired)))
+            .set_tags(Some(create_tags(cx, address, desired)?))
             .send()
             .await?;
         crate::kinds::created(&id);

@@ -1,16 +1,16 @@
 //! `db_subnet_group`: the subnets an RDS instance may be placed in.
 
-use crate::kinds::read_each;
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use aws_sdk_rds::types::DbSubnetGroup as AwsSubnetGroup;
 
-use super::{create_tags, default_name, is_ours, list_tags, sync_tags, tags_value};
+use super::{default_name, list_tags, sync_tags};
 use crate::aws::ApiError;
-use crate::aws::error::gone_is_ok;
-use crate::kinds::support::found;
-use crate::kinds::{Changes, Ctx, Kind, str_attr};
+use crate::kinds::support::{
+    create_tags, found, gone_is_ok, is_ours, pages, read_each, str_attr, tags_value,
+};
+use crate::kinds::{Changes, Ctx, Kind};
 use crate::schema::{Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -75,17 +75,7 @@ impl RdsSubnetGroup {
             [one] => call.db_subnet_group_name(one),
             _ => call,
         };
-        let groups = found(
-            call.into_paginator()
-                .items()
-                .send()
-                .collect::<Vec<_>>()
-                .await
-                .into_iter()
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(ApiError::from),
-        )?
-        .unwrap_or_default();
+        let groups = found(pages!(call))?.unwrap_or_default();
         Ok(groups
             .into_iter()
             .filter(|g| {
@@ -146,7 +136,7 @@ impl Kind for RdsSubnetGroup {
                 str_attr(desired, "description").unwrap_or_else(|| DEFAULT_DESCRIPTION.into()),
             )
             .set_subnet_ids(desired.get("subnet_ids").map(Value::str_list))
-            .set_tags(Some(create_tags(cx, address, desired)))
+            .set_tags(Some(create_tags(cx, address, desired)?))
             .send()
             .await?;
         Ok(out
@@ -206,17 +196,8 @@ impl Kind for RdsSubnetGroup {
         cx: Ctx<'_>,
         address: &str,
     ) -> Result<Option<String>, ApiError> {
-        let all = cx
-            .aws
-            .rds
-            .describe_db_subnet_groups()
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Vec<_>>()
-            .await
-            .into_iter()
-            .collect::<Result<Vec<_>, _>>()?;
+        let all = cx.aws.rds.describe_db_subnet_groups();
+        let all = pages!(all)?;
         for g in all {
             let tags = found(list_tags(cx, g.db_subnet_group_arn().unwrap_or_default()).await)?;
             if tags.is_some_and(|t| is_ours(cx, address, &t)) {

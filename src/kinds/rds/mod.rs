@@ -1,5 +1,5 @@
-//! RDS kinds (subnet group, instance) and what they share: tags by ARN,
-//! names AWS accepts.
+//! RDS kinds (subnet group, instance) and what they share: the tag type,
+//! tags by ARN, names AWS accepts.
 
 /// The AWS service of these kinds.
 pub const SERVICE: &str = "rds";
@@ -9,40 +9,17 @@ pub mod db_subnet_group;
 
 use aws_sdk_rds::types::Tag;
 
-use super::{Ctx, user_tags};
+use super::Ctx;
+use super::support::sync_tags_with;
 use crate::aws::ApiError;
 pub use crate::kinds::lowercase_name as default_name;
-use crate::kinds::support::tag_changes;
-use crate::value::{Attrs, Value};
+use crate::value::Attrs;
 
-/// How many per-resource calls (tags) run at once.
-pub use crate::kinds::READ_CONCURRENCY as CONCURRENCY;
+crate::sdk_tag!(Tag);
 
-/// The tags of a create call: user tags plus `reconcile:*`.
-pub fn create_tags(cx: Ctx<'_>, address: &str, desired: &Attrs) -> Vec<Tag> {
-    cx.tags_for(address, desired)
-        .into_iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect()
-}
-
-/// The user-visible tags of an RDS resource.
-pub fn tags_value(tags: &[Tag]) -> Value {
-    user_tags(
-        tags.iter()
-            .filter_map(|t| Some((t.key()?, t.value().unwrap_or_default()))),
-    )
-}
-
-/// True when the tags say the resource is `address` of this stack.
-pub fn is_ours(cx: Ctx<'_>, address: &str, tags: &[Tag]) -> bool {
-    let has = |k: &str, v: &str| {
-        tags.iter()
-            .any(|t| t.key() == Some(k) && t.value() == Some(v))
-    };
-    has(super::STACK_TAG, cx.stack) && has(super::ADDRESS_TAG, address)
-}
-
+/// The tags of one resource (ListTagsForResource): RDS describes carry
+/// tags for instances but not for subnet groups, and the tagging API does
+/// not know subnet groups in the emulator.
 pub async fn list_tags(cx: Ctx<'_>, arn: &str) -> Result<Vec<Tag>, ApiError> {
     let out = cx
         .aws
@@ -62,30 +39,19 @@ pub async fn sync_tags(
     live: &Attrs,
     desired: &Attrs,
 ) -> Result<(), ApiError> {
-    let (set, unset) = tag_changes(live, desired);
-    if !set.is_empty() {
-        cx.aws
-            .rds
+    let rds = &cx.aws.rds;
+    sync_tags_with!(
+        live,
+        desired,
+        |set: Tag| rds
             .add_tags_to_resource()
             .resource_name(arn)
-            .set_tags(Some(
-                set.into_iter()
-                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                    .collect(),
-            ))
-            .send()
-            .await?;
-    }
-    if !unset.is_empty() {
-        cx.aws
-            .rds
+            .set_tags(Some(set)),
+        |unset| rds
             .remove_tags_from_resource()
             .resource_name(arn)
-            .set_tag_keys(Some(unset))
-            .send()
-            .await?;
-    }
-    Ok(())
+            .set_tag_keys(Some(unset)),
+    )
 }
 
 #[cfg(test)]

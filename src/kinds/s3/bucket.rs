@@ -13,7 +13,6 @@
 //! (which adds it to the tag). A no-change plan costs 1 + (managed
 //! sub-resources) calls per bucket.
 
-use crate::kinds::read_each;
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
@@ -29,11 +28,11 @@ use aws_sdk_s3::types::{
 use aws_smithy_types::error::operation::BuildError;
 
 use crate::aws::ApiError;
-use crate::kinds::support::policy::canonical_policy;
-use crate::kinds::{
-    ADDRESS_TAG, Changes, Ctx, Kind, MANAGES_TAG, STACK_TAG, bool_attr, lowercase_name, manages_of,
-    manages_value, str_attr, user_tags,
+use crate::kinds::support::{
+    SdkTag, bool_attr, canonical_policy, create_tags, first_match, is_ours, read_each, str_attr,
+    tag_pairs, tags_value,
 };
+use crate::kinds::{Changes, Ctx, Kind, MANAGES_TAG, lowercase_name, manages_of, manages_value};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type, json_text};
 use crate::value::{Attrs, Value};
 
@@ -193,8 +192,24 @@ fn str_values(items: &[String]) -> Value {
 /// Reads one sub-resource as its field's value; `Null` when not configured.
 async fn read_sub(cx: Ctx<'_>, bucket: &str, field: &str) -> Result<Value, ApiError> {
     let s3 = &cx.aws.s3;
-    Ok(match field {
-        "versioning" => match s3.get_bucket_versioning().bucket(bucket).send().await {
+    match field {
+        "versioning" => read_versioning(s3, bucket).await,
+        "cors_rules" => read_cors_rules(s3, bucket).await,
+        "public_access_block" => read_public_access_block(s3, bucket).await,
+        "policy" => read_policy(s3, bucket).await,
+        "server_side_encryption" => read_server_side_encryption(s3, bucket).await,
+        "lifecycle_rules" => read_lifecycle_rules(s3, bucket).await,
+        "ownership_controls" => read_ownership_controls(s3, bucket).await,
+        other => Err(ApiError::msg(format!(
+            "s3_bucket has no sub-resource `{other}`"
+        ))),
+    }
+}
+
+/// `versioning` of a bucket.
+async fn read_versioning(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Value, ApiError> {
+    Ok(
+        match s3.get_bucket_versioning().bucket(bucket).send().await {
             Ok(out) => Value::Bool(out.status() == Some(&BucketVersioningStatus::Enabled)),
             // moto 5 names the answer's root element GetBucketVersioningResponse
             // instead of VersioningConfiguration, which the SDK refuses to
@@ -207,116 +222,141 @@ async fn read_sub(cx: Ctx<'_>, bucket: &str, field: &str) -> Result<Value, ApiEr
                 _ => return Err(e.into()),
             },
         },
-        "cors_rules" => {
-            let r = s3.get_bucket_cors().bucket(bucket).send().await;
-            let rules = unless_absent(r.map_err(ApiError::from), &["NoSuchCORSConfiguration"])?;
-            Value::List(
-                rules
-                    .map(|o| o.cors_rules().to_vec())
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|r| {
-                        map(vec![
-                            ("allowed_methods", str_values(r.allowed_methods())),
-                            ("allowed_origins", str_values(r.allowed_origins())),
-                            ("allowed_headers", str_values(r.allowed_headers())),
-                            ("expose_headers", str_values(r.expose_headers())),
-                            ("max_age_seconds", r.max_age_seconds().map(i64::from).into()),
-                        ])
-                    })
-                    .collect(),
-            )
-        }
-        "public_access_block" => {
-            let r = s3.get_public_access_block().bucket(bucket).send().await;
-            let out = unless_absent(
-                r.map_err(ApiError::from),
-                &["NoSuchPublicAccessBlockConfiguration"],
-            )?;
-            let c = out.and_then(|o| o.public_access_block_configuration);
-            let b = |f: fn(&PublicAccessBlockConfiguration) -> Option<bool>| {
-                Value::Bool(c.as_ref().and_then(f).unwrap_or(false))
-            };
-            map(vec![
-                ("block_public_acls", b(|c| c.block_public_acls())),
-                ("block_public_policy", b(|c| c.block_public_policy())),
-                ("ignore_public_acls", b(|c| c.ignore_public_acls())),
-                (
-                    "restrict_public_buckets",
-                    b(|c| c.restrict_public_buckets()),
-                ),
-            ])
-        }
-        "policy" => {
-            let r = s3.get_bucket_policy().bucket(bucket).send().await;
-            unless_absent(r.map_err(ApiError::from), &["NoSuchBucketPolicy"])?
-                .and_then(|o| o.policy)
-                .map_or(Value::Null, Value::str)
-        }
-        "server_side_encryption" => {
-            let r = s3.get_bucket_encryption().bucket(bucket).send().await;
-            let out = unless_absent(
-                r.map_err(ApiError::from),
-                &["ServerSideEncryptionConfigurationNotFoundError"],
-            )?;
-            let rule = out
-                .and_then(|o| o.server_side_encryption_configuration)
-                .and_then(|c| c.rules.into_iter().next());
-            match rule {
-                None => Value::Null,
-                Some(rule) => {
-                    let by_default = rule.apply_server_side_encryption_by_default();
+    )
+}
+
+/// `cors_rules` of a bucket.
+async fn read_cors_rules(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Value, ApiError> {
+    Ok({
+        let r = s3.get_bucket_cors().bucket(bucket).send().await;
+        let rules = unless_absent(r.map_err(ApiError::from), &["NoSuchCORSConfiguration"])?;
+        Value::List(
+            rules
+                .map(|o| o.cors_rules().to_vec())
+                .unwrap_or_default()
+                .iter()
+                .map(|r| {
                     map(vec![
-                        (
-                            "sse_algorithm",
-                            by_default.map(|d| d.sse_algorithm().as_str()).into(),
-                        ),
-                        (
-                            "kms_master_key_id",
-                            by_default.and_then(|d| d.kms_master_key_id()).into(),
-                        ),
-                        (
-                            "bucket_key_enabled",
-                            Value::Bool(rule.bucket_key_enabled().unwrap_or(false)),
-                        ),
+                        ("allowed_methods", str_values(r.allowed_methods())),
+                        ("allowed_origins", str_values(r.allowed_origins())),
+                        ("allowed_headers", str_values(r.allowed_headers())),
+                        ("expose_headers", str_values(r.expose_headers())),
+                        ("max_age_seconds", r.max_age_seconds().map(i64::from).into()),
                     ])
-                }
+                })
+                .collect(),
+        )
+    })
+}
+
+/// `public_access_block` of a bucket.
+async fn read_public_access_block(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+) -> Result<Value, ApiError> {
+    Ok({
+        let r = s3.get_public_access_block().bucket(bucket).send().await;
+        let out = unless_absent(
+            r.map_err(ApiError::from),
+            &["NoSuchPublicAccessBlockConfiguration"],
+        )?;
+        let c = out.and_then(|o| o.public_access_block_configuration);
+        let b = |f: fn(&PublicAccessBlockConfiguration) -> Option<bool>| {
+            Value::Bool(c.as_ref().and_then(f).unwrap_or(false))
+        };
+        map(vec![
+            ("block_public_acls", b(|c| c.block_public_acls())),
+            ("block_public_policy", b(|c| c.block_public_policy())),
+            ("ignore_public_acls", b(|c| c.ignore_public_acls())),
+            (
+                "restrict_public_buckets",
+                b(|c| c.restrict_public_buckets()),
+            ),
+        ])
+    })
+}
+
+/// `policy` of a bucket.
+async fn read_policy(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Value, ApiError> {
+    Ok({
+        let r = s3.get_bucket_policy().bucket(bucket).send().await;
+        unless_absent(r.map_err(ApiError::from), &["NoSuchBucketPolicy"])?
+            .and_then(|o| o.policy)
+            .map_or(Value::Null, Value::str)
+    })
+}
+
+/// `server_side_encryption` of a bucket.
+async fn read_server_side_encryption(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+) -> Result<Value, ApiError> {
+    Ok({
+        let r = s3.get_bucket_encryption().bucket(bucket).send().await;
+        let out = unless_absent(
+            r.map_err(ApiError::from),
+            &["ServerSideEncryptionConfigurationNotFoundError"],
+        )?;
+        let rule = out
+            .and_then(|o| o.server_side_encryption_configuration)
+            .and_then(|c| c.rules.into_iter().next());
+        match rule {
+            None => Value::Null,
+            Some(rule) => {
+                let by_default = rule.apply_server_side_encryption_by_default();
+                map(vec![
+                    (
+                        "sse_algorithm",
+                        by_default.map(|d| d.sse_algorithm().as_str()).into(),
+                    ),
+                    (
+                        "kms_master_key_id",
+                        by_default.and_then(|d| d.kms_master_key_id()).into(),
+                    ),
+                    (
+                        "bucket_key_enabled",
+                        Value::Bool(rule.bucket_key_enabled().unwrap_or(false)),
+                    ),
+                ])
             }
         }
-        "lifecycle_rules" => {
-            let r = s3
-                .get_bucket_lifecycle_configuration()
-                .bucket(bucket)
-                .send()
-                .await;
-            let out = unless_absent(r.map_err(ApiError::from), &["NoSuchLifecycleConfiguration"])?;
-            Value::List(
-                out.map(|o| o.rules.unwrap_or_default())
-                    .unwrap_or_default()
-                    .iter()
-                    .map(lifecycle_value)
-                    .collect(),
-            )
-        }
-        "ownership_controls" => {
-            let r = s3
-                .get_bucket_ownership_controls()
-                .bucket(bucket)
-                .send()
-                .await;
-            unless_absent(
-                r.map_err(ApiError::from),
-                &["OwnershipControlsNotFoundError"],
-            )?
-            .and_then(|o| o.ownership_controls)
-            .and_then(|c| c.rules.into_iter().next())
-            .map_or(Value::Null, |r| Value::str(r.object_ownership().as_str()))
-        }
-        other => {
-            return Err(ApiError::msg(format!(
-                "s3_bucket has no sub-resource `{other}`"
-            )));
-        }
+    })
+}
+
+/// `lifecycle_rules` of a bucket.
+async fn read_lifecycle_rules(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Value, ApiError> {
+    Ok({
+        let r = s3
+            .get_bucket_lifecycle_configuration()
+            .bucket(bucket)
+            .send()
+            .await;
+        let out = unless_absent(r.map_err(ApiError::from), &["NoSuchLifecycleConfiguration"])?;
+        Value::List(
+            out.map(|o| o.rules.unwrap_or_default())
+                .unwrap_or_default()
+                .iter()
+                .map(lifecycle_value)
+                .collect(),
+        )
+    })
+}
+
+/// `ownership_controls` of a bucket.
+async fn read_ownership_controls(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Value, ApiError> {
+    Ok({
+        let r = s3
+            .get_bucket_ownership_controls()
+            .bucket(bucket)
+            .send()
+            .await;
+        unless_absent(
+            r.map_err(ApiError::from),
+            &["OwnershipControlsNotFoundError"],
+        )?
+        .and_then(|o| o.ownership_controls)
+        .and_then(|c| c.rules.into_iter().next())
+        .map_or(Value::Null, |r| Value::str(r.object_ownership().as_str()))
     })
 }
 
@@ -381,46 +421,8 @@ async fn write_sub(cx: Ctx<'_>, bucket: &str, field: &str, v: &Value) -> Result<
         "cors_rules" if v.as_list().is_empty() => {
             s3.delete_bucket_cors().bucket(bucket).send().await?;
         }
-        "cors_rules" => {
-            let rules = v
-                .as_list()
-                .iter()
-                .map(|r| {
-                    built(
-                        CorsRule::builder()
-                            .set_allowed_methods(Some(strings(r, "allowed_methods")))
-                            .set_allowed_origins(Some(strings(r, "allowed_origins")))
-                            .set_allowed_headers(Some(strings(r, "allowed_headers")))
-                            .set_expose_headers(Some(strings(r, "expose_headers")))
-                            .set_max_age_seconds(int(r, "max_age_seconds"))
-                            .build(),
-                    )
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            s3.put_bucket_cors()
-                .bucket(bucket)
-                .cors_configuration(built(
-                    CorsConfiguration::builder()
-                        .set_cors_rules(Some(rules))
-                        .build(),
-                )?)
-                .send()
-                .await?;
-        }
-        "public_access_block" => {
-            s3.put_public_access_block()
-                .bucket(bucket)
-                .public_access_block_configuration(
-                    PublicAccessBlockConfiguration::builder()
-                        .set_block_public_acls(flag(v, "block_public_acls"))
-                        .set_block_public_policy(flag(v, "block_public_policy"))
-                        .set_ignore_public_acls(flag(v, "ignore_public_acls"))
-                        .set_restrict_public_buckets(flag(v, "restrict_public_buckets"))
-                        .build(),
-                )
-                .send()
-                .await?;
-        }
+        "cors_rules" => write_cors_rules(s3, bucket, v).await?,
+        "public_access_block" => write_public_access_block(s3, bucket, v).await?,
         "policy" => {
             s3.put_bucket_policy()
                 .bucket(bucket)
@@ -428,50 +430,11 @@ async fn write_sub(cx: Ctx<'_>, bucket: &str, field: &str, v: &Value) -> Result<
                 .send()
                 .await?;
         }
-        "server_side_encryption" => {
-            let by_default = built(
-                ServerSideEncryptionByDefault::builder()
-                    .sse_algorithm(ServerSideEncryption::from(
-                        text(v, "sse_algorithm")
-                            .unwrap_or_else(|| "AES256".into())
-                            .as_str(),
-                    ))
-                    .set_kms_master_key_id(text(v, "kms_master_key_id"))
-                    .build(),
-            )?;
-            let rule = ServerSideEncryptionRule::builder()
-                .apply_server_side_encryption_by_default(by_default)
-                .set_bucket_key_enabled(flag(v, "bucket_key_enabled"))
-                .build();
-            s3.put_bucket_encryption()
-                .bucket(bucket)
-                .server_side_encryption_configuration(built(
-                    ServerSideEncryptionConfiguration::builder()
-                        .rules(rule)
-                        .build(),
-                )?)
-                .send()
-                .await?;
-        }
+        "server_side_encryption" => write_server_side_encryption(s3, bucket, v).await?,
         "lifecycle_rules" if v.as_list().is_empty() => {
             s3.delete_bucket_lifecycle().bucket(bucket).send().await?;
         }
-        "lifecycle_rules" => {
-            let rules = v
-                .as_list()
-                .iter()
-                .map(lifecycle_rule)
-                .collect::<Result<Vec<_>, _>>()?;
-            s3.put_bucket_lifecycle_configuration()
-                .bucket(bucket)
-                .lifecycle_configuration(built(
-                    BucketLifecycleConfiguration::builder()
-                        .set_rules(Some(rules))
-                        .build(),
-                )?)
-                .send()
-                .await?;
-        }
+        "lifecycle_rules" => write_lifecycle_rules(s3, bucket, v).await?,
         "ownership_controls" => {
             let rule = built(
                 OwnershipControlsRule::builder()
@@ -490,6 +453,115 @@ async fn write_sub(cx: Ctx<'_>, bucket: &str, field: &str, v: &Value) -> Result<
             )));
         }
     }
+    Ok(())
+}
+
+/// Writes `cors_rules` of a bucket.
+async fn write_cors_rules(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    v: &Value,
+) -> Result<(), ApiError> {
+    let rules = v
+        .as_list()
+        .iter()
+        .map(|r| {
+            built(
+                CorsRule::builder()
+                    .set_allowed_methods(Some(strings(r, "allowed_methods")))
+                    .set_allowed_origins(Some(strings(r, "allowed_origins")))
+                    .set_allowed_headers(Some(strings(r, "allowed_headers")))
+                    .set_expose_headers(Some(strings(r, "expose_headers")))
+                    .set_max_age_seconds(int(r, "max_age_seconds"))
+                    .build(),
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    s3.put_bucket_cors()
+        .bucket(bucket)
+        .cors_configuration(built(
+            CorsConfiguration::builder()
+                .set_cors_rules(Some(rules))
+                .build(),
+        )?)
+        .send()
+        .await?;
+    Ok(())
+}
+
+/// Writes `public_access_block` of a bucket.
+async fn write_public_access_block(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    v: &Value,
+) -> Result<(), ApiError> {
+    s3.put_public_access_block()
+        .bucket(bucket)
+        .public_access_block_configuration(
+            PublicAccessBlockConfiguration::builder()
+                .set_block_public_acls(flag(v, "block_public_acls"))
+                .set_block_public_policy(flag(v, "block_public_policy"))
+                .set_ignore_public_acls(flag(v, "ignore_public_acls"))
+                .set_restrict_public_buckets(flag(v, "restrict_public_buckets"))
+                .build(),
+        )
+        .send()
+        .await?;
+    Ok(())
+}
+
+/// Writes `server_side_encryption` of a bucket.
+async fn write_server_side_encryption(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    v: &Value,
+) -> Result<(), ApiError> {
+    let by_default = built(
+        ServerSideEncryptionByDefault::builder()
+            .sse_algorithm(ServerSideEncryption::from(
+                text(v, "sse_algorithm")
+                    .unwrap_or_else(|| "AES256".into())
+                    .as_str(),
+            ))
+            .set_kms_master_key_id(text(v, "kms_master_key_id"))
+            .build(),
+    )?;
+    let rule = ServerSideEncryptionRule::builder()
+        .apply_server_side_encryption_by_default(by_default)
+        .set_bucket_key_enabled(flag(v, "bucket_key_enabled"))
+        .build();
+    s3.put_bucket_encryption()
+        .bucket(bucket)
+        .server_side_encryption_configuration(built(
+            ServerSideEncryptionConfiguration::builder()
+                .rules(rule)
+                .build(),
+        )?)
+        .send()
+        .await?;
+    Ok(())
+}
+
+/// Writes `lifecycle_rules` of a bucket.
+async fn write_lifecycle_rules(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    v: &Value,
+) -> Result<(), ApiError> {
+    let rules = v
+        .as_list()
+        .iter()
+        .map(lifecycle_rule)
+        .collect::<Result<Vec<_>, _>>()?;
+    s3.put_bucket_lifecycle_configuration()
+        .bucket(bucket)
+        .lifecycle_configuration(built(
+            BucketLifecycleConfiguration::builder()
+                .set_rules(Some(rules))
+                .build(),
+        )?)
+        .send()
+        .await?;
     Ok(())
 }
 
@@ -537,15 +609,17 @@ fn managed(attrs: &Attrs) -> Vec<&'static str> {
 /// The whole tag set of the bucket: user tags, `reconcile:*`, and the
 /// list of managed sub-resources.
 fn tag_set(cx: Ctx<'_>, address: &str, desired: &Attrs) -> Result<Vec<Tag>, ApiError> {
-    let mut pairs = cx.tags_for(address, desired);
-    pairs.push((
+    let mut tags: Vec<Tag> = create_tags(cx, address, desired)?;
+    tags.push(Tag::from_pair(
         MANAGES_TAG.to_owned(),
         manages_value(SUB_RESOURCES, desired),
-    ));
-    pairs
-        .into_iter()
-        .map(|(k, v)| built(Tag::builder().key(k).value(v).build()))
-        .collect()
+    )?);
+    Ok(tags)
+}
+
+/// The bucket is gone (S3 names it NoSuchBucket).
+fn gone(e: &ApiError) -> bool {
+    e.is_not_found() || e.code.as_deref() == Some("NoSuchBucket")
 }
 
 /// The bucket's tags; None when the bucket does not exist.
@@ -554,7 +628,7 @@ async fn get_tags(cx: Ctx<'_>, bucket: &str) -> Result<Option<Vec<Tag>>, ApiErro
     match r.map_err(ApiError::from) {
         Ok(o) => Ok(Some(o.tag_set)),
         Err(e) if e.code.as_deref() == Some("NoSuchTagSet") => Ok(Some(Vec::new())),
-        Err(e) if e.is_not_found() || e.code.as_deref() == Some("NoSuchBucket") => Ok(None),
+        Err(e) if gone(&e) => Ok(None),
         Err(e) => Err(e),
     }
 }
@@ -564,7 +638,7 @@ async fn read_bucket(cx: Ctx<'_>, bucket: &str) -> Result<Option<Attrs>, ApiErro
     let Some(tags) = get_tags(cx, bucket).await? else {
         return Ok(None);
     };
-    let manages = manages_of(tags.iter().map(|t| (t.key(), t.value())));
+    let manages = manages_of(tag_pairs(&tags));
     let reads = SUB_RESOURCES
         .iter()
         .filter(|f| manages.contains(**f))
@@ -579,7 +653,7 @@ async fn read_bucket(cx: Ctx<'_>, bucket: &str) -> Result<Option<Attrs>, ApiErro
     let subs = match subs {
         Ok(s) => s,
         // Deleted between the two reads.
-        Err(e) if e.is_not_found() || e.code.as_deref() == Some("NoSuchBucket") => return Ok(None),
+        Err(e) if gone(&e) => return Ok(None),
         Err(e) => return Err(e),
     };
     let mut a = Attrs::new();
@@ -590,10 +664,7 @@ async fn read_bucket(cx: Ctx<'_>, bucket: &str) -> Result<Option<Attrs>, ApiErro
         "bucket_regional_domain_name".into(),
         Value::str(format!("{bucket}.s3.{}.amazonaws.com", region(cx))),
     );
-    a.insert(
-        "tags".into(),
-        user_tags(tags.iter().map(|t| (t.key(), t.value()))),
-    );
+    a.insert("tags".into(), tags_value(&tags));
     for (f, v) in subs {
         a.insert(f.to_owned(), v);
     }
@@ -775,7 +846,7 @@ impl Kind for S3Bucket {
     async fn delete(&self, cx: Ctx<'_>, id: &str, live: &Attrs) -> Result<(), ApiError> {
         if bool_attr(live, "force_destroy") == Some(true) {
             match empty_bucket(cx, id).await {
-                Err(e) if e.is_not_found() || e.code.as_deref() == Some("NoSuchBucket") => {
+                Err(e) if gone(&e) => {
                     return Ok(());
                 }
                 other => other?,
@@ -784,7 +855,7 @@ impl Kind for S3Bucket {
         let r = cx.aws.s3.delete_bucket().bucket(id).send().await;
         match r.map_err(ApiError::from) {
             Ok(_) => Ok(()),
-            Err(e) if e.is_not_found() || e.code.as_deref() == Some("NoSuchBucket") => Ok(()),
+            Err(e) if gone(&e) => Ok(()),
             Err(e) if e.code.as_deref() == Some("BucketNotEmpty") => Err(ApiError::msg(format!(
                 "bucket {id} is not empty: delete its objects (every version) first, or set \
                  force_destroy = true and apply before destroying"
@@ -799,15 +870,16 @@ impl Kind for S3Bucket {
         address: &str,
     ) -> Result<Option<String>, ApiError> {
         let buckets = cx.aws.s3.list_buckets().send().await?;
-        for b in buckets.buckets() {
-            let Some(name) = b.name() else { continue };
-            let tags = get_tags(cx, name).await?.unwrap_or_default();
-            let has = |k: &str, v: &str| tags.iter().any(|t| t.key() == k && t.value() == v);
-            if has(STACK_TAG, cx.stack) && has(ADDRESS_TAG, address) {
-                return Ok(Some(name.to_owned()));
-            }
-        }
-        Ok(None)
+        let checks = buckets
+            .buckets()
+            .iter()
+            .filter_map(|b| b.name())
+            .map(|name| async move {
+                let tags = get_tags(cx, name).await?.unwrap_or_default();
+                Ok(is_ours(cx, address, &tags).then(|| name.to_owned()))
+            })
+            .collect();
+        first_match(checks).await
     }
 }
 
