@@ -10,9 +10,10 @@ use aws_sdk_elasticloadbalancingv2::types::{
 
 use super::{
     BATCH, all_load_balancer_arns, name_part, only_requested, resource_name, sync_tags,
-    tagged_with, tags_of, tags_value,
+    tagged_with, tags_value,
 };
 use crate::aws::ApiError;
+use crate::kinds::support::tagging::tags_of;
 use crate::kinds::support::{
     Poll, Waiter, bool_attr, create_tags, find_by_address, gone_is_ok, pages, str_attr,
     update_from, wait_visible,
@@ -82,8 +83,9 @@ const DELETION_PROTECTION: &str = "deletion_protection.enabled";
 
 impl LoadBalancer {
     /// The load balancers of `arns` that exist, with their tags and the
-    /// attributes of the schema: one DescribeLoadBalancers and one
-    /// DescribeTags per 20 ARNs, one DescribeLoadBalancerAttributes each.
+    /// attributes of the schema: one DescribeLoadBalancers per 20 ARNs,
+    /// one GetResources (tagging API) per 100, one
+    /// DescribeLoadBalancerAttributes each.
     async fn describe(
         &self,
         cx: Ctx<'_>,

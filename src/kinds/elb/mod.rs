@@ -72,6 +72,11 @@ pub async fn with_tags<T>(
 }
 
 /// The tags of many resources, in batches of 20 ARNs per DescribeTags.
+/// Reads of load balancers and target groups use the tagging API instead
+/// (`support::tagging::tags_of`, 100 ARNs per call); listeners and rules
+/// stay here (the emulator's tagging API does not answer for them), and so
+/// does `tagged_with`, which finds a resource right after its create (the
+/// tagging API's index may lag behind the tags ELB reports).
 pub async fn tags_of(
     cx: Ctx<'_>,
     arns: &[String],

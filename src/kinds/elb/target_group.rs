@@ -10,8 +10,9 @@ use aws_sdk_elasticloadbalancingv2::types::{
     Matcher, ProtocolEnum, Tag, TargetGroup as AwsTargetGroup, TargetGroupAttribute, TargetTypeEnum,
 };
 
-use super::{BATCH, i32_attr, name_part, sync_tags, tagged_with, tags_of, tags_value, upper_case};
+use super::{BATCH, i32_attr, name_part, sync_tags, tagged_with, tags_value, upper_case};
 use crate::aws::ApiError;
+use crate::kinds::support::tagging::tags_of;
 use crate::kinds::support::{
     AddressTags, Poll, Waiter, create_tags, pages, present, retry_while_in_use, str_attr,
     update_from, wait_visible,
@@ -103,8 +104,8 @@ const ATTRIBUTES: &[&str] = &["deregistration_delay"];
 
 impl TargetGroup {
     /// The target groups of `arns` that exist, with their tags and
-    /// deregistration delay: one DescribeTargetGroups and one DescribeTags
-    /// per 20 ARNs, one DescribeTargetGroupAttributes for each group that
+    /// deregistration delay: one DescribeTargetGroups per 20 ARNs, one
+    /// GetResources (tagging API) per 100, one DescribeTargetGroupAttributes for each group that
     /// manages its delay.
     async fn describe(
         &self,

@@ -3,8 +3,9 @@
 //! (CloudWatch Logs' ListTagsForResource).
 //!
 //! Use it only for resource types the emulator answers too (moto 5.2.5
-//! answers GetResources for logs, efs, kms, rds, s3, cloudfront — not for
-//! ECR or IAM).
+//! answers GetResources for logs, efs, kms, rds, s3, cloudfront, and ELB
+//! load balancers and target groups — not for ECR, IAM, or ELB listeners
+//! and listener rules).
 
 use std::collections::BTreeMap;
 
@@ -31,6 +32,11 @@ impl SdkTag for (String, String) {
 /// GetResources takes at most 100 ARNs per call (and no paging with them).
 const ARNS_PER_CALL: usize = 100;
 
+/// The largest pages GetResources allows, asked for when following a
+/// pagination token.
+const RESOURCES_PER_PAGE: i32 = 100;
+const TAGS_PER_PAGE: i32 = 500;
+
 /// A resource's tags, by key.
 pub type TagMap = BTreeMap<String, String>;
 
@@ -44,22 +50,46 @@ fn tag_map(m: &ResourceTagMapping) -> TagMap {
 /// The tags of each of `arns`, 100 ARNs per GetResources call. A resource
 /// that has never carried a tag is not in the API's answer: it is answered
 /// here with no tags. No ARN, no call.
+///
+/// AWS answers a list of ARNs in one page (it takes no paging parameters
+/// with one). The emulator pages it anyway (50 resources or 100 tags to a
+/// page): a pagination token in the answer is followed, asking for the
+/// largest pages.
 pub async fn tags_of(cx: Ctx<'_>, arns: &[String]) -> Result<BTreeMap<String, TagMap>, ApiError> {
     let mut out: BTreeMap<String, TagMap> = Batch::of(ARNS_PER_CALL)
         .read(arns, |chunk| async move {
-            let page = cx
+            let mut page = cx
                 .aws
                 .tagging
                 .get_resources()
                 .set_resource_arn_list(Some(chunk.to_vec()))
                 .send()
                 .await?;
-            Ok::<_, ApiError>(
-                page.resource_tag_mapping_list()
-                    .iter()
-                    .filter_map(|m| Some((m.resource_arn()?.to_owned(), tag_map(m))))
-                    .collect::<Vec<_>>(),
-            )
+            let mut found = Vec::new();
+            loop {
+                found.extend(
+                    page.resource_tag_mapping_list()
+                        .iter()
+                        .filter_map(|m| Some((m.resource_arn()?.to_owned(), tag_map(m)))),
+                );
+                let Some(token) = page
+                    .pagination_token()
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned)
+                else {
+                    break;
+                };
+                page = cx
+                    .aws
+                    .tagging
+                    .get_resources()
+                    .pagination_token(token)
+                    .resources_per_page(RESOURCES_PER_PAGE)
+                    .tags_per_page(TAGS_PER_PAGE)
+                    .send()
+                    .await?;
+            }
+            Ok::<_, ApiError>(found)
         })
         .await?;
     for arn in arns {
