@@ -130,7 +130,7 @@ fn nested(out: &mut String, path: &str, t: &Type) {
         Type::Object(fields) => {
             let _ = writeln!(out, "\n### `{path}`\n");
             fields_table(out, fields.iter());
-            for f in fields.iter() {
+            for f in *fields {
                 nested(out, &format!("{path}.{}", f.name), &f.ty);
             }
         }

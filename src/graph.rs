@@ -26,7 +26,7 @@ impl Graph {
             index.insert((*a).clone(), dag.add_node((*a).clone()));
         }
         for (a, ds) in &deps {
-            for d in ds.iter() {
+            for d in *ds {
                 if let Some(&from) = index.get(d) {
                     dag.add_edge(from, index[*a], ());
                 }

@@ -50,7 +50,7 @@ impl TimeoutOverrides {
             })?;
             let d = humantime::parse_duration(text)
                 .map_err(|e| format!("`{k}`: invalid duration {text:?}: {e}"))?;
-            if d < std::time::Duration::from_secs(1) || d > std::time::Duration::from_secs(86_400) {
+            if d < std::time::Duration::from_secs(1) || d > std::time::Duration::from_hours(24) {
                 return Err(format!("`{k}`: {text:?} is outside 1s to 24h"));
             }
             *slot = Some(d);
@@ -93,7 +93,7 @@ impl Lifecycle {
                 ("prevent_destroy", Value::Bool(b)) => l.prevent_destroy = *b,
                 ("create_before_destroy", Value::Bool(b)) => l.create_before_destroy = *b,
                 ("ignore_changes", Value::List(items)) => {
-                    l.ignore_changes = v.str_list().into_iter().take(items.len()).collect()
+                    l.ignore_changes = v.str_list().into_iter().take(items.len()).collect();
                 }
                 ("deletion_policy", Value::Str(p)) => {
                     l.deletion_policy = Some(match p.as_str() {
@@ -105,7 +105,7 @@ impl Lifecycle {
                                 "deletion_policy must be \"delete\", \"retain\" or \"snapshot\", found \"{other}\""
                             ));
                         }
-                    })
+                    });
                 }
                 ("deletion_policy", other) => {
                     return Err(format!(

@@ -143,7 +143,9 @@ fn matches_pattern(pattern: &'static str, s: &str) -> bool {
     use std::sync::{LazyLock, Mutex};
     static COMPILED: LazyLock<Mutex<HashMap<&'static str, regex::Regex>>> =
         LazyLock::new(Mutex::default);
-    let mut compiled = COMPILED.lock().unwrap_or_else(|e| e.into_inner());
+    let mut compiled = COMPILED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let re = compiled.entry(pattern).or_insert_with(|| {
         regex::Regex::new(&format!("^(?:{pattern})$")).expect("schema name patterns compile")
     });
@@ -336,7 +338,11 @@ impl Field {
         };
         if !self.allowed.is_empty() && !self.allowed.contains(&text.as_str()) {
             let list: Vec<String> = match v {
-                Value::Int(_) => self.allowed.iter().map(|a| a.to_string()).collect(),
+                Value::Int(_) => self
+                    .allowed
+                    .iter()
+                    .map(std::string::ToString::to_string)
+                    .collect(),
                 _ => self.allowed.iter().map(|a| format!("{a:?}")).collect(),
             };
             let (shown, hint) = match v {
@@ -561,7 +567,7 @@ impl Type {
             }
             (Type::Object(fields), Value::Map(m)) => {
                 let mut out = BTreeMap::new();
-                for f in fields.iter() {
+                for f in *fields {
                     let v = match (m.get(f.name), f.default) {
                         (Some(v), _) if !v.is_null() => f.ty.normalize(v),
                         (_, Some(d)) => d.value(),
@@ -572,8 +578,7 @@ impl Type {
                 Value::Map(out)
             }
             (Type::Json, Value::Str(s)) => serde_json::from_str::<serde_json::Value>(s)
-                .map(|j| Value::from_json(&j))
-                .unwrap_or_else(|_| v.clone()),
+                .map_or_else(|_| v.clone(), |j| Value::from_json(&j)),
             _ => v.clone(),
         }
     }
@@ -583,16 +588,15 @@ impl Type {
 /// required fields of a table with named fields.
 fn object_problems(fields: &[Field], m: &BTreeMap<String, Value>, p: &mut Problems) {
     for (k, item) in m {
-        match fields.iter().find(|f| f.name == *k) {
-            Some(f) => p.at(Step::Key(k.clone()), |p| f.collect(item, p)),
-            None => {
-                let names = fields.iter().map(|f| f.name);
-                p.out.push(Invalid {
-                    path: p.path.clone(),
-                    key: Some(k.clone()),
-                    message: format!("unknown field `{k}`{}", did_you_mean(k, names)),
-                });
-            }
+        if let Some(f) = fields.iter().find(|f| f.name == *k) {
+            p.at(Step::Key(k.clone()), |p| f.collect(item, p));
+        } else {
+            let names = fields.iter().map(|f| f.name);
+            p.out.push(Invalid {
+                path: p.path.clone(),
+                key: Some(k.clone()),
+                message: format!("unknown field `{k}`{}", did_you_mean(k, names)),
+            });
         }
     }
     for f in fields.iter().filter(|f| f.required) {

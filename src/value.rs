@@ -134,8 +134,7 @@ impl Value {
             J::Bool(b) => Value::Bool(*b),
             J::Number(n) => n
                 .as_i64()
-                .map(Value::Int)
-                .unwrap_or_else(|| Value::Float(n.as_f64().unwrap_or(0.0))),
+                .map_or_else(|| Value::Float(n.as_f64().unwrap_or(0.0)), Value::Int),
             J::String(s) => Value::Str(s.clone()),
             J::Array(a) => Value::List(a.iter().map(Value::from_json).collect()),
             J::Object(o) if o.len() == 1 && o.get(UNKNOWN_KEY) == Some(&J::Bool(true)) => {

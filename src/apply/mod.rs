@@ -120,7 +120,7 @@ impl Executor<'_> {
                     self.record_created(first, &mut created_rx, state).await?;
                 }
                 _ = ticker.tick() => self.still_running(&sched),
-                _ = &mut stop, if !report.interrupted => {
+                () = &mut stop, if !report.interrupted => {
                     report.interrupted = true;
                     self.ui.event(Event::Interrupted);
                 }

@@ -54,7 +54,8 @@ pub(super) fn record_pending(change: &Change, state: &mut State) {
 /// The deletion policy to remember in the state: only one that differs from
 /// the kind's default.
 fn recorded_policy(change: &Change) -> Option<DeletionPolicy> {
-    let default = kinds::lookup(&change.kind).map(|k| k.default_deletion_policy());
+    let default =
+        kinds::lookup(&change.kind).map(super::super::kinds::Kind::default_deletion_policy);
     (Some(change.deletion_policy) != default).then_some(change.deletion_policy)
 }
 

@@ -450,7 +450,7 @@ impl Task {
     async fn read_back(&self, cx: Ctx<'_>, id: &str) -> Result<Attrs, ApiError> {
         let ids = [id.to_owned()];
         let waiter = Waiter {
-            timeout: self.timeouts.create.min(Duration::from_secs(60)),
+            timeout: self.timeouts.create.min(Duration::from_mins(1)),
             ..Waiter::new(Duration::ZERO)
         };
         waiter

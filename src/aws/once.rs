@@ -88,7 +88,10 @@ impl Intercept for SendCreatesOnce {
         ) {
             return Ok(());
         }
-        let attempts = cfg.load::<RequestAttempts>().map_or(1, |a| a.attempts());
+        let attempts = cfg.load::<RequestAttempts>().map_or(
+            1,
+            aws_smithy_runtime_api::client::retries::RequestAttempts::attempts,
+        );
         let capped = cfg
             .load::<RetryConfig>()
             .cloned()

@@ -33,7 +33,9 @@ static COUNTERS: LazyLock<Mutex<Counters>> = LazyLock::new(Mutex::default);
 
 fn counters() -> std::sync::MutexGuard<'static, Counters> {
     // A panic elsewhere cannot make counts unusable.
-    COUNTERS.lock().unwrap_or_else(|e| e.into_inner())
+    COUNTERS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 tokio::task_local! {

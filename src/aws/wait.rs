@@ -127,7 +127,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn waits_through_pending_states_until_available() {
-        let w = Waiter::new(Duration::from_secs(60));
+        let w = Waiter::new(Duration::from_mins(1));
         let got = w
             .until("thing", scripted(&["pending", "pending", "available"]))
             .await;
@@ -136,7 +136,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_failed_state_stops_the_wait_with_its_name() {
-        let w = Waiter::new(Duration::from_secs(60));
+        let w = Waiter::new(Duration::from_mins(1));
         let err = w
             .until("thing", scripted(&["pending", "failed"]))
             .await

@@ -58,7 +58,7 @@ fn parse(file: &Path, text: &str) -> anyhow::Result<Vec<(PathBuf, String)>> {
     let base = file.parent().unwrap_or(Path::new(""));
     let mut dirs = Vec::new();
     let mut listed = false;
-    for (k, v) in doc.get_ref().iter() {
+    for (k, v) in doc.get_ref() {
         let key = k.get_ref().as_ref();
         if key != "stacks" {
             let hint = did_you_mean(key, ["stacks"]);
@@ -75,7 +75,7 @@ fn parse(file: &Path, text: &str) -> anyhow::Result<Vec<(PathBuf, String)>> {
             );
         };
         listed = true;
-        for item in items.iter() {
+        for item in items {
             let DeValue::String(dir) = item.get_ref() else {
                 bail!(
                     "{}: `stacks`: expected a directory name, found {}",
@@ -160,7 +160,7 @@ mod tests {
         let a = here.path().join("a");
         std::fs::create_dir(&a).unwrap();
         let args = |stacks: Vec<PathBuf>| WatchArgs {
-            interval: std::time::Duration::from_secs(60),
+            interval: std::time::Duration::from_mins(1),
             correct: false,
             once: true,
             summary_markdown: None,

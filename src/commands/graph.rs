@@ -13,7 +13,7 @@ pub fn run(global: &Global, args: &GraphArgs) -> anyhow::Result<i32> {
     let config = super::load_config(global)?;
     let graph = &config.graph;
     // Reversed so that arrows read "depends on", as in `depends_on`.
-    let mut g = graph.dag.map(|_, a| a.clone(), |_, _| "");
+    let mut g = graph.dag.map(|_, a| a.clone(), |_, ()| "");
     g.reverse();
     let dot = format!("{}", Dot::with_config(&g, &[DotConfig::EdgeNoLabel]));
     let format = match args.format {

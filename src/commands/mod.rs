@@ -124,20 +124,20 @@ fn ask_hidden(question: &str) -> Option<String> {
     // zeroed struct filled by tcgetattr before use.
     let saved = unsafe {
         let mut t: libc::termios = std::mem::zeroed();
-        if libc::tcgetattr(fd, &mut t) != 0 {
+        if libc::tcgetattr(fd, &raw mut t) != 0 {
             return None;
         }
         let saved = t;
         t.c_lflag &= !libc::ECHO;
         t.c_lflag |= libc::ECHONL;
-        libc::tcsetattr(fd, libc::TCSANOW, &t);
+        libc::tcsetattr(fd, libc::TCSANOW, &raw const t);
         saved
     };
     let mut line = String::new();
     let read = stdin.lock().read_line(&mut line);
     // SAFETY: restores the settings read above.
     unsafe {
-        libc::tcsetattr(fd, libc::TCSANOW, &saved);
+        libc::tcsetattr(fd, libc::TCSANOW, &raw const saved);
     }
     read.ok().filter(|n| *n > 0)?;
     Some(line.trim_end_matches(['\n', '\r']).to_owned())
@@ -249,8 +249,8 @@ impl Session {
     pub async fn open(global: &Global) -> anyhow::Result<Session> {
         // The state is opened (and locked) first when the desired state
         // persists variables: their values come from it.
-        let (config, store, loaded) = match config::locate(&global.desired) {
-            Some((stack, backend, true)) => {
+        let (config, store, loaded) =
+            if let Some((stack, backend, true)) = config::locate(&global.desired) {
                 let store = open_store_of(global, &stack, backend.as_ref()).await?;
                 let loaded = store.load().await?;
                 let persisted = loaded
@@ -266,14 +266,12 @@ impl Session {
                     }
                 };
                 (config, store, loaded)
-            }
-            _ => {
+            } else {
                 let config = load_config_with(global, &BTreeMap::new())?;
                 let store = open_store(global, &config).await?;
                 let loaded = store.load().await?;
                 (config, store, loaded)
-            }
-        };
+            };
         let state = match loaded {
             Some(s) if s.stack != config.stack => bail!(
                 "the state {} belongs to stack `{}`, but the desired state is stack `{}`",

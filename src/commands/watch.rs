@@ -28,7 +28,7 @@ use crate::ui::Ui;
 use super::{PlanOptions, Session};
 
 /// The longest pause after repeated failures.
-const MAX_BACKOFF: Duration = Duration::from_secs(3600);
+const MAX_BACKOFF: Duration = Duration::from_hours(1);
 
 #[derive(Default)]
 struct Cycle {
@@ -147,8 +147,8 @@ async fn watch_stack(
         }
         let pause = pause(args.interval, failures, started.elapsed());
         tokio::select! {
-            _ = tokio::time::sleep(pause) => {}
-            _ = shutdown::wait() => return 0,
+            () = tokio::time::sleep(pause) => {}
+            () = shutdown::wait() => return 0,
         }
     }
 }

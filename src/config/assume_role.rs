@@ -77,7 +77,7 @@ pub(super) fn parse(
         session_name: None,
     };
     let mut role_arn = None;
-    for (k, v) in t.iter() {
+    for (k, v) in t {
         let key = k.get_ref().as_ref();
         if !FIELDS.contains(&key) {
             let hint = did_you_mean(key, FIELDS);

@@ -163,12 +163,11 @@ impl<'a> Expander<'a> {
                 ..bare_clone(&bare)
             };
             let insts = self.instances_of(&sc, &call.meta, &what);
-            let child = match self.module_def(call, &name) {
-                Some(c) => c,
-                None => {
-                    modules.insert(name, Vec::new());
-                    continue;
-                }
+            let child = if let Some(c) = self.module_def(call, &name) {
+                c
+            } else {
+                modules.insert(name, Vec::new());
+                continue;
             };
             let mut outs = Vec::new();
             for inst in insts {
@@ -252,7 +251,7 @@ impl<'a> Expander<'a> {
 
     fn resource_instance(&mut self, sc: &Scope, raw: &Raw, address: String) -> Option<Raw> {
         let mut attrs = raw.attrs.clone();
-        for (name, value) in attrs.iter_mut() {
+        for (name, value) in &mut attrs {
             let loc = &raw.attr_locs[name];
             match rewrite_value(sc, value) {
                 Ok(v) => *value = v,
@@ -596,17 +595,14 @@ impl<'a> Expander<'a> {
             if out.contains_key(var) || call.args.contains_key(var) {
                 continue;
             }
-            match &decl.default {
-                Some(d) => {
-                    out.insert(var.clone(), Expr::Lit(d.clone()));
-                }
-                None => {
-                    self.problem(
-                        &call.loc,
-                        format!("module `{name}`: missing variable `{var}` (declared by {} without a default)", call.source),
-                    );
-                    ok = false;
-                }
+            if let Some(d) = &decl.default {
+                out.insert(var.clone(), Expr::Lit(d.clone()));
+            } else {
+                self.problem(
+                    &call.loc,
+                    format!("module `{name}`: missing variable `{var}` (declared by {} without a default)", call.source),
+                );
+                ok = false;
             }
         }
         ok.then_some(out)
@@ -698,24 +694,21 @@ fn rewrite_value(sc: &Scope, t: &Template) -> Result<Template, (usize, String)> 
 fn value_expr(t: &Template) -> Result<Expr, String> {
     Ok(match t {
         Template::Lit(v) => Expr::Lit(v.clone()),
-        Template::Text(parts) => match parts.as_slice() {
-            [Part::Expr(e, _)] => e.clone(),
-            _ => {
-                // "a-${x}" is format("a-%s", x).
-                let mut fmt = String::new();
-                let mut args = Vec::new();
-                for p in parts {
-                    match p {
-                        Part::Lit(l) => fmt.push_str(&l.replace('%', "%%")),
-                        Part::Expr(e, _) => {
-                            fmt.push_str("%s");
-                            args.push(e.clone());
-                        }
+        Template::Text(parts) => if let [Part::Expr(e, _)] = parts.as_slice() { e.clone() } else {
+            // "a-${x}" is format("a-%s", x).
+            let mut fmt = String::new();
+            let mut args = Vec::new();
+            for p in parts {
+                match p {
+                    Part::Lit(l) => fmt.push_str(&l.replace('%', "%%")),
+                    Part::Expr(e, _) => {
+                        fmt.push_str("%s");
+                        args.push(e.clone());
                     }
                 }
-                args.insert(0, Expr::Lit(Value::Str(fmt)));
-                Expr::Call("format".into(), args)
             }
+            args.insert(0, Expr::Lit(Value::Str(fmt)));
+            Expr::Call("format".into(), args)
         },
         Template::List(l) => Expr::List(l.iter().map(value_expr).collect::<Result<_, _>>()?),
         Template::Map(m) => Expr::Map(
@@ -863,13 +856,14 @@ fn rewrite_path(sc: &Scope, steps: &[Step]) -> Result<Expr, String> {
                 sc.def.check_ref(&Ref::Var(n), &sc.def.resources)?;
                 keep_path(sc, steps)
             }
-            Some(vars) => match vars.get(&n) {
-                Some(e) => with_rest(sc, e.clone(), rest),
-                None => {
+            Some(vars) => {
+                if let Some(e) = vars.get(&n) {
+                    with_rest(sc, e.clone(), rest)
+                } else {
                     let hint = did_you_mean(&n, vars.keys().map(String::as_str));
                     Err(format!("reference to undeclared variable `var.{n}`{hint}"))
                 }
-            },
+            }
         },
         Bound::Ref(r @ Ref::Lookup { .. }, _) => {
             if sc.vars.is_some() {
@@ -988,12 +982,11 @@ fn rewrite_module_output(
             .iter()
             .find(|(k, _)| k == key)
             .ok_or("no such instance")?;
-        match o.get(output) {
-            Some(e) => with_rest(sc, e.clone(), rest),
-            None => {
-                let hint = did_you_mean(output, o.keys().map(String::as_str));
-                Err(format!("module `{m}` has no output `{output}`{hint}"))
-            }
+        if let Some(e) = o.get(output) {
+            with_rest(sc, e.clone(), rest)
+        } else {
+            let hint = did_you_mean(output, o.keys().map(String::as_str));
+            Err(format!("module `{m}` has no output `{output}`{hint}"))
         }
     };
     match select(sc, &format!("module.{m}"), &keys, index)? {

@@ -351,7 +351,7 @@ impl Loader {
         const FIELDS: [&str; 5] = ["type", "bucket", "key", "region", "assume_role"];
         let mut fields: BTreeMap<&str, String> = BTreeMap::new();
         let mut role = None;
-        for (k, v) in t.iter() {
+        for (k, v) in t {
             let key = k.get_ref().as_ref();
             if key == "assume_role" {
                 role = self.assume_role(lines, v, "backend");
@@ -399,9 +399,10 @@ impl Loader {
                 return;
             }
         }
-        let mut get = |f: &str| match fields.get(f).filter(|v| !v.is_empty()) {
-            Some(v) => Some(v.clone()),
-            None => {
+        let mut get = |f: &str| {
+            if let Some(v) = fields.get(f).filter(|v| !v.is_empty()) {
+                Some(v.clone())
+            } else {
                 self.problems.push(Problem {
                     loc: Some(loc.clone()),
                     message: format!("[backend] of type \"s3\" is missing required field `{f}`"),
@@ -438,7 +439,7 @@ impl Loader {
         let Some(t) = self.table(lines, value, "[lookups]") else {
             return;
         };
-        for (k, v) in t.iter() {
+        for (k, v) in t {
             let name = k.get_ref().to_string();
             let loc = lines.loc(k.span().start);
             let Some(body) = self.table(lines, v, &format!("lookup `{name}`")) else {
@@ -449,7 +450,7 @@ impl Loader {
                     .find(|(k, _)| k.get_ref().as_ref() == f)
                     .map(|(_, v)| to_value(v.get_ref()))
             };
-            for (k, _) in body.iter() {
+            for (k, _) in body {
                 let key = k.get_ref().as_ref();
                 if !["type", "name"].contains(&key) {
                     let hint = did_you_mean(key, ["type", "name"]);
@@ -542,7 +543,7 @@ impl Loader {
                 return;
             }
         };
-        for (key, value) in doc.iter() {
+        for (key, value) in &doc {
             let key_loc = lines.loc(key.span().start);
             let name = key.get_ref().as_ref();
             match name {
@@ -567,7 +568,7 @@ impl Loader {
         };
         let mut name = None;
         let mut region = None;
-        for (k, v) in t.iter() {
+        for (k, v) in t {
             let kloc = lines.loc(k.span().start);
             match (k.get_ref().as_ref(), v.get_ref()) {
                 ("name", DeValue::String(s)) => name = Some(s.to_string()),
@@ -582,7 +583,7 @@ impl Loader {
                 ),
                 (other, _) => {
                     let hint = did_you_mean(other, ["name", "region", "assume_role"]);
-                    self.problem(kloc, format!("unknown field `{other}` in [stack]{hint}"))
+                    self.problem(kloc, format!("unknown field `{other}` in [stack]{hint}"));
                 }
             }
         }
@@ -632,7 +633,7 @@ impl Loader {
         let Some(t) = self.table(lines, value, "[variables]") else {
             return;
         };
-        for (k, v) in t.iter() {
+        for (k, v) in t {
             let name = k.get_ref().to_string();
             let loc = lines.loc(k.span().start);
             let Some(decl) = self.table(lines, v, &format!("variable `{name}`")) else {
@@ -675,7 +676,7 @@ impl Loader {
         let Some(t) = self.table(lines, value, "[modules]") else {
             return;
         };
-        for (k, v) in t.iter() {
+        for (k, v) in t {
             let name = k.get_ref().to_string();
             let loc = lines.loc(k.span().start);
             let Some(body) = self.table(lines, v, &format!("module `{name}`")) else {
@@ -692,7 +693,7 @@ impl Loader {
                 meta: expand::Meta::default(),
                 loc: loc.clone(),
             };
-            for (k, v) in body.iter() {
+            for (k, v) in body {
                 let key = k.get_ref().to_string();
                 let vloc = lines.loc(v.span().start);
                 let value = to_value(v.get_ref());
@@ -741,7 +742,7 @@ impl Loader {
         let Some(t) = self.table(lines, value, "[outputs]") else {
             return;
         };
-        for (k, v) in t.iter() {
+        for (k, v) in t {
             let loc = lines.loc(v.span().start);
             let name = k.get_ref().to_string();
             if self.outputs.contains_key(&name) {
@@ -762,7 +763,7 @@ impl Loader {
         let Some(t) = self.table(lines, value, &format!("[{kind_name}]")) else {
             return;
         };
-        for (k, v) in t.iter() {
+        for (k, v) in t {
             let name = k.get_ref().to_string();
             let address = format!("{kind_name}.{name}");
             let loc = lines.loc(k.span().start);
@@ -819,8 +820,9 @@ impl Loader {
                 Err(m) => self.problem(vloc, format!("{address}: timeouts: {m}")),
             },
             _ => match Lifecycle::parse(&value) {
-                Ok(l) if l.deletion_policy == Some(DeletionPolicy::Snapshot)
-                    && !raw.kind.can_snapshot() =>
+                Ok(l)
+                    if l.deletion_policy == Some(DeletionPolicy::Snapshot)
+                        && !raw.kind.can_snapshot() =>
                 {
                     self.problem(
                         vloc,
@@ -828,7 +830,7 @@ impl Loader {
                             "{address}: lifecycle: kind `{}` has no snapshots; deletion_policy must be \"delete\" or \"retain\"",
                             raw.kind.schema().kind
                         ),
-                    )
+                    );
                 }
                 Ok(l) => {
                     raw.lifecycle = Lifecycle {
@@ -860,7 +862,7 @@ impl Loader {
             meta: expand::Meta::default(),
             loc: loc.clone(),
         };
-        for (k, v) in body.iter() {
+        for (k, v) in body {
             let key = k.get_ref().as_ref();
             let kloc = lines.loc(k.span().start);
             let vloc = lines.loc(v.span().start);
@@ -980,17 +982,16 @@ impl Loader {
     /// The stack's name and region; a missing `[stack]` is a problem unless
     /// another one explains it.
     fn take_stack(&mut self) -> (String, String) {
-        match self.stack.take() {
-            Some((n, r, _)) => (n, r),
-            None => {
-                if self.problems.is_empty() {
-                    self.problems.push(Problem {
-                        loc: None,
-                        message: "no [stack] table: name the stack and its region, e.g. [stack] name = \"web\" region = \"us-east-1\"".into(),
-                    });
-                }
-                (String::new(), String::new())
+        if let Some((n, r, _)) = self.stack.take() {
+            (n, r)
+        } else {
+            if self.problems.is_empty() {
+                self.problems.push(Problem {
+                    loc: None,
+                    message: "no [stack] table: name the stack and its region, e.g. [stack] name = \"web\" region = \"us-east-1\"".into(),
+                });
             }
+            (String::new(), String::new())
         }
     }
 
@@ -1192,14 +1193,12 @@ fn to_value(v: &DeValue) -> Value {
                 .trim_start_matches("0b"),
             i.radix(),
         )
-        .map(Value::Int)
-        .unwrap_or_else(|_| Value::Str(i.as_str().to_owned())),
+        .map_or_else(|_| Value::Str(i.as_str().to_owned()), Value::Int),
         DeValue::Float(f) => f
             .as_str()
             .replace('_', "")
             .parse()
-            .map(Value::Float)
-            .unwrap_or(Value::Null),
+            .map_or(Value::Null, Value::Float),
         DeValue::Boolean(b) => Value::Bool(*b),
         DeValue::Datetime(d) => Value::Str(d.to_string()),
         DeValue::Array(a) => Value::List(a.iter().map(|i| to_value(i.get_ref())).collect()),
@@ -1237,11 +1236,11 @@ mod tests {
         let r = &c.resources["nat_gateway.a"];
         assert!(r.lifecycle.prevent_destroy);
         let t = r.lifecycle.timeouts;
-        assert_eq!(t.create, Some(Duration::from_secs(45 * 60)));
+        assert_eq!(t.create, Some(Duration::from_mins(45)));
         assert_eq!(t.update, None);
-        assert_eq!(t.delete, Some(Duration::from_secs(90 * 60)));
+        assert_eq!(t.delete, Some(Duration::from_mins(90)));
         let merged = r.kind.timeouts().with(&t);
-        assert_eq!(merged.create, Duration::from_secs(45 * 60));
+        assert_eq!(merged.create, Duration::from_mins(45));
         assert_eq!(merged.update, r.kind.timeouts().update);
     }
 

@@ -425,13 +425,13 @@ mod tests {
             stack: "t",
         };
         let nat = lookup("nat_gateway").unwrap();
-        assert_eq!(cx.timeouts(nat).delete, Duration::from_secs(30 * 60));
+        assert_eq!(cx.timeouts(nat).delete, Duration::from_mins(30));
         let own = Timeouts::minutes(45, 10, 90);
         let inside = with_timeouts(own, async { cx.timeouts(nat) }).await;
-        assert_eq!(inside.create, Duration::from_secs(45 * 60));
-        assert_eq!(inside.delete, Duration::from_secs(90 * 60));
+        assert_eq!(inside.create, Duration::from_mins(45));
+        assert_eq!(inside.delete, Duration::from_mins(90));
         // Only inside that operation.
-        assert_eq!(cx.timeouts(nat).create, Duration::from_secs(10 * 60));
+        assert_eq!(cx.timeouts(nat).create, Duration::from_mins(10));
     }
 
     #[test]

@@ -255,7 +255,7 @@ fn deletion_policy(
     lifecycle
         .and_then(|l| l.deletion_policy)
         .or(recorded)
-        .or_else(|| kinds::lookup(kind).map(|k| k.default_deletion_policy()))
+        .or_else(|| kinds::lookup(kind).map(super::super::kinds::Kind::default_deletion_policy))
         .unwrap_or_default()
 }
 
@@ -336,22 +336,19 @@ fn plan_one(
         // Nothing to apply, so nothing to evaluate again at apply time.
         change.config = None;
     }
-    change.after = Some(match change.action {
-        Action::Replace => {
-            let after = fresh(r, desired, &state.stack);
-            diffs.extend(replacement_diffs(schema, desired, &live_attrs, &after));
-            after
-        }
-        _ => {
-            let mut after = live_attrs.clone();
-            after.extend(desired.iter().map(|(k, v)| (k.clone(), v.clone())));
-            if change.action == Action::Update {
-                for f in r.kind.changed_by_update() {
-                    after.insert((*f).to_owned(), Value::Unknown);
-                }
+    change.after = Some(if change.action == Action::Replace {
+        let after = fresh(r, desired, &state.stack);
+        diffs.extend(replacement_diffs(schema, desired, &live_attrs, &after));
+        after
+    } else {
+        let mut after = live_attrs.clone();
+        after.extend(desired.iter().map(|(k, v)| (k.clone(), v.clone())));
+        if change.action == Action::Update {
+            for f in r.kind.changed_by_update() {
+                after.insert((*f).to_owned(), Value::Unknown);
             }
-            after
         }
+        after
     });
     diffs.sort_by(|a, b| a.name.cmp(&b.name));
     change.diffs = diffs;
@@ -392,7 +389,7 @@ fn new_change(r: &Resource, existing: Option<&ResourceState>) -> Change {
 /// does, the generated name where the kind names it.
 fn fresh(r: &Resource, desired: &Attrs, stack: &str) -> Attrs {
     let mut after = desired.clone();
-    for f in r.kind.schema().fields.iter() {
+    for f in r.kind.schema().fields {
         let unset = match f.when_unset {
             Unset::Null if !f.computed => Value::Null,
             Unset::Filled | Unset::Null => Value::Unknown,

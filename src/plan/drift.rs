@@ -106,20 +106,17 @@ pub fn drift(
 /// resources forgotten. Returns how many changed.
 pub fn record(state: &mut State, live: &Live) -> usize {
     let mut n = 0;
-    state
-        .resources
-        .retain(|address, rs| match live.get(address) {
-            Some(Some(now)) => {
-                if rs.set_live(now) {
-                    n += 1;
-                }
-                true
-            }
-            _ => {
+    state.resources.retain(|address, rs| {
+        if let Some(Some(now)) = live.get(address) {
+            if rs.set_live(now) {
                 n += 1;
-                false
             }
-        });
+            true
+        } else {
+            n += 1;
+            false
+        }
+    });
     n
 }
 

@@ -72,9 +72,8 @@ pub fn markdown(plan: &Plan, limit: usize) -> String {
     if left_out > 0 {
         let _ = writeln!(
             out,
-            "\n> [!NOTE]\n> The plan was cut to fit a pull-request comment ({} characters at most): \
-             {left_out} of {total} resources' diffs are left out. Run `reconcile plan` to see them all.",
-            COMMENT_LIMIT
+            "\n> [!NOTE]\n> The plan was cut to fit a pull-request comment ({COMMENT_LIMIT} characters at most): \
+             {left_out} of {total} resources' diffs are left out. Run `reconcile plan` to see them all."
         );
     }
     out

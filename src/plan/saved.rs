@@ -117,7 +117,7 @@ pub fn save(path: &Path, config: &Config, plan: &Plan) -> anyhow::Result<()> {
             .with_context(|| format!("writing the plan to {}", path.display()))?
     };
     f.write_all(text.as_bytes())
-        .and_then(|_| f.write_all(b"\n"))
+        .and_then(|()| f.write_all(b"\n"))
         .with_context(|| format!("writing the plan to {}", path.display()))?;
     Ok(())
 }

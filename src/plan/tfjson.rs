@@ -171,7 +171,7 @@ fn split_unknown(v: &Value) -> (J, Option<J>) {
 /// groups are `security_groups`, inline policies are `inline_policy`
 /// blocks of `name` and `policy`, a load balancer's scheme is `internal`.
 fn reshape(kind: &str, values: &mut Map<String, J>, unknown: &mut Map<String, J>) {
-    let schema = crate::kinds::lookup(kind).map(|k| k.schema());
+    let schema = crate::kinds::lookup(kind).map(super::super::kinds::Kind::schema);
     for (name, v) in values.iter_mut() {
         let ty = schema.and_then(|s| s.field(name)).map(|f| &f.ty);
         if matches!(ty, Some(Type::Json)) && !unknown.contains_key(name) && !v.is_null() {

@@ -107,9 +107,7 @@ pub fn shown(f: &Field, record: &str) -> Value {
     if f.sensitive {
         return Value::str(record);
     }
-    serde_json::from_str(record)
-        .map(|j| Value::from_json(&j))
-        .unwrap_or_else(|_| Value::str(record))
+    serde_json::from_str(record).map_or_else(|_| Value::str(record), |j| Value::from_json(&j))
 }
 
 /// `<state dir>/.reconcile-key`.

@@ -54,8 +54,8 @@ impl LocalStore {
         }
         let me = serde_json::to_string(&LockInfo::mine()).unwrap_or_default();
         lock.set_len(0)
-            .and_then(|_| lock.rewind())
-            .and_then(|_| lock.write_all(me.as_bytes()))
+            .and_then(|()| lock.rewind())
+            .and_then(|()| lock.write_all(me.as_bytes()))
             .map_err(unwritable)?;
         Ok(LocalStore {
             path: path.to_owned(),
@@ -83,7 +83,7 @@ impl LocalStore {
         {
             let mut f = File::create(&tmp).map_err(unwritable)?;
             f.write_all(text.as_bytes())
-                .and_then(|_| f.write_all(b"\n"))
+                .and_then(|()| f.write_all(b"\n"))
                 .map_err(unwritable)?;
             f.sync_all().map_err(unwritable)?;
         }

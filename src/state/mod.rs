@@ -346,7 +346,7 @@ pub fn mask(state: &mut State, config: &Config, fp: &Fingerprinter) {
     for (address, rs) in state.resources.iter_mut().chain(state.deposed.iter_mut()) {
         let from_vars = config.resources.get(address).map(|r| &r.sensitive_attrs);
         let kind = crate::kinds::lookup(&rs.kind);
-        for (name, v) in rs.attributes.iter_mut() {
+        for (name, v) in &mut rs.attributes {
             let by_kind = kind
                 .and_then(|k| k.schema().field(name))
                 .is_some_and(|f| f.sensitive);
@@ -355,7 +355,7 @@ pub fn mask(state: &mut State, config: &Config, fp: &Fingerprinter) {
             }
         }
     }
-    for (name, v) in state.outputs.iter_mut() {
+    for (name, v) in &mut state.outputs {
         if config.is_sensitive_output(name) {
             hide(v);
         }

@@ -124,7 +124,10 @@ async fn the_fargate_stack_is_created_planned_clean_updated_and_destroyed() {
         .await
         .unwrap();
     assert_eq!(
-        old.task_definition().unwrap().status().map(|s| s.as_str()),
+        old.task_definition()
+            .unwrap()
+            .status()
+            .map(aws_sdk_ecs::types::TaskDefinitionStatus::as_str),
         Some("INACTIVE")
     );
     reconcile(

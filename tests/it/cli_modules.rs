@@ -61,7 +61,7 @@ async fn the_reference_architecture_as_modules_applies_plans_clean_grows_and_des
     let mut paths: Vec<String> = rules
         .rules()
         .iter()
-        .flat_map(|r| r.conditions())
+        .flat_map(aws_sdk_elasticloadbalancingv2::types::Rule::conditions)
         .flat_map(|c| {
             c.values().iter().cloned().chain(
                 c.path_pattern_config()

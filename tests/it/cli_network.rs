@@ -214,7 +214,7 @@ async fn ingress_ports(emu: &Emulator, group_id: &str) -> BTreeSet<i32> {
     out.security_groups()[0]
         .ip_permissions()
         .iter()
-        .filter_map(|p| p.from_port())
+        .filter_map(aws_sdk_ec2::types::IpPermission::from_port)
         .collect()
 }
 

@@ -205,7 +205,7 @@ async fn watch_once_reports_out_of_band_changes_corrects_them_and_then_reports_n
     let ports: Vec<i32> = group.security_groups()[0]
         .ip_permissions()
         .iter()
-        .filter_map(|p| p.from_port())
+        .filter_map(aws_sdk_ec2::types::IpPermission::from_port)
         .collect();
     assert_eq!(ports, vec![80]);
     let svc = ecs

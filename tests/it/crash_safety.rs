@@ -139,12 +139,11 @@ async fn apply_and_destroy_killed_at_any_moment_converge_without_duplicates() {
             kills += 1;
         }
         let run = reconcile(&emu, &ws, &["destroy", "--auto-approve"]);
-        if run.code != 0 {
-            panic!(
-                "round {round}: destroy failed; in the emulator: {}\n{run}",
-                ec2_leftovers(&emu).await
-            );
-        }
+        assert!(
+            run.code == 0,
+            "round {round}: destroy failed; in the emulator: {}\n{run}",
+            ec2_leftovers(&emu).await
+        );
         let left = tagged_copies(&emu).await;
         assert!(left.is_empty(), "round {round}: left behind {left:?}");
     }

@@ -19,9 +19,9 @@ fn expectations(path: &Path) -> Vec<String> {
             for e in std::fs::read_dir(&d).unwrap() {
                 let p = e.unwrap().path();
                 if p.is_dir() {
-                    dirs.push(p)
+                    dirs.push(p);
                 } else {
-                    all.push(p)
+                    all.push(p);
                 }
             }
         }

@@ -350,19 +350,16 @@ async fn an_ec2_backed_cluster_is_applied_changed_and_destroyed_without_leftover
         .auto_scaling_group_name(&group_name)
         .send()
         .await;
-    match refreshes {
-        Ok(out) => {
-            run.expect_success();
-            assert_eq!(out.instance_refreshes().len(), 1, "{out:?}");
-        }
-        Err(_) => {
-            assert_ne!(run.code, 0, "{run}");
-            assert!(
-                run.stderr
-                    .contains("starting an instance refresh of cap-nodes"),
-                "{run}"
-            );
-        }
+    if let Ok(out) = refreshes {
+        run.expect_success();
+        assert_eq!(out.instance_refreshes().len(), 1, "{out:?}");
+    } else {
+        assert_ne!(run.code, 0, "{run}");
+        assert!(
+            run.stderr
+                .contains("starting an instance refresh of cap-nodes"),
+            "{run}"
+        );
     }
     // Clean, or (where the refresh could not start) the refresh still owed:
     // the next apply tries again rather than forget it.
@@ -418,7 +415,7 @@ async fn an_ec2_backed_cluster_is_applied_changed_and_destroyed_without_leftover
         )),
         "{run}"
     );
-    assert!(started.elapsed() < Duration::from_secs(120), "{run}");
+    assert!(started.elapsed() < Duration::from_mins(2), "{run}");
     assert!(aws.group(&group_name).await.is_none());
     let templates = aws.ec2.describe_launch_templates().send().await.unwrap();
     assert!(templates.launch_templates().is_empty(), "{templates:?}");
@@ -430,10 +427,10 @@ async fn an_ec2_backed_cluster_is_applied_changed_and_destroyed_without_leftover
         .await
         .unwrap();
     assert!(
-        providers
-            .capacity_providers()
-            .iter()
-            .all(|p| p.status().map(|s| s.as_str()) == Some("INACTIVE")),
+        providers.capacity_providers().iter().all(|p| p
+            .status()
+            .map(aws_sdk_ecs::types::CapacityProviderStatus::as_str)
+            == Some("INACTIVE")),
         "{providers:?}"
     );
     let clusters = aws
@@ -471,8 +468,12 @@ async fn an_ec2_backed_cluster_is_applied_changed_and_destroyed_without_leftover
         instances
             .reservations()
             .iter()
-            .flat_map(|r| r.instances())
-            .all(|i| i.state().and_then(|s| s.name()).map(|n| n.as_str()) == Some("terminated")),
+            .flat_map(aws_sdk_ec2::types::Reservation::instances)
+            .all(|i| i
+                .state()
+                .and_then(|s| s.name())
+                .map(aws_sdk_ec2::types::InstanceStateName::as_str)
+                == Some("terminated")),
         "{instances:?}"
     );
 }
@@ -636,8 +637,12 @@ async fn launch_templates_groups_and_providers_are_found_by_address_and_deleted_
         instances
             .reservations()
             .iter()
-            .flat_map(|r| r.instances())
-            .all(|i| i.state().and_then(|s| s.name()).map(|n| n.as_str()) == Some("terminated")),
+            .flat_map(aws_sdk_ec2::types::Reservation::instances)
+            .all(|i| i
+                .state()
+                .and_then(|s| s.name())
+                .map(aws_sdk_ec2::types::InstanceStateName::as_str)
+                == Some("terminated")),
         "protected instances are terminated too: {instances:?}"
     );
 }

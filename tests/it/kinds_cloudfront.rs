@@ -43,7 +43,7 @@ async fn distributions(emu: &Emulator) -> Vec<(String, String, String, bool)> {
     let mut out = Vec::new();
     for s in list
         .distribution_list()
-        .map(|l| l.items())
+        .map(aws_sdk_cloudfront::types::DistributionList::items)
         .unwrap_or_default()
     {
         let got = cf.get_distribution().id(s.id()).send().await.unwrap();

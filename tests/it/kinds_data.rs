@@ -486,7 +486,10 @@ async fn kms_key_and_alias_lifecycle() {
     reconcile(&emu, &ws, &["destroy", "--auto-approve"]).expect_success();
     let meta = kms.describe_key().key_id(&key).send().await.unwrap();
     assert_eq!(
-        meta.key_metadata().unwrap().key_state().map(|s| s.as_str()),
+        meta.key_metadata()
+            .unwrap()
+            .key_state()
+            .map(aws_sdk_kms::types::KeyState::as_str),
         Some("PendingDeletion")
     );
     let aliases = kms.list_aliases().send().await.unwrap();

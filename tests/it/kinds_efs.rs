@@ -107,7 +107,7 @@ async fn an_encrypted_file_system_with_mount_targets_is_applied_changed_and_dest
     assert_eq!(
         lifecycle.lifecycle_policies()[0]
             .transition_to_ia()
-            .map(|t| t.as_str()),
+            .map(aws_sdk_efs::types::TransitionToIaRules::as_str),
         Some("AFTER_30_DAYS")
     );
     let dns = ws.state()["resources"]["efs_file_system.data"]["attributes"]["dns_name"].clone();

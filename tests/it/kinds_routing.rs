@@ -114,7 +114,7 @@ impl Env {
         let mut ids: Vec<String> = out
             .route_tables()
             .iter()
-            .flat_map(|t| t.associations())
+            .flat_map(aws_sdk_ec2::types::RouteTable::associations)
             .filter_map(|a| a.subnet_id().map(str::to_owned))
             .collect();
         ids.sort();

@@ -75,7 +75,7 @@ impl Rng {
 
 fn mutate(rng: &mut Rng, seeds: &[Vec<u8>]) -> Vec<u8> {
     let mut b = seeds[rng.below(seeds.len())].clone();
-    for _ in 0..1 + rng.below(4) {
+    for _ in 0..=rng.below(4) {
         let at = rng.below(b.len() + 1);
         match rng.below(5) {
             0 if !b.is_empty() => {

@@ -135,7 +135,7 @@ async fn watch_correct_keeps_scale_outs_and_a_ci_deploy_and_closes_a_port_opened
     let ports: Vec<Option<i32>> = groups.security_groups()[0]
         .ip_permissions()
         .iter()
-        .map(|p| p.from_port())
+        .map(aws_sdk_ec2::types::IpPermission::from_port)
         .collect();
     assert!(!ports.contains(&Some(22)), "{ports:?}");
     assert_eq!(service_count(&emu, cluster, &website).await, 3);

@@ -210,7 +210,7 @@ fn every_subcommand_help_has_an_example() {
     for sub in cli.get_subcommands() {
         let after = sub
             .get_after_help()
-            .map(|h| h.to_string())
+            .map(std::string::ToString::to_string)
             .unwrap_or_default();
         assert!(
             after.contains("Example"),
@@ -445,7 +445,7 @@ fn a_terraform_shaped_plan_shows_policy_tools_port_22_opened_to_the_world() {
             .iter()
             .map(|r| r["from_port"].as_i64().unwrap())
             .collect();
-        p.sort();
+        p.sort_unstable();
         p
     };
     assert_eq!(ports("before"), [80, 443]);

@@ -90,15 +90,12 @@ pub fn bind<'a>(steps: &'a [Step], is_kind: IsKind) -> Result<Bound<'a>, String>
             let mut i = 0;
             while name(steps.get(i)) == Some("module") {
                 let m = name(steps.get(i + 1)).ok_or_else(bad)?;
-                match steps.get(i + 2) {
-                    Some(s @ (Step::Index(_) | Step::Splat)) => {
-                        modules.push((m, Some(s)));
-                        i += 3;
-                    }
-                    _ => {
-                        modules.push((m, None));
-                        i += 2;
-                    }
+                if let Some(s @ (Step::Index(_) | Step::Splat)) = steps.get(i + 2) {
+                    modules.push((m, Some(s)));
+                    i += 3;
+                } else {
+                    modules.push((m, None));
+                    i += 2;
                 }
             }
             let rest = &steps[i..];

@@ -30,7 +30,7 @@ pub fn eval_parts(parts: &[Part], env: &dyn Resolve) -> Result<Value, String> {
                 Value::Unknown => return Ok(Value::Unknown),
                 Value::Null => {}
                 v @ (Value::Str(_) | Value::Int(_) | Value::Float(_) | Value::Bool(_)) => {
-                    out.push_str(&to_text(&v))
+                    out.push_str(&to_text(&v));
                 }
                 other => {
                     return Err(format!(
@@ -194,16 +194,19 @@ fn binary(op: Op, a: &Expr, b: &Expr, env: &dyn Resolve, e: &Expr) -> Result<Val
             (Value::Bool(_), Value::Bool(y)) => Value::Bool(*y),
             _ => return Err(format!("`{}` needs bools (`{e}`)", op.as_str())),
         },
-        Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Rem => match (&l, &r) {
-            (Value::Int(x), Value::Int(y)) => Value::Int(match op {
-                Op::Add => x + y,
-                Op::Sub => x - y,
-                Op::Mul => x * y,
-                Op::Div | Op::Rem if *y == 0 => return Err(format!("division by zero (`{e}`)")),
-                Op::Div => x / y,
-                _ => x % y,
-            }),
-            _ => {
+        Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Rem => {
+            if let (Value::Int(x), Value::Int(y)) = (&l, &r) {
+                Value::Int(match op {
+                    Op::Add => x + y,
+                    Op::Sub => x - y,
+                    Op::Mul => x * y,
+                    Op::Div | Op::Rem if *y == 0 => {
+                        return Err(format!("division by zero (`{e}`)"));
+                    }
+                    Op::Div => x / y,
+                    _ => x % y,
+                })
+            } else {
                 let (Some(x), Some(y)) = (num(&l), num(&r)) else {
                     return Err(format!("`{}` needs numbers (`{e}`)", op.as_str()));
                 };
@@ -215,7 +218,7 @@ fn binary(op: Op, a: &Expr, b: &Expr, env: &dyn Resolve, e: &Expr) -> Result<Val
                     _ => x % y,
                 })
             }
-        },
+        }
         Op::Lt | Op::Le | Op::Gt | Op::Ge => {
             let (Some(x), Some(y)) = (num(&l), num(&r)) else {
                 return Err(format!("`{}` compares numbers (`{e}`)", op.as_str()));

@@ -106,7 +106,7 @@ impl Parser<'_> {
         };
         let mut left = self.binary(level + 1)?;
         'more: loop {
-            for (tok, op) in ops.iter() {
+            for (tok, op) in *ops {
                 if self.eat(tok) {
                     let right = self.binary(level + 1)?;
                     left = Expr::Bin(*op, Box::new(left), Box::new(right));

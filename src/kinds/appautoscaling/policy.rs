@@ -67,7 +67,7 @@ static SCHEMA: Schema = Schema {
 fn policy_attrs(p: &ScalingPolicy) -> Attrs {
     let t = p.target_tracking_scaling_policy_configuration();
     let metric = t.and_then(|t| t.predefined_metric_specification());
-    let target = t.map(|t| t.target_value());
+    let target = t.map(aws_sdk_applicationautoscaling::types::TargetTrackingScalingPolicyConfiguration::target_value);
     let mut a = Attrs::new();
     a.insert("id".into(), Value::str(p.policy_arn()));
     a.insert("arn".into(), Value::str(p.policy_arn()));
@@ -95,15 +95,15 @@ fn policy_attrs(p: &ScalingPolicy) -> Attrs {
     );
     a.insert(
         "scale_in_cooldown".into(),
-        t.and_then(|t| t.scale_in_cooldown()).into(),
+        t.and_then(aws_sdk_applicationautoscaling::types::TargetTrackingScalingPolicyConfiguration::scale_in_cooldown).into(),
     );
     a.insert(
         "scale_out_cooldown".into(),
-        t.and_then(|t| t.scale_out_cooldown()).into(),
+        t.and_then(aws_sdk_applicationautoscaling::types::TargetTrackingScalingPolicyConfiguration::scale_out_cooldown).into(),
     );
     a.insert(
         "disable_scale_in".into(),
-        Value::Bool(t.and_then(|t| t.disable_scale_in()).unwrap_or(false)),
+        Value::Bool(t.and_then(aws_sdk_applicationautoscaling::types::TargetTrackingScalingPolicyConfiguration::disable_scale_in).unwrap_or(false)),
     );
     a
 }

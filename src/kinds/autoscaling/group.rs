@@ -564,7 +564,9 @@ impl Kind for AutoScalingGroupKind {
                         g.instances()
                             .iter()
                             .filter(|i| {
-                                i.lifecycle_state().map(|s| s.as_str()) == Some("InService")
+                                i.lifecycle_state()
+                                    .map(aws_sdk_autoscaling::types::LifecycleState::as_str)
+                                    == Some("InService")
                             })
                             .count()
                     });
@@ -928,7 +930,7 @@ mod tests {
             Some(group(&[LifecycleState::TerminatingProceed])),
             Some(group(&[])),
         ]);
-        wait_drained(Waiter::new(Duration::from_secs(600)), "app-nodes", describe)
+        wait_drained(Waiter::new(Duration::from_mins(10)), "app-nodes", describe)
             .await
             .unwrap();
         assert_eq!(*calls.lock().unwrap(), 4);
@@ -937,7 +939,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_group_already_gone_counts_as_drained() {
         let (describe, calls) = scripted(vec![None]);
-        wait_drained(Waiter::new(Duration::from_secs(600)), "app-nodes", describe)
+        wait_drained(Waiter::new(Duration::from_mins(10)), "app-nodes", describe)
             .await
             .unwrap();
         assert_eq!(*calls.lock().unwrap(), 1);
@@ -947,7 +949,7 @@ mod tests {
     async fn instances_stuck_in_a_hook_time_the_drain_out_naming_their_state() {
         let (describe, _) = scripted(vec![Some(group(&[LifecycleState::TerminatingWait]))]);
         let start = tokio::time::Instant::now();
-        let err = wait_drained(Waiter::new(Duration::from_secs(120)), "app-nodes", describe)
+        let err = wait_drained(Waiter::new(Duration::from_mins(2)), "app-nodes", describe)
             .await
             .unwrap_err();
         assert!(err.message.starts_with("timed out after 2m"), "{err}");

@@ -225,7 +225,7 @@ fn cache_behavior_of(c: &BTreeMap<String, Value>) -> Result<DefaultCacheBehavior
                                 .build(),
                         )?)
                         .build(),
-                )?)
+                )?);
         }
     }
     built(b.build())
@@ -309,7 +309,7 @@ fn map(pairs: Vec<(&str, Value)>) -> Value {
 fn config_attrs(c: &DistributionConfig, a: &mut Attrs) {
     let origins: Vec<Value> = c
         .origins()
-        .map(|o| o.items())
+        .map(aws_sdk_cloudfront::types::Origins::items)
         .unwrap_or_default()
         .iter()
         .map(origin_value)
@@ -337,13 +337,13 @@ fn config_attrs(c: &DistributionConfig, a: &mut Attrs) {
                 (
                     "ssl_support_method",
                     v.and_then(|v| v.ssl_support_method())
-                        .map(|s| s.as_str())
+                        .map(aws_sdk_cloudfront::types::SslSupportMethod::as_str)
                         .into(),
                 ),
                 (
                     "minimum_protocol_version",
                     v.and_then(|v| v.minimum_protocol_version())
-                        .map(|s| s.as_str())
+                        .map(aws_sdk_cloudfront::types::MinimumProtocolVersion::as_str)
                         .into(),
                 ),
             ]),
@@ -352,7 +352,9 @@ fn config_attrs(c: &DistributionConfig, a: &mut Attrs) {
     a.insert("enabled".into(), Value::Bool(c.enabled()));
     a.insert(
         "price_class".into(),
-        c.price_class().map(|p| p.as_str()).into(),
+        c.price_class()
+            .map(aws_sdk_cloudfront::types::PriceClass::as_str)
+            .into(),
     );
     a.insert("comment".into(), Value::str(c.comment()));
     a.insert(
@@ -386,7 +388,7 @@ fn origin_value(o: &Origin) -> Value {
     } else {
         let oai = o
             .s3_origin_config()
-            .map(|s| s.origin_access_identity())
+            .map(aws_sdk_cloudfront::types::S3OriginConfig::origin_access_identity)
             .unwrap_or_default();
         m.push((
             "s3_origin",
@@ -410,29 +412,35 @@ fn cache_behavior_value(b: &DefaultCacheBehavior) -> Value {
         ),
         (
             "allowed_methods",
-            method_names(allowed.map(|m| m.items()).unwrap_or_default()),
+            method_names(
+                allowed
+                    .map(aws_sdk_cloudfront::types::AllowedMethods::items)
+                    .unwrap_or_default(),
+            ),
         ),
         (
             "cached_methods",
             method_names(
                 allowed
                     .and_then(|m| m.cached_methods())
-                    .map(|m| m.items())
+                    .map(aws_sdk_cloudfront::types::CachedMethods::items)
                     .unwrap_or_default(),
             ),
         ),
     ];
-    match b.cache_policy_id().filter(|p| !p.is_empty()) {
-        Some(p) => m.push(("cache_policy_id", Value::str(p))),
-        None => {
-            m.push(("min_ttl", Value::Int(b.min_ttl().unwrap_or(0))));
-            m.push(("default_ttl", Value::Int(b.default_ttl().unwrap_or(0))));
-            m.push(("max_ttl", Value::Int(b.max_ttl().unwrap_or(0))));
-            m.push((
-                "forward_query_string",
-                Value::Bool(b.forwarded_values().is_some_and(|f| f.query_string())),
-            ));
-        }
+    if let Some(p) = b.cache_policy_id().filter(|p| !p.is_empty()) {
+        m.push(("cache_policy_id", Value::str(p)));
+    } else {
+        m.push(("min_ttl", Value::Int(b.min_ttl().unwrap_or(0))));
+        m.push(("default_ttl", Value::Int(b.default_ttl().unwrap_or(0))));
+        m.push(("max_ttl", Value::Int(b.max_ttl().unwrap_or(0))));
+        m.push((
+            "forward_query_string",
+            Value::Bool(
+                b.forwarded_values()
+                    .is_some_and(aws_sdk_cloudfront::types::ForwardedValues::query_string),
+            ),
+        ));
     }
     map(m)
 }
@@ -612,7 +620,10 @@ impl Kind for CloudFrontDistribution {
                 return if e.is_not_found() { Ok(()) } else { Err(e) };
             }
         };
-        if got.distribution_config().is_none_or(|c| c.enabled()) {
+        if got
+            .distribution_config()
+            .is_none_or(aws_sdk_cloudfront::types::DistributionConfig::enabled)
+        {
             change_config(cx, timeout, id, |live| {
                 let mut disabled = live.clone();
                 disabled.enabled = false;

@@ -51,7 +51,10 @@ pub async fn tags_of(cx: Ctx<'_>, arn: &str) -> Result<Option<BTreeMap<String, S
         .send()
         .await;
     Ok(found(r.map_err(ApiError::from))?.map(|out| {
-        let items = out.tags().map(|t| t.items()).unwrap_or_default();
+        let items = out
+            .tags()
+            .map(aws_sdk_cloudfront::types::Tags::items)
+            .unwrap_or_default();
         super::support::tag_pairs(items)
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect()
@@ -104,7 +107,10 @@ pub async fn wait_deployed(
             || async {
                 let out = cx.aws.cloudfront.get_distribution().id(id).send().await?;
                 Ok(
-                    match deploy_outcome(out.distribution().map(|d| d.status())) {
+                    match deploy_outcome(
+                        out.distribution()
+                            .map(aws_sdk_cloudfront::types::Distribution::status),
+                    ) {
                         Poll::Ready(()) => Poll::Ready(out.e_tag().unwrap_or_default().to_owned()),
                         Poll::Pending(s) => Poll::Pending(s),
                         Poll::Failed(s) => Poll::Failed(s),
@@ -149,7 +155,7 @@ mod tests {
     async fn in_progress_then_deployed_is_ready() {
         let got = wait_over(
             &["InProgress", "InProgress", "Deployed"],
-            Duration::from_secs(2400),
+            Duration::from_mins(40),
         )
         .await;
         assert!(got.is_ok(), "{got:?}");
@@ -158,11 +164,11 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_distribution_stuck_in_progress_times_out_after_40_minutes() {
         let start = tokio::time::Instant::now();
-        let err = wait_over(&["InProgress"], Duration::from_secs(2400))
+        let err = wait_over(&["InProgress"], Duration::from_mins(40))
             .await
             .unwrap_err();
         assert!(err.message.contains("timed out after 40m"), "{err}");
         assert!(err.message.contains("InProgress"), "{err}");
-        assert!(start.elapsed() >= Duration::from_secs(2400));
+        assert!(start.elapsed() >= Duration::from_mins(40));
     }
 }

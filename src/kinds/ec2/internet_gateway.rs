@@ -134,7 +134,7 @@ fn attached_vpc(g: &aws_sdk_ec2::types::InternetGateway) -> Option<&str> {
         .iter()
         .find(|a| {
             matches!(
-                a.state().map(|s| s.as_str()),
+                a.state().map(aws_sdk_ec2::types::AttachmentStatus::as_str),
                 Some("available" | "attached" | "attaching")
             )
         })

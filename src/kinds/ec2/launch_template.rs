@@ -195,14 +195,23 @@ fn data_attrs(d: &ResponseLaunchTemplateData, a: &mut Attrs) {
         "metadata_options".into(),
         d.metadata_options().map_or(Value::Null, |m| {
             table([
-                ("http_tokens", m.http_tokens().map(|t| t.as_str()).into()),
+                (
+                    "http_tokens",
+                    m.http_tokens()
+                        .map(aws_sdk_ec2::types::LaunchTemplateHttpTokensState::as_str)
+                        .into(),
+                ),
                 (
                     "http_put_response_hop_limit",
                     m.http_put_response_hop_limit().into(),
                 ),
                 (
                     "http_endpoint",
-                    m.http_endpoint().map(|e| e.as_str()).into(),
+                    m.http_endpoint()
+                        .map(
+                            aws_sdk_ec2::types::LaunchTemplateInstanceMetadataEndpointState::as_str,
+                        )
+                        .into(),
                 ),
             ])
         }),
@@ -212,18 +221,23 @@ fn data_attrs(d: &ResponseLaunchTemplateData, a: &mut Attrs) {
         d.instance_market_options().map_or(Value::Null, |m| {
             let spot = m.spot_options();
             table([
-                ("market_type", m.market_type().map(|t| t.as_str()).into()),
+                (
+                    "market_type",
+                    m.market_type()
+                        .map(aws_sdk_ec2::types::MarketType::as_str)
+                        .into(),
+                ),
                 ("max_price", spot.and_then(|s| s.max_price()).into()),
                 (
                     "spot_instance_type",
                     spot.and_then(|s| s.spot_instance_type())
-                        .map(|t| t.as_str())
+                        .map(aws_sdk_ec2::types::SpotInstanceType::as_str)
                         .into(),
                 ),
                 (
                     "instance_interruption_behavior",
                     spot.and_then(|s| s.instance_interruption_behavior())
-                        .map(|t| t.as_str())
+                        .map(aws_sdk_ec2::types::InstanceInterruptionBehavior::as_str)
                         .into(),
                 ),
             ])
@@ -385,7 +399,7 @@ impl Kind for LaunchTemplateKind {
                 .await?;
             let version = out
                 .launch_template_version()
-                .and_then(|v| v.version_number())
+                .and_then(aws_sdk_ec2::types::LaunchTemplateVersion::version_number)
                 .ok_or_else(|| ApiError::msg("CreateLaunchTemplateVersion returned no number"))?;
             cx.aws
                 .ec2

@@ -124,7 +124,7 @@ async fn explicit_associations(
     Ok(out
         .route_tables()
         .iter()
-        .flat_map(|t| t.associations())
+        .flat_map(aws_sdk_ec2::types::RouteTable::associations)
         .filter(|a| a.main() != Some(true) && a.route_table_association_id().is_some())
         .cloned()
         .collect())

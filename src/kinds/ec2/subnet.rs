@@ -301,7 +301,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_delete_is_retried_while_aws_says_the_subnet_is_in_use() {
         let calls = AtomicUsize::new(0);
-        let r = retry_while_in_use(Duration::from_secs(600), "subnet", || {
+        let r = retry_while_in_use(Duration::from_mins(10), "subnet", || {
             let n = calls.fetch_add(1, Ordering::SeqCst);
             async move {
                 if n < 3 {
@@ -321,7 +321,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_delete_still_in_use_at_the_deadline_fails_and_other_errors_fail_at_once() {
-        let err = retry_while_in_use(Duration::from_secs(60), "subnet", || async {
+        let err = retry_while_in_use(Duration::from_mins(1), "subnet", || async {
             Err(api_error(
                 "DependencyViolation",
                 ErrorClass::DependencyViolation,
@@ -332,7 +332,7 @@ mod tests {
         assert!(err.message.contains("timed out after 1m"), "{err}");
 
         let calls = AtomicUsize::new(0);
-        let err = retry_while_in_use(Duration::from_secs(60), "subnet", || {
+        let err = retry_while_in_use(Duration::from_mins(1), "subnet", || {
             calls.fetch_add(1, Ordering::SeqCst);
             async { Err(api_error("UnauthorizedOperation", ErrorClass::Other)) }
         })
@@ -341,7 +341,7 @@ mod tests {
         assert_eq!(err.code.as_deref(), Some("UnauthorizedOperation"));
         assert_eq!(calls.load(Ordering::SeqCst), 1);
 
-        let gone = retry_while_in_use(Duration::from_secs(60), "subnet", || async {
+        let gone = retry_while_in_use(Duration::from_mins(1), "subnet", || async {
             Err(api_error("InvalidSubnetID.NotFound", ErrorClass::NotFound))
         })
         .await;

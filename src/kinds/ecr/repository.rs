@@ -181,13 +181,15 @@ fn repository_attrs(
     a.insert("name".into(), Value::str(name));
     a.insert(
         "image_tag_mutability".into(),
-        repo.image_tag_mutability().map(|m| m.as_str()).into(),
+        repo.image_tag_mutability()
+            .map(aws_sdk_ecr::types::ImageTagMutability::as_str)
+            .into(),
     );
     a.insert(
         "scan_on_push".into(),
         Value::Bool(
             repo.image_scanning_configuration()
-                .is_some_and(|c| c.scan_on_push()),
+                .is_some_and(aws_sdk_ecr::types::ImageScanningConfiguration::scan_on_push),
         ),
     );
     a.insert("lifecycle_policy".into(), document(lifecycle));

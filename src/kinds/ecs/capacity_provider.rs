@@ -85,7 +85,12 @@ fn provider_attrs(p: &CapacityProvider) -> Attrs {
         asg.and_then(AutoScalingGroupProvider::managed_scaling)
             .map_or(Value::Null, |m| {
                 table([
-                    ("status", m.status().map(|s| s.as_str()).into()),
+                    (
+                        "status",
+                        m.status()
+                            .map(aws_sdk_ecs::types::ManagedScalingStatus::as_str)
+                            .into(),
+                    ),
                     ("target_capacity", m.target_capacity().into()),
                     (
                         "minimum_scaling_step_size",

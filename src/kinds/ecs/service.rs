@@ -30,7 +30,7 @@ const DESCRIBE_CHUNK: usize = 10;
 const BATCH: Batch = Batch::of(DESCRIBE_CHUNK).concurrent(READ_CONCURRENCY);
 
 /// How long a just-created IAM role may be unusable for ECS (see `create`).
-const IAM_PROPAGATION: std::time::Duration = std::time::Duration::from_secs(120);
+const IAM_PROPAGATION: std::time::Duration = std::time::Duration::from_mins(2);
 
 const NETWORK: &[Field] = &[
     Field::new("subnets", Type::Set(&Type::String))

@@ -635,7 +635,12 @@ impl Kind for EcsTaskDefinition {
                 .await?
                 .into_iter()
                 .filter(|(_, d)| t.matches(tag_pairs(&d.tags)))
-                .max_by_key(|(_, d)| (d.def.registered_at().map(|t| t.secs()), d.def.revision()));
+                .max_by_key(|(_, d)| {
+                    (
+                        d.def.registered_at().map(aws_smithy_types::DateTime::secs),
+                        d.def.revision(),
+                    )
+                });
             Ok(ours.map(|(arn, _)| arn))
         })
         .await

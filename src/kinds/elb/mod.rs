@@ -301,7 +301,7 @@ pub fn action_value(actions: &[Action]) -> Value {
     );
     let target = a.target_group_arn().or_else(|| {
         a.forward_config()
-            .map(|f| f.target_groups())
+            .map(aws_sdk_elasticloadbalancingv2::types::ForwardActionConfig::target_groups)
             .filter(|groups| groups.len() == 1)
             .and_then(|groups| groups[0].target_group_arn())
     });

@@ -24,7 +24,7 @@ pub const NAME_MAX: usize = 64;
 
 /// How long IAM may take to let other IAM calls see a new entity (a role
 /// named as principal of a trust policy, a role added to a profile).
-pub const PROPAGATION: Duration = Duration::from_secs(120);
+pub const PROPAGATION: Duration = Duration::from_mins(2);
 
 /// `<stack>-<resource name>`, cut to `max` characters; the resource name is
 /// the part of the address after the first '.'.

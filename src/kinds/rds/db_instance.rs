@@ -121,7 +121,7 @@ fn instance_attrs(d: &DbInstance) -> Attrs {
     let id = d.db_instance_identifier().unwrap_or_default();
     let endpoint = d.endpoint();
     let address = endpoint.and_then(|e| e.address());
-    let port = endpoint.and_then(|e| e.port());
+    let port = endpoint.and_then(aws_sdk_rds::types::Endpoint::port);
     let mut a = Attrs::new();
     a.insert("id".into(), Value::str(id));
     a.insert("identifier".into(), Value::str(id));
@@ -536,7 +536,7 @@ mod tests {
             out(&["backing-up"]),
             out(&["available"]),
         ]);
-        wait_for(next, availability, Duration::from_secs(2400))
+        wait_for(next, availability, Duration::from_mins(40))
             .await
             .unwrap();
     }
@@ -544,7 +544,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_failed_instance_stops_the_wait() {
         let next = answers(vec![out(&["creating"]), out(&["incompatible-network"])]);
-        let err = wait_for(next, availability, Duration::from_secs(2400))
+        let err = wait_for(next, availability, Duration::from_mins(40))
             .await
             .unwrap_err();
         assert!(err.message.contains("incompatible-network"), "{err}");
@@ -553,7 +553,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn an_instance_stuck_modifying_times_out() {
         let next = answers(vec![out(&["modifying"])]);
-        let err = wait_for(next, availability, Duration::from_secs(4800))
+        let err = wait_for(next, availability, Duration::from_mins(80))
             .await
             .unwrap_err();
         assert!(err.message.contains("timed out after 1h 20m"), "{err}");
@@ -562,7 +562,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn delete_waits_until_the_instance_is_gone() {
         let next = answers(vec![out(&["deleting"]), out(&["deleting"]), out(&[])]);
-        wait_for(next, deletion, Duration::from_secs(3600))
+        wait_for(next, deletion, Duration::from_hours(1))
             .await
             .unwrap();
     }

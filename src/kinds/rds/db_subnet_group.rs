@@ -175,7 +175,7 @@ impl Kind for RdsSubnetGroup {
     async fn delete(&self, cx: Ctx<'_>, id: &str, _live: &Attrs) -> Result<(), ApiError> {
         // An instance being deleted still holds the group for a moment.
         crate::aws::wait::retry_while_in_use(
-            std::time::Duration::from_secs(600),
+            std::time::Duration::from_mins(10),
             &format!("DB subnet group {id} to be released"),
             || async {
                 let r = cx

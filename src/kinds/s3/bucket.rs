@@ -145,7 +145,7 @@ fn region(cx: Ctx<'_>) -> String {
         .s3
         .config()
         .region()
-        .map_or_else(|| "us-east-1".to_owned(), |r| r.to_string())
+        .map_or_else(|| "us-east-1".to_owned(), std::string::ToString::to_string)
 }
 
 fn int(v: &Value, name: &str) -> Option<i32> {
@@ -265,12 +265,21 @@ async fn read_public_access_block(
             Value::Bool(c.as_ref().and_then(f).unwrap_or(false))
         };
         map(vec![
-            ("block_public_acls", b(|c| c.block_public_acls())),
-            ("block_public_policy", b(|c| c.block_public_policy())),
-            ("ignore_public_acls", b(|c| c.ignore_public_acls())),
+            (
+                "block_public_acls",
+                b(aws_sdk_s3::types::PublicAccessBlockConfiguration::block_public_acls),
+            ),
+            (
+                "block_public_policy",
+                b(aws_sdk_s3::types::PublicAccessBlockConfiguration::block_public_policy),
+            ),
+            (
+                "ignore_public_acls",
+                b(aws_sdk_s3::types::PublicAccessBlockConfiguration::ignore_public_acls),
+            ),
             (
                 "restrict_public_buckets",
-                b(|c| c.restrict_public_buckets()),
+                b(aws_sdk_s3::types::PublicAccessBlockConfiguration::restrict_public_buckets),
             ),
         ])
     })
@@ -383,19 +392,22 @@ fn lifecycle_value(r: &LifecycleRule) -> Value {
         ("prefix", Value::str(prefix)),
         (
             "expiration_days",
-            r.expiration().and_then(|e| e.days()).map(i64::from).into(),
+            r.expiration()
+                .and_then(aws_sdk_s3::types::LifecycleExpiration::days)
+                .map(i64::from)
+                .into(),
         ),
         (
             "noncurrent_version_expiration_days",
             r.noncurrent_version_expiration()
-                .and_then(|e| e.noncurrent_days())
+                .and_then(aws_sdk_s3::types::NoncurrentVersionExpiration::noncurrent_days)
                 .map(i64::from)
                 .into(),
         ),
         (
             "abort_incomplete_multipart_upload_days",
             r.abort_incomplete_multipart_upload()
-                .and_then(|a| a.days_after_initiation())
+                .and_then(aws_sdk_s3::types::AbortIncompleteMultipartUpload::days_after_initiation)
                 .map(i64::from)
                 .into(),
         ),

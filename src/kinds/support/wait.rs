@@ -56,7 +56,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn not_found_after_a_create_is_waited_out() {
         let n = AtomicUsize::new(0);
-        let got = wait_visible(Duration::from_secs(60), "thing", || {
+        let got = wait_visible(Duration::from_mins(1), "thing", || {
             let i = n.fetch_add(1, Ordering::SeqCst);
             async move {
                 match i {
@@ -73,7 +73,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn other_errors_stop_the_wait_and_a_resource_never_seen_times_out() {
-        let err = wait_visible(Duration::from_secs(60), "thing", || async {
+        let err = wait_visible(Duration::from_mins(1), "thing", || async {
             Err::<Poll<()>, _>(api_error(ErrorClass::Other))
         })
         .await

@@ -23,7 +23,7 @@ use aws_config::BehaviorVersion;
 /// How long the emulator gets to answer `/moto-api/` after it is launched.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long one run of the binary may take before the test fails.
-const RUN_TIMEOUT: Duration = Duration::from_secs(180);
+const RUN_TIMEOUT: Duration = Duration::from_mins(3);
 /// Where `reconcile_in(None, ..)` points the binary: the discard port on
 /// loopback, so that nothing can reach real AWS.
 const UNREACHABLE_ENDPOINT: &str = "http://127.0.0.1:9";
@@ -92,14 +92,13 @@ impl Emulator {
                     );
                     break;
                 }
-                if Instant::now() > deadline {
-                    // Dropping it kills it and, as we are panicking, keeps the log.
-                    panic!(
-                        "moto_server did not answer {}/moto-api/ within {START_TIMEOUT:?}; its log:\n{}",
-                        emulator.endpoint,
-                        emulator.log_tail()
-                    );
-                }
+                // Dropping it kills it and, as we are panicking, keeps the log.
+                assert!(
+                    Instant::now() <= deadline,
+                    "moto_server did not answer {}/moto-api/ within {START_TIMEOUT:?}; its log:\n{}",
+                    emulator.endpoint,
+                    emulator.log_tail()
+                );
                 thread::sleep(Duration::from_millis(50));
             }
         }
@@ -564,7 +563,7 @@ async fn other_services_tagged(conf: &aws_config::SdkConfig) -> Vec<String> {
     let list = cloudfront.list_distributions().send().await.unwrap();
     for d in list
         .distribution_list()
-        .map(|l| l.items())
+        .map(aws_sdk_cloudfront::types::DistributionList::items)
         .unwrap_or_default()
     {
         let tags = cloudfront
@@ -575,7 +574,7 @@ async fn other_services_tagged(conf: &aws_config::SdkConfig) -> Vec<String> {
             .unwrap();
         found.extend(
             tags.tags()
-                .map(|t| t.items())
+                .map(aws_sdk_cloudfront::types::Tags::items)
                 .unwrap_or_default()
                 .iter()
                 .filter(|t| t.key() == KEY)

@@ -240,7 +240,7 @@ fn read_message(
         .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse::<u16>().ok());
-    let bodiless = response_to_head || matches!(status, Some(204 | 304) | Some(100..=199));
+    let bodiless = response_to_head || matches!(status, Some(204 | 304 | 100..=199));
     if bodiless && m.head.starts_with("HTTP/") {
         return Ok(Some(m));
     }
