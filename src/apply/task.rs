@@ -38,12 +38,7 @@ pub(super) struct ApplyEnv<'a> {
 impl Resolve for ApplyEnv<'_> {
     fn resolve(&self, r: &Ref) -> Result<Value, String> {
         match r {
-            Ref::Var(n) => self
-                .config
-                .var_values
-                .get(n)
-                .cloned()
-                .ok_or_else(|| format!("variable `{n}` has no value")),
+            Ref::Var(n) => self.config.var_value(n),
             Ref::Stack(f) => Ok(self.config.stack_value(*f)),
             Ref::Lookup { name, attr } => Ok(self
                 .lookups

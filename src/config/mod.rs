@@ -146,6 +146,14 @@ impl Config {
         })
     }
 
+    /// The value of `var.<name>`, as references resolve it.
+    pub fn var_value(&self, name: &str) -> Result<Value, String> {
+        self.var_values
+            .get(name)
+            .cloned()
+            .ok_or_else(|| format!("variable `{name}` has no value"))
+    }
+
     /// True when the value of a reference must never be shown.
     pub fn is_sensitive_var(&self, name: &str) -> bool {
         self.variables.get(name).is_some_and(|v| v.sensitive)

@@ -67,15 +67,7 @@ impl EcsCluster {
         cx: Ctx<'_>,
         ids: &[String],
     ) -> Result<BTreeMap<String, Attrs>, ApiError> {
-        let out = cx
-            .aws
-            .ecs
-            .describe_clusters()
-            .set_clusters(Some(ids.to_vec()))
-            .include(ClusterField::Tags)
-            .include(ClusterField::Settings)
-            .send()
-            .await?;
+        let out = describe_clusters(cx, ids).await?;
         Ok(out
             .clusters()
             .iter()
@@ -96,15 +88,7 @@ impl EcsCluster {
         let ids = [arn.to_owned()];
         let what = format!("ECS cluster {arn} to become active");
         wait_visible(cx.timeouts(self).create, &what, || async {
-            let out = cx
-                .aws
-                .ecs
-                .describe_clusters()
-                .set_clusters(Some(ids.to_vec()))
-                .include(ClusterField::Tags)
-                .include(ClusterField::Settings)
-                .send()
-                .await?;
+            let out = describe_clusters(cx, &ids).await?;
             Ok(match out.clusters().first().map(|c| (c, c.status())) {
                 None => present(None),
                 Some((c, Some("ACTIVE"))) => Poll::Ready(cluster_attrs(c)),
@@ -137,6 +121,23 @@ impl EcsCluster {
         }
         Ok(())
     }
+}
+
+/// One DescribeClusters call, with the tags and settings the attributes
+/// need.
+async fn describe_clusters(
+    cx: Ctx<'_>,
+    ids: &[String],
+) -> Result<aws_sdk_ecs::operation::describe_clusters::DescribeClustersOutput, ApiError> {
+    Ok(cx
+        .aws
+        .ecs
+        .describe_clusters()
+        .set_clusters(Some(ids.to_vec()))
+        .include(ClusterField::Tags)
+        .include(ClusterField::Settings)
+        .send()
+        .await?)
 }
 
 fn cluster_attrs(c: &Cluster) -> Attrs {
