@@ -29,10 +29,7 @@ fn main() -> std::io::Result<()> {
     let latency: u64 = latency.parse().map_err(std::io::Error::other)?;
     let proxy = Proxy::start(
         &upstream,
-        Faults {
-            latency: Duration::from_millis(latency),
-            ..Faults::none()
-        },
+        Faults { latency: Duration::from_millis(latency), ..Faults::none() },
     );
     let control = TcpListener::bind("127.0.0.1:0")?;
     println!("PROXY_URL={}", proxy.endpoint);

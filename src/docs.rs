@@ -40,7 +40,7 @@ fn page(s: &Schema) -> String {
         "\nEvery resource also accepts `depends_on` (a list of `kind.name`), `count`, `for_each`, `enabled`, a `lifecycle` table (`prevent_destroy`, `create_before_destroy`, `ignore_changes`, `deletion_policy`) and `timeouts = { create = \"30m\", update = \"10m\", delete = \"20m\" }` over the kind's defaults",
     );
     if let Some(k) = crate::kinds::lookup(s.kind) {
-        let t = k.timeouts();
+        let t = k.schema().timeouts;
         let show = |d: std::time::Duration| humantime::format_duration(d).to_string();
         let _ = write!(
             out,

@@ -2,7 +2,9 @@
 //! replacement and the waiters. Below both the loader, which parses them, and
 //! the kinds, which give defaults: neither imports the other for these.
 
-use crate::schema::did_you_mean;
+use std::time::Duration;
+
+use crate::schema::{Timeouts, did_you_mean};
 use crate::value::Value;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -19,12 +21,21 @@ pub struct Lifecycle {
 /// A resource's own time limits for its waiters; unset ones are the kind's.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TimeoutOverrides {
-    pub create: Option<std::time::Duration>,
-    pub update: Option<std::time::Duration>,
-    pub delete: Option<std::time::Duration>,
+    pub create: Option<Duration>,
+    pub update: Option<Duration>,
+    pub delete: Option<Duration>,
 }
 
 impl TimeoutOverrides {
+    /// A kind's `defaults` with these over them.
+    pub fn over(&self, defaults: Timeouts) -> Timeouts {
+        Timeouts {
+            create: self.create.unwrap_or(defaults.create),
+            update: self.update.unwrap_or(defaults.update),
+            delete: self.delete.unwrap_or(defaults.delete),
+        }
+    }
+
     /// `{ create = "30m", update = "10m", delete = "1h" }` (humantime
     /// durations, from one second to one day).
     pub fn parse(v: &Value) -> Result<TimeoutOverrides, String> {
@@ -50,7 +61,7 @@ impl TimeoutOverrides {
             })?;
             let d = humantime::parse_duration(text)
                 .map_err(|e| format!("`{k}`: invalid duration {text:?}: {e}"))?;
-            if d < std::time::Duration::from_secs(1) || d > std::time::Duration::from_hours(24) {
+            if d < Duration::from_secs(1) || d > Duration::from_hours(24) {
                 return Err(format!("`{k}`: {text:?} is outside 1s to 24h"));
             }
             *slot = Some(d);

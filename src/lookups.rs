@@ -14,10 +14,9 @@ pub async fn read_all(
     lookups: &BTreeMap<String, Lookup>,
 ) -> Result<BTreeMap<String, Attrs>, ApiError> {
     let reads = lookups.iter().map(|(name, l)| async move {
-        let attrs = read(clients, l).await.map_err(|e| ApiError {
-            message: format!("lookup `{name}`: {}", e.message),
-            ..e
-        })?;
+        let attrs = read(clients, l)
+            .await
+            .map_err(|e| ApiError { message: format!("lookup `{name}`: {}", e.message), ..e })?;
         Ok::<_, ApiError>((address(name), attrs))
     });
     Ok(futures::future::try_join_all(reads)

@@ -35,10 +35,7 @@ pub async fn refresh(clients: &Clients, state: &State) -> Result<Live, RefreshEr
             .or_default()
             .push((address, &rs.id));
     }
-    let cx = Ctx {
-        aws: clients,
-        stack: &state.stack,
-    };
+    let cx = Ctx { aws: clients, stack: &state.stack };
     let reads = by_kind.into_iter().map(|(kind_name, members)| async move {
         let Some(kind) = kinds::lookup(kind_name) else {
             return Err(RefreshError {
@@ -51,10 +48,7 @@ pub async fn refresh(clients: &Clients, state: &State) -> Result<Live, RefreshEr
         let mut found = kind
             .read_many(cx, &ids)
             .await
-            .map_err(|source| RefreshError {
-                kind: kind_name.to_owned(),
-                source,
-            })?;
+            .map_err(|source| RefreshError { kind: kind_name.to_owned(), source })?;
         crate::aws::stats::record_read(kind_name, start.elapsed());
         Ok(members
             .into_iter()
@@ -95,10 +89,7 @@ pub async fn adopt_pending(
     clients: &Clients,
     state: &mut State,
 ) -> Result<Vec<String>, RefreshError> {
-    let cx = Ctx {
-        aws: clients,
-        stack: &state.stack,
-    };
+    let cx = Ctx { aws: clients, stack: &state.stack };
     let mut adopted = Vec::new();
     for (address, p) in &state.pending {
         // The address is taken: a create-before-destroy replacement was
@@ -111,10 +102,7 @@ pub async fn adopt_pending(
             (Some(old), Some(id)) if old.id != *id => true,
             (Some(_), _) => continue,
         };
-        let err = |source| RefreshError {
-            kind: p.kind.clone(),
-            source,
-        };
+        let err = |source| RefreshError { kind: p.kind.clone(), source };
         let Some(kind) = kinds::lookup(&p.kind) else {
             continue;
         };

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::value::{Attrs, Value};
+use std::time::Duration;
 
 #[derive(Debug, Clone, Copy)]
 pub enum Type {
@@ -196,11 +197,8 @@ struct Problems {
 
 impl Problems {
     fn push(&mut self, message: String) {
-        self.out.push(Invalid {
-            path: self.path.clone(),
-            key: None,
-            message,
-        });
+        self.out
+            .push(Invalid { path: self.path.clone(), key: None, message });
     }
 
     fn at<R>(&mut self, step: Step, f: impl FnOnce(&mut Problems) -> R) -> R {
@@ -405,9 +403,35 @@ pub const PORT: Type = Type::Range(0, 65535);
 /// `id`: every kind exports the id AWS gave the resource.
 pub const ID: Field = Field::new("id", Type::String).computed().doc("The AWS id.");
 
+/// The time limits of a kind's waiters, per operation.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    pub create: Duration,
+    pub update: Duration,
+    pub delete: Duration,
+}
+
+impl Timeouts {
+    /// Ten minutes for each operation, where a kind has no reason for more.
+    pub const DEFAULT: Timeouts = Timeouts::minutes(10, 10, 10);
+
+    pub const fn minutes(create: u64, update: u64, delete: u64) -> Timeouts {
+        Timeouts {
+            create: Duration::from_secs(create * 60),
+            update: Duration::from_secs(update * 60),
+            delete: Duration::from_secs(delete * 60),
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Schema {
     pub kind: &'static str,
+    /// The AWS service the kind's calls go to (`"ec2"`,
+    /// `"elasticloadbalancing"`), as IAM and the service quotas name it.
+    pub service: &'static str,
+    /// Default time limits of the kind's waiters.
+    pub timeouts: Timeouts,
     pub description: &'static str,
     pub fields: &'static [Field],
 }

@@ -45,10 +45,7 @@ impl Live {
             ProgressStyle::with_template("{spinner} {msg}")
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         );
-        Live {
-            bar,
-            in_flight: Mutex::new(BTreeMap::new()),
-        }
+        Live { bar, in_flight: Mutex::new(BTreeMap::new()) }
     }
 
     fn update(&self, e: &Event) {
@@ -56,11 +53,7 @@ impl Live {
             return;
         };
         match e {
-            Event::Started {
-                address,
-                action,
-                deleting,
-            } => {
+            Event::Started { address, action, deleting } => {
                 let v = verb(*action, *deleting).2;
                 m.insert((*address).to_owned(), (v, Instant::now()));
                 if m.len() == 1 {
@@ -214,19 +207,10 @@ impl Ui {
             live.update(&e);
         }
         let line = match e {
-            Event::Started {
-                address,
-                action,
-                deleting,
-            } => {
+            Event::Started { address, action, deleting } => {
                 format!("{}: {}...", st.bold(address), verb(action, deleting).0)
             }
-            Event::Still {
-                address,
-                action,
-                deleting,
-                elapsed,
-            } => {
+            Event::Still { address, action, deleting, elapsed } => {
                 let v = verb(action, deleting).2;
                 format!(
                     "{}: Still {v}... [{}s elapsed]",
@@ -234,13 +218,7 @@ impl Ui {
                     elapsed.as_secs()
                 )
             }
-            Event::Done {
-                address,
-                action,
-                deleting,
-                elapsed,
-                id,
-            } => {
+            Event::Done { address, action, deleting, elapsed, id } => {
                 let id = id.map(|i| format!(" [id={i}]")).unwrap_or_default();
                 format!(
                     "{}: {} complete after {}s{id}",

@@ -146,12 +146,8 @@ impl Executor<'_> {
         let mut starting = Vec::new();
         while let Some(n) = sched.next() {
             let (change, step) = sched.op(n);
-            let inputs = Inputs {
-                config: self.config,
-                fingerprints: self.fingerprints,
-                plan,
-                state,
-            };
+            let inputs =
+                Inputs { config: self.config, fingerprints: self.fingerprints, plan, state };
             match Task::prepare(&inputs, change, step) {
                 Ok(mut task) => {
                     if matches!(task.op, Op::Create { .. }) {
@@ -289,11 +285,7 @@ impl Executor<'_> {
     async fn record_outputs(&self, plan: &Plan, state: &mut State) -> Result<(), ApplyError> {
         let mut outputs = std::collections::BTreeMap::new();
         for (name, template) in &plan.outputs {
-            let env = ApplyEnv {
-                config: self.config,
-                state,
-                lookups: &plan.lookups,
-            };
+            let env = ApplyEnv { config: self.config, state, lookups: &plan.lookups };
             let v = crate::config::template::eval(template, &env)
                 .map_err(|m| ApplyError::Plan(format!("output `{name}`: {m}")))?;
             outputs.insert(name.clone(), v);

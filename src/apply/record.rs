@@ -43,11 +43,7 @@ pub(super) fn record_pending(change: &Change, state: &mut State) {
         .map_or(0, |d| d.as_secs());
     state.pending.insert(
         change.address.clone(),
-        Pending {
-            kind: change.kind.clone(),
-            since,
-            id: None,
-        },
+        Pending { kind: change.kind.clone(), since, id: None },
     );
 }
 
@@ -107,11 +103,7 @@ impl Executor<'_> {
     ) -> bool {
         let address = &change.address;
         match f.outcome {
-            Outcome::Applied {
-                id,
-                attrs,
-                fingerprints,
-            } => {
+            Outcome::Applied { id, attrs, fingerprints } => {
                 let mut rs = resource(change, id, attrs, Status::Created);
                 rs.fingerprints = fingerprints;
                 record_applied(change, rs, state, report);
@@ -180,10 +172,8 @@ impl Executor<'_> {
             address: &change.address,
             error: &format!("{operation}: {message}"),
         });
-        report.failures.push(Failure {
-            address: change.address.clone(),
-            operation,
-            message,
-        });
+        report
+            .failures
+            .push(Failure { address: change.address.clone(), operation, message });
     }
 }

@@ -98,7 +98,7 @@ impl<'p> Scheduler<'p> {
     }
 
     fn service(&self, n: NodeIndex) -> &'static str {
-        crate::kinds::lookup(&self.op(n).0.kind).map_or("", |k| k.service())
+        crate::kinds::lookup(&self.op(n).0.kind).map_or("", |k| k.schema().service)
     }
 
     fn make_ready(&mut self, n: NodeIndex) {
@@ -306,7 +306,7 @@ mod tests {
 
     #[test]
     fn ec2_and_load_balancing_kinds_count_against_their_service_caps() {
-        let cap = |kind: &str| InFlight::cap(crate::kinds::lookup(kind).unwrap().service());
+        let cap = |kind: &str| InFlight::cap(crate::kinds::lookup(kind).unwrap().schema().service);
         assert_eq!(cap("launch_template"), Some(6));
         assert_eq!(cap("listener_rule"), Some(3));
         assert_eq!(cap("iam_role"), None);

@@ -160,12 +160,7 @@ impl Task {
         change: &Change,
         step: Step,
     ) -> Result<Task, String> {
-        let Inputs {
-            config,
-            fingerprints: fingerprinter,
-            plan,
-            state,
-        } = *inputs;
+        let Inputs { config, fingerprints: fingerprinter, plan, state } = *inputs;
         let kind =
             kinds::lookup(&change.kind).ok_or_else(|| format!("unknown kind `{}`", change.kind))?;
         let mut live = change.before.clone().unwrap_or_default();
@@ -193,11 +188,7 @@ impl Task {
                 policy: change.deletion_policy,
             },
             (Step::Apply, action) => {
-                let env = ApplyEnv {
-                    config,
-                    state,
-                    lookups: &plan.lookups,
-                };
+                let env = ApplyEnv { config, state, lookups: &plan.lookups };
                 let raw = change.config.clone().unwrap_or_default();
                 let desired =
                     desired_attrs(&change.address, kind, &raw, &env).map_err(|e| e.join("; "))?;
@@ -220,8 +211,8 @@ impl Task {
             timeouts: config
                 .resources
                 .get(&change.address)
-                .map_or(kind.timeouts(), |r| {
-                    kind.timeouts().with(&r.lifecycle.timeouts)
+                .map_or(kind.schema().timeouts, |r| {
+                    r.lifecycle.timeouts.over(kind.schema().timeouts)
                 }),
             created: kinds::CreatedId::default(),
         })
@@ -234,10 +225,7 @@ impl Task {
         node: NodeIndex,
     ) -> Finished {
         let started = Instant::now();
-        let cx = Ctx {
-            aws: &clients,
-            stack: &stack,
-        };
+        let cx = Ctx { aws: &clients, stack: &stack };
         let (result, left) = match &self.op {
             Op::Delete { id, policy } => (
                 self.delete(cx, id, *policy).await.map(|()| None),
@@ -247,11 +235,15 @@ impl Task {
                 // The fields that change, checked here where `desired` is
                 // fully resolved (a value unknown at plan time is known now).
                 let changed = kinds::Changes::between(self.kind, &self.live, desired);
-                let updated = match self
-                    .kind
-                    .update(cx, &self.address, id, &self.live, desired, &changed)
-                    .await
-                {
+                let op = kinds::Update {
+                    cx,
+                    address: &self.address,
+                    id,
+                    live: &self.live,
+                    desired,
+                    changed: &changed,
+                };
+                let updated = match self.kind.update(op).await {
                     Ok(()) => self.read_back(cx, id).await.map(|a| Some((id.clone(), a))),
                     Err(e) => Err(e),
                 };
@@ -261,11 +253,9 @@ impl Task {
         };
         let elapsed = started.elapsed();
         let outcome = match result {
-            Ok(Some((id, attrs))) => Outcome::Applied {
-                id,
-                attrs,
-                fingerprints: self.fingerprints.clone(),
-            },
+            Ok(Some((id, attrs))) => {
+                Outcome::Applied { id, attrs, fingerprints: self.fingerprints.clone() }
+            }
             Ok(None) => Outcome::Deleted,
             Err(error) => {
                 let left = match left {
@@ -277,19 +267,16 @@ impl Task {
                 Outcome::Failed { error, hint, left }
             }
         };
-        Finished {
-            node,
-            elapsed,
-            outcome,
-        }
+        Finished { node, elapsed, outcome }
     }
 
     async fn delete(&self, cx: Ctx<'_>, id: &str, policy: DeletionPolicy) -> Result<(), ApiError> {
+        let op = kinds::Delete { cx, id, live: &self.live };
         let deleted = match policy {
             // Retained: forgotten by the state, left running in AWS.
             DeletionPolicy::Retain => Ok(()),
-            DeletionPolicy::Snapshot => self.kind.delete_with_snapshot(cx, id, &self.live).await,
-            DeletionPolicy::Delete => self.kind.delete(cx, id, &self.live).await,
+            DeletionPolicy::Snapshot => self.kind.delete_with_snapshot(op).await,
+            DeletionPolicy::Delete => self.kind.delete(op).await,
         };
         match deleted {
             Err(e) => self.gone_anyway(cx, id, e).await,
@@ -317,12 +304,7 @@ impl Task {
             Op::Update { id, desired } => (Some(id.as_str()), desired),
             Op::Delete { id, .. } => (Some(id.as_str()), &self.live),
         };
-        let failed = crate::hints::Failed {
-            kind: self.kind.schema().kind,
-            id,
-            attrs,
-            error,
-        };
+        let failed = crate::hints::Failed { kind: self.kind.schema().kind, id, attrs, error };
         crate::hints::explain(clients, &failed).await
     }
 
@@ -332,13 +314,10 @@ impl Task {
     /// lost, or a conflict with what an earlier attempt made) and adopted,
     /// or the create is tried again when nothing was made.
     async fn create(&self, cx: Ctx<'_>, desired: &Attrs) -> (Result<Created, ApiError>, Left) {
+        let op = kinds::Create { cx, address: &self.address, desired };
         let mut tries = 1;
         loop {
-            let e = match self
-                .created
-                .scope(self.kind.create(cx, &self.address, desired))
-                .await
-            {
+            let e = match self.created.scope(self.kind.create(op)).await {
                 Ok(id) => {
                     self.created.record(&id);
                     match self.read_back(cx, &id).await {
@@ -355,7 +334,7 @@ impl Task {
             if e.class == ErrorClass::Transient {
                 tokio::time::sleep(SETTLE).await;
             }
-            match self.kind.find_created(cx, &self.address, desired).await {
+            match self.kind.find_created(op).await {
                 // Found: continued like a create that answered its id.
                 Ok(Some(id)) => {
                     self.created.record(&id);
@@ -433,9 +412,8 @@ impl Task {
         desired: &Attrs,
     ) -> Result<Attrs, ApiError> {
         let changed = kinds::Changes::between(self.kind, live, desired);
-        self.kind
-            .update(cx, &self.address, id, live, desired, &changed)
-            .await?;
+        let op = kinds::Update { cx, address: &self.address, id, live, desired, changed: &changed };
+        self.kind.update(op).await?;
         self.read_back(cx, id).await
     }
 

@@ -49,11 +49,7 @@ impl fmt::Display for ApiError {
 impl ApiError {
     /// An error raised by reconcile itself rather than by AWS.
     pub fn msg(message: impl Into<String>) -> ApiError {
-        ApiError {
-            code: None,
-            message: message.into(),
-            class: ErrorClass::Other,
-        }
+        ApiError { code: None, message: message.into(), class: ErrorClass::Other }
     }
 
     pub fn is_not_found(&self) -> bool {
@@ -160,11 +156,7 @@ where
                     }
                     class => class,
                 };
-                ApiError {
-                    message: format!("{message} [{}]", operation_name::<E>()),
-                    code,
-                    class,
-                }
+                ApiError { message: format!("{message} [{}]", operation_name::<E>()), code, class }
             }
             // The request may or may not have reached AWS.
             SdkError::TimeoutError(_)
@@ -204,11 +196,16 @@ fn operation_name<E>() -> &'static str {
     last.strip_suffix("Error").unwrap_or(last)
 }
 
-/// Ok(()) when the error says the resource is already gone.
-pub fn gone_is_ok(r: Result<(), ApiError>) -> Result<(), ApiError> {
-    match r {
+/// The answer to a delete: done, also when the error says the resource is
+/// already gone.
+pub fn gone_is_ok<T, E>(r: Result<T, E>) -> Result<(), ApiError>
+where
+    ApiError: From<E>,
+{
+    match r.map_err(ApiError::from) {
         Err(e) if e.is_not_found() => Ok(()),
-        other => other,
+        Err(e) => Err(e),
+        Ok(_) => Ok(()),
     }
 }
 

@@ -98,10 +98,7 @@ pub struct Phase {
 
 impl Phase {
     pub fn start(name: &'static str) -> Phase {
-        Phase {
-            name,
-            start: Instant::now(),
-        }
+        Phase { name, start: Instant::now() }
     }
 }
 
@@ -224,11 +221,7 @@ mod tests {
         let s = Snapshot {
             api_calls: 3,
             calls: vec![
-                Call {
-                    service: "ec2".into(),
-                    operation: "DescribeVpcs".into(),
-                    count: 2,
-                },
+                Call { service: "ec2".into(), operation: "DescribeVpcs".into(), count: 2 },
                 Call {
                     service: "iam".into(),
                     operation: "GetAccountAuthorizationDetails".into(),

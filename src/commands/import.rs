@@ -32,10 +32,7 @@ pub async fn run(global: &Global, args: &ImportArgs) -> anyhow::Result<i32> {
         );
     }
     let kind = r.kind;
-    let cx = Ctx {
-        aws: &session.clients,
-        stack: &session.config.stack,
-    };
+    let cx = Ctx { aws: &session.clients, stack: &session.config.stack };
     let found = kind.read_many(cx, std::slice::from_ref(&args.id)).await;
     let attributes = match found.map(|mut f| f.remove(&args.id)) {
         Ok(Some(a)) => a,

@@ -301,13 +301,7 @@ impl Session {
                 "{address} was being created when a run stopped; found it in AWS and adopted it"
             ));
         }
-        Ok(Session {
-            config,
-            store,
-            state,
-            clients,
-            fingerprints,
-        })
+        Ok(Session { config, store, state, clients, fingerprints })
     }
 
     /// After an apply that succeeded: records the values given to

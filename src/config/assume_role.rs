@@ -57,10 +57,7 @@ pub(super) fn parse(
     value: &Spanned<DeValue>,
     table: &str,
 ) -> Result<AssumeRole, Vec<Problem>> {
-    let at = |offset: usize, message: String| Problem {
-        loc: Some(lines.loc(offset)),
-        message,
-    };
+    let at = |offset: usize, message: String| Problem { loc: Some(lines.loc(offset)), message };
     let DeValue::Table(t) = value.get_ref() else {
         return Err(vec![at(
             value.span().start,
@@ -71,11 +68,7 @@ pub(super) fn parse(
         )]);
     };
     let mut problems = Vec::new();
-    let mut role = AssumeRole {
-        role_arn: String::new(),
-        external_id: None,
-        session_name: None,
-    };
+    let mut role = AssumeRole { role_arn: String::new(), external_id: None, session_name: None };
     let mut role_arn = None;
     for (k, v) in t {
         let key = k.get_ref().as_ref();
@@ -142,10 +135,7 @@ mod tests {
     use super::*;
 
     fn parse_in(text: &str) -> Result<AssumeRole, Vec<String>> {
-        let lines = Lines {
-            file: Path::new("s.toml"),
-            text,
-        };
+        let lines = Lines { file: Path::new("s.toml"), text };
         let doc = DeTable::parse(text).expect("TOML").into_inner();
         let (_, stack) = doc.iter().next().expect("a table");
         let DeValue::Table(t) = stack.get_ref() else {

@@ -93,10 +93,8 @@ impl<'a> Expander<'a> {
     }
 
     fn problem(&mut self, loc: &Loc, message: String) {
-        self.problems.push(Problem {
-            loc: Some(loc.clone()),
-            message,
-        });
+        self.problems
+            .push(Problem { loc: Some(loc.clone()), message });
     }
 
     /// Expands the root; returns its outputs with rewritten templates.
@@ -157,11 +155,7 @@ impl<'a> Expander<'a> {
         for name in self.module_order(def) {
             let call = &def.modules[&name];
             let what = format!("{prefix_text}module.{name}");
-            let sc = Scope {
-                instances: &instances,
-                modules: &modules,
-                ..bare_clone(&bare)
-            };
+            let sc = Scope { instances: &instances, modules: &modules, ..bare_clone(&bare) };
             let insts = self.instances_of(&sc, &call.meta, &what);
             let child = if let Some(c) = self.module_def(call, &name) {
                 c
@@ -328,10 +322,7 @@ impl<'a> Expander<'a> {
         if let Some(f) = &meta.for_each {
             return self.for_each_instances(sc, f, what);
         }
-        vec![Inst {
-            key: None,
-            each_value: None,
-        }]
+        vec![Inst { key: None, each_value: None }]
     }
 
     /// `count = n`: instances keyed 0..n.
@@ -347,10 +338,7 @@ impl<'a> Expander<'a> {
                 Vec::new()
             }
             Some(Value::Int(n)) if n >= 0 => (0..n)
-                .map(|i| Inst {
-                    key: Some(Value::Int(i)),
-                    each_value: None,
-                })
+                .map(|i| Inst { key: Some(Value::Int(i)), each_value: None })
                 .collect(),
             Some(other) => {
                 self.problem(
@@ -409,10 +397,7 @@ impl<'a> Expander<'a> {
                 );
                 continue;
             }
-            out.push(Inst {
-                key: Some(Value::Str(k)),
-                each_value: Some(v),
-            });
+            out.push(Inst { key: Some(Value::Str(k)), each_value: Some(v) });
         }
         // Keys, not positions, name instances: reordering changes nothing.
         out.sort_by(|a, b| {
@@ -890,19 +875,10 @@ fn rewrite_path(sc: &Scope, steps: &[Step]) -> Result<Expr, String> {
             "`{}` reaches into a module: use one of its outputs (`module.<name>.<output>`)",
             Expr::Path(steps.to_vec())
         )),
-        Bound::Resource {
-            kind,
-            name,
-            index,
-            attr,
-            rest,
-            ..
-        } => rewrite_resource(sc, kind, name, index, attr, rest),
-        Bound::ModuleOutput {
-            modules,
-            output,
-            rest,
-        } => match modules.as_slice() {
+        Bound::Resource { kind, name, index, attr, rest, .. } => {
+            rewrite_resource(sc, kind, name, index, attr, rest)
+        }
+        Bound::ModuleOutput { modules, output, rest } => match modules.as_slice() {
             [(m, index)] => rewrite_module_output(sc, m, *index, output, rest),
             _ => Err(format!(
                 "`{}`: refer to outputs of this module's own modules only (`module.<name>.<output>`)",
@@ -923,10 +899,7 @@ fn rewrite_resource(
     rest: &[Step],
 ) -> Result<Expr, String> {
     let base = format!("{kind}.{name}");
-    let r = Ref::Attr {
-        address: base.clone(),
-        attr: attr.to_owned(),
-    };
+    let r = Ref::Attr { address: base.clone(), attr: attr.to_owned() };
     sc.def.check_ref(&r, &sc.def.resources)?;
     let keys: Option<Vec<Option<Value>>> = sc
         .instances

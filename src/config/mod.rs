@@ -258,10 +258,7 @@ pub fn load_bytes(
 /// references yet.
 fn parse_dir(path: &Path, is_module: bool) -> Result<(Vec<PathBuf>, Loader), ConfigError> {
     let files = files_of(path)?;
-    let mut loader = Loader {
-        is_module,
-        ..Loader::default()
-    };
+    let mut loader = Loader { is_module, ..Loader::default() };
     for f in &files {
         let bytes = std::fs::read(f).map_err(|e| {
             ConfigError(vec![Problem {
@@ -312,11 +309,7 @@ impl Lines<'_> {
         let before = &self.text[..end];
         let line = before.matches('\n').count() + 1;
         let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        Loc {
-            file: self.file.to_owned(),
-            line,
-            col,
-        }
+        Loc { file: self.file.to_owned(), line, col }
     }
 }
 
@@ -420,15 +413,7 @@ impl Loader {
         };
         let (bucket, key, region) = (get("bucket"), get("key"), get("region"));
         if let (Some(bucket), Some(key), Some(region)) = (bucket, key, region) {
-            self.backend = Some((
-                Backend {
-                    bucket,
-                    key,
-                    region,
-                    assume_role: role,
-                },
-                loc,
-            ));
+            self.backend = Some((Backend { bucket, key, region, assume_role: role }, loc));
         }
     }
 
@@ -487,13 +472,7 @@ impl Loader {
                 );
                 continue;
             }
-            self.lookups.insert(
-                name,
-                Lookup {
-                    kind,
-                    name: parameter,
-                },
-            );
+            self.lookups.insert(name, Lookup { kind, name: parameter });
         }
     }
 
@@ -513,10 +492,8 @@ impl Loader {
     }
 
     fn problem(&mut self, loc: Loc, message: impl Into<String>) {
-        self.problems.push(Problem {
-            loc: Some(loc),
-            message: message.into(),
-        });
+        self.problems
+            .push(Problem { loc: Some(loc), message: message.into() });
     }
 
     /// One file's contents, which TOML requires to be UTF-8.
@@ -840,12 +817,7 @@ impl Loader {
                         ),
                     );
                 }
-                Ok(l) => {
-                    raw.lifecycle = Lifecycle {
-                        timeouts: raw.lifecycle.timeouts,
-                        ..l
-                    }
-                }
+                Ok(l) => raw.lifecycle = Lifecycle { timeouts: raw.lifecycle.timeouts, ..l },
                 Err(m) => self.problem(vloc, format!("{address}: lifecycle: {m}")),
             },
         }
@@ -960,12 +932,8 @@ impl Loader {
             return Err(ConfigError(self.problems));
         }
         let resources = self.resolve(found);
-        let graph = Graph::from_deps(resources.iter().map(|(a, r)| (a, &r.deps))).map_err(|m| {
-            ConfigError(vec![Problem {
-                loc: None,
-                message: m,
-            }])
-        })?;
+        let graph = Graph::from_deps(resources.iter().map(|(a, r)| (a, &r.deps)))
+            .map_err(|m| ConfigError(vec![Problem { loc: None, message: m }]))?;
         Ok(Config {
             stack,
             region,
@@ -1247,9 +1215,9 @@ mod tests {
         assert_eq!(t.create, Some(Duration::from_mins(45)));
         assert_eq!(t.update, None);
         assert_eq!(t.delete, Some(Duration::from_mins(90)));
-        let merged = r.kind.timeouts().with(&t);
+        let merged = t.over(r.kind.schema().timeouts);
         assert_eq!(merged.create, Duration::from_mins(45));
-        assert_eq!(merged.update, r.kind.timeouts().update);
+        assert_eq!(merged.update, r.kind.schema().timeouts.update);
     }
 
     #[test]

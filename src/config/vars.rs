@@ -368,11 +368,7 @@ mod tests {
     use std::path::PathBuf;
 
     fn decl(fields: &[(&str, Value)]) -> VarDecl {
-        let loc = Loc {
-            file: PathBuf::from("x.toml"),
-            line: 1,
-            col: 1,
-        };
+        let loc = Loc { file: PathBuf::from("x.toml"), line: 1, col: 1 };
         let m = fields
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (v.clone(), loc.clone())))
@@ -501,11 +497,7 @@ mod tests {
 
     #[test]
     fn persist_with_sensitive_is_refused_at_the_persist_field() {
-        let loc = Loc {
-            file: PathBuf::from("x.toml"),
-            line: 1,
-            col: 1,
-        };
+        let loc = Loc { file: PathBuf::from("x.toml"), line: 1, col: 1 };
         let m = [
             ("persist", Value::Bool(true)),
             ("sensitive", Value::Bool(true)),

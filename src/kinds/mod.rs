@@ -20,13 +20,13 @@ pub mod s3;
 pub mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
 
 use async_trait::async_trait;
 
 use crate::aws::{ApiError, Clients};
 use crate::lifecycle::DeletionPolicy;
 use crate::schema::Schema;
+pub use crate::schema::Timeouts;
 use crate::value::{Attrs, Value};
 
 pub use support::{
@@ -68,10 +68,7 @@ impl CreatedId {
         address: String,
         notify: tokio::sync::mpsc::UnboundedSender<(String, String)>,
     ) -> CreatedId {
-        CreatedId {
-            id: Default::default(),
-            notify: Some((address, notify)),
-        }
+        CreatedId { id: Default::default(), notify: Some((address, notify)) }
     }
 
     /// Runs a create that reports its id here.
@@ -144,9 +141,7 @@ pub fn manages_of<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> BTr
 impl Ctx<'_> {
     /// The time limits of this operation's waiters.
     pub fn timeouts(&self, kind: &dyn Kind) -> Timeouts {
-        TIMEOUTS
-            .try_with(|t| *t)
-            .unwrap_or_else(|_| kind.timeouts())
+        TIMEOUTS.try_with(|t| *t).unwrap_or(kind.schema().timeouts)
     }
 
     /// The user's tags plus the `reconcile:*` tags, as key/value pairs.
@@ -205,44 +200,51 @@ pub fn default_name(stack: &str, address: &str) -> String {
     format!("{stack}-{}", resource_name(address))
 }
 
-#[derive(Debug, Clone, Copy)]
-pub struct Timeouts {
-    pub create: Duration,
-    pub update: Duration,
-    pub delete: Duration,
+/// What AWS answers a kind's calls with.
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Live attributes by id.
+pub type LiveMap = BTreeMap<String, Attrs>;
+
+/// A create: of the resource at `address`, as `desired` says. Also what
+/// `find_created` looks for.
+#[derive(Clone, Copy)]
+pub struct Create<'a> {
+    pub cx: Ctx<'a>,
+    pub address: &'a str,
+    /// Fully resolved and defaulted.
+    pub desired: &'a Attrs,
 }
 
-impl Timeouts {
-    pub const fn minutes(create: u64, update: u64, delete: u64) -> Timeouts {
-        Timeouts {
-            create: Duration::from_secs(create * 60),
-            update: Duration::from_secs(update * 60),
-            delete: Duration::from_secs(delete * 60),
-        }
-    }
-
-    /// These defaults with a resource's `timeouts = { ... }` over them.
-    pub fn with(self, o: &crate::lifecycle::TimeoutOverrides) -> Timeouts {
-        Timeouts {
-            create: o.create.unwrap_or(self.create),
-            update: o.update.unwrap_or(self.update),
-            delete: o.delete.unwrap_or(self.delete),
-        }
-    }
+/// An in-place update of resource `id` from `live` to `desired`.
+#[derive(Clone, Copy)]
+pub struct Update<'a> {
+    pub cx: Ctx<'a>,
+    pub address: &'a str,
+    pub id: &'a str,
+    pub live: &'a Attrs,
+    pub desired: &'a Attrs,
+    /// The fields to change: the one change check (`Changes::between`) of
+    /// `live` against `desired`, made by the executor once `desired` is
+    /// fully resolved. A kind never re-derives it.
+    pub changed: &'a Changes,
 }
 
+/// A delete of resource `id`, last seen as `live`.
+#[derive(Clone, Copy)]
+pub struct Delete<'a> {
+    pub cx: Ctx<'a>,
+    pub id: &'a str,
+    pub live: &'a Attrs,
+}
+
+/// A resource kind: its schema (data: fields, service, time limits) and
+/// its operations against AWS. Each operation takes one request value, so
+/// that every kind's signatures are the trait's and new inputs reach every
+/// kind without touching each.
 #[async_trait]
 pub trait Kind: Send + Sync {
     fn schema(&self) -> &'static Schema;
-
-    /// The AWS service the kind's calls go to (`"ec2"`,
-    /// `"elasticloadbalancing"`), as IAM and the service quotas name it.
-    fn service(&self) -> &'static str;
-
-    /// Default time limits of this kind's waiters.
-    fn timeouts(&self) -> Timeouts {
-        Timeouts::minutes(10, 10, 10)
-    }
 
     /// When a replacement must create the new resource before deleting the
     /// old one (so that dependents can be repointed first): task definition
@@ -274,36 +276,21 @@ pub trait Kind: Send + Sync {
     fn canonicalize(&self, _attrs: &mut Attrs) {}
 
     /// Live attributes of many resources in as few calls as the API allows.
-    /// A resource that no longer exists is absent from the answer.
-    async fn read_many(
-        &self,
-        cx: Ctx<'_>,
-        ids: &[String],
-    ) -> Result<BTreeMap<String, Attrs>, ApiError>;
+    /// A resource that no longer exists is absent from the answer. Never
+    /// called with no ids.
+    async fn read_many(&self, cx: Ctx<'_>, ids: &[String]) -> ApiResult<LiveMap>;
 
     /// Creates the resource with its tags, waits until it is usable and
-    /// returns its id. `desired` is fully resolved and defaulted. As soon
-    /// as AWS answers the create with an id, before waiting or anything
-    /// else that can fail, the kind reports it with `kinds::created`.
-    async fn create(&self, cx: Ctx<'_>, address: &str, desired: &Attrs)
-    -> Result<String, ApiError>;
+    /// returns its id. As soon as AWS answers the create with an id, before
+    /// waiting or anything else that can fail, the kind reports it with
+    /// `kinds::created`.
+    async fn create(&self, op: Create<'_>) -> ApiResult<String>;
 
-    /// Changes in place only the fields in `changed`: the one change check
-    /// (`Changes::between`) of `live` against `desired`, made by the
-    /// executor once `desired` is fully resolved. A kind never re-derives
-    /// it.
-    async fn update(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-        id: &str,
-        live: &Attrs,
-        desired: &Attrs,
-        changed: &Changes,
-    ) -> Result<(), ApiError>;
+    /// Changes in place only the fields in `op.changed`.
+    async fn update(&self, op: Update<'_>) -> ApiResult<()>;
 
     /// Deletes and waits until gone. Not found counts as success.
-    async fn delete(&self, cx: Ctx<'_>, id: &str, live: &Attrs) -> Result<(), ApiError>;
+    async fn delete(&self, op: Delete<'_>) -> ApiResult<()>;
 
     /// What a delete does when `lifecycle.deletion_policy` is not set:
     /// databases keep a final snapshot.
@@ -318,29 +305,21 @@ pub trait Kind: Send + Sync {
 
     /// Deletes keeping a final snapshot (`deletion_policy = "snapshot"`);
     /// only called when `can_snapshot` is true.
-    async fn delete_with_snapshot(
-        &self,
-        cx: Ctx<'_>,
-        id: &str,
-        live: &Attrs,
-    ) -> Result<(), ApiError> {
-        self.delete(cx, id, live).await
+    async fn delete_with_snapshot(&self, op: Delete<'_>) -> ApiResult<()> {
+        self.delete(op).await
     }
 
     /// Finds the resource by its `reconcile:*` tags, so that a create whose
-    /// answer was lost is adopted instead of duplicated.
-    async fn find_by_address(&self, cx: Ctx<'_>, address: &str)
-    -> Result<Option<String>, ApiError>;
+    /// answer was lost is adopted instead of duplicated. A kind that carries
+    /// no tags finds nothing here (see `find_created`).
+    async fn find_by_address(&self, _cx: Ctx<'_>, _address: &str) -> ApiResult<Option<String>> {
+        Ok(None)
+    }
 
-    /// Finds what a failed create of `desired` may have made. By its tags,
-    /// unless the kind carries none and its inputs say where it would be.
-    async fn find_created(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-        _desired: &Attrs,
-    ) -> Result<Option<String>, ApiError> {
-        self.find_by_address(cx, address).await
+    /// Finds what a failed create may have made. By its tags, unless the
+    /// kind carries none and its inputs say where it would be.
+    async fn find_created(&self, op: Create<'_>) -> ApiResult<Option<String>> {
+        self.find_by_address(op.cx, op.address).await
     }
 }
 
@@ -413,6 +392,7 @@ pub fn lowercase_name(cx: Ctx<'_>, address: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[tokio::test]
     async fn an_operation_waits_with_its_resources_timeouts_else_the_kinds() {
@@ -420,10 +400,7 @@ mod tests {
             .behavior_version(aws_config::BehaviorVersion::latest())
             .build();
         let clients = Clients::from_config(&config);
-        let cx = Ctx {
-            aws: &clients,
-            stack: "t",
-        };
+        let cx = Ctx { aws: &clients, stack: "t" };
         let nat = lookup("nat_gateway").unwrap();
         assert_eq!(cx.timeouts(nat).delete, Duration::from_mins(30));
         let own = Timeouts::minutes(45, 10, 90);

@@ -19,12 +19,7 @@ pub const ECS: Name = Name {
     rule: "letters, digits, hyphens and underscores",
 };
 
-pub const AUTO_SCALING_GROUP: Name = Name {
-    min: 1,
-    max: 255,
-    pattern: "[^:]+",
-    rule: "no colons",
-};
+pub const AUTO_SCALING_GROUP: Name = Name { min: 1, max: 255, pattern: "[^:]+", rule: "no colons" };
 
 pub const LAUNCH_TEMPLATE: Name = Name {
     min: 3,
@@ -48,10 +43,7 @@ pub const IAM_ROLE: Name = Name {
     rule: "letters, digits and +=,.@_-",
 };
 
-pub const IAM_INSTANCE_PROFILE: Name = Name {
-    max: 128,
-    ..IAM_ROLE
-};
+pub const IAM_INSTANCE_PROFILE: Name = Name { max: 128, ..IAM_ROLE };
 
 pub const ECR_REPOSITORY: Name = Name {
     min: 2,

@@ -131,10 +131,7 @@ pub fn plan(
     let mut errors = Vec::new();
     for address in graph.topo_order() {
         let r = &config.resources[&address];
-        let env = PlanEnv {
-            config,
-            planned: &planned,
-        };
+        let env = PlanEnv { config, planned: &planned };
         let desired = match desired_of(&r.address, r.kind, &r.attrs, &env) {
             Ok(d) => d,
             Err(e) => {
@@ -653,10 +650,7 @@ launch_type = "EC2"
         let gone = gone.expect("network_configuration is shown going away");
         assert_eq!(gone.after, Value::Null);
         assert!(matches!(gone.before, Value::Map(_)));
-        let only = Plan {
-            changes: vec![c],
-            ..p
-        };
+        let only = Plan { changes: vec![c], ..p };
         let plain = crate::plan::render::Style { color: false };
         insta::assert_snapshot!(crate::plan::render::text(&only, plain));
     }

@@ -141,10 +141,7 @@ pub fn claims(config: &Config) -> BTreeMap<String, Vec<Claim>> {
                 }
                 let list = out.entry(address).or_default();
                 if !list.iter().any(|c| c.rule.field == rule.field) {
-                    list.push(Claim {
-                        owner: owner.clone(),
-                        rule,
-                    });
+                    list.push(Claim { owner: owner.clone(), rule });
                 }
             }
         }

@@ -333,17 +333,11 @@ mod tests {
     }
 
     fn change(address: &str, action: Action, diffs: Vec<AttrDiff>) -> Change {
-        Change {
-            diffs,
-            ..super::super::testing::change(address, action)
-        }
+        Change { diffs, ..super::super::testing::change(address, action) }
     }
 
     fn plan(changes: Vec<Change>) -> Plan {
-        Plan {
-            stack: "test".into(),
-            ..super::super::testing::plan(changes)
-        }
+        Plan { stack: "test".into(), ..super::super::testing::plan(changes) }
     }
 
     const PLAIN: Style = Style { color: false };

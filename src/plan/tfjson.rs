@@ -105,11 +105,7 @@ fn rename(kind: &str, map: &mut Map<String, J>) {
 
 fn side(kind: &str, attrs: Option<&Attrs>, sensitive: &[String]) -> Side {
     let Some(attrs) = attrs else {
-        return Side {
-            values: J::Null,
-            unknown: json!({}),
-            sensitive: json!({}),
-        };
+        return Side { values: J::Null, unknown: json!({}), sensitive: json!({}) };
     };
     let mut values = Map::new();
     let mut unknown = Map::new();

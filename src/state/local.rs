@@ -57,10 +57,7 @@ impl LocalStore {
             .and_then(|()| lock.rewind())
             .and_then(|()| lock.write_all(me.as_bytes()))
             .map_err(unwritable)?;
-        Ok(LocalStore {
-            path: path.to_owned(),
-            _lock: lock,
-        })
+        Ok(LocalStore { path: path.to_owned(), _lock: lock })
     }
 
     pub fn path(&self) -> &Path {
@@ -124,10 +121,7 @@ impl Store for LocalStore {
 /// Breaks the lock of a local state whose holder is stuck: removes the lock
 /// file if it names `lock_id`, so that the next run locks a new one.
 pub fn force_unlock(path: &Path, lock_id: &str) -> Result<LockInfo, StateError> {
-    let fail = |reason: String| StateError::Unlock {
-        location: location(path),
-        reason,
-    };
+    let fail = |reason: String| StateError::Unlock { location: location(path), reason };
     let lock_path = sibling(path, "lock");
     let text = match fs::read_to_string(&lock_path) {
         Ok(t) => t,
@@ -160,10 +154,7 @@ pub fn read(path: &Path) -> Result<Option<State>, StateError> {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {
-            return Err(StateError::Unreadable {
-                location: location(path),
-                reason: e.to_string(),
-            });
+            return Err(StateError::Unreadable { location: location(path), reason: e.to_string() });
         }
     };
     let hint = format!(

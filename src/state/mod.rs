@@ -227,16 +227,8 @@ impl LockInfo {
 
     pub fn locked_error(location: String, text: &str) -> StateError {
         match LockInfo::parse(text) {
-            Ok(info) => StateError::Locked {
-                location,
-                holder: info.to_string(),
-                lock_id: info.id,
-            },
-            Err(holder) => StateError::Locked {
-                location,
-                holder,
-                lock_id: "<lock-id>".into(),
-            },
+            Ok(info) => StateError::Locked { location, holder: info.to_string(), lock_id: info.id },
+            Err(holder) => StateError::Locked { location, holder, lock_id: "<lock-id>".into() },
         }
     }
 }
@@ -273,10 +265,8 @@ pub trait Store: Send + Sync {
 
 /// Parses a stored state, refusing a format newer than this build reads.
 pub fn parse(location: &str, text: &str, hint: &str) -> Result<State, StateError> {
-    let unreadable = |reason: String| StateError::Unreadable {
-        location: location.to_owned(),
-        reason,
-    };
+    let unreadable =
+        |reason: String| StateError::Unreadable { location: location.to_owned(), reason };
     if text.trim().is_empty() {
         return Err(unreadable(format!(
             "the file is empty (a state holds at least its version, lineage and serial){hint}"

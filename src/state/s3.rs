@@ -176,10 +176,9 @@ pub async fn force_unlock(
             location: location(&backend.bucket, &backend.key),
             reason: "it is not locked".into(),
         }),
-        Err(reason) => Err(StateError::Unlock {
-            location: location(&backend.bucket, &backend.key),
-            reason,
-        }),
+        Err(reason) => {
+            Err(StateError::Unlock { location: location(&backend.bucket, &backend.key), reason })
+        }
     }
 }
 
@@ -189,10 +188,7 @@ pub async fn read(client: &Client, backend: &Backend) -> Result<Option<State>, S
     match read_object(client, &backend.bucket, &backend.key).await {
         Ok(None) => Ok(None),
         Ok(Some((text, _))) => super::parse(&at, &text, "").map(Some),
-        Err(e) => Err(StateError::Unreadable {
-            location: at,
-            reason: e.to_string(),
-        }),
+        Err(e) => Err(StateError::Unreadable { location: at, reason: e.to_string() }),
     }
 }
 
@@ -214,20 +210,15 @@ impl Store for S3Store {
                 self.remember(etag);
                 Ok(Some(state))
             }
-            Err(e) => Err(StateError::Unreadable {
-                location: at,
-                reason: e.to_string(),
-            }),
+            Err(e) => Err(StateError::Unreadable { location: at, reason: e.to_string() }),
         }
     }
 
     async fn save(&self, state: &mut State) -> Result<(), StateError> {
         let at = self.location();
         state.serial += 1;
-        let text = serde_json::to_string_pretty(state).map_err(|e| StateError::Unwritable {
-            location: at.clone(),
-            reason: e.to_string(),
-        })?;
+        let text = serde_json::to_string_pretty(state)
+            .map_err(|e| StateError::Unwritable { location: at.clone(), reason: e.to_string() })?;
         let etag = self.etag.lock().ok().and_then(|e| e.clone());
         let put = self
             .client
@@ -268,9 +259,6 @@ impl Store for S3Store {
         delete_lock(&self.client, &self.bucket, &key, &self.lock.id)
             .await
             .map(|_| ())
-            .map_err(|reason| StateError::Unlock {
-                location: self.location(),
-                reason,
-            })
+            .map_err(|reason| StateError::Unlock { location: self.location(), reason })
     }
 }

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use reconcile::aws::Clients;
-use reconcile::kinds::{self, Changes, Ctx, Kind};
+use reconcile::kinds::{self, Changes, Create, Ctx, Delete, Kind};
 use reconcile::value::{Attrs, Value};
 
 use crate::support::{self, Emulator};
@@ -464,7 +464,7 @@ async fn ensure(aws: &Clients, w: &mut World, address: &'static str) {
     let cx = Ctx { aws, stack: PRE };
     let d = desired(r, w, Instance::Pre);
     let id = kind_of(address)
-        .create(cx, address, &d)
+        .create(Create { cx, address, desired: &d })
         .await
         .unwrap_or_else(|e| panic!("{address}: creating the prerequisite: {e}"));
     let live = read(cx, address, &id)
@@ -483,7 +483,7 @@ async fn keeps_the_contract(aws: &Clients, w: &mut World, r: &'static Row) {
     let cx = Ctx { aws, stack: STACK };
     let d = desired(r, w, Instance::Tested);
     let id = k
-        .create(cx, address, &d)
+        .create(Create { cx, address, desired: &d })
         .await
         .unwrap_or_else(|e| panic!("{address}: creating: {e}"));
 
@@ -517,7 +517,7 @@ async fn keeps_the_contract(aws: &Clients, w: &mut World, r: &'static Row) {
         "{address} of stack {STACK} found in {OTHER}"
     );
 
-    k.delete(cx, &id, &live)
+    k.delete(Delete { cx, id: &id, live: &live })
         .await
         .unwrap_or_else(|e| panic!("{address}: deleting: {e}"));
     assert_eq!(
@@ -525,7 +525,7 @@ async fn keeps_the_contract(aws: &Clients, w: &mut World, r: &'static Row) {
         None,
         "{address}: after delete"
     );
-    k.delete(cx, &id, &live)
+    k.delete(Delete { cx, id: &id, live: &live })
         .await
         .unwrap_or_else(|e| panic!("{address}: deleting a second time: {e}"));
 }

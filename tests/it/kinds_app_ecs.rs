@@ -8,7 +8,7 @@ use crate::support;
 use std::collections::BTreeMap;
 
 use reconcile::aws::Clients;
-use reconcile::kinds::{self, Changes, Ctx, Kind};
+use reconcile::kinds::{self, Changes, Create, Ctx, Delete, Kind, Update};
 use reconcile::value::{Attrs, Value};
 use support::Emulator;
 
@@ -33,15 +33,12 @@ impl Env {
     }
 
     fn cx(&self) -> Ctx<'_> {
-        Ctx {
-            aws: &self.clients,
-            stack: STACK,
-        }
+        Ctx { aws: &self.clients, stack: STACK }
     }
 
     async fn create(&self, address: &str, desired: &Attrs) -> String {
         kind_of(address)
-            .create(self.cx(), address, desired)
+            .create(Create { cx: self.cx(), address, desired })
             .await
             .unwrap_or_else(|e| panic!("creating {address}: {e}"))
     }
@@ -56,11 +53,11 @@ impl Env {
 
     async fn delete_twice(&self, kind_name: &str, id: &str) {
         let k = kind(kind_name);
-        k.delete(self.cx(), id, &Attrs::new())
+        k.delete(Delete { cx: self.cx(), id, live: &Attrs::new() })
             .await
             .unwrap_or_else(|e| panic!("deleting {kind_name} {id}: {e}"));
         assert_eq!(self.read(kind_name, id).await, None, "{id} after delete");
-        k.delete(self.cx(), id, &Attrs::new())
+        k.delete(Delete { cx: self.cx(), id, live: &Attrs::new() })
             .await
             .unwrap_or_else(|e| panic!("deleting {kind_name} {id} a second time: {e}"));
     }
@@ -251,14 +248,14 @@ async fn a_cluster_is_created_read_back_changed_in_place_found_and_deleted() {
     changed.insert("tags".into(), tags(&[("Env", "prod"), ("Team", "web")]));
     assert_eq!(differences("ecs_cluster", &live, &changed).len(), 4);
     let k = kind("ecs_cluster");
-    k.update(
+    k.update(Update {
         cx,
-        "ecs_cluster.main",
-        &id,
-        &live,
-        &changed,
-        &Changes::between(k, &live, &changed),
-    )
+        address: "ecs_cluster.main",
+        id: &id,
+        live: &live,
+        desired: &changed,
+        changed: &Changes::between(k, &live, &changed),
+    })
     .await
     .expect("updating the cluster in place");
     let after = env.read("ecs_cluster", &id).await.expect("still there");
@@ -267,10 +264,7 @@ async fn a_cluster_is_created_read_back_changed_in_place_found_and_deleted() {
     let k = kind("ecs_cluster");
     let found = k.find_by_address(cx, "ecs_cluster.main").await.unwrap();
     assert_eq!(found.as_deref(), Some(id.as_str()));
-    let elsewhere = Ctx {
-        aws: cx.aws,
-        stack: "another-stack",
-    };
+    let elsewhere = Ctx { aws: cx.aws, stack: "another-stack" };
     let stranger = k.find_by_address(elsewhere, "ecs_cluster.main").await;
     assert_eq!(
         stranger.unwrap(),
@@ -361,14 +355,14 @@ async fn a_task_definition_reads_back_equal_to_every_input_it_was_registered_wit
     let k = kind("ecs_task_definition");
     let mut retagged = first.clone();
     retagged.insert("tags".into(), tags(&[("Owner", "api-team")]));
-    k.update(
+    k.update(Update {
         cx,
-        "ecs_task_definition.api",
-        &id,
-        &live,
-        &retagged,
-        &Changes::between(k, &live, &retagged),
-    )
+        address: "ecs_task_definition.api",
+        id: &id,
+        live: &live,
+        desired: &retagged,
+        changed: &Changes::between(k, &live, &retagged),
+    })
     .await
     .expect("retagging the revision");
     let after = env.read("ecs_task_definition", &id).await.unwrap();
@@ -471,14 +465,14 @@ async fn a_fargate_service_moves_to_a_new_revision_and_goes_with_everything_unde
     let changed: Vec<&str> = diffs.iter().filter_map(|d| d.split(':').next()).collect();
     assert_eq!(changed, ["task_definition", "desired_count"], "{diffs:?}");
     let k = kind("ecs_service");
-    k.update(
+    k.update(Update {
         cx,
-        "ecs_service.web",
-        &service,
-        &live,
-        &moved,
-        &Changes::between(k, &live, &moved),
-    )
+        address: "ecs_service.web",
+        id: &service,
+        live: &live,
+        desired: &moved,
+        changed: &Changes::between(k, &live, &moved),
+    })
     .await
     .expect("moving the service to the new revision");
     let live = env.read("ecs_service", &service).await.unwrap();

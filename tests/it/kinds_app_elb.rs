@@ -7,7 +7,7 @@ use crate::support;
 use std::collections::BTreeMap;
 
 use reconcile::aws::Clients;
-use reconcile::kinds::{self, Ctx, Kind};
+use reconcile::kinds::{self, Create, Ctx, Delete, Kind, Update};
 use reconcile::value::{Attrs, Value};
 use support::Emulator;
 
@@ -104,7 +104,7 @@ fn assert_reads_as(kind_name: &str, live: &Attrs, desired: &Attrs) {
 
 async fn create(cx: Ctx<'_>, address: &str, desired: &Attrs) -> String {
     kind(kind_of(address))
-        .create(cx, address, desired)
+        .create(Create { cx, address, desired })
         .await
         .unwrap_or_else(|e| panic!("creating {address}: {e}"))
 }
@@ -124,14 +124,14 @@ async fn created(cx: Ctx<'_>, address: &str, desired: &Attrs) -> (String, Attrs)
 async fn update(cx: Ctx<'_>, address: &str, id: &str, live: &Attrs, changed: &Attrs) -> Attrs {
     let kind_name = kind_of(address);
     let k = kind(kind_name);
-    k.update(
+    k.update(Update {
         cx,
         address,
         id,
         live,
-        changed,
-        &kinds::Changes::between(k, live, changed),
-    )
+        desired: changed,
+        changed: &kinds::Changes::between(k, live, changed),
+    })
     .await
     .unwrap_or_else(|e| panic!("updating {address}: {e}"));
     let after = read(cx, kind_name, id)
@@ -148,10 +148,7 @@ async fn assert_found(cx: Ctx<'_>, address: &str, id: &str) {
         .await
         .unwrap_or_else(|e| panic!("finding {address}: {e}"));
     assert_eq!(found.as_deref(), Some(id), "{address} by its tags");
-    let elsewhere = Ctx {
-        aws: cx.aws,
-        stack: "another-stack",
-    };
+    let elsewhere = Ctx { aws: cx.aws, stack: "another-stack" };
     let stranger = k.find_by_address(elsewhere, address).await.unwrap();
     assert_eq!(stranger, None, "{address} of another stack is not ours");
 }
@@ -160,7 +157,7 @@ async fn assert_found(cx: Ctx<'_>, address: &str, id: &str) {
 async fn delete_twice(cx: Ctx<'_>, address: &str, id: &str, live: &Attrs) {
     let kind_name = kind_of(address);
     let k = kind(kind_name);
-    k.delete(cx, id, live)
+    k.delete(Delete { cx, id, live })
         .await
         .unwrap_or_else(|e| panic!("deleting {address}: {e}"));
     let left = k
@@ -168,7 +165,7 @@ async fn delete_twice(cx: Ctx<'_>, address: &str, id: &str, live: &Attrs) {
         .await
         .unwrap_or_else(|e| panic!("reading {address} after delete: {e}"));
     assert!(left.is_empty(), "{address} after delete: {left:?}");
-    k.delete(cx, id, live)
+    k.delete(Delete { cx, id, live })
         .await
         .unwrap_or_else(|e| panic!("deleting {address} a second time: {e}"));
     assert_eq!(k.find_by_address(cx, address).await.unwrap(), None);
@@ -206,21 +203,14 @@ async fn network(cx: Ctx<'_>) -> Network {
         &desired("security_group", &[("vpc_id", Value::str(&vpc))]),
     )
     .await;
-    Network {
-        vpc,
-        subnets: [a, b],
-        security_group,
-    }
+    Network { vpc, subnets: [a, b], security_group }
 }
 
 #[tokio::test]
 async fn an_alb_with_a_target_group_listener_and_path_rule_is_created_changed_found_and_deleted() {
     let emu = Emulator::start();
     let aws = clients(&emu).await;
-    let cx = Ctx {
-        aws: &aws,
-        stack: STACK,
-    };
+    let cx = Ctx { aws: &aws, stack: STACK };
     let net = network(cx).await;
 
     let lb_first = desired(
@@ -332,10 +322,7 @@ async fn an_alb_with_a_target_group_listener_and_path_rule_is_created_changed_fo
 async fn an_nlb_with_a_tcp_target_group_of_ip_targets_reads_back_as_written() {
     let emu = Emulator::start();
     let aws = clients(&emu).await;
-    let cx = Ctx {
-        aws: &aws,
-        stack: STACK,
-    };
+    let cx = Ctx { aws: &aws, stack: STACK };
     let net = network(cx).await;
 
     // As in the seed: an internet-facing NLB in one subnet, no security
@@ -407,10 +394,7 @@ async fn an_nlb_with_a_tcp_target_group_of_ip_targets_reads_back_as_written() {
 async fn redirect_and_fixed_response_actions_read_back_as_written() {
     let emu = Emulator::start();
     let aws = clients(&emu).await;
-    let cx = Ctx {
-        aws: &aws,
-        stack: STACK,
-    };
+    let cx = Ctx { aws: &aws, stack: STACK };
     let net = network(cx).await;
     let lb_desired = desired(
         "load_balancer",
@@ -475,10 +459,7 @@ async fn redirect_and_fixed_response_actions_read_back_as_written() {
 async fn read_many_of_an_existing_and_a_deleted_arn_returns_just_the_existing_one() {
     let emu = Emulator::start();
     let aws = clients(&emu).await;
-    let cx = Ctx {
-        aws: &aws,
-        stack: STACK,
-    };
+    let cx = Ctx { aws: &aws, stack: STACK };
     let net = network(cx).await;
 
     let lb_desired = desired(
@@ -530,7 +511,7 @@ async fn read_many_of_an_existing_and_a_deleted_arn_returns_just_the_existing_on
         ("load_balancer", &lb, &gone_lb),
     ] {
         let k = kind(kind_name);
-        k.delete(cx, gone, &none)
+        k.delete(Delete { cx, id: gone, live: &none })
             .await
             .unwrap_or_else(|e| panic!("deleting {kind_name} {gone}: {e}"));
         // Either order: AWS fails the whole describe on an unknown ARN.
@@ -554,10 +535,7 @@ async fn read_many_of_an_existing_and_a_deleted_arn_returns_just_the_existing_on
 async fn a_replacement_target_group_gets_its_own_name_beside_the_old_one() {
     let emu = Emulator::start();
     let aws = clients(&emu).await;
-    let cx = Ctx {
-        aws: &aws,
-        stack: STACK,
-    };
+    let cx = Ctx { aws: &aws, stack: STACK };
     let net = network(cx).await;
     let k = kind("target_group");
     assert!(k.create_before_destroy());

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use reconcile::aws::Clients;
 use reconcile::kinds::iam::role::IamRole;
-use reconcile::kinds::{self, Changes, Ctx, Kind};
+use reconcile::kinds::{self, Changes, Create, Ctx, Delete, Kind, Update};
 use reconcile::value::{Attrs, Value};
 use support::Emulator;
 
@@ -51,29 +51,26 @@ impl Env {
     }
 
     fn cx(&self) -> Ctx<'_> {
-        Ctx {
-            aws: &self.clients,
-            stack: STACK,
-        }
+        Ctx { aws: &self.clients, stack: STACK }
     }
 
     async fn create(&self, address: &str, desired: &Attrs) -> String {
         kind_of(address)
-            .create(self.cx(), address, desired)
+            .create(Create { cx: self.cx(), address, desired })
             .await
             .unwrap_or_else(|e| panic!("creating {address}: {e}"))
     }
 
     async fn update(&self, address: &str, id: &str, live: &Attrs, desired: &Attrs) {
         let k = kind_of(address);
-        k.update(
-            self.cx(),
+        k.update(Update {
+            cx: self.cx(),
             address,
             id,
             live,
             desired,
-            &Changes::between(k, live, desired),
-        )
+            changed: &Changes::between(k, live, desired),
+        })
         .await
         .unwrap_or_else(|e| panic!("updating {address}: {e}"));
     }
@@ -102,15 +99,12 @@ impl Env {
             .await
             .unwrap_or_else(|e| panic!("finding {address}: {e}"));
         assert_eq!(found.as_deref(), Some(id), "{address} by its tags");
-        let elsewhere = Ctx {
-            aws: &self.clients,
-            stack: "another-stack",
-        };
+        let elsewhere = Ctx { aws: &self.clients, stack: "another-stack" };
         let stranger = k.find_by_address(elsewhere, address).await.unwrap();
         assert_eq!(stranger, None, "{address} of another stack is not ours");
 
         let live = self.must_read(kind_name, id).await;
-        k.delete(self.cx(), id, &live)
+        k.delete(Delete { cx: self.cx(), id, live: &live })
             .await
             .unwrap_or_else(|e| panic!("deleting {address}: {e}"));
         assert_eq!(
@@ -118,7 +112,7 @@ impl Env {
             None,
             "{address} after delete"
         );
-        k.delete(self.cx(), id, &live)
+        k.delete(Delete { cx: self.cx(), id, live: &live })
             .await
             .unwrap_or_else(|e| panic!("deleting {address} a second time: {e}"));
         assert_eq!(k.find_by_address(self.cx(), address).await.unwrap(), None);
@@ -381,7 +375,7 @@ async fn a_role_without_a_trust_policy_is_refused_before_anything_is_created() {
     let env = Env::start().await;
     let d = desired("iam_role", &[]);
     let err = kind("iam_role")
-        .create(env.cx(), "iam_role.bare", &d)
+        .create(Create { cx: env.cx(), address: "iam_role.bare", desired: &d })
         .await
         .unwrap_err();
     assert!(err.message.contains("iam_role.bare"), "{err}");
@@ -590,7 +584,7 @@ async fn a_repository_holding_images_is_deleted_only_with_force_delete() {
     let live = env.must_read("ecr_repository", &id).await;
     assert_eq!(live["force_delete"], Value::Bool(false));
     let err = kind("ecr_repository")
-        .delete(env.cx(), &id, &live)
+        .delete(Delete { cx: env.cx(), id: &id, live: &live })
         .await
         .unwrap_err();
     assert!(err.message.contains("force_delete = true"), "{err}");
@@ -608,7 +602,7 @@ async fn a_repository_holding_images_is_deleted_only_with_force_delete() {
         "the force_delete tag is not a user tag"
     );
     kind("ecr_repository")
-        .delete(env.cx(), &id, &live)
+        .delete(Delete { cx: env.cx(), id: &id, live: &live })
         .await
         .unwrap_or_else(|e| panic!("deleting with force_delete: {e}"));
     assert_eq!(env.read("ecr_repository", &id).await, None);
@@ -687,7 +681,7 @@ async fn a_log_group_with_a_retention_aws_does_not_offer_is_refused() {
     let env = Env::start().await;
     let bad = desired("log_group", &[("retention_in_days", Value::Int(10))]);
     let err = kind("log_group")
-        .create(env.cx(), "log_group.app", &bad)
+        .create(Create { cx: env.cx(), address: "log_group.app", desired: &bad })
         .await
         .unwrap_err();
     assert!(err.message.contains("retention_in_days = 10"), "{err}");
@@ -699,14 +693,14 @@ async fn a_log_group_with_a_retention_aws_does_not_offer_is_refused() {
     let live = env.must_read("log_group", &id).await;
     let k = kind("log_group");
     let err = k
-        .update(
-            env.cx(),
-            "log_group.app",
-            &id,
-            &live,
-            &bad,
-            &Changes::between(k, &live, &bad),
-        )
+        .update(Update {
+            cx: env.cx(),
+            address: "log_group.app",
+            id: &id,
+            live: &live,
+            desired: &bad,
+            changed: &Changes::between(k, &live, &bad),
+        })
         .await
         .unwrap_err();
     assert!(err.message.contains("retention_in_days = 10"), "{err}");

@@ -241,10 +241,7 @@ async fn an_ec2_backed_cluster_is_applied_changed_and_destroyed_without_leftover
         .clone();
     // A create whose answer was lost finds it by its name and tags.
     let clients = reconcile::aws::Clients::from_config(&support::sdk_config(&emu).await);
-    let cx = reconcile::kinds::Ctx {
-        aws: &clients,
-        stack: "cap",
-    };
+    let cx = reconcile::kinds::Ctx { aws: &clients, stack: "cap" };
     let k = reconcile::kinds::lookup("ecs_capacity_provider").unwrap();
     assert_eq!(
         k.find_by_address(cx, "ecs_capacity_provider.nodes")
@@ -484,17 +481,14 @@ async fn an_ec2_backed_cluster_is_applied_changed_and_destroyed_without_leftover
 #[tokio::test]
 async fn launch_templates_groups_and_providers_are_found_by_address_and_deleted_twice() {
     use reconcile::aws::Clients;
-    use reconcile::kinds::{self, Ctx, Kind};
+    use reconcile::kinds::{self, Create, Ctx, Delete, Kind};
     use reconcile::value::{Attrs, Value};
 
     let emu = Emulator::start();
     let conf = sdk_config(&emu).await;
     let clients = Clients::from_config(&conf);
     let aws = Aws::new(&emu).await;
-    let cx = Ctx {
-        aws: &clients,
-        stack: "lib",
-    };
+    let cx = Ctx { aws: &clients, stack: "lib" };
     let kind = |name: &str| -> &'static dyn Kind { kinds::lookup(name).unwrap() };
     let desired = |name: &str, fields: Vec<(&str, Value)>| -> Attrs {
         let given: Attrs = fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
@@ -505,25 +499,25 @@ async fn launch_templates_groups_and_providers_are_found_by_address_and_deleted_
     };
 
     let vpc = kind("vpc")
-        .create(
+        .create(Create {
             cx,
-            "vpc.v",
-            &desired("vpc", vec![("cidr_block", Value::str("10.9.0.0/16"))]),
-        )
+            address: "vpc.v",
+            desired: &desired("vpc", vec![("cidr_block", Value::str("10.9.0.0/16"))]),
+        })
         .await
         .unwrap();
     let subnet = kind("subnet")
-        .create(
+        .create(Create {
             cx,
-            "subnet.s",
-            &desired(
+            address: "subnet.s",
+            desired: &desired(
                 "subnet",
                 vec![
                     ("vpc_id", Value::str(&vpc)),
                     ("cidr_block", Value::str("10.9.1.0/24")),
                 ],
             ),
-        )
+        })
         .await
         .unwrap();
 
@@ -536,7 +530,7 @@ async fn launch_templates_groups_and_providers_are_found_by_address_and_deleted_
         ],
     );
     let lt = lt_kind
-        .create(cx, "launch_template.n", &lt_desired)
+        .create(Create { cx, address: "launch_template.n", desired: &lt_desired })
         .await
         .unwrap();
     assert_eq!(
@@ -579,7 +573,7 @@ async fn launch_templates_groups_and_providers_are_found_by_address_and_deleted_
         ],
     );
     let group = asg_kind
-        .create(cx, "autoscaling_group.g", &asg_desired)
+        .create(Create { cx, address: "autoscaling_group.g", desired: &asg_desired })
         .await
         .unwrap();
     assert_eq!(
@@ -606,17 +600,17 @@ async fn launch_templates_groups_and_providers_are_found_by_address_and_deleted_
 
     let cp_kind = kind("ecs_capacity_provider");
     let cp = cp_kind
-        .create(
+        .create(Create {
             cx,
-            "ecs_capacity_provider.p",
-            &desired(
+            address: "ecs_capacity_provider.p",
+            desired: &desired(
                 "ecs_capacity_provider",
                 vec![(
                     "auto_scaling_group_arn",
                     Value::str(g.auto_scaling_group_arn().unwrap()),
                 )],
             ),
-        )
+        })
         .await
         .unwrap();
 
@@ -625,12 +619,16 @@ async fn launch_templates_groups_and_providers_are_found_by_address_and_deleted_
         (asg_kind, group.as_str()),
         (lt_kind, lt.as_str()),
     ] {
-        k.delete(cx, id, &Attrs::new()).await.unwrap();
+        k.delete(Delete { cx, id, live: &Attrs::new() })
+            .await
+            .unwrap();
         assert!(
             k.read_many(cx, &[id.to_owned()]).await.unwrap().is_empty(),
             "{id} after delete"
         );
-        k.delete(cx, id, &Attrs::new()).await.unwrap();
+        k.delete(Delete { cx, id, live: &Attrs::new() })
+            .await
+            .unwrap();
     }
     let instances = aws.ec2.describe_instances().send().await.unwrap();
     assert!(

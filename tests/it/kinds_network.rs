@@ -7,7 +7,7 @@ use crate::support;
 use std::collections::BTreeMap;
 
 use reconcile::aws::Clients;
-use reconcile::kinds::{self, Changes, Ctx, Kind};
+use reconcile::kinds::{self, Changes, Create, Ctx, Delete, Kind, Update};
 use reconcile::value::{Attrs, Value};
 use support::Emulator;
 
@@ -61,7 +61,7 @@ fn assert_reads_as(live: &Attrs, desired: &Attrs) {
 async fn create(cx: Ctx<'_>, address: &str, desired: &Attrs) -> String {
     let kind_name = address.split('.').next().unwrap_or_default();
     kind(kind_name)
-        .create(cx, address, desired)
+        .create(Create { cx, address, desired })
         .await
         .unwrap_or_else(|e| panic!("creating {address}: {e}"))
 }
@@ -85,14 +85,14 @@ async fn lifecycle(cx: Ctx<'_>, address: &str, first: &Attrs, changed: &Attrs) -
     assert_reads_as(&live, first);
     assert_eq!(live.get("id"), Some(&Value::str(&id)));
 
-    k.update(
+    k.update(Update {
         cx,
         address,
-        &id,
-        &live,
-        changed,
-        &Changes::between(k, &live, changed),
-    )
+        id: &id,
+        live: &live,
+        desired: changed,
+        changed: &Changes::between(k, &live, changed),
+    })
     .await
     .unwrap_or_else(|e| panic!("updating {address}: {e}"));
     let after = read(cx, kind_name, &id)
@@ -105,14 +105,11 @@ async fn lifecycle(cx: Ctx<'_>, address: &str, first: &Attrs, changed: &Attrs) -
         .await
         .unwrap_or_else(|e| panic!("finding {address}: {e}"));
     assert_eq!(found.as_deref(), Some(id.as_str()), "{address} by its tags");
-    let elsewhere = Ctx {
-        aws: cx.aws,
-        stack: "another-stack",
-    };
+    let elsewhere = Ctx { aws: cx.aws, stack: "another-stack" };
     let stranger = k.find_by_address(elsewhere, address).await.unwrap();
     assert_eq!(stranger, None, "{address} of another stack is not ours");
 
-    k.delete(cx, &id, &after)
+    k.delete(Delete { cx, id: &id, live: &after })
         .await
         .unwrap_or_else(|e| panic!("deleting {address}: {e}"));
     assert_eq!(
@@ -120,7 +117,7 @@ async fn lifecycle(cx: Ctx<'_>, address: &str, first: &Attrs, changed: &Attrs) -
         None,
         "{address} after delete"
     );
-    k.delete(cx, &id, &after)
+    k.delete(Delete { cx, id: &id, live: &after })
         .await
         .unwrap_or_else(|e| panic!("deleting {address} a second time: {e}"));
     assert_eq!(k.find_by_address(cx, address).await.unwrap(), None);
@@ -131,10 +128,7 @@ async fn lifecycle(cx: Ctx<'_>, address: &str, first: &Attrs, changed: &Attrs) -
 async fn a_subnet_is_created_read_updated_found_and_deleted() {
     let emu = Emulator::start();
     let aws = clients(&emu).await;
-    let cx = Ctx {
-        aws: &aws,
-        stack: STACK,
-    };
+    let cx = Ctx { aws: &aws, stack: STACK };
     let vpc_id = vpc(cx, "main", "10.0.0.0/16").await;
 
     let first = desired(
@@ -166,10 +160,7 @@ async fn a_subnet_is_created_read_updated_found_and_deleted() {
 async fn a_subnet_without_a_zone_gets_one_and_carries_the_reconcile_tags() {
     let emu = Emulator::start();
     let aws = clients(&emu).await;
-    let cx = Ctx {
-        aws: &aws,
-        stack: STACK,
-    };
+    let cx = Ctx { aws: &aws, stack: STACK };
     let vpc_id = vpc(cx, "main", "10.1.0.0/16").await;
 
     let d = desired(
@@ -206,10 +197,7 @@ async fn a_subnet_without_a_zone_gets_one_and_carries_the_reconcile_tags() {
 async fn an_internet_gateway_moves_between_vpcs_in_place() {
     let emu = Emulator::start();
     let aws = clients(&emu).await;
-    let cx = Ctx {
-        aws: &aws,
-        stack: STACK,
-    };
+    let cx = Ctx { aws: &aws, stack: STACK };
     let a = vpc(cx, "a", "10.0.0.0/16").await;
     let b = vpc(cx, "b", "10.1.0.0/16").await;
 
@@ -232,26 +220,26 @@ async fn an_internet_gateway_moves_between_vpcs_in_place() {
     let live = read(cx, "internet_gateway", &id).await.unwrap();
     let mut detached = first.clone();
     detached.insert("vpc_id".into(), Value::Null);
-    igw.update(
+    igw.update(Update {
         cx,
-        "internet_gateway.other",
-        &id,
-        &live,
-        &detached,
-        &Changes::between(igw, &live, &detached),
-    )
+        address: "internet_gateway.other",
+        id: &id,
+        live: &live,
+        desired: &detached,
+        changed: &Changes::between(igw, &live, &detached),
+    })
     .await
     .unwrap();
     let live = read(cx, "internet_gateway", &id).await.unwrap();
     assert_eq!(live["vpc_id"], Value::Null);
-    igw.update(
+    igw.update(Update {
         cx,
-        "internet_gateway.other",
-        &id,
-        &live,
-        &changed,
-        &Changes::between(igw, &live, &changed),
-    )
+        address: "internet_gateway.other",
+        id: &id,
+        live: &live,
+        desired: &changed,
+        changed: &Changes::between(igw, &live, &changed),
+    })
     .await
     .unwrap();
     assert_eq!(
@@ -264,10 +252,7 @@ async fn an_internet_gateway_moves_between_vpcs_in_place() {
 async fn an_eip_is_allocated_retagged_and_released() {
     let emu = Emulator::start();
     let aws = clients(&emu).await;
-    let cx = Ctx {
-        aws: &aws,
-        stack: STACK,
-    };
+    let cx = Ctx { aws: &aws, stack: STACK };
 
     let first = desired("eip", &[("tags", tags(&[("Name", "nat-a")]))]);
     let mut changed = first.clone();
@@ -282,10 +267,7 @@ async fn an_eip_is_allocated_retagged_and_released() {
 async fn a_nat_gateway_is_created_available_and_deleted() {
     let emu = Emulator::start();
     let aws = clients(&emu).await;
-    let cx = Ctx {
-        aws: &aws,
-        stack: STACK,
-    };
+    let cx = Ctx { aws: &aws, stack: STACK };
     let vpc_id = vpc(cx, "main", "10.0.0.0/16").await;
     let subnet = desired(
         "subnet",
@@ -317,7 +299,7 @@ async fn a_nat_gateway_is_created_available_and_deleted() {
     // AWS answers NatGatewayNotFound here, the emulator HTTP 500: both are
     // "already gone".
     kind("nat_gateway")
-        .delete(cx, "nat-0123456789abcdef0", &Attrs::new())
+        .delete(Delete { cx, id: "nat-0123456789abcdef0", live: &Attrs::new() })
         .await
         .expect("deleting a NAT gateway AWS never heard of");
 }
@@ -326,10 +308,7 @@ async fn a_nat_gateway_is_created_available_and_deleted() {
 async fn a_private_nat_gateway_needs_no_elastic_ip() {
     let emu = Emulator::start();
     let aws = clients(&emu).await;
-    let cx = Ctx {
-        aws: &aws,
-        stack: STACK,
-    };
+    let cx = Ctx { aws: &aws, stack: STACK };
     let vpc_id = vpc(cx, "main", "10.0.0.0/16").await;
     let subnet = desired(
         "subnet",

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{IpPermission, IpRange};
 use reconcile::aws::Clients;
-use reconcile::kinds::{Changes, Ctx, Kind, lookup};
+use reconcile::kinds::{Changes, Create, Ctx, Delete, Kind, Update, lookup};
 use reconcile::value::{Attrs, Value};
 use support::Emulator;
 
@@ -30,17 +30,14 @@ impl Env {
     }
 
     fn cx(&self) -> Ctx<'_> {
-        Ctx {
-            aws: &self.clients,
-            stack: "t",
-        }
+        Ctx { aws: &self.clients, stack: "t" }
     }
 
     /// A VPC made by the `vpc` kind.
     async fn vpc(&self) -> String {
         let vpc = kind("vpc");
         let desired = desired(vpc, [("cidr_block", s("10.0.0.0/16"))]);
-        vpc.create(self.cx(), "vpc.main", &desired)
+        vpc.create(Create { cx: self.cx(), address: "vpc.main", desired: &desired })
             .await
             .expect("creating the vpc")
     }
@@ -197,7 +194,7 @@ async fn a_route_table_reads_back_exactly_its_routes_and_subnets() {
     );
 
     let id = rt
-        .create(env.cx(), "route_table.public", &want)
+        .create(Create { cx: env.cx(), address: "route_table.public", desired: &want })
         .await
         .unwrap();
 
@@ -240,7 +237,7 @@ async fn updating_a_route_table_changes_routes_and_associations_in_place() {
         ],
     );
     let id = rt
-        .create(env.cx(), "route_table.private", &before)
+        .create(Create { cx: env.cx(), address: "route_table.private", desired: &before })
         .await
         .unwrap();
     let after = desired(
@@ -261,14 +258,14 @@ async fn updating_a_route_table_changes_routes_and_associations_in_place() {
     );
 
     let live = env.read(rt, &id).await;
-    rt.update(
-        env.cx(),
-        "route_table.private",
-        &id,
-        &live,
-        &after,
-        &Changes::between(rt, &live, &after),
-    )
+    rt.update(Update {
+        cx: env.cx(),
+        address: "route_table.private",
+        id: &id,
+        live: &live,
+        desired: &after,
+        changed: &Changes::between(rt, &live, &after),
+    })
     .await
     .unwrap();
 
@@ -287,12 +284,14 @@ async fn deleting_a_route_table_frees_its_subnets_and_a_second_delete_succeeds()
         [("vpc_id", s(&vpc)), ("subnet_ids", list([s(&subnet)]))],
     );
     let id = rt
-        .create(env.cx(), "route_table.public", &want)
+        .create(Create { cx: env.cx(), address: "route_table.public", desired: &want })
         .await
         .unwrap();
     let live = env.read(rt, &id).await;
 
-    rt.delete(env.cx(), &id, &live).await.unwrap();
+    rt.delete(Delete { cx: env.cx(), id: &id, live: &live })
+        .await
+        .unwrap();
 
     let left = rt
         .read_many(env.cx(), std::slice::from_ref(&id))
@@ -318,7 +317,7 @@ async fn deleting_a_route_table_frees_its_subnets_and_a_second_delete_succeeds()
             .all(|t| t.route_table_id() != Some(&id)),
         "the subnet is still associated"
     );
-    rt.delete(env.cx(), &id, &live)
+    rt.delete(Delete { cx: env.cx(), id: &id, live: &live })
         .await
         .expect("deleting a deleted route table succeeds");
 }
@@ -329,11 +328,11 @@ async fn a_security_group_reads_back_its_rules_and_has_no_default_egress() {
     let vpc = env.vpc().await;
     let sg = kind("security_group");
     let app = sg
-        .create(
-            env.cx(),
-            "security_group.app",
-            &desired(sg, [("vpc_id", s(&vpc))]),
-        )
+        .create(Create {
+            cx: env.cx(),
+            address: "security_group.app",
+            desired: &desired(sg, [("vpc_id", s(&vpc))]),
+        })
         .await
         .unwrap();
     let want = desired(
@@ -363,7 +362,7 @@ async fn a_security_group_reads_back_its_rules_and_has_no_default_egress() {
     );
 
     let id = sg
-        .create(env.cx(), "security_group.web", &want)
+        .create(Create { cx: env.cx(), address: "security_group.web", desired: &want })
         .await
         .unwrap();
 
@@ -401,7 +400,7 @@ async fn a_security_group_keeps_the_allow_all_egress_rule_when_it_is_desired() {
     );
 
     let id = sg
-        .create(env.cx(), "security_group.out", &want)
+        .create(Create { cx: env.cx(), address: "security_group.out", desired: &want })
         .await
         .unwrap();
 
@@ -439,7 +438,7 @@ async fn changing_security_group_rules_keeps_the_same_group() {
         ],
     );
     let id = sg
-        .create(env.cx(), "security_group.web", &before)
+        .create(Create { cx: env.cx(), address: "security_group.web", desired: &before })
         .await
         .unwrap();
     let after = desired(
@@ -470,14 +469,14 @@ async fn changing_security_group_rules_keeps_the_same_group() {
     );
 
     let live = env.read(sg, &id).await;
-    sg.update(
-        env.cx(),
-        "security_group.web",
-        &id,
-        &live,
-        &after,
-        &Changes::between(sg, &live, &after),
-    )
+    sg.update(Update {
+        cx: env.cx(),
+        address: "security_group.web",
+        id: &id,
+        live: &live,
+        desired: &after,
+        changed: &Changes::between(sg, &live, &after),
+    })
     .await
     .unwrap();
 
@@ -503,7 +502,7 @@ async fn a_rule_authorized_out_of_band_is_read_and_the_next_update_revokes_it() 
         ],
     );
     let id = sg
-        .create(env.cx(), "security_group.web", &want)
+        .create(Create { cx: env.cx(), address: "security_group.web", desired: &want })
         .await
         .unwrap();
     env.ec2
@@ -537,14 +536,14 @@ async fn a_rule_authorized_out_of_band_is_read_and_the_next_update_revokes_it() 
         .clone();
     assert_eq!(drifted, expected);
 
-    sg.update(
-        env.cx(),
-        "security_group.web",
-        &id,
-        &live,
-        &want,
-        &Changes::between(sg, &live, &want),
-    )
+    sg.update(Update {
+        cx: env.cx(),
+        address: "security_group.web",
+        id: &id,
+        live: &live,
+        desired: &want,
+        changed: &Changes::between(sg, &live, &want),
+    })
     .await
     .unwrap();
     assert_reads_as(sg, &env.read(sg, &id).await, &want);
@@ -556,23 +555,25 @@ async fn deleting_a_security_group_twice_succeeds_and_it_reads_as_gone() {
     let vpc = env.vpc().await;
     let sg = kind("security_group");
     let id = sg
-        .create(
-            env.cx(),
-            "security_group.web",
-            &desired(sg, [("vpc_id", s(&vpc))]),
-        )
+        .create(Create {
+            cx: env.cx(),
+            address: "security_group.web",
+            desired: &desired(sg, [("vpc_id", s(&vpc))]),
+        })
         .await
         .unwrap();
     let live = env.read(sg, &id).await;
 
-    sg.delete(env.cx(), &id, &live).await.unwrap();
+    sg.delete(Delete { cx: env.cx(), id: &id, live: &live })
+        .await
+        .unwrap();
 
     let left = sg
         .read_many(env.cx(), std::slice::from_ref(&id))
         .await
         .unwrap();
     assert!(left.is_empty(), "read after delete: {left:?}");
-    sg.delete(env.cx(), &id, &live)
+    sg.delete(Delete { cx: env.cx(), id: &id, live: &live })
         .await
         .expect("deleting a deleted security group succeeds");
     let found = sg.find_by_address(env.cx(), "security_group.web").await;

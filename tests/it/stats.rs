@@ -82,10 +82,7 @@ fn stats_of_a_no_change_plan_match_the_requests_the_proxy_saw() {
     // counted too.
     let faulty = Proxy::start(
         &emu.endpoint,
-        Faults {
-            latency: std::time::Duration::ZERO,
-            ..Faults::all(0.25, 7)
-        },
+        Faults { latency: std::time::Duration::ZERO, ..Faults::all(0.25, 7) },
     );
     let env = [("AWS_ENDPOINT_URL", faulty.endpoint.as_str())];
     let run = reconcile_env(

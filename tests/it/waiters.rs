@@ -7,7 +7,7 @@ use crate::support;
 
 use aws_config::retry::RetryConfig;
 use reconcile::aws::Clients;
-use reconcile::kinds::{self, Ctx};
+use reconcile::kinds::{self, Create, Ctx, Delete};
 use reconcile::value::{Attrs, Value};
 use support::scripted::{Answer, Scripted, ok};
 
@@ -61,13 +61,10 @@ async fn a_nat_gateway_create_waits_through_pending_until_available() {
         ),
     ]);
     let aws = clients(&s).await;
-    let cx = Ctx {
-        aws: &aws,
-        stack: "test",
-    };
+    let cx = Ctx { aws: &aws, stack: "test" };
     let kind = kinds::lookup("nat_gateway").expect("the kind");
     let id = kind
-        .create(cx, "nat_gateway.x", &gateway())
+        .create(Create { cx, address: "nat_gateway.x", desired: &gateway() })
         .await
         .expect("available after two pending answers");
     assert_eq!(id, "nat-0123");
@@ -91,13 +88,10 @@ async fn a_failed_nat_gateway_stops_the_wait_with_aws_reason() {
         ),
     ]);
     let aws = clients(&s).await;
-    let cx = Ctx {
-        aws: &aws,
-        stack: "test",
-    };
+    let cx = Ctx { aws: &aws, stack: "test" };
     let kind = kinds::lookup("nat_gateway").expect("the kind");
     let err = kind
-        .create(cx, "nat_gateway.x", &gateway())
+        .create(Create { cx, address: "nat_gateway.x", desired: &gateway() })
         .await
         .expect_err("a failed gateway is an error");
     assert!(
@@ -129,12 +123,9 @@ async fn a_nat_gateway_delete_waits_until_it_is_deleted() {
         ),
     ]);
     let aws = clients(&s).await;
-    let cx = Ctx {
-        aws: &aws,
-        stack: "test",
-    };
+    let cx = Ctx { aws: &aws, stack: "test" };
     let kind = kinds::lookup("nat_gateway").expect("the kind");
-    kind.delete(cx, "nat-0123", &Attrs::new())
+    kind.delete(Delete { cx, id: "nat-0123", live: &Attrs::new() })
         .await
         .expect("deleted after two deleting answers");
     assert_eq!(
@@ -178,10 +169,7 @@ async fn a_db_instance_create_waits_through_creating_and_backing_up() {
         ),
     ]);
     let aws = clients(&s).await;
-    let cx = Ctx {
-        aws: &aws,
-        stack: "test",
-    };
+    let cx = Ctx { aws: &aws, stack: "test" };
     let desired = Attrs::from([
         ("identifier".to_owned(), Value::str("db1")),
         ("engine".to_owned(), Value::str("postgres")),
@@ -194,7 +182,7 @@ async fn a_db_instance_create_waits_through_creating_and_backing_up() {
     ]);
     let kind = kinds::lookup("db_instance").expect("the kind");
     let id = kind
-        .create(cx, "db_instance.x", &desired)
+        .create(Create { cx, address: "db_instance.x", desired: &desired })
         .await
         .expect("available after three pending answers");
     assert_eq!(id, "db1");

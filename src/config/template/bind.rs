@@ -78,10 +78,7 @@ pub fn bind<'a>(steps: &'a [Step], is_kind: IsKind) -> Result<Bound<'a>, String>
         "lookups" => {
             let (n, attr) = (second.ok_or_else(bad)?, name(steps.get(2)).ok_or_else(bad)?);
             Ok(Bound::Ref(
-                Ref::Lookup {
-                    name: n.to_owned(),
-                    attr: attr.to_owned(),
-                },
+                Ref::Lookup { name: n.to_owned(), attr: attr.to_owned() },
                 &steps[3..],
             ))
         }
@@ -114,11 +111,7 @@ pub fn bind<'a>(steps: &'a [Step], is_kind: IsKind) -> Result<Bound<'a>, String>
                 return resource(modules, rest).ok_or_else(bad);
             }
             let output = name(rest.first()).ok_or_else(bad)?;
-            Ok(Bound::ModuleOutput {
-                modules,
-                output,
-                rest: &rest[1..],
-            })
+            Ok(Bound::ModuleOutput { modules, output, rest: &rest[1..] })
         }
         _ => resource(Vec::new(), steps).ok_or_else(bad),
     }
@@ -132,14 +125,7 @@ fn resource<'a>(modules: Vec<(&'a str, Option<&'a Expr>)>, steps: &'a [Step]) ->
         Step::Name(_) => (None, 2),
     };
     let attr = name(steps.get(at))?;
-    Some(Bound::Resource {
-        modules,
-        kind,
-        name: n,
-        index,
-        attr,
-        rest: &steps[at + 1..],
-    })
+    Some(Bound::Resource { modules, kind, name: n, index, attr, rest: &steps[at + 1..] })
 }
 
 // ---- references.
@@ -176,19 +162,9 @@ pub fn walk_paths<'a>(e: &'a Expr, f: &mut impl FnMut(&'a [Step])) {
 pub(super) fn expr_refs(e: &Expr, out: &mut Vec<Ref>) {
     walk_paths(e, &mut |steps| match bind(steps, EXPANDED) {
         Ok(Bound::Ref(r, _)) => out.push(r),
-        Ok(Bound::Resource {
-            modules,
-            kind,
-            name,
-            index,
-            attr,
-            ..
-        }) => {
+        Ok(Bound::Resource { modules, kind, name, index, attr, .. }) => {
             if let Some(address) = literal_address(&modules, kind, name, index) {
-                out.push(Ref::Attr {
-                    address,
-                    attr: attr.to_owned(),
-                });
+                out.push(Ref::Attr { address, attr: attr.to_owned() });
             }
         }
         _ => {}

@@ -115,23 +115,12 @@ pub fn eval_expr(e: &Expr, env: &dyn Resolve) -> Result<Value, String> {
 fn eval_path(steps: &[Step], env: &dyn Resolve, e: &Expr) -> Result<Value, String> {
     let (r, rest) = match bind(steps, EXPANDED)? {
         Bound::Ref(r, rest) => (r, rest),
-        Bound::Resource {
-            modules,
-            kind,
-            name,
-            index,
-            attr,
-            rest,
-        } => match literal_address(&modules, kind, name, index) {
-            Some(address) => (
-                Ref::Attr {
-                    address,
-                    attr: attr.to_owned(),
-                },
-                rest,
-            ),
-            None => return Err(format!("`{e}` cannot be evaluated here")),
-        },
+        Bound::Resource { modules, kind, name, index, attr, rest } => {
+            match literal_address(&modules, kind, name, index) {
+                Some(address) => (Ref::Attr { address, attr: attr.to_owned() }, rest),
+                None => return Err(format!("`{e}` cannot be evaluated here")),
+            }
+        }
         _ => return Err(format!("`{e}` cannot be used here")),
     };
     let mut v = env.resolve(&r)?;

@@ -25,22 +25,13 @@ const fn f(
     max_args: Option<usize>,
     call: fn(Vec<Value>) -> Result<Value, String>,
 ) -> Function {
-    Function {
-        name,
-        min_args,
-        max_args,
-        sees_unknown: false,
-        call,
-    }
+    Function { name, min_args, max_args, sees_unknown: false, call }
 }
 
 /// Every function, by name.
 pub const FUNCTIONS: &[Function] = &[
     f("cidrsubnet", 3, Some(3), cidrsubnet),
-    Function {
-        sees_unknown: true,
-        ..f("coalesce", 1, None, coalesce)
-    },
+    Function { sees_unknown: true, ..f("coalesce", 1, None, coalesce) },
     f("concat", 1, None, concat),
     f("contains", 2, Some(2), contains),
     f("element", 2, Some(2), element),
@@ -48,10 +39,7 @@ pub const FUNCTIONS: &[Function] = &[
     f("index", 2, Some(2), index),
     f("join", 2, Some(2), join),
     f("keys", 1, Some(1), keys),
-    Function {
-        sees_unknown: true,
-        ..f("length", 1, Some(1), length)
-    },
+    Function { sees_unknown: true, ..f("length", 1, Some(1), length) },
     f("lookup", 2, Some(3), lookup),
     f("lower", 1, Some(1), lower),
     f("merge", 1, None, merge),

@@ -61,22 +61,13 @@ mod tests {
         assert_eq!(parts[1], Part::Lit("a".into()));
         assert_eq!(
             refs("x-${vpc.main.id}"),
-            vec![Ref::Attr {
-                address: "vpc.main".into(),
-                attr: "id".into()
-            }]
+            vec![Ref::Attr { address: "vpc.main".into(), attr: "id".into() }]
         );
         assert_eq!(
             refs("${subnet.a[\"x\"].id} ${module.m.vpc.main[0].id}"),
             vec![
-                Ref::Attr {
-                    address: "subnet.a[\"x\"]".into(),
-                    attr: "id".into()
-                },
-                Ref::Attr {
-                    address: "module.m.vpc.main[0]".into(),
-                    attr: "id".into()
-                }
+                Ref::Attr { address: "subnet.a[\"x\"]".into(), attr: "id".into() },
+                Ref::Attr { address: "module.m.vpc.main[0]".into(), attr: "id".into() }
             ]
         );
     }
@@ -86,10 +77,7 @@ mod tests {
         assert_eq!(
             refs("${lookups.zones.names[0]}-${stack.name}"),
             vec![
-                Ref::Lookup {
-                    name: "zones".into(),
-                    attr: "names".into()
-                },
+                Ref::Lookup { name: "zones".into(), attr: "names".into() },
                 Ref::Stack(StackField::Name)
             ]
         );

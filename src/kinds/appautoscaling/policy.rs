@@ -12,7 +12,7 @@ use aws_sdk_applicationautoscaling::types::{
 use super::{SCALED, policy_namespace, scaled};
 use crate::aws::ApiError;
 use crate::kinds::support::{Batch, bool_attr, gone_is_ok, pages, str_attr, to_i32};
-use crate::kinds::{Changes, Ctx, Kind};
+use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
 use crate::schema::{Default, Field, ID, Schema, Type};
 use crate::value::{Attrs, Value};
 
@@ -33,6 +33,8 @@ const POLICY_FIELDS: [&str; 6] = [
 
 static SCHEMA: Schema = Schema {
     kind: "appautoscaling_policy",
+    service: super::SERVICE,
+    timeouts: Timeouts::DEFAULT,
     description: "A target-tracking scaling policy of a scalable target.",
     fields: &[
         Field::new("name", Type::String)
@@ -108,7 +110,7 @@ fn policy_attrs(p: &ScalingPolicy) -> Attrs {
     a
 }
 
-fn configuration(desired: &Attrs) -> Result<TargetTrackingScalingPolicyConfiguration, ApiError> {
+fn configuration(desired: &Attrs) -> ApiResult<TargetTrackingScalingPolicyConfiguration> {
     let int = |f: &str| to_i32(desired.get(f).unwrap_or(&Value::Null), f);
     let metric = PredefinedMetricSpecification::builder()
         .predefined_metric_type(MetricType::from(
@@ -143,7 +145,7 @@ fn name_of(arn: &str) -> Option<&str> {
 
 impl AppAutoScalingPolicy {
     /// The policies with these ARNs: per namespace, by name, matched by ARN.
-    async fn describe(&self, cx: Ctx<'_>, arns: &[String]) -> Result<Vec<ScalingPolicy>, ApiError> {
+    async fn describe(&self, cx: Ctx<'_>, arns: &[String]) -> ApiResult<Vec<ScalingPolicy>> {
         let mut by_ns: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for arn in arns {
             if let (Some(ns), Some(name)) = (policy_namespace(arn), name_of(arn)) {
@@ -172,7 +174,7 @@ impl AppAutoScalingPolicy {
     }
 
     /// PutScalingPolicy is an upsert keyed by name and target.
-    async fn put(&self, cx: Ctx<'_>, desired: &Attrs) -> Result<String, ApiError> {
+    async fn put(&self, cx: Ctx<'_>, desired: &Attrs) -> ApiResult<String> {
         let (ns, resource, dim) = scaled(desired);
         let out = cx
             .aws
@@ -196,15 +198,7 @@ impl Kind for AppAutoScalingPolicy {
         &SCHEMA
     }
 
-    fn service(&self) -> &'static str {
-        super::SERVICE
-    }
-
-    async fn read_many(
-        &self,
-        cx: Ctx<'_>,
-        ids: &[String],
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    async fn read_many(&self, cx: Ctx<'_>, ids: &[String]) -> ApiResult<LiveMap> {
         Ok(self
             .describe(cx, ids)
             .await?
@@ -213,24 +207,13 @@ impl Kind for AppAutoScalingPolicy {
             .collect())
     }
 
-    async fn create(
-        &self,
-        cx: Ctx<'_>,
-        _address: &str,
-        desired: &Attrs,
-    ) -> Result<String, ApiError> {
+    async fn create(&self, op: Create<'_>) -> ApiResult<String> {
+        let Create { cx, desired, .. } = op;
         self.put(cx, desired).await
     }
 
-    async fn update(
-        &self,
-        cx: Ctx<'_>,
-        _address: &str,
-        _id: &str,
-        _live: &Attrs,
-        desired: &Attrs,
-        changed: &Changes,
-    ) -> Result<(), ApiError> {
+    async fn update(&self, op: Update<'_>) -> ApiResult<()> {
+        let Update { cx, desired, changed, .. } = op;
         if POLICY_FIELDS.iter().any(|f| changed.sets(f)) {
             self.put(cx, desired).await?;
         }
@@ -239,7 +222,8 @@ impl Kind for AppAutoScalingPolicy {
 
     /// The target's deregistration (ordered after) deletes its policies
     /// too; deleting the policy first keeps the order explicit.
-    async fn delete(&self, cx: Ctx<'_>, id: &str, _live: &Attrs) -> Result<(), ApiError> {
+    async fn delete(&self, op: Delete<'_>) -> ApiResult<()> {
+        let Delete { cx, id, .. } = op;
         // The dimension is not in the ARN: ask for the policy.
         let Some(p) = self
             .describe(cx, &[id.to_owned()])
@@ -258,26 +242,18 @@ impl Kind for AppAutoScalingPolicy {
                 .resource_id(p.resource_id())
                 .scalable_dimension(p.scalable_dimension().clone())
                 .send()
-                .await
-                .map(drop)
-                .map_err(ApiError::from),
+                .await,
         )
     }
 
-    /// Policies carry no tags; a create whose answer was lost is made again,
-    /// which updates the same policy (an upsert keyed by name and target).
-    async fn find_by_address(
-        &self,
-        _cx: Ctx<'_>,
-        _address: &str,
-    ) -> Result<Option<String>, ApiError> {
-        Ok(None)
-    }
+    // No `find_by_address`: policies carry no tags; a create whose answer was lost is made again,
+    // which updates the same policy (an upsert keyed by name and target).
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kinds::Changes;
     use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
 
     #[test]

@@ -9,7 +9,7 @@ use aws_sdk_applicationautoscaling::types::ScalableTarget;
 use super::{SCALED, parse_target_id, scaled, target_id};
 use crate::aws::ApiError;
 use crate::kinds::support::{Batch, gone_is_ok, pages, to_i32};
-use crate::kinds::{Changes, Ctx, Kind};
+use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
 use crate::schema::{Field, ID, Schema, Type};
 use crate::value::{Attrs, Value};
 
@@ -20,6 +20,8 @@ const DESCRIBE_CHUNK: usize = 50;
 
 static SCHEMA: Schema = Schema {
     kind: "appautoscaling_target",
+    service: super::SERVICE,
+    timeouts: Timeouts::DEFAULT,
     description: "A resource registered with Application Auto Scaling (e.g. an ECS service).",
     fields: &[
         SCALED[0],
@@ -61,7 +63,7 @@ fn target_attrs(t: &ScalableTarget) -> Attrs {
 
 impl AppAutoScalingTarget {
     /// Registering is an upsert: create and update are the same call.
-    async fn register(&self, cx: Ctx<'_>, desired: &Attrs) -> Result<String, ApiError> {
+    async fn register(&self, cx: Ctx<'_>, desired: &Attrs) -> ApiResult<String> {
         let (ns, resource, dim) = scaled(desired);
         let int = |f: &str| to_i32(desired.get(f).unwrap_or(&Value::Null), f);
         cx.aws
@@ -84,16 +86,8 @@ impl Kind for AppAutoScalingTarget {
         &SCHEMA
     }
 
-    fn service(&self) -> &'static str {
-        super::SERVICE
-    }
-
     /// One DescribeScalableTargets per namespace and 50 resources.
-    async fn read_many(
-        &self,
-        cx: Ctx<'_>,
-        ids: &[String],
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    async fn read_many(&self, cx: Ctx<'_>, ids: &[String]) -> ApiResult<LiveMap> {
         let mut by_ns: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (ns, resource, _) in ids.iter().filter_map(|id| parse_target_id(id)) {
             by_ns
@@ -122,24 +116,13 @@ impl Kind for AppAutoScalingTarget {
         Ok(out)
     }
 
-    async fn create(
-        &self,
-        cx: Ctx<'_>,
-        _address: &str,
-        desired: &Attrs,
-    ) -> Result<String, ApiError> {
+    async fn create(&self, op: Create<'_>) -> ApiResult<String> {
+        let Create { cx, desired, .. } = op;
         self.register(cx, desired).await
     }
 
-    async fn update(
-        &self,
-        cx: Ctx<'_>,
-        _address: &str,
-        _id: &str,
-        _live: &Attrs,
-        desired: &Attrs,
-        changed: &Changes,
-    ) -> Result<(), ApiError> {
+    async fn update(&self, op: Update<'_>) -> ApiResult<()> {
+        let Update { cx, desired, changed, .. } = op;
         if changed.sets("min_capacity") || changed.sets("max_capacity") {
             self.register(cx, desired).await?;
         }
@@ -147,7 +130,8 @@ impl Kind for AppAutoScalingTarget {
     }
 
     /// Deregistering also deletes the target's scaling policies.
-    async fn delete(&self, cx: Ctx<'_>, id: &str, _live: &Attrs) -> Result<(), ApiError> {
+    async fn delete(&self, op: Delete<'_>) -> ApiResult<()> {
+        let Delete { cx, id, .. } = op;
         let Some((ns, resource, dim)) = parse_target_id(id) else {
             return Err(ApiError::msg(format!("{id:?} is not a scalable target id")));
         };
@@ -159,27 +143,19 @@ impl Kind for AppAutoScalingTarget {
                 .resource_id(resource)
                 .scalable_dimension(dim)
                 .send()
-                .await
-                .map(drop)
-                .map_err(ApiError::from),
+                .await,
         )
     }
 
-    /// Targets carry no reconcile tags; a create whose answer was lost is
-    /// simply made again, which registers the same target (an upsert keyed
-    /// by namespace, resource and dimension) rather than a second one.
-    async fn find_by_address(
-        &self,
-        _cx: Ctx<'_>,
-        _address: &str,
-    ) -> Result<Option<String>, ApiError> {
-        Ok(None)
-    }
+    // No `find_by_address`: targets carry no reconcile tags; a create whose answer was lost is
+    // simply made again, which registers the same target (an upsert keyed
+    // by namespace, resource and dimension) rather than a second one.
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kinds::Changes;
     use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
 
     #[test]

@@ -17,7 +17,7 @@ use crate::kinds::support::{
     Batch, Poll, Waiter, bool_attr, find_by_address, int_field, pages, str_attr, str_field, table,
     tag_pairs, tags_value, to_i32,
 };
-use crate::kinds::{Changes, Ctx, Kind, Timeouts};
+use crate::kinds::{ApiResult, Changes, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -66,6 +66,10 @@ const HOOK: &[Field] = &[
 
 static SCHEMA: Schema = Schema {
     kind: "autoscaling_group",
+    service: super::SERVICE,
+    // Instances take minutes to launch, and to drain on delete (lifecycle
+    // hooks, ECS tasks moving away).
+    timeouts: Timeouts::minutes(10, 10, 20),
     description: "An EC2 Auto Scaling group launched from a launch template.",
     fields: &[
         Field::new("name", Type::String)
@@ -200,7 +204,7 @@ fn subnets(desired: &Attrs) -> Option<String> {
     desired.get("subnet_ids").map(|s| s.str_list().join(","))
 }
 
-fn int(desired: &Attrs, name: &str) -> Result<Option<i32>, ApiError> {
+fn int(desired: &Attrs, name: &str) -> ApiResult<Option<i32>> {
     to_i32(desired.get(name).unwrap_or(&Value::Null), name)
 }
 
@@ -222,7 +226,7 @@ fn hooks(desired: &Attrs) -> BTreeMap<String, Value> {
         .collect()
 }
 
-fn hook_spec(h: &Value) -> Result<LifecycleHookSpecification, ApiError> {
+fn hook_spec(h: &Value) -> ApiResult<LifecycleHookSpecification> {
     Ok(LifecycleHookSpecification::builder()
         .set_lifecycle_hook_name(str_field(Some(h), "name"))
         .set_lifecycle_transition(str_field(Some(h), "lifecycle_transition"))
@@ -231,7 +235,7 @@ fn hook_spec(h: &Value) -> Result<LifecycleHookSpecification, ApiError> {
         .build())
 }
 
-fn refresh_percent(desired: &Attrs) -> Result<Option<i32>, ApiError> {
+fn refresh_percent(desired: &Attrs) -> ApiResult<Option<i32>> {
     match desired.get("instance_refresh") {
         None | Some(Value::Null) => Ok(None),
         Some(r) => Ok(Some(
@@ -271,10 +275,10 @@ fn gone_progress(g: Option<&AutoScalingGroup>) -> Poll<()> {
 
 /// Waits until `describe` shows the group with no instance left.
 /// `describe` answers None once the group is gone.
-async fn wait_drained<F, Fut>(waiter: Waiter, name: &str, mut describe: F) -> Result<(), ApiError>
+async fn wait_drained<F, Fut>(waiter: Waiter, name: &str, mut describe: F) -> ApiResult<()>
 where
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<Option<AutoScalingGroup>, ApiError>>,
+    Fut: Future<Output = ApiResult<Option<AutoScalingGroup>>>,
 {
     waiter
         .until(
@@ -289,7 +293,7 @@ where
 
 /// What one DeleteAutoScalingGroup attempt means: done, or to try again
 /// while a scaling activity (the scale-in just asked for) still runs.
-fn delete_outcome(r: Result<(), ApiError>) -> Result<Poll<()>, ApiError> {
+fn delete_outcome(r: ApiResult<()>) -> ApiResult<Poll<()>> {
     match r {
         Ok(()) => Ok(Poll::Ready(())),
         Err(e) if e.is_not_found() || e.message.contains("not found") => Ok(Poll::Ready(())),
@@ -311,7 +315,7 @@ impl AutoScalingGroupKind {
         cx: Ctx<'_>,
         names: Option<&[String]>,
         filters: Vec<Filter>,
-    ) -> Result<Vec<AutoScalingGroup>, ApiError> {
+    ) -> ApiResult<Vec<AutoScalingGroup>> {
         let call = cx.aws.autoscaling.describe_auto_scaling_groups();
         pages!(
             call.set_auto_scaling_group_names(names.map(<[String]>::to_vec))
@@ -320,7 +324,7 @@ impl AutoScalingGroupKind {
     }
 
     /// One group, None when it does not exist.
-    async fn one(&self, cx: Ctx<'_>, name: &str) -> Result<Option<AutoScalingGroup>, ApiError> {
+    async fn one(&self, cx: Ctx<'_>, name: &str) -> ApiResult<Option<AutoScalingGroup>> {
         Ok(self
             .describe(cx, Some(&[name.to_owned()]), Vec::new())
             .await?
@@ -328,7 +332,7 @@ impl AutoScalingGroupKind {
             .find(|g| g.auto_scaling_group_name() == Some(name)))
     }
 
-    async fn hooks_of(&self, cx: Ctx<'_>, name: &str) -> Result<Vec<LifecycleHook>, ApiError> {
+    async fn hooks_of(&self, cx: Ctx<'_>, name: &str) -> ApiResult<Vec<LifecycleHook>> {
         Ok(cx
             .aws
             .autoscaling
@@ -347,7 +351,7 @@ impl AutoScalingGroupKind {
         name: &str,
         live: &Attrs,
         desired: &Attrs,
-    ) -> Result<(), ApiError> {
+    ) -> ApiResult<()> {
         let before = hooks(live);
         let after = hooks(desired);
         for (hook, h) in &after {
@@ -373,9 +377,7 @@ impl AutoScalingGroupKind {
                     .auto_scaling_group_name(name)
                     .lifecycle_hook_name(hook)
                     .send()
-                    .await
-                    .map(drop)
-                    .map_err(ApiError::from),
+                    .await,
             )?;
         }
         Ok(())
@@ -384,7 +386,7 @@ impl AutoScalingGroupKind {
     /// Starts replacing the instances. A refresh still running from an
     /// earlier change is cancelled first: AWS allows one at a time, and the
     /// newest launch template is the one wanted.
-    async fn start_refresh(&self, cx: Ctx<'_>, name: &str, percent: i32) -> Result<(), ApiError> {
+    async fn start_refresh(&self, cx: Ctx<'_>, name: &str, percent: i32) -> ApiResult<()> {
         let start = || {
             cx.aws
                 .autoscaling
@@ -408,9 +410,7 @@ impl AutoScalingGroupKind {
                 .cancel_instance_refresh()
                 .auto_scaling_group_name(name)
                 .send()
-                .await
-                .map(drop)
-                .map_err(ApiError::from),
+                .await,
         )?;
         Waiter::new(cx.timeouts(self).update)
             .until(
@@ -445,12 +445,7 @@ impl AutoScalingGroupKind {
     }
 
     /// Brings the `reconcile:instance-refresh…` tag to the desired setting.
-    async fn sync_refresh_tag(
-        &self,
-        cx: Ctx<'_>,
-        name: &str,
-        desired: &Attrs,
-    ) -> Result<(), ApiError> {
+    async fn sync_refresh_tag(&self, cx: Ctx<'_>, name: &str, desired: &Attrs) -> ApiResult<()> {
         match refresh_percent(desired)? {
             Some(p) => {
                 cx.aws
@@ -479,23 +474,9 @@ impl Kind for AutoScalingGroupKind {
         &SCHEMA
     }
 
-    fn service(&self) -> &'static str {
-        super::SERVICE
-    }
-
-    /// Instances take minutes to launch, and to drain on delete (lifecycle
-    /// hooks, ECS tasks moving away).
-    fn timeouts(&self) -> Timeouts {
-        Timeouts::minutes(10, 10, 20)
-    }
-
     /// One DescribeAutoScalingGroups per 100 groups, then the lifecycle
     /// hooks of each group (the API has no batched form), concurrently.
-    async fn read_many(
-        &self,
-        cx: Ctx<'_>,
-        ids: &[String],
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    async fn read_many(&self, cx: Ctx<'_>, ids: &[String]) -> ApiResult<LiveMap> {
         let groups: Vec<_> = Batch::of(DESCRIBE_CHUNK)
             .read(ids, |chunk| self.describe(cx, Some(chunk), Vec::new()))
             .await?;
@@ -510,12 +491,8 @@ impl Kind for AutoScalingGroupKind {
             .collect())
     }
 
-    async fn create(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-        desired: &Attrs,
-    ) -> Result<String, ApiError> {
+    async fn create(&self, op: Create<'_>) -> ApiResult<String> {
+        let Create { cx, address, desired } = op;
         let name = str_attr(desired, "name").unwrap_or_else(|| default_name(cx.stack, address));
         let mut tags = group_tags(cx, &name, address, desired);
         if let Some(p) = refresh_percent(desired)? {
@@ -581,15 +558,8 @@ impl Kind for AutoScalingGroupKind {
         Ok(name)
     }
 
-    async fn update(
-        &self,
-        cx: Ctx<'_>,
-        _address: &str,
-        id: &str,
-        live: &Attrs,
-        desired: &Attrs,
-        changed: &Changes,
-    ) -> Result<(), ApiError> {
+    async fn update(&self, op: Update<'_>) -> ApiResult<()> {
+        let Update { cx, id, live, desired, changed, .. } = op;
         let template_changed = changed.sets("launch_template");
         let refresh = refresh_percent(desired)?;
         // Whether a refresh failed to start after an earlier move.
@@ -647,7 +617,8 @@ impl Kind for AutoScalingGroupKind {
     /// is gone. Only if they do not go within the timeout (a stuck lifecycle
     /// hook) is the group force-deleted, which terminates them without
     /// waiting for hooks.
-    async fn delete(&self, cx: Ctx<'_>, id: &str, _live: &Attrs) -> Result<(), ApiError> {
+    async fn delete(&self, op: Delete<'_>) -> ApiResult<()> {
+        let Delete { cx, id, .. } = op;
         let Some(g) = self.one(cx, id).await? else {
             return Ok(());
         };
@@ -721,11 +692,7 @@ impl Kind for AutoScalingGroupKind {
             .await
     }
 
-    async fn find_by_address(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-    ) -> Result<Option<String>, ApiError> {
+    async fn find_by_address(&self, cx: Ctx<'_>, address: &str) -> ApiResult<Option<String>> {
         find_by_address(cx, address, |t| async move {
             let filters = t.pairs().map(|(key, value)| {
                 Filter::builder()
@@ -758,12 +725,7 @@ const GROUP_FIELDS: [&str; 8] = [
 ];
 
 /// One UpdateAutoScalingGroup with the changed settings of `GROUP_FIELDS`.
-async fn update_group(
-    cx: Ctx<'_>,
-    id: &str,
-    desired: &Attrs,
-    changed: &Changes,
-) -> Result<(), ApiError> {
+async fn update_group(cx: Ctx<'_>, id: &str, desired: &Attrs, changed: &Changes) -> ApiResult<()> {
     let mut req = cx
         .aws
         .autoscaling
@@ -799,12 +761,7 @@ async fn update_group(
 }
 
 /// Attaches the target groups `desired` adds and detaches those it drops.
-async fn sync_target_groups(
-    cx: Ctx<'_>,
-    id: &str,
-    live: &Attrs,
-    desired: &Attrs,
-) -> Result<(), ApiError> {
+async fn sync_target_groups(cx: Ctx<'_>, id: &str, live: &Attrs, desired: &Attrs) -> ApiResult<()> {
     let arns = |a: &Attrs| {
         a.get("target_group_arns")
             .map(Value::str_list)
@@ -847,7 +804,7 @@ async fn sync_group_tags(
     live: &Attrs,
     desired: &Attrs,
     all: bool,
-) -> Result<(), ApiError> {
+) -> ApiResult<()> {
     let before = live.get("tags").map(Value::str_map).unwrap_or_default();
     let after = desired.get("tags").map(Value::str_map).unwrap_or_default();
     let propagate = bool_attr(desired, "propagate_tags_at_launch").unwrap_or(true);
@@ -903,7 +860,7 @@ mod tests {
 
     /// A DescribeAutoScalingGroups stand-in answering `script` in turn (its
     /// last answer forever), counting the calls.
-    type Answer = std::future::Ready<Result<Option<AutoScalingGroup>, ApiError>>;
+    type Answer = std::future::Ready<ApiResult<Option<AutoScalingGroup>>>;
 
     fn scripted(
         script: Vec<Option<AutoScalingGroup>>,

@@ -19,7 +19,7 @@ use crate::aws::ApiError;
 use crate::kinds::support::{
     AddressTags, bool_attr, first_match, found, pages, read_each, str_attr, user_tags,
 };
-use crate::kinds::{Changes, Ctx, Kind, Timeouts};
+use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
 use crate::schema::PORT;
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
@@ -87,6 +87,10 @@ const CERTIFICATE: &[Field] = &[
 
 static SCHEMA: Schema = Schema {
     kind: "cloudfront_distribution",
+    service: super::SERVICE,
+    // Every change spreads to hundreds of edge locations: minutes, at
+    // times much longer.
+    timeouts: Timeouts::minutes(40, 40, 40),
     description: "A CloudFront web distribution.",
     fields: &[
         Field::new("origins", Type::List(&Type::Object(ORIGIN)))
@@ -141,7 +145,7 @@ fn methods(v: Option<&Value>) -> Vec<Method> {
     names.iter().map(|m| Method::from(m.as_str())).collect()
 }
 
-fn origin_of(o: &BTreeMap<String, Value>) -> Result<Origin, ApiError> {
+fn origin_of(o: &BTreeMap<String, Value>) -> ApiResult<Origin> {
     let s = |k: &str| o.get(k).and_then(Value::as_str).map(str::to_owned);
     let mut b = Origin::builder()
         .set_id(s("id"))
@@ -180,7 +184,7 @@ fn origin_of(o: &BTreeMap<String, Value>) -> Result<Origin, ApiError> {
 // The TTLs and forwarded values are deprecated in favour of cache policies
 // but still the way to cache without one.
 #[allow(deprecated)]
-fn cache_behavior_of(c: &BTreeMap<String, Value>) -> Result<DefaultCacheBehavior, ApiError> {
+fn cache_behavior_of(c: &BTreeMap<String, Value>) -> ApiResult<DefaultCacheBehavior> {
     let s = |k: &str| c.get(k).and_then(Value::as_str).map(str::to_owned);
     let int = |k: &str| c.get(k).and_then(Value::as_int);
     let allowed = methods(c.get("allowed_methods"));
@@ -232,7 +236,7 @@ fn cache_behavior_of(c: &BTreeMap<String, Value>) -> Result<DefaultCacheBehavior
 }
 
 /// The whole configuration `desired` asks for.
-fn config_of(desired: &Attrs, caller_reference: &str) -> Result<DistributionConfig, ApiError> {
+fn config_of(desired: &Attrs, caller_reference: &str) -> ApiResult<DistributionConfig> {
     let origins = desired
         .get("origins")
         .map(Value::as_list)
@@ -468,8 +472,8 @@ async fn change_config(
     cx: Ctx<'_>,
     timeout: std::time::Duration,
     id: &str,
-    change: impl FnOnce(&DistributionConfig) -> Result<DistributionConfig, ApiError>,
-) -> Result<(), ApiError> {
+    change: impl FnOnce(&DistributionConfig) -> ApiResult<DistributionConfig>,
+) -> ApiResult<()> {
     let cf = &cx.aws.cloudfront;
     let got = cf.get_distribution_config().id(id).send().await?;
     let live = got
@@ -488,16 +492,6 @@ async fn change_config(
 impl Kind for CloudFrontDistribution {
     fn schema(&self) -> &'static Schema {
         &SCHEMA
-    }
-
-    fn service(&self) -> &'static str {
-        super::SERVICE
-    }
-
-    /// Every change spreads to hundreds of edge locations: minutes, at
-    /// times much longer.
-    fn timeouts(&self) -> Timeouts {
-        Timeouts::minutes(40, 40, 40)
     }
 
     /// With a cache policy the legacy TTLs and forwarding are not sent, so
@@ -522,11 +516,7 @@ impl Kind for CloudFrontDistribution {
 
     /// GetDistribution per id, a few at a time: ListDistributions would
     /// save calls but its summaries leave out the default root object.
-    async fn read_many(
-        &self,
-        cx: Ctx<'_>,
-        ids: &[String],
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    async fn read_many(&self, cx: Ctx<'_>, ids: &[String]) -> ApiResult<LiveMap> {
         let reads: Vec<_> = ids
             .iter()
             .map(|id| async move {
@@ -547,12 +537,8 @@ impl Kind for CloudFrontDistribution {
         read_each(reads).await
     }
 
-    async fn create(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-        desired: &Attrs,
-    ) -> Result<String, ApiError> {
+    async fn create(&self, op: Create<'_>) -> ApiResult<String> {
+        let Create { cx, address, desired } = op;
         let config = config_of(desired, &caller_reference(cx.stack, address))?;
         let r = cx
             .aws
@@ -583,15 +569,8 @@ impl Kind for CloudFrontDistribution {
         Ok(id)
     }
 
-    async fn update(
-        &self,
-        cx: Ctx<'_>,
-        _address: &str,
-        id: &str,
-        live: &Attrs,
-        desired: &Attrs,
-        changed: &Changes,
-    ) -> Result<(), ApiError> {
+    async fn update(&self, op: Update<'_>) -> ApiResult<()> {
+        let Update { cx, id, live, desired, changed, .. } = op;
         let config_changed = SCHEMA
             .inputs()
             .any(|f| f.name != "tags" && changed.has(f.name));
@@ -610,7 +589,8 @@ impl Kind for CloudFrontDistribution {
     }
 
     /// CloudFront deletes only a disabled, deployed distribution.
-    async fn delete(&self, cx: Ctx<'_>, id: &str, _live: &Attrs) -> Result<(), ApiError> {
+    async fn delete(&self, op: Delete<'_>) -> ApiResult<()> {
+        let Delete { cx, id, .. } = op;
         let timeout = cx.timeouts(self).delete;
         let cf = &cx.aws.cloudfront;
         let got = match cf.get_distribution_config().id(id).send().await {
@@ -642,11 +622,7 @@ impl Kind for CloudFrontDistribution {
     }
 
     /// ListDistributions, then the tags of each until one names `address`.
-    async fn find_by_address(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-    ) -> Result<Option<String>, ApiError> {
+    async fn find_by_address(&self, cx: Ctx<'_>, address: &str) -> ApiResult<Option<String>> {
         let summaries = pages!(cx.aws.cloudfront.list_distributions())?;
         let ours = AddressTags::new(cx, address);
         let checks = summaries
@@ -664,6 +640,7 @@ impl Kind for CloudFrontDistribution {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kinds::Changes;
 
     fn desired() -> Attrs {
         let origin = map(vec![

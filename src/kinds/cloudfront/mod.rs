@@ -13,12 +13,11 @@ use aws_sdk_cloudfront::types::{Tag, TagKeys, Tags};
 use super::Ctx;
 use super::support::{Poll, SdkTag, Waiter, found, sync_tags_with};
 use crate::aws::ApiError;
+use crate::kinds::ApiResult;
 use crate::value::Attrs;
 
 /// A required field the SDK builder refused: a bug in reconcile, not AWS.
-pub fn built<T>(
-    r: Result<T, aws_smithy_types::error::operation::BuildError>,
-) -> Result<T, ApiError> {
+pub fn built<T>(r: Result<T, aws_smithy_types::error::operation::BuildError>) -> ApiResult<T> {
     r.map_err(|e| ApiError::msg(format!("building a CloudFront request: {e}")))
 }
 
@@ -29,20 +28,20 @@ impl SdkTag for Tag {
     fn tag_value(&self) -> Option<&str> {
         Some(self.value().unwrap_or_default())
     }
-    fn from_pair(key: String, value: String) -> Result<Self, ApiError> {
+    fn from_pair(key: String, value: String) -> ApiResult<Self> {
         built(Tag::builder().key(key).value(value).build())
     }
 }
 
 /// The tags of a new resource, as CloudFront takes them.
-pub fn create_tags(cx: Ctx<'_>, address: &str, desired: &Attrs) -> Result<Tags, ApiError> {
+pub fn create_tags(cx: Ctx<'_>, address: &str, desired: &Attrs) -> ApiResult<Tags> {
     let items = super::support::create_tags(cx, address, desired)?;
     Ok(Tags::builder().set_items(Some(items)).build())
 }
 
 /// All tags of a resource; `None` when it no longer exists. (CloudFront is
 /// global: its tags are not read through the stack region's tagging API.)
-pub async fn tags_of(cx: Ctx<'_>, arn: &str) -> Result<Option<BTreeMap<String, String>>, ApiError> {
+pub async fn tags_of(cx: Ctx<'_>, arn: &str) -> ApiResult<Option<BTreeMap<String, String>>> {
     let r = cx
         .aws
         .cloudfront
@@ -63,12 +62,7 @@ pub async fn tags_of(cx: Ctx<'_>, arn: &str) -> Result<Option<BTreeMap<String, S
 
 /// Sets the user's tags to `desired`'s: untags what went away, tags what
 /// is new or changed.
-pub async fn sync_tags(
-    cx: Ctx<'_>,
-    arn: &str,
-    live: &Attrs,
-    desired: &Attrs,
-) -> Result<(), ApiError> {
+pub async fn sync_tags(cx: Ctx<'_>, arn: &str, live: &Attrs, desired: &Attrs) -> ApiResult<()> {
     let cf = &cx.aws.cloudfront;
     sync_tags_with!(
         live,
@@ -100,7 +94,7 @@ pub async fn wait_deployed(
     cx: Ctx<'_>,
     timeout: std::time::Duration,
     id: &str,
-) -> Result<String, ApiError> {
+) -> ApiResult<String> {
     Waiter::new(timeout)
         .until(
             &format!("CloudFront distribution {id} to be deployed"),
@@ -138,10 +132,7 @@ mod tests {
     }
 
     /// The waiter over the decision function, fed CloudFront's statuses.
-    async fn wait_over(
-        statuses: &'static [&'static str],
-        timeout: Duration,
-    ) -> Result<(), ApiError> {
+    async fn wait_over(statuses: &'static [&'static str], timeout: Duration) -> ApiResult<()> {
         let n = AtomicUsize::new(0);
         Waiter::new(timeout)
             .until("distribution", || {

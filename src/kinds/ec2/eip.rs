@@ -10,7 +10,7 @@ use crate::aws::ApiError;
 use crate::kinds::support::{
     Poll, Waiter, find_by_address, present, str_attr, tags_value, wait_visible,
 };
-use crate::kinds::{Changes, Ctx, Kind};
+use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::Attrs;
 
@@ -18,6 +18,8 @@ pub struct Eip;
 
 static SCHEMA: Schema = Schema {
     kind: "eip",
+    service: super::SERVICE,
+    timeouts: Timeouts::DEFAULT,
     description: "An Elastic IP address: a public IPv4 address that outlives what uses it.",
     fields: &[
         Field::new("domain", Type::String)
@@ -42,7 +44,7 @@ impl Eip {
         &self,
         cx: Ctx<'_>,
         filters: Vec<Filter>,
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    ) -> ApiResult<BTreeMap<String, Attrs>> {
         let out = cx
             .aws
             .ec2
@@ -69,7 +71,7 @@ fn attrs(a: &aws_sdk_ec2::types::Address) -> Attrs {
 }
 
 /// What one ReleaseAddress answer means for the delete.
-fn release_progress(r: Result<(), ApiError>) -> Result<Poll<()>, ApiError> {
+fn release_progress(r: ApiResult<()>) -> ApiResult<Poll<()>> {
     match r {
         Ok(()) => Ok(Poll::Ready(())),
         // Already released (InvalidAllocationID.NotFound).
@@ -85,15 +87,7 @@ impl Kind for Eip {
         &SCHEMA
     }
 
-    fn service(&self) -> &'static str {
-        super::SERVICE
-    }
-
-    async fn read_many(
-        &self,
-        cx: Ctx<'_>,
-        ids: &[String],
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    async fn read_many(&self, cx: Ctx<'_>, ids: &[String]) -> ApiResult<LiveMap> {
         BATCH
             .read(ids, |chunk| {
                 self.describe(cx, vec![filter("allocation-id", chunk)])
@@ -101,12 +95,8 @@ impl Kind for Eip {
             .await
     }
 
-    async fn create(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-        desired: &Attrs,
-    ) -> Result<String, ApiError> {
+    async fn create(&self, op: Create<'_>) -> ApiResult<String> {
+        let Create { cx, address, desired } = op;
         let domain = str_attr(desired, "domain").unwrap_or_else(|| "vpc".into());
         let out = cx
             .aws
@@ -133,15 +123,8 @@ impl Kind for Eip {
         Ok(id)
     }
 
-    async fn update(
-        &self,
-        cx: Ctx<'_>,
-        _address: &str,
-        id: &str,
-        live: &Attrs,
-        desired: &Attrs,
-        changed: &Changes,
-    ) -> Result<(), ApiError> {
+    async fn update(&self, op: Update<'_>) -> ApiResult<()> {
+        let Update { cx, id, live, desired, changed, .. } = op;
         // Everything else forces a new address.
         if changed.has("tags") {
             sync_tags(cx, id, live, desired).await?;
@@ -149,7 +132,8 @@ impl Kind for Eip {
         Ok(())
     }
 
-    async fn delete(&self, cx: Ctx<'_>, id: &str, _live: &Attrs) -> Result<(), ApiError> {
+    async fn delete(&self, op: Delete<'_>) -> ApiResult<()> {
+        let Delete { cx, id, .. } = op;
         Waiter::new(cx.timeouts(self).delete)
             .until(&format!("Elastic IP {id} to be released"), || async {
                 let r = cx.aws.ec2.release_address().allocation_id(id).send().await;
@@ -158,11 +142,7 @@ impl Kind for Eip {
             .await
     }
 
-    async fn find_by_address(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-    ) -> Result<Option<String>, ApiError> {
+    async fn find_by_address(&self, cx: Ctx<'_>, address: &str) -> ApiResult<Option<String>> {
         find_by_address(cx, address, |t| self.describe(cx, address_filters(t))).await
     }
 }
@@ -205,11 +185,8 @@ mod tests {
 
     #[test]
     fn a_release_of_a_released_address_succeeds_and_an_address_in_use_is_waited_for() {
-        let err = |code: &str, class| ApiError {
-            code: Some(code.into()),
-            message: "m".into(),
-            class,
-        };
+        let err =
+            |code: &str, class| ApiError { code: Some(code.into()), message: "m".into(), class };
         assert_eq!(release_progress(Ok(())).unwrap(), Poll::Ready(()));
         assert_eq!(
             release_progress(Err(err(

@@ -12,7 +12,7 @@ use crate::kinds::support::{
     Poll, Waiter, find_by_address, pages, present, retry_while_in_use, str_attr, tags_value,
     update_from, wait_visible,
 };
-use crate::kinds::{Changes, Ctx, Kind};
+use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
 use crate::schema::{Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -20,6 +20,8 @@ pub struct InternetGateway;
 
 static SCHEMA: Schema = Schema {
     kind: "internet_gateway",
+    service: super::SERVICE,
+    timeouts: Timeouts::DEFAULT,
     description: "An internet gateway: a VPC's route to and from the internet.",
     fields: &[
         Field::new("vpc_id", Type::String)
@@ -39,7 +41,7 @@ impl InternetGateway {
         &self,
         cx: Ctx<'_>,
         filters: Vec<Filter>,
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    ) -> ApiResult<BTreeMap<String, Attrs>> {
         let igws = pages!(
             cx.aws
                 .ec2
@@ -53,7 +55,7 @@ impl InternetGateway {
     }
 
     /// The live attributes of one gateway, if it exists.
-    async fn read_one(&self, cx: Ctx<'_>, id: &str) -> Result<Option<Attrs>, ApiError> {
+    async fn read_one(&self, cx: Ctx<'_>, id: &str) -> ApiResult<Option<Attrs>> {
         Ok(self
             .describe(cx, vec![filter("internet-gateway-id", [id])])
             .await?
@@ -61,7 +63,7 @@ impl InternetGateway {
     }
 
     /// Attaches the gateway to `vpc_id` and waits until the attachment shows.
-    async fn attach(&self, cx: Ctx<'_>, id: &str, vpc_id: &str) -> Result<(), ApiError> {
+    async fn attach(&self, cx: Ctx<'_>, id: &str, vpc_id: &str) -> ApiResult<()> {
         cx.aws
             .ec2
             .attach_internet_gateway()
@@ -94,7 +96,7 @@ impl InternetGateway {
         id: &str,
         vpc_id: &str,
         timeout: std::time::Duration,
-    ) -> Result<(), ApiError> {
+    ) -> ApiResult<()> {
         retry_while_in_use(
             timeout,
             &format!("internet gateway {id} to be free to detach from {vpc_id}"),
@@ -147,15 +149,7 @@ impl Kind for InternetGateway {
         &SCHEMA
     }
 
-    fn service(&self) -> &'static str {
-        super::SERVICE
-    }
-
-    async fn read_many(
-        &self,
-        cx: Ctx<'_>,
-        ids: &[String],
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    async fn read_many(&self, cx: Ctx<'_>, ids: &[String]) -> ApiResult<LiveMap> {
         BATCH
             .read(ids, |chunk| {
                 self.describe(cx, vec![filter("internet-gateway-id", chunk)])
@@ -163,12 +157,8 @@ impl Kind for InternetGateway {
             .await
     }
 
-    async fn create(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-        desired: &Attrs,
-    ) -> Result<String, ApiError> {
+    async fn create(&self, op: Create<'_>) -> ApiResult<String> {
+        let Create { cx, address, desired } = op;
         let out = cx
             .aws
             .ec2
@@ -205,15 +195,8 @@ impl Kind for InternetGateway {
         Ok(id)
     }
 
-    async fn update(
-        &self,
-        cx: Ctx<'_>,
-        _address: &str,
-        id: &str,
-        live: &Attrs,
-        desired: &Attrs,
-        changed: &Changes,
-    ) -> Result<(), ApiError> {
+    async fn update(&self, op: Update<'_>) -> ApiResult<()> {
+        let Update { cx, id, live, desired, changed, .. } = op;
         if changed.has("vpc_id") {
             if let Some(old) = str_attr(live, "vpc_id") {
                 self.detach(cx, id, &old, cx.timeouts(self).update).await?;
@@ -228,7 +211,8 @@ impl Kind for InternetGateway {
         Ok(())
     }
 
-    async fn delete(&self, cx: Ctx<'_>, id: &str, _live: &Attrs) -> Result<(), ApiError> {
+    async fn delete(&self, op: Delete<'_>) -> ApiResult<()> {
+        let Delete { cx, id, .. } = op;
         // Detach from whatever it is attached to now, not what the state
         // last saw: AWS refuses to delete an attached gateway.
         let Some(live) = self.read_one(cx, id).await? else {
@@ -250,11 +234,7 @@ impl Kind for InternetGateway {
         .await
     }
 
-    async fn find_by_address(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-    ) -> Result<Option<String>, ApiError> {
+    async fn find_by_address(&self, cx: Ctx<'_>, address: &str) -> ApiResult<Option<String>> {
         find_by_address(cx, address, |t| self.describe(cx, address_filters(t))).await
     }
 }
@@ -264,6 +244,7 @@ mod tests {
     use aws_sdk_ec2::types::{AttachmentStatus, InternetGatewayAttachment, Tag};
 
     use super::*;
+    use crate::kinds::Changes;
 
     fn gateway(attachments: &[(&str, &str)]) -> aws_sdk_ec2::types::InternetGateway {
         let mut b = aws_sdk_ec2::types::InternetGateway::builder()

@@ -20,7 +20,7 @@ use crate::kinds::default_name;
 use crate::kinds::support::{
     AddressTags, client_token, gone_is_ok, int_field, pages, str_attr, str_field, table, tags_value,
 };
-use crate::kinds::{Changes, Ctx, Kind};
+use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -58,6 +58,8 @@ const DATA_FIELDS: [&str; 8] = [
 
 static SCHEMA: Schema = Schema {
     kind: "launch_template",
+    service: super::SERVICE,
+    timeouts: Timeouts::DEFAULT,
     description: "An EC2 launch template; a change creates a new default version.",
     fields: &[
         Field::new("name", Type::String)
@@ -262,11 +264,7 @@ fn template_attrs(t: &LaunchTemplate) -> Attrs {
 }
 
 impl LaunchTemplateKind {
-    async fn describe(
-        &self,
-        cx: Ctx<'_>,
-        ids: &[String],
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    async fn describe(&self, cx: Ctx<'_>, ids: &[String]) -> ApiResult<BTreeMap<String, Attrs>> {
         let found = cx
             .aws
             .ec2
@@ -305,10 +303,6 @@ impl Kind for LaunchTemplateKind {
         &SCHEMA
     }
 
-    fn service(&self) -> &'static str {
-        super::SERVICE
-    }
-
     fn changed_by_update(&self) -> &'static [&'static str] {
         &["latest_version", "default_version"]
     }
@@ -316,11 +310,7 @@ impl Kind for LaunchTemplateKind {
     /// Two calls whatever the number of templates: the templates by id, then
     /// the default versions of every template at once (the API's
     /// account-wide form, `$Default` without an id).
-    async fn read_many(
-        &self,
-        cx: Ctx<'_>,
-        ids: &[String],
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    async fn read_many(&self, cx: Ctx<'_>, ids: &[String]) -> ApiResult<LiveMap> {
         if ids.is_empty() {
             return Ok(BTreeMap::new());
         }
@@ -345,12 +335,8 @@ impl Kind for LaunchTemplateKind {
         Ok(out)
     }
 
-    async fn create(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-        desired: &Attrs,
-    ) -> Result<String, ApiError> {
+    async fn create(&self, op: Create<'_>) -> ApiResult<String> {
+        let Create { cx, address, desired } = op;
         let name = str_attr(desired, "name").unwrap_or_else(|| default_name(cx.stack, address));
         let out = cx
             .aws
@@ -373,15 +359,8 @@ impl Kind for LaunchTemplateKind {
             .ok_or_else(|| ApiError::msg("CreateLaunchTemplate returned no id"))
     }
 
-    async fn update(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-        id: &str,
-        live: &Attrs,
-        desired: &Attrs,
-        changed: &Changes,
-    ) -> Result<(), ApiError> {
+    async fn update(&self, op: Update<'_>) -> ApiResult<()> {
+        let Update { cx, address, id, live, desired, changed } = op;
         if changed.sets_any(&DATA_FIELDS) {
             // The token covers the data and the version it follows, so a
             // retried call returns the version the first one made.
@@ -415,7 +394,8 @@ impl Kind for LaunchTemplateKind {
         Ok(())
     }
 
-    async fn delete(&self, cx: Ctx<'_>, id: &str, _live: &Attrs) -> Result<(), ApiError> {
+    async fn delete(&self, op: Delete<'_>) -> ApiResult<()> {
+        let Delete { cx, id, .. } = op;
         // Deleting a template deletes all its versions; nothing to wait for.
         gone_is_ok(
             cx.aws
@@ -423,17 +403,11 @@ impl Kind for LaunchTemplateKind {
                 .delete_launch_template()
                 .launch_template_id(id)
                 .send()
-                .await
-                .map(drop)
-                .map_err(ApiError::from),
+                .await,
         )
     }
 
-    async fn find_by_address(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-    ) -> Result<Option<String>, ApiError> {
+    async fn find_by_address(&self, cx: Ctx<'_>, address: &str) -> ApiResult<Option<String>> {
         let out = cx
             .aws
             .ec2
@@ -452,6 +426,7 @@ impl Kind for LaunchTemplateKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kinds::Changes;
     use aws_sdk_ec2::types::{
         LaunchTemplateIamInstanceProfileSpecification, LaunchTemplateInstanceMarketOptions,
         LaunchTemplateInstanceMetadataOptions, LaunchTemplateSpotMarketOptions,

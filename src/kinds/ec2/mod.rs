@@ -16,7 +16,7 @@ use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 
 use super::Ctx;
 use super::support::{AddressTags, Batch, create_tags};
-use crate::aws::ApiError;
+use crate::kinds::ApiResult;
 use crate::value::Attrs;
 
 crate::sdk_tag!(Tag);
@@ -68,7 +68,7 @@ pub fn tag_spec(
     rt: ResourceType,
     address: &str,
     desired: &Attrs,
-) -> Result<TagSpecification, ApiError> {
+) -> ApiResult<TagSpecification> {
     tag_spec_with(cx, rt, address, desired, None)
 }
 
@@ -79,7 +79,7 @@ pub fn tag_spec_with(
     address: &str,
     desired: &Attrs,
     extra: Option<(&str, String)>,
-) -> Result<TagSpecification, ApiError> {
+) -> ApiResult<TagSpecification> {
     let mut tags: Vec<Tag> = create_tags(cx, address, desired)?;
     tags.extend(extra.map(|(k, v)| Tag::builder().key(k).value(v).build()));
     Ok(TagSpecification::builder()
@@ -90,12 +90,7 @@ pub fn tag_spec_with(
 
 /// Brings the user tags of `id` from `live` to `desired` with at most one
 /// CreateTags and one DeleteTags call.
-pub async fn sync_tags(
-    cx: Ctx<'_>,
-    id: &str,
-    live: &Attrs,
-    desired: &Attrs,
-) -> Result<(), ApiError> {
+pub async fn sync_tags(cx: Ctx<'_>, id: &str, live: &Attrs, desired: &Attrs) -> ApiResult<()> {
     let ec2 = &cx.aws.ec2;
     super::support::sync_tags(
         live,

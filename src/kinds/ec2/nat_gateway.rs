@@ -10,7 +10,7 @@ use crate::aws::ApiError;
 use crate::kinds::support::{
     Poll, Waiter, find_by_address, pages, str_attr, tags_value, wait_visible,
 };
-use crate::kinds::{Changes, Ctx, Kind, Timeouts};
+use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::Attrs;
 
@@ -18,6 +18,9 @@ pub struct NatGateway;
 
 static SCHEMA: Schema = Schema {
     kind: "nat_gateway",
+    service: super::SERVICE,
+    // A public gateway takes minutes to come up and to go away.
+    timeouts: Timeouts::minutes(10, 10, 30),
     description: "A NAT gateway: outbound-only internet access for private subnets.",
     fields: &[
         Field::new("subnet_id", Type::String)
@@ -50,7 +53,7 @@ impl NatGateway {
         &self,
         cx: Ctx<'_>,
         filters: Vec<Filter>,
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    ) -> ApiResult<BTreeMap<String, Attrs>> {
         let gateways = self.describe_raw(cx, &filters).await?;
         Ok(gateways
             .iter()
@@ -66,7 +69,7 @@ impl NatGateway {
         &self,
         cx: Ctx<'_>,
         filters: &[Filter],
-    ) -> Result<Vec<aws_sdk_ec2::types::NatGateway>, ApiError> {
+    ) -> ApiResult<Vec<aws_sdk_ec2::types::NatGateway>> {
         pages!(
             cx.aws
                 .ec2
@@ -81,7 +84,7 @@ impl NatGateway {
         &self,
         cx: Ctx<'_>,
         id: &str,
-    ) -> Result<Option<(NatGatewayState, Option<String>)>, ApiError> {
+    ) -> ApiResult<Option<(NatGatewayState, Option<String>)>> {
         let found = self
             .describe_raw(cx, &[filter("nat-gateway-id", [id])])
             .await?;
@@ -97,7 +100,7 @@ impl NatGateway {
     }
 
     /// The state of one gateway that still exists; None when it is gone.
-    async fn live_state(&self, cx: Ctx<'_>, id: &str) -> Result<Option<NatGatewayState>, ApiError> {
+    async fn live_state(&self, cx: Ctx<'_>, id: &str) -> ApiResult<Option<NatGatewayState>> {
         Ok(self
             .state(cx, id)
             .await?
@@ -195,20 +198,7 @@ impl Kind for NatGateway {
         &SCHEMA
     }
 
-    fn service(&self) -> &'static str {
-        super::SERVICE
-    }
-
-    /// A public gateway takes minutes to come up and to go away.
-    fn timeouts(&self) -> Timeouts {
-        Timeouts::minutes(10, 10, 30)
-    }
-
-    async fn read_many(
-        &self,
-        cx: Ctx<'_>,
-        ids: &[String],
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    async fn read_many(&self, cx: Ctx<'_>, ids: &[String]) -> ApiResult<LiveMap> {
         BATCH
             .read(ids, |chunk| {
                 self.describe(cx, vec![filter("nat-gateway-id", chunk)])
@@ -216,12 +206,8 @@ impl Kind for NatGateway {
             .await
     }
 
-    async fn create(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-        desired: &Attrs,
-    ) -> Result<String, ApiError> {
+    async fn create(&self, op: Create<'_>) -> ApiResult<String> {
+        let Create { cx, address, desired } = op;
         let connectivity =
             str_attr(desired, "connectivity_type").unwrap_or_else(|| "public".into());
         let out = cx
@@ -256,15 +242,8 @@ impl Kind for NatGateway {
         Ok(id)
     }
 
-    async fn update(
-        &self,
-        cx: Ctx<'_>,
-        _address: &str,
-        id: &str,
-        live: &Attrs,
-        desired: &Attrs,
-        changed: &Changes,
-    ) -> Result<(), ApiError> {
+    async fn update(&self, op: Update<'_>) -> ApiResult<()> {
+        let Update { cx, id, live, desired, changed, .. } = op;
         // Everything else forces a new gateway.
         if changed.has("tags") {
             sync_tags(cx, id, live, desired).await?;
@@ -272,7 +251,8 @@ impl Kind for NatGateway {
         Ok(())
     }
 
-    async fn delete(&self, cx: Ctx<'_>, id: &str, _live: &Attrs) -> Result<(), ApiError> {
+    async fn delete(&self, op: Delete<'_>) -> ApiResult<()> {
+        let Delete { cx, id, .. } = op;
         // Look first: AWS answers NatGatewayNotFound for an unknown id, the
         // emulator HTTP 500 (which the SDK retries before giving up).
         if self.live_state(cx, id).await?.is_none() {
@@ -303,11 +283,7 @@ impl Kind for NatGateway {
             .await
     }
 
-    async fn find_by_address(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-    ) -> Result<Option<String>, ApiError> {
+    async fn find_by_address(&self, cx: Ctx<'_>, address: &str) -> ApiResult<Option<String>> {
         // A gateway being deleted, or failed, must not be adopted.
         find_by_address(cx, address, |t| {
             let mut filters = address_filters(t);

@@ -10,7 +10,7 @@ use crate::aws::ApiError;
 use crate::kinds::support::{
     find_by_address, gone_is_ok, pages, present, str_attr, tags_value, update_from, wait_visible,
 };
-use crate::kinds::{Changes, Ctx, Kind};
+use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -27,6 +27,8 @@ const ROUTE: &[Field] = &[
 
 static SCHEMA: Schema = Schema {
     kind: "route_table",
+    service: super::SERVICE,
+    timeouts: Timeouts::DEFAULT,
     description: "A route table: where traffic leaving the associated subnets goes.",
     fields: &[
         Field::new("vpc_id", Type::String)
@@ -50,7 +52,7 @@ impl RouteTable {
         &self,
         cx: Ctx<'_>,
         filters: Vec<Filter>,
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    ) -> ApiResult<BTreeMap<String, Attrs>> {
         let tables = pages!(
             cx.aws
                 .ec2
@@ -110,10 +112,7 @@ fn subnet_ids(assocs: &[RouteTableAssociation]) -> Vec<String> {
 
 /// The non-main associations of a table (subnet and gateway ones), read
 /// afresh because the attributes do not carry association ids.
-async fn explicit_associations(
-    cx: Ctx<'_>,
-    id: &str,
-) -> Result<Vec<RouteTableAssociation>, ApiError> {
+async fn explicit_associations(cx: Ctx<'_>, id: &str) -> ApiResult<Vec<RouteTableAssociation>> {
     let out = cx
         .aws
         .ec2
@@ -191,7 +190,7 @@ fn route_changes(live: Option<&Value>, desired: Option<&Value>) -> RouteChanges 
     changes
 }
 
-async fn apply_routes(cx: Ctx<'_>, id: &str, changes: RouteChanges) -> Result<(), ApiError> {
+async fn apply_routes(cx: Ctx<'_>, id: &str, changes: RouteChanges) -> ApiResult<()> {
     for r in changes.delete {
         let call = cx.aws.ec2.delete_route().route_table_id(id);
         let call = if r.is_ipv6() {
@@ -199,7 +198,7 @@ async fn apply_routes(cx: Ctx<'_>, id: &str, changes: RouteChanges) -> Result<()
         } else {
             call.destination_cidr_block(&r.cidr)
         };
-        gone_is_ok(call.send().await.map(drop).map_err(ApiError::from))?;
+        gone_is_ok(call.send().await)?;
     }
     for r in changes.replace {
         let call = cx.aws.ec2.replace_route().route_table_id(id);
@@ -242,15 +241,7 @@ impl Kind for RouteTable {
         &SCHEMA
     }
 
-    fn service(&self) -> &'static str {
-        super::SERVICE
-    }
-
-    async fn read_many(
-        &self,
-        cx: Ctx<'_>,
-        ids: &[String],
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    async fn read_many(&self, cx: Ctx<'_>, ids: &[String]) -> ApiResult<LiveMap> {
         BATCH
             .read(ids, |chunk| {
                 self.describe(cx, vec![filter("route-table-id", chunk)])
@@ -258,12 +249,8 @@ impl Kind for RouteTable {
             .await
     }
 
-    async fn create(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-        desired: &Attrs,
-    ) -> Result<String, ApiError> {
+    async fn create(&self, op: Create<'_>) -> ApiResult<String> {
+        let Create { cx, address, desired } = op;
         let out = cx
             .aws
             .ec2
@@ -299,15 +286,8 @@ impl Kind for RouteTable {
         Ok(id)
     }
 
-    async fn update(
-        &self,
-        cx: Ctx<'_>,
-        _address: &str,
-        id: &str,
-        live: &Attrs,
-        desired: &Attrs,
-        changed: &Changes,
-    ) -> Result<(), ApiError> {
+    async fn update(&self, op: Update<'_>) -> ApiResult<()> {
+        let Update { cx, id, live, desired, changed, .. } = op;
         if changed.has("routes") {
             apply_routes(
                 cx,
@@ -333,7 +313,7 @@ impl Kind for RouteTable {
                             .association_id(assoc)
                             .send()
                             .await;
-                        gone_is_ok(r.map(drop).map_err(ApiError::from))?;
+                        gone_is_ok(r)?;
                     }
                 }
             }
@@ -353,7 +333,8 @@ impl Kind for RouteTable {
         Ok(())
     }
 
-    async fn delete(&self, cx: Ctx<'_>, id: &str, _live: &Attrs) -> Result<(), ApiError> {
+    async fn delete(&self, op: Delete<'_>) -> ApiResult<()> {
+        let Delete { cx, id, .. } = op;
         // A table with explicit associations cannot be deleted.
         for a in explicit_associations(cx, id).await? {
             if let Some(assoc) = a.route_table_association_id() {
@@ -364,7 +345,7 @@ impl Kind for RouteTable {
                     .association_id(assoc)
                     .send()
                     .await;
-                gone_is_ok(r.map(drop).map_err(ApiError::from))?;
+                gone_is_ok(r)?;
             }
         }
         gone_is_ok(
@@ -373,17 +354,11 @@ impl Kind for RouteTable {
                 .delete_route_table()
                 .route_table_id(id)
                 .send()
-                .await
-                .map(drop)
-                .map_err(ApiError::from),
+                .await,
         )
     }
 
-    async fn find_by_address(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-    ) -> Result<Option<String>, ApiError> {
+    async fn find_by_address(&self, cx: Ctx<'_>, address: &str) -> ApiResult<Option<String>> {
         find_by_address(cx, address, |t| self.describe(cx, address_filters(t))).await
     }
 }

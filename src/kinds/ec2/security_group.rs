@@ -14,7 +14,7 @@ use crate::kinds::support::{
     Poll, Waiter, find_by_address, gone_is_ok, pages, present, str_attr, tags_value, update_from,
     wait_visible,
 };
-use crate::kinds::{self, Changes, Ctx, Kind, Timeouts};
+use crate::kinds::{self, ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -57,6 +57,10 @@ const SOURCES: [&str; 3] = [
 
 static SCHEMA: Schema = Schema {
     kind: "security_group",
+    service: super::SERVICE,
+    // Network interfaces of just-deleted dependents (instances, load
+    // balancers, Lambda functions) can take many minutes to go away.
+    timeouts: Timeouts::minutes(10, 10, 15),
     description: "A security group: stateful firewall rules for the network interfaces of a VPC.",
     fields: &[
         Field::new("name", Type::String)
@@ -95,7 +99,7 @@ impl SecurityGroup {
         &self,
         cx: Ctx<'_>,
         filters: Vec<Filter>,
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    ) -> ApiResult<BTreeMap<String, Attrs>> {
         let groups = pages!(
             cx.aws
                 .ec2
@@ -266,7 +270,7 @@ fn rules_value(perms: &[IpPermission]) -> Value {
 }
 
 /// The permission that authorizes or revokes one canonical rule.
-fn permission(rule: &Value) -> Result<IpPermission, ApiError> {
+fn permission(rule: &Value) -> ApiResult<IpPermission> {
     let m = rule.as_map().ok_or_else(|| {
         ApiError::msg(format!(
             "a security group rule must be a table, found {rule}"
@@ -373,12 +377,7 @@ fn rule_changes(live: Option<&Value>, desired: Option<&Value>) -> RuleChanges {
 
 /// Applies rule changes. New rules are authorized before old ones are
 /// revoked, so a changed rule never leaves a moment without either.
-async fn apply_rules(
-    cx: Ctx<'_>,
-    id: &str,
-    egress: bool,
-    changes: RuleChanges,
-) -> Result<(), ApiError> {
+async fn apply_rules(cx: Ctx<'_>, id: &str, egress: bool, changes: RuleChanges) -> ApiResult<()> {
     let perms = |rules: &[Value]| rules.iter().map(permission).collect::<Result<Vec<_>, _>>();
     let ec2 = &cx.aws.ec2;
     let authorize = perms(&changes.authorize)?;
@@ -445,7 +444,7 @@ async fn revoke_permissions(
     id: &str,
     egress: bool,
     perms: Vec<IpPermission>,
-) -> Result<(), ApiError> {
+) -> ApiResult<()> {
     let ec2 = &cx.aws.ec2;
     if egress {
         let call = ec2.revoke_security_group_egress().group_id(id);
@@ -465,7 +464,7 @@ async fn revoke_permissions(
 }
 
 /// What one DeleteSecurityGroup attempt means for the delete waiter.
-fn delete_outcome(r: Result<(), ApiError>) -> Result<Poll<()>, ApiError> {
+fn delete_outcome(r: ApiResult<()>) -> ApiResult<Poll<()>> {
     match r {
         Ok(()) => Ok(Poll::Ready(())),
         Err(e) if e.is_not_found() => Ok(Poll::Ready(())),
@@ -480,18 +479,8 @@ impl Kind for SecurityGroup {
         &SCHEMA
     }
 
-    fn service(&self) -> &'static str {
-        super::SERVICE
-    }
-
     fn network_interface_filter(&self) -> Option<&'static str> {
         Some("group-id")
-    }
-
-    /// Network interfaces of just-deleted dependents (instances, load
-    /// balancers, Lambda functions) can take many minutes to go away.
-    fn timeouts(&self) -> Timeouts {
-        Timeouts::minutes(10, 10, 15)
     }
 
     fn canonicalize(&self, attrs: &mut Attrs) {
@@ -502,11 +491,7 @@ impl Kind for SecurityGroup {
         }
     }
 
-    async fn read_many(
-        &self,
-        cx: Ctx<'_>,
-        ids: &[String],
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    async fn read_many(&self, cx: Ctx<'_>, ids: &[String]) -> ApiResult<LiveMap> {
         BATCH
             .read(ids, |chunk| {
                 self.describe(cx, vec![filter("group-id", chunk)])
@@ -514,12 +499,8 @@ impl Kind for SecurityGroup {
             .await
     }
 
-    async fn create(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-        desired: &Attrs,
-    ) -> Result<String, ApiError> {
+    async fn create(&self, op: Create<'_>) -> ApiResult<String> {
+        let Create { cx, address, desired } = op;
         let name =
             str_attr(desired, "name").unwrap_or_else(|| kinds::default_name(cx.stack, address));
         let out = cx
@@ -551,15 +532,8 @@ impl Kind for SecurityGroup {
         Ok(id)
     }
 
-    async fn update(
-        &self,
-        cx: Ctx<'_>,
-        _address: &str,
-        id: &str,
-        live: &Attrs,
-        desired: &Attrs,
-        changed: &Changes,
-    ) -> Result<(), ApiError> {
+    async fn update(&self, op: Update<'_>) -> ApiResult<()> {
+        let Update { cx, id, live, desired, changed, .. } = op;
         for (field, egress) in [("ingress", false), ("egress", true)] {
             if changed.has(field) {
                 apply_rules(
@@ -577,7 +551,8 @@ impl Kind for SecurityGroup {
         Ok(())
     }
 
-    async fn delete(&self, cx: Ctx<'_>, id: &str, _live: &Attrs) -> Result<(), ApiError> {
+    async fn delete(&self, op: Delete<'_>) -> ApiResult<()> {
+        let Delete { cx, id, .. } = op;
         // AWS refuses with DependencyViolation while a network interface
         // still uses the group or another group's rule refers to it. Right
         // after a dependent is deleted its interfaces linger for a while, so
@@ -591,11 +566,7 @@ impl Kind for SecurityGroup {
             .await
     }
 
-    async fn find_by_address(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-    ) -> Result<Option<String>, ApiError> {
+    async fn find_by_address(&self, cx: Ctx<'_>, address: &str) -> ApiResult<Option<String>> {
         find_by_address(cx, address, |t| self.describe(cx, address_filters(t))).await
     }
 }

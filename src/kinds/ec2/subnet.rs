@@ -11,7 +11,7 @@ use crate::kinds::support::{
     Poll, bool_attr, find_by_address, pages, retry_while_in_use, str_attr, tags_value, update_from,
     wait_visible,
 };
-use crate::kinds::{Changes, Ctx, Kind};
+use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -19,6 +19,8 @@ pub struct Subnet;
 
 static SCHEMA: Schema = Schema {
     kind: "subnet",
+    service: super::SERVICE,
+    timeouts: Timeouts::DEFAULT,
     description: "A subnet: a range of a VPC's addresses in one availability zone.",
     fields: &[
         Field::new("vpc_id", Type::String)
@@ -52,7 +54,7 @@ impl Subnet {
         &self,
         cx: Ctx<'_>,
         filters: Vec<Filter>,
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    ) -> ApiResult<BTreeMap<String, Attrs>> {
         let subnets = pages!(cx.aws.ec2.describe_subnets().set_filters(Some(filters)))?;
         Ok(subnets
             .iter()
@@ -99,19 +101,11 @@ impl Kind for Subnet {
         &SCHEMA
     }
 
-    fn service(&self) -> &'static str {
-        super::SERVICE
-    }
-
     fn network_interface_filter(&self) -> Option<&'static str> {
         Some("subnet-id")
     }
 
-    async fn read_many(
-        &self,
-        cx: Ctx<'_>,
-        ids: &[String],
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    async fn read_many(&self, cx: Ctx<'_>, ids: &[String]) -> ApiResult<LiveMap> {
         BATCH
             .read(ids, |chunk| {
                 self.describe(cx, vec![filter("subnet-id", chunk)])
@@ -119,12 +113,8 @@ impl Kind for Subnet {
             .await
     }
 
-    async fn create(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-        desired: &Attrs,
-    ) -> Result<String, ApiError> {
+    async fn create(&self, op: Create<'_>) -> ApiResult<String> {
+        let Create { cx, address, desired } = op;
         let out = cx
             .aws
             .ec2
@@ -161,15 +151,8 @@ impl Kind for Subnet {
         Ok(id)
     }
 
-    async fn update(
-        &self,
-        cx: Ctx<'_>,
-        _address: &str,
-        id: &str,
-        live: &Attrs,
-        desired: &Attrs,
-        changed: &Changes,
-    ) -> Result<(), ApiError> {
+    async fn update(&self, op: Update<'_>) -> ApiResult<()> {
+        let Update { cx, id, live, desired, changed, .. } = op;
         if changed.has("map_public_ip_on_launch")
             && let Some(on) = bool_attr(desired, "map_public_ip_on_launch")
         {
@@ -187,7 +170,8 @@ impl Kind for Subnet {
         Ok(())
     }
 
-    async fn delete(&self, cx: Ctx<'_>, id: &str, _live: &Attrs) -> Result<(), ApiError> {
+    async fn delete(&self, op: Delete<'_>) -> ApiResult<()> {
+        let Delete { cx, id, .. } = op;
         // Real AWS answers DependencyViolation for a while after the subnet's
         // last dependents are gone (the ENIs of a just-deleted NAT gateway or
         // load balancer are released minutes later), so the delete call itself
@@ -203,11 +187,7 @@ impl Kind for Subnet {
         .await
     }
 
-    async fn find_by_address(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-    ) -> Result<Option<String>, ApiError> {
+    async fn find_by_address(&self, cx: Ctx<'_>, address: &str) -> ApiResult<Option<String>> {
         find_by_address(cx, address, |t| self.describe(cx, address_filters(t))).await
     }
 }
@@ -291,11 +271,7 @@ mod tests {
     }
 
     fn api_error(code: &str, class: ErrorClass) -> ApiError {
-        ApiError {
-            code: Some(code.into()),
-            message: "m".into(),
-            class,
-        }
+        ApiError { code: Some(code.into()), message: "m".into(), class }
     }
 
     #[tokio::test(start_paused = true)]

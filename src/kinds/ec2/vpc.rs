@@ -13,7 +13,10 @@ use crate::kinds::support::{
     Poll, bool_attr, find_by_address, gone_is_ok, pages, str_attr, tags_value, update_from,
     wait_visible,
 };
-use crate::kinds::{Changes, Ctx, Kind, MANAGES_TAG, managed, manages_of, manages_value};
+use crate::kinds::{
+    ApiResult, Create, Ctx, Delete, Kind, LiveMap, MANAGES_TAG, Timeouts, Update, managed,
+    manages_of, manages_value,
+};
 use crate::schema::{Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -21,6 +24,8 @@ pub struct Vpc;
 
 static SCHEMA: Schema = Schema {
     kind: "vpc",
+    service: super::SERVICE,
+    timeouts: Timeouts::DEFAULT,
     description: "A virtual private cloud: an isolated network with its own address range.",
     fields: &[
         Field::new("cidr_block", Type::Cidr)
@@ -52,7 +57,7 @@ impl Vpc {
         &self,
         cx: Ctx<'_>,
         filters: Vec<Filter>,
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    ) -> ApiResult<BTreeMap<String, Attrs>> {
         let vpcs = pages!(cx.aws.ec2.describe_vpcs().set_filters(Some(filters)))?;
         let reads = vpcs.into_iter().filter_map(|v| {
             let id = v.vpc_id()?.to_owned();
@@ -92,11 +97,7 @@ impl Vpc {
     }
 }
 
-async fn dns_attribute(
-    cx: Ctx<'_>,
-    id: &str,
-    name: VpcAttributeName,
-) -> Result<Option<bool>, ApiError> {
+async fn dns_attribute(cx: Ctx<'_>, id: &str, name: VpcAttributeName) -> ApiResult<Option<bool>> {
     let out = cx
         .aws
         .ec2
@@ -112,7 +113,7 @@ async fn dns_attribute(
     Ok(value.and_then(AttributeBooleanValue::value))
 }
 
-async fn set_dns_attribute(cx: Ctx<'_>, id: &str, name: &str, on: bool) -> Result<(), ApiError> {
+async fn set_dns_attribute(cx: Ctx<'_>, id: &str, name: &str, on: bool) -> ApiResult<()> {
     let value = AttributeBooleanValue::builder().value(on).build();
     let call = cx.aws.ec2.modify_vpc_attribute().vpc_id(id);
     let call = if name == "enable_dns_support" {
@@ -130,19 +131,11 @@ impl Kind for Vpc {
         &SCHEMA
     }
 
-    fn service(&self) -> &'static str {
-        super::SERVICE
-    }
-
     fn network_interface_filter(&self) -> Option<&'static str> {
         Some("vpc-id")
     }
 
-    async fn read_many(
-        &self,
-        cx: Ctx<'_>,
-        ids: &[String],
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    async fn read_many(&self, cx: Ctx<'_>, ids: &[String]) -> ApiResult<LiveMap> {
         BATCH
             .read(ids, |chunk| {
                 self.describe(cx, vec![filter("vpc-id", chunk)])
@@ -150,12 +143,8 @@ impl Kind for Vpc {
             .await
     }
 
-    async fn create(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-        desired: &Attrs,
-    ) -> Result<String, ApiError> {
+    async fn create(&self, op: Create<'_>) -> ApiResult<String> {
+        let Create { cx, address, desired } = op;
         let out = cx
             .aws
             .ec2
@@ -199,15 +188,8 @@ impl Kind for Vpc {
         Ok(id)
     }
 
-    async fn update(
-        &self,
-        cx: Ctx<'_>,
-        _address: &str,
-        id: &str,
-        live: &Attrs,
-        desired: &Attrs,
-        changed: &Changes,
-    ) -> Result<(), ApiError> {
+    async fn update(&self, op: Update<'_>) -> ApiResult<()> {
+        let Update { cx, id, live, desired, changed, .. } = op;
         // AWS takes one attribute per ModifyVpcAttribute call.
         let mut set = false;
         for name in DNS {
@@ -239,24 +221,12 @@ impl Kind for Vpc {
         Ok(())
     }
 
-    async fn delete(&self, cx: Ctx<'_>, id: &str, _live: &Attrs) -> Result<(), ApiError> {
-        gone_is_ok(
-            cx.aws
-                .ec2
-                .delete_vpc()
-                .vpc_id(id)
-                .send()
-                .await
-                .map(drop)
-                .map_err(ApiError::from),
-        )
+    async fn delete(&self, op: Delete<'_>) -> ApiResult<()> {
+        let Delete { cx, id, .. } = op;
+        gone_is_ok(cx.aws.ec2.delete_vpc().vpc_id(id).send().await)
     }
 
-    async fn find_by_address(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-    ) -> Result<Option<String>, ApiError> {
+    async fn find_by_address(&self, cx: Ctx<'_>, address: &str) -> ApiResult<Option<String>> {
         find_by_address(cx, address, |t| self.describe(cx, address_filters(t))).await
     }
 }
@@ -264,6 +234,7 @@ impl Kind for Vpc {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kinds::Changes;
 
     #[test]
     fn cidr_forces_replacement_and_dns_settings_do_not() {

@@ -7,7 +7,7 @@ use crate::kinds::support::{
     Batch, SdkTag, bool_attr, canonical_policy, create_tags, first_match, found, gone_is_ok,
     is_ours, pages, policy_value, read_each, str_attr, sync_tags_with, tags_value, update_from,
 };
-use crate::kinds::{Changes, Ctx, Kind};
+use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type, json_text};
 use crate::value::{Attrs, Value};
 use async_trait::async_trait;
@@ -17,6 +17,8 @@ pub struct EcrRepository;
 
 static SCHEMA: Schema = Schema {
     kind: "ecr_repository",
+    service: super::SERVICE,
+    timeouts: Timeouts::DEFAULT,
     description: "A private ECR repository of container images.",
     fields: &[
         Field::new("name", Type::String)
@@ -64,7 +66,7 @@ impl EcrRepository {
     /// fails the whole call with RepositoryNotFoundException when one of the
     /// names is missing; then the registry's repositories are listed instead
     /// (paginated, once) and filtered.
-    async fn describe(&self, cx: Ctx<'_>, names: &[String]) -> Result<Vec<Repository>, ApiError> {
+    async fn describe(&self, cx: Ctx<'_>, names: &[String]) -> ApiResult<Vec<Repository>> {
         let everything = &tokio::sync::OnceCell::new();
         Batch::of(NAMES_PER_CALL)
             .read(names, |chunk| async move {
@@ -95,11 +97,7 @@ impl EcrRepository {
     /// The attributes of the named repositories: the describe above, then
     /// per repository its lifecycle policy, repository policy and tags
     /// (three calls run together; ECR has no batched form of them).
-    async fn read(
-        &self,
-        cx: Ctx<'_>,
-        names: &[String],
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    async fn read(&self, cx: Ctx<'_>, names: &[String]) -> ApiResult<BTreeMap<String, Attrs>> {
         let repos = self.describe(cx, names).await?;
         let reads: Vec<_> = repos.iter().map(|r| read_details(cx, r)).collect();
         read_each(reads).await
@@ -107,13 +105,13 @@ impl EcrRepository {
 }
 
 /// Every repository of the registry.
-async fn list_all(cx: Ctx<'_>) -> Result<Vec<Repository>, ApiError> {
+async fn list_all(cx: Ctx<'_>) -> ApiResult<Vec<Repository>> {
     pages!(cx.aws.ecr.describe_repositories().max_results(1000))
 }
 
 /// Lifecycle policy, repository policy and tags of one repository; `None`
 /// when the repository went away meanwhile.
-async fn read_details(cx: Ctx<'_>, repo: &Repository) -> Result<Option<(String, Attrs)>, ApiError> {
+async fn read_details(cx: Ctx<'_>, repo: &Repository) -> ApiResult<Option<(String, Attrs)>> {
     let ecr = &cx.aws.ecr;
     let name = repo.repository_name().unwrap_or_default();
     let lifecycle = async {
@@ -154,10 +152,7 @@ async fn read_details(cx: Ctx<'_>, repo: &Repository) -> Result<Option<(String, 
 
 /// `Ok(None)` when the answer is that the repository has no such policy
 /// (the repository itself being gone stays an error).
-fn absent_policy(
-    r: Result<Option<String>, ApiError>,
-    code: &str,
-) -> Result<Option<String>, ApiError> {
+fn absent_policy(r: ApiResult<Option<String>>, code: &str) -> ApiResult<Option<String>> {
     match r {
         Err(e) if e.code.as_deref() == Some(code) => Ok(None),
         other => other,
@@ -224,7 +219,7 @@ fn canonical(attrs: &Attrs) -> Attrs {
     a
 }
 
-async fn sync_tags(cx: Ctx<'_>, arn: &str, live: &Attrs, desired: &Attrs) -> Result<(), ApiError> {
+async fn sync_tags(cx: Ctx<'_>, arn: &str, live: &Attrs, desired: &Attrs) -> ApiResult<()> {
     let ecr = &cx.aws.ecr;
     sync_tags_with!(
         live,
@@ -238,7 +233,7 @@ async fn sync_tags(cx: Ctx<'_>, arn: &str, live: &Attrs, desired: &Attrs) -> Res
 }
 
 /// Whether the repository's tags say it is `address` of this stack.
-async fn is_tagged_as(cx: Ctx<'_>, address: &str, repo: &Repository) -> Result<bool, ApiError> {
+async fn is_tagged_as(cx: Ctx<'_>, address: &str, repo: &Repository) -> ApiResult<bool> {
     let arn = repo.repository_arn().unwrap_or_default();
     let r = cx
         .aws
@@ -255,7 +250,7 @@ async fn is_tagged_as(cx: Ctx<'_>, address: &str, repo: &Repository) -> Result<b
 }
 
 /// Puts the lifecycle policy, or deletes it for a document that says none.
-async fn put_lifecycle_policy(cx: Ctx<'_>, id: &str, doc: &Value) -> Result<(), ApiError> {
+async fn put_lifecycle_policy(cx: Ctx<'_>, id: &str, doc: &Value) -> ApiResult<()> {
     let ecr = &cx.aws.ecr;
     if is_none_doc(doc) {
         let r = ecr
@@ -263,7 +258,7 @@ async fn put_lifecycle_policy(cx: Ctx<'_>, id: &str, doc: &Value) -> Result<(), 
             .repository_name(id)
             .send()
             .await;
-        return gone_is_ok(r.map(drop).map_err(ApiError::from));
+        return gone_is_ok(r);
     }
     let call = ecr.put_lifecycle_policy().repository_name(id);
     call.lifecycle_policy_text(json_text(doc)).send().await?;
@@ -271,7 +266,7 @@ async fn put_lifecycle_policy(cx: Ctx<'_>, id: &str, doc: &Value) -> Result<(), 
 }
 
 /// Sets the repository policy, or deletes it for a document that says none.
-async fn put_repository_policy(cx: Ctx<'_>, id: &str, doc: &Value) -> Result<(), ApiError> {
+async fn put_repository_policy(cx: Ctx<'_>, id: &str, doc: &Value) -> ApiResult<()> {
     let ecr = &cx.aws.ecr;
     if is_none_doc(doc) {
         let r = ecr
@@ -279,7 +274,7 @@ async fn put_repository_policy(cx: Ctx<'_>, id: &str, doc: &Value) -> Result<(),
             .repository_name(id)
             .send()
             .await;
-        return gone_is_ok(r.map(drop).map_err(ApiError::from));
+        return gone_is_ok(r);
     }
     let call = ecr.set_repository_policy().repository_name(id);
     call.policy_text(json_text(doc)).send().await?;
@@ -287,7 +282,7 @@ async fn put_repository_policy(cx: Ctx<'_>, id: &str, doc: &Value) -> Result<(),
 }
 
 /// Keeps `force_delete` as the repository's `FORCE_DELETE_TAG`.
-async fn set_force_delete(cx: Ctx<'_>, arn: &str, force: bool) -> Result<(), ApiError> {
+async fn set_force_delete(cx: Ctx<'_>, arn: &str, force: bool) -> ApiResult<()> {
     let ecr = &cx.aws.ecr;
     if force {
         let tag = Tag::from_pair(FORCE_DELETE_TAG.into(), "true".into())?;
@@ -309,10 +304,6 @@ impl Kind for EcrRepository {
         &SCHEMA
     }
 
-    fn service(&self) -> &'static str {
-        super::SERVICE
-    }
-
     /// The repository policy compares as an IAM policy, the lifecycle policy
     /// as a JSON document.
     fn canonicalize(&self, attrs: &mut Attrs) {
@@ -324,23 +315,15 @@ impl Kind for EcrRepository {
         }
     }
 
-    async fn read_many(
-        &self,
-        cx: Ctx<'_>,
-        ids: &[String],
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    async fn read_many(&self, cx: Ctx<'_>, ids: &[String]) -> ApiResult<LiveMap> {
         if ids.is_empty() {
             return Ok(BTreeMap::new());
         }
         self.read(cx, ids).await
     }
 
-    async fn create(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-        desired: &Attrs,
-    ) -> Result<String, ApiError> {
+    async fn create(&self, op: Create<'_>) -> ApiResult<String> {
+        let Create { cx, address, desired } = op;
         let name = str_attr(desired, "name").unwrap_or_else(|| default_name(cx, address));
         let mut tags = create_tags(cx, address, desired)?;
         let force_delete = bool_attr(desired, "force_delete").unwrap_or(false);
@@ -377,15 +360,8 @@ impl Kind for EcrRepository {
         Ok(name)
     }
 
-    async fn update(
-        &self,
-        cx: Ctx<'_>,
-        _address: &str,
-        id: &str,
-        live: &Attrs,
-        desired: &Attrs,
-        changed: &Changes,
-    ) -> Result<(), ApiError> {
+    async fn update(&self, op: Update<'_>) -> ApiResult<()> {
+        let Update { cx, id, live, desired, changed, .. } = op;
         let (live, desired) = (canonical(live), canonical(desired));
         let ecr = &cx.aws.ecr;
         if changed.has("image_tag_mutability")
@@ -443,7 +419,8 @@ impl Kind for EcrRepository {
         Ok(())
     }
 
-    async fn delete(&self, cx: Ctx<'_>, id: &str, live: &Attrs) -> Result<(), ApiError> {
+    async fn delete(&self, op: Delete<'_>) -> ApiResult<()> {
+        let Delete { cx, id, live } = op;
         let force = bool_attr(live, "force_delete").unwrap_or(false);
         let r = cx
             .aws
@@ -471,11 +448,7 @@ impl Kind for EcrRepository {
 
     /// The default name first (two calls); then every repository of the
     /// registry with its tags, a few at a time.
-    async fn find_by_address(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-    ) -> Result<Option<String>, ApiError> {
+    async fn find_by_address(&self, cx: Ctx<'_>, address: &str) -> ApiResult<Option<String>> {
         let name = default_name(cx, address);
         for repo in self.describe(cx, std::slice::from_ref(&name)).await? {
             if is_tagged_as(cx, address, &repo).await? {
@@ -497,8 +470,9 @@ impl Kind for EcrRepository {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kinds::Changes;
 
-    fn tag(key: &str, value: &str) -> Result<Tag, ApiError> {
+    fn tag(key: &str, value: &str) -> ApiResult<Tag> {
         Tag::from_pair(key.into(), value.into())
     }
 
@@ -572,10 +546,7 @@ mod tests {
                 .behavior_version(aws_config::BehaviorVersion::latest())
                 .build(),
         );
-        let cx = Ctx {
-            aws: &aws,
-            stack: "Shop",
-        };
+        let cx = Ctx { aws: &aws, stack: "Shop" };
         assert_eq!(default_name(cx, "ecr_repository.web_app"), "shop-web-app");
     }
 

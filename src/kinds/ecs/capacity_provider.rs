@@ -18,7 +18,7 @@ use crate::kinds::support::{
     Batch, Poll, Waiter, bool_attr, create_tags, int_field, is_ours, str_attr, str_field, table,
     tags_value,
 };
-use crate::kinds::{Changes, Ctx, Kind, Timeouts};
+use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -43,6 +43,8 @@ const MANAGED_SCALING: &[Field] = &[
 
 static SCHEMA: Schema = Schema {
     kind: "ecs_capacity_provider",
+    service: super::SERVICE,
+    timeouts: Timeouts::minutes(10, 10, 20),
     description: "An ECS capacity provider backed by an Auto Scaling group.",
     fields: &[
         Field::new("name", Type::String)
@@ -115,7 +117,7 @@ fn provider_attrs(p: &CapacityProvider) -> Attrs {
     a
 }
 
-fn managed_scaling(desired: &Attrs) -> Result<Option<ManagedScaling>, ApiError> {
+fn managed_scaling(desired: &Attrs) -> ApiResult<Option<ManagedScaling>> {
     let Some(m) = desired.get("managed_scaling").filter(|m| !m.is_null()) else {
         return Ok(None);
     };
@@ -170,7 +172,7 @@ fn deletion_progress(p: Option<&CapacityProvider>) -> Poll<()> {
 /// What one DeleteCapacityProvider attempt means: a provider still
 /// associated with a cluster (whose update or delete is finishing) is tried
 /// again; anything else is final.
-fn delete_outcome(r: Result<(), ApiError>) -> Result<Poll<()>, ApiError> {
+fn delete_outcome(r: ApiResult<()>) -> ApiResult<Poll<()>> {
     match r {
         Ok(()) => Ok(Poll::Ready(())),
         Err(e) if e.is_not_found() => Ok(Poll::Ready(())),
@@ -187,11 +189,7 @@ fn delete_outcome(r: Result<(), ApiError>) -> Result<Poll<()>, ApiError> {
 impl EcsCapacityProvider {
     /// The providers named (ARNs or names), INACTIVE ones left out, keyed
     /// by the id asked for.
-    async fn describe(
-        &self,
-        cx: Ctx<'_>,
-        ids: &[String],
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    async fn describe(&self, cx: Ctx<'_>, ids: &[String]) -> ApiResult<BTreeMap<String, Attrs>> {
         Ok(self
             .describe_raw(cx, ids)
             .await?
@@ -207,11 +205,7 @@ impl EcsCapacityProvider {
             .collect())
     }
 
-    async fn describe_raw(
-        &self,
-        cx: Ctx<'_>,
-        ids: &[String],
-    ) -> Result<Vec<CapacityProvider>, ApiError> {
+    async fn describe_raw(&self, cx: Ctx<'_>, ids: &[String]) -> ApiResult<Vec<CapacityProvider>> {
         let out = cx
             .aws
             .ecs
@@ -229,7 +223,7 @@ impl EcsCapacityProvider {
         cx: Ctx<'_>,
         address: &str,
         name: &str,
-    ) -> Result<Option<String>, ApiError> {
+    ) -> ApiResult<Option<String>> {
         Ok(self
             .describe_raw(cx, &[name.to_owned()])
             .await?
@@ -247,30 +241,14 @@ impl Kind for EcsCapacityProvider {
         &SCHEMA
     }
 
-    fn service(&self) -> &'static str {
-        super::SERVICE
-    }
-
-    fn timeouts(&self) -> Timeouts {
-        Timeouts::minutes(10, 10, 20)
-    }
-
-    async fn read_many(
-        &self,
-        cx: Ctx<'_>,
-        ids: &[String],
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    async fn read_many(&self, cx: Ctx<'_>, ids: &[String]) -> ApiResult<LiveMap> {
         Batch::of(DESCRIBE_CHUNK)
             .read(ids, |chunk| self.describe(cx, chunk))
             .await
     }
 
-    async fn create(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-        desired: &Attrs,
-    ) -> Result<String, ApiError> {
+    async fn create(&self, op: Create<'_>) -> ApiResult<String> {
+        let Create { cx, address, desired } = op;
         let name = str_attr(desired, "name")
             .unwrap_or_else(|| crate::kinds::default_name(cx.stack, address));
         let provider = AutoScalingGroupProvider::builder()
@@ -294,15 +272,8 @@ impl Kind for EcsCapacityProvider {
             .ok_or_else(|| ApiError::msg("CreateCapacityProvider returned no ARN"))
     }
 
-    async fn update(
-        &self,
-        cx: Ctx<'_>,
-        _address: &str,
-        id: &str,
-        live: &Attrs,
-        desired: &Attrs,
-        changed: &Changes,
-    ) -> Result<(), ApiError> {
+    async fn update(&self, op: Update<'_>) -> ApiResult<()> {
+        let Update { cx, id, live, desired, changed, .. } = op;
         if changed.sets("managed_scaling") || changed.sets("managed_termination_protection") {
             cx.aws
                 .ecs
@@ -346,7 +317,8 @@ impl Kind for EcsCapacityProvider {
     /// DELETE_IN_PROGRESS, ECS still manages its group — scales it and
     /// protects its instances — and the group's delete that follows would
     /// fight it, the hang known from other tools.
-    async fn delete(&self, cx: Ctx<'_>, id: &str, _live: &Attrs) -> Result<(), ApiError> {
+    async fn delete(&self, op: Delete<'_>) -> ApiResult<()> {
+        let Delete { cx, id, .. } = op;
         let timeout = cx.timeouts(self).delete;
         // Look first: the emulator answers HTTP 500 for an unknown provider.
         let present = self.describe_raw(cx, &[id.to_owned()]).await?;
@@ -379,11 +351,7 @@ impl Kind for EcsCapacityProvider {
             .await
     }
 
-    async fn find_by_address(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-    ) -> Result<Option<String>, ApiError> {
+    async fn find_by_address(&self, cx: Ctx<'_>, address: &str) -> ApiResult<Option<String>> {
         // Names are unique in the account: a provider named in the desired
         // state cannot be made twice (the second create fails and
         // `find_created` adopts the first). One made under the default
@@ -392,12 +360,8 @@ impl Kind for EcsCapacityProvider {
             .await
     }
 
-    async fn find_created(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-        desired: &Attrs,
-    ) -> Result<Option<String>, ApiError> {
+    async fn find_created(&self, op: Create<'_>) -> ApiResult<Option<String>> {
+        let Create { cx, address, desired } = op;
         match str_attr(desired, "name") {
             Some(name) => self.find_named(cx, address, &name).await,
             None => self.find_by_address(cx, address).await,
@@ -408,6 +372,7 @@ impl Kind for EcsCapacityProvider {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kinds::Changes;
 
     fn provider(update: Option<CapacityProviderUpdateStatus>) -> CapacityProvider {
         CapacityProvider::builder()

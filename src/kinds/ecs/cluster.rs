@@ -11,7 +11,7 @@ use crate::kinds::support::{
     Batch, Poll, Waiter, bool_attr, create_tags, find_by_address, gone_is_ok, pages, present,
     str_attr, tag_pairs, tags_value, wait_visible,
 };
-use crate::kinds::{Changes, Ctx, Kind, Timeouts, default_name};
+use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update, default_name};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -31,6 +31,9 @@ const IN_USE: [&str; 3] = [
 
 static SCHEMA: Schema = Schema {
     kind: "ecs_cluster",
+    service: super::SERVICE,
+    // A delete waits for just-deleted services to finish draining.
+    timeouts: Timeouts::minutes(10, 10, 20),
     description: "An ECS cluster: where services and tasks run.",
     fields: &[
         Field::new("name", Type::String)
@@ -62,11 +65,7 @@ impl EcsCluster {
     /// The clusters named (ARNs or names), at most `DESCRIBE_CHUNK`, with
     /// their tags and settings, keyed by the id asked for. INACTIVE (deleted)
     /// clusters and clusters AWS reports as missing are absent.
-    async fn describe(
-        &self,
-        cx: Ctx<'_>,
-        ids: &[String],
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    async fn describe(&self, cx: Ctx<'_>, ids: &[String]) -> ApiResult<BTreeMap<String, Attrs>> {
         let out = describe_clusters(cx, ids).await?;
         Ok(out
             .clusters()
@@ -84,7 +83,7 @@ impl EcsCluster {
 
     /// Waits until the cluster is ACTIVE (it provisions capacity providers
     /// first), returning its attributes.
-    async fn wait_active(&self, cx: Ctx<'_>, arn: &str) -> Result<Attrs, ApiError> {
+    async fn wait_active(&self, cx: Ctx<'_>, arn: &str) -> ApiResult<Attrs> {
         let ids = [arn.to_owned()];
         let what = format!("ECS cluster {arn} to become active");
         wait_visible(cx.timeouts(self).create, &what, || async {
@@ -103,7 +102,7 @@ impl EcsCluster {
 impl EcsCluster {
     /// Deregisters every container instance of a cluster being deleted
     /// (forced: their tasks, if any, are already orphaned by the delete).
-    async fn deregister_instances(&self, cx: Ctx<'_>, id: &str) -> Result<(), ApiError> {
+    async fn deregister_instances(&self, cx: Ctx<'_>, id: &str) -> ApiResult<()> {
         let arns = pages!(cx.aws.ecs.list_container_instances().cluster(id))?;
         for arn in arns {
             gone_is_ok(
@@ -114,9 +113,7 @@ impl EcsCluster {
                     .container_instance(arn)
                     .force(true)
                     .send()
-                    .await
-                    .map(drop)
-                    .map_err(ApiError::from),
+                    .await,
             )?;
         }
         Ok(())
@@ -128,7 +125,7 @@ impl EcsCluster {
 async fn describe_clusters(
     cx: Ctx<'_>,
     ids: &[String],
-) -> Result<aws_sdk_ecs::operation::describe_clusters::DescribeClustersOutput, ApiError> {
+) -> ApiResult<aws_sdk_ecs::operation::describe_clusters::DescribeClustersOutput> {
     Ok(cx
         .aws
         .ecs
@@ -174,7 +171,7 @@ fn insights_setting(on: bool) -> ClusterSetting {
 }
 
 /// What one DeleteCluster attempt means for the delete waiter.
-fn delete_outcome(r: Result<(), ApiError>) -> Result<Poll<()>, ApiError> {
+fn delete_outcome(r: ApiResult<()>) -> ApiResult<Poll<()>> {
     match r {
         Ok(()) => Ok(Poll::Ready(())),
         Err(e) if e.is_not_found() => Ok(Poll::Ready(())),
@@ -191,31 +188,14 @@ impl Kind for EcsCluster {
         &SCHEMA
     }
 
-    fn service(&self) -> &'static str {
-        super::SERVICE
-    }
-
-    /// A delete waits for just-deleted services to finish draining.
-    fn timeouts(&self) -> Timeouts {
-        Timeouts::minutes(10, 10, 20)
-    }
-
-    async fn read_many(
-        &self,
-        cx: Ctx<'_>,
-        ids: &[String],
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    async fn read_many(&self, cx: Ctx<'_>, ids: &[String]) -> ApiResult<LiveMap> {
         Batch::of(DESCRIBE_CHUNK)
             .read(ids, |chunk| self.describe(cx, chunk))
             .await
     }
 
-    async fn create(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-        desired: &Attrs,
-    ) -> Result<String, ApiError> {
+    async fn create(&self, op: Create<'_>) -> ApiResult<String> {
+        let Create { cx, address, desired } = op;
         let name = str_attr(desired, "name").unwrap_or_else(|| default_name(cx.stack, address));
         let out = cx
             .aws
@@ -247,15 +227,8 @@ impl Kind for EcsCluster {
         Ok(arn)
     }
 
-    async fn update(
-        &self,
-        cx: Ctx<'_>,
-        _address: &str,
-        id: &str,
-        live: &Attrs,
-        desired: &Attrs,
-        changed: &Changes,
-    ) -> Result<(), ApiError> {
+    async fn update(&self, op: Update<'_>) -> ApiResult<()> {
+        let Update { cx, id, live, desired, changed, .. } = op;
         if changed.sets("container_insights") {
             // UpdateCluster takes the same settings as UpdateClusterSettings
             // (which the emulator does not implement).
@@ -302,7 +275,8 @@ impl Kind for EcsCluster {
     /// stay registered as container instances until the group (deleted
     /// after the cluster) terminates them, so they are deregistered here
     /// rather than waited for.
-    async fn delete(&self, cx: Ctx<'_>, id: &str, live: &Attrs) -> Result<(), ApiError> {
+    async fn delete(&self, op: Delete<'_>) -> ApiResult<()> {
+        let Delete { cx, id, live } = op;
         let timeout = cx.timeouts(self).delete;
         let associated = live
             .get("capacity_providers")
@@ -317,7 +291,7 @@ impl Kind for EcsCluster {
                 .set_default_capacity_provider_strategy(Some(Vec::new()))
                 .send()
                 .await;
-            gone_is_ok(detached.map(drop).map_err(ApiError::from))?;
+            gone_is_ok(detached)?;
         }
         Waiter::new(timeout)
             .until(&format!("ECS cluster {id} to be deleted"), || async {
@@ -343,11 +317,7 @@ impl Kind for EcsCluster {
             .await
     }
 
-    async fn find_by_address(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-    ) -> Result<Option<String>, ApiError> {
+    async fn find_by_address(&self, cx: Ctx<'_>, address: &str) -> ApiResult<Option<String>> {
         // ECS has no tag filter: list every cluster, describe them with
         // their tags, keep ours.
         find_by_address(cx, address, |t| async move {

@@ -12,8 +12,9 @@ pub mod task_definition;
 use aws_sdk_ecs::types::{CapacityProviderStrategyItem, Tag};
 
 use super::Ctx;
-use super::support;
+use super::support::sync_tags_with;
 use crate::aws::ApiError;
+use crate::kinds::ApiResult;
 use crate::kinds::support::{int_field, str_field};
 use crate::schema::{Default, Field, Type};
 use crate::value::{Attrs, Value};
@@ -40,34 +41,17 @@ crate::sdk_tag!(Tag);
 
 /// Brings the user tags of `arn` from `live` to `desired` with at most one
 /// TagResource and one UntagResource call.
-pub async fn sync_tags(
-    cx: Ctx<'_>,
-    arn: &str,
-    live: &Attrs,
-    desired: &Attrs,
-) -> Result<(), ApiError> {
+pub async fn sync_tags(cx: Ctx<'_>, arn: &str, live: &Attrs, desired: &Attrs) -> ApiResult<()> {
     let ecs = &cx.aws.ecs;
-    support::sync_tags(
+    sync_tags_with!(
         live,
         desired,
-        |set: Vec<Tag>| async move {
-            ecs.tag_resource()
-                .resource_arn(arn)
-                .set_tags(Some(set))
-                .send()
-                .await?;
-            Ok(())
-        },
-        |unset| async move {
-            ecs.untag_resource()
-                .resource_arn(arn)
-                .set_tag_keys(Some(unset))
-                .send()
-                .await?;
-            Ok(())
-        },
+        |set: Tag| ecs.tag_resource().resource_arn(arn).set_tags(Some(set)),
+        |unset| ecs
+            .untag_resource()
+            .resource_arn(arn)
+            .set_tag_keys(Some(unset)),
     )
-    .await
 }
 
 /// The last `/`-separated part of an ARN (a cluster's name from its ARN), or
@@ -77,7 +61,7 @@ pub fn last_segment(s: &str) -> &str {
 }
 
 /// A capacity provider strategy as the API takes it.
-pub fn strategy_items(v: Option<&Value>) -> Result<Vec<CapacityProviderStrategyItem>, ApiError> {
+pub fn strategy_items(v: Option<&Value>) -> ApiResult<Vec<CapacityProviderStrategyItem>> {
     v.map(Value::as_list)
         .unwrap_or_default()
         .iter()
@@ -118,6 +102,7 @@ pub fn strategy_value(items: &[CapacityProviderStrategyItem]) -> Value {
 mod tests {
     use super::*;
     use crate::kinds::default_name;
+    use crate::kinds::support;
     use crate::kinds::support::table;
 
     #[test]

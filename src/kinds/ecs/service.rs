@@ -16,7 +16,9 @@ use crate::kinds::support::{
     Batch, Poll, Waiter, bool_attr, create_tags, find_by_address, found, int_field, pages,
     str_attr, str_field, table, tag_pairs, tags_value, to_i32,
 };
-use crate::kinds::{Changes, Ctx, Kind, Timeouts, default_name};
+use crate::kinds::{
+    ApiResult, Changes, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update, default_name,
+};
 use crate::schema::PORT;
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
@@ -67,6 +69,9 @@ const CIRCUIT_BREAKER: &[Field] = &[
 
 static SCHEMA: Schema = Schema {
     kind: "ecs_service",
+    service: super::SERVICE,
+    // Deployments and draining take minutes.
+    timeouts: Timeouts::minutes(20, 20, 20),
     description: "An ECS service: keeps copies of a task definition running in a cluster.",
     fields: &[
         Field::new("name", Type::String)
@@ -143,7 +148,7 @@ impl EcsService {
         cx: Ctx<'_>,
         cluster: &str,
         ids: &[String],
-    ) -> Result<Vec<(String, Attrs)>, ApiError> {
+    ) -> ApiResult<Vec<(String, Attrs)>> {
         let out = cx
             .aws
             .ecs
@@ -178,7 +183,7 @@ impl EcsService {
         cx: Ctx<'_>,
         cluster: &str,
         id: &str,
-    ) -> Result<Option<Service>, ApiError> {
+    ) -> ApiResult<Option<Service>> {
         let out = cx
             .aws
             .ecs
@@ -203,7 +208,7 @@ impl EcsService {
         cluster: &str,
         id: &str,
         timeout: std::time::Duration,
-    ) -> Result<(), ApiError> {
+    ) -> ApiResult<()> {
         Waiter::new(timeout)
             .until(
                 &format!("ECS service {id} to reach a steady state"),
@@ -228,7 +233,7 @@ impl EcsService {
         live: &Attrs,
         desired: &Attrs,
         changed: &Changes,
-    ) -> Result<bool, ApiError> {
+    ) -> ApiResult<bool> {
         let c = |f: &str| changed.sets(f);
         let mut call = cx
             .aws
@@ -433,7 +438,7 @@ fn service_attrs(s: &Service) -> Attrs {
     a
 }
 
-fn network_configuration(v: Option<&Value>) -> Result<Option<NetworkConfiguration>, ApiError> {
+fn network_configuration(v: Option<&Value>) -> ApiResult<Option<NetworkConfiguration>> {
     let Some(v) = v.filter(|v| !v.is_null()) else {
         return Ok(None);
     };
@@ -464,7 +469,7 @@ fn network_configuration(v: Option<&Value>) -> Result<Option<NetworkConfiguratio
     ))
 }
 
-fn load_balancers(v: Option<&Value>) -> Result<Vec<LoadBalancer>, ApiError> {
+fn load_balancers(v: Option<&Value>) -> ApiResult<Vec<LoadBalancer>> {
     v.map(Value::as_list)
         .unwrap_or_default()
         .iter()
@@ -478,7 +483,7 @@ fn load_balancers(v: Option<&Value>) -> Result<Vec<LoadBalancer>, ApiError> {
         .collect()
 }
 
-fn deployment_configuration(desired: &Attrs) -> Result<DeploymentConfiguration, ApiError> {
+fn deployment_configuration(desired: &Attrs) -> ApiResult<DeploymentConfiguration> {
     let int = |name: &str| to_i32(desired.get(name).unwrap_or(&Value::Null), name);
     let breaker = desired
         .get("deployment_circuit_breaker")
@@ -508,7 +513,7 @@ fn wants_steady(desired: &Attrs) -> bool {
 }
 
 /// What one CreateService attempt means for the retry around it.
-fn create_outcome(r: Result<String, ApiError>) -> Result<Poll<String>, ApiError> {
+fn create_outcome(r: ApiResult<String>) -> ApiResult<Poll<String>> {
     match r {
         Ok(arn) => Ok(Poll::Ready(arn)),
         // IAM is eventually consistent: a role created seconds ago (the ECS
@@ -528,7 +533,7 @@ fn create_outcome(r: Result<String, ApiError>) -> Result<Poll<String>, ApiError>
 
 /// What an UpdateService or DeleteService during a delete means: the
 /// service may be gone already, or already deleting.
-fn already_going(r: Result<(), ApiError>) -> Result<(), ApiError> {
+fn already_going(r: ApiResult<()>) -> ApiResult<()> {
     match r {
         Err(e) if e.is_not_found() => Ok(()),
         Err(e) if e.code.as_deref() == Some("ServiceNotActiveException") => Ok(()),
@@ -542,15 +547,6 @@ impl Kind for EcsService {
         &SCHEMA
     }
 
-    fn service(&self) -> &'static str {
-        super::SERVICE
-    }
-
-    /// Deployments and draining take minutes.
-    fn timeouts(&self) -> Timeouts {
-        Timeouts::minutes(20, 20, 20)
-    }
-
     /// Clusters and revisions compare by name (`web:3`), whether written as
     /// ARNs or not.
     fn canonicalize(&self, attrs: &mut Attrs) {
@@ -562,11 +558,7 @@ impl Kind for EcsService {
         }
     }
 
-    async fn read_many(
-        &self,
-        cx: Ctx<'_>,
-        ids: &[String],
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    async fn read_many(&self, cx: Ctx<'_>, ids: &[String]) -> ApiResult<LiveMap> {
         let mut by_cluster: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for id in ids {
             by_cluster
@@ -586,12 +578,8 @@ impl Kind for EcsService {
         Ok(out)
     }
 
-    async fn create(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-        desired: &Attrs,
-    ) -> Result<String, ApiError> {
+    async fn create(&self, op: Create<'_>) -> ApiResult<String> {
+        let Create { cx, address, desired } = op;
         let mut desired = desired.clone();
         self.canonicalize(&mut desired);
         let desired = &desired;
@@ -661,15 +649,8 @@ impl Kind for EcsService {
         Ok(arn)
     }
 
-    async fn update(
-        &self,
-        cx: Ctx<'_>,
-        _address: &str,
-        id: &str,
-        live: &Attrs,
-        desired: &Attrs,
-        changed: &Changes,
-    ) -> Result<(), ApiError> {
+    async fn update(&self, op: Update<'_>) -> ApiResult<()> {
+        let Update { cx, id, live, desired, changed, .. } = op;
         let (mut live, mut desired) = (live.clone(), desired.clone());
         self.canonicalize(&mut live);
         self.canonicalize(&mut desired);
@@ -682,7 +663,8 @@ impl Kind for EcsService {
         Ok(())
     }
 
-    async fn delete(&self, cx: Ctx<'_>, id: &str, live: &Attrs) -> Result<(), ApiError> {
+    async fn delete(&self, op: Delete<'_>) -> ApiResult<()> {
+        let Delete { cx, id, live } = op;
         let cluster = cluster_of(id, live);
         // AWS refuses to delete a service that still wants tasks.
         already_going(
@@ -720,11 +702,7 @@ impl Kind for EcsService {
             .await
     }
 
-    async fn find_by_address(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-    ) -> Result<Option<String>, ApiError> {
+    async fn find_by_address(&self, cx: Ctx<'_>, address: &str) -> ApiResult<Option<String>> {
         // ECS has no tag filter: every active service of every cluster,
         // described with its tags.
         find_by_address(cx, address, |t| async move {

@@ -20,7 +20,7 @@ use crate::kinds::support::{
     Poll, Waiter, create_tags, find_by_address, int_field, pages, present, str_attr, str_field,
     table, tag_pairs, tags_value, wait_visible,
 };
-use crate::kinds::{Changes, Ctx, Kind};
+use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
 use crate::schema::PORT;
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
@@ -105,6 +105,8 @@ const CONTAINERS: Type = Type::List(&Type::Object(CONTAINER));
 
 static SCHEMA: Schema = Schema {
     kind: "ecs_task_definition",
+    service: super::SERVICE,
+    timeouts: Timeouts::DEFAULT,
     description: "A revision of an ECS task definition: the containers of a task. Immutable: \
                   a change registers a new revision before the old one is deregistered.",
     fields: &[
@@ -163,7 +165,7 @@ struct Described {
 impl EcsTaskDefinition {
     /// One revision by ARN; `None` when it is gone (unknown or deregistered).
     /// DescribeTaskDefinition takes one revision per call.
-    async fn describe(&self, cx: Ctx<'_>, id: &str) -> Result<Option<Described>, ApiError> {
+    async fn describe(&self, cx: Ctx<'_>, id: &str) -> ApiResult<Option<Described>> {
         let out = cx
             .aws
             .ecs
@@ -192,7 +194,7 @@ impl EcsTaskDefinition {
         &self,
         cx: Ctx<'_>,
         ids: &[String],
-    ) -> Result<Vec<(String, Described)>, ApiError> {
+    ) -> ApiResult<Vec<(String, Described)>> {
         let calls: Vec<_> = ids
             .iter()
             .map(|id| async move { (id, self.describe(cx, id).await) })
@@ -336,7 +338,7 @@ fn container_value(c: &ContainerDefinition) -> Value {
 }
 
 /// A container's log configuration as the API takes it.
-fn log_configuration(l: &Value) -> Result<LogConfiguration, ApiError> {
+fn log_configuration(l: &Value) -> ApiResult<LogConfiguration> {
     let options: HashMap<String, String> = l
         .as_map()
         .and_then(|m| m.get("options"))
@@ -353,7 +355,7 @@ fn log_configuration(l: &Value) -> Result<LogConfiguration, ApiError> {
 }
 
 /// A container's health check as the API takes it.
-fn health_check(h: &Value) -> Result<HealthCheck, ApiError> {
+fn health_check(h: &Value) -> ApiResult<HealthCheck> {
     HealthCheck::builder()
         .set_command(
             h.as_map()
@@ -369,7 +371,7 @@ fn health_check(h: &Value) -> Result<HealthCheck, ApiError> {
 }
 
 /// One container of the desired state as the API takes it.
-fn container_definition(v: &Value) -> Result<ContainerDefinition, ApiError> {
+fn container_definition(v: &Value) -> ApiResult<ContainerDefinition> {
     let m = Some(v);
     let get = |name: &str| v.as_map().and_then(|m| m.get(name));
     let err = |e: aws_smithy_types::error::operation::BuildError| ApiError::msg(e.to_string());
@@ -489,10 +491,6 @@ impl Kind for EcsTaskDefinition {
         &SCHEMA
     }
 
-    fn service(&self) -> &'static str {
-        super::SERVICE
-    }
-
     fn create_before_destroy(&self) -> bool {
         true
     }
@@ -512,11 +510,7 @@ impl Kind for EcsTaskDefinition {
         }
     }
 
-    async fn read_many(
-        &self,
-        cx: Ctx<'_>,
-        ids: &[String],
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    async fn read_many(&self, cx: Ctx<'_>, ids: &[String]) -> ApiResult<LiveMap> {
         Ok(self
             .describe_all(cx, ids)
             .await?
@@ -525,12 +519,8 @@ impl Kind for EcsTaskDefinition {
             .collect())
     }
 
-    async fn create(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-        desired: &Attrs,
-    ) -> Result<String, ApiError> {
+    async fn create(&self, op: Create<'_>) -> ApiResult<String> {
+        let Create { cx, address, desired } = op;
         let containers = desired
             .get("container_definitions")
             .map(Value::as_list)
@@ -576,15 +566,8 @@ impl Kind for EcsTaskDefinition {
         Ok(arn)
     }
 
-    async fn update(
-        &self,
-        cx: Ctx<'_>,
-        _address: &str,
-        id: &str,
-        live: &Attrs,
-        desired: &Attrs,
-        changed: &Changes,
-    ) -> Result<(), ApiError> {
+    async fn update(&self, op: Update<'_>) -> ApiResult<()> {
+        let Update { cx, id, live, desired, changed, .. } = op;
         // Everything else forces a new revision.
         if changed.sets("tags") {
             sync_tags(cx, id, live, desired).await?;
@@ -592,7 +575,8 @@ impl Kind for EcsTaskDefinition {
         Ok(())
     }
 
-    async fn delete(&self, cx: Ctx<'_>, id: &str, _live: &Attrs) -> Result<(), ApiError> {
+    async fn delete(&self, op: Delete<'_>) -> ApiResult<()> {
+        let Delete { cx, id, .. } = op;
         let r = cx
             .aws
             .ecs
@@ -618,11 +602,7 @@ impl Kind for EcsTaskDefinition {
             .await
     }
 
-    async fn find_by_address(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-    ) -> Result<Option<String>, ApiError> {
+    async fn find_by_address(&self, cx: Ctx<'_>, address: &str) -> ApiResult<Option<String>> {
         // ECS has no tag filter and the family is not known here: describe
         // every active revision with its tags and keep the newest of ours
         // (during a replacement the old revision carries the same tags).

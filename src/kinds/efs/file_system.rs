@@ -8,7 +8,7 @@ use crate::kinds::support::{
     Waiter, bool_attr, client_token, create_tags, found, is_ours, pages, read_each, str_attr,
     sync_tags_with, tags_value, wait_visible,
 };
-use crate::kinds::{Changes, Ctx, Kind};
+use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 use async_trait::async_trait;
@@ -24,6 +24,8 @@ static LIFECYCLE: &[Field] = &[Field::new("transition_to_ia", Type::String)
 
 static SCHEMA: Schema = Schema {
     kind: "efs_file_system",
+    service: super::SERVICE,
+    timeouts: Timeouts::DEFAULT,
     description: "An EFS file system (mounted through its mount targets).",
     fields: &[
         Field::new("encrypted", Type::Bool)
@@ -57,12 +59,12 @@ static SCHEMA: Schema = Schema {
 impl EfsFileSystem {
     /// Every file system of the account, all pages (DescribeFileSystems
     /// takes one id at most, so a batch is one listing).
-    async fn list(&self, cx: Ctx<'_>) -> Result<Vec<FileSystemDescription>, ApiError> {
+    async fn list(&self, cx: Ctx<'_>) -> ApiResult<Vec<FileSystemDescription>> {
         pages!(cx.aws.efs.describe_file_systems())
     }
 
     /// The life-cycle state of one file system; None when it is gone.
-    async fn state(&self, cx: Ctx<'_>, id: &str) -> Result<Option<LifeCycleState>, ApiError> {
+    async fn state(&self, cx: Ctx<'_>, id: &str) -> ApiResult<Option<LifeCycleState>> {
         let r = cx
             .aws
             .efs
@@ -84,7 +86,7 @@ impl EfsFileSystem {
 async fn read_lifecycle(
     cx: Ctx<'_>,
     fs: &FileSystemDescription,
-) -> Result<Option<(String, Attrs)>, ApiError> {
+) -> ApiResult<Option<(String, Attrs)>> {
     let id = fs.file_system_id();
     let r = cx
         .aws
@@ -174,15 +176,7 @@ impl Kind for EfsFileSystem {
         &SCHEMA
     }
 
-    fn service(&self) -> &'static str {
-        super::SERVICE
-    }
-
-    async fn read_many(
-        &self,
-        cx: Ctx<'_>,
-        ids: &[String],
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    async fn read_many(&self, cx: Ctx<'_>, ids: &[String]) -> ApiResult<LiveMap> {
         if ids.is_empty() {
             return Ok(BTreeMap::new());
         }
@@ -198,12 +192,8 @@ impl Kind for EfsFileSystem {
         read_each(reads).await
     }
 
-    async fn create(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-        desired: &Attrs,
-    ) -> Result<String, ApiError> {
+    async fn create(&self, op: Create<'_>) -> ApiResult<String> {
+        let Create { cx, address, desired } = op;
         let token = creation_token(cx.stack, address, desired);
         let perf = str_attr(desired, "performance_mode").unwrap_or_else(|| "generalPurpose".into());
         let throughput = str_attr(desired, "throughput_mode").unwrap_or_else(|| "bursting".into());
@@ -240,15 +230,8 @@ impl Kind for EfsFileSystem {
         Ok(id)
     }
 
-    async fn update(
-        &self,
-        cx: Ctx<'_>,
-        _address: &str,
-        id: &str,
-        live: &Attrs,
-        desired: &Attrs,
-        changed: &Changes,
-    ) -> Result<(), ApiError> {
+    async fn update(&self, op: Update<'_>) -> ApiResult<()> {
+        let Update { cx, id, live, desired, changed, .. } = op;
         let efs = &cx.aws.efs;
         if changed.has("throughput_mode")
             && let Some(mode) = str_attr(desired, "throughput_mode")
@@ -281,7 +264,8 @@ impl Kind for EfsFileSystem {
         Ok(())
     }
 
-    async fn delete(&self, cx: Ctx<'_>, id: &str, _live: &Attrs) -> Result<(), ApiError> {
+    async fn delete(&self, op: Delete<'_>) -> ApiResult<()> {
+        let Delete { cx, id, .. } = op;
         let r = cx
             .aws
             .efs
@@ -300,11 +284,7 @@ impl Kind for EfsFileSystem {
             .await
     }
 
-    async fn find_by_address(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-    ) -> Result<Option<String>, ApiError> {
+    async fn find_by_address(&self, cx: Ctx<'_>, address: &str) -> ApiResult<Option<String>> {
         // The token depends on force-new inputs the address alone does not
         // give, so look for the tags instead (a file system carries them).
         Ok(self
@@ -323,7 +303,7 @@ impl Kind for EfsFileSystem {
 }
 
 /// Sets the lifecycle policy (`None`: files never move).
-async fn put_lifecycle(cx: Ctx<'_>, id: &str, rule: Option<String>) -> Result<(), ApiError> {
+async fn put_lifecycle(cx: Ctx<'_>, id: &str, rule: Option<String>) -> ApiResult<()> {
     let policies = rule
         .map(|r| {
             LifecyclePolicy::builder()

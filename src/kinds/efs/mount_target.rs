@@ -1,6 +1,6 @@
 //! `efs_mount_target`: where a file system is reachable inside one subnet.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 use aws_sdk_efs::types::{LifeCycleState, MountTargetDescription};
@@ -8,7 +8,7 @@ use aws_sdk_efs::types::{LifeCycleState, MountTargetDescription};
 use super::{creation_progress, deletion_progress};
 use crate::aws::ApiError;
 use crate::kinds::support::{Waiter, found, pages, read_each, str_attr, wait_visible};
-use crate::kinds::{Changes, Ctx, Kind};
+use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
 use crate::schema::{Field, ID, Schema, Type};
 use crate::value::{Attrs, Value};
 
@@ -16,6 +16,8 @@ pub struct EfsMountTarget;
 
 static SCHEMA: Schema = Schema {
     kind: "efs_mount_target",
+    service: super::SERVICE,
+    timeouts: Timeouts::DEFAULT,
     description: "An EFS mount target: the file system's NFS endpoint in one subnet.",
     fields: &[
         Field::new("file_system_id", Type::String)
@@ -47,7 +49,7 @@ impl EfsMountTarget {
         &self,
         cx: Ctx<'_>,
         id: &str,
-    ) -> Result<Option<MountTargetDescription>, ApiError> {
+    ) -> ApiResult<Option<MountTargetDescription>> {
         let r = cx
             .aws
             .efs
@@ -69,12 +71,12 @@ impl EfsMountTarget {
         &self,
         cx: Ctx<'_>,
         fs: &str,
-    ) -> Result<Vec<MountTargetDescription>, ApiError> {
+    ) -> ApiResult<Vec<MountTargetDescription>> {
         let r = pages!(cx.aws.efs.describe_mount_targets().file_system_id(fs));
         Ok(found(r)?.unwrap_or_default())
     }
 
-    async fn state(&self, cx: Ctx<'_>, id: &str) -> Result<Option<LifeCycleState>, ApiError> {
+    async fn state(&self, cx: Ctx<'_>, id: &str) -> ApiResult<Option<LifeCycleState>> {
         Ok(self
             .describe_one(cx, id)
             .await?
@@ -87,7 +89,7 @@ impl EfsMountTarget {
 async fn read_security_groups(
     cx: Ctx<'_>,
     mt: &MountTargetDescription,
-) -> Result<Option<(String, Attrs)>, ApiError> {
+) -> ApiResult<Option<(String, Attrs)>> {
     let id = mt.mount_target_id();
     let r = cx
         .aws
@@ -128,19 +130,11 @@ impl Kind for EfsMountTarget {
         &SCHEMA
     }
 
-    fn service(&self) -> &'static str {
-        super::SERVICE
-    }
-
     /// DescribeMountTargets takes one mount target id or one file system id:
     /// the first id of a batch names its file system, whose listing then
     /// answers for every sibling in the batch. Security groups take one call
     /// per mount target (no batched form), run together.
-    async fn read_many(
-        &self,
-        cx: Ctx<'_>,
-        ids: &[String],
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    async fn read_many(&self, cx: Ctx<'_>, ids: &[String]) -> ApiResult<LiveMap> {
         let mut left: BTreeSet<&str> = ids.iter().map(String::as_str).collect();
         let mut live = Vec::new();
         while let Some(first) = left.pop_first() {
@@ -160,12 +154,8 @@ impl Kind for EfsMountTarget {
         read_each(reads).await
     }
 
-    async fn create(
-        &self,
-        cx: Ctx<'_>,
-        _address: &str,
-        desired: &Attrs,
-    ) -> Result<String, ApiError> {
+    async fn create(&self, op: Create<'_>) -> ApiResult<String> {
+        let Create { cx, desired, .. } = op;
         let groups = desired
             .get("security_groups")
             .map(Value::str_list)
@@ -189,15 +179,8 @@ impl Kind for EfsMountTarget {
         Ok(id)
     }
 
-    async fn update(
-        &self,
-        cx: Ctx<'_>,
-        _address: &str,
-        id: &str,
-        _live: &Attrs,
-        desired: &Attrs,
-        changed: &Changes,
-    ) -> Result<(), ApiError> {
+    async fn update(&self, op: Update<'_>) -> ApiResult<()> {
+        let Update { cx, id, desired, changed, .. } = op;
         // Everything else forces a new mount target.
         if changed.has("security_groups") {
             let groups = desired
@@ -215,7 +198,8 @@ impl Kind for EfsMountTarget {
         Ok(())
     }
 
-    async fn delete(&self, cx: Ctx<'_>, id: &str, _live: &Attrs) -> Result<(), ApiError> {
+    async fn delete(&self, op: Delete<'_>) -> ApiResult<()> {
+        let Delete { cx, id, .. } = op;
         let r = cx
             .aws
             .efs
@@ -235,24 +219,13 @@ impl Kind for EfsMountTarget {
             .await
     }
 
-    async fn find_by_address(
-        &self,
-        _cx: Ctx<'_>,
-        _address: &str,
-    ) -> Result<Option<String>, ApiError> {
-        // Mount targets carry no tags, and the address alone does not say
-        // which file system and subnet to look in (see `find_created`).
-        Ok(None)
-    }
+    // No `find_by_address`: mount targets carry no tags, and the address
+    // alone does not say which file system and subnet to look in.
 
     /// The file system's mount target in the desired subnet: there is at
     /// most one per file system and zone, so it is the one the create made.
-    async fn find_created(
-        &self,
-        cx: Ctx<'_>,
-        _address: &str,
-        desired: &Attrs,
-    ) -> Result<Option<String>, ApiError> {
+    async fn find_created(&self, op: Create<'_>) -> ApiResult<Option<String>> {
+        let Create { cx, desired, .. } = op;
         let (Some(fs), Some(subnet)) = (
             str_attr(desired, "file_system_id"),
             str_attr(desired, "subnet_id"),

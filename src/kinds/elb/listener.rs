@@ -14,7 +14,7 @@ use crate::aws::ApiError;
 use crate::kinds::support::{
     Poll, Waiter, create_tags, find_by_address, gone_is_ok, pages, present, str_attr, wait_visible,
 };
-use crate::kinds::{Changes, Ctx, Kind};
+use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
 use crate::schema::PORT;
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
@@ -23,6 +23,8 @@ pub struct Listener;
 
 static SCHEMA: Schema = Schema {
     kind: "listener",
+    service: super::SERVICE,
+    timeouts: Timeouts::DEFAULT,
     description: "A listener: a port a load balancer accepts connections on, and what it does with requests no rule matches.",
     fields: &[
         Field::new("load_balancer_arn", Type::Arn)
@@ -56,17 +58,13 @@ static SCHEMA: Schema = Schema {
 impl Listener {
     /// The listeners of `arns` that exist, with their tags: one
     /// DescribeListeners and one DescribeTags per 20 ARNs.
-    async fn describe(
-        &self,
-        cx: Ctx<'_>,
-        arns: &[String],
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    async fn describe(&self, cx: Ctx<'_>, arns: &[String]) -> ApiResult<BTreeMap<String, Attrs>> {
         let listeners = self.listeners(cx, arns).await?;
         with_tags(cx, &listeners, AwsListener::listener_arn, listener_attrs).await
     }
 
     /// The described listeners of `arns` that exist.
-    async fn listeners(&self, cx: Ctx<'_>, arns: &[String]) -> Result<Vec<AwsListener>, ApiError> {
+    async fn listeners(&self, cx: Ctx<'_>, arns: &[String]) -> ApiResult<Vec<AwsListener>> {
         let listeners = BATCH
             .read(arns, |chunk| async move {
                 pages!(
@@ -115,28 +113,16 @@ impl Kind for Listener {
         &SCHEMA
     }
 
-    fn service(&self) -> &'static str {
-        super::SERVICE
-    }
-
     fn canonicalize(&self, attrs: &mut Attrs) {
         upper_case(attrs, "protocol");
     }
 
-    async fn read_many(
-        &self,
-        cx: Ctx<'_>,
-        ids: &[String],
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    async fn read_many(&self, cx: Ctx<'_>, ids: &[String]) -> ApiResult<LiveMap> {
         self.describe(cx, ids).await
     }
 
-    async fn create(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-        desired: &Attrs,
-    ) -> Result<String, ApiError> {
+    async fn create(&self, op: Create<'_>) -> ApiResult<String> {
+        let Create { cx, address, desired } = op;
         let action = action_of(desired.get("default_action").unwrap_or(&Value::Null))?;
         let protocol = str_attr(desired, "protocol").map(|p| p.to_ascii_uppercase());
         let certificate = str_attr(desired, "certificate_arn")
@@ -171,15 +157,8 @@ impl Kind for Listener {
     }
 
     /// One ModifyListener with only what changed, then the tags.
-    async fn update(
-        &self,
-        cx: Ctx<'_>,
-        _address: &str,
-        id: &str,
-        live: &Attrs,
-        desired: &Attrs,
-        changed: &Changes,
-    ) -> Result<(), ApiError> {
+    async fn update(&self, op: Update<'_>) -> ApiResult<()> {
+        let Update { cx, id, live, desired, changed, .. } = op;
         let mut after = desired.clone();
         self.canonicalize(&mut after);
         let protocol_changed = changed.sets("protocol");
@@ -228,17 +207,9 @@ impl Kind for Listener {
         Ok(())
     }
 
-    async fn delete(&self, cx: Ctx<'_>, id: &str, _live: &Attrs) -> Result<(), ApiError> {
-        gone_is_ok(
-            cx.aws
-                .elb
-                .delete_listener()
-                .listener_arn(id)
-                .send()
-                .await
-                .map(drop)
-                .map_err(ApiError::from),
-        )?;
+    async fn delete(&self, op: Delete<'_>) -> ApiResult<()> {
+        let Delete { cx, id, .. } = op;
+        gone_is_ok(cx.aws.elb.delete_listener().listener_arn(id).send().await)?;
         Waiter::new(cx.timeouts(self).delete)
             .until(&format!("listener {id} to be deleted"), || async {
                 let found = self.listeners(cx, &[id.to_owned()]).await?;
@@ -251,11 +222,7 @@ impl Kind for Listener {
             .await
     }
 
-    async fn find_by_address(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-    ) -> Result<Option<String>, ApiError> {
+    async fn find_by_address(&self, cx: Ctx<'_>, address: &str) -> ApiResult<Option<String>> {
         let arns = all_listener_arns(cx).await?;
         find_by_address(cx, address, |t| tagged_with(cx, &arns, t)).await
     }

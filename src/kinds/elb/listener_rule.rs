@@ -16,7 +16,7 @@ use crate::aws::ApiError;
 use crate::kinds::support::{
     Poll, Waiter, create_tags, find_by_address, gone_is_ok, pages, present, str_attr, wait_visible,
 };
-use crate::kinds::{Changes, Ctx, Kind};
+use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -37,6 +37,8 @@ const CONDITIONS: &[Field] = &[
 
 static SCHEMA: Schema = Schema {
     kind: "listener_rule",
+    service: super::SERVICE,
+    timeouts: Timeouts::DEFAULT,
     description: "A listener rule: requests of a listener that match its conditions, and what to do with them.",
     fields: &[
         Field::new("listener_arn", Type::Arn)
@@ -69,17 +71,13 @@ const HOST_HEADER: &str = "host-header";
 impl ListenerRule {
     /// The rules of `arns` that exist, with their tags: one DescribeRules
     /// and one DescribeTags per 20 ARNs.
-    async fn describe(
-        &self,
-        cx: Ctx<'_>,
-        arns: &[String],
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    async fn describe(&self, cx: Ctx<'_>, arns: &[String]) -> ApiResult<BTreeMap<String, Attrs>> {
         let rules = self.rules(cx, arns).await?;
         with_tags(cx, &rules, Rule::rule_arn, rule_attrs).await
     }
 
     /// The described rules of `arns` that exist.
-    async fn rules(&self, cx: Ctx<'_>, arns: &[String]) -> Result<Vec<Rule>, ApiError> {
+    async fn rules(&self, cx: Ctx<'_>, arns: &[String]) -> ApiResult<Vec<Rule>> {
         let rules = BATCH
             .read(arns, |chunk| async move {
                 pages!(
@@ -147,7 +145,7 @@ fn conditions_value(conditions: &[RuleCondition]) -> Value {
 }
 
 /// The API conditions of desired conditions: one per non-empty kind.
-fn conditions_of(v: &Value) -> Result<Vec<RuleCondition>, ApiError> {
+fn conditions_of(v: &Value) -> ApiResult<Vec<RuleCondition>> {
     let normalized = Type::Object(CONDITIONS).normalize(v);
     let m = normalized
         .as_map()
@@ -194,24 +192,12 @@ impl Kind for ListenerRule {
         &SCHEMA
     }
 
-    fn service(&self) -> &'static str {
-        super::SERVICE
-    }
-
-    async fn read_many(
-        &self,
-        cx: Ctx<'_>,
-        ids: &[String],
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    async fn read_many(&self, cx: Ctx<'_>, ids: &[String]) -> ApiResult<LiveMap> {
         self.describe(cx, ids).await
     }
 
-    async fn create(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-        desired: &Attrs,
-    ) -> Result<String, ApiError> {
+    async fn create(&self, op: Create<'_>) -> ApiResult<String> {
+        let Create { cx, address, desired } = op;
         let conditions = conditions_of(desired.get("conditions").unwrap_or(&Value::Null))?;
         let action = action_of(desired.get("action").unwrap_or(&Value::Null))?;
         let out = cx
@@ -243,15 +229,8 @@ impl Kind for ListenerRule {
 
     /// SetRulePriorities for the priority, one ModifyRule for conditions
     /// and action, then the tags.
-    async fn update(
-        &self,
-        cx: Ctx<'_>,
-        _address: &str,
-        id: &str,
-        live: &Attrs,
-        desired: &Attrs,
-        changed: &Changes,
-    ) -> Result<(), ApiError> {
+    async fn update(&self, op: Update<'_>) -> ApiResult<()> {
+        let Update { cx, id, live, desired, changed, .. } = op;
         if changed.has("priority") {
             cx.aws
                 .elb
@@ -285,17 +264,9 @@ impl Kind for ListenerRule {
         Ok(())
     }
 
-    async fn delete(&self, cx: Ctx<'_>, id: &str, _live: &Attrs) -> Result<(), ApiError> {
-        gone_is_ok(
-            cx.aws
-                .elb
-                .delete_rule()
-                .rule_arn(id)
-                .send()
-                .await
-                .map(drop)
-                .map_err(ApiError::from),
-        )?;
+    async fn delete(&self, op: Delete<'_>) -> ApiResult<()> {
+        let Delete { cx, id, .. } = op;
+        gone_is_ok(cx.aws.elb.delete_rule().rule_arn(id).send().await)?;
         Waiter::new(cx.timeouts(self).delete)
             .until(&format!("listener rule {id} to be deleted"), || async {
                 let found = self.rules(cx, &[id.to_owned()]).await?;
@@ -310,11 +281,7 @@ impl Kind for ListenerRule {
 
     /// Every rule of every listener is looked at: a rule may belong to a
     /// listener reconcile does not manage.
-    async fn find_by_address(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-    ) -> Result<Option<String>, ApiError> {
+    async fn find_by_address(&self, cx: Ctx<'_>, address: &str) -> ApiResult<Option<String>> {
         let listeners = all_listener_arns(cx).await?;
         let per_listener = listeners.iter().map(|l| async move {
             match pages!(cx.aws.elb.describe_rules().listener_arn(l)) {

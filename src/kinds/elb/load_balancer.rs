@@ -18,7 +18,7 @@ use crate::kinds::support::{
     Poll, Waiter, bool_attr, create_tags, find_by_address, gone_is_ok, pages, str_attr,
     update_from, wait_visible,
 };
-use crate::kinds::{Changes, Ctx, Kind};
+use crate::kinds::{ApiResult, Changes, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -26,6 +26,8 @@ pub struct LoadBalancer;
 
 static SCHEMA: Schema = Schema {
     kind: "load_balancer",
+    service: super::SERVICE,
+    timeouts: Timeouts::DEFAULT,
     description: "An application or network load balancer (ELBv2).",
     fields: &[
         Field::new("name", Type::String)
@@ -86,11 +88,7 @@ impl LoadBalancer {
     /// attributes of the schema: one DescribeLoadBalancers per 20 ARNs,
     /// one GetResources (tagging API) per 100, one
     /// DescribeLoadBalancerAttributes each.
-    async fn describe(
-        &self,
-        cx: Ctx<'_>,
-        arns: &[String],
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    async fn describe(&self, cx: Ctx<'_>, arns: &[String]) -> ApiResult<BTreeMap<String, Attrs>> {
         let lbs = BATCH
             .read(arns, |chunk| async move {
                 pages!(
@@ -260,10 +258,6 @@ impl Kind for LoadBalancer {
         &SCHEMA
     }
 
-    fn service(&self) -> &'static str {
-        super::SERVICE
-    }
-
     /// A network load balancer has no idle timeout: it is not compared.
     fn canonicalize(&self, attrs: &mut Attrs) {
         if !is_application(attrs) {
@@ -271,20 +265,12 @@ impl Kind for LoadBalancer {
         }
     }
 
-    async fn read_many(
-        &self,
-        cx: Ctx<'_>,
-        ids: &[String],
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    async fn read_many(&self, cx: Ctx<'_>, ids: &[String]) -> ApiResult<LiveMap> {
         self.describe(cx, ids).await
     }
 
-    async fn create(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-        desired: &Attrs,
-    ) -> Result<String, ApiError> {
+    async fn create(&self, op: Create<'_>) -> ApiResult<String> {
+        let Create { cx, address, desired } = op;
         let security_groups = desired
             .get("security_group_ids")
             .map(Value::str_list)
@@ -348,15 +334,8 @@ impl Kind for LoadBalancer {
         Ok(arn)
     }
 
-    async fn update(
-        &self,
-        cx: Ctx<'_>,
-        _address: &str,
-        id: &str,
-        live: &Attrs,
-        desired: &Attrs,
-        changed: &Changes,
-    ) -> Result<(), ApiError> {
+    async fn update(&self, op: Update<'_>) -> ApiResult<()> {
+        let Update { cx, id, live, desired, changed, .. } = op;
         let elb = &cx.aws.elb;
         if changed.has("subnet_ids") {
             elb.set_subnets()
@@ -400,16 +379,15 @@ impl Kind for LoadBalancer {
         Ok(())
     }
 
-    async fn delete(&self, cx: Ctx<'_>, id: &str, _live: &Attrs) -> Result<(), ApiError> {
+    async fn delete(&self, op: Delete<'_>) -> ApiResult<()> {
+        let Delete { cx, id, .. } = op;
         gone_is_ok(
             cx.aws
                 .elb
                 .delete_load_balancer()
                 .load_balancer_arn(id)
                 .send()
-                .await
-                .map(drop)
-                .map_err(ApiError::from),
+                .await,
         )?;
         Waiter::new(cx.timeouts(self).delete)
             .until(&format!("load balancer {id} to be deleted"), || async {
@@ -431,11 +409,7 @@ impl Kind for LoadBalancer {
             .await
     }
 
-    async fn find_by_address(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-    ) -> Result<Option<String>, ApiError> {
+    async fn find_by_address(&self, cx: Ctx<'_>, address: &str) -> ApiResult<Option<String>> {
         let arns = all_load_balancer_arns(cx).await?;
         find_by_address(cx, address, |t| tagged_with(cx, &arns, t)).await
     }

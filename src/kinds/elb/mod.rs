@@ -17,8 +17,9 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 
 use super::Ctx;
-use super::support::{self, AddressTags, Batch, pages, user_tags};
+use super::support::{AddressTags, Batch, pages, sync_tags_with, user_tags};
 use crate::aws::ApiError;
+use crate::kinds::ApiResult;
 use crate::schema::{Default, Field, Type};
 use crate::value::{Attrs, Value};
 
@@ -54,7 +55,7 @@ pub async fn with_tags<T>(
     items: &[T],
     arn: impl Fn(&T) -> Option<&str>,
     attrs: impl Fn(&T) -> Attrs,
-) -> Result<BTreeMap<String, Attrs>, ApiError> {
+) -> ApiResult<BTreeMap<String, Attrs>> {
     let found: Vec<String> = items
         .iter()
         .filter_map(|i| arn(i).map(str::to_owned))
@@ -80,7 +81,7 @@ pub async fn with_tags<T>(
 pub async fn tags_of(
     cx: Ctx<'_>,
     arns: &[String],
-) -> Result<BTreeMap<String, BTreeMap<String, String>>, ApiError> {
+) -> ApiResult<BTreeMap<String, BTreeMap<String, String>>> {
     let described: Vec<_> = BATCH
         .read(arns, |chunk| async move {
             let out = cx
@@ -122,34 +123,17 @@ pub fn tags_value(tags: Option<&BTreeMap<String, String>>) -> Value {
 
 /// Brings the user tags of `arn` from `live` to `desired` with at most one
 /// AddTags and one RemoveTags call.
-pub async fn sync_tags(
-    cx: Ctx<'_>,
-    arn: &str,
-    live: &Attrs,
-    desired: &Attrs,
-) -> Result<(), ApiError> {
+pub async fn sync_tags(cx: Ctx<'_>, arn: &str, live: &Attrs, desired: &Attrs) -> ApiResult<()> {
     let elb = &cx.aws.elb;
-    support::sync_tags(
+    sync_tags_with!(
         live,
         desired,
-        |set: Vec<Tag>| async move {
-            elb.add_tags()
-                .resource_arns(arn)
-                .set_tags(Some(set))
-                .send()
-                .await?;
-            Ok(())
-        },
-        |unset| async move {
-            elb.remove_tags()
-                .resource_arns(arn)
-                .set_tag_keys(Some(unset))
-                .send()
-                .await?;
-            Ok(())
-        },
+        |set: Tag| elb.add_tags().resource_arns(arn).set_tags(Some(set)),
+        |unset| elb
+            .remove_tags()
+            .resource_arns(arn)
+            .set_tag_keys(Some(unset)),
     )
-    .await
 }
 
 /// The ARNs, among `arns`, whose tags are `t`, in the order given.
@@ -157,7 +141,7 @@ pub async fn tagged_with(
     cx: Ctx<'_>,
     arns: &[String],
     t: AddressTags<'_>,
-) -> Result<Vec<String>, ApiError> {
+) -> ApiResult<Vec<String>> {
     let tags = tags_of(cx, arns).await?;
     Ok(arns
         .iter()
@@ -170,7 +154,7 @@ pub async fn tagged_with(
 }
 
 /// The ARN of every load balancer of the account and region.
-pub async fn all_load_balancer_arns(cx: Ctx<'_>) -> Result<Vec<String>, ApiError> {
+pub async fn all_load_balancer_arns(cx: Ctx<'_>) -> ApiResult<Vec<String>> {
     let lbs = pages!(cx.aws.elb.describe_load_balancers())?;
     Ok(lbs
         .iter()
@@ -179,7 +163,7 @@ pub async fn all_load_balancer_arns(cx: Ctx<'_>) -> Result<Vec<String>, ApiError
 }
 
 /// The ARN of every listener of every load balancer.
-pub async fn all_listener_arns(cx: Ctx<'_>) -> Result<Vec<String>, ApiError> {
+pub async fn all_listener_arns(cx: Ctx<'_>) -> ApiResult<Vec<String>> {
     let lbs = all_load_balancer_arns(cx).await?;
     let per_lb = lbs.iter().map(|lb| async move {
         match pages!(cx.aws.elb.describe_listeners().load_balancer_arn(lb)) {
@@ -228,7 +212,7 @@ pub fn upper_case(attrs: &mut Attrs, field: &str) {
 }
 
 /// An integer attribute as the i32 the API takes.
-pub fn i32_attr(a: &Attrs, name: &str) -> Result<Option<i32>, ApiError> {
+pub fn i32_attr(a: &Attrs, name: &str) -> ApiResult<Option<i32>> {
     match a.get(name).and_then(Value::as_int) {
         None => Ok(None),
         Some(n) => i32::try_from(n)
@@ -344,7 +328,7 @@ fn object(parts: &[(&str, Option<&str>)]) -> Value {
 }
 
 /// The API action of a desired action (defaults filled in).
-pub fn action_of(v: &Value) -> Result<Action, ApiError> {
+pub fn action_of(v: &Value) -> ApiResult<Action> {
     let normalized = ACTION.normalize(v);
     let m = normalized
         .as_map()

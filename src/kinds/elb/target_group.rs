@@ -17,7 +17,10 @@ use crate::kinds::support::{
     AddressTags, Poll, Waiter, create_tags, pages, present, retry_while_in_use, str_attr,
     update_from, wait_visible,
 };
-use crate::kinds::{Changes, Ctx, Kind, MANAGES_TAG, Timeouts, manages_of, manages_value};
+use crate::kinds::{
+    ApiResult, Create, Ctx, Delete, Kind, LiveMap, MANAGES_TAG, Timeouts, Update, manages_of,
+    manages_value,
+};
 use crate::schema::PORT;
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
@@ -56,6 +59,10 @@ const HEALTH_CHECK: &[Field] = &[
 
 static SCHEMA: Schema = Schema {
     kind: "target_group",
+    service: super::SERVICE,
+    // A group still used by a listener cannot be deleted; after the
+    // listeners are repointed AWS may say so for a little while.
+    timeouts: Timeouts::minutes(5, 5, 2),
     description: "A target group: the targets a load balancer routes requests to, and how it checks their health.",
     fields: &[
         Field::new("name", Type::String)
@@ -107,11 +114,7 @@ impl TargetGroup {
     /// deregistration delay: one DescribeTargetGroups per 20 ARNs, one
     /// GetResources (tagging API) per 100, one DescribeTargetGroupAttributes for each group that
     /// manages its delay.
-    async fn describe(
-        &self,
-        cx: Ctx<'_>,
-        arns: &[String],
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    async fn describe(&self, cx: Ctx<'_>, arns: &[String]) -> ApiResult<BTreeMap<String, Attrs>> {
         let groups = self.groups(cx, arns).await?;
         let found: Vec<String> = groups
             .iter()
@@ -164,7 +167,7 @@ impl TargetGroup {
     }
 
     /// The described target groups of `arns` that exist.
-    async fn groups(&self, cx: Ctx<'_>, arns: &[String]) -> Result<Vec<AwsTargetGroup>, ApiError> {
+    async fn groups(&self, cx: Ctx<'_>, arns: &[String]) -> ApiResult<Vec<AwsTargetGroup>> {
         BATCH
             .read(arns, |chunk| async move {
                 pages!(
@@ -179,7 +182,7 @@ impl TargetGroup {
 }
 
 /// The create call's tags, with the attributes the group manages.
-fn tags_with_manages(cx: Ctx<'_>, address: &str, desired: &Attrs) -> Result<Vec<Tag>, ApiError> {
+fn tags_with_manages(cx: Ctx<'_>, address: &str, desired: &Attrs) -> ApiResult<Vec<Tag>> {
     let mut tags = create_tags(cx, address, desired)?;
     let manages = manages_value(ATTRIBUTES, desired);
     if !manages.is_empty() {
@@ -309,7 +312,7 @@ fn desired_health_check(desired: &Attrs) -> Option<BTreeMap<String, Value>> {
 }
 
 /// An integer of a health check table as the i32 the API takes.
-fn check_int(hc: &Attrs, name: &str) -> Result<Option<i32>, ApiError> {
+fn check_int(hc: &Attrs, name: &str) -> ApiResult<Option<i32>> {
     i32_attr(hc, name).map_err(|e| ApiError::msg(format!("health_check.{}", e.message)))
 }
 
@@ -332,7 +335,7 @@ struct Check {
     matcher: Option<Matcher>,
 }
 
-fn check_settings(desired: &Attrs) -> Result<Option<Check>, ApiError> {
+fn check_settings(desired: &Attrs) -> ApiResult<Option<Check>> {
     let Some(hc) = desired_health_check(desired) else {
         return Ok(None);
     };
@@ -358,16 +361,6 @@ impl Kind for TargetGroup {
         &SCHEMA
     }
 
-    fn service(&self) -> &'static str {
-        super::SERVICE
-    }
-
-    /// A group still used by a listener cannot be deleted; after the
-    /// listeners are repointed AWS may say so for a little while.
-    fn timeouts(&self) -> Timeouts {
-        Timeouts::minutes(5, 5, 2)
-    }
-
     /// The engine creates the replacement first, repoints the listeners and
     /// services to it, then deletes the old group.
     fn create_before_destroy(&self) -> bool {
@@ -383,20 +376,12 @@ impl Kind for TargetGroup {
         }
     }
 
-    async fn read_many(
-        &self,
-        cx: Ctx<'_>,
-        ids: &[String],
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    async fn read_many(&self, cx: Ctx<'_>, ids: &[String]) -> ApiResult<LiveMap> {
         self.describe(cx, ids).await
     }
 
-    async fn create(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-        desired: &Attrs,
-    ) -> Result<String, ApiError> {
+    async fn create(&self, op: Create<'_>) -> ApiResult<String> {
+        let Create { cx, address, desired } = op;
         let name = str_attr(desired, "name").unwrap_or_else(|| generated_name(cx.stack, address));
         let protocol = str_attr(desired, "protocol").map(|p| p.to_ascii_uppercase());
         let mut call = cx
@@ -448,15 +433,8 @@ impl Kind for TargetGroup {
         Ok(arn)
     }
 
-    async fn update(
-        &self,
-        cx: Ctx<'_>,
-        _address: &str,
-        id: &str,
-        live: &Attrs,
-        desired: &Attrs,
-        changed: &Changes,
-    ) -> Result<(), ApiError> {
+    async fn update(&self, op: Update<'_>) -> ApiResult<()> {
+        let Update { cx, id, live, desired, changed, .. } = op;
         let (mut before, mut after) = (live.clone(), desired.clone());
         self.canonicalize(&mut before);
         self.canonicalize(&mut after);
@@ -514,7 +492,8 @@ impl Kind for TargetGroup {
         Ok(())
     }
 
-    async fn delete(&self, cx: Ctx<'_>, id: &str, _live: &Attrs) -> Result<(), ApiError> {
+    async fn delete(&self, op: Delete<'_>) -> ApiResult<()> {
+        let Delete { cx, id, .. } = op;
         // ResourceInUse while a listener or rule still forwards to it: right
         // after a replacement the engine has just repointed them, so that
         // one condition is retried, briefly. Not found is success.
@@ -548,11 +527,7 @@ impl Kind for TargetGroup {
     /// A replacement carries the same address as the group it replaces
     /// until that one is deleted: the one no load balancer uses yet is the
     /// newer one.
-    async fn find_by_address(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-    ) -> Result<Option<String>, ApiError> {
+    async fn find_by_address(&self, cx: Ctx<'_>, address: &str) -> ApiResult<Option<String>> {
         let groups = pages!(cx.aws.elb.describe_target_groups())?;
         let arns: Vec<String> = groups
             .iter()

@@ -1,15 +1,13 @@
 //! `iam_instance_profile`: the container that hands an IAM role to EC2
 //! instances.
 
-use std::collections::BTreeMap;
-
 use super::{NAME_MAX, default_name, retry_while_propagating};
 use crate::aws::ApiError;
 use crate::kinds::support::{
     all_matches, create_tags, found, gone_is_ok, is_ours, pages, read_each, str_attr,
     sync_tags_with, tags_value,
 };
-use crate::kinds::{Changes, Ctx, Kind};
+use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 use async_trait::async_trait;
@@ -19,6 +17,8 @@ pub struct IamInstanceProfile;
 
 static SCHEMA: Schema = Schema {
     kind: "iam_instance_profile",
+    service: super::SERVICE,
+    timeouts: Timeouts::DEFAULT,
     description: "An IAM instance profile: hands a role to EC2 instances.",
     fields: &[
         Field::new("name", Type::String)
@@ -43,7 +43,7 @@ static SCHEMA: Schema = Schema {
 impl IamInstanceProfile {
     /// One profile by name (GetInstanceProfile, the one call that returns
     /// its tags); `None` when it does not exist.
-    async fn describe(&self, cx: Ctx<'_>, name: &str) -> Result<Option<InstanceProfile>, ApiError> {
+    async fn describe(&self, cx: Ctx<'_>, name: &str) -> ApiResult<Option<InstanceProfile>> {
         let got = cx
             .aws
             .iam
@@ -73,7 +73,7 @@ fn role_not_yet_visible(e: &ApiError) -> bool {
     e.is_not_found()
 }
 
-async fn add_role(cx: Ctx<'_>, profile: &str, role: &str) -> Result<(), ApiError> {
+async fn add_role(cx: Ctx<'_>, profile: &str, role: &str) -> ApiResult<()> {
     retry_while_propagating(
         &format!("role {role} to become visible to instance profile {profile}"),
         role_not_yet_visible,
@@ -92,7 +92,7 @@ async fn add_role(cx: Ctx<'_>, profile: &str, role: &str) -> Result<(), ApiError
     .await
 }
 
-async fn remove_role(cx: Ctx<'_>, profile: &str, role: &str) -> Result<(), ApiError> {
+async fn remove_role(cx: Ctx<'_>, profile: &str, role: &str) -> ApiResult<()> {
     let r = gone_is_ok(
         cx.aws
             .iam
@@ -100,9 +100,7 @@ async fn remove_role(cx: Ctx<'_>, profile: &str, role: &str) -> Result<(), ApiEr
             .instance_profile_name(profile)
             .role_name(role)
             .send()
-            .await
-            .map(drop)
-            .map_err(ApiError::from),
+            .await,
     );
     match r {
         // An answer lost, and the retry refused (the emulator answers 500):
@@ -118,12 +116,7 @@ async fn remove_role(cx: Ctx<'_>, profile: &str, role: &str) -> Result<(), ApiEr
     }
 }
 
-async fn sync_tags(
-    cx: Ctx<'_>,
-    profile: &str,
-    live: &Attrs,
-    desired: &Attrs,
-) -> Result<(), ApiError> {
+async fn sync_tags(cx: Ctx<'_>, profile: &str, live: &Attrs, desired: &Attrs) -> ApiResult<()> {
     let iam = &cx.aws.iam;
     sync_tags_with!(
         live,
@@ -145,18 +138,10 @@ impl Kind for IamInstanceProfile {
         &SCHEMA
     }
 
-    fn service(&self) -> &'static str {
-        super::SERVICE
-    }
-
     /// IAM has no batched read of instance profiles with their tags
     /// (ListInstanceProfiles leaves tags out): one GetInstanceProfile per
     /// profile, a few at a time.
-    async fn read_many(
-        &self,
-        cx: Ctx<'_>,
-        ids: &[String],
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    async fn read_many(&self, cx: Ctx<'_>, ids: &[String]) -> ApiResult<LiveMap> {
         let reads: Vec<_> = ids
             .iter()
             .map(|name| async move {
@@ -167,12 +152,8 @@ impl Kind for IamInstanceProfile {
         read_each(reads).await
     }
 
-    async fn create(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-        desired: &Attrs,
-    ) -> Result<String, ApiError> {
+    async fn create(&self, op: Create<'_>) -> ApiResult<String> {
+        let Create { cx, address, desired } = op;
         let name = str_attr(desired, "name").unwrap_or_else(|| default_name(cx, address, NAME_MAX));
         cx.aws
             .iam
@@ -189,15 +170,8 @@ impl Kind for IamInstanceProfile {
         Ok(name)
     }
 
-    async fn update(
-        &self,
-        cx: Ctx<'_>,
-        _address: &str,
-        id: &str,
-        live: &Attrs,
-        desired: &Attrs,
-        changed: &Changes,
-    ) -> Result<(), ApiError> {
+    async fn update(&self, op: Update<'_>) -> ApiResult<()> {
+        let Update { cx, id, live, desired, changed, .. } = op;
         if changed.has("role")
             && let Some(role) = str_attr(desired, "role")
         {
@@ -215,7 +189,8 @@ impl Kind for IamInstanceProfile {
         Ok(())
     }
 
-    async fn delete(&self, cx: Ctx<'_>, id: &str, _live: &Attrs) -> Result<(), ApiError> {
+    async fn delete(&self, op: Delete<'_>) -> ApiResult<()> {
+        let Delete { cx, id, .. } = op;
         // IAM refuses to delete a profile that still holds a role; the role
         // it holds now may differ from the one last read.
         let Some(profile) = self.describe(cx, id).await? else {
@@ -230,20 +205,14 @@ impl Kind for IamInstanceProfile {
                 .delete_instance_profile()
                 .instance_profile_name(id)
                 .send()
-                .await
-                .map(drop)
-                .map_err(ApiError::from),
+                .await,
         )
     }
 
     /// The default name first (one call); then every profile of the account,
     /// with GetInstanceProfile for those whose listing carries no tags (real
     /// IAM lists profiles without tags).
-    async fn find_by_address(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-    ) -> Result<Option<String>, ApiError> {
+    async fn find_by_address(&self, cx: Ctx<'_>, address: &str) -> ApiResult<Option<String>> {
         let name = default_name(cx, address, NAME_MAX);
         if let Some(p) = self.describe(cx, &name).await?
             && is_ours(cx, address, p.tags())
@@ -269,9 +238,11 @@ impl Kind for IamInstanceProfile {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kinds::Changes;
     use crate::kinds::support::SdkTag;
+    use std::collections::BTreeMap;
 
-    fn tag(key: &str, value: &str) -> Result<Tag, ApiError> {
+    fn tag(key: &str, value: &str) -> ApiResult<Tag> {
         Tag::from_pair(key.into(), value.into())
     }
     use aws_sdk_iam::types::Role;

@@ -14,6 +14,7 @@ use aws_sdk_iam::types::Tag;
 use super::Ctx;
 use super::support::{Poll, Waiter, sdk_tag_required};
 use crate::aws::ApiError;
+use crate::kinds::ApiResult;
 
 /// How many per-resource calls run at once, to stay clear of IAM's
 /// (account-wide, low) request rate.
@@ -44,10 +45,10 @@ pub async fn retry_while_propagating<T, F, Fut>(
     what: &str,
     pending: fn(&ApiError) -> bool,
     mut call: F,
-) -> Result<T, ApiError>
+) -> ApiResult<T>
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, ApiError>>,
+    Fut: std::future::Future<Output = ApiResult<T>>,
 {
     Waiter::new(PROPAGATION)
         .until(what, || {
@@ -77,10 +78,7 @@ mod tests {
                 .behavior_version(aws_config::BehaviorVersion::latest())
                 .build(),
         );
-        let cx = Ctx {
-            aws: &aws,
-            stack: "shop",
-        };
+        let cx = Ctx { aws: &aws, stack: "shop" };
         assert_eq!(
             default_name(cx, "module.web.iam_role.task_exec", NAME_MAX),
             "shop-web-task_exec"

@@ -12,7 +12,7 @@ use crate::kinds::support::{
     Poll, Waiter, canonical_policy, create_tags, found, gone_is_ok, is_ours, pages, policy_value,
     read_each, str_attr, sync_tags_with, tags_value, to_i32, update_from,
 };
-use crate::kinds::{Changes, Ctx, Kind};
+use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type, json_text};
 use crate::value::{Attrs, Value};
 
@@ -20,6 +20,8 @@ pub struct IamRole;
 
 static SCHEMA: Schema = Schema {
     kind: "iam_role",
+    service: super::SERVICE,
+    timeouts: Timeouts::DEFAULT,
     description: "An IAM role: who may assume it and what it may do.",
     fields: &[
         Field::new("name", Type::String)
@@ -72,7 +74,7 @@ impl IamRole {
         &self,
         cx: Ctx<'_>,
         wanted: &BTreeSet<&str>,
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    ) -> ApiResult<BTreeMap<String, Attrs>> {
         let keep = |name: &str| wanted.contains(name);
         let (details, listed) = futures::try_join!(details(cx, keep), listed(cx, keep))?;
         let listed: BTreeMap<&str, &Role> = listed.iter().map(|r| (r.role_name(), r)).collect();
@@ -93,7 +95,7 @@ impl IamRole {
         &self,
         cx: Ctx<'_>,
         ids: &[String],
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    ) -> ApiResult<BTreeMap<String, Attrs>> {
         let reads: Vec<_> = ids.iter().map(|name| read_one(cx, name)).collect();
         read_each(reads).await
     }
@@ -101,7 +103,7 @@ impl IamRole {
 
 /// The authorization details (policies, tags) of the roles `keep` accepts,
 /// every page of GetAccountAuthorizationDetails.
-async fn details(cx: Ctx<'_>, keep: impl Fn(&str) -> bool) -> Result<Vec<RoleDetail>, ApiError> {
+async fn details(cx: Ctx<'_>, keep: impl Fn(&str) -> bool) -> ApiResult<Vec<RoleDetail>> {
     let mut pages = cx
         .aws
         .iam
@@ -123,7 +125,7 @@ async fn details(cx: Ctx<'_>, keep: impl Fn(&str) -> bool) -> Result<Vec<RoleDet
 }
 
 /// The roles `keep` accepts, every page of ListRoles.
-async fn listed(cx: Ctx<'_>, keep: impl Fn(&str) -> bool) -> Result<Vec<Role>, ApiError> {
+async fn listed(cx: Ctx<'_>, keep: impl Fn(&str) -> bool) -> ApiResult<Vec<Role>> {
     let mut pages = cx
         .aws
         .iam
@@ -191,7 +193,7 @@ fn role_attrs<'a>(
 }
 
 /// One role read on its own; `None` when it is gone.
-async fn read_one(cx: Ctx<'_>, name: &str) -> Result<Option<(String, Attrs)>, ApiError> {
+async fn read_one(cx: Ctx<'_>, name: &str) -> ApiResult<Option<(String, Attrs)>> {
     let iam = &cx.aws.iam;
     let got = found(
         iam.get_role()
@@ -243,7 +245,7 @@ fn services_policy(services: &Value) -> Value {
 }
 
 /// The trust policy to send: exactly one of the two fields must be given.
-fn trust_policy(address: &str, desired: &Attrs) -> Result<String, ApiError> {
+fn trust_policy(address: &str, desired: &Attrs) -> ApiResult<String> {
     let given = |f: &str| desired.get(f).filter(|v| !v.is_null());
     match (given("assume_role_policy"), given("assume_role_services")) {
         (Some(doc), None) => Ok(json_text(doc)),
@@ -278,7 +280,7 @@ fn canonical(attrs: &Attrs) -> Attrs {
     a
 }
 
-fn int_attr(a: &Attrs, name: &str) -> Result<Option<i32>, ApiError> {
+fn int_attr(a: &Attrs, name: &str) -> ApiResult<Option<i32>> {
     match a.get(name) {
         Some(v @ Value::Int(_)) => to_i32(v, name),
         _ => Ok(None),
@@ -292,7 +294,7 @@ async fn sync_inline_policies(
     role: &str,
     live: &Attrs,
     desired: &Attrs,
-) -> Result<(), ApiError> {
+) -> ApiResult<()> {
     let policies = |a: &Attrs| a.get("inline_policies").and_then(Value::as_map).cloned();
     let Some(after) = policies(desired) else {
         return Ok(());
@@ -318,9 +320,7 @@ async fn sync_inline_policies(
                 .role_name(role)
                 .policy_name(name)
                 .send()
-                .await
-                .map(drop)
-                .map_err(ApiError::from),
+                .await,
         )?;
     }
     Ok(())
@@ -332,7 +332,7 @@ async fn sync_managed_policies(
     role: &str,
     live: &Attrs,
     desired: &Attrs,
-) -> Result<(), ApiError> {
+) -> ApiResult<()> {
     let arns = |a: &Attrs| -> BTreeSet<String> {
         a.get("managed_policy_arns")
             .map(Value::str_list)
@@ -359,7 +359,7 @@ async fn sync_managed_policies(
     Ok(())
 }
 
-async fn detach(cx: Ctx<'_>, role: &str, arn: &str) -> Result<(), ApiError> {
+async fn detach(cx: Ctx<'_>, role: &str, arn: &str) -> ApiResult<()> {
     gone_is_ok(
         cx.aws
             .iam
@@ -367,13 +367,11 @@ async fn detach(cx: Ctx<'_>, role: &str, arn: &str) -> Result<(), ApiError> {
             .role_name(role)
             .policy_arn(arn)
             .send()
-            .await
-            .map(drop)
-            .map_err(ApiError::from),
+            .await,
     )
 }
 
-async fn sync_tags(cx: Ctx<'_>, role: &str, live: &Attrs, desired: &Attrs) -> Result<(), ApiError> {
+async fn sync_tags(cx: Ctx<'_>, role: &str, live: &Attrs, desired: &Attrs) -> ApiResult<()> {
     let iam = &cx.aws.iam;
     sync_tags_with!(
         live,
@@ -387,7 +385,7 @@ async fn sync_tags(cx: Ctx<'_>, role: &str, live: &Attrs, desired: &Attrs) -> Re
 /// role out of every instance profile, as IAM wants before DeleteRole.
 /// Read fresh rather than from the last read: something may have been
 /// added since.
-async fn empty_role(cx: Ctx<'_>, role: &str) -> Result<(), ApiError> {
+async fn empty_role(cx: Ctx<'_>, role: &str) -> ApiResult<()> {
     let iam = &cx.aws.iam;
     let attached = async { pages!(iam.list_attached_role_policies().role_name(role)) };
     let inline = async { pages!(iam.list_role_policies().role_name(role)) };
@@ -405,9 +403,7 @@ async fn empty_role(cx: Ctx<'_>, role: &str) -> Result<(), ApiError> {
                 .role_name(role)
                 .policy_name(name)
                 .send()
-                .await
-                .map(drop)
-                .map_err(ApiError::from),
+                .await,
         )?;
     }
     for profile in &profiles {
@@ -416,9 +412,7 @@ async fn empty_role(cx: Ctx<'_>, role: &str) -> Result<(), ApiError> {
                 .instance_profile_name(profile.instance_profile_name())
                 .role_name(role)
                 .send()
-                .await
-                .map(drop)
-                .map_err(ApiError::from),
+                .await,
         )?;
     }
     Ok(())
@@ -428,10 +422,6 @@ async fn empty_role(cx: Ctx<'_>, role: &str) -> Result<(), ApiError> {
 impl Kind for IamRole {
     fn schema(&self) -> &'static Schema {
         &SCHEMA
-    }
-
-    fn service(&self) -> &'static str {
-        super::SERVICE
     }
 
     /// `assume_role_services` becomes the trust policy it stands for, and
@@ -455,11 +445,7 @@ impl Kind for IamRole {
         }
     }
 
-    async fn read_many(
-        &self,
-        cx: Ctx<'_>,
-        ids: &[String],
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    async fn read_many(&self, cx: Ctx<'_>, ids: &[String]) -> ApiResult<LiveMap> {
         if ids.is_empty() {
             return Ok(BTreeMap::new());
         }
@@ -470,12 +456,8 @@ impl Kind for IamRole {
         }
     }
 
-    async fn create(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-        desired: &Attrs,
-    ) -> Result<String, ApiError> {
+    async fn create(&self, op: Create<'_>) -> ApiResult<String> {
+        let Create { cx, address, desired } = op;
         let name = str_attr(desired, "name").unwrap_or_else(|| default_name(cx, address, NAME_MAX));
         let trust = trust_policy(address, desired)?;
         let tags = create_tags(cx, address, desired)?;
@@ -509,15 +491,8 @@ impl Kind for IamRole {
         Ok(name)
     }
 
-    async fn update(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-        id: &str,
-        live: &Attrs,
-        desired: &Attrs,
-        changed: &Changes,
-    ) -> Result<(), ApiError> {
+    async fn update(&self, op: Update<'_>) -> ApiResult<()> {
+        let Update { cx, address, id, live, desired, changed } = op;
         let (live, desired) = (canonical(live), canonical(desired));
         let iam = &cx.aws.iam;
         if changed.has("assume_role_policy") || desired.contains_key("assume_role_services") {
@@ -559,7 +534,8 @@ impl Kind for IamRole {
         Ok(())
     }
 
-    async fn delete(&self, cx: Ctx<'_>, id: &str, _live: &Attrs) -> Result<(), ApiError> {
+    async fn delete(&self, op: Delete<'_>) -> ApiResult<()> {
+        let Delete { cx, id, .. } = op;
         // DeleteConflict means something still hangs on the role (attached
         // out of band meanwhile, or IAM not yet consistent): empty it again.
         Waiter::new(cx.timeouts(self).delete)
@@ -578,11 +554,7 @@ impl Kind for IamRole {
             .await
     }
 
-    async fn find_by_address(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-    ) -> Result<Option<String>, ApiError> {
+    async fn find_by_address(&self, cx: Ctx<'_>, address: &str) -> ApiResult<Option<String>> {
         match details(cx, |_| true).await {
             Ok(roles) => Ok(roles
                 .iter()
@@ -605,9 +577,10 @@ impl Kind for IamRole {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kinds::Changes;
     use crate::kinds::support::SdkTag;
 
-    fn tag(key: &str, value: &str) -> Result<Tag, ApiError> {
+    fn tag(key: &str, value: &str) -> ApiResult<Tag> {
         Tag::from_pair(key.into(), value.into())
     }
     use aws_sdk_iam::types::{AttachedPolicy, PolicyDetail};

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use crate::aws::ApiError;
 use crate::kinds::support::{gone_is_ok, pages, str_attr};
-use crate::kinds::{Changes, Ctx, Kind};
+use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
 use crate::schema::{Field, ID, Schema, Type};
 use crate::value::{Attrs, Value};
 
@@ -14,6 +14,8 @@ pub struct KmsAlias;
 
 static SCHEMA: Schema = Schema {
     kind: "kms_alias",
+    service: super::SERVICE,
+    timeouts: Timeouts::DEFAULT,
     description: "A KMS alias: a name for a key.",
     fields: &[
         Field::new("name", Type::String)
@@ -44,10 +46,6 @@ impl Kind for KmsAlias {
         &SCHEMA
     }
 
-    fn service(&self) -> &'static str {
-        super::SERVICE
-    }
-
     fn canonicalize(&self, attrs: &mut Attrs) {
         if let Some(Value::Str(k)) = attrs.get_mut("target_key_id") {
             *k = key_id(k).to_owned();
@@ -55,11 +53,7 @@ impl Kind for KmsAlias {
     }
 
     /// One ListAliases listing answers for every alias.
-    async fn read_many(
-        &self,
-        cx: Ctx<'_>,
-        ids: &[String],
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    async fn read_many(&self, cx: Ctx<'_>, ids: &[String]) -> ApiResult<LiveMap> {
         if ids.is_empty() {
             return Ok(BTreeMap::new());
         }
@@ -80,12 +74,8 @@ impl Kind for KmsAlias {
             .collect())
     }
 
-    async fn create(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-        desired: &Attrs,
-    ) -> Result<String, ApiError> {
+    async fn create(&self, op: Create<'_>) -> ApiResult<String> {
+        let Create { cx, address, desired } = op;
         let name = str_attr(desired, "name").unwrap_or_default();
         if !name.starts_with("alias/") || name.starts_with("alias/aws/") {
             return Err(ApiError::msg(format!(
@@ -102,15 +92,8 @@ impl Kind for KmsAlias {
         Ok(name)
     }
 
-    async fn update(
-        &self,
-        cx: Ctx<'_>,
-        _address: &str,
-        id: &str,
-        _live: &Attrs,
-        desired: &Attrs,
-        _changed: &Changes,
-    ) -> Result<(), ApiError> {
+    async fn update(&self, op: Update<'_>) -> ApiResult<()> {
+        let Update { cx, id, desired, .. } = op;
         // Only the target can change in place.
         cx.aws
             .kms
@@ -122,29 +105,19 @@ impl Kind for KmsAlias {
         Ok(())
     }
 
-    async fn delete(&self, cx: Ctx<'_>, id: &str, _live: &Attrs) -> Result<(), ApiError> {
+    async fn delete(&self, op: Delete<'_>) -> ApiResult<()> {
+        let Delete { cx, id, .. } = op;
         let r = cx.aws.kms.delete_alias().alias_name(id).send().await;
-        gone_is_ok(r.map(drop).map_err(ApiError::from))
+        gone_is_ok(r)
     }
 
-    /// Aliases carry no tags. Their name is unique per account and region,
-    /// so a retried create fails with AlreadyExists instead of duplicating.
-    async fn find_by_address(
-        &self,
-        _cx: Ctx<'_>,
-        _address: &str,
-    ) -> Result<Option<String>, ApiError> {
-        Ok(None)
-    }
+    // No `find_by_address`: aliases carry no tags. Their name is unique per account and region,
+    // so a retried create fails with AlreadyExists instead of duplicating.
 
     /// The alias of that name when it already names the desired key: that
     /// key is this stack's, so the alias is what an earlier create made.
-    async fn find_created(
-        &self,
-        cx: Ctx<'_>,
-        _address: &str,
-        desired: &Attrs,
-    ) -> Result<Option<String>, ApiError> {
+    async fn find_created(&self, op: Create<'_>) -> ApiResult<Option<String>> {
+        let Create { cx, desired, .. } = op;
         let (Some(name), Some(key)) = (
             str_attr(desired, "name"),
             str_attr(desired, "target_key_id"),

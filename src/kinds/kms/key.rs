@@ -1,8 +1,6 @@
 //! `kms_key`: a symmetric KMS key. Deleting schedules the deletion (AWS
 //! keeps the key pending for the deletion window).
 
-use std::collections::BTreeMap;
-
 use async_trait::async_trait;
 use aws_sdk_kms::types::{KeyMetadata, KeyState, Tag};
 
@@ -12,7 +10,7 @@ use crate::kinds::support::{
     SdkTag, bool_attr, create_tags, find_by_address, found, read_each, str_attr, sync_tags_with,
     user_tags,
 };
-use crate::kinds::{Changes, Ctx, Kind};
+use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -20,6 +18,8 @@ pub struct KmsKey;
 
 static SCHEMA: Schema = Schema {
     kind: "kms_key",
+    service: super::SERVICE,
+    timeouts: Timeouts::DEFAULT,
     description: "A symmetric KMS encryption key.",
     fields: &[
         Field::new("description", Type::String)
@@ -50,7 +50,7 @@ impl SdkTag for Tag {
     fn tag_value(&self) -> Option<&str> {
         Some(Tag::tag_value(self))
     }
-    fn from_pair(key: String, value: String) -> Result<Self, ApiError> {
+    fn from_pair(key: String, value: String) -> ApiResult<Self> {
         Tag::builder()
             .tag_key(key)
             .tag_value(value)
@@ -81,7 +81,7 @@ fn tags_value(tags: Option<&TagMap>) -> Value {
     )
 }
 
-async fn read_key(cx: Ctx<'_>, id: &str) -> Result<Option<Attrs>, ApiError> {
+async fn read_key(cx: Ctx<'_>, id: &str) -> ApiResult<Option<Attrs>> {
     let Some(out) = found(
         cx.aws
             .kms
@@ -117,7 +117,7 @@ async fn read_key(cx: Ctx<'_>, id: &str) -> Result<Option<Attrs>, ApiError> {
     Ok(Some(a))
 }
 
-async fn set_rotation(cx: Ctx<'_>, id: &str, on: bool) -> Result<(), ApiError> {
+async fn set_rotation(cx: Ctx<'_>, id: &str, on: bool) -> ApiResult<()> {
     if on {
         cx.aws.kms.enable_key_rotation().key_id(id).send().await?;
     } else {
@@ -132,15 +132,7 @@ impl Kind for KmsKey {
         &SCHEMA
     }
 
-    fn service(&self) -> &'static str {
-        super::SERVICE
-    }
-
-    async fn read_many(
-        &self,
-        cx: Ctx<'_>,
-        ids: &[String],
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    async fn read_many(&self, cx: Ctx<'_>, ids: &[String]) -> ApiResult<LiveMap> {
         let reads: Vec<_> = ids
             .iter()
             .map(|id| async move { Ok(read_key(cx, id).await?.map(|a| (id.clone(), a))) })
@@ -156,12 +148,8 @@ impl Kind for KmsKey {
         Ok(keys)
     }
 
-    async fn create(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-        desired: &Attrs,
-    ) -> Result<String, ApiError> {
+    async fn create(&self, op: Create<'_>) -> ApiResult<String> {
+        let Create { cx, address, desired } = op;
         let tags: Vec<Tag> = create_tags(cx, address, desired)?;
         let out = cx
             .aws
@@ -182,15 +170,8 @@ impl Kind for KmsKey {
         Ok(id)
     }
 
-    async fn update(
-        &self,
-        cx: Ctx<'_>,
-        _address: &str,
-        id: &str,
-        live: &Attrs,
-        desired: &Attrs,
-        changed: &Changes,
-    ) -> Result<(), ApiError> {
+    async fn update(&self, op: Update<'_>) -> ApiResult<()> {
+        let Update { cx, id, live, desired, changed, .. } = op;
         if changed.has("description") {
             cx.aws
                 .kms
@@ -220,7 +201,8 @@ impl Kind for KmsKey {
         Ok(())
     }
 
-    async fn delete(&self, cx: Ctx<'_>, id: &str, live: &Attrs) -> Result<(), ApiError> {
+    async fn delete(&self, op: Delete<'_>) -> ApiResult<()> {
+        let Delete { cx, id, live } = op;
         let days = live
             .get("deletion_window_in_days")
             .and_then(Value::as_int)
@@ -248,11 +230,7 @@ impl Kind for KmsKey {
         }
     }
 
-    async fn find_by_address(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-    ) -> Result<Option<String>, ApiError> {
+    async fn find_by_address(&self, cx: Ctx<'_>, address: &str) -> ApiResult<Option<String>> {
         // One GetResources filtered by the address's tags; a key pending
         // deletion is not found.
         let tagged = find_by_address(cx, address, |t| async move {

@@ -10,7 +10,7 @@ use crate::kinds::support::tagging::{self, TagMap};
 use crate::kinds::support::{
     AddressTags, Batch, find_by_address, gone_is_ok, pages, str_attr, sync_tags_with, user_tags,
 };
-use crate::kinds::{Changes, Ctx, Kind};
+use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
 use crate::schema::{Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -18,6 +18,8 @@ pub struct LogGroup;
 
 static SCHEMA: Schema = Schema {
     kind: "log_group",
+    service: super::SERVICE,
+    timeouts: Timeouts::DEFAULT,
     description: "A CloudWatch Logs log group.",
     fields: &[
         Field::new("name", Type::String)
@@ -68,7 +70,7 @@ impl LogGroup {
     /// filtered to the names asked (the emulator ignores the identifiers
     /// and answers every group). Should a call fail with not found, the
     /// names of that call are looked up one by one by prefix instead.
-    async fn describe(&self, cx: Ctx<'_>, names: &[String]) -> Result<Vec<AwsLogGroup>, ApiError> {
+    async fn describe(&self, cx: Ctx<'_>, names: &[String]) -> ApiResult<Vec<AwsLogGroup>> {
         Batch::of(NAMES_PER_CALL)
             .read(names, |chunk| async move {
                 let wanted = |g: &AwsLogGroup| {
@@ -98,11 +100,7 @@ impl LogGroup {
     /// The attributes of the named log groups: the describe above, then
     /// the tags of all of them at once (CloudWatch Logs reads tags one group
     /// per call; the tagging API takes 100 ARNs).
-    async fn read(
-        &self,
-        cx: Ctx<'_>,
-        names: &[String],
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    async fn read(&self, cx: Ctx<'_>, names: &[String]) -> ApiResult<BTreeMap<String, Attrs>> {
         let groups = self.describe(cx, names).await?;
         let arns: Vec<String> = groups.iter().map(group_arn).collect();
         let tags = tagging::tags_of(cx, &arns).await?;
@@ -117,7 +115,7 @@ impl LogGroup {
 }
 
 /// The log groups whose names start with `prefix`.
-async fn by_prefix(cx: Ctx<'_>, prefix: &str) -> Result<Vec<AwsLogGroup>, ApiError> {
+async fn by_prefix(cx: Ctx<'_>, prefix: &str) -> ApiResult<Vec<AwsLogGroup>> {
     pages!(
         cx.aws
             .logs
@@ -158,7 +156,7 @@ fn group_attrs(g: &AwsLogGroup, tags: &TagMap) -> Attrs {
 
 /// The retention to set, checked against what CloudWatch Logs accepts
 /// (AWS would answer a bare InvalidParameterException); 0 means for ever.
-fn retention(address: &str, desired: &Attrs) -> Result<Option<i32>, ApiError> {
+fn retention(address: &str, desired: &Attrs) -> ApiResult<Option<i32>> {
     let Some(days) = desired.get("retention_in_days").and_then(Value::as_int) else {
         return Ok(None);
     };
@@ -182,7 +180,7 @@ fn default_name(cx: Ctx<'_>, address: &str) -> String {
     )
 }
 
-async fn put_retention(cx: Ctx<'_>, name: &str, days: i32) -> Result<(), ApiError> {
+async fn put_retention(cx: Ctx<'_>, name: &str, days: i32) -> ApiResult<()> {
     let logs = &cx.aws.logs;
     if days == 0 {
         let r = logs
@@ -191,7 +189,7 @@ async fn put_retention(cx: Ctx<'_>, name: &str, days: i32) -> Result<(), ApiErro
             .send()
             .await;
         // No retention policy to delete is the same as none.
-        return gone_is_ok(r.map(drop).map_err(ApiError::from));
+        return gone_is_ok(r);
     }
     logs.put_retention_policy()
         .log_group_name(name)
@@ -201,7 +199,7 @@ async fn put_retention(cx: Ctx<'_>, name: &str, days: i32) -> Result<(), ApiErro
     Ok(())
 }
 
-async fn sync_tags(cx: Ctx<'_>, arn: &str, live: &Attrs, desired: &Attrs) -> Result<(), ApiError> {
+async fn sync_tags(cx: Ctx<'_>, arn: &str, live: &Attrs, desired: &Attrs) -> ApiResult<()> {
     let logs = &cx.aws.logs;
     sync_tags_with!(
         live,
@@ -223,27 +221,15 @@ impl Kind for LogGroup {
         &SCHEMA
     }
 
-    fn service(&self) -> &'static str {
-        super::SERVICE
-    }
-
-    async fn read_many(
-        &self,
-        cx: Ctx<'_>,
-        ids: &[String],
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    async fn read_many(&self, cx: Ctx<'_>, ids: &[String]) -> ApiResult<LiveMap> {
         if ids.is_empty() {
             return Ok(BTreeMap::new());
         }
         self.read(cx, ids).await
     }
 
-    async fn create(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-        desired: &Attrs,
-    ) -> Result<String, ApiError> {
+    async fn create(&self, op: Create<'_>) -> ApiResult<String> {
+        let Create { cx, address, desired } = op;
         let days = retention(address, desired)?;
         let name = str_attr(desired, "name").unwrap_or_else(|| default_name(cx, address));
         cx.aws
@@ -261,15 +247,8 @@ impl Kind for LogGroup {
         Ok(name)
     }
 
-    async fn update(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-        id: &str,
-        live: &Attrs,
-        desired: &Attrs,
-        changed: &Changes,
-    ) -> Result<(), ApiError> {
+    async fn update(&self, op: Update<'_>) -> ApiResult<()> {
+        let Update { cx, address, id, live, desired, changed } = op;
         let logs = &cx.aws.logs;
         if changed.has("retention_in_days")
             && let Some(days) = retention(address, desired)?
@@ -307,7 +286,8 @@ impl Kind for LogGroup {
         Ok(())
     }
 
-    async fn delete(&self, cx: Ctx<'_>, id: &str, _live: &Attrs) -> Result<(), ApiError> {
+    async fn delete(&self, op: Delete<'_>) -> ApiResult<()> {
+        let Delete { cx, id, .. } = op;
         let r = cx
             .aws
             .logs
@@ -315,15 +295,11 @@ impl Kind for LogGroup {
             .log_group_name(id)
             .send()
             .await;
-        gone_is_ok(r.map(drop).map_err(ApiError::from))
+        gone_is_ok(r)
     }
 
     /// One GetResources filtered by the address's tags.
-    async fn find_by_address(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-    ) -> Result<Option<String>, ApiError> {
+    async fn find_by_address(&self, cx: Ctx<'_>, address: &str) -> ApiResult<Option<String>> {
         find_by_address(cx, address, |t: AddressTags<'_>| async move {
             let arns = tagging::arns_tagged(cx, RESOURCE_TYPE, t).await?;
             Ok::<_, ApiError>(arns.into_iter().filter_map(|arn| name_of(&arn)))

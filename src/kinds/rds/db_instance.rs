@@ -3,7 +3,6 @@
 //! fingerprint. Deleting keeps a final snapshot unless the deletion policy
 //! says otherwise.
 
-use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
@@ -15,7 +14,7 @@ use crate::kinds::support::{
     Batch, Poll, Waiter, bool_attr, create_tags, found, is_ours, pages, str_attr, tags_value,
     wait_visible,
 };
-use crate::kinds::{Changes, Ctx, Kind, Timeouts};
+use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
 use crate::lifecycle::DeletionPolicy;
 use crate::schema::PORT;
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
@@ -25,6 +24,10 @@ pub struct DbInstanceKind;
 
 static SCHEMA: Schema = Schema {
     kind: "db_instance",
+    service: super::SERVICE,
+    // RDS creates, modifies (storage, class, Multi-AZ) and deletes take
+    // tens of minutes.
+    timeouts: Timeouts::minutes(40, 80, 60),
     description: "An RDS database instance.",
     fields: &[
         Field::new("identifier", Type::String)
@@ -213,11 +216,7 @@ fn i32_attr(a: &Attrs, name: &str) -> Option<i32> {
 }
 
 impl DbInstanceKind {
-    async fn describe(
-        &self,
-        cx: Ctx<'_>,
-        filter: Option<Filter>,
-    ) -> Result<Vec<DbInstance>, ApiError> {
+    async fn describe(&self, cx: Ctx<'_>, filter: Option<Filter>) -> ApiResult<Vec<DbInstance>> {
         pages!(
             cx.aws
                 .rds
@@ -227,7 +226,7 @@ impl DbInstanceKind {
     }
 
     /// The instance named `id`, if it exists.
-    async fn one(&self, cx: Ctx<'_>, id: &str) -> Result<Option<DbInstance>, ApiError> {
+    async fn one(&self, cx: Ctx<'_>, id: &str) -> ApiResult<Option<DbInstance>> {
         let r = self.describe(cx, Some(id_filter(&[id.to_owned()]))).await;
         Ok(found(r)?.and_then(|all| {
             all.into_iter()
@@ -240,7 +239,7 @@ impl DbInstanceKind {
         cx: Ctx<'_>,
         id: &str,
         timeout: std::time::Duration,
-    ) -> Result<(), ApiError> {
+    ) -> ApiResult<()> {
         let what = format!("DB instance {id} to become available");
         wait_visible(timeout, &what, || async {
             Ok(availability(self.one(cx, id).await?.as_ref()))
@@ -253,7 +252,7 @@ impl DbInstanceKind {
         cx: Ctx<'_>,
         id: &str,
         snapshot: Option<String>,
-    ) -> Result<(), ApiError> {
+    ) -> ApiResult<()> {
         let r = cx
             .aws
             .rds
@@ -297,16 +296,6 @@ impl Kind for DbInstanceKind {
         &SCHEMA
     }
 
-    fn service(&self) -> &'static str {
-        super::SERVICE
-    }
-
-    /// RDS creates, modifies (storage, class, Multi-AZ) and deletes take
-    /// tens of minutes.
-    fn timeouts(&self) -> Timeouts {
-        Timeouts::minutes(40, 80, 60)
-    }
-
     fn default_deletion_policy(&self) -> DeletionPolicy {
         DeletionPolicy::Snapshot
     }
@@ -315,11 +304,7 @@ impl Kind for DbInstanceKind {
         true
     }
 
-    async fn read_many(
-        &self,
-        cx: Ctx<'_>,
-        ids: &[String],
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    async fn read_many(&self, cx: Ctx<'_>, ids: &[String]) -> ApiResult<LiveMap> {
         Batch::of(FILTER_CHUNK)
             .read(ids, |chunk| async move {
                 let described = found(self.describe(cx, Some(id_filter(chunk))).await)?;
@@ -338,12 +323,8 @@ impl Kind for DbInstanceKind {
             .await
     }
 
-    async fn create(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-        desired: &Attrs,
-    ) -> Result<String, ApiError> {
+    async fn create(&self, op: Create<'_>) -> ApiResult<String> {
+        let Create { cx, address, desired } = op;
         let id = str_attr(desired, "identifier").unwrap_or_else(|| default_name(cx, address, 63));
         cx.aws
             .rds
@@ -372,15 +353,8 @@ impl Kind for DbInstanceKind {
         Ok(id)
     }
 
-    async fn update(
-        &self,
-        cx: Ctx<'_>,
-        _address: &str,
-        id: &str,
-        live: &Attrs,
-        desired: &Attrs,
-        changed: &Changes,
-    ) -> Result<(), ApiError> {
+    async fn update(&self, op: Update<'_>) -> ApiResult<()> {
+        let Update { cx, id, live, desired, changed, .. } = op;
         let pick_str = |f: &str| {
             if changed.has(f) {
                 str_attr(desired, f)
@@ -450,25 +424,18 @@ impl Kind for DbInstanceKind {
         Ok(())
     }
 
-    async fn delete(&self, cx: Ctx<'_>, id: &str, _live: &Attrs) -> Result<(), ApiError> {
+    async fn delete(&self, op: Delete<'_>) -> ApiResult<()> {
+        let Delete { cx, id, .. } = op;
         self.delete_keeping(cx, id, None).await
     }
 
-    async fn delete_with_snapshot(
-        &self,
-        cx: Ctx<'_>,
-        id: &str,
-        _live: &Attrs,
-    ) -> Result<(), ApiError> {
+    async fn delete_with_snapshot(&self, op: Delete<'_>) -> ApiResult<()> {
+        let Delete { cx, id, .. } = op;
         self.delete_keeping(cx, id, Some(final_snapshot_id(id, SystemTime::now())))
             .await
     }
 
-    async fn find_by_address(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-    ) -> Result<Option<String>, ApiError> {
+    async fn find_by_address(&self, cx: Ctx<'_>, address: &str) -> ApiResult<Option<String>> {
         Ok(self
             .describe(cx, None)
             .await?
@@ -519,7 +486,7 @@ mod tests {
         mut next: impl FnMut() -> DescribeDbInstancesOutput,
         judge: fn(Option<&DbInstance>) -> Poll<()>,
         timeout: Duration,
-    ) -> Result<(), ApiError> {
+    ) -> ApiResult<()> {
         Waiter::new(timeout)
             .until("DB instance db1", || {
                 let o = next();

@@ -6,11 +6,10 @@ use async_trait::async_trait;
 use aws_sdk_rds::types::DbSubnetGroup as AwsSubnetGroup;
 
 use super::{default_name, list_tags, sync_tags};
-use crate::aws::ApiError;
 use crate::kinds::support::{
     create_tags, found, gone_is_ok, is_ours, pages, read_each, str_attr, tags_value,
 };
-use crate::kinds::{Changes, Ctx, Kind};
+use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
 use crate::schema::{Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -18,6 +17,8 @@ pub struct RdsSubnetGroup;
 
 static SCHEMA: Schema = Schema {
     kind: "db_subnet_group",
+    service: super::SERVICE,
+    timeouts: Timeouts::DEFAULT,
     description: "An RDS DB subnet group: the subnets (in two zones at least) a database may use.",
     fields: &[
         Field::new("name", Type::String)
@@ -65,11 +66,7 @@ impl RdsSubnetGroup {
     /// The named groups. DescribeDBSubnetGroups takes one name or none
     /// (its filters are not supported): one call for a single group,
     /// otherwise one paginated listing filtered here.
-    async fn describe(
-        &self,
-        cx: Ctx<'_>,
-        names: &[String],
-    ) -> Result<Vec<AwsSubnetGroup>, ApiError> {
+    async fn describe(&self, cx: Ctx<'_>, names: &[String]) -> ApiResult<Vec<AwsSubnetGroup>> {
         let call = cx.aws.rds.describe_db_subnet_groups();
         let call = match names {
             [one] => call.db_subnet_group_name(one),
@@ -92,15 +89,7 @@ impl Kind for RdsSubnetGroup {
         &SCHEMA
     }
 
-    fn service(&self) -> &'static str {
-        super::SERVICE
-    }
-
-    async fn read_many(
-        &self,
-        cx: Ctx<'_>,
-        ids: &[String],
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    async fn read_many(&self, cx: Ctx<'_>, ids: &[String]) -> ApiResult<LiveMap> {
         if ids.is_empty() {
             return Ok(BTreeMap::new());
         }
@@ -120,12 +109,8 @@ impl Kind for RdsSubnetGroup {
         read_each(reads).await
     }
 
-    async fn create(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-        desired: &Attrs,
-    ) -> Result<String, ApiError> {
+    async fn create(&self, op: Create<'_>) -> ApiResult<String> {
+        let Create { cx, address, desired } = op;
         let name = str_attr(desired, "name").unwrap_or_else(|| default_name(cx, address, 255));
         let out = cx
             .aws
@@ -146,15 +131,8 @@ impl Kind for RdsSubnetGroup {
             .to_owned())
     }
 
-    async fn update(
-        &self,
-        cx: Ctx<'_>,
-        _address: &str,
-        id: &str,
-        live: &Attrs,
-        desired: &Attrs,
-        changed: &Changes,
-    ) -> Result<(), ApiError> {
+    async fn update(&self, op: Update<'_>) -> ApiResult<()> {
+        let Update { cx, id, live, desired, changed, .. } = op;
         if changed.has("description") || changed.has("subnet_ids") {
             cx.aws
                 .rds
@@ -172,7 +150,8 @@ impl Kind for RdsSubnetGroup {
         Ok(())
     }
 
-    async fn delete(&self, cx: Ctx<'_>, id: &str, _live: &Attrs) -> Result<(), ApiError> {
+    async fn delete(&self, op: Delete<'_>) -> ApiResult<()> {
+        let Delete { cx, id, .. } = op;
         // An instance being deleted still holds the group for a moment.
         crate::aws::wait::retry_while_in_use(
             std::time::Duration::from_mins(10),
@@ -185,17 +164,13 @@ impl Kind for RdsSubnetGroup {
                     .db_subnet_group_name(id)
                     .send()
                     .await;
-                gone_is_ok(r.map(drop).map_err(ApiError::from))
+                gone_is_ok(r)
             },
         )
         .await
     }
 
-    async fn find_by_address(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-    ) -> Result<Option<String>, ApiError> {
+    async fn find_by_address(&self, cx: Ctx<'_>, address: &str) -> ApiResult<Option<String>> {
         let all = cx.aws.rds.describe_db_subnet_groups();
         let all = pages!(all)?;
         for g in all {

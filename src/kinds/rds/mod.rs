@@ -11,7 +11,7 @@ use aws_sdk_rds::types::Tag;
 
 use super::Ctx;
 use super::support::sync_tags_with;
-use crate::aws::ApiError;
+use crate::kinds::ApiResult;
 pub use crate::kinds::lowercase_name as default_name;
 use crate::value::Attrs;
 
@@ -20,7 +20,7 @@ crate::sdk_tag!(Tag);
 /// The tags of one resource (ListTagsForResource): RDS describes carry
 /// tags for instances but not for subnet groups, and the tagging API does
 /// not know subnet groups in the emulator.
-pub async fn list_tags(cx: Ctx<'_>, arn: &str) -> Result<Vec<Tag>, ApiError> {
+pub async fn list_tags(cx: Ctx<'_>, arn: &str) -> ApiResult<Vec<Tag>> {
     let out = cx
         .aws
         .rds
@@ -33,12 +33,7 @@ pub async fn list_tags(cx: Ctx<'_>, arn: &str) -> Result<Vec<Tag>, ApiError> {
 
 /// Brings the user tags of `arn` from `live` to `desired` with at most one
 /// AddTagsToResource and one RemoveTagsFromResource call.
-pub async fn sync_tags(
-    cx: Ctx<'_>,
-    arn: &str,
-    live: &Attrs,
-    desired: &Attrs,
-) -> Result<(), ApiError> {
+pub async fn sync_tags(cx: Ctx<'_>, arn: &str, live: &Attrs, desired: &Attrs) -> ApiResult<()> {
     let rds = &cx.aws.rds;
     sync_tags_with!(
         live,
@@ -65,18 +60,12 @@ mod tests {
             .behavior_version(aws_config::BehaviorVersion::latest())
             .build();
         let clients = Clients::from_config(&config);
-        let cx = Ctx {
-            aws: &clients,
-            stack: "My_Stack",
-        };
+        let cx = Ctx { aws: &clients, stack: "My_Stack" };
         assert_eq!(
             default_name(cx, "db_instance.main_db", 63),
             "my-stack-main-db"
         );
-        let cx = Ctx {
-            aws: &clients,
-            stack: "1st",
-        };
+        let cx = Ctx { aws: &clients, stack: "1st" };
         assert_eq!(default_name(cx, "db_instance.x-", 63), "r1st-x");
         assert!(default_name(cx, "db_instance.a_very_long_name_indeed", 10).len() <= 10);
     }

@@ -13,15 +13,13 @@
 //! (which adds it to the tag). A no-change plan costs 1 + (managed
 //! sub-resources) calls per bucket.
 
-use std::collections::BTreeMap;
-
 use async_trait::async_trait;
 use aws_sdk_s3::types::{
     AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, BucketLocationConstraint,
-    BucketVersioningStatus, CorsConfiguration, CorsRule, CreateBucketConfiguration, Delete,
-    ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter,
-    NoncurrentVersionExpiration, ObjectIdentifier, ObjectOwnership, OwnershipControls,
-    OwnershipControlsRule, PublicAccessBlockConfiguration, ServerSideEncryption,
+    BucketVersioningStatus, CorsConfiguration, CorsRule, CreateBucketConfiguration,
+    Delete as DeleteObjects, ExpirationStatus, LifecycleExpiration, LifecycleRule,
+    LifecycleRuleFilter, NoncurrentVersionExpiration, ObjectIdentifier, ObjectOwnership,
+    OwnershipControls, OwnershipControlsRule, PublicAccessBlockConfiguration, ServerSideEncryption,
     ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
     Tag, Tagging, VersioningConfiguration,
 };
@@ -32,7 +30,10 @@ use crate::kinds::support::{
     SdkTag, bool_attr, canonical_policy, create_tags, first_match, is_ours, read_each, str_attr,
     tag_pairs, tags_value,
 };
-use crate::kinds::{Changes, Ctx, Kind, MANAGES_TAG, lowercase_name, manages_of, manages_value};
+use crate::kinds::{
+    ApiResult, Create, Ctx, Delete, Kind, LiveMap, MANAGES_TAG, Timeouts, Update, lowercase_name,
+    manages_of, manages_value,
+};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type, json_text};
 use crate::value::{Attrs, Value};
 
@@ -70,6 +71,8 @@ const LIFECYCLE_RULE: &[Field] = &[
 
 static SCHEMA: Schema = Schema {
     kind: "s3_bucket",
+    service: super::SERVICE,
+    timeouts: Timeouts::DEFAULT,
     description: "An S3 bucket with its versioning, CORS, access block, policy, encryption, lifecycle and ownership settings.",
     fields: &[
         Field::new("bucket", Type::String)
@@ -126,13 +129,13 @@ const SUB_RESOURCES: &[&str] = &[
 /// DeleteObjects takes at most 1000 keys.
 const DELETE_CHUNK: usize = 1000;
 
-fn built<T>(r: Result<T, BuildError>) -> Result<T, ApiError> {
+fn built<T>(r: Result<T, BuildError>) -> ApiResult<T> {
     r.map_err(|e| ApiError::msg(format!("building an S3 request: {e}")))
 }
 
 /// `Ok(None)` when the error is one of `absent` (the sub-resource is not
 /// configured).
-fn unless_absent<T>(r: Result<T, ApiError>, absent: &[&str]) -> Result<Option<T>, ApiError> {
+fn unless_absent<T>(r: ApiResult<T>, absent: &[&str]) -> ApiResult<Option<T>> {
     match r {
         Ok(v) => Ok(Some(v)),
         Err(e) if e.code.as_deref().is_some_and(|c| absent.contains(&c)) => Ok(None),
@@ -190,7 +193,7 @@ fn str_values(items: &[String]) -> Value {
 }
 
 /// Reads one sub-resource as its field's value; `Null` when not configured.
-async fn read_sub(cx: Ctx<'_>, bucket: &str, field: &str) -> Result<Value, ApiError> {
+async fn read_sub(cx: Ctx<'_>, bucket: &str, field: &str) -> ApiResult<Value> {
     let s3 = &cx.aws.s3;
     match field {
         "versioning" => read_versioning(s3, bucket).await,
@@ -207,7 +210,7 @@ async fn read_sub(cx: Ctx<'_>, bucket: &str, field: &str) -> Result<Value, ApiEr
 }
 
 /// `versioning` of a bucket.
-async fn read_versioning(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Value, ApiError> {
+async fn read_versioning(s3: &aws_sdk_s3::Client, bucket: &str) -> ApiResult<Value> {
     Ok(
         match s3.get_bucket_versioning().bucket(bucket).send().await {
             Ok(out) => Value::Bool(out.status() == Some(&BucketVersioningStatus::Enabled)),
@@ -226,7 +229,7 @@ async fn read_versioning(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Value,
 }
 
 /// `cors_rules` of a bucket.
-async fn read_cors_rules(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Value, ApiError> {
+async fn read_cors_rules(s3: &aws_sdk_s3::Client, bucket: &str) -> ApiResult<Value> {
     Ok({
         let r = s3.get_bucket_cors().bucket(bucket).send().await;
         let rules = unless_absent(r.map_err(ApiError::from), &["NoSuchCORSConfiguration"])?;
@@ -250,10 +253,7 @@ async fn read_cors_rules(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Value,
 }
 
 /// `public_access_block` of a bucket.
-async fn read_public_access_block(
-    s3: &aws_sdk_s3::Client,
-    bucket: &str,
-) -> Result<Value, ApiError> {
+async fn read_public_access_block(s3: &aws_sdk_s3::Client, bucket: &str) -> ApiResult<Value> {
     Ok({
         let r = s3.get_public_access_block().bucket(bucket).send().await;
         let out = unless_absent(
@@ -286,7 +286,7 @@ async fn read_public_access_block(
 }
 
 /// `policy` of a bucket.
-async fn read_policy(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Value, ApiError> {
+async fn read_policy(s3: &aws_sdk_s3::Client, bucket: &str) -> ApiResult<Value> {
     Ok({
         let r = s3.get_bucket_policy().bucket(bucket).send().await;
         unless_absent(r.map_err(ApiError::from), &["NoSuchBucketPolicy"])?
@@ -296,10 +296,7 @@ async fn read_policy(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Value, Api
 }
 
 /// `server_side_encryption` of a bucket.
-async fn read_server_side_encryption(
-    s3: &aws_sdk_s3::Client,
-    bucket: &str,
-) -> Result<Value, ApiError> {
+async fn read_server_side_encryption(s3: &aws_sdk_s3::Client, bucket: &str) -> ApiResult<Value> {
     Ok({
         let r = s3.get_bucket_encryption().bucket(bucket).send().await;
         let out = unless_absent(
@@ -333,7 +330,7 @@ async fn read_server_side_encryption(
 }
 
 /// `lifecycle_rules` of a bucket.
-async fn read_lifecycle_rules(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Value, ApiError> {
+async fn read_lifecycle_rules(s3: &aws_sdk_s3::Client, bucket: &str) -> ApiResult<Value> {
     Ok({
         let r = s3
             .get_bucket_lifecycle_configuration()
@@ -352,7 +349,7 @@ async fn read_lifecycle_rules(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<V
 }
 
 /// `ownership_controls` of a bucket.
-async fn read_ownership_controls(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Value, ApiError> {
+async fn read_ownership_controls(s3: &aws_sdk_s3::Client, bucket: &str) -> ApiResult<Value> {
     Ok({
         let r = s3
             .get_bucket_ownership_controls()
@@ -415,7 +412,7 @@ fn lifecycle_value(r: &LifecycleRule) -> Value {
 }
 
 /// Sets one sub-resource to its desired value (or removes it when empty).
-async fn write_sub(cx: Ctx<'_>, bucket: &str, field: &str, v: &Value) -> Result<(), ApiError> {
+async fn write_sub(cx: Ctx<'_>, bucket: &str, field: &str, v: &Value) -> ApiResult<()> {
     let s3 = &cx.aws.s3;
     match field {
         "versioning" => {
@@ -469,11 +466,7 @@ async fn write_sub(cx: Ctx<'_>, bucket: &str, field: &str, v: &Value) -> Result<
 }
 
 /// Writes `cors_rules` of a bucket.
-async fn write_cors_rules(
-    s3: &aws_sdk_s3::Client,
-    bucket: &str,
-    v: &Value,
-) -> Result<(), ApiError> {
+async fn write_cors_rules(s3: &aws_sdk_s3::Client, bucket: &str, v: &Value) -> ApiResult<()> {
     let rules = v
         .as_list()
         .iter()
@@ -506,7 +499,7 @@ async fn write_public_access_block(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     v: &Value,
-) -> Result<(), ApiError> {
+) -> ApiResult<()> {
     s3.put_public_access_block()
         .bucket(bucket)
         .public_access_block_configuration(
@@ -527,7 +520,7 @@ async fn write_server_side_encryption(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     v: &Value,
-) -> Result<(), ApiError> {
+) -> ApiResult<()> {
     let by_default = built(
         ServerSideEncryptionByDefault::builder()
             .sse_algorithm(ServerSideEncryption::from(
@@ -555,11 +548,7 @@ async fn write_server_side_encryption(
 }
 
 /// Writes `lifecycle_rules` of a bucket.
-async fn write_lifecycle_rules(
-    s3: &aws_sdk_s3::Client,
-    bucket: &str,
-    v: &Value,
-) -> Result<(), ApiError> {
+async fn write_lifecycle_rules(s3: &aws_sdk_s3::Client, bucket: &str, v: &Value) -> ApiResult<()> {
     let rules = v
         .as_list()
         .iter()
@@ -577,7 +566,7 @@ async fn write_lifecycle_rules(
     Ok(())
 }
 
-fn lifecycle_rule(r: &Value) -> Result<LifecycleRule, ApiError> {
+fn lifecycle_rule(r: &Value) -> ApiResult<LifecycleRule> {
     let enabled = flag(r, "enabled").unwrap_or(true);
     built(
         LifecycleRule::builder()
@@ -620,7 +609,7 @@ fn managed(attrs: &Attrs) -> Vec<&'static str> {
 
 /// The whole tag set of the bucket: user tags, `reconcile:*`, and the
 /// list of managed sub-resources.
-fn tag_set(cx: Ctx<'_>, address: &str, desired: &Attrs) -> Result<Vec<Tag>, ApiError> {
+fn tag_set(cx: Ctx<'_>, address: &str, desired: &Attrs) -> ApiResult<Vec<Tag>> {
     let mut tags: Vec<Tag> = create_tags(cx, address, desired)?;
     tags.push(Tag::from_pair(
         MANAGES_TAG.to_owned(),
@@ -635,7 +624,7 @@ fn gone(e: &ApiError) -> bool {
 }
 
 /// The bucket's tags; None when the bucket does not exist.
-async fn get_tags(cx: Ctx<'_>, bucket: &str) -> Result<Option<Vec<Tag>>, ApiError> {
+async fn get_tags(cx: Ctx<'_>, bucket: &str) -> ApiResult<Option<Vec<Tag>>> {
     let r = cx.aws.s3.get_bucket_tagging().bucket(bucket).send().await;
     match r.map_err(ApiError::from) {
         Ok(o) => Ok(Some(o.tag_set)),
@@ -646,7 +635,7 @@ async fn get_tags(cx: Ctx<'_>, bucket: &str) -> Result<Option<Vec<Tag>>, ApiErro
 }
 
 /// Every field of one bucket, reading only the managed sub-resources.
-async fn read_bucket(cx: Ctx<'_>, bucket: &str) -> Result<Option<Attrs>, ApiError> {
+async fn read_bucket(cx: Ctx<'_>, bucket: &str) -> ApiResult<Option<Attrs>> {
     let Some(tags) = get_tags(cx, bucket).await? else {
         return Ok(None);
     };
@@ -691,7 +680,7 @@ fn prefixed_name(prefix: &str) -> String {
 }
 
 /// Deletes every object version and delete marker, 1000 at a time.
-async fn empty_bucket(cx: Ctx<'_>, bucket: &str) -> Result<(), ApiError> {
+async fn empty_bucket(cx: Ctx<'_>, bucket: &str) -> ApiResult<()> {
     loop {
         let page = cx
             .aws
@@ -730,7 +719,7 @@ async fn empty_bucket(cx: Ctx<'_>, bucket: &str) -> Result<(), ApiError> {
                 .delete_objects()
                 .bucket(bucket)
                 .delete(built(
-                    Delete::builder()
+                    DeleteObjects::builder()
                         .set_objects(Some(chunk.to_vec()))
                         .quiet(true)
                         .build(),
@@ -754,10 +743,6 @@ impl Kind for S3Bucket {
         &SCHEMA
     }
 
-    fn service(&self) -> &'static str {
-        super::SERVICE
-    }
-
     /// Policies compare as IAM documents: a lone action equals a list of it.
     fn canonicalize(&self, attrs: &mut Attrs) {
         if let Some(p) = attrs.get_mut("policy")
@@ -767,11 +752,7 @@ impl Kind for S3Bucket {
         }
     }
 
-    async fn read_many(
-        &self,
-        cx: Ctx<'_>,
-        ids: &[String],
-    ) -> Result<BTreeMap<String, Attrs>, ApiError> {
+    async fn read_many(&self, cx: Ctx<'_>, ids: &[String]) -> ApiResult<LiveMap> {
         let reads: Vec<_> = ids
             .iter()
             .map(|id| async move { Ok(read_bucket(cx, id).await?.map(|a| (id.clone(), a))) })
@@ -779,12 +760,8 @@ impl Kind for S3Bucket {
         read_each(reads).await
     }
 
-    async fn create(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-        desired: &Attrs,
-    ) -> Result<String, ApiError> {
+    async fn create(&self, op: Create<'_>) -> ApiResult<String> {
+        let Create { cx, address, desired } = op;
         let name = str_attr(desired, "bucket")
             .or_else(|| str_attr(desired, "bucket_prefix").map(|p| prefixed_name(&p)))
             .unwrap_or_else(|| lowercase_name(cx, address, 63));
@@ -822,15 +799,8 @@ impl Kind for S3Bucket {
         Ok(name)
     }
 
-    async fn update(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-        id: &str,
-        live: &Attrs,
-        desired: &Attrs,
-        changed: &Changes,
-    ) -> Result<(), ApiError> {
+    async fn update(&self, op: Update<'_>) -> ApiResult<()> {
+        let Update { cx, address, id, live, desired, changed } = op;
         let mut desired = desired.clone();
         self.canonicalize(&mut desired);
         for f in managed(&desired) {
@@ -855,7 +825,8 @@ impl Kind for S3Bucket {
         Ok(())
     }
 
-    async fn delete(&self, cx: Ctx<'_>, id: &str, live: &Attrs) -> Result<(), ApiError> {
+    async fn delete(&self, op: Delete<'_>) -> ApiResult<()> {
+        let Delete { cx, id, live } = op;
         if bool_attr(live, "force_destroy") == Some(true) {
             match empty_bucket(cx, id).await {
                 Err(e) if gone(&e) => {
@@ -876,11 +847,7 @@ impl Kind for S3Bucket {
         }
     }
 
-    async fn find_by_address(
-        &self,
-        cx: Ctx<'_>,
-        address: &str,
-    ) -> Result<Option<String>, ApiError> {
+    async fn find_by_address(&self, cx: Ctx<'_>, address: &str) -> ApiResult<Option<String>> {
         let buckets = cx.aws.s3.list_buckets().send().await?;
         let checks = buckets
             .buckets()
@@ -898,6 +865,7 @@ impl Kind for S3Bucket {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     #[test]
     fn only_set_sub_resources_are_managed_in_apply_order() {

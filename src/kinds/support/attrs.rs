@@ -1,6 +1,7 @@
 //! Reading attribute values as the SDKs take them.
 
 use crate::aws::ApiError;
+use crate::kinds::ApiResult;
 use crate::value::{Attrs, Value};
 
 /// A string attribute, if set.
@@ -15,7 +16,7 @@ pub fn bool_attr(a: &Attrs, name: &str) -> Option<bool> {
 
 /// An integer as the AWS APIs take it (`i32`), refusing values out of
 /// range rather than wrapping them.
-pub fn to_i32(v: &Value, what: &str) -> Result<Option<i32>, ApiError> {
+pub fn to_i32(v: &Value, what: &str) -> ApiResult<Option<i32>> {
     match v {
         Value::Null => Ok(None),
         other => {
@@ -30,7 +31,7 @@ pub fn to_i32(v: &Value, what: &str) -> Result<Option<i32>, ApiError> {
 }
 
 /// An integer attribute of a table, if set.
-pub fn int_field(m: Option<&Value>, name: &str) -> Result<Option<i32>, ApiError> {
+pub fn int_field(m: Option<&Value>, name: &str) -> ApiResult<Option<i32>> {
     let v = m
         .and_then(Value::as_map)
         .and_then(|m| m.get(name))

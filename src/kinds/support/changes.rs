@@ -5,8 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::aws::ApiError;
-use crate::kinds::{Ctx, Kind};
+use crate::kinds::{ApiResult, Ctx, Kind, Update};
 use crate::value::{Attrs, Value};
 
 /// The schema fields whose values differ between live and desired, both
@@ -83,10 +82,11 @@ pub async fn update_from(
     id: &str,
     created: &Attrs,
     desired: &Attrs,
-) -> Result<(), ApiError> {
+) -> ApiResult<()> {
     let changed = Changes::between(kind, created, desired);
-    kind.update(cx, address, id, created, desired, &changed)
-        .await
+    let changed = &changed;
+    let op = Update { cx, address, id, live: created, desired, changed };
+    kind.update(op).await
 }
 
 #[cfg(test)]

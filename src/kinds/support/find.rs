@@ -3,12 +3,11 @@
 
 use std::future::Future;
 
-use crate::aws::ApiError;
-use crate::kinds::{ADDRESS_TAG, Ctx, STACK_TAG};
+use crate::kinds::{ADDRESS_TAG, ApiResult, Ctx, STACK_TAG};
 
 /// `Ok(None)` when the error says the resource is gone, so that a read can
 /// leave it out of its answer.
-pub fn found<T>(r: Result<T, ApiError>) -> Result<Option<T>, ApiError> {
+pub fn found<T>(r: ApiResult<T>) -> ApiResult<Option<T>> {
     match r {
         Ok(t) => Ok(Some(t)),
         Err(e) if e.is_not_found() => Ok(None),
@@ -26,10 +25,7 @@ pub struct AddressTags<'a> {
 
 impl<'a> AddressTags<'a> {
     pub fn new(cx: Ctx<'a>, address: &'a str) -> AddressTags<'a> {
-        AddressTags {
-            stack: cx.stack,
-            address,
-        }
+        AddressTags { stack: cx.stack, address }
     }
 
     /// The tags as key/value pairs, e.g. for a tag filter.
@@ -74,10 +70,10 @@ pub async fn find_by_address<'a, F, Fut, I>(
     cx: Ctx<'a>,
     address: &'a str,
     search: F,
-) -> Result<Option<String>, ApiError>
+) -> ApiResult<Option<String>>
 where
     F: FnOnce(AddressTags<'a>) -> Fut,
-    Fut: Future<Output = Result<I, ApiError>>,
+    Fut: Future<Output = ApiResult<I>>,
     I: IntoIterator,
     I::Item: FoundId,
 {
@@ -91,15 +87,12 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aws::ApiError;
     use crate::aws::ErrorClass;
 
     #[test]
     fn not_found_is_none_and_other_errors_stay_errors() {
-        let err = |class| ApiError {
-            code: Some("X".into()),
-            message: "m".into(),
-            class,
-        };
+        let err = |class| ApiError { code: Some("X".into()), message: "m".into(), class };
         assert_eq!(found(Ok::<_, ApiError>(3)).unwrap(), Some(3));
         assert_eq!(found::<u8>(Err(err(ErrorClass::NotFound))).unwrap(), None);
         assert!(found::<u8>(Err(err(ErrorClass::Other))).is_err());
@@ -107,10 +100,7 @@ mod tests {
 
     #[test]
     fn address_tags_match_only_both_tags_of_this_stack() {
-        let t = AddressTags {
-            stack: "s",
-            address: "vpc.main",
-        };
+        let t = AddressTags { stack: "s", address: "vpc.main" };
         assert!(t.matches([(STACK_TAG, "s"), (ADDRESS_TAG, "vpc.main"), ("Name", "x")]));
         assert!(!t.matches([(STACK_TAG, "other"), (ADDRESS_TAG, "vpc.main")]));
         assert!(!t.matches([(ADDRESS_TAG, "vpc.main")]));

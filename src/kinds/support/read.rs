@@ -7,7 +7,7 @@ use std::future::Future;
 
 use futures::StreamExt;
 
-use crate::aws::ApiError;
+use crate::kinds::ApiResult;
 use crate::value::Attrs;
 
 /// How a describe takes many ids at once.
@@ -26,11 +26,7 @@ pub struct Batch {
 impl Batch {
     /// `limit` ids per call, one call at a time.
     pub const fn of(limit: usize) -> Batch {
-        Batch {
-            limit,
-            concurrency: 1,
-            unknown_fails_chunk: false,
-        }
+        Batch { limit, concurrency: 1, unknown_fails_chunk: false }
     }
 
     /// Up to `n` calls at once.
@@ -47,16 +43,12 @@ impl Batch {
 
     /// Reads `ids` with `describe`, one call per chunk, and gathers every
     /// answer. No id, no call.
-    pub async fn read<'a, O, I, F, Fut>(
-        &self,
-        ids: &'a [String],
-        describe: F,
-    ) -> Result<O, ApiError>
+    pub async fn read<'a, O, I, F, Fut>(&self, ids: &'a [String], describe: F) -> ApiResult<O>
     where
         O: Default + Extend<I::Item>,
         I: IntoIterator,
         F: Fn(&'a [String]) -> Fut,
-        Fut: Future<Output = Result<I, ApiError>>,
+        Fut: Future<Output = ApiResult<I>>,
     {
         let describe = &describe;
         let calls: Vec<_> = ids
@@ -84,11 +76,11 @@ impl Batch {
         &self,
         chunk: &'a [String],
         describe: &F,
-    ) -> Result<Vec<I::Item>, ApiError>
+    ) -> ApiResult<Vec<I::Item>>
     where
         I: IntoIterator,
         F: Fn(&'a [String]) -> Fut,
-        Fut: Future<Output = Result<I, ApiError>>,
+        Fut: Future<Output = ApiResult<I>>,
     {
         let each = chunk.chunks(1).map(|one| async move {
             match describe(one).await {
@@ -111,10 +103,10 @@ pub const READ_CONCURRENCY: usize = 8;
 /// Runs per-resource reads, `READ_CONCURRENCY` at a time, into id →
 /// attributes; a read that answers `None` (the resource is gone) is left
 /// out.
-pub async fn read_each<I, Fut>(reads: I) -> Result<BTreeMap<String, Attrs>, ApiError>
+pub async fn read_each<I, Fut>(reads: I) -> ApiResult<BTreeMap<String, Attrs>>
 where
     I: IntoIterator<Item = Fut>,
-    Fut: Future<Output = Result<Option<(String, Attrs)>, ApiError>>,
+    Fut: Future<Output = ApiResult<Option<(String, Attrs)>>>,
 {
     let mut reads = futures::stream::iter(reads).buffer_unordered(READ_CONCURRENCY);
     let mut out = BTreeMap::new();
@@ -148,6 +140,7 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
+    use crate::aws::ApiError;
     use crate::aws::ErrorClass;
 
     fn ids(n: usize) -> Vec<String> {

@@ -9,14 +9,14 @@ use std::future::Future;
 use futures::StreamExt;
 
 use super::READ_CONCURRENCY;
-use crate::aws::ApiError;
+use crate::kinds::ApiResult;
 
 /// Runs `checks`, `READ_CONCURRENCY` at a time, and answers the first
 /// `Some` to come back (not necessarily of the first check), or `None`
 /// when no check found anything.
-pub async fn first_match<R, Fut>(checks: Vec<Fut>) -> Result<Option<R>, ApiError>
+pub async fn first_match<R, Fut>(checks: Vec<Fut>) -> ApiResult<Option<R>>
 where
-    Fut: Future<Output = Result<Option<R>, ApiError>>,
+    Fut: Future<Output = ApiResult<Option<R>>>,
 {
     let mut checks = futures::stream::iter(checks).buffer_unordered(READ_CONCURRENCY);
     while let Some(r) = checks.next().await {
@@ -29,9 +29,9 @@ where
 
 /// Runs `checks`, `READ_CONCURRENCY` at a time, and answers every `Some`,
 /// in no particular order.
-pub async fn all_matches<R, Fut>(checks: Vec<Fut>) -> Result<Vec<R>, ApiError>
+pub async fn all_matches<R, Fut>(checks: Vec<Fut>) -> ApiResult<Vec<R>>
 where
-    Fut: Future<Output = Result<Option<R>, ApiError>>,
+    Fut: Future<Output = ApiResult<Option<R>>>,
 {
     let mut checks = futures::stream::iter(checks).buffer_unordered(READ_CONCURRENCY);
     let mut out = Vec::new();
@@ -44,6 +44,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aws::ApiError;
 
     #[tokio::test]
     async fn the_first_match_ends_the_search_and_errors_stop_it() {

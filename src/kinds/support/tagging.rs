@@ -13,6 +13,7 @@ use aws_sdk_resourcegroupstagging::types::{ResourceTagMapping, TagFilter};
 
 use super::{AddressTags, Batch, SdkTag};
 use crate::aws::ApiError;
+use crate::kinds::ApiResult;
 use crate::kinds::Ctx;
 
 /// A tag as a plain pair, for the APIs that take tags as a map
@@ -24,7 +25,7 @@ impl SdkTag for (String, String) {
     fn tag_value(&self) -> Option<&str> {
         Some(&self.1)
     }
-    fn from_pair(key: String, value: String) -> Result<Self, ApiError> {
+    fn from_pair(key: String, value: String) -> ApiResult<Self> {
         Ok((key, value))
     }
 }
@@ -55,7 +56,7 @@ fn tag_map(m: &ResourceTagMapping) -> TagMap {
 /// with one). The emulator pages it anyway (50 resources or 100 tags to a
 /// page): a pagination token in the answer is followed, asking for the
 /// largest pages.
-pub async fn tags_of(cx: Ctx<'_>, arns: &[String]) -> Result<BTreeMap<String, TagMap>, ApiError> {
+pub async fn tags_of(cx: Ctx<'_>, arns: &[String]) -> ApiResult<BTreeMap<String, TagMap>> {
     let mut out: BTreeMap<String, TagMap> = Batch::of(ARNS_PER_CALL)
         .read(arns, |chunk| async move {
             let mut page = cx
@@ -105,7 +106,7 @@ pub async fn arns_tagged(
     cx: Ctx<'_>,
     resource_type: &str,
     t: AddressTags<'_>,
-) -> Result<Vec<String>, ApiError> {
+) -> ApiResult<Vec<String>> {
     let filters = t
         .pairs()
         .into_iter()

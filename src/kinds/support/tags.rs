@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 
-use crate::aws::ApiError;
+use crate::kinds::ApiResult;
 use crate::kinds::Ctx;
 use crate::value::{Attrs, Value};
 
@@ -15,7 +15,7 @@ pub trait SdkTag: Sized {
     fn tag_key(&self) -> Option<&str>;
     fn tag_value(&self) -> Option<&str>;
     /// A tag to send (a few SDKs' builders can fail).
-    fn from_pair(key: String, value: String) -> Result<Self, ApiError>;
+    fn from_pair(key: String, value: String) -> ApiResult<Self>;
 }
 
 /// `SdkTag` for an SDK tag type with optional key and value and an
@@ -64,11 +64,7 @@ pub fn is_ours<T: SdkTag>(cx: Ctx<'_>, address: &str, tags: &[T]) -> bool {
 }
 
 /// The tags of a create call: the user's tags plus `reconcile:*`.
-pub fn create_tags<T: SdkTag>(
-    cx: Ctx<'_>,
-    address: &str,
-    desired: &Attrs,
-) -> Result<Vec<T>, ApiError> {
+pub fn create_tags<T: SdkTag>(cx: Ctx<'_>, address: &str, desired: &Attrs) -> ApiResult<Vec<T>> {
     cx.tags_for(address, desired)
         .into_iter()
         .map(|(k, v)| T::from_pair(k, v))
@@ -100,13 +96,13 @@ pub async fn sync_tags<T, S, SF, U, UF>(
     desired: &Attrs,
     set: S,
     unset: U,
-) -> Result<(), ApiError>
+) -> ApiResult<()>
 where
     T: SdkTag,
     S: FnOnce(Vec<T>) -> SF,
-    SF: Future<Output = Result<(), ApiError>>,
+    SF: Future<Output = ApiResult<()>>,
     U: FnOnce(Vec<String>) -> UF,
-    UF: Future<Output = Result<(), ApiError>>,
+    UF: Future<Output = ApiResult<()>>,
 {
     let (to_set, to_unset) = tag_changes(live, desired);
     if !to_set.is_empty() {
@@ -138,7 +134,7 @@ mod tests {
         fn tag_value(&self) -> Option<&str> {
             Some(&self.1)
         }
-        fn from_pair(key: String, value: String) -> Result<Self, ApiError> {
+        fn from_pair(key: String, value: String) -> ApiResult<Self> {
             Ok(T(key, value))
         }
     }
@@ -153,10 +149,7 @@ mod tests {
     }
 
     fn cx(clients: &crate::aws::Clients) -> Ctx<'_> {
-        Ctx {
-            aws: clients,
-            stack: "s",
-        }
+        Ctx { aws: clients, stack: "s" }
     }
 
     fn clients() -> crate::aws::Clients {
@@ -177,10 +170,7 @@ mod tests {
         assert_eq!(tags_value(&described), tags(&[("Name", "web")]));
         assert!(is_ours(cx(&clients), "vpc.main", &described));
         assert!(!is_ours(cx(&clients), "vpc.other", &described));
-        let other_stack = Ctx {
-            aws: &clients,
-            stack: "t",
-        };
+        let other_stack = Ctx { aws: &clients, stack: "t" };
         assert!(!is_ours(other_stack, "vpc.main", &described));
     }
 

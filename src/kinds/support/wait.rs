@@ -3,22 +3,18 @@
 use std::future::Future;
 use std::time::Duration;
 
-use crate::aws::ApiError;
 use crate::aws::wait::{Poll, Waiter};
+use crate::kinds::ApiResult;
 
 const NOT_YET_VISIBLE: &str = "not yet visible";
 
 /// Polls `look` until the resource just created is ready. Just created, it
 /// may be unknown to the API for a moment (EC2 and IAM are eventually
 /// consistent): a NotFound answer means "not yet visible", not gone.
-pub async fn wait_visible<T, F, Fut>(
-    timeout: Duration,
-    what: &str,
-    mut look: F,
-) -> Result<T, ApiError>
+pub async fn wait_visible<T, F, Fut>(timeout: Duration, what: &str, mut look: F) -> ApiResult<T>
 where
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<Poll<T>, ApiError>>,
+    Fut: Future<Output = ApiResult<Poll<T>>>,
 {
     Waiter::new(timeout)
         .until(what, || {
@@ -43,14 +39,11 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
+    use crate::aws::ApiError;
     use crate::aws::ErrorClass;
 
     fn api_error(class: ErrorClass) -> ApiError {
-        ApiError {
-            code: Some("X".into()),
-            message: "m".into(),
-            class,
-        }
+        ApiError { code: Some("X".into()), message: "m".into(), class }
     }
 
     #[tokio::test(start_paused = true)]

@@ -74,12 +74,8 @@ impl Emulator {
                 .stderr(log_err)
                 .spawn()
                 .unwrap_or_else(|e| panic!("launching {}: {e}", bin.display()));
-            let mut emulator = Emulator {
-                endpoint: format!("http://127.0.0.1:{port}"),
-                child,
-                port,
-                log_path,
-            };
+            let mut emulator =
+                Emulator { endpoint: format!("http://127.0.0.1:{port}"), child, port, log_path };
             let deadline = Instant::now() + START_TIMEOUT;
             loop {
                 if let Ok((200, _)) = http(port, "GET", "/moto-api/", Duration::from_secs(2)) {

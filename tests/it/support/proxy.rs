@@ -74,10 +74,7 @@ impl Faults {
 
     /// Only the faults `rules` name.
     pub fn rules(rules: Vec<Rule>) -> Faults {
-        Faults {
-            rules,
-            ..Faults::none()
-        }
+        Faults { rules, ..Faults::none() }
     }
 
     pub fn all(fraction: f64, seed: u64) -> Faults {
@@ -162,12 +159,7 @@ impl Proxy {
                 }
             });
         }
-        Proxy {
-            endpoint: format!("http://{addr}"),
-            stats,
-            stop,
-            addr,
-        }
+        Proxy { endpoint: format!("http://{addr}"), stats, stop, addr }
     }
 
     pub fn stats(&self) -> Stats {
@@ -231,10 +223,7 @@ fn read_message(
             break;
         }
     }
-    let mut m = Message {
-        head,
-        body: Vec::new(),
-    };
+    let mut m = Message { head, body: Vec::new() };
     let status = m
         .head
         .split_whitespace()
@@ -354,10 +343,7 @@ fn close_after(req: &Message) -> Message {
         .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
         .collect();
     head.push("Connection: close");
-    Message {
-        head: format!("{}\r\n\r\n", head.join("\r\n")),
-        body: req.body.clone(),
-    }
+    Message { head: format!("{}\r\n\r\n", head.join("\r\n")), body: req.body.clone() }
 }
 
 /// FNV-1a: a stable hash of an operation's name (std's is randomised).

@@ -34,10 +34,7 @@ pub struct Answer {
 }
 
 pub fn ok(body: impl Into<String>) -> Answer {
-    Answer {
-        status: 200,
-        body: body.into(),
-    }
+    Answer { status: 200, body: body.into() }
 }
 
 type Script = BTreeMap<String, VecDeque<Answer>>;
