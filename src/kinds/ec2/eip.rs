@@ -8,7 +8,7 @@ use aws_sdk_ec2::types::{DomainType, Filter, ResourceType};
 use super::{BATCH, address_filters, filter, sync_tags, tag_spec};
 use crate::aws::ApiError;
 use crate::kinds::support::{
-    Poll, Waiter, find_by_address, present, str_attr, tags_value, wait_visible,
+    Waiter, delete_poll, find_by_address, present, str_attr, tags_value, wait_visible,
 };
 use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
@@ -71,14 +71,8 @@ fn attrs(a: &aws_sdk_ec2::types::Address) -> Attrs {
 }
 
 /// What one ReleaseAddress answer means for the delete.
-fn release_progress(r: ApiResult<()>) -> ApiResult<Poll<()>> {
-    match r {
-        Ok(()) => Ok(Poll::Ready(())),
-        // Already released (InvalidAllocationID.NotFound).
-        Err(e) if e.is_not_found() => Ok(Poll::Ready(())),
-        Err(e) if e.code.as_deref() == Some(IN_USE) => Ok(Poll::Pending(e.to_string())),
-        Err(e) => Err(e),
-    }
+fn in_use(e: &ApiError) -> bool {
+    e.code.as_deref() == Some(IN_USE)
 }
 
 #[async_trait]
@@ -137,7 +131,7 @@ impl Kind for Eip {
         Waiter::new(cx.timeouts(self).delete)
             .until(&format!("Elastic IP {id} to be released"), || async {
                 let r = cx.aws.ec2.release_address().allocation_id(id).send().await;
-                release_progress(r.map(drop).map_err(ApiError::from))
+                delete_poll(r, in_use)
             })
             .await
     }
@@ -152,6 +146,11 @@ mod tests {
     use aws_sdk_ec2::types::Tag;
 
     use super::*;
+    use crate::kinds::support::Poll;
+
+    fn release_progress(r: ApiResult<()>) -> ApiResult<Poll<()>> {
+        delete_poll(r, in_use)
+    }
     use crate::aws::ErrorClass;
     use crate::value::Value;
 

@@ -11,8 +11,8 @@ use aws_sdk_ec2::types::{
 use super::{BATCH, address_filters, filter, sync_tags, tag_spec};
 use crate::aws::{ApiError, ErrorClass};
 use crate::kinds::support::{
-    Poll, Waiter, find_by_address, gone_is_ok, pages, present, str_attr, tags_value, update_from,
-    wait_visible,
+    Waiter, delete_poll, find_by_address, gone_is_ok, pages, present, str_attr, tags_value,
+    update_from, wait_visible,
 };
 use crate::kinds::{self, ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
@@ -464,13 +464,8 @@ async fn revoke_permissions(
 }
 
 /// What one DeleteSecurityGroup attempt means for the delete waiter.
-fn delete_outcome(r: ApiResult<()>) -> ApiResult<Poll<()>> {
-    match r {
-        Ok(()) => Ok(Poll::Ready(())),
-        Err(e) if e.is_not_found() => Ok(Poll::Ready(())),
-        Err(e) if e.class == ErrorClass::DependencyViolation => Ok(Poll::Pending(e.to_string())),
-        Err(e) => Err(e),
-    }
+fn in_use(e: &ApiError) -> bool {
+    e.class == ErrorClass::DependencyViolation
 }
 
 #[async_trait]
@@ -561,7 +556,7 @@ impl Kind for SecurityGroup {
         Waiter::new(cx.timeouts(self).delete)
             .until(&format!("security group {id} to be deleted"), || async {
                 let r = cx.aws.ec2.delete_security_group().group_id(id).send().await;
-                delete_outcome(r.map(drop).map_err(ApiError::from))
+                delete_poll(r, in_use)
             })
             .await
     }
@@ -574,6 +569,11 @@ impl Kind for SecurityGroup {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kinds::support::Poll;
+
+    fn delete_outcome(r: ApiResult<()>) -> ApiResult<Poll<()>> {
+        delete_poll(r, in_use)
+    }
 
     /// A rule table from `key = value` pairs.
     fn rule(pairs: &[(&str, Value)]) -> Value {

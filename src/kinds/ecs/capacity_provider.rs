@@ -15,8 +15,8 @@ use aws_sdk_ecs::types::{
 use super::sync_tags;
 use crate::aws::ApiError;
 use crate::kinds::support::{
-    Batch, Poll, Waiter, bool_attr, create_tags, int_field, is_ours, str_attr, str_field, table,
-    tags_value,
+    Batch, Poll, Waiter, bool_attr, create_tags, delete_poll, int_field, is_ours, str_attr,
+    str_field, table, tags_value,
 };
 use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
@@ -172,18 +172,8 @@ fn deletion_progress(p: Option<&CapacityProvider>) -> Poll<()> {
 /// What one DeleteCapacityProvider attempt means: a provider still
 /// associated with a cluster (whose update or delete is finishing) is tried
 /// again; anything else is final.
-fn delete_outcome(r: ApiResult<()>) -> ApiResult<Poll<()>> {
-    match r {
-        Ok(()) => Ok(Poll::Ready(())),
-        Err(e) if e.is_not_found() => Ok(Poll::Ready(())),
-        Err(e)
-            if e.code.as_deref() == Some("ResourceInUseException")
-                || e.message.contains("in use") =>
-        {
-            Ok(Poll::Pending(e.to_string()))
-        }
-        Err(e) => Err(e),
-    }
+fn in_use(e: &ApiError) -> bool {
+    e.code.as_deref() == Some("ResourceInUseException") || e.message.contains("in use")
 }
 
 impl EcsCapacityProvider {
@@ -336,7 +326,7 @@ impl Kind for EcsCapacityProvider {
                         .capacity_provider(id)
                         .send()
                         .await;
-                    delete_outcome(r.map(drop).map_err(ApiError::from))
+                    delete_poll(r, in_use)
                 },
             )
             .await?;
@@ -372,6 +362,10 @@ impl Kind for EcsCapacityProvider {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn delete_outcome(r: ApiResult<()>) -> ApiResult<Poll<()>> {
+        delete_poll(r, in_use)
+    }
     use crate::kinds::Changes;
 
     fn provider(update: Option<CapacityProviderUpdateStatus>) -> CapacityProvider {

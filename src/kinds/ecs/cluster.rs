@@ -8,8 +8,8 @@ use aws_sdk_ecs::types::{Cluster, ClusterField, ClusterSetting, ClusterSettingNa
 use super::{STRATEGY, last_segment, strategy_items, strategy_value, sync_tags};
 use crate::aws::ApiError;
 use crate::kinds::support::{
-    Batch, Poll, Waiter, bool_attr, create_tags, find_by_address, gone_is_ok, pages, present,
-    str_attr, tag_pairs, tags_value, wait_visible,
+    Batch, Poll, Waiter, bool_attr, create_tags, delete_poll, find_by_address, gone_is_ok, pages,
+    present, str_attr, tag_pairs, tags_value, wait_visible,
 };
 use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update, default_name};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
@@ -171,15 +171,8 @@ fn insights_setting(on: bool) -> ClusterSetting {
 }
 
 /// What one DeleteCluster attempt means for the delete waiter.
-fn delete_outcome(r: ApiResult<()>) -> ApiResult<Poll<()>> {
-    match r {
-        Ok(()) => Ok(Poll::Ready(())),
-        Err(e) if e.is_not_found() => Ok(Poll::Ready(())),
-        Err(e) if e.code.as_deref().is_some_and(|c| IN_USE.contains(&c)) => {
-            Ok(Poll::Pending(e.to_string()))
-        }
-        Err(e) => Err(e),
-    }
+fn in_use(e: &ApiError) -> bool {
+    e.code.as_deref().is_some_and(|c| IN_USE.contains(&c))
 }
 
 #[async_trait]
@@ -296,7 +289,7 @@ impl Kind for EcsCluster {
         Waiter::new(timeout)
             .until(&format!("ECS cluster {id} to be deleted"), || async {
                 let r = cx.aws.ecs.delete_cluster().cluster(id).send().await;
-                let outcome = delete_outcome(r.map(drop).map_err(ApiError::from))?;
+                let outcome = delete_poll(r, in_use)?;
                 if matches!(&outcome, Poll::Pending(why) if why.contains(IN_USE[2])) {
                     self.deregister_instances(cx, id).await?;
                 }
@@ -348,6 +341,10 @@ pub fn cluster_name(arn_or_name: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn delete_outcome(r: ApiResult<()>) -> ApiResult<Poll<()>> {
+        delete_poll(r, in_use)
+    }
     use aws_sdk_ecs::types::{CapacityProviderStrategyItem, Tag};
 
     fn err(code: &str) -> ApiError {

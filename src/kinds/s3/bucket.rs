@@ -28,7 +28,7 @@ use aws_smithy_types::error::operation::BuildError;
 use crate::aws::ApiError;
 use crate::kinds::support::{
     SdkTag, bool_attr, canonical_policy, create_tags, first_match, is_ours, read_each, str_attr,
-    tag_pairs, tags_value,
+    table, tag_pairs, tags_value,
 };
 use crate::kinds::{
     ApiResult, Create, Ctx, Delete, Kind, LiveMap, MANAGES_TAG, Timeouts, Update, lowercase_name,
@@ -178,16 +178,6 @@ fn strings(v: &Value, name: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn map(pairs: Vec<(&str, Value)>) -> Value {
-    Value::Map(
-        pairs
-            .into_iter()
-            .filter(|(_, v)| !v.is_null())
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect(),
-    )
-}
-
 fn str_values(items: &[String]) -> Value {
     Value::List(items.iter().map(Value::str).collect())
 }
@@ -239,7 +229,7 @@ async fn read_cors_rules(s3: &aws_sdk_s3::Client, bucket: &str) -> ApiResult<Val
                 .unwrap_or_default()
                 .iter()
                 .map(|r| {
-                    map(vec![
+                    table(vec![
                         ("allowed_methods", str_values(r.allowed_methods())),
                         ("allowed_origins", str_values(r.allowed_origins())),
                         ("allowed_headers", str_values(r.allowed_headers())),
@@ -264,7 +254,7 @@ async fn read_public_access_block(s3: &aws_sdk_s3::Client, bucket: &str) -> ApiR
         let b = |f: fn(&PublicAccessBlockConfiguration) -> Option<bool>| {
             Value::Bool(c.as_ref().and_then(f).unwrap_or(false))
         };
-        map(vec![
+        table(vec![
             (
                 "block_public_acls",
                 b(aws_sdk_s3::types::PublicAccessBlockConfiguration::block_public_acls),
@@ -310,7 +300,7 @@ async fn read_server_side_encryption(s3: &aws_sdk_s3::Client, bucket: &str) -> A
             None => Value::Null,
             Some(rule) => {
                 let by_default = rule.apply_server_side_encryption_by_default();
-                map(vec![
+                table(vec![
                     (
                         "sse_algorithm",
                         by_default.map(|d| d.sse_algorithm().as_str()).into(),
@@ -380,7 +370,7 @@ fn lifecycle_value(r: &LifecycleRule) -> Value {
         .and_then(|f| f.prefix())
         .or(r.prefix())
         .unwrap_or_default();
-    map(vec![
+    table(vec![
         ("id", r.id().into()),
         (
             "enabled",
@@ -888,7 +878,7 @@ mod tests {
 
     #[test]
     fn a_lifecycle_rule_reads_back_as_written() {
-        let v = map(vec![
+        let v = table(vec![
             ("id", Value::str("expire")),
             ("enabled", Value::Bool(true)),
             ("prefix", Value::str("logs/")),

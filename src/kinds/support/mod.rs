@@ -28,7 +28,7 @@ pub use tags::{
     SdkTag, create_tags, is_ours, sync_tags, tag_changes, tag_pairs, tags_value, user_tags,
 };
 pub use token::client_token;
-pub use wait::{present, wait_visible};
+pub use wait::{delete_poll, present, wait_visible};
 
 // Generic error and retry helpers, in the one place kinds import from.
 pub use crate::aws::error::gone_is_ok;

@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::time::Duration;
 
+use crate::aws::ApiError;
 use crate::aws::wait::{Poll, Waiter};
 use crate::kinds::ApiResult;
 
@@ -78,5 +79,20 @@ mod tests {
         .await
         .unwrap_err();
         assert!(err.message.contains("not yet visible"), "{err}");
+    }
+}
+
+/// One attempt of a delete as a waiter's poll: done when it worked or the
+/// resource is already gone; pending while `in_use` says that something
+/// still holds it (a dependency AWS releases on its own, in time).
+pub fn delete_poll<T, E>(r: Result<T, E>, in_use: impl Fn(&ApiError) -> bool) -> ApiResult<Poll<()>>
+where
+    ApiError: From<E>,
+{
+    match r.map_err(ApiError::from) {
+        Ok(_) => Ok(Poll::Ready(())),
+        Err(e) if e.is_not_found() => Ok(Poll::Ready(())),
+        Err(e) if in_use(&e) => Ok(Poll::Pending(e.to_string())),
+        Err(e) => Err(e),
     }
 }
