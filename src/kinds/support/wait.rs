@@ -35,6 +35,21 @@ pub fn present<T>(seen: Option<T>) -> Poll<T> {
     seen.map_or_else(|| Poll::Pending(NOT_YET_VISIBLE.into()), Poll::Ready)
 }
 
+/// One attempt of a delete as a waiter's poll: done when it worked or the
+/// resource is already gone; pending while `in_use` says that something
+/// still holds it (a dependency AWS releases on its own, in time).
+pub fn delete_poll<T, E>(r: Result<T, E>, in_use: impl Fn(&ApiError) -> bool) -> ApiResult<Poll<()>>
+where
+    ApiError: From<E>,
+{
+    match r.map_err(ApiError::from) {
+        Ok(_) => Ok(Poll::Ready(())),
+        Err(e) if e.is_not_found() => Ok(Poll::Ready(())),
+        Err(e) if in_use(&e) => Ok(Poll::Pending(e.to_string())),
+        Err(e) => Err(e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -79,20 +94,5 @@ mod tests {
         .await
         .unwrap_err();
         assert!(err.message.contains("not yet visible"), "{err}");
-    }
-}
-
-/// One attempt of a delete as a waiter's poll: done when it worked or the
-/// resource is already gone; pending while `in_use` says that something
-/// still holds it (a dependency AWS releases on its own, in time).
-pub fn delete_poll<T, E>(r: Result<T, E>, in_use: impl Fn(&ApiError) -> bool) -> ApiResult<Poll<()>>
-where
-    ApiError: From<E>,
-{
-    match r.map_err(ApiError::from) {
-        Ok(_) => Ok(Poll::Ready(())),
-        Err(e) if e.is_not_found() => Ok(Poll::Ready(())),
-        Err(e) if in_use(&e) => Ok(Poll::Pending(e.to_string())),
-        Err(e) => Err(e),
     }
 }
