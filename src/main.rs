@@ -43,7 +43,7 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
-        reconcile::shutdown::install();
+        reconcile::apply::shutdown::install();
         let g = &cli.global;
         let result = match &cli.command {
             Command::Validate => commands::validate::run(g),

@@ -6,8 +6,10 @@
 //! `record` writes what it did into the state; `Executor::run` ties them
 //! together and is the one place the state is saved.
 
+pub mod hints;
 mod record;
 mod schedule;
+pub mod shutdown;
 mod task;
 
 use std::sync::Arc;
@@ -84,8 +86,8 @@ impl Executor<'_> {
         let mut tasks: JoinSet<Finished> = JoinSet::new();
         let mut ticker =
             tokio::time::interval_at(tokio::time::Instant::now() + STILL_RUNNING, STILL_RUNNING);
-        let _graceful = crate::shutdown::graceful();
-        let stop = crate::shutdown::wait();
+        let _graceful = crate::apply::shutdown::graceful();
+        let stop = crate::apply::shutdown::wait();
         tokio::pin!(stop);
         let (created_tx, mut created_rx): CreatedIds = tokio::sync::mpsc::unbounded_channel();
         loop {

@@ -42,7 +42,7 @@ impl Resolve for ApplyEnv<'_> {
             Ref::Stack(f) => Ok(self.config.stack_value(*f)),
             Ref::Lookup { name, attr } => Ok(self
                 .lookups
-                .get(&crate::lookups::address(name))
+                .get(&crate::plan::lookups::address(name))
                 .and_then(|a| a.get(attr))
                 .cloned()
                 .unwrap_or_default()),
@@ -304,8 +304,9 @@ impl Task {
             Op::Update { id, desired } => (Some(id.as_str()), desired),
             Op::Delete { id, .. } => (Some(id.as_str()), &self.live),
         };
-        let failed = crate::hints::Failed { kind: self.kind.schema().kind, id, attrs, error };
-        crate::hints::explain(clients, &failed).await
+        let failed =
+            crate::apply::hints::Failed { kind: self.kind.schema().kind, id, attrs, error };
+        crate::apply::hints::explain(clients, &failed).await
     }
 
     /// Creates the resource. A failure never loses what AWS made: when the

@@ -157,7 +157,7 @@ async fn run_saved(global: &Global, file: &Path) -> anyhow::Result<i32> {
     let mut saved_plan = saved::load(file)?;
     let mut session = Session::open(global).await?;
     saved::check(&saved_plan, file, &session.config, &mut session.state)?;
-    let lookups = crate::lookups::read_all(&session.clients, &session.config.lookups).await?;
+    let lookups = crate::plan::lookups::read_all(&session.clients, &session.config.lookups).await?;
     saved::restore_lookups(&mut saved_plan, file, lookups)?;
     let plan = saved_plan.plan;
     ui.plan(&plan);

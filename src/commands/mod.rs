@@ -296,7 +296,7 @@ impl Session {
             .await,
         );
         let mut state = state;
-        for address in crate::refresh::adopt_pending(&clients, &mut state).await? {
+        for address in crate::plan::refresh::adopt_pending(&clients, &mut state).await? {
             ui(global).note(&format!(
                 "{address} was being created when a run stopped; found it in AWS and adopted it"
             ));
@@ -327,7 +327,7 @@ impl Session {
 
     pub async fn refresh(&self) -> anyhow::Result<Live> {
         let _phase = stats::Phase::start("refresh");
-        Ok(crate::refresh::refresh(&self.clients, &self.state).await?)
+        Ok(crate::plan::refresh::refresh(&self.clients, &self.state).await?)
     }
 
     pub async fn plan(&self, opts: &PlanOptions) -> anyhow::Result<Plan> {
@@ -349,7 +349,8 @@ impl Session {
         } else {
             let state = targets::mark_for_replacement(&self.state, &opts.replace)
                 .map_err(anyhow::Error::msg)?;
-            let lookups = crate::lookups::read_all(&self.clients, &self.config.lookups).await?;
+            let lookups =
+                crate::plan::lookups::read_all(&self.clients, &self.config.lookups).await?;
             let mut plan = diff::plan(&self.config, &state, live, &lookups, &self.fingerprints)
                 .map_err(|errors| anyhow::anyhow!("cannot plan:\n  {}", errors.join("\n  ")))?;
             targets::explain_replacements(&mut plan, &opts.replace);

@@ -51,7 +51,7 @@ pub async fn run(global: &Global, args: &PlanArgs) -> anyhow::Result<i32> {
     let plan = if args.refresh {
         session.plan(&opts).await?
     } else {
-        let live = crate::refresh::from_state(&mut session.state);
+        let live = crate::plan::refresh::from_state(&mut session.state);
         session.plan_with(&opts, live).await?
     };
     if json {

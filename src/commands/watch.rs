@@ -19,9 +19,9 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use tokio::sync::Semaphore;
 
+use crate::apply::shutdown;
 use crate::cli::{Global, WatchArgs};
 use crate::plan::Action;
-use crate::shutdown;
 use crate::state::StateError;
 use crate::ui::Ui;
 

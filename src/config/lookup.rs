@@ -1,5 +1,5 @@
 //! `[lookups.<name>]` as written: which read-only data a stack asks for.
-//! Reading it from AWS is `crate::lookups`, on the planner's side.
+//! Reading it from AWS is `crate::plan::lookups`, on the planner's side.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LookupKind {

@@ -4,6 +4,7 @@
 
 mod assume_role;
 mod expand;
+pub mod graph;
 pub mod lookup;
 pub mod template;
 pub mod vars;
@@ -15,7 +16,7 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use crate::graph::Graph;
+use crate::config::graph::Graph;
 use crate::kinds::{self, Kind};
 pub use crate::lifecycle::{DeletionPolicy, Lifecycle, TimeoutOverrides};
 use crate::schema::{Step, did_you_mean};

@@ -30,7 +30,7 @@ impl Resolve for PlanEnv<'_> {
             Ref::Stack(f) => Ok(self.config.stack_value(*f)),
             Ref::Lookup { name, attr } => Ok(self
                 .planned
-                .get(&crate::lookups::address(name))
+                .get(&crate::plan::lookups::address(name))
                 .and_then(|a| a.get(attr))
                 .cloned()
                 .unwrap_or(Value::Null)),

@@ -3,9 +3,11 @@
 
 pub mod diff;
 pub mod drift;
+pub mod lookups;
 pub mod markdown;
 pub mod nested;
 pub mod ownership;
+pub mod refresh;
 pub mod render;
 pub mod saved;
 pub mod targets;

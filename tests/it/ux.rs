@@ -146,7 +146,7 @@ fn the_schema_rejects_the_invalid_fixtures_it_can() {
 #[test]
 fn the_committed_docs_equal_the_generated_docs() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/kinds");
-    let generated = reconcile::docs::generate();
+    let generated = reconcile::commands::reference::docs::generate();
     for kind in reconcile::kinds::names() {
         assert!(generated.contains_key(&format!("{kind}.md")), "{kind}");
     }
@@ -313,13 +313,15 @@ async fn a_security_group_in_use_is_explained_by_its_network_interfaces() {
         class: reconcile::aws::ErrorClass::DependencyViolation,
     };
     let attrs = reconcile::value::Attrs::new();
-    let failed = reconcile::hints::Failed {
+    let failed = reconcile::apply::hints::Failed {
         kind: "security_group",
         id: Some(&sg_id),
         attrs: &attrs,
         error: &error,
     };
-    let hint = reconcile::hints::explain(&clients, &failed).await.unwrap();
+    let hint = reconcile::apply::hints::explain(&clients, &failed)
+        .await
+        .unwrap();
     assert_eq!(
         hint,
         format!(

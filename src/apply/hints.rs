@@ -29,7 +29,7 @@ pub async fn explain(aws: &Clients, f: &Failed<'_>) -> Option<String> {
             .map(str::to_owned)
     };
     if in_use {
-        let Some(filter) = kind.and_then(super::kinds::Kind::network_interface_filter) else {
+        let Some(filter) = kind.and_then(crate::kinds::Kind::network_interface_filter) else {
             return Some(dependency_text(f.kind, None));
         };
         let enis = match f.id {

@@ -5,7 +5,7 @@
 use serde_json::{Map, Value as Json, json};
 
 use crate::kinds::KINDS;
-use crate::lookups::LookupKind;
+use crate::plan::lookups::LookupKind;
 use crate::schema::{Default, Field, Schema, Type};
 
 /// `${...}`: a reference or variable, resolved later; allowed wherever a

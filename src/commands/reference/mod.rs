@@ -1,20 +1,23 @@
 //! Commands that describe reconcile itself and touch neither the desired
 //! state nor AWS: `schema`, `docs`, `completions`, `man`.
 
+pub mod docs;
+pub mod schema_json;
+
 use anyhow::Context;
 use clap::CommandFactory;
 
 use crate::cli::{Cli, CompletionsArgs, DocsArgs, Global};
 
 pub fn schema() -> anyhow::Result<i32> {
-    let text = serde_json::to_string_pretty(&crate::schema_json::generate())?;
+    let text = serde_json::to_string_pretty(&schema_json::generate())?;
     print_bare(format!("{text}\n").as_bytes())
 }
 
 pub fn docs(global: &Global, args: &DocsArgs) -> anyhow::Result<i32> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
-    let pages = crate::docs::generate();
+    let pages = docs::generate();
     for (name, text) in &pages {
         let path = args.out.join(name);
         std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
