@@ -276,8 +276,8 @@ pub trait Kind: Send + Sync {
     fn canonicalize(&self, _attrs: &mut Attrs) {}
 
     /// Live attributes of many resources in as few calls as the API allows.
-    /// A resource that no longer exists is absent from the answer. Never
-    /// called with no ids.
+    /// A resource that no longer exists is absent from the answer; no ids,
+    /// no calls.
     async fn read_many(&self, cx: Ctx<'_>, ids: &[String]) -> ApiResult<LiveMap>;
 
     /// Creates the resource with its tags, waits until it is usable and
