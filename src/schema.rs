@@ -88,6 +88,94 @@ pub struct Field {
     /// The value the generated docs show, as JSON, where the type's
     /// placeholder would not be a valid one (a task definition's ARN).
     pub example: Option<&'static str>,
+    /// Rules between the fields of this field's table (or of each table of
+    /// its list) that no single field can check.
+    pub rules: &'static [Rule],
+}
+
+/// A rule between fields of one table that no single field can check, as
+/// AWS enforces it (a "forward" action needs its target group; gp2 storage
+/// starts at 20 GiB). Only literal values are judged; a field left unset
+/// counts as its default.
+#[derive(Debug, Clone, Copy)]
+pub enum Rule {
+    /// When `field` is `is`, each of `needs` must be set.
+    Needs {
+        field: &'static str,
+        is: &'static str,
+        needs: &'static [&'static str],
+    },
+    /// When `field` is one of `is`, the number `number` is at least `min`.
+    AtLeast {
+        field: &'static str,
+        is: &'static [&'static str],
+        number: &'static str,
+        min: i64,
+    },
+}
+
+impl Rule {
+    /// The key to locate a broken rule at, and what is wrong.
+    pub fn problem(
+        &self,
+        fields: &[Field],
+        m: &BTreeMap<String, Value>,
+    ) -> Option<(String, String)> {
+        let get = |name: &str| -> Option<Value> {
+            m.get(name).cloned().or_else(|| {
+                fields
+                    .iter()
+                    .find(|f| f.name == name)?
+                    .default
+                    .map(Default::value)
+            })
+        };
+        let literal = |v: &Value| !matches!(v, Value::Str(s) if s.contains("${"));
+        match *self {
+            Rule::Needs { field, is, needs } => {
+                let v = get(field)?;
+                if v.as_str() != Some(is) {
+                    return None;
+                }
+                let missing = needs.iter().find(|n| !m.contains_key(**n))?;
+                Some((
+                    field.to_owned(),
+                    format!("`{field}` = {is:?} needs `{missing}`"),
+                ))
+            }
+            Rule::AtLeast { field, is, number, min } => {
+                let v = get(field)?;
+                let n = get(number)?;
+                let (Some(text), Value::Int(n)) = (v.as_str(), n) else {
+                    return None;
+                };
+                if !literal(&v) || !is.contains(&text) || n >= min {
+                    return None;
+                }
+                Some((
+                    number.to_owned(),
+                    format!("is {n}, but with `{field}` = {text:?} AWS needs at least {min}"),
+                ))
+            }
+        }
+    }
+
+    /// The rule in words, for the docs.
+    pub fn describe(&self) -> String {
+        match *self {
+            Rule::Needs { field, is, needs } => {
+                let list: Vec<String> = needs.iter().map(|n| format!("`{n}`")).collect();
+                format!("`{field}` = \"{is}\" needs {}.", list.join(" and "))
+            }
+            Rule::AtLeast { field, is, number, min } => {
+                let list: Vec<String> = is.iter().map(|v| format!("\"{v}\"")).collect();
+                format!(
+                    "`{number}` is at least {min} when `{field}` is {}.",
+                    list.join(" or ")
+                )
+            }
+        }
+    }
 }
 
 /// What an optional field left unset becomes once created.
@@ -228,7 +316,13 @@ impl Field {
             naming: None,
             when_unset: Unset::Filled,
             example: None,
+            rules: &[],
         }
+    }
+    /// See the field.
+    pub const fn rules(mut self, rules: &'static [Rule]) -> Field {
+        self.rules = rules;
+        self
     }
     /// Only these values: AWS refuses any other.
     pub const fn one_of(mut self, allowed: &'static [&'static str]) -> Field {
@@ -295,6 +389,9 @@ impl Field {
         self.ty.collect(v, p);
         if p.out.len() > before {
             return;
+        }
+        if let Type::Object(fields) | Type::List(&Type::Object(fields)) = self.ty {
+            rule_problems(self.rules, fields, v, p);
         }
         match v {
             Value::Str(s) if s.contains("${") => {}
@@ -627,6 +724,24 @@ fn object_problems(fields: &[Field], m: &BTreeMap<String, Value>, p: &mut Proble
         if !m.contains_key(f.name) {
             p.push(format!("missing required field `{}`", f.name));
         }
+    }
+}
+
+/// The broken `rules` of a table, or of each table of a list.
+fn rule_problems(rules: &[Rule], fields: &[Field], v: &Value, p: &mut Problems) {
+    match v {
+        Value::Map(m) => {
+            for (key, message) in rules.iter().filter_map(|r| r.problem(fields, m)) {
+                p.out
+                    .push(Invalid { path: p.path.clone(), key: Some(key), message });
+            }
+        }
+        Value::List(items) => {
+            for (i, item) in items.iter().enumerate() {
+                p.at(Step::Index(i), |p| rule_problems(rules, fields, item, p));
+            }
+        }
+        _ => {}
     }
 }
 

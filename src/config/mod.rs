@@ -889,6 +889,7 @@ impl Loader {
             raw.attrs.insert(key.to_owned(), t);
             raw.attr_locs.insert(key.to_owned(), vloc);
         }
+        self.rule_problems(kind, &raw, address);
         for f in schema.inputs().filter(|f| f.required) {
             if !raw.attrs.contains_key(f.name) {
                 self.problem(
@@ -898,6 +899,29 @@ impl Loader {
             }
         }
         Some(raw)
+    }
+
+    /// The kind's rules between its fields, on the literal values (a value
+    /// with an expression stands as `${…}`: judged by AWS at apply).
+    fn rule_problems(&mut self, kind: &dyn Kind, raw: &Raw, address: &str) {
+        let values: BTreeMap<String, Value> = raw
+            .attrs
+            .iter()
+            .map(|(k, t)| match t {
+                Template::Lit(v) => (k.clone(), v.clone()),
+                _ => (k.clone(), Value::str("${…}")),
+            })
+            .collect();
+        for rule in kind.rules() {
+            if let Some((key, message)) = rule.problem(kind.schema().fields, &values) {
+                let at = raw
+                    .attr_locs
+                    .get(&key)
+                    .cloned()
+                    .unwrap_or_else(|| raw.loc.clone());
+                self.problem(at, format!("{address}: `{key}` {message}"));
+            }
+        }
     }
 
     fn finish(

@@ -25,8 +25,8 @@ use async_trait::async_trait;
 
 use crate::aws::{ApiError, Clients};
 use crate::lifecycle::DeletionPolicy;
-use crate::schema::Schema;
 pub use crate::schema::Timeouts;
+use crate::schema::{Rule, Schema};
 use crate::value::{Attrs, Value};
 
 pub use support::{
@@ -267,6 +267,12 @@ pub trait Kind: Send + Sync {
     /// refused as in use can name what uses it.
     fn network_interface_filter(&self) -> Option<&'static str> {
         None
+    }
+
+    /// Rules between the resource's own fields that `validate` enforces
+    /// (see `schema::Rule`).
+    fn rules(&self) -> &'static [Rule] {
+        &[]
     }
 
     /// Brings attributes into the canonical form both sides of a diff are

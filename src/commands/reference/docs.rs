@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use crate::kinds::KINDS;
-use crate::schema::{Field, Schema, Type};
+use crate::schema::{Field, Rule, Schema, Type};
 use crate::value::Value;
 
 /// File name → content: one page per kind plus `README.md`, the index.
@@ -39,8 +39,8 @@ fn page(s: &Schema) -> String {
     out.push_str(
         "\nEvery resource also accepts `depends_on` (a list of `kind.name`), `count`, `for_each`, `enabled`, a `lifecycle` table (`prevent_destroy`, `create_before_destroy`, `ignore_changes`, `deletion_policy`) and `timeouts = { create = \"30m\", update = \"10m\", delete = \"20m\" }` over the kind's defaults",
     );
-    if let Some(k) = crate::kinds::lookup(s.kind) {
-        let t = k.schema().timeouts;
+    let t = s.timeouts;
+    {
         let show = |d: std::time::Duration| humantime::format_duration(d).to_string();
         let _ = write!(
             out,
@@ -51,8 +51,15 @@ fn page(s: &Schema) -> String {
         );
     }
     out.push_str(".\n");
+    let rules = crate::kinds::lookup(s.kind).map_or(&[][..], |k| k.rules());
+    if !rules.is_empty() {
+        out.push_str("\nBetween fields, `validate` also checks:\n\n");
+        for r in rules {
+            let _ = writeln!(out, "- {}", r.describe());
+        }
+    }
     for f in s.inputs() {
-        nested(&mut out, f.name, &f.ty);
+        nested(&mut out, f.name, &f.ty, f.rules);
     }
     out.push_str("\n## Exported attributes\n\n");
     let _ = writeln!(
@@ -124,14 +131,20 @@ fn constraints(f: &Field) -> String {
 }
 
 /// A section per table-typed field (rules, routes, containers), recursively.
-fn nested(out: &mut String, path: &str, t: &Type) {
+fn nested(out: &mut String, path: &str, t: &Type, rules: &[Rule]) {
     match t {
-        Type::List(inner) | Type::Set(inner) | Type::Map(inner) => nested(out, path, inner),
+        Type::List(inner) | Type::Set(inner) | Type::Map(inner) => nested(out, path, inner, rules),
         Type::Object(fields) => {
             let _ = writeln!(out, "\n### `{path}`\n");
             fields_table(out, fields.iter());
+            if !rules.is_empty() {
+                out.push('\n');
+            }
+            for r in rules {
+                let _ = writeln!(out, "- {}", r.describe());
+            }
             for f in *fields {
-                nested(out, &format!("{path}.{}", f.name), &f.ty);
+                nested(out, &format!("{path}.{}", f.name), &f.ty, f.rules);
             }
         }
         _ => {}

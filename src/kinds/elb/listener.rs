@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{Certificate, Listener as AwsListener, ProtocolEnum};
 
 use super::{
-    ACTION, BATCH, action_of, action_value, all_listener_arns, i32_attr, only_requested, sync_tags,
-    tagged_with, upper_case, with_tags,
+    ACTION, ACTION_RULES, BATCH, action_of, action_value, all_listener_arns, i32_attr,
+    only_requested, sync_tags, tagged_with, upper_case, with_tags,
 };
 use crate::aws::ApiError;
 use crate::kinds::support::{
@@ -44,6 +44,7 @@ static SCHEMA: Schema = Schema {
         Field::new("ssl_policy", Type::String)
             .doc("The security policy of an HTTPS or TLS listener, e.g. \"ELBSecurityPolicy-TLS13-1-2-2021-06\"."),
         Field::new("default_action", ACTION)
+            .rules(ACTION_RULES)
             .example("{\"type\": \"forward\", \"target_group_arn\": \"${target_group.example.arn}\"}")
             .required()
             .doc("What to do with requests no rule matches; changed in place."),

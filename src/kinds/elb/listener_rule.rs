@@ -9,8 +9,8 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 
 use super::{
-    ACTION, BATCH, action_of, action_value, all_listener_arns, i32_attr, only_requested, sync_tags,
-    tagged_with, with_tags,
+    ACTION, ACTION_RULES, BATCH, action_of, action_value, all_listener_arns, i32_attr,
+    only_requested, sync_tags, tagged_with, with_tags,
 };
 use crate::aws::ApiError;
 use crate::kinds::support::{
@@ -52,6 +52,7 @@ static SCHEMA: Schema = Schema {
             .required()
             .doc("What a request must match (at least one condition); changed in place."),
         Field::new("action", ACTION)
+            .rules(ACTION_RULES)
             .example(
                 "{\"type\": \"forward\", \"target_group_arn\": \"${target_group.example.arn}\"}",
             )

@@ -20,7 +20,7 @@ use super::Ctx;
 use super::support::{AddressTags, Batch, pages, sync_tags_with, user_tags};
 use crate::aws::ApiError;
 use crate::kinds::ApiResult;
-use crate::schema::{Default, Field, Type};
+use crate::schema::{Default, Field, Rule, Type};
 use crate::value::{Attrs, Value};
 
 crate::sdk_tag!(Tag);
@@ -271,6 +271,13 @@ const ACTION_FIELDS: &[Field] = &[
 
 /// What a listener or a listener rule does with a request.
 pub const ACTION: Type = Type::Object(ACTION_FIELDS);
+
+/// What each action type needs besides its type.
+pub const ACTION_RULES: &[Rule] = &[
+    Rule::Needs { field: "type", is: "forward", needs: &["target_group_arn"] },
+    Rule::Needs { field: "type", is: "redirect", needs: &["redirect"] },
+    Rule::Needs { field: "type", is: "fixed-response", needs: &["fixed_response"] },
+];
 
 /// The one action reconcile manages, from the actions AWS reports: the
 /// terminal one (authentication actions, if any, come first).

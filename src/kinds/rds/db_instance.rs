@@ -17,7 +17,7 @@ use crate::kinds::support::{
 use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
 use crate::lifecycle::DeletionPolicy;
 use crate::schema::PORT;
-use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
+use crate::schema::{Default, Field, ID, Rule, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
 pub struct DbInstanceKind;
@@ -294,6 +294,25 @@ fn id_filter(ids: &[String]) -> Filter {
 impl Kind for DbInstanceKind {
     fn schema(&self) -> &'static Schema {
         &SCHEMA
+    }
+
+    /// AWS's smallest storage per type (General Purpose SSD 20 GiB,
+    /// Provisioned IOPS 100 GiB; magnetic 5).
+    fn rules(&self) -> &'static [Rule] {
+        &[
+            Rule::AtLeast {
+                field: "storage_type",
+                is: &["gp2", "gp3"],
+                number: "allocated_storage",
+                min: 20,
+            },
+            Rule::AtLeast {
+                field: "storage_type",
+                is: &["io1", "io2"],
+                number: "allocated_storage",
+                min: 100,
+            },
+        ]
     }
 
     fn default_deletion_policy(&self) -> DeletionPolicy {
