@@ -583,3 +583,104 @@ async fn retiring_a_stack_keeps_every_adopted_resource_and_destroy_then_removes_
     assert!(!listed(logs.describe_log_groups().send().await.unwrap()));
     assert!(iam.get_role().role_name(&role).send().await.is_err());
 }
+
+#[tokio::test]
+async fn nested_stacks_are_followed_and_a_missing_stack_is_a_clear_error() {
+    let emu = Emulator::start();
+    let config = sdk_config(&emu).await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build(),
+    );
+    s3.create_bucket().bucket("templates").send().await.unwrap();
+    s3.put_object()
+        .bucket("templates")
+        .key("child.yaml")
+        .body(fixture("unsupported.yaml").into_bytes().into())
+        .send()
+        .await
+        .unwrap();
+    // The emulator reads a nested stack's template from its own S3; the
+    // parent reads no `Outputs` of the child (that fails there).
+    let parent = "Resources:\n  Logs:\n    Type: AWS::Logs::LogGroup\n    Properties:\n      LogGroupName: /parent/app\n  Network:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n      TemplateURL: https://s3.amazonaws.com/templates/child.yaml\n";
+    let cf = cloudformation(&emu).await;
+    cf.create_stack()
+        .stack_name("parent")
+        .template_body(parent)
+        .send()
+        .await
+        .unwrap();
+    let ws = Workspace::new();
+    let run = reconcile(
+        &emu,
+        &ws,
+        &[
+            "adopt",
+            "--from-cloudformation",
+            "parent",
+            "--out",
+            "desired",
+        ],
+    );
+    run.expect_success();
+    for line in [
+        "Network.Vpc",
+        "-> vpc.network_vpc",
+        "Network.Subnet",
+        "-> log_group.logs",
+    ] {
+        assert!(run.stdout.contains(line), "{line}:\n{run}");
+    }
+    let text = desired_text(&ws);
+    assert!(
+        text.contains("vpc_id = \"${vpc.network_vpc.id}\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("#   Network.Queue (AWS::SQS::Queue)"),
+        "{text}"
+    );
+    reconcile(&emu, &ws, &["plan", "--detailed-exitcode"]).expect_code(0);
+
+    // Retiring works stack by stack, not through a parent.
+    let retire = reconcile(
+        &emu,
+        &ws,
+        &[
+            "adopt",
+            "--from-cloudformation",
+            "parent",
+            "--out",
+            "desired",
+            "--force",
+            "--retire-stack",
+            "--auto-approve",
+        ],
+    );
+    retire.expect_code(1);
+    assert!(retire.stderr.contains("nested stacks"), "{retire}");
+    assert!(
+        cf.describe_stacks()
+            .stack_name("parent")
+            .send()
+            .await
+            .is_ok()
+    );
+
+    let ws = Workspace::new();
+    let missing = reconcile(
+        &emu,
+        &ws,
+        &["adopt", "--from-cloudformation", "nope", "--out", "desired"],
+    );
+    missing.expect_code(1);
+    assert!(
+        missing
+            .stderr
+            .contains("no CloudFormation stack named nope"),
+        "{missing}"
+    );
+    assert!(!missing.stderr.contains("panicked"), "{missing}");
+    assert!(!ws.state_path().exists());
+}
