@@ -684,3 +684,169 @@ async fn nested_stacks_are_followed_and_a_missing_stack_is_a_clear_error() {
     assert!(!missing.stderr.contains("panicked"), "{missing}");
     assert!(!ws.state_path().exists());
 }
+
+/// CloudFormation's answers as AWS shapes them, for what the emulator does
+/// not do: several pages, nested stacks named by ARN, stacks that take
+/// time to update and delete.
+mod scripted_cloudformation {
+    use crate::support::scripted::{Answer, Scripted, clients, ok};
+
+    const NS: &str = "http://cloudformation.amazonaws.com/doc/2010-05-15/";
+
+    fn page(members: &[(&str, &str, &str)], next: Option<&str>) -> Answer {
+        let members: String = members
+            .iter()
+            .map(|(l, t, p)| {
+                format!(
+                    "<member><LogicalResourceId>{l}</LogicalResourceId><PhysicalResourceId>{p}</PhysicalResourceId><ResourceType>{t}</ResourceType><LastUpdatedTimestamp>2026-11-01T10:00:00Z</LastUpdatedTimestamp><ResourceStatus>CREATE_COMPLETE</ResourceStatus></member>"
+                )
+            })
+            .collect();
+        let next = next.map_or(String::new(), |n| format!("<NextToken>{n}</NextToken>"));
+        ok(format!(
+            "<ListStackResourcesResponse xmlns=\"{NS}\"><ListStackResourcesResult><StackResourceSummaries>{members}</StackResourceSummaries>{next}</ListStackResourcesResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></ListStackResourcesResponse>"
+        ))
+    }
+
+    fn stack(status: &str) -> Answer {
+        ok(format!(
+            "<DescribeStacksResponse xmlns=\"{NS}\"><DescribeStacksResult><Stacks><member><StackId>arn:aws:cloudformation:us-east-1:123456789012:stack/web/1</StackId><StackName>web</StackName><CreationTime>2026-11-01T10:00:00Z</CreationTime><StackStatus>{status}</StackStatus><Parameters><member><ParameterKey>Env</ParameterKey><ParameterValue>prod</ParameterValue></member></Parameters></member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></DescribeStacksResponse>"
+        ))
+    }
+
+    fn validation_error(message: &str) -> Answer {
+        Answer {
+            status: 400,
+            body: format!(
+                "<ErrorResponse xmlns=\"{NS}\"><Error><Type>Sender</Type><Code>ValidationError</Code><Message>{message}</Message></Error><RequestId>r</RequestId></ErrorResponse>"
+            ),
+        }
+    }
+
+    fn template() -> Answer {
+        ok(format!(
+            "<GetTemplateResponse xmlns=\"{NS}\"><GetTemplateResult><TemplateBody>Resources:\n  Vpc:\n    Type: AWS::EC2::VPC\n    Properties:\n      CidrBlock: 10.0.0.0/16\n  Queue:\n    Type: AWS::SQS::Queue\n</TemplateBody></GetTemplateResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></GetTemplateResponse>"
+        ))
+    }
+
+    fn empty(op: &str) -> Answer {
+        ok(format!(
+            "<{op}Response xmlns=\"{NS}\"><{op}Result><StackId>arn:aws:cloudformation:us-east-1:123456789012:stack/web/1</StackId></{op}Result><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></{op}Response>"
+        ))
+    }
+
+    #[tokio::test]
+    async fn every_page_is_listed_and_nested_stacks_are_followed_by_arn() {
+        let nested = "arn:aws:cloudformation:us-east-1:123456789012:stack/web-Network-1ABC/2";
+        let s = Scripted::start(vec![(
+            "ListStackResources",
+            vec![
+                page(
+                    &[
+                        ("Network", "AWS::CloudFormation::Stack", nested),
+                        ("Hook", "Custom::Seeder", "seed-1"),
+                    ],
+                    Some("page-2"),
+                ),
+                page(&[("AppLogs", "AWS::Logs::LogGroup", "/web/app")], None),
+                page(&[("VPC", "AWS::EC2::VPC", "vpc-0123456789abcdef0")], None),
+            ],
+        )]);
+        let aws = clients(&s, aws_config::retry::RetryConfig::disabled()).await;
+        let (found, skipped, nested_seen) =
+            reconcile::adopt::cloudformation::list(&aws.cloudformation, "web")
+                .await
+                .unwrap();
+        assert_eq!(s.count("ListStackResources"), 3);
+        assert!(nested_seen);
+        let got: Vec<(&str, &str, &str)> = found
+            .iter()
+            .map(|f| {
+                (
+                    f.logical_id.as_str(),
+                    f.name.as_str(),
+                    f.physical_id.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("AppLogs", "app_logs", "/web/app"),
+                ("Network.VPC", "network_vpc", "vpc-0123456789abcdef0"),
+            ]
+        );
+        assert_eq!(skipped.len(), 1);
+        assert_eq!(skipped[0].logical_id, "Hook");
+        assert!(
+            skipped[0].reason.starts_with("custom resource"),
+            "{:?}",
+            skipped[0]
+        );
+    }
+
+    #[tokio::test]
+    async fn retiring_waits_for_the_update_and_the_delete_to_finish() {
+        let s = Scripted::start(vec![
+            (
+                "DescribeStacks",
+                vec![
+                    stack("CREATE_COMPLETE"),
+                    stack("UPDATE_IN_PROGRESS"),
+                    stack("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"),
+                    stack("UPDATE_COMPLETE"),
+                    stack("DELETE_IN_PROGRESS"),
+                    validation_error(
+                        "Stack with id arn:aws:cloudformation:us-east-1:123456789012:stack/web/1 does not exist",
+                    ),
+                ],
+            ),
+            ("GetTemplate", vec![template()]),
+            ("UpdateStack", vec![empty("UpdateStack")]),
+            (
+                "DeleteStack",
+                vec![ok(format!(
+                    "<DeleteStackResponse xmlns=\"{NS}\"><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></DeleteStackResponse>"
+                ))],
+            ),
+        ]);
+        let aws = clients(&s, aws_config::retry::RetryConfig::disabled()).await;
+        let keep = ["Vpc".to_owned()].into_iter().collect();
+        reconcile::adopt::cloudformation::retire(&aws.cloudformation, "web", &keep)
+            .await
+            .unwrap();
+        assert_eq!(
+            s.calls(),
+            vec![
+                "DescribeStacks",
+                "GetTemplate",
+                "UpdateStack",
+                "DescribeStacks",
+                "DescribeStacks",
+                "DescribeStacks",
+                "DeleteStack",
+                "DescribeStacks",
+                "DescribeStacks",
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_rolled_back_update_stops_before_the_delete() {
+        let s = Scripted::start(vec![
+            (
+                "DescribeStacks",
+                vec![stack("CREATE_COMPLETE"), stack("UPDATE_ROLLBACK_COMPLETE")],
+            ),
+            ("GetTemplate", vec![template()]),
+            ("UpdateStack", vec![empty("UpdateStack")]),
+        ]);
+        let aws = clients(&s, aws_config::retry::RetryConfig::disabled()).await;
+        let keep = ["Vpc".to_owned()].into_iter().collect();
+        let e = reconcile::adopt::cloudformation::retire(&aws.cloudformation, "web", &keep)
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("UPDATE_ROLLBACK_COMPLETE"), "{e}");
+        assert_eq!(s.count("DeleteStack"), 0);
+    }
+}
