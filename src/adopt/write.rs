@@ -29,6 +29,7 @@ pub struct Origin<'a> {
 
 pub fn render(adoption: &Adoption, origin: &Origin<'_>) -> Written {
     let index = Index::of(&adoption.adopted);
+    let mut secrets = Vec::new();
     let accepted = index.acyclic_edges(&adoption.adopted);
     let mut by_file: BTreeMap<String, String> = BTreeMap::new();
     let mut state = State::new(origin.stack);
@@ -36,6 +37,7 @@ pub fn render(adoption: &Adoption, origin: &Origin<'_>) -> Written {
         let allowed = accepted.get(&a.address).cloned().unwrap_or_default();
         let mut used = BTreeSet::new();
         let body = resource_toml(a, &index, &allowed, &mut used);
+        let body = body + &secret_inputs(a, &mut secrets);
         let folded: Vec<String> = adoption
             .folded
             .iter()
@@ -74,7 +76,14 @@ pub fn render(adoption: &Adoption, origin: &Origin<'_>) -> Written {
             },
         );
     }
-    let mut files = vec![("stack.toml".to_owned(), stack_toml(adoption, origin))];
+    let mut stack = stack_toml(adoption, origin);
+    for (name, description) in secrets {
+        stack.push_str(&format!(
+            "\n[variables.{name}]\ntype = \"string\"\nsensitive = true\ndescription = {}\n",
+            toml_string(&description)
+        ));
+    }
+    let mut files = vec![("stack.toml".to_owned(), stack)];
     files.extend(by_file);
     Written { files, state }
 }
@@ -131,6 +140,28 @@ fn resource_toml(
     out
 }
 
+/// Required inputs AWS never returns or that must not be written in clear
+/// (a database's master password): each becomes a sensitive variable,
+/// given at plan time like any secret (`RECONCILE_VAR_<name>`).
+fn secret_inputs(a: &Adopted, vars: &mut Vec<(String, String)>) -> String {
+    let mut out = String::new();
+    for f in a.kind.schema().inputs() {
+        if !f.required || !(f.write_only || f.sensitive) {
+            continue;
+        }
+        let name = format!("{}_{}", a.address.replace(['.', '-'], "_"), f.name);
+        out.push_str(&format!("{} = \"${{var.{name}}}\"\n", toml_key(f.name)));
+        vars.push((
+            name,
+            format!(
+                "`{}` of {}: AWS never returns it; give it as a variable",
+                f.name, a.address
+            ),
+        ));
+    }
+    out
+}
+
 /// Inputs with a default that the live read left empty: written out, the
 /// default would be planned as a change to a value no one knows. (The
 /// emulator leaves a CloudFormation-made service's deployment settings
@@ -151,7 +182,7 @@ fn written_fields(a: &Adopted) -> Vec<&'static Field> {
     a.kind
         .schema()
         .inputs()
-        .filter(|f| !f.client_only && !f.write_only)
+        .filter(|f| !f.client_only && !f.write_only && !f.sensitive)
         .filter(|f| {
             let Some(v) = a.attrs.get(f.name).filter(|v| !v.is_null()) else {
                 return false;
@@ -597,6 +628,33 @@ mod tests {
             text.contains("# also holds AIn (AWS::EC2::SecurityGroupIngress) as `ingress`"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_required_secret_becomes_a_sensitive_variable_never_a_value() {
+        let adoption = Adoption {
+            adopted: vec![adopted(
+                "db_instance",
+                "db_instance.db",
+                "app-db",
+                &[("master_password", Value::str("hunter2hunter2"))],
+            )],
+            folded: vec![],
+            not_adopted: vec![],
+        };
+        let w = render(&adoption, &origin());
+        let all: String = w.files.iter().map(|(_, t)| t.as_str()).collect();
+        assert!(
+            all.contains("master_password = \"${var.db_instance_db_master_password}\""),
+            "{all}"
+        );
+        assert!(
+            all.contains(
+                "[variables.db_instance_db_master_password]\ntype = \"string\"\nsensitive = true"
+            ),
+            "{all}"
+        );
+        assert!(!all.contains("hunter2"), "{all}");
     }
 
     #[test]
