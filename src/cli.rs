@@ -84,6 +84,13 @@ pub enum Command {
     /// Adopt an existing AWS resource under an address of the desired state.
     #[command(after_help = "Example:\n  reconcile import vpc.main vpc-0abc123")]
     Import(ImportArgs),
+    /// Take over a live CloudFormation stack, or the resources of a
+    /// Terraform state, without recreating anything: writes the desired
+    /// state (read live) and the state, so that the first plan is clean.
+    #[command(
+        after_help = "Examples:\n  reconcile adopt --from-cloudformation web-prod --out stacks/web-prod\n  reconcile adopt --from-terraform terraform.tfstate --out stacks/legacy --stack-name legacy\n  reconcile adopt --from-cloudformation web-prod --out stacks/web-prod --retire-stack --auto-approve"
+    )]
+    Adopt(AdoptArgs),
     /// Inspect or edit the state without touching AWS.
     #[command(
         subcommand,
@@ -215,6 +222,39 @@ pub struct ImportArgs {
     pub address: String,
     /// The AWS id (or name/ARN, whatever the kind's id is).
     pub id: String,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["from_cloudformation", "from_terraform"])))]
+pub struct AdoptArgs {
+    /// The CloudFormation stack (name or id) to adopt; its nested stacks are followed.
+    #[arg(long, value_name = "STACK")]
+    pub from_cloudformation: Option<String>,
+    /// The Terraform state file (format version 4) whose resources to adopt.
+    #[arg(long, value_name = "FILE")]
+    pub from_terraform: Option<PathBuf>,
+    /// The directory to write the desired state (*.toml) into.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// The name of the new stack [default: the CloudFormation stack's name,
+    /// or the Terraform state file's name].
+    #[arg(long, value_name = "NAME")]
+    pub stack_name: Option<String>,
+    /// The region the resources live in [default: the standard chain, e.g. AWS_REGION].
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Overwrite an existing DIR and state.
+    #[arg(long)]
+    pub force: bool,
+    /// Once the adopted state plans clean: retain every adopted resource in
+    /// the CloudFormation stack, delete the stack, and check that every
+    /// adopted resource still exists. Resources not adopted are deleted
+    /// with the stack: they are listed first.
+    #[arg(long, requires = "from_cloudformation")]
+    pub retire_stack: bool,
+    /// Retire the stack without asking for confirmation.
+    #[arg(long, requires = "retire_stack")]
+    pub auto_approve: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

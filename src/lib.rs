@@ -1,5 +1,6 @@
 //! reconcile: keeps AWS infrastructure equal to a desired state in TOML.
 
+pub mod adopt;
 pub mod apply;
 pub mod aws;
 pub mod cli;

@@ -52,6 +52,7 @@ fn main() -> ExitCode {
             Command::Destroy(args) => commands::apply::destroy(g, args).await,
             Command::Watch(args) => commands::watch::run(g, args).await,
             Command::Import(args) => commands::import::run(g, args).await,
+            Command::Adopt(args) => commands::adopt::run(g, args).await,
             Command::State(cmd) => commands::state::run(g, cmd).await,
             Command::Graph(args) => commands::graph::run(g, args),
             Command::ForceUnlock(args) => commands::unlock::run(g, args).await,

@@ -17,6 +17,9 @@ pub use error::{ApiError, ErrorClass};
 pub struct Clients {
     pub appautoscaling: aws_sdk_applicationautoscaling::Client,
     pub autoscaling: aws_sdk_autoscaling::Client,
+    /// Only `reconcile adopt --from-cloudformation` uses it: no kind is a
+    /// CloudFormation resource.
+    pub cloudformation: aws_sdk_cloudformation::Client,
     pub cloudfront: aws_sdk_cloudfront::Client,
     pub ec2: aws_sdk_ec2::Client,
     pub ecr: aws_sdk_ecr::Client,
@@ -164,6 +167,7 @@ impl Clients {
         Clients {
             appautoscaling: client!(aws_sdk_applicationautoscaling),
             autoscaling: client!(aws_sdk_autoscaling),
+            cloudformation: client!(aws_sdk_cloudformation),
             cloudfront: client!(aws_sdk_cloudfront),
             ec2: client!(aws_sdk_ec2),
             ecr: client!(aws_sdk_ecr),

@@ -1,6 +1,7 @@
 //! One file per subcommand: orchestration only. Each returns the process
 //! exit code; errors carry their context up to main.
 
+pub mod adopt;
 pub mod apply;
 mod fleet;
 pub mod graph;

@@ -6,6 +6,7 @@
 
 mod support;
 
+mod adopt;
 mod cli_app;
 mod cli_engine;
 mod cli_examples;

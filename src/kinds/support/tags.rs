@@ -43,11 +43,13 @@ pub fn tag_pairs<T: SdkTag>(tags: &[T]) -> impl Iterator<Item = (&str, &str)> {
         .filter_map(|t| Some((t.tag_key()?, t.tag_value().unwrap_or_default())))
 }
 
-/// The user-visible tags: everything but the `reconcile:*` tags.
+/// The user-visible tags: everything but the `reconcile:*` tags and AWS's
+/// own `aws:*` tags (CloudFormation's on what it made, which no one can set
+/// or remove: never a difference from the desired state).
 pub fn user_tags<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Value {
     let map: BTreeMap<String, String> = pairs
         .into_iter()
-        .filter(|(k, _)| !k.starts_with("reconcile:"))
+        .filter(|(k, _)| !k.starts_with("reconcile:") && !k.starts_with("aws:"))
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
     Value::from(map)
@@ -215,5 +217,15 @@ mod tests {
         )
         .await
         .unwrap();
+    }
+
+    #[test]
+    fn aws_own_tags_are_not_user_tags() {
+        let v = user_tags([
+            ("Name", "web"),
+            ("aws:cloudformation:stack-name", "legacy"),
+            ("reconcile:stack", "s"),
+        ]);
+        assert_eq!(v, tags(&[("Name", "web")]));
     }
 }
