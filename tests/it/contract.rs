@@ -409,6 +409,46 @@ const ROWS: &[Row] = &[
         spec: |_, _| vec![],
         found: Found::ByTags,
     },
+    Row {
+        address: "cloudfront_distribution.main",
+        needs: &["s3_bucket.main"],
+        spec: |w, _| {
+            let bucket = w.attr("s3_bucket.main", "bucket_regional_domain_name");
+            vec![
+                (
+                    "origins",
+                    list(vec![table(&[
+                        ("id", s("bucket")),
+                        ("domain_name", bucket),
+                        ("s3_origin", table(&[])),
+                    ])]),
+                ),
+                (
+                    "default_cache_behavior",
+                    table(&[
+                        ("target_origin_id", s("bucket")),
+                        ("viewer_protocol_policy", s("redirect-to-https")),
+                    ]),
+                ),
+            ]
+        },
+        found: Found::ByTags,
+    },
+    Row {
+        address: "db_instance.main",
+        needs: &["db_subnet_group.main"],
+        spec: |w, _| {
+            vec![
+                ("engine", s("postgres")),
+                ("instance_class", s("db.t3.micro")),
+                ("allocated_storage", Value::Int(20)),
+                ("master_username", s("app")),
+                ("master_password", s("contract-password-1")),
+                ("db_subnet_group_name", w.id("db_subnet_group.main")),
+            ]
+        },
+        found: Found::ByTags,
+    },
 ];
 
 /// `service/<cluster>/<service>` of the prerequisite ECS service.
@@ -538,6 +578,17 @@ async fn every_kind_with_a_row_keeps_the_contract() {
     for r in ROWS {
         keeps_the_contract(&aws, &mut world, r).await;
     }
+}
+
+#[test]
+fn every_registered_kind_has_a_row() {
+    let missing: Vec<&str> = kinds::names()
+        .filter(|k| !ROWS.iter().any(|r| r.address.split('.').next() == Some(*k)))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "kinds without a contract row: {missing:?}"
+    );
 }
 
 #[test]
