@@ -67,34 +67,8 @@ pub fn parse(text: &str) -> Result<(Vec<Found>, Vec<NotAdopted>), String> {
                 });
                 continue;
             };
-            let attrs = inst.get("attributes");
-            let id_of = |k: &str| {
-                attrs
-                    .and_then(|a| a.get(k))
-                    .and_then(serde_json::Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned()
-            };
-            let mut physical_id = id_of(row.terraform_id);
-            if physical_id.is_empty() {
-                physical_id = id_of("id");
-            }
-            // `module.vpc` + `main` + `["a"]` → `vpc_main_a`.
-            let module_part = module
-                .split('.')
-                .filter(|p| *p != "module")
-                .collect::<Vec<_>>()
-                .join("_");
-            let raw = [
-                module_part.as_str(),
-                name,
-                key.as_deref().unwrap_or_default(),
-            ]
-            .iter()
-            .filter(|p| !p.is_empty())
-            .copied()
-            .collect::<Vec<_>>()
-            .join("_");
+            let physical_id = physical_id(inst, row.terraform_id);
+            let raw = resource_name(module, name, key.as_deref());
             found.push(Found {
                 name: mapping::snake_case(&raw),
                 logical_id,
@@ -105,6 +79,34 @@ pub fn parse(text: &str) -> Result<(Vec<Found>, Vec<NotAdopted>), String> {
         }
     }
     Ok((found, skipped))
+}
+
+/// The id the mapping names among an instance's attributes, else its `id`.
+fn physical_id(inst: &serde_json::Value, field: &str) -> String {
+    let attr = |k: &str| {
+        inst.get("attributes")
+            .and_then(|a| a.get(k))
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let id = attr(field);
+    if id.is_empty() { attr("id") } else { id }
+}
+
+/// `module.vpc` + `main` + `["a"]` → `vpc_main_a`.
+fn resource_name(module: &str, name: &str, key: Option<&str>) -> String {
+    let module_part = module
+        .split('.')
+        .filter(|p| *p != "module")
+        .collect::<Vec<_>>()
+        .join("_");
+    [module_part.as_str(), name, key.unwrap_or_default()]
+        .iter()
+        .filter(|p| !p.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join("_")
 }
 
 #[cfg(test)]
