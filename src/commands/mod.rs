@@ -49,8 +49,8 @@ pub fn ui(global: &Global) -> Ui {
 /// local state; commands that lock the state use `load_config_with`).
 pub fn load_config(global: &Global) -> anyhow::Result<Config> {
     let persisted = match config::locate(&global.desired) {
-        Some((stack, backend, true)) if global.state.is_some() || backend.is_none() => {
-            let path = state_path_of(global, &stack);
+        Some(l) if l.persist && (global.state.is_some() || l.backend.is_none()) => {
+            let path = state_path_of(global, &l.stack);
             crate::state::local::read(&path)?
                 .map(|s| s.persisted_values())
                 .unwrap_or_default()
@@ -251,12 +251,12 @@ impl Session {
         // The state is opened (and locked) first when the desired state
         // persists variables: their values come from it.
         let (config, store, loaded) =
-            if let Some((stack, backend, true)) = config::locate(&global.desired) {
-                let store = open_store_of(global, &stack, backend.as_ref()).await?;
+            if let Some(l) = config::locate(&global.desired).filter(|l| l.persist) {
+                let store = open_store_of(global, &l.stack, l.backend.as_ref()).await?;
                 let loaded = store.load().await?;
                 let persisted = loaded
                     .as_ref()
-                    .filter(|s| s.stack == stack)
+                    .filter(|s| s.stack == l.stack)
                     .map(State::persisted_values)
                     .unwrap_or_default();
                 let config = match load_config_with(global, &persisted) {

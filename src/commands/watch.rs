@@ -189,7 +189,11 @@ async fn run_cycle(
     cycle: &mut Cycle,
 ) -> anyhow::Result<()> {
     // Named even when its state cannot be opened (locked, unreadable).
-    cycle.stack = crate::config::locate(&global.desired).map(|(stack, _, _)| stack);
+    if let Some(l) = crate::config::locate(&global.desired) {
+        cycle.stack = Some(l.stack);
+        cycle.region = Some(l.region);
+        cycle.account = l.account;
+    }
     let mut session = Session::open(global).await?;
     cycle.stack = Some(session.config.stack.clone());
     cycle.region = Some(session.config.region.clone());

@@ -221,19 +221,36 @@ pub fn load_with(
     loader.finish(cli_vars, env_vars, persisted, prompt, files)
 }
 
-/// What the desired state says about where its state lives, read without
-/// checking anything else: the stack name, the backend, and whether any
-/// variable is persisted. `None` when the files do not even say that (the
-/// full load then reports why).
-pub fn locate(path: &Path) -> Option<(String, Option<Backend>, bool)> {
+/// What the desired state says about where its state lives and where the
+/// stack runs, read without checking anything else.
+#[derive(Debug, Clone)]
+pub struct Located {
+    pub stack: String,
+    pub region: String,
+    pub backend: Option<Backend>,
+    /// Whether any variable is persisted in the state.
+    pub persist: bool,
+    /// The account of the role `[stack] assume_role` names, if any.
+    pub account: Option<String>,
+}
+
+/// `Located` of the desired state; `None` when the files do not even name
+/// the stack (the full load then reports why).
+pub fn locate(path: &Path) -> Option<Located> {
     let (_, loader) = parse_dir(path, false).ok()?;
-    let (stack, _, _) = loader.stack.as_ref()?;
-    let persist = loader.variables.values().any(|(d, _)| d.persist);
-    Some((
-        stack.clone(),
-        loader.backend.as_ref().map(|(b, _)| b.clone()),
-        persist,
-    ))
+    let (stack, region, _) = loader.stack.as_ref()?;
+    Some(Located {
+        stack: stack.clone(),
+        region: region.clone(),
+        backend: loader.backend.as_ref().map(|(b, _)| b.clone()),
+        persist: loader.variables.values().any(|(d, _)| d.persist),
+        account: loader
+            .stack_role
+            .as_ref()
+            .and_then(|r| r.role_arn.split(':').nth(4))
+            .filter(|a| !a.is_empty())
+            .map(str::to_owned),
+    })
 }
 
 /// Loads one desired-state file given as bytes, as if read from `file`

@@ -254,6 +254,9 @@ async fn a_fleet_in_two_accounts_and_regions_is_corrected_together_and_a_locked_
     assert_eq!(web["region"], "us-west-2");
     assert_eq!(web["drifted"], serde_json::json!([]));
     assert_eq!(web["errors"], serde_json::json!([]), "{run}");
+    // A locked stack is still placed: its region from the desired state
+    // (its account only when a role names it: none here).
+    assert_eq!(held["region"], "us-east-1", "{run}");
     assert!(
         held["locked"]
             .as_str()
