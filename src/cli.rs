@@ -112,6 +112,20 @@ pub enum Command {
         after_help = "Example:\n  reconcile vars --desired desired/refarch\n  reconcile vars --json"
     )]
     Vars(VarsArgs),
+    /// How the ECS services and target groups of the state are doing:
+    /// counts, deployments with rollout state and age, the latest events,
+    /// target health with reasons.
+    #[command(
+        after_help = "Examples:\n  reconcile status\n  reconcile status ecs_service.web --json"
+    )]
+    Status(StatusArgs),
+    /// The CloudWatch Logs of a service's or task definition's containers
+    /// (from their awslogs configuration), interleaved by time, each line
+    /// prefixed by container and task id.
+    #[command(
+        after_help = "Examples:\n  reconcile logs ecs_service.web --since 1h\n  reconcile logs ecs_service.web --follow"
+    )]
+    Logs(LogsArgs),
     /// Print a JSON Schema of the desired-state format, for editors (taplo, Even Better TOML).
     #[command(
         after_help = "Example:\n  reconcile schema > reconcile.schema.json\n  # then, first line of a desired-state file: #:schema ../reconcile.schema.json"
@@ -244,6 +258,28 @@ pub struct VarsArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+pub struct LogsArgs {
+    /// An ecs_service or ecs_task_definition of the state.
+    pub address: String,
+    /// How far back to start, e.g. 30s, 10m, 2h.
+    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    pub since: std::time::Duration,
+    /// Keep reading new events until interrupted.
+    #[arg(long)]
+    pub follow: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// Services or target groups to show (default: all of the state's).
+    #[arg(value_name = "ADDRESS")]
+    pub addresses: Vec<String>,
+    /// Print as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
 pub struct OutputArgs {
     /// One output to print, bare (strings without quotes).
     pub name: Option<String>,
@@ -342,6 +378,10 @@ pub struct ApplyCmdArgs {
     /// Force the replacement of this resource. Repeatable.
     #[arg(long = "replace", value_name = "ADDRESS", conflicts_with = "plan_file")]
     pub replace: Vec<String>,
+    /// Do not wait for the ECS deployments this run starts (each
+    /// `ecs_service` waits by default: `wait_for_steady_state`).
+    #[arg(long)]
+    pub no_wait: bool,
 }
 
 fn parse_var(s: &str) -> Result<(String, String), String> {

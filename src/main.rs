@@ -57,6 +57,8 @@ fn main() -> ExitCode {
             Command::ForceUnlock(args) => commands::unlock::run(g, args).await,
             Command::Output(args) => commands::output::run(g, args).await,
             Command::Vars(args) => commands::vars::run(g, args).await,
+            Command::Status(args) => commands::status::run(g, args).await,
+            Command::Logs(args) => commands::logs::run(g, args).await,
             Command::Schema => commands::reference::schema(),
             Command::Docs(args) => commands::reference::docs(g, args),
             Command::Completions(args) => commands::reference::completions(args),

@@ -150,11 +150,16 @@ impl Executor<'_> {
                         }
                     }
                 }
+                let deployment =
+                    error.code.as_deref() == Some(crate::aws::error::DEPLOYMENT_FAILED);
                 let message = match hint {
                     Some(hint) => format!("{error}\n  Hint: {hint}"),
                     None => error.to_string(),
                 };
                 self.fail(report, change, step, message);
+                if let Some(f) = report.failures.last_mut() {
+                    f.deployment = deployment;
+                }
                 return false;
             }
         }
@@ -184,6 +189,7 @@ impl Executor<'_> {
             address: change.address.clone(),
             operation,
             message,
+            deployment: false,
         });
     }
 }

@@ -247,15 +247,26 @@ impl Task {
                 // The fields that change, checked here where `desired` is
                 // fully resolved (a value unknown at plan time is known now).
                 let changed = kinds::Changes::between(self.kind, &self.live, desired);
-                let updated = match self
+                match self
                     .kind
                     .update(cx, &self.address, id, &self.live, desired, &changed)
                     .await
                 {
-                    Ok(()) => self.read_back(cx, id).await.map(|a| Some((id.clone(), a))),
-                    Err(e) => Err(e),
-                };
-                (updated, Left::Nothing)
+                    Ok(()) => (
+                        self.read_back(cx, id).await.map(|a| Some((id.clone(), a))),
+                        Left::Nothing,
+                    ),
+                    // A deployment that failed or rolled back changed the
+                    // resource anyway: the state records it as it is live.
+                    Err(e) if e.code.as_deref() == Some(crate::aws::error::DEPLOYMENT_FAILED) => {
+                        let left = match self.read_back(cx, id).await {
+                            Ok(a) => Left::Kept(id.clone(), a, Status::Created),
+                            Err(_) => Left::Nothing,
+                        };
+                        (Err(e), left)
+                    }
+                    Err(e) => (Err(e), Left::Nothing),
+                }
             }
             Op::Create { desired } => self.create(cx, desired).await,
         };
