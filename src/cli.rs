@@ -126,6 +126,19 @@ pub enum Command {
         after_help = "Examples:\n  reconcile logs ecs_service.web --since 1h\n  reconcile logs ecs_service.web --follow"
     )]
     Logs(LogsArgs),
+    /// Run a one-off task of a task definition (a migration, a management
+    /// command) where the service that uses it runs, with the command
+    /// overridden; streams its logs and exits with the container's exit
+    /// code.
+    #[command(
+        after_help = "Examples:\n  reconcile run ecs_task_definition.web -- python manage.py migrate\n  reconcile run ecs_task_definition.web --container worker -- echo hi"
+    )]
+    Run(RunArgs),
+    /// Apply again the values the `persist = true` variables had before the
+    /// last successful apply changed them (the previous image tag, say), so
+    /// that services return to their previous revisions; waits like apply.
+    #[command(after_help = "Example:\n  reconcile rollback --auto-approve")]
+    Rollback(RollbackArgs),
     /// Print a JSON Schema of the desired-state format, for editors (taplo, Even Better TOML).
     #[command(
         after_help = "Example:\n  reconcile schema > reconcile.schema.json\n  # then, first line of a desired-state file: #:schema ../reconcile.schema.json"
@@ -255,6 +268,42 @@ pub struct VarsArgs {
     /// Print as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RollbackArgs {
+    #[command(flatten)]
+    pub common: ApplyArgs,
+    /// Do not wait for the ECS deployments it starts.
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// An ecs_task_definition of the state.
+    pub address: String,
+    /// The container whose command is overridden [default: the first essential one].
+    #[arg(long)]
+    pub container: Option<String>,
+    /// The cluster [default: that of the service running this task definition].
+    #[arg(long)]
+    pub cluster: Option<String>,
+    /// EC2, FARGATE or EXTERNAL [default: the service's].
+    #[arg(long, value_name = "TYPE")]
+    pub launch_type: Option<String>,
+    /// A subnet of the task's network interface (repeatable) [default: the service's network].
+    #[arg(long = "subnet", value_name = "ID")]
+    pub subnets: Vec<String>,
+    /// A security group of the task (repeatable; with --subnet).
+    #[arg(long = "security-group", value_name = "ID")]
+    pub security_groups: Vec<String>,
+    /// Give the task a public IP address (with --subnet).
+    #[arg(long)]
+    pub assign_public_ip: bool,
+    /// The command, after `--`.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -59,6 +59,8 @@ fn main() -> ExitCode {
             Command::Vars(args) => commands::vars::run(g, args).await,
             Command::Status(args) => commands::status::run(g, args).await,
             Command::Logs(args) => commands::logs::run(g, args).await,
+            Command::Run(args) => commands::run::run(g, args).await,
+            Command::Rollback(args) => commands::rollback::run(g, args).await,
             Command::Schema => commands::reference::schema(),
             Command::Docs(args) => commands::reference::docs(g, args),
             Command::Completions(args) => commands::reference::completions(args),

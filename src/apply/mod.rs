@@ -199,6 +199,8 @@ impl Executor<'_> {
                     });
                 })),
                 no_wait: self.no_wait,
+                replaced: step == Step::Delete
+                    && (change.deposed || change.action == crate::plan::Action::Replace),
             };
             tasks.spawn(stats::attribute(op, async move {
                 let op = kinds::with_timeouts(task.timeouts, task.run(clients, stack, n));

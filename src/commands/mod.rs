@@ -9,6 +9,8 @@ pub mod logs;
 pub mod output;
 pub mod plan;
 pub mod reference;
+pub mod rollback;
+pub mod run;
 pub mod state;
 pub mod status;
 pub mod unlock;

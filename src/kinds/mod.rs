@@ -69,6 +69,9 @@ pub struct RunOptions {
     pub progress: Option<ProgressFn>,
     /// `apply --no-wait`: do not wait for deployments to finish.
     pub no_wait: bool,
+    /// This delete is of an object a replacement made obsolete (a
+    /// task-definition revision after its successor), not of the resource.
+    pub replaced: bool,
 }
 
 /// Runs one operation with the run's options.
@@ -83,6 +86,12 @@ pub fn progress(line: &str) {
             p(line);
         }
     });
+}
+
+/// Whether the delete this task runs is of a replaced object (see
+/// `RunOptions::replaced`).
+pub fn deleting_replaced() -> bool {
+    RUN.try_with(|r| r.replaced).unwrap_or(false)
 }
 
 /// Whether this run was asked not to wait for deployments.

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 
+use crate::support;
 use crate::support::proxy::{Proxy, Rewrite};
 use crate::support::{Emulator, Run, Workspace, reconcile, reconcile_env, sdk_config};
 
@@ -422,4 +423,247 @@ async fn status_json_of_the_fargate_example_lists_the_service_with_its_counts() 
     let run = reconcile(&emu, &ws, &["status", "vpc.app"]);
     run.expect_code(1);
     assert!(run.stderr.contains("`vpc.app` is a vpc"), "{run}");
+}
+
+/// Writes `events` (seconds before now, message) into one stream.
+async fn write_stream(logs: &aws_sdk_cloudwatchlogs::Client, stream: &str, events: &[(i64, &str)]) {
+    logs.create_log_stream()
+        .log_group_name("/ecs/deploy")
+        .log_stream_name(stream)
+        .send()
+        .await
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let mut put = logs
+        .put_log_events()
+        .log_group_name("/ecs/deploy")
+        .log_stream_name(stream);
+    for (ago, message) in events {
+        put = put.log_events(
+            aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+                .timestamp(now - ago * 1000)
+                .message(*message)
+                .build()
+                .unwrap(),
+        );
+    }
+    put.send().await.unwrap();
+}
+
+#[tokio::test]
+async fn logs_since_prints_the_events_written_in_time_order_prefixed_by_container_and_task() {
+    let emu = Emulator::start();
+    let ws = Workspace::new();
+    ws.write("desired/main.toml", &stack(""));
+    first_deploy(&emu, &ws);
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk_config(&emu).await);
+    write_stream(
+        &logs,
+        "web/app/task1",
+        &[(7200, "too old"), (50, "t1 first"), (30, "t1 second")],
+    )
+    .await;
+    write_stream(
+        &logs,
+        "web/app/task2",
+        &[(40, "t2 first"), (20, "t2 second")],
+    )
+    .await;
+    // Another container's stream in the same group is not this service's.
+    write_stream(&logs, "other/worker/task9", &[(35, "not ours")]).await;
+
+    for address in ["ecs_service.app", "ecs_task_definition.app"] {
+        let run = reconcile(&emu, &ws, &["logs", address, "--since", "10m"]);
+        run.expect_success();
+        let lines: Vec<&str> = run.stdout.lines().collect();
+        let tails: Vec<&str> = lines
+            .iter()
+            .map(|l| l.split_once(' ').map_or(*l, |(_, rest)| rest))
+            .collect();
+        assert_eq!(
+            tails,
+            [
+                "[app task1] t1 first",
+                "[app task2] t2 first",
+                "[app task1] t1 second",
+                "[app task2] t2 second"
+            ],
+            "{run}"
+        );
+        assert!(
+            lines[0].starts_with("20") && lines[0].contains('T'),
+            "a time first\n{run}"
+        );
+    }
+    let run = reconcile(&emu, &ws, &["logs", "ecs_cluster.app"]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("is a ecs_cluster"), "{run}");
+}
+
+/// A proxy that records RunTask's request and answers DescribeTasks with
+/// the task stopped and its container exited with `exit_code` (the
+/// emulator runs nothing: its tasks never stop).
+fn run_proxy(emu: &Emulator, exit_code: i64) -> (Proxy, Arc<Mutex<String>>) {
+    let request = Arc::new(Mutex::new(String::new()));
+    let seen = Arc::clone(&request);
+    let rewrite: Rewrite = Arc::new(move |op: &str, req: &str, resp: &str| match op {
+        "RunTask" => {
+            *seen.lock().unwrap() = req.to_owned();
+            None
+        }
+        "DescribeTasks" => {
+            let mut v: Value = serde_json::from_str(resp).ok()?;
+            let t = v["tasks"].get_mut(0)?;
+            t["lastStatus"] = json!("STOPPED");
+            t["stoppedReason"] = json!("Essential container in task exited");
+            t["containers"] = json!([{ "name": "flask-container", "lastStatus": "STOPPED", "exitCode": exit_code }]);
+            Some(v.to_string())
+        }
+        _ => None,
+    });
+    (Proxy::rewriting(&emu.endpoint, rewrite), request)
+}
+
+#[tokio::test]
+async fn run_echo_hi_exits_with_the_tasks_exit_code_on_the_services_network() {
+    let emu = Emulator::start();
+    let ws = Workspace::new();
+    ws.copy_example("fargate");
+    reconcile(&emu, &ws, &["apply", "--auto-approve"]).expect_success();
+    // The command goes last, after the flags the helpers add.
+    let run_echo = |proxy: &Proxy, address: &str| {
+        let args = ["run", address];
+        let mut cmd = support::command(
+            Some(&emu),
+            &ws,
+            &args,
+            &[("AWS_ENDPOINT_URL", &proxy.endpoint)],
+        );
+        cmd.args(["--", "echo", "hi"]);
+        support::run_command(cmd, &args)
+    };
+
+    let (proxy, request) = run_proxy(&emu, 0);
+    let run = run_echo(&proxy, "ecs_task_definition.flask");
+    run.expect_success();
+    assert!(
+        run.stdout.contains("container flask-container exit code 0"),
+        "{run}"
+    );
+    let sent: Value = serde_json::from_str(&request.lock().unwrap()).unwrap();
+    assert_eq!(
+        sent["overrides"]["containerOverrides"][0],
+        json!({ "name": "flask-container", "command": ["echo", "hi"] }),
+        "{sent}"
+    );
+    // The service's cluster, launch type and network.
+    assert_eq!(sent["launchType"], "FARGATE", "{sent}");
+    assert_eq!(
+        sent["cluster"],
+        json!(ws.state()["resources"]["ecs_service.flask"]["attributes"]["cluster"]),
+        "{sent}"
+    );
+    assert_eq!(
+        sent["networkConfiguration"]["awsvpcConfiguration"]["subnets"],
+        json!([ws.id("subnet.app")]),
+        "{sent}"
+    );
+
+    let (proxy, _) = run_proxy(&emu, 3);
+    let run = run_echo(&proxy, "ecs_task_definition.flask");
+    run.expect_code(3);
+    assert!(run.stdout.contains("exit code 3"), "{run}");
+
+    // Not a task definition: said, exit 1.
+    let run = run_echo(&proxy, "vpc.app");
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("run takes an ecs_task_definition"),
+        "{run}"
+    );
+}
+
+#[tokio::test]
+async fn rollback_after_two_deploys_returns_the_service_to_the_first_image_and_keeps_only_keep_revisions()
+ {
+    let emu = Emulator::start();
+    let ws = Workspace::new();
+    let persisted = stack("")
+        .replace("default = \"app:v1\"", "persist = true")
+        .replace(
+            "family = \"deploy-app\"",
+            "family = \"deploy-app\"\nkeep_revisions = 2",
+        );
+    ws.write("desired/main.toml", &persisted);
+    for image in ["image=app:v1", "image=app:v2"] {
+        reconcile(&emu, &ws, &["apply", "--auto-approve", "--var", image]).expect_success();
+    }
+    let run = reconcile(&emu, &ws, &["rollback", "--auto-approve"]);
+    run.expect_success();
+    assert!(
+        run.stdout.contains("Rolling back image: app:v2 -> app:v1"),
+        "{run}"
+    );
+    assert!(
+        progress_lines(&run)
+            .iter()
+            .any(|l| l.contains("deployment:")),
+        "waited\n{run}"
+    );
+
+    // The service runs the first image again, on a new revision.
+    let ecs = aws_sdk_ecs::Client::new(&sdk_config(&emu).await);
+    let arn = ws.id("ecs_service.app");
+    let cluster = arn.split('/').nth(1).unwrap();
+    let live = ecs
+        .describe_services()
+        .cluster(cluster)
+        .services(&arn)
+        .send()
+        .await
+        .unwrap();
+    let td = live.services()[0].task_definition().unwrap().to_owned();
+    let def = ecs
+        .describe_task_definition()
+        .task_definition(&td)
+        .send()
+        .await
+        .unwrap();
+    let image = def.task_definition().unwrap().container_definitions()[0]
+        .image()
+        .unwrap();
+    assert_eq!(image, "app:v1", "{td}");
+    // keep_revisions = 2: the first revision is deregistered, the second
+    // (the one rolled back from) kept.
+    let active = ecs
+        .list_task_definitions()
+        .family_prefix("deploy-app")
+        .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
+        .send()
+        .await
+        .unwrap();
+    let mut revisions: Vec<&str> = active
+        .task_definition_arns()
+        .iter()
+        .map(|a| a.rsplit('/').next().unwrap())
+        .collect();
+    revisions.sort_unstable();
+    assert_eq!(revisions, ["deploy-app:2", "deploy-app:3"], "{run}");
+    let image = &ws.state()["variables"]["image"];
+    assert_eq!(image["value"], "app:v1", "{image}");
+    assert_eq!(image["previous"], "app:v2", "{image}");
+
+    // Destroy deregisters every kept revision.
+    reconcile(&emu, &ws, &["destroy", "--auto-approve"]).expect_success();
+    let active = ecs
+        .list_task_definitions()
+        .family_prefix("deploy-app")
+        .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
+        .send()
+        .await
+        .unwrap();
+    assert!(active.task_definition_arns().is_empty(), "{active:?}");
 }

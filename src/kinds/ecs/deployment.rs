@@ -15,6 +15,7 @@ use aws_sdk_ecs::types::{
     ServiceDeploymentStatus, Task,
 };
 
+use super::last_segment;
 use crate::aws::error::DEPLOYMENT_FAILED;
 use crate::aws::{ApiError, ErrorClass};
 use crate::kinds::support::{Poll, Waiter};
@@ -40,11 +41,6 @@ pub fn same_revision(a: &str, b: &str) -> bool {
     } else {
         a.split(':').next() == b.split(':').next()
     }
-}
-
-/// The last part of a task or service ARN (its id or name).
-pub fn last_part(arn: &str) -> &str {
-    arn.rsplit('/').next().unwrap_or(arn)
 }
 
 /// The circuit breaker's own threshold of failed tasks (AWS: half the
@@ -224,7 +220,7 @@ pub async fn wait(
     let last = std::sync::Mutex::new(String::new());
     let what = format!(
         "ECS service {} to run {}",
-        last_part(id),
+        last_segment(id),
         short_revision(revision)
     );
     let outcome = Waiter::new(timeout)
@@ -265,7 +261,7 @@ pub async fn wait(
         message: format!(
             "the deployment of {} to ECS service {} failed: {why}{details}",
             short_revision(revision),
-            last_part(id)
+            last_segment(id)
         ),
         class: ErrorClass::Failed,
     })
@@ -334,7 +330,7 @@ async fn stopped_tasks(
         .ecs
         .list_tasks()
         .cluster(cluster)
-        .service_name(last_part(id))
+        .service_name(last_segment(id))
         .desired_status(DesiredStatus::Stopped)
         .send()
         .await?;
@@ -392,7 +388,7 @@ fn failing_container<'t>(
 fn task_line(t: &Task, containers: &[ContainerDefinition]) -> String {
     let mut line = format!(
         "task {}: {}",
-        last_part(t.task_arn().unwrap_or("?")),
+        last_segment(t.task_arn().unwrap_or("?")),
         t.stopped_reason().unwrap_or("stopped, no reason given")
     );
     if let Some(c) = failing_container(t, containers) {
@@ -448,7 +444,7 @@ async fn target_health(cx: Ctx<'_>, cluster: &str, id: &str) -> String {
             });
             out.push_str(&format!(
                 "\n  target group {}: target {target} {state}: {} {}",
-                last_part(tg),
+                last_segment(tg),
                 h.reason()
                     .map(aws_sdk_elasticloadbalancingv2::types::TargetHealthReasonEnum::as_str)
                     .unwrap_or_default(),
@@ -502,7 +498,11 @@ async fn container_logs(cx: Ctx<'_>, t: &Task, c: &aws_sdk_ecs::types::Container
     else {
         return format!("\n  (container {name} has no awslogs stream prefix: no logs to show)");
     };
-    let stream = stream_name(&prefix, name, last_part(t.task_arn().unwrap_or_default()));
+    let stream = stream_name(
+        &prefix,
+        name,
+        last_segment(t.task_arn().unwrap_or_default()),
+    );
     match cx
         .aws
         .logs
@@ -664,7 +664,7 @@ pub async fn log_sources(cx: Ctx<'_>, task_definition: &str) -> Result<Vec<LogSo
         .await?;
     Ok(out
         .task_definition()
-        .map(|d| d.container_definitions())
+        .map(aws_sdk_ecs::types::TaskDefinition::container_definitions)
         .unwrap_or_default()
         .iter()
         .filter_map(|c| {
@@ -720,10 +720,18 @@ pub async fn log_lines(
                 .await?;
             for e in out.events() {
                 let stream = e.log_stream_name().unwrap_or_default();
+                // The prefix is checked here too: not every endpoint
+                // honours it (the emulator does not).
+                if prefix
+                    .as_ref()
+                    .is_some_and(|p| !stream.starts_with(p.as_str()))
+                {
+                    continue;
+                }
                 lines.push(LogLine {
                     timestamp: e.timestamp().unwrap_or_default(),
                     container: src.container.clone(),
-                    task: last_part(stream).to_owned(),
+                    task: last_segment(stream).to_owned(),
                     message: e.message().unwrap_or_default().trim_end().to_owned(),
                     id: e.event_id().unwrap_or_default().to_owned(),
                 });
@@ -739,6 +747,102 @@ pub async fn log_lines(
     }
     lines.sort();
     Ok(lines)
+}
+
+/// A one-off task: where and how it runs, and the command override.
+#[derive(Debug, Clone, Default)]
+pub struct OneOff {
+    pub cluster: String,
+    pub task_definition: String,
+    pub launch_type: Option<String>,
+    pub capacity_provider_strategy: Vec<aws_sdk_ecs::types::CapacityProviderStrategyItem>,
+    pub network: Option<aws_sdk_ecs::types::NetworkConfiguration>,
+    /// The container whose command is overridden (default: the first
+    /// essential one).
+    pub container: Option<String>,
+    pub command: Vec<String>,
+}
+
+/// The first essential container of a task definition.
+pub async fn essential_container(cx: Ctx<'_>, task_definition: &str) -> Result<String, ApiError> {
+    let out = cx
+        .aws
+        .ecs
+        .describe_task_definition()
+        .task_definition(task_definition)
+        .send()
+        .await?;
+    let containers = out
+        .task_definition()
+        .map(aws_sdk_ecs::types::TaskDefinition::container_definitions)
+        .unwrap_or_default();
+    containers
+        .iter()
+        .find(|c| c.essential().unwrap_or(true))
+        .or_else(|| containers.first())
+        .and_then(|c| c.name().map(str::to_owned))
+        .ok_or_else(|| ApiError::msg(format!("{task_definition} has no container")))
+}
+
+/// Starts a one-off task; its ARN, or why it could not start.
+pub async fn run_task(cx: Ctx<'_>, spec: &OneOff, container: &str) -> Result<String, ApiError> {
+    let overrides = aws_sdk_ecs::types::TaskOverride::builder()
+        .container_overrides(
+            aws_sdk_ecs::types::ContainerOverride::builder()
+                .name(container)
+                .set_command(Some(spec.command.clone()))
+                .build(),
+        )
+        .build();
+    let out = cx
+        .aws
+        .ecs
+        .run_task()
+        .cluster(&spec.cluster)
+        .task_definition(&spec.task_definition)
+        .set_launch_type(
+            spec.launch_type
+                .as_deref()
+                .map(aws_sdk_ecs::types::LaunchType::from),
+        )
+        .set_capacity_provider_strategy(
+            (!spec.capacity_provider_strategy.is_empty())
+                .then(|| spec.capacity_provider_strategy.clone()),
+        )
+        .set_network_configuration(spec.network.clone())
+        .overrides(overrides)
+        .started_by("reconcile run")
+        .send()
+        .await?;
+    if let Some(f) = out.failures().first() {
+        return Err(ApiError::msg(format!(
+            "the task could not start: {}{}",
+            f.reason().unwrap_or("no reason given"),
+            f.detail().map(|d| format!(" ({d})")).unwrap_or_default()
+        )));
+    }
+    out.tasks()
+        .first()
+        .and_then(Task::task_arn)
+        .map(str::to_owned)
+        .ok_or_else(|| ApiError::msg("RunTask started no task and named no failure"))
+}
+
+/// A task as DescribeTasks reports it.
+pub async fn describe_task(
+    cx: Ctx<'_>,
+    cluster: &str,
+    arn: &str,
+) -> Result<Option<Task>, ApiError> {
+    let out = cx
+        .aws
+        .ecs
+        .describe_tasks()
+        .cluster(cluster)
+        .tasks(arn)
+        .send()
+        .await?;
+    Ok(out.tasks.and_then(|t| t.into_iter().next()))
 }
 
 #[cfg(test)]

@@ -401,7 +401,8 @@ fn service_attrs(s: &Service) -> Attrs {
     a
 }
 
-fn network_configuration(v: Option<&Value>) -> Result<Option<NetworkConfiguration>, ApiError> {
+/// The awsvpc configuration of `network_configuration` as the API takes it.
+pub fn network_configuration(v: Option<&Value>) -> Result<Option<NetworkConfiguration>, ApiError> {
     let Some(v) = v.filter(|v| !v.is_null()) else {
         return Ok(None);
     };
