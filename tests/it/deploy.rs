@@ -667,3 +667,63 @@ async fn rollback_after_two_deploys_returns_the_service_to_the_first_image_and_k
         .unwrap();
     assert!(active.task_definition_arns().is_empty(), "{active:?}");
 }
+
+#[tokio::test]
+async fn a_rollback_only_describe_service_deployments_reports_fails_the_apply() {
+    let emu = Emulator::start();
+    let ws = Workspace::new();
+    ws.write("desired/main.toml", &stack(""));
+    first_deploy(&emu, &ws);
+    // A new count, no new revision: the service ends steady on the same
+    // revision, and only the service deployment says it was rolled back.
+    let updated = Arc::new(AtomicBool::new(false));
+    let asked = Arc::new(AtomicUsize::new(0));
+    let (seen, counted) = (Arc::clone(&updated), Arc::clone(&asked));
+    const DEPLOYMENT: &str =
+        "arn:aws:ecs:us-east-1:123456789012:service-deployment/deploy-app/deploy-app/d1";
+    let rewrite: Rewrite = Arc::new(move |op: &str, _req: &str, resp: &str| match op {
+        "UpdateService" => {
+            seen.store(true, Ordering::SeqCst);
+            None
+        }
+        "DescribeServices" if seen.load(Ordering::SeqCst) => {
+            let mut v: Value = serde_json::from_str(resp).ok()?;
+            let s = v["services"].get_mut(0)?;
+            s["currentServiceDeployment"] = json!(DEPLOYMENT);
+            s["deployments"] = json!([deployment(
+                "ecs-svc/4",
+                "PRIMARY",
+                "deploy-app:1",
+                "COMPLETED",
+                1,
+                0
+            )]);
+            s["taskDefinition"] = json!(td_arn("deploy-app:1"));
+            Some(v.to_string())
+        }
+        "DescribeServiceDeployments" => {
+            counted.fetch_add(1, Ordering::SeqCst);
+            Some(
+                json!({
+                    "serviceDeployments": [{
+                        "serviceDeploymentArn": DEPLOYMENT,
+                        "status": "ROLLBACK_SUCCESSFUL",
+                        "statusReason": "Service deployment rolled back because the circuit breaker threshold was exceeded.",
+                    }],
+                    "failures": [],
+                })
+                .to_string(),
+            )
+        }
+        _ => None,
+    });
+    let proxy = Proxy::rewriting(&emu.endpoint, rewrite);
+    ws.write(
+        "desired/main.toml",
+        &stack("").replace("desired_count = 1", "desired_count = 2"),
+    );
+    let run = apply_through(&emu, &ws, &proxy, &[]);
+    run.expect_code(3);
+    assert!(run.stderr.contains("the service deployment is ROLLBACK_SUCCESSFUL: Service deployment rolled back because the circuit breaker threshold was exceeded."), "{run}");
+    assert!(asked.load(Ordering::SeqCst) >= 1);
+}
