@@ -57,7 +57,8 @@ emulator_ready() {
 # Starts moto on a free loopback port in the background and waits for it.
 # Sets and exports AWS_ENDPOINT_URL and MOTO_PID, sets EMULATOR_LOG to its log
 # file; prints nothing itself. MOTO_ECS_SERVICE_RUNNING is the runningCount
-# that every ECS service reports, whatever its desiredCount.
+# that every ECS service reports, whatever its desiredCount: high enough for
+# every example's first deployment to be COMPLETED (apply waits for it).
 emulator_start() {
     if [[ ! -x "$EMULATOR_VENV/bin/moto_server" ]]; then
         echo "emulator: $EMULATOR_VENV/bin/moto_server is missing; run scripts/emulator.sh install" >&2
@@ -71,7 +72,7 @@ emulator_start() {
     EMULATOR_LOG="$log"
     # stdin/stdout/stderr are all redirected so that `$(emulator.sh start)`
     # returns instead of waiting for the server to close the pipe.
-    MOTO_IAM_LOAD_MANAGED_POLICIES=true MOTO_ECS_SERVICE_RUNNING=1 \
+    MOTO_IAM_LOAD_MANAGED_POLICIES=true MOTO_ECS_SERVICE_RUNNING=10 \
         "$EMULATOR_VENV/bin/moto_server" -H 127.0.0.1 -p "$port" \
         </dev/null >"$log" 2>&1 &
     pid=$!

@@ -119,6 +119,33 @@ pub enum Command {
         after_help = "Example:\n  reconcile vars --desired desired/refarch\n  reconcile vars --json"
     )]
     Vars(VarsArgs),
+    /// How the ECS services and target groups of the state are doing:
+    /// counts, deployments with rollout state and age, the latest events,
+    /// target health with reasons.
+    #[command(
+        after_help = "Examples:\n  reconcile status\n  reconcile status ecs_service.web --json"
+    )]
+    Status(StatusArgs),
+    /// The CloudWatch Logs of a service's or task definition's containers
+    /// (from their awslogs configuration), interleaved by time, each line
+    /// prefixed by container and task id.
+    #[command(
+        after_help = "Examples:\n  reconcile logs ecs_service.web --since 1h\n  reconcile logs ecs_service.web --follow"
+    )]
+    Logs(LogsArgs),
+    /// Run a one-off task of a task definition (a migration, a management
+    /// command) where the service that uses it runs, with the command
+    /// overridden; streams its logs and exits with the container's exit
+    /// code.
+    #[command(
+        after_help = "Examples:\n  reconcile run ecs_task_definition.web -- python manage.py migrate\n  reconcile run ecs_task_definition.web --container worker -- echo hi"
+    )]
+    Run(RunArgs),
+    /// Apply again the values the `persist = true` variables had before the
+    /// last successful apply changed them (the previous image tag, say), so
+    /// that services return to their previous revisions; waits like apply.
+    #[command(after_help = "Example:\n  reconcile rollback --auto-approve")]
+    Rollback(RollbackArgs),
     /// Print a JSON Schema of the desired-state format, for editors (taplo, Even Better TOML).
     #[command(
         after_help = "Example:\n  reconcile schema > reconcile.schema.json\n  # then, first line of a desired-state file: #:schema ../reconcile.schema.json"
@@ -284,6 +311,64 @@ pub struct VarsArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+pub struct RollbackArgs {
+    #[command(flatten)]
+    pub common: ApplyArgs,
+    /// Do not wait for the ECS deployments it starts.
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// An ecs_task_definition of the state.
+    pub address: String,
+    /// The container whose command is overridden [default: the first essential one].
+    #[arg(long)]
+    pub container: Option<String>,
+    /// The cluster [default: that of the service running this task definition].
+    #[arg(long)]
+    pub cluster: Option<String>,
+    /// EC2, FARGATE or EXTERNAL [default: the service's].
+    #[arg(long, value_name = "TYPE")]
+    pub launch_type: Option<String>,
+    /// A subnet of the task's network interface (repeatable) [default: the service's network].
+    #[arg(long = "subnet", value_name = "ID")]
+    pub subnets: Vec<String>,
+    /// A security group of the task (repeatable; with --subnet).
+    #[arg(long = "security-group", value_name = "ID")]
+    pub security_groups: Vec<String>,
+    /// Give the task a public IP address (with --subnet).
+    #[arg(long)]
+    pub assign_public_ip: bool,
+    /// The command, after `--`.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LogsArgs {
+    /// An ecs_service or ecs_task_definition of the state.
+    pub address: String,
+    /// How far back to start, e.g. 30s, 10m, 2h.
+    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    pub since: std::time::Duration,
+    /// Keep reading new events until interrupted.
+    #[arg(long)]
+    pub follow: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// Services or target groups to show (default: all of the state's).
+    #[arg(value_name = "ADDRESS")]
+    pub addresses: Vec<String>,
+    /// Print as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
 pub struct OutputArgs {
     /// One output to print, bare (strings without quotes).
     pub name: Option<String>,
@@ -382,6 +467,10 @@ pub struct ApplyCmdArgs {
     /// Force the replacement of this resource. Repeatable.
     #[arg(long = "replace", value_name = "ADDRESS", conflicts_with = "plan_file")]
     pub replace: Vec<String>,
+    /// Do not wait for the ECS deployments this run starts (each
+    /// `ecs_service` waits by default: `wait_for_steady_state`).
+    #[arg(long)]
+    pub no_wait: bool,
 }
 
 fn parse_var(s: &str) -> Result<(String, String), String> {

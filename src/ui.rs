@@ -30,6 +30,9 @@ struct Live {
     bar: ProgressBar,
     /// Address → (present participle, started).
     in_flight: Mutex<BTreeMap<String, (&'static str, Instant)>>,
+    /// Address → the latest progress of an operation in flight (an ECS
+    /// deployment), redrawn in place.
+    detail: Mutex<BTreeMap<String, String>>,
 }
 
 impl std::fmt::Debug for Live {
@@ -45,10 +48,26 @@ impl Live {
             ProgressStyle::with_template("{spinner} {msg}")
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         );
-        Live { bar, in_flight: Mutex::new(BTreeMap::new()) }
+        Live {
+            bar,
+            in_flight: Mutex::new(BTreeMap::new()),
+            detail: Mutex::new(BTreeMap::new()),
+        }
     }
 
     fn update(&self, e: &Event) {
+        let Ok(mut detail) = self.detail.lock() else {
+            return;
+        };
+        match e {
+            Event::Progress { address, message } => {
+                detail.insert((*address).to_owned(), (*message).to_owned());
+            }
+            Event::Done { address, .. } | Event::Failed { address, .. } => {
+                detail.remove(*address);
+            }
+            _ => {}
+        }
         let Ok(mut m) = self.in_flight.lock() else {
             return;
         };
@@ -81,8 +100,15 @@ impl Live {
         } else {
             String::new()
         };
-        self.bar
-            .set_message(format!("{} in flight: {}{more}", m.len(), names.join(", ")));
+        let details: String = detail
+            .iter()
+            .map(|(a, d)| format!("\n  {a}: {d}"))
+            .collect();
+        self.bar.set_message(format!(
+            "{} in flight: {}{more}{details}",
+            m.len(),
+            names.join(", ")
+        ));
     }
 }
 
@@ -114,6 +140,11 @@ pub enum Event<'a> {
     Skipped {
         address: &'a str,
         because: &'a str,
+    },
+    /// Where a long operation stands (an ECS deployment), when it changes.
+    Progress {
+        address: &'a str,
+        message: &'a str,
     },
     Interrupted,
 }
@@ -205,6 +236,10 @@ impl Ui {
         // JSON lines.
         if let Some(live) = self.live.as_ref().filter(|_| !self.to_stderr) {
             live.update(&e);
+            // Redrawn in place on a terminal; a line per change otherwise.
+            if matches!(e, Event::Progress { .. }) {
+                return;
+            }
         }
         let line = match e {
             Event::Started { address, action, deleting } => {
@@ -233,6 +268,7 @@ impl Ui {
             Event::Skipped { address, because } => {
                 format!("{}: skipped, because {because} failed", st.bold(address))
             }
+            Event::Progress { address, message } => format!("{}: {message}", st.bold(address)),
             Event::Interrupted => {
                 "Interrupt received: waiting for operations in flight, then saving the state."
                     .into()

@@ -35,6 +35,8 @@ pub struct Failure {
     pub address: String,
     pub operation: &'static str,
     pub message: String,
+    /// An ECS deployment that failed, rolled back or timed out.
+    pub deployment: bool,
 }
 
 #[derive(Debug, Default)]
@@ -65,6 +67,8 @@ pub struct Executor<'a> {
     pub fingerprints: &'a Fingerprinter,
     pub ui: Ui,
     pub parallelism: usize,
+    /// `apply --no-wait`: operations do not wait for deployments.
+    pub no_wait: bool,
 }
 
 /// Where creates report the ids AWS answered: (address, id).
@@ -184,8 +188,18 @@ impl Executor<'_> {
             let clients = self.clients.clone();
             let stack = self.config.stack.clone();
             let op = operation_key(&change.address, step);
+            let (ui, address) = (self.ui.clone(), change.address.clone());
+            let run = kinds::RunOptions {
+                progress: Some(Arc::new(move |message: &str| {
+                    ui.event(Event::Progress { address: &address, message });
+                })),
+                no_wait: self.no_wait,
+                replaced: step == Step::Delete
+                    && (change.deposed || change.action == crate::plan::Action::Replace),
+            };
             tasks.spawn(stats::attribute(op, async move {
-                kinds::with_timeouts(task.timeouts, task.run(clients, stack, n)).await
+                let op = kinds::with_timeouts(task.timeouts, task.run(clients, stack, n));
+                kinds::with_run(run, op).await
             }));
         }
         Ok(())

@@ -142,11 +142,16 @@ impl Executor<'_> {
                         }
                     }
                 }
+                let deployment =
+                    error.code.as_deref() == Some(crate::aws::error::DEPLOYMENT_FAILED);
                 let message = match hint {
                     Some(hint) => format!("{error}\n  Hint: {hint}"),
                     None => error.to_string(),
                 };
                 self.fail(report, change, step, message);
+                if let Some(f) = report.failures.last_mut() {
+                    f.deployment = deployment;
+                }
                 return false;
             }
         }
@@ -172,8 +177,11 @@ impl Executor<'_> {
             address: &change.address,
             error: &format!("{operation}: {message}"),
         });
-        report
-            .failures
-            .push(Failure { address: change.address.clone(), operation, message });
+        report.failures.push(Failure {
+            address: change.address.clone(),
+            operation,
+            message,
+            deployment: false,
+        });
     }
 }

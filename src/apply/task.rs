@@ -243,11 +243,22 @@ impl Task {
                     desired,
                     changed: &changed,
                 };
-                let updated = match self.kind.update(op).await {
-                    Ok(()) => self.read_back(cx, id).await.map(|a| Some((id.clone(), a))),
-                    Err(e) => Err(e),
-                };
-                (updated, Left::Nothing)
+                match self.kind.update(op).await {
+                    Ok(()) => (
+                        self.read_back(cx, id).await.map(|a| Some((id.clone(), a))),
+                        Left::Nothing,
+                    ),
+                    // A deployment that failed or rolled back changed the
+                    // resource anyway: the state records it as it is live.
+                    Err(e) if e.code.as_deref() == Some(crate::aws::error::DEPLOYMENT_FAILED) => {
+                        let left = match self.read_back(cx, id).await {
+                            Ok(a) => Left::Kept(id.clone(), a, Status::Created),
+                            Err(_) => Left::Nothing,
+                        };
+                        (Err(e), left)
+                    }
+                    Err(e) => (Err(e), Left::Nothing),
+                }
             }
             Op::Create { desired } => self.create(cx, desired).await,
         };

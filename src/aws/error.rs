@@ -63,6 +63,11 @@ impl ApiError {
     }
 }
 
+/// reconcile's own code for an ECS deployment that failed, rolled back or
+/// timed out: `apply` exits with `EXIT_DEPLOYMENT_FAILED` when every
+/// failure of a run has it.
+pub const DEPLOYMENT_FAILED: &str = "DeploymentFailed";
+
 /// Codes AWS answers when it refuses a call for its rate: nothing was done.
 pub(crate) const THROTTLING: &[&str] = &[
     "Throttling",

@@ -12,9 +12,13 @@ use crate::ui::Ui;
 
 use super::{PlanOptions, Session};
 
+/// The exit code of an apply whose every failure is an ECS deployment that
+/// failed, rolled back or timed out (any other failure exits 1).
+pub const EXIT_DEPLOYMENT_FAILED: i32 = 3;
+
 pub async fn run(global: &Global, args: &ApplyCmdArgs) -> anyhow::Result<i32> {
     if let Some(file) = &args.plan_file {
-        let code = run_saved(global, file).await?;
+        let code = run_saved(global, file, args.no_wait).await?;
         super::print_stats(args.common.stats);
         return Ok(code);
     }
@@ -28,7 +32,7 @@ pub async fn run(global: &Global, args: &ApplyCmdArgs) -> anyhow::Result<i32> {
         targets: args.common.targeting.targets.clone(),
         replace: args.replace.clone(),
     };
-    run_planned(global, &args.common, &opts).await
+    run_planned(global, &args.common, &opts, args.no_wait).await
 }
 
 pub async fn destroy(global: &Global, args: &ApplyArgs) -> anyhow::Result<i32> {
@@ -37,10 +41,15 @@ pub async fn destroy(global: &Global, args: &ApplyArgs) -> anyhow::Result<i32> {
         targets: args.targeting.targets.clone(),
         replace: Vec::new(),
     };
-    run_planned(global, args, &opts).await
+    run_planned(global, args, &opts, false).await
 }
 
-async fn run_planned(global: &Global, args: &ApplyArgs, opts: &PlanOptions) -> anyhow::Result<i32> {
+async fn run_planned(
+    global: &Global,
+    args: &ApplyArgs,
+    opts: &PlanOptions,
+    no_wait: bool,
+) -> anyhow::Result<i32> {
     let ui = super::ui(global);
     // Fail before any AWS call rather than after a long refresh.
     super::can_confirm(args.auto_approve)?;
@@ -66,7 +75,7 @@ async fn run_planned(global: &Global, args: &ApplyArgs, opts: &PlanOptions) -> a
         }
         ui.line("");
     }
-    let (code, report) = execute(&mut session, &plan, ui, global.parallelism).await?;
+    let (code, report) = execute(&mut session, &plan, ui, global.parallelism, no_wait).await?;
     if let Some(file) = &args.summary_markdown {
         write_summary(file, &summary_markdown(&plan, Some(&report)))?;
     }
@@ -120,12 +129,14 @@ pub fn write_summary(file: &Path, markdown: &str) -> anyhow::Result<()> {
         .with_context(|| format!("writing the Markdown summary to {}", file.display()))
 }
 
-/// Runs a plan and reports; the exit code: 0 done, 1 something failed.
+/// Runs a plan and reports; the exit code: 0 done, 1 something failed,
+/// `EXIT_DEPLOYMENT_FAILED` only deployments failed.
 pub async fn execute(
     session: &mut Session,
     plan: &Plan,
     ui: Ui,
     parallelism: u16,
+    no_wait: bool,
 ) -> anyhow::Result<(i32, Report)> {
     let executor = Executor {
         clients: session.clients.clone(),
@@ -134,6 +145,7 @@ pub async fn execute(
         fingerprints: &session.fingerprints,
         ui: ui.clone(),
         parallelism: usize::from(parallelism),
+        no_wait,
     };
     let report = {
         let _phase = crate::aws::stats::Phase::start("apply");
@@ -152,7 +164,7 @@ pub async fn execute(
 
 /// `apply <file>`: exactly the saved plan, or nothing if anything it was
 /// made from changed.
-async fn run_saved(global: &Global, file: &Path) -> anyhow::Result<i32> {
+async fn run_saved(global: &Global, file: &Path, no_wait: bool) -> anyhow::Result<i32> {
     let ui = super::ui(global);
     let mut saved_plan = saved::load(file)?;
     let mut session = Session::open(global).await?;
@@ -162,7 +174,7 @@ async fn run_saved(global: &Global, file: &Path) -> anyhow::Result<i32> {
     let plan = saved_plan.plan;
     ui.plan(&plan);
     ui.line("");
-    let (code, _) = execute(&mut session, &plan, ui, global.parallelism).await?;
+    let (code, _) = execute(&mut session, &plan, ui, global.parallelism, no_wait).await?;
     session.close().await?;
     Ok(code)
 }
@@ -245,5 +257,10 @@ fn finish(ui: &Ui, report: &Report, destroy: bool, session: &Session) -> i32 {
         session.store.location()
     ));
     ui.error(&msg);
-    1
+    let only_deployments = !report.interrupted && report.failures.iter().all(|f| f.deployment);
+    if only_deployments {
+        EXIT_DEPLOYMENT_FAILED
+    } else {
+        1
+    }
 }

@@ -226,6 +226,7 @@ async fn run_cycle(
             fingerprints: &session.fingerprints,
             ui: ui.clone(),
             parallelism: usize::from(global.parallelism),
+            no_wait: false,
         };
         let report = executor.run(&plan, &mut session.state).await?;
         if let Some(file) = &args.summary_markdown {

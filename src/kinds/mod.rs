@@ -52,6 +52,53 @@ tokio::task_local! {
     static CREATED: CreatedId;
 }
 
+tokio::task_local! {
+    /// How the operation this task runs reports progress, and whether it
+    /// may wait for deployments (`apply --no-wait`).
+    static RUN: RunOptions;
+}
+
+/// Where an operation reports its progress (see `RunOptions`).
+pub type ProgressFn = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
+
+/// What the executor tells every operation of a run.
+#[derive(Clone, Default)]
+pub struct RunOptions {
+    /// Called with a line that says where a long operation stands (an ECS
+    /// deployment), each time it changes.
+    pub progress: Option<ProgressFn>,
+    /// `apply --no-wait`: do not wait for deployments to finish.
+    pub no_wait: bool,
+    /// This delete is of an object a replacement made obsolete (a
+    /// task-definition revision after its successor), not of the resource.
+    pub replaced: bool,
+}
+
+/// Runs one operation with the run's options.
+pub async fn with_run<F: std::future::Future>(r: RunOptions, op: F) -> F::Output {
+    RUN.scope(r, op).await
+}
+
+/// Reports where the operation of this task stands (nothing outside a run).
+pub fn progress(line: &str) {
+    let _ = RUN.try_with(|r| {
+        if let Some(p) = &r.progress {
+            p(line);
+        }
+    });
+}
+
+/// Whether the delete this task runs is of a replaced object (see
+/// `RunOptions::replaced`).
+pub fn deleting_replaced() -> bool {
+    RUN.try_with(|r| r.replaced).unwrap_or(false)
+}
+
+/// Whether this run was asked not to wait for deployments.
+pub fn no_wait() -> bool {
+    RUN.try_with(|r| r.no_wait).unwrap_or(false)
+}
+
 /// The id a create answered, reported by the kind (`created`) before it
 /// waits, tags or configures: from that moment the resource exists, and the
 /// executor records it at once, whatever happens next.

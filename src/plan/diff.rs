@@ -672,14 +672,14 @@ region = "us-east-1"
 [ecs_service.web]
 cluster = "shop"
 task_definition = "web:1"
-wait_for_steady_state = true
+wait_for_steady_state = false
 "#;
 
     #[test]
     fn a_client_only_field_plans_as_written_and_never_as_a_difference() {
         let p = plan(&config(SERVICE), &State::new("t"), &Live::new()).unwrap();
         let after = one(&p, "ecs_service.web").after.unwrap();
-        assert_eq!(after["wait_for_steady_state"], Value::Bool(true));
+        assert_eq!(after["wait_for_steady_state"], Value::Bool(false));
 
         // AWS knows nothing of it: a live service never carries it.
         let live = Attrs::from([
@@ -707,7 +707,10 @@ wait_for_steady_state = true
             "{:?}",
             c.diffs
         );
-        assert_eq!(c.after.unwrap()["wait_for_steady_state"], Value::Bool(true));
+        assert_eq!(
+            c.after.unwrap()["wait_for_steady_state"],
+            Value::Bool(false)
+        );
     }
 
     #[test]

@@ -55,6 +55,9 @@ pub struct PersistedVar {
     pub source: String,
     /// RFC 3339, when the apply that recorded it finished.
     pub recorded_at: String,
+    /// The value it replaced: what `reconcile rollback` applies again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -136,12 +139,14 @@ impl State {
             if self.variables.get(name).is_some_and(|p| p.value == *value) {
                 continue;
             }
+            let previous = self.variables.get(name).map(|p| p.value.clone());
             self.variables.insert(
                 name.clone(),
                 PersistedVar {
                     value: value.clone(),
                     source: source.as_str().to_owned(),
                     recorded_at: now.to_owned(),
+                    previous,
                 },
             );
             changed = true;

@@ -123,12 +123,19 @@ async fn the_fargate_stack_is_created_planned_clean_updated_and_destroyed() {
         .send()
         .await
         .unwrap();
+    // The previous revision stays registered for `reconcile rollback`
+    // (keep_revisions, default 5), no longer in the state.
     assert_eq!(
         old.task_definition()
             .unwrap()
             .status()
             .map(aws_sdk_ecs::types::TaskDefinitionStatus::as_str),
-        Some("INACTIVE")
+        Some("ACTIVE")
+    );
+    assert!(
+        ws.state()["deposed"]
+            .get("ecs_task_definition.flask")
+            .is_none()
     );
     reconcile(
         &emu,

@@ -17,6 +17,7 @@ mod container;
 mod contract;
 mod convergence;
 mod crash_safety;
+mod deploy;
 mod emulator_smoke;
 mod faults;
 mod fleet;

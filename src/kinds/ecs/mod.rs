@@ -6,6 +6,7 @@ pub const SERVICE: &str = "ecs";
 
 pub mod capacity_provider;
 pub mod cluster;
+pub mod deployment;
 pub mod service;
 pub mod task_definition;
 

@@ -6,10 +6,11 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, DeploymentCircuitBreaker, DeploymentConfiguration,
-    DeploymentRolloutState, LaunchType, LoadBalancer, NetworkConfiguration, Service, ServiceField,
+    LaunchType, LoadBalancer, NetworkConfiguration, Service, ServiceField,
 };
 
 use super::cluster::cluster_name;
+use super::deployment;
 use super::{READ_CONCURRENCY, STRATEGY, strategy_items, strategy_value, sync_tags};
 use crate::aws::ApiError;
 use crate::kinds::support::{
@@ -122,11 +123,14 @@ static SCHEMA: Schema = Schema {
         Field::new("deployment_circuit_breaker", Type::Object(CIRCUIT_BREAKER))
             .doc("Whether failing deployments stop, and roll back."),
         Field::new("wait_for_steady_state", Type::Bool)
-            .default(Default::Bool(false))
+            .default(Default::Bool(true))
             .client_only()
             .doc(
                 "Whether create and update wait until the deployment is done and every task \
-                  runs. Not sent to AWS and never a difference.",
+                  runs the new revision, showing its progress; a deployment that fails, rolls \
+                  back or times out fails the apply (exit code 3) with its stopped tasks, \
+                  unhealthy targets and last log lines. `false` (or `apply --no-wait`) returns \
+                  once ECS took the change. Not sent to AWS and never a difference.",
             ),
         Field::new("enable_execute_command", Type::Bool)
             .default(Default::Bool(false))
@@ -200,27 +204,18 @@ impl EcsService {
         }
     }
 
-    /// Waits until the deployment is done: one deployment left, and as
-    /// many tasks running as desired.
+    /// Waits until the deployment of `desired`'s revision is done (see
+    /// `deployment::wait`: progress, and a failure that says why).
     async fn wait_steady(
         &self,
         cx: Ctx<'_>,
         cluster: &str,
         id: &str,
+        desired: &Attrs,
         timeout: std::time::Duration,
     ) -> ApiResult<()> {
-        Waiter::new(timeout)
-            .until(
-                &format!("ECS service {id} to reach a steady state"),
-                || async {
-                    let s = self.describe_raw(cx, cluster, id).await?;
-                    Ok(match s {
-                        None => Poll::Failed("gone".into()),
-                        Some(s) => steady(&s),
-                    })
-                },
-            )
-            .await
+        let revision = str_attr(desired, "task_definition").unwrap_or_default();
+        deployment::wait(cx, cluster, id, &revision, timeout).await
     }
 
     /// Every change between `live` and `desired` in one UpdateService call,
@@ -306,7 +301,7 @@ impl EcsService {
 /// (`arn:aws:ecs:<region>:<account>:service/<cluster>/<service>`), else
 /// from its attributes. Services of the old ARN format
 /// (`service/<service>`) created without a cluster are in `default`.
-fn cluster_of(id: &str, attrs: &Attrs) -> String {
+pub fn cluster_of(id: &str, attrs: &Attrs) -> String {
     let from_arn = id
         .split_once(":service/")
         .and_then(|(_, rest)| rest.split_once('/'))
@@ -318,34 +313,7 @@ fn cluster_of(id: &str, attrs: &Attrs) -> String {
 
 /// `arn:aws:ecs:…:task-definition/web:3` → `web:3`; anything else as is.
 fn short_task_definition(s: &str) -> &str {
-    s.split_once(":task-definition/")
-        .map_or(s, |(_, rest)| rest)
-}
-
-/// Where a deployment stands: steady, still rolling, or failed.
-fn steady(s: &Service) -> Poll<()> {
-    if s.status() != Some("ACTIVE") {
-        return Poll::Failed(s.status().unwrap_or("unknown").to_owned());
-    }
-    if let Some(failed) = s
-        .deployments()
-        .iter()
-        .find(|d| d.rollout_state() == Some(&DeploymentRolloutState::Failed))
-    {
-        return Poll::Failed(format!(
-            "deployment failed: {}",
-            failed.rollout_state_reason().unwrap_or_default()
-        ));
-    }
-    let (deployments, running, desired) =
-        (s.deployments().len(), s.running_count(), s.desired_count());
-    if deployments <= 1 && running == desired {
-        Poll::Ready(())
-    } else {
-        Poll::Pending(format!(
-            "{deployments} deployments, {running} of {desired} tasks running"
-        ))
-    }
+    deployment::short_revision(s)
 }
 
 /// The awsvpc network configuration of a described service.
@@ -438,7 +406,8 @@ fn service_attrs(s: &Service) -> Attrs {
     a
 }
 
-fn network_configuration(v: Option<&Value>) -> ApiResult<Option<NetworkConfiguration>> {
+/// The awsvpc configuration of `network_configuration` as the API takes it.
+pub fn network_configuration(v: Option<&Value>) -> ApiResult<Option<NetworkConfiguration>> {
     let Some(v) = v.filter(|v| !v.is_null()) else {
         return Ok(None);
     };
@@ -507,9 +476,10 @@ fn deployment_configuration(desired: &Attrs) -> ApiResult<DeploymentConfiguratio
         .build())
 }
 
-/// Whether `desired` asks create and update to wait.
+/// Whether `desired` asks create and update to wait (the default), and
+/// this run allows it (`apply --no-wait`).
 fn wants_steady(desired: &Attrs) -> bool {
-    desired.get("wait_for_steady_state") == Some(&Value::Bool(true))
+    desired.get("wait_for_steady_state") != Some(&Value::Bool(false)) && !crate::kinds::no_wait()
 }
 
 /// What one CreateService attempt means for the retry around it.
@@ -643,7 +613,7 @@ impl Kind for EcsService {
         self.apply_changes(cx, &arn, &created, desired, &changed)
             .await?;
         if wants_steady(desired) {
-            self.wait_steady(cx, &cluster, &arn, cx.timeouts(self).create)
+            self.wait_steady(cx, &cluster, &arn, desired, cx.timeouts(self).create)
                 .await?;
         }
         Ok(arn)
@@ -657,7 +627,7 @@ impl Kind for EcsService {
         let deployed = self.apply_changes(cx, id, &live, &desired, changed).await?;
         if deployed && wants_steady(&desired) {
             let cluster = cluster_of(id, &desired);
-            self.wait_steady(cx, &cluster, id, cx.timeouts(self).update)
+            self.wait_steady(cx, &cluster, id, &desired, cx.timeouts(self).update)
                 .await?;
         }
         Ok(())
@@ -739,7 +709,7 @@ impl Kind for EcsService {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_sdk_ecs::types::{Deployment, Tag};
+    use aws_sdk_ecs::types::Tag;
 
     const ARN: &str = "arn:aws:ecs:us-east-1:123:service/shop/web";
 
@@ -884,31 +854,6 @@ mod tests {
             Value::str("arn:aws:ecs:us-east-1:1:cluster/other"),
         )]);
         assert_eq!(cluster_of(old, &attrs), "other");
-    }
-
-    #[test]
-    fn a_service_is_steady_with_one_deployment_and_every_task_running() {
-        let deployment = |state| {
-            Deployment::builder()
-                .status("PRIMARY")
-                .rollout_state(state)
-                .build()
-        };
-        let base = aws_service();
-        assert_eq!(steady(&base), Poll::Ready(()));
-        let rolling = Service::builder()
-            .status("ACTIVE")
-            .desired_count(2)
-            .running_count(1)
-            .deployments(deployment(DeploymentRolloutState::InProgress))
-            .deployments(deployment(DeploymentRolloutState::Completed))
-            .build();
-        assert!(matches!(steady(&rolling), Poll::Pending(_)));
-        let failed = Service::builder()
-            .status("ACTIVE")
-            .deployments(deployment(DeploymentRolloutState::Failed))
-            .build();
-        assert!(matches!(steady(&failed), Poll::Failed(_)));
     }
 
     #[test]

@@ -108,13 +108,22 @@ static SCHEMA: Schema = Schema {
     service: super::SERVICE,
     timeouts: Timeouts::DEFAULT,
     description: "A revision of an ECS task definition: the containers of a task. Immutable: \
-                  a change registers a new revision before the old one is deregistered.",
+                  a change registers a new revision; the last `keep_revisions` stay registered.",
     fields: &[
         Field::new("family", Type::String)
             .naming(crate::kinds::names::ECS)
             .required()
             .force_new()
             .doc("The family the revision belongs to."),
+        Field::new("keep_revisions", Type::Int)
+            .default(Default::Int(5))
+            .client_only()
+            .doc(
+                "How many revisions of this task definition stay registered (this one \
+                  included) for `reconcile rollback`; older ones are deregistered when a new \
+                  one is registered, all of them on destroy. Not sent to AWS and never a \
+                  difference.",
+            ),
         Field::new("cpu", Type::String)
             .unset_is_null()
             .force_new()
@@ -563,6 +572,16 @@ impl Kind for EcsTaskDefinition {
             Ok(present(self.describe(cx, &arn).await?.map(drop)))
         })
         .await?;
+        let keep = desired
+            .get("keep_revisions")
+            .and_then(Value::as_int)
+            .unwrap_or(5)
+            .max(1);
+        // Best effort: the revision exists; an old one left registered is
+        // deregistered by the next create or the destroy.
+        if let Err(e) = self.prune(cx, address, &arn, keep as usize).await {
+            tracing::warn!("deregistering old revisions of {arn}: {e}");
+        }
         Ok(arn)
     }
 
@@ -577,6 +596,36 @@ impl Kind for EcsTaskDefinition {
 
     async fn delete(&self, op: Delete<'_>) -> ApiResult<()> {
         let Delete { cx, id, .. } = op;
+        // A revision its successor replaced stays registered, for
+        // `reconcile rollback`; `prune` deregisters it in time.
+        if crate::kinds::deleting_replaced() {
+            return Ok(());
+        }
+        // The resource goes: with it, the revisions kept before this one.
+        let address = self.describe(cx, id).await?.and_then(|d| {
+            tag_pairs(&d.tags)
+                .find(|(k, _)| *k == crate::kinds::ADDRESS_TAG)
+                .map(|(_, v)| v.to_owned())
+        });
+        if let Some(address) = address {
+            for arn in self.ours_in_family(cx, id, &address).await? {
+                if arn != id {
+                    self.deregister(cx, &arn).await?;
+                }
+            }
+        }
+        self.deregister(cx, id).await
+    }
+
+    async fn find_by_address(&self, cx: Ctx<'_>, address: &str) -> ApiResult<Option<String>> {
+        self.find_ours(cx, address).await
+    }
+}
+
+impl EcsTaskDefinition {
+    /// Deregisters one revision and waits until it is inactive; unknown
+    /// counts as done.
+    async fn deregister(&self, cx: Ctx<'_>, id: &str) -> ApiResult<()> {
         let r = cx
             .aws
             .ecs
@@ -602,7 +651,8 @@ impl Kind for EcsTaskDefinition {
             .await
     }
 
-    async fn find_by_address(&self, cx: Ctx<'_>, address: &str) -> ApiResult<Option<String>> {
+    /// The newest revision carrying `address`'s tags.
+    async fn find_ours(&self, cx: Ctx<'_>, address: &str) -> ApiResult<Option<String>> {
         // ECS has no tag filter and the family is not known here: describe
         // every active revision with its tags and keep the newest of ours
         // (during a replacement the old revision carries the same tags).
@@ -625,6 +675,63 @@ impl Kind for EcsTaskDefinition {
         })
         .await
     }
+
+    /// The active revisions of `revision`'s family that carry `address`'s
+    /// tags (of this stack), newest first.
+    async fn ours_in_family(
+        &self,
+        cx: Ctx<'_>,
+        revision: &str,
+        address: &str,
+    ) -> ApiResult<Vec<String>> {
+        let family = family_of(revision);
+        let list = cx.aws.ecs.list_task_definitions().family_prefix(family);
+        let list = list.status(TaskDefinitionStatus::Active);
+        let arns: Vec<String> = pages!(list.sort(SortOrder::Desc))?
+            .into_iter()
+            .filter(|a| family_of(a) == family)
+            .collect();
+        let mut ours: Vec<(i32, String)> = self
+            .describe_all(cx, &arns)
+            .await?
+            .into_iter()
+            .filter(|(_, d)| {
+                let tags: Vec<(&str, &str)> = tag_pairs(&d.tags).collect();
+                tags.contains(&(crate::kinds::ADDRESS_TAG, address))
+                    && tags.contains(&(crate::kinds::STACK_TAG, cx.stack))
+            })
+            .map(|(arn, d)| (d.def.revision(), arn))
+            .collect();
+        ours.sort_by_key(|o| std::cmp::Reverse(o.0));
+        Ok(ours.into_iter().map(|(_, arn)| arn).collect())
+    }
+
+    /// Deregisters the revisions of `address` beyond the newest `keep`.
+    async fn prune(
+        &self,
+        cx: Ctx<'_>,
+        address: &str,
+        revision: &str,
+        keep: usize,
+    ) -> ApiResult<()> {
+        for arn in self
+            .ours_in_family(cx, revision, address)
+            .await?
+            .iter()
+            .skip(keep)
+        {
+            self.deregister(cx, arn).await?;
+        }
+        Ok(())
+    }
+}
+
+/// `arn:aws:ecs:…:task-definition/web:3` (or `web:3`) → `web`.
+fn family_of(revision: &str) -> &str {
+    let short = revision
+        .split_once(":task-definition/")
+        .map_or(revision, |(_, rest)| rest);
+    short.split(':').next().unwrap_or(short)
 }
 
 #[cfg(test)]
@@ -819,10 +926,13 @@ mod tests {
     }
 
     #[test]
-    fn every_input_but_tags_forces_a_new_revision() {
+    fn every_input_but_tags_and_keep_revisions_forces_a_new_revision() {
         for f in SCHEMA.inputs() {
-            assert_eq!(f.force_new, f.name != "tags", "{}", f.name);
+            let in_place = matches!(f.name, "tags" | "keep_revisions");
+            assert_eq!(f.force_new, !in_place, "{}", f.name);
         }
+        // How many revisions to keep is reconcile's business only.
+        assert!(SCHEMA.field("keep_revisions").unwrap().client_only);
         assert!(EcsTaskDefinition.create_before_destroy());
     }
 

@@ -24,6 +24,12 @@ use aws_config::BehaviorVersion;
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long one run of the binary may take before the test fails.
 const RUN_TIMEOUT: Duration = Duration::from_mins(3);
+/// The runningCount every ECS service of the emulator reports, whatever
+/// its desiredCount (`MOTO_ECS_SERVICE_RUNNING`). Its first deployment is
+/// COMPLETED only when this is at least the desired count: at 1, a service
+/// created with 2 tasks would never be steady, and every apply waits for
+/// deployments by default.
+pub const ECS_RUNNING: &str = "10";
 /// Where `reconcile_in(None, ..)` points the binary: the discard port on
 /// loopback, so that nothing can reach real AWS.
 const UNREACHABLE_ENDPOINT: &str = "http://127.0.0.1:9";
@@ -68,7 +74,7 @@ impl Emulator {
             let child = Command::new(&bin)
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
                 .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-                .env("MOTO_ECS_SERVICE_RUNNING", "1")
+                .env("MOTO_ECS_SERVICE_RUNNING", ECS_RUNNING)
                 .stdin(Stdio::null())
                 .stdout(log)
                 .stderr(log_err)

@@ -123,6 +123,13 @@ impl Stats {
     }
 }
 
+/// Replaces answers with scripted ones shaped like AWS's, for what the
+/// emulator cannot do (deployments that roll out, fail or roll back, tasks
+/// that stop): given the operation (as `identify` names it), the request
+/// body and the emulator's answer body, the body of a 200 JSON answer to
+/// send instead, or `None` to pass the emulator's answer on.
+pub type Rewrite = Arc<dyn Fn(&str, &str, &str) -> Option<String> + Send + Sync>;
+
 pub struct Proxy {
     pub endpoint: String,
     stats: Arc<Mutex<Stats>>,
@@ -134,6 +141,15 @@ impl Proxy {
     /// Listens on a free loopback port and forwards to `upstream`
     /// (`http://127.0.0.1:<port>`).
     pub fn start(upstream: &str, faults: Faults) -> Proxy {
+        Proxy::start_with(upstream, faults, None)
+    }
+
+    /// `start`, with the emulator's answers passed through `rewrite`.
+    pub fn rewriting(upstream: &str, rewrite: Rewrite) -> Proxy {
+        Proxy::start_with(upstream, Faults::none(), Some(rewrite))
+    }
+
+    fn start_with(upstream: &str, faults: Faults, rewrite: Option<Rewrite>) -> Proxy {
         let upstream: SocketAddr = upstream
             .trim_start_matches("http://")
             .parse()
@@ -153,8 +169,9 @@ impl Proxy {
                     }
                     let Ok(conn) = conn else { continue };
                     let (stats, counter, faults) = (stats.clone(), counter.clone(), faults.clone());
+                    let rewrite = rewrite.clone();
                     thread::spawn(move || {
-                        let _ = serve(conn, upstream, &faults, &counter, &stats);
+                        let _ = serve(conn, upstream, &faults, &counter, &stats, rewrite.as_ref());
                     });
                 }
             });
@@ -269,6 +286,7 @@ fn serve(
     faults: &Faults,
     counter: &AtomicU64,
     stats: &Mutex<Stats>,
+    rewrite: Option<&Rewrite>,
 ) -> io::Result<()> {
     let mut reader = BufReader::new(client.try_clone()?);
     let mut client = client;
@@ -279,7 +297,10 @@ fn serve(
         // The rank of this request among its operation's.
         let rank = {
             let mut s = stats.lock().expect("proxy stats");
-            let n = s.requests.entry((service.clone(), operation)).or_default();
+            let n = s
+                .requests
+                .entry((service.clone(), operation.clone()))
+                .or_default();
             *n += 1;
             *n - 1
         };
@@ -328,7 +349,21 @@ fn serve(
             Some(f @ Fault::InternalErrorAfterForwarding) => {
                 client.write_all(&error_response(f, &service, &req))?;
             }
-            _ => client.write_all(&resp.bytes())?,
+            _ => {
+                let scripted = rewrite.and_then(|r| {
+                    r(
+                        &operation,
+                        &String::from_utf8_lossy(&req.body),
+                        &String::from_utf8_lossy(&resp.body),
+                    )
+                });
+                match scripted {
+                    Some(body) => {
+                        client.write_all(&http(200, "application/x-amz-json-1.1", &body, ""))?;
+                    }
+                    None => client.write_all(&resp.bytes())?,
+                }
+            }
         }
     }
     Ok(())
@@ -469,6 +504,7 @@ fn error_response(fault: Fault, service: &str, req: &Message) -> Vec<u8> {
 
 fn http(status: u16, content_type: &str, body: &str, extra: &str) -> Vec<u8> {
     let reason = match status {
+        200 => "OK",
         400 => "Bad Request",
         500 => "Internal Server Error",
         _ => "Service Unavailable",
