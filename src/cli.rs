@@ -55,6 +55,10 @@ pub struct Global {
     /// No colours in the output (also NO_COLOR).
     #[arg(long, global = true)]
     pub no_color: bool,
+    /// Marks every human line of this stack (`[dir] `) when one process
+    /// runs many (`watch --stacks`).
+    #[arg(skip)]
+    pub label: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -41,7 +41,9 @@ use crate::ui::Ui;
 pub fn ui(global: &Global) -> Ui {
     let terminal = std::io::stdout().is_terminal();
     let color = !global.no_color && std::env::var_os("NO_COLOR").is_none() && terminal;
-    Ui::new(color, color)
+    let mut ui = Ui::new(color, color);
+    ui.prefix = global.label.as_ref().map(|l| format!("[{l}] "));
+    ui
 }
 
 /// The desired state, loaded and checked (no AWS call). Variables come from

@@ -69,7 +69,7 @@ pub async fn run(global: &Global, args: &WatchArgs) -> anyhow::Result<i32> {
     let _graceful = shutdown::graceful();
     let dirs = super::fleet::stacks(args)?;
     if dirs.is_empty() {
-        return Ok(watch_stack(global, args, None, &Semaphore::new(1)).await);
+        return Ok(watch_stack(global, args, &Semaphore::new(1)).await);
     }
     // Given before the subcommand, these escape clap's conflicts.
     if global.desired != Path::new("desired") {
@@ -83,20 +83,17 @@ pub async fn run(global: &Global, args: &WatchArgs) -> anyhow::Result<i32> {
     // The one cap on stacks in flight; each stack's own operations are
     // capped by --parallelism inside its cycle.
     let permits = Semaphore::new(usize::from(args.stack_parallelism));
-    let globals: Vec<(Global, String)> = dirs
+    let globals: Vec<Global> = dirs
         .iter()
         .map(|dir| {
             let mut g = global.clone();
             g.desired.clone_from(dir);
-            (g, stack_label(dir))
+            g.label = Some(stack_label(dir));
+            g
         })
         .collect();
-    let codes = futures::future::join_all(
-        globals
-            .iter()
-            .map(|(g, label)| watch_stack(g, args, Some(label), &permits)),
-    )
-    .await;
+    let codes =
+        futures::future::join_all(globals.iter().map(|g| watch_stack(g, args, &permits))).await;
     Ok(worst(codes))
 }
 
@@ -109,15 +106,9 @@ fn stack_label(dir: &Path) -> String {
 }
 
 /// One stack's loop (one cycle with `--once`, whose code it returns).
-async fn watch_stack(
-    global: &Global,
-    args: &WatchArgs,
-    label: Option<&str>,
-    permits: &Semaphore,
-) -> i32 {
+async fn watch_stack(global: &Global, args: &WatchArgs, permits: &Semaphore) -> i32 {
     let mut ui = super::ui(global);
     ui.to_stderr = true;
-    ui.prefix = label.map(|l| format!("[{l}] "));
     let mut failures: u32 = 0;
     loop {
         let mut cycle = Cycle::default();
