@@ -425,7 +425,10 @@ const ROWS: &[Row] = &[
                 ("protocol", s("sqs")),
                 (
                     "endpoint",
-                    s(&format!("arn:aws:sqs:us-east-1:123456789012:contract-{}", c.n())),
+                    s(&format!(
+                        "arn:aws:sqs:us-east-1:123456789012:contract-{}",
+                        c.n()
+                    )),
                 ),
             ]
         },
@@ -470,7 +473,11 @@ const ROWS: &[Row] = &[
     },
     Row {
         address: "scheduler_schedule.main",
-        needs: &["ecs_cluster.main", "ecs_task_definition.main", "iam_role.main"],
+        needs: &[
+            "ecs_cluster.main",
+            "ecs_task_definition.main",
+            "iam_role.main",
+        ],
         spec: |w, _| {
             vec![
                 ("schedule_expression", s("rate(10 minutes)")),

@@ -66,7 +66,10 @@ async fn the_drift_corrector_applies_plans_clean_schedules_its_task_and_destroys
         .await
         .unwrap();
     let def = def.task_definition().unwrap();
-    assert_eq!(def.task_role_arn(), Some(attr("iam_role.task", "arn").as_str()));
+    assert_eq!(
+        def.task_role_arn(),
+        Some(attr("iam_role.task", "arn").as_str())
+    );
     assert_eq!(
         def.execution_role_arn(),
         Some(attr("iam_role.execution", "arn").as_str())
@@ -74,7 +77,13 @@ async fn the_drift_corrector_applies_plans_clean_schedules_its_task_and_destroys
     let container = &def.container_definitions()[0];
     assert_eq!(
         container.command(),
-        ["watch", "--once", "--correct", "--desired", "/fleet/stacks/network"]
+        [
+            "watch",
+            "--once",
+            "--correct",
+            "--desired",
+            "/fleet/stacks/network"
+        ]
     );
     assert_eq!(
         container.image(),
@@ -115,7 +124,10 @@ async fn the_drift_corrector_applies_plans_clean_schedules_its_task_and_destroys
         .map(|r| r.as_str().unwrap().to_owned())
         .collect();
     passed.sort();
-    let mut roles = vec![attr("iam_role.task", "arn"), attr("iam_role.execution", "arn")];
+    let mut roles = vec![
+        attr("iam_role.task", "arn"),
+        attr("iam_role.execution", "arn"),
+    ];
     roles.sort();
     assert_eq!(passed, roles);
 

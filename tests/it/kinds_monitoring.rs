@@ -299,7 +299,10 @@ async fn alarms_and_metric_filters_are_applied_changed_and_destroyed() {
     assert_eq!(latency.extended_statistic(), Some("p99"));
     assert_eq!(latency.threshold(), Some(0.5));
     assert_eq!(latency.treat_missing_data(), Some("notBreaching"));
-    assert_eq!(latency.dimensions()[0].value(), Some("app/web/0123456789abcdef"));
+    assert_eq!(
+        latency.dimensions()[0].value(),
+        Some("app/web/0123456789abcdef")
+    );
     let tags = cw
         .list_tags_for_resource()
         .resource_arn(errors.alarm_arn().unwrap())
@@ -323,11 +326,11 @@ async fn alarms_and_metric_filters_are_applied_changed_and_destroyed() {
     let f = &filters.metric_filters()[0];
     assert_eq!(f.filter_name(), Some("mon-errors"));
     assert_eq!(f.filter_pattern(), Some("{ $.errors[0] = \"*\" }"));
+    assert_eq!(f.metric_transformations()[0].default_value(), Some(0.0));
     assert_eq!(
-        f.metric_transformations()[0].default_value(),
-        Some(0.0)
+        ws.id("logs_metric_filter.errors"),
+        format!("{group}:mon-errors")
     );
-    assert_eq!(ws.id("logs_metric_filter.errors"), format!("{group}:mon-errors"));
 
     // In place: a fractional threshold, another statistic, a new pattern.
     let vars = [
@@ -514,7 +517,8 @@ async fn a_schedule_running_an_ecs_task_is_applied_changed_and_destroyed() {
 }
 
 const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:alerts";
-const SUBSCRIPTION: &str = "arn:aws:sns:us-east-1:123456789012:alerts:6f1b0c2e-7d4a-4b1e-9d53-1a2b3c4d5e6f";
+const SUBSCRIPTION: &str =
+    "arn:aws:sns:us-east-1:123456789012:alerts:6f1b0c2e-7d4a-4b1e-9d53-1a2b3c4d5e6f";
 
 fn sns_error(code: &str, message: &str) -> Answer {
     Answer {
@@ -558,8 +562,14 @@ async fn an_email_subscription_pending_confirmation_reads_as_pending_and_deletes
         .await
         .unwrap();
     let a = &read[SUBSCRIPTION];
-    assert_eq!(a["pending_confirmation"], reconcile::value::Value::Bool(true));
-    assert_eq!(a["endpoint"], reconcile::value::Value::str("ops@example.com"));
+    assert_eq!(
+        a["pending_confirmation"],
+        reconcile::value::Value::Bool(true)
+    );
+    assert_eq!(
+        a["endpoint"],
+        reconcile::value::Value::str("ops@example.com")
+    );
     assert_eq!(
         s.calls(),
         ["ListSubscriptionsByTopic", "GetSubscriptionAttributes"]

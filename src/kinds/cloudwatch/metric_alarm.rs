@@ -187,14 +187,19 @@ fn alarm_attrs(m: &MetricAlarm) -> Attrs {
     a.insert("extended_statistic".into(), m.extended_statistic().into());
     a.insert("period".into(), opt_int(m.period()));
     a.insert("evaluation_periods".into(), opt_int(m.evaluation_periods()));
-    a.insert("datapoints_to_alarm".into(), opt_int(m.datapoints_to_alarm()));
+    a.insert(
+        "datapoints_to_alarm".into(),
+        opt_int(m.datapoints_to_alarm()),
+    );
     a.insert(
         "threshold".into(),
         m.threshold().map_or(Value::Null, Value::Float),
     );
     a.insert(
         "comparison_operator".into(),
-        m.comparison_operator().map(ComparisonOperator::as_str).into(),
+        m.comparison_operator()
+            .map(ComparisonOperator::as_str)
+            .into(),
     );
     // Not set is AWS's default, "missing" (left out of the answer).
     a.insert(
@@ -362,7 +367,10 @@ impl Kind for CloudWatchMetricAlarm {
             .filter(|m| m.alarm_name().is_some_and(|n| ids.iter().any(|i| i == n)))
             .map(|m| {
                 let mut a = alarm_attrs(m);
-                let t = m.alarm_arn().and_then(|arn| tags.get(arn)).unwrap_or(&no_tags);
+                let t = m
+                    .alarm_arn()
+                    .and_then(|arn| tags.get(arn))
+                    .unwrap_or(&no_tags);
                 a.insert(
                     "tags".into(),
                     user_tags(t.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
@@ -468,11 +476,20 @@ mod tests {
         let mut both = valid();
         both.insert("extended_statistic".into(), Value::str("p99"));
         let e = check("cloudwatch_metric_alarm.cpu", &both).unwrap_err();
-        assert!(e.message.starts_with("cloudwatch_metric_alarm.cpu: give"), "{e}");
+        assert!(
+            e.message.starts_with("cloudwatch_metric_alarm.cpu: give"),
+            "{e}"
+        );
         let mut none = valid();
         none.remove("statistic");
         assert!(check("a", &none).is_err());
-        for (p, ok) in [(10, true), (30, true), (300, true), (45, false), (90, false)] {
+        for (p, ok) in [
+            (10, true),
+            (30, true),
+            (300, true),
+            (45, false),
+            (90, false),
+        ] {
             let mut a = valid();
             a.insert("period".into(), Value::Int(p));
             assert_eq!(check("a", &a).is_ok(), ok, "period {p}");
@@ -480,7 +497,10 @@ mod tests {
         let mut more = valid();
         more.insert("datapoints_to_alarm".into(), Value::Int(4));
         let e = check("a", &more).unwrap_err();
-        assert!(e.message.contains("more than evaluation_periods = 3"), "{e}");
+        assert!(
+            e.message.contains("more than evaluation_periods = 3"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -104,16 +104,16 @@ fn filter_attrs(f: &MetricFilter) -> Option<(String, Attrs)> {
 /// The metric filters of a log group, `None` when the group is gone.
 async fn of_group(cx: Ctx<'_>, group: &str) -> Result<Option<Vec<MetricFilter>>, ApiError> {
     found(pages!(
-        cx.aws
-            .logs
-            .describe_metric_filters()
-            .log_group_name(group)
+        cx.aws.logs.describe_metric_filters().log_group_name(group)
     ))
 }
 
 async fn put(cx: Ctx<'_>, group: &str, name: &str, desired: &Attrs) -> Result<(), ApiError> {
     let t = desired.get("metric_transformation");
-    let default_value = match t.and_then(Value::as_map).and_then(|m| m.get("default_value")) {
+    let default_value = match t
+        .and_then(Value::as_map)
+        .and_then(|m| m.get("default_value"))
+    {
         Some(Value::Int(i)) => Some(*i as f64),
         Some(Value::Float(f)) => Some(*f),
         _ => None,
@@ -155,7 +155,11 @@ impl Kind for LogsMetricFilter {
         cx: Ctx<'_>,
         ids: &[String],
     ) -> Result<BTreeMap<String, Attrs>, ApiError> {
-        let groups: BTreeSet<&str> = ids.iter().filter_map(|i| split_id(i)).map(|(g, _)| g).collect();
+        let groups: BTreeSet<&str> = ids
+            .iter()
+            .filter_map(|i| split_id(i))
+            .map(|(g, _)| g)
+            .collect();
         let lists: Vec<_> = groups
             .into_iter()
             .map(|g| async move { of_group(cx, g).await })
@@ -275,7 +279,10 @@ mod tests {
         let (id, a) = filter_attrs(&f).unwrap();
         assert_eq!(id, "/g:f");
         let t = &a["metric_transformation"];
-        assert_eq!(str_field(Some(t), "namespace").as_deref(), Some("Reconcile"));
+        assert_eq!(
+            str_field(Some(t), "namespace").as_deref(),
+            Some("Reconcile")
+        );
         let ty = Type::Object(TRANSFORMATION);
         let desired = table([
             ("name", Value::str("FailedRuns")),

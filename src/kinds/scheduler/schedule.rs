@@ -11,15 +11,12 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use aws_sdk_scheduler::operation::get_schedule::GetScheduleOutput;
 use aws_sdk_scheduler::types::{
-    AssignPublicIp, AwsVpcConfiguration, EcsParameters, FlexibleTimeWindow,
-    FlexibleTimeWindowMode, LaunchType, NetworkConfiguration, PropagateTags, RetryPolicy,
-    ScheduleState, Target,
+    AssignPublicIp, AwsVpcConfiguration, EcsParameters, FlexibleTimeWindow, FlexibleTimeWindowMode,
+    LaunchType, NetworkConfiguration, PropagateTags, RetryPolicy, ScheduleState, Target,
 };
 
 use crate::aws::ApiError;
-use crate::kinds::support::{
-    found, gone_is_ok, int_field, read_each, str_attr, str_field, table,
-};
+use crate::kinds::support::{found, gone_is_ok, int_field, read_each, str_attr, str_field, table};
 use crate::kinds::{Changes, Ctx, Kind};
 use crate::schema::{Default, Field, Schema, Type};
 use crate::value::{Attrs, Value};
@@ -226,7 +223,11 @@ fn ecs_parameters(v: &Value) -> Result<EcsParameters, ApiError> {
 /// The SDK's target of a `target` value.
 fn target(v: &Value) -> Result<Target, ApiError> {
     let m = Some(v);
-    let field = |name: &str| v.as_map().and_then(|m| m.get(name)).filter(|f| !f.is_null());
+    let field = |name: &str| {
+        v.as_map()
+            .and_then(|m| m.get(name))
+            .filter(|f| !f.is_null())
+    };
     let retry = field("retry_policy")
         .map(|r| {
             Ok::<_, ApiError>(
@@ -279,16 +280,26 @@ fn target_value(t: &Target) -> Value {
         let opt_bool = |b: Option<bool>| b.map_or(Value::Null, Value::Bool);
         table([
             ("task_definition_arn", Value::str(e.task_definition_arn())),
-            ("launch_type", e.launch_type().map(LaunchType::as_str).into()),
+            (
+                "launch_type",
+                e.launch_type().map(LaunchType::as_str).into(),
+            ),
             (
                 "task_count",
-                e.task_count().map_or(Value::Null, |c| Value::Int(i64::from(c))),
+                e.task_count()
+                    .map_or(Value::Null, |c| Value::Int(i64::from(c))),
             ),
             ("platform_version", e.platform_version().into()),
             ("group", e.group().into()),
             ("network_configuration", network),
-            ("enable_ecs_managed_tags", opt_bool(e.enable_ecs_managed_tags())),
-            ("enable_execute_command", opt_bool(e.enable_execute_command())),
+            (
+                "enable_ecs_managed_tags",
+                opt_bool(e.enable_ecs_managed_tags()),
+            ),
+            (
+                "enable_execute_command",
+                opt_bool(e.enable_execute_command()),
+            ),
             (
                 "propagate_tags",
                 e.propagate_tags().map(PropagateTags::as_str).into(),
@@ -392,9 +403,7 @@ impl Kind for SchedulerSchedule {
         {
             t.insert("retry_policy".into(), default_retry_policy());
         }
-        if attrs
-            .get("flexible_time_window")
-            .is_none_or(Value::is_null)
+        if attrs.get("flexible_time_window").is_none_or(Value::is_null)
             && attrs.contains_key("target")
         {
             attrs.insert(
@@ -414,7 +423,9 @@ impl Kind for SchedulerSchedule {
         let reads: Vec<_> = ids
             .iter()
             .map(|id| async move {
-                Ok(get(cx, id).await?.map(|s| (id.clone(), schedule_attrs(id, &s))))
+                Ok(get(cx, id)
+                    .await?
+                    .map(|s| (id.clone(), schedule_attrs(id, &s))))
             })
             .collect();
         read_each(reads).await

@@ -116,10 +116,7 @@ fn attributes_attrs(arn: &str, a: &HashMap<String, String>) -> Attrs {
 /// subscriptions with it).
 async fn of_topic(cx: Ctx<'_>, topic: &str) -> Result<Option<Vec<Subscription>>, ApiError> {
     found(pages!(
-        cx.aws
-            .sns
-            .list_subscriptions_by_topic()
-            .topic_arn(topic)
+        cx.aws.sns.list_subscriptions_by_topic().topic_arn(topic)
     ))
 }
 
@@ -140,7 +137,9 @@ async fn get_one(cx: Ctx<'_>, arn: &str) -> Result<Option<Attrs>, ApiError> {
 /// pending: AWS keeps those until confirmed or expired.
 fn refused_as_pending(e: &ApiError) -> bool {
     e.code.as_deref() == Some("InvalidParameter")
-        && e.message.to_ascii_lowercase().contains("pending confirmation")
+        && e.message
+            .to_ascii_lowercase()
+            .contains("pending confirmation")
 }
 
 #[async_trait]
@@ -164,7 +163,9 @@ impl Kind for SnsTopicSubscription {
         let topics: BTreeSet<&str> = ids.iter().filter_map(|i| super::topic_of(i)).collect();
         let lists: Vec<_> = topics
             .into_iter()
-            .map(|topic| async move { Ok::<_, ApiError>(Some((topic, of_topic(cx, topic).await?))) })
+            .map(
+                |topic| async move { Ok::<_, ApiError>(Some((topic, of_topic(cx, topic).await?))) },
+            )
             .collect();
         let wanted: BTreeSet<&str> = ids.iter().map(String::as_str).collect();
         let mut out = BTreeMap::new();
@@ -339,6 +340,9 @@ mod tests {
             "InvalidParameter",
             "Invalid parameter: SubscriptionArn"
         )));
-        assert!(!refused_as_pending(&err("AuthorizationError", "pending confirmation")));
+        assert!(!refused_as_pending(&err(
+            "AuthorizationError",
+            "pending confirmation"
+        )));
     }
 }

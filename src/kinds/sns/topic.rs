@@ -138,7 +138,10 @@ fn topic_attrs(arn: &str, a: &HashMap<String, String>) -> Attrs {
         "content_based_deduplication".into(),
         Value::Bool(get("ContentBasedDeduplication") == "true"),
     );
-    out.insert("kms_master_key_id".into(), Value::str(get("KmsMasterKeyId")));
+    out.insert(
+        "kms_master_key_id".into(),
+        Value::str(get("KmsMasterKeyId")),
+    );
     out.insert(
         "policy".into(),
         a.get("Policy")
