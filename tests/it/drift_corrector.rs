@@ -38,7 +38,12 @@ async fn the_drift_corrector_applies_plans_clean_schedules_its_task_and_destroys
         .await
         .unwrap();
     assert_eq!(schedule.schedule_expression(), Some("rate(10 minutes)"));
-    assert_eq!(schedule.state().map(|s| s.as_str()), Some("ENABLED"));
+    assert_eq!(
+        schedule
+            .state()
+            .map(aws_sdk_scheduler::types::ScheduleState::as_str),
+        Some("ENABLED")
+    );
     let target = schedule.target().expect("a target");
     assert_eq!(target.arn(), attr("ecs_cluster.runner", "arn"));
     assert_eq!(target.role_arn(), attr("iam_role.scheduler", "arn"));
@@ -47,10 +52,14 @@ async fn the_drift_corrector_applies_plans_clean_schedules_its_task_and_destroys
         ecs.task_definition_arn(),
         attr("ecs_task_definition.corrector", "arn")
     );
-    assert_eq!(ecs.launch_type().map(|l| l.as_str()), Some("FARGATE"));
+    assert_eq!(
+        ecs.launch_type()
+            .map(aws_sdk_scheduler::types::LaunchType::as_str),
+        Some("FARGATE")
+    );
     let vpc = ecs
         .network_configuration()
-        .and_then(|n| n.awsvpc_configuration())
+        .and_then(aws_sdk_scheduler::types::NetworkConfiguration::awsvpc_configuration)
         .expect("an awsvpc network");
     assert_eq!(vpc.subnets(), [ws.id("subnet.runner")]);
     assert_eq!(vpc.security_groups(), [ws.id("security_group.runner")]);
@@ -91,7 +100,7 @@ async fn the_drift_corrector_applies_plans_clean_schedules_its_task_and_destroys
     );
     let log_options = container
         .log_configuration()
-        .and_then(|l| l.options())
+        .and_then(aws_sdk_ecs::types::LogConfiguration::options)
         .expect("awslogs options");
     assert_eq!(
         log_options.get("awslogs-group"),

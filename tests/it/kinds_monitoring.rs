@@ -289,7 +289,12 @@ async fn alarms_and_metric_filters_are_applied_changed_and_destroyed() {
         .find(|a| a.alarm_name() == Some("mon-errors"))
         .expect("the errors alarm, named after the stack");
     assert_eq!(ws.id("cloudwatch_metric_alarm.errors"), "mon-errors");
-    assert_eq!(errors.statistic().map(|s| s.as_str()), Some("Sum"));
+    assert_eq!(
+        errors
+            .statistic()
+            .map(aws_sdk_cloudwatch::types::Statistic::as_str),
+        Some("Sum")
+    );
     assert_eq!(errors.datapoints_to_alarm(), Some(1));
     assert_eq!(errors.alarm_actions(), [ws.id("sns_topic.alerts")]);
     let latency = live
@@ -362,7 +367,9 @@ async fn alarms_and_metric_filters_are_applied_changed_and_destroyed() {
         Some("p99 over the threshold for 3 minutes")
     );
     assert_eq!(
-        by_name("mon-errors").statistic().map(|s| s.as_str()),
+        by_name("mon-errors")
+            .statistic()
+            .map(aws_sdk_cloudwatch::types::Statistic::as_str),
         Some("Maximum")
     );
     let filters = logs
@@ -377,7 +384,7 @@ async fn alarms_and_metric_filters_are_applied_changed_and_destroyed() {
         filters
             .metric_filters()
             .last()
-            .and_then(|f| f.filter_pattern()),
+            .and_then(aws_sdk_cloudwatchlogs::types::MetricFilter::filter_pattern),
         Some("ERROR")
     );
 
@@ -500,11 +507,15 @@ async fn a_schedule_running_an_ecs_task_is_applied_changed_and_destroyed() {
         .await
         .unwrap();
     assert_eq!(s.schedule_expression(), Some("rate(5 minutes)"));
-    assert_eq!(s.state().map(|s| s.as_str()), Some("DISABLED"));
+    assert_eq!(
+        s.state()
+            .map(aws_sdk_scheduler::types::ScheduleState::as_str),
+        Some("DISABLED")
+    );
     // UpdateSchedule replaces the whole schedule: the target is still there.
     assert_eq!(
         s.target()
-            .and_then(|t| t.ecs_parameters())
+            .and_then(aws_sdk_scheduler::types::Target::ecs_parameters)
             .map(|e| e.task_definition_arn().to_owned()),
         Some(ws.id("ecs_task_definition.job"))
     );

@@ -73,7 +73,8 @@ fn topic_name(cx: Ctx<'_>, address: &str, desired: &Attrs) -> Result<String, Api
         let base: String = base.chars().take(251).collect();
         if fifo { format!("{base}.fifo") } else { base }
     });
-    match (fifo, name.ends_with(".fifo")) {
+    // AWS wants the suffix in lowercase: no case-insensitive comparison.
+    match (fifo, name.strip_suffix(".fifo").is_some()) {
         (true, false) => Err(ApiError::msg(format!(
             "{address}: a FIFO topic's name must end with \".fifo\", not {name:?}"
         ))),
