@@ -11,6 +11,9 @@ use std::time::Duration;
 pub enum Type {
     Bool,
     Int,
+    /// A number with or without a fraction (an alarm threshold): AWS's
+    /// doubles. Whole numbers compare equal whether written `80` or `80.0`.
+    Number,
     String,
     /// An IPv4 or IPv6 network in CIDR notation, checked when literal.
     Cidr,
@@ -565,6 +568,7 @@ impl Type {
         match self {
             Type::Bool => "bool".into(),
             Type::Int => "integer".into(),
+            Type::Number => "number".into(),
             Type::String => "string".into(),
             Type::Cidr => "CIDR string".into(),
             Type::Range(lo, hi) => format!("integer from {lo} to {hi}"),
@@ -598,6 +602,7 @@ impl Type {
         let found = match (self, v) {
             (Type::Bool, Value::Bool(_)) | (Type::Int, Value::Int(_)) => Ok(()),
             (Type::Int, Value::Float(f)) if f.fract() == 0.0 => Ok(()),
+            (Type::Number, Value::Int(_) | Value::Float(_)) => Ok(()),
             // Numbers and bools are written as text where text is wanted, as
             // Terraform converts them (`PORT = "${var.port}"`).
             (Type::String, Value::Str(_) | Value::Int(_) | Value::Float(_) | Value::Bool(_)) => {
@@ -671,7 +676,7 @@ impl Type {
     /// of nested objects filled, nulls dropped, sets sorted.
     pub fn normalize(&self, v: &Value) -> Value {
         match (self, v) {
-            (Type::Int | Type::Range(..), Value::Float(f)) if f.fract() == 0.0 => {
+            (Type::Int | Type::Range(..) | Type::Number, Value::Float(f)) if f.fract() == 0.0 => {
                 Value::Int(*f as i64)
             }
             (Type::List(t), Value::List(items)) => {
@@ -853,6 +858,23 @@ mod tests {
         assert!(err.contains("invalid CIDR"), "{err}");
         let err = Type::Cidr.check(&Value::str("10.0.1.0/16")).unwrap_err();
         assert!(err.contains("did you mean \"10.0.0.0/16\""), "{err}");
+    }
+
+    #[test]
+    fn numbers_take_fractions_and_whole_ones_compare_equal_however_written() {
+        assert!(Type::Number.check(&Value::Float(0.5)).is_ok());
+        assert!(Type::Number.check(&Value::Int(80)).is_ok());
+        assert!(Type::Number.check(&Value::str("${var.t}")).is_ok());
+        let err = Type::Number.check(&Value::str("80")).unwrap_err();
+        assert_eq!(err, "expected number, found string");
+        assert_eq!(
+            Type::Number.normalize(&Value::Float(80.0)),
+            Type::Number.normalize(&Value::Int(80))
+        );
+        assert_eq!(
+            Type::Number.normalize(&Value::Float(1.5)),
+            Value::Float(1.5)
+        );
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub struct Clients {
     /// CloudFormation resource.
     pub cloudformation: aws_sdk_cloudformation::Client,
     pub cloudfront: aws_sdk_cloudfront::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub ec2: aws_sdk_ec2::Client,
     pub ecr: aws_sdk_ecr::Client,
     pub ecs: aws_sdk_ecs::Client,
@@ -31,6 +32,8 @@ pub struct Clients {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub rds: aws_sdk_rds::Client,
     pub s3: aws_sdk_s3::Client,
+    pub scheduler: aws_sdk_scheduler::Client,
+    pub sns: aws_sdk_sns::Client,
     pub ssm: aws_sdk_ssm::Client,
     pub sts: aws_sdk_sts::Client,
     /// The Resource Groups Tagging API: the tags of many resources of a
@@ -169,6 +172,7 @@ impl Clients {
             autoscaling: client!(aws_sdk_autoscaling),
             cloudformation: client!(aws_sdk_cloudformation),
             cloudfront: client!(aws_sdk_cloudfront),
+            cloudwatch: client!(aws_sdk_cloudwatch),
             ec2: client!(aws_sdk_ec2),
             ecr: client!(aws_sdk_ecr),
             ecs: client!(aws_sdk_ecs),
@@ -179,6 +183,8 @@ impl Clients {
             logs: client!(aws_sdk_cloudwatchlogs),
             rds: client!(aws_sdk_rds),
             s3: s3_client(config),
+            scheduler: client!(aws_sdk_scheduler),
+            sns: client!(aws_sdk_sns),
             ssm: client!(aws_sdk_ssm),
             sts: client!(aws_sdk_sts),
             tagging: client!(aws_sdk_resourcegroupstagging),

@@ -31,6 +31,11 @@ const TOKENED: &[&str] = &[
     "CreateDistribution",
     "CreateDistributionWithTags",
     "RunInstances",
+    // SNS answers a repeated CreateTopic of the same name and attributes
+    // with the topic it made; Scheduler's CreateSchedule carries a client
+    // token the SDK fills in once per call.
+    "CreateTopic",
+    "CreateSchedule",
     // Tags are set, not added: a repeat changes nothing.
     "CreateTags",
     "CreateOrUpdateTags",

@@ -6,6 +6,7 @@
 pub mod appautoscaling;
 pub mod autoscaling;
 pub mod cloudfront;
+pub mod cloudwatch;
 pub mod ec2;
 pub mod ecr;
 pub mod ecs;
@@ -17,6 +18,8 @@ pub mod logs;
 pub mod names;
 pub mod rds;
 pub mod s3;
+pub mod scheduler;
+pub mod sns;
 pub mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -401,6 +404,7 @@ pub static KINDS: &[&dyn Kind] = &[
     &efs::file_system::EfsFileSystem,
     &efs::mount_target::EfsMountTarget,
     &logs::log_group::LogGroup,
+    &logs::metric_filter::LogsMetricFilter,
     &cloudfront::distribution::CloudFrontDistribution,
     &rds::db_subnet_group::RdsSubnetGroup,
     &rds::db_instance::DbInstanceKind,
@@ -409,6 +413,10 @@ pub static KINDS: &[&dyn Kind] = &[
     &kms::alias::KmsAlias,
     &appautoscaling::target::AppAutoScalingTarget,
     &appautoscaling::policy::AppAutoScalingPolicy,
+    &sns::topic::SnsTopic,
+    &sns::subscription::SnsTopicSubscription,
+    &cloudwatch::metric_alarm::CloudWatchMetricAlarm,
+    &scheduler::schedule::SchedulerSchedule,
 ];
 
 pub fn lookup(kind: &str) -> Option<&'static dyn Kind> {

@@ -96,6 +96,30 @@ pub const SCALING_POLICY: Name = Name {
     rule: "printable characters, no colons",
 };
 
+/// SNS topics: a FIFO topic's name ends with `.fifo` (at most 256 in all).
+pub const SNS_TOPIC: Name = Name {
+    min: 1,
+    max: 256,
+    pattern: r"[A-Za-z0-9_-]+(?:\.fifo)?",
+    rule: "letters, digits, hyphens and underscores, and `.fifo` at the end of a FIFO topic's",
+};
+
+/// CloudWatch alarms.
+pub const ALARM: Name =
+    Name { min: 1, max: 255, pattern: r"[^\p{Cc}]+", rule: "printable characters" };
+
+/// EventBridge Scheduler schedules and schedule groups.
+pub const SCHEDULE: Name = Name {
+    min: 1,
+    max: 64,
+    pattern: r"[0-9A-Za-z_.-]+",
+    rule: "letters, digits and . _ -",
+};
+
+/// CloudWatch Logs metric filters.
+pub const METRIC_FILTER: Name =
+    Name { min: 1, max: 512, pattern: r"[^:*]+", rule: "no colons or asterisks" };
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,6 +143,10 @@ mod tests {
             (DB_SUBNET_GROUP, "shop db.subnets", "shop/db"),
             (S3_BUCKET, "shop.assets-1", "Shop"),
             (SCALING_POLICY, "cpu at 60%", "a:b"),
+            (SNS_TOPIC, "alerts.fifo", "alerts.txt"),
+            (ALARM, "web 5xx > 1%", "a\tb"),
+            (SCHEDULE, "drift.every-10_min", "drift every"),
+            (METRIC_FILTER, "failed runs", "failed:runs"),
         ];
         for (rule, good, bad) in cases {
             let f = Field::new("name", Type::String).naming(rule);

@@ -409,6 +409,97 @@ const ROWS: &[Row] = &[
         spec: |_, _| vec![],
         found: Found::ByTags,
     },
+    // sns, cloudwatch, logs metric filters, scheduler
+    Row {
+        address: "sns_topic.main",
+        needs: &[],
+        spec: |_, _| vec![("display_name", s("contract"))],
+        found: Found::ByTags,
+    },
+    Row {
+        address: "sns_topic_subscription.main",
+        needs: &["sns_topic.main"],
+        spec: |w, c| {
+            vec![
+                ("topic_arn", w.id("sns_topic.main")),
+                ("protocol", s("sqs")),
+                (
+                    "endpoint",
+                    s(&format!(
+                        "arn:aws:sqs:us-east-1:123456789012:contract-{}",
+                        c.n()
+                    )),
+                ),
+            ]
+        },
+        // Subscriptions carry no tags; a repeated Subscribe answers the same.
+        found: Found::Never,
+    },
+    Row {
+        address: "cloudwatch_metric_alarm.main",
+        needs: &[],
+        spec: |_, _| {
+            vec![
+                ("namespace", s("AWS/ECS")),
+                ("metric_name", s("CPUUtilization")),
+                ("statistic", s("Average")),
+                ("period", Value::Int(60)),
+                ("evaluation_periods", Value::Int(1)),
+                ("threshold", Value::Float(80.5)),
+                ("comparison_operator", s("GreaterThanThreshold")),
+            ]
+        },
+        found: Found::ByTags,
+    },
+    Row {
+        address: "logs_metric_filter.main",
+        needs: &["log_group.main"],
+        spec: |w, _| {
+            vec![
+                ("log_group_name", w.attr("log_group.main", "name")),
+                ("pattern", s("ERROR")),
+                (
+                    "metric_transformation",
+                    table(&[
+                        ("name", s("Errors")),
+                        ("namespace", s("Contract")),
+                        ("value", s("1")),
+                    ]),
+                ),
+            ]
+        },
+        // A put: nothing to adopt.
+        found: Found::Never,
+    },
+    Row {
+        address: "scheduler_schedule.main",
+        needs: &[
+            "ecs_cluster.main",
+            "ecs_task_definition.main",
+            "iam_role.main",
+        ],
+        spec: |w, _| {
+            vec![
+                ("schedule_expression", s("rate(10 minutes)")),
+                (
+                    "target",
+                    table(&[
+                        ("arn", w.attr("ecs_cluster.main", "arn")),
+                        ("role_arn", w.attr("iam_role.main", "arn")),
+                        (
+                            "ecs_parameters",
+                            table(&[(
+                                "task_definition_arn",
+                                w.attr("ecs_task_definition.main", "arn"),
+                            )]),
+                        ),
+                    ]),
+                ),
+            ]
+        },
+        // Schedules carry no tags (find_created knows them by their role).
+        found: Found::Never,
+    },
     Row {
         address: "cloudfront_distribution.main",
         needs: &["s3_bucket.main"],

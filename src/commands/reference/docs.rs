@@ -200,7 +200,7 @@ fn placeholder(f: &Field) -> Value {
         }
         Type::Map(_) => Value::Map(BTreeMap::new()),
         Type::Bool => Value::Bool(true),
-        Type::Int => Value::Int(1),
+        Type::Int | Type::Number => Value::Int(1),
         Type::Cidr => Value::str("10.0.0.0/16"),
         Type::Range(lo, hi) => Value::Int(80.clamp(lo, hi)),
         Type::Arn => reference(f.name)

@@ -275,6 +275,7 @@ fn ty(t: &Type) -> Json {
     match t {
         Type::Bool => or_template(json!({ "type": "boolean" })),
         Type::Int => or_template(json!({ "type": "integer" })),
+        Type::Number => or_template(json!({ "type": "number" })),
         Type::String => json!({ "type": "string" }),
         Type::Cidr => or_template(json!({ "type": "string", "pattern": CIDR_PATTERN })),
         Type::Range(lo, hi) => {

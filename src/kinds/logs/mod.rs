@@ -4,3 +4,4 @@
 pub const SERVICE: &str = "logs";
 
 pub mod log_group;
+pub mod metric_filter;
