@@ -5,6 +5,7 @@
 //! locking it; only describe calls.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use anyhow::{anyhow, bail};
 use serde_json::{Value as Json, json};
@@ -125,85 +126,107 @@ async fn read(cx: Ctx<'_>, state: &State, addresses: &[String]) -> anyhow::Resul
     Ok(json!({ "services": services, "target_groups": target_groups }))
 }
 
-/// The report for people.
-fn text(report: &Json) -> String {
-    let mut out = String::new();
-    let list = |v: &Json| v.as_array().cloned().unwrap_or_default();
-    let s = |v: &Json| match v {
+/// A JSON value as a cell of the text report.
+fn cell(v: &Json) -> String {
+    match v {
         Json::String(s) => s.clone(),
         Json::Null => "-".to_owned(),
         other => other.to_string(),
-    };
-    for svc in list(&report["services"]) {
-        if svc["status"] == "MISSING" {
-            out.push_str(&format!(
-                "{}: not found in AWS ({})\n\n",
-                s(&svc["address"]),
-                s(&svc["arn"])
-            ));
-            continue;
-        }
-        out.push_str(&format!(
-            "{} ({}, {}): {} desired, {} running, {} pending, on {}\n",
-            s(&svc["address"]),
-            s(&svc["name"]),
-            s(&svc["status"]),
-            s(&svc["desired"]),
-            s(&svc["running"]),
-            s(&svc["pending"]),
-            s(&svc["task_definition"]),
-        ));
-        for d in list(&svc["deployments"]) {
-            out.push_str(&format!(
-                "  deployment {} {} {} {}: {}/{} running, {} pending, {} failed, {}s old{}\n",
-                s(&d["id"]),
-                s(&d["status"]),
-                s(&d["task_definition"]),
-                s(&d["rollout_state"]),
-                s(&d["running"]),
-                s(&d["desired"]),
-                s(&d["pending"]),
-                s(&d["failed_tasks"]),
-                s(&d["age_seconds"]),
-                d["rollout_state_reason"]
-                    .as_str()
-                    .map(|r| format!(" ({r})"))
-                    .unwrap_or_default(),
-            ));
-        }
-        for e in list(&svc["events"]) {
-            out.push_str(&format!("  {} {}\n", s(&e["created_at"]), s(&e["message"])));
-        }
-        out.push('\n');
     }
-    for tg in list(&report["target_groups"]) {
-        if tg["missing"] == true {
-            out.push_str(&format!("{}: not found in AWS\n\n", s(&tg["address"])));
-            continue;
-        }
-        out.push_str(&format!(
-            "{}: {} healthy, {} unhealthy\n",
-            s(&tg["address"]),
-            s(&tg["healthy"]),
-            s(&tg["unhealthy"])
-        ));
-        for t in list(&tg["targets"])
-            .iter()
-            .filter(|t| t["state"] != "healthy")
-        {
-            out.push_str(&format!(
-                "  {}:{} {}: {} {}\n",
-                s(&t["id"]),
-                s(&t["port"]),
-                s(&t["state"]),
-                s(&t["reason"]),
-                s(&t["description"])
-            ));
-        }
-        out.push('\n');
+}
+
+fn items(v: &Json) -> Vec<Json> {
+    v.as_array().cloned().unwrap_or_default()
+}
+
+/// The report for people.
+fn text(report: &Json) -> String {
+    let mut out = String::new();
+    for svc in items(&report["services"]) {
+        service_text(&mut out, &svc);
+    }
+    for tg in items(&report["target_groups"]) {
+        target_group_text(&mut out, &tg);
     }
     if out.is_empty() {
         out.push_str("No ECS services or target groups in the state.\n");
     }
     out
+}
+
+fn service_text(out: &mut String, svc: &Json) {
+    let s = cell;
+    if svc["status"] == "MISSING" {
+        let _ = writeln!(
+            out,
+            "{}: not found in AWS ({})\n",
+            s(&svc["address"]),
+            s(&svc["arn"])
+        );
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "{} ({}, {}): {} desired, {} running, {} pending, on {}",
+        s(&svc["address"]),
+        s(&svc["name"]),
+        s(&svc["status"]),
+        s(&svc["desired"]),
+        s(&svc["running"]),
+        s(&svc["pending"]),
+        s(&svc["task_definition"]),
+    );
+    for d in items(&svc["deployments"]) {
+        let _ = writeln!(
+            out,
+            "  deployment {} {} {} {}: {}/{} running, {} pending, {} failed, {}s old{}",
+            s(&d["id"]),
+            s(&d["status"]),
+            s(&d["task_definition"]),
+            s(&d["rollout_state"]),
+            s(&d["running"]),
+            s(&d["desired"]),
+            s(&d["pending"]),
+            s(&d["failed_tasks"]),
+            s(&d["age_seconds"]),
+            d["rollout_state_reason"]
+                .as_str()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default(),
+        );
+    }
+    for e in items(&svc["events"]) {
+        let _ = writeln!(out, "  {} {}", s(&e["created_at"]), s(&e["message"]));
+    }
+    out.push('\n');
+}
+
+fn target_group_text(out: &mut String, tg: &Json) {
+    let s = cell;
+    if tg["missing"] == true {
+        let _ = writeln!(out, "{}: not found in AWS\n", s(&tg["address"]));
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "{}: {} healthy, {} unhealthy",
+        s(&tg["address"]),
+        s(&tg["healthy"]),
+        s(&tg["unhealthy"])
+    );
+    for t in items(&tg["targets"])
+        .iter()
+        .filter(|t| t["state"] != "healthy")
+    {
+        let _ = writeln!(
+            out,
+            "  {}:{} {}: {} {}",
+            s(&t["id"]),
+            s(&t["port"]),
+            s(&t["state"]),
+            s(&t["reason"]),
+            s(&t["description"])
+        );
+    }
+    out.push('\n');
 }

@@ -209,53 +209,62 @@ async fn run_cycle(
             }
             return Ok(());
         }
-        ui.plan(&plan);
-        let executor = crate::apply::Executor {
-            clients: session.clients.clone(),
-            config: &session.config,
-            store: session.store.as_ref(),
-            fingerprints: &session.fingerprints,
-            ui: ui.clone(),
-            parallelism: usize::from(global.parallelism),
-            no_wait: false,
-        };
-        let report = executor.run(&plan, &mut session.state).await?;
-        if let Some(file) = &args.summary_markdown {
-            super::apply::write_summary(
-                file,
-                &super::apply::summary_markdown(&plan, Some(&report)),
-            )?;
-        }
-        let not_done: Vec<&String> = report
-            .failures
-            .iter()
-            .map(|f| &f.address)
-            .chain(&report.skipped)
-            .collect();
-        cycle.actions = plan
-            .changes
-            .iter()
-            .filter(|c| c.action != Action::NoOp && !not_done.contains(&&c.address))
-            .map(|c| json!({ "address": c.address, "action": c.action.as_str() }))
-            .collect();
-        cycle.errors.extend(
-            report
-                .failures
-                .iter()
-                .map(|f| format!("{} {}: {}", f.operation, f.address, f.message)),
-        );
-        if report.interrupted {
-            cycle
-                .errors
-                .push("interrupted: operations not started were left for the next cycle".into());
-        } else if report.failures.is_empty() {
-            session.record_persisted().await?;
-        }
-        anyhow::Ok(())
+        correct(global, args, ui, &mut session, &plan, cycle).await
     }
     .await;
     session.close().await?;
     result
+}
+
+/// Applies the plan of a cycle that found drift, and records what it did.
+async fn correct(
+    global: &Global,
+    args: &WatchArgs,
+    ui: &Ui,
+    session: &mut Session,
+    plan: &crate::plan::Plan,
+    cycle: &mut Cycle,
+) -> anyhow::Result<()> {
+    ui.plan(plan);
+    let executor = crate::apply::Executor {
+        clients: session.clients.clone(),
+        config: &session.config,
+        store: session.store.as_ref(),
+        fingerprints: &session.fingerprints,
+        ui: ui.clone(),
+        parallelism: usize::from(global.parallelism),
+        no_wait: false,
+    };
+    let report = executor.run(plan, &mut session.state).await?;
+    if let Some(file) = &args.summary_markdown {
+        super::apply::write_summary(file, &super::apply::summary_markdown(plan, Some(&report)))?;
+    }
+    let not_done: Vec<&String> = report
+        .failures
+        .iter()
+        .map(|f| &f.address)
+        .chain(&report.skipped)
+        .collect();
+    cycle.actions = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp && !not_done.contains(&&c.address))
+        .map(|c| json!({ "address": c.address, "action": c.action.as_str() }))
+        .collect();
+    cycle.errors.extend(
+        report
+            .failures
+            .iter()
+            .map(|f| format!("{} {}: {}", f.operation, f.address, f.message)),
+    );
+    if report.interrupted {
+        cycle
+            .errors
+            .push("interrupted: operations not started were left for the next cycle".into());
+    } else if report.failures.is_empty() {
+        session.record_persisted().await?;
+    }
+    Ok(())
 }
 
 /// The account the stack's calls run in, as STS sees the credentials (so
