@@ -115,7 +115,7 @@ static SCHEMA: Schema = Schema {
             .required()
             .force_new()
             .doc("The family the revision belongs to."),
-        Field::new("keep_revisions", Type::Int)
+        Field::new("keep_revisions", Type::Range(1, 1_000_000))
             .default(Default::Int(5))
             .client_only()
             .doc(
