@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail};
 
-use crate::aws::Clients;
 use crate::cli::{Global, LogsArgs};
 use crate::kinds::Ctx;
 use crate::kinds::ecs::deployment::{LogLine, log_lines, log_sources};
@@ -37,13 +36,7 @@ pub async fn run(global: &Global, args: &LogsArgs) -> anyhow::Result<i32> {
             args.address
         ),
     };
-    let clients = Clients::load(
-        &config.region,
-        config.assume_role.as_ref(),
-        &config.stack,
-        global.max_attempts,
-    )
-    .await;
+    let clients = super::clients_of(global, &config).await;
     let cx = Ctx { aws: &clients, stack: &config.stack };
     let sources = log_sources(cx, &task_definition).await?;
     if sources.is_empty() {

@@ -38,6 +38,18 @@ use crate::state::s3::S3Store;
 use crate::state::{State, Store};
 use crate::ui::Ui;
 
+/// The AWS clients of the stack `config` describes: its region, its role,
+/// the run's retry limit.
+pub async fn clients_of(global: &Global, config: &Config) -> Clients {
+    Clients::load(
+        &config.region,
+        config.assume_role.as_ref(),
+        &config.stack,
+        global.max_attempts,
+    )
+    .await
+}
+
 pub fn ui(global: &Global) -> Ui {
     let terminal = std::io::stdout().is_terminal();
     let color = !global.no_color && std::env::var_os("NO_COLOR").is_none() && terminal;
@@ -293,15 +305,7 @@ impl Session {
         // hosts sharing a state set RECONCILE_FINGERPRINT_KEY instead.
         let fingerprints = Fingerprinter::for_state(&state_path(global, &config))
             .map_err(|e| anyhow::anyhow!("the key of write-only fingerprints: {e}"))?;
-        let clients = Arc::new(
-            Clients::load(
-                &config.region,
-                config.assume_role.as_ref(),
-                &config.stack,
-                global.max_attempts,
-            )
-            .await,
-        );
+        let clients = Arc::new(clients_of(global, &config).await);
         let mut state = state;
         for address in crate::plan::refresh::adopt_pending(&clients, &mut state).await? {
             ui(global).note(&format!(

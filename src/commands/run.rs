@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail};
 
-use crate::aws::Clients;
 use crate::cli::{Global, RunArgs};
 use crate::kinds::Ctx;
 use crate::kinds::ecs::deployment::{
@@ -29,13 +28,7 @@ pub async fn run(global: &Global, args: &RunArgs) -> anyhow::Result<i32> {
     let state = state.ok_or_else(|| anyhow!("no state at {path}: run `reconcile apply` first"))?;
     let config = config.ok_or_else(|| anyhow!("run needs the desired state (--desired)"))?;
     let spec = one_off(&state, args)?;
-    let clients = Clients::load(
-        &config.region,
-        config.assume_role.as_ref(),
-        &config.stack,
-        global.max_attempts,
-    )
-    .await;
+    let clients = super::clients_of(global, &config).await;
     let cx = Ctx { aws: &clients, stack: &config.stack };
     let ui = super::ui(global);
     let container = match &spec.container {

@@ -10,7 +10,6 @@ use std::fmt::Write as _;
 use anyhow::{anyhow, bail};
 use serde_json::{Value as Json, json};
 
-use crate::aws::Clients;
 use crate::cli::{Global, StatusArgs};
 use crate::kinds::Ctx;
 use crate::kinds::ecs::deployment::{describe_services, service_status, target_group_status};
@@ -26,13 +25,7 @@ pub async fn run(global: &Global, args: &StatusArgs) -> anyhow::Result<i32> {
     let state = state.ok_or_else(|| anyhow!("no state at {path}: run `reconcile apply` first"))?;
     let config = config.ok_or_else(|| anyhow!("status needs the desired state (--desired)"))?;
     let addresses = chosen(&state, &args.addresses)?;
-    let clients = Clients::load(
-        &config.region,
-        config.assume_role.as_ref(),
-        &config.stack,
-        global.max_attempts,
-    )
-    .await;
+    let clients = super::clients_of(global, &config).await;
     let cx = Ctx { aws: &clients, stack: &config.stack };
     let report = read(cx, &state, &addresses).await?;
     let ui = super::ui(global);

@@ -158,7 +158,7 @@ pub fn progress_line(s: &Service) -> String {
 }
 
 /// One service as DescribeServices reports it, whatever its status.
-async fn describe(cx: Ctx<'_>, cluster: &str, id: &str) -> ApiResult<Option<Service>> {
+pub async fn describe(cx: Ctx<'_>, cluster: &str, id: &str) -> ApiResult<Option<Service>> {
     let out = cx
         .aws
         .ecs

@@ -188,20 +188,7 @@ impl EcsService {
         cluster: &str,
         id: &str,
     ) -> ApiResult<Option<Service>> {
-        let out = cx
-            .aws
-            .ecs
-            .describe_services()
-            .cluster(cluster)
-            .services(id)
-            .send()
-            .await
-            .map_err(ApiError::from);
-        match out {
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e),
-            Ok(o) => Ok(o.services.and_then(|s| s.into_iter().next())),
-        }
+        deployment::describe(cx, cluster, id).await
     }
 
     /// Waits until the deployment of `desired`'s revision is done (see
