@@ -243,7 +243,7 @@ impl Task {
                     desired,
                     changed: &changed,
                 };
-                match self.kind.update(op).await {
+                match kinds::update(self.kind, op).await {
                     Ok(()) => (
                         self.read_back(cx, id).await.map(|a| Some((id.clone(), a))),
                         Left::Nothing,
@@ -425,7 +425,7 @@ impl Task {
     ) -> Result<Attrs, ApiError> {
         let changed = kinds::Changes::between(self.kind, live, desired);
         let op = kinds::Update { cx, address: &self.address, id, live, desired, changed: &changed };
-        self.kind.update(op).await?;
+        kinds::update(self.kind, op).await?;
         self.read_back(cx, id).await
     }
 

@@ -33,7 +33,8 @@ use crate::schema::{Rule, Schema};
 use crate::value::{Attrs, Value};
 
 pub use support::{
-    Changes, READ_CONCURRENCY, bool_attr, read_each, str_attr, tag_changes, user_tags,
+    Changes, READ_CONCURRENCY, Tagging, bool_attr, read_each, str_attr, tag_changes, update,
+    user_tags,
 };
 
 /// What every operation of a kind gets: the clients and the stack it works for.
@@ -316,6 +317,14 @@ pub trait Kind: Send + Sync {
     /// interfaces holding this resource (`"subnet-id"`), so that a delete
     /// refused as in use can name what uses it.
     fn network_interface_filter(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// The tag API that changes this kind's user tags in place, and the
+    /// handle it takes. The engine calls it when `tags` changed, and
+    /// `update` then never sees `tags`. None: `update` changes tags itself
+    /// (S3, KMS, EFS, Auto Scaling: tags that go with other settings).
+    fn tagging(&self) -> Option<Tagging> {
         None
     }
 

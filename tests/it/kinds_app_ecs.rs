@@ -248,14 +248,17 @@ async fn a_cluster_is_created_read_back_changed_in_place_found_and_deleted() {
     changed.insert("tags".into(), tags(&[("Env", "prod"), ("Team", "web")]));
     assert_eq!(differences("ecs_cluster", &live, &changed).len(), 4);
     let k = kind("ecs_cluster");
-    k.update(Update {
-        cx,
-        address: "ecs_cluster.main",
-        id: &id,
-        live: &live,
-        desired: &changed,
-        changed: &Changes::between(k, &live, &changed),
-    })
+    reconcile::kinds::update(
+        k,
+        Update {
+            cx,
+            address: "ecs_cluster.main",
+            id: &id,
+            live: &live,
+            desired: &changed,
+            changed: &Changes::between(k, &live, &changed),
+        },
+    )
     .await
     .expect("updating the cluster in place");
     let after = env.read("ecs_cluster", &id).await.expect("still there");
@@ -355,14 +358,17 @@ async fn a_task_definition_reads_back_equal_to_every_input_it_was_registered_wit
     let k = kind("ecs_task_definition");
     let mut retagged = first.clone();
     retagged.insert("tags".into(), tags(&[("Owner", "api-team")]));
-    k.update(Update {
-        cx,
-        address: "ecs_task_definition.api",
-        id: &id,
-        live: &live,
-        desired: &retagged,
-        changed: &Changes::between(k, &live, &retagged),
-    })
+    reconcile::kinds::update(
+        k,
+        Update {
+            cx,
+            address: "ecs_task_definition.api",
+            id: &id,
+            live: &live,
+            desired: &retagged,
+            changed: &Changes::between(k, &live, &retagged),
+        },
+    )
     .await
     .expect("retagging the revision");
     let after = env.read("ecs_task_definition", &id).await.unwrap();
@@ -465,14 +471,17 @@ async fn a_fargate_service_moves_to_a_new_revision_and_goes_with_everything_unde
     let changed: Vec<&str> = diffs.iter().filter_map(|d| d.split(':').next()).collect();
     assert_eq!(changed, ["task_definition", "desired_count"], "{diffs:?}");
     let k = kind("ecs_service");
-    k.update(Update {
-        cx,
-        address: "ecs_service.web",
-        id: &service,
-        live: &live,
-        desired: &moved,
-        changed: &Changes::between(k, &live, &moved),
-    })
+    reconcile::kinds::update(
+        k,
+        Update {
+            cx,
+            address: "ecs_service.web",
+            id: &service,
+            live: &live,
+            desired: &moved,
+            changed: &Changes::between(k, &live, &moved),
+        },
+    )
     .await
     .expect("moving the service to the new revision");
     let live = env.read("ecs_service", &service).await.unwrap();

@@ -124,14 +124,17 @@ async fn created(cx: Ctx<'_>, address: &str, desired: &Attrs) -> (String, Attrs)
 async fn update(cx: Ctx<'_>, address: &str, id: &str, live: &Attrs, changed: &Attrs) -> Attrs {
     let kind_name = kind_of(address);
     let k = kind(kind_name);
-    k.update(Update {
-        cx,
-        address,
-        id,
-        live,
-        desired: changed,
-        changed: &kinds::Changes::between(k, live, changed),
-    })
+    reconcile::kinds::update(
+        k,
+        Update {
+            cx,
+            address,
+            id,
+            live,
+            desired: changed,
+            changed: &kinds::Changes::between(k, live, changed),
+        },
+    )
     .await
     .unwrap_or_else(|e| panic!("updating {address}: {e}"));
     let after = read(cx, kind_name, id)

@@ -63,14 +63,17 @@ impl Env {
 
     async fn update(&self, address: &str, id: &str, live: &Attrs, desired: &Attrs) {
         let k = kind_of(address);
-        k.update(Update {
-            cx: self.cx(),
-            address,
-            id,
-            live,
-            desired,
-            changed: &Changes::between(k, live, desired),
-        })
+        reconcile::kinds::update(
+            k,
+            Update {
+                cx: self.cx(),
+                address,
+                id,
+                live,
+                desired,
+                changed: &Changes::between(k, live, desired),
+            },
+        )
         .await
         .unwrap_or_else(|e| panic!("updating {address}: {e}"));
     }
@@ -692,17 +695,19 @@ async fn a_log_group_with_a_retention_aws_does_not_offer_is_refused() {
     let id = env.create("log_group.app", &good).await;
     let live = env.must_read("log_group", &id).await;
     let k = kind("log_group");
-    let err = k
-        .update(Update {
+    let err = reconcile::kinds::update(
+        k,
+        Update {
             cx: env.cx(),
             address: "log_group.app",
             id: &id,
             live: &live,
             desired: &bad,
             changed: &Changes::between(k, &live, &bad),
-        })
-        .await
-        .unwrap_err();
+        },
+    )
+    .await
+    .unwrap_err();
     assert!(err.message.contains("retention_in_days = 10"), "{err}");
     assert_eq!(
         env.must_read("log_group", &id).await["retention_in_days"],

@@ -85,14 +85,17 @@ async fn lifecycle(cx: Ctx<'_>, address: &str, first: &Attrs, changed: &Attrs) -
     assert_reads_as(&live, first);
     assert_eq!(live.get("id"), Some(&Value::str(&id)));
 
-    k.update(Update {
-        cx,
-        address,
-        id: &id,
-        live: &live,
-        desired: changed,
-        changed: &Changes::between(k, &live, changed),
-    })
+    reconcile::kinds::update(
+        k,
+        Update {
+            cx,
+            address,
+            id: &id,
+            live: &live,
+            desired: changed,
+            changed: &Changes::between(k, &live, changed),
+        },
+    )
     .await
     .unwrap_or_else(|e| panic!("updating {address}: {e}"));
     let after = read(cx, kind_name, &id)
@@ -220,26 +223,32 @@ async fn an_internet_gateway_moves_between_vpcs_in_place() {
     let live = read(cx, "internet_gateway", &id).await.unwrap();
     let mut detached = first.clone();
     detached.insert("vpc_id".into(), Value::Null);
-    igw.update(Update {
-        cx,
-        address: "internet_gateway.other",
-        id: &id,
-        live: &live,
-        desired: &detached,
-        changed: &Changes::between(igw, &live, &detached),
-    })
+    reconcile::kinds::update(
+        igw,
+        Update {
+            cx,
+            address: "internet_gateway.other",
+            id: &id,
+            live: &live,
+            desired: &detached,
+            changed: &Changes::between(igw, &live, &detached),
+        },
+    )
     .await
     .unwrap();
     let live = read(cx, "internet_gateway", &id).await.unwrap();
     assert_eq!(live["vpc_id"], Value::Null);
-    igw.update(Update {
-        cx,
-        address: "internet_gateway.other",
-        id: &id,
-        live: &live,
-        desired: &changed,
-        changed: &Changes::between(igw, &live, &changed),
-    })
+    reconcile::kinds::update(
+        igw,
+        Update {
+            cx,
+            address: "internet_gateway.other",
+            id: &id,
+            live: &live,
+            desired: &changed,
+            changed: &Changes::between(igw, &live, &changed),
+        },
+    )
     .await
     .unwrap();
     assert_eq!(

@@ -258,14 +258,17 @@ async fn updating_a_route_table_changes_routes_and_associations_in_place() {
     );
 
     let live = env.read(rt, &id).await;
-    rt.update(Update {
-        cx: env.cx(),
-        address: "route_table.private",
-        id: &id,
-        live: &live,
-        desired: &after,
-        changed: &Changes::between(rt, &live, &after),
-    })
+    reconcile::kinds::update(
+        rt,
+        Update {
+            cx: env.cx(),
+            address: "route_table.private",
+            id: &id,
+            live: &live,
+            desired: &after,
+            changed: &Changes::between(rt, &live, &after),
+        },
+    )
     .await
     .unwrap();
 
@@ -469,14 +472,17 @@ async fn changing_security_group_rules_keeps_the_same_group() {
     );
 
     let live = env.read(sg, &id).await;
-    sg.update(Update {
-        cx: env.cx(),
-        address: "security_group.web",
-        id: &id,
-        live: &live,
-        desired: &after,
-        changed: &Changes::between(sg, &live, &after),
-    })
+    reconcile::kinds::update(
+        sg,
+        Update {
+            cx: env.cx(),
+            address: "security_group.web",
+            id: &id,
+            live: &live,
+            desired: &after,
+            changed: &Changes::between(sg, &live, &after),
+        },
+    )
     .await
     .unwrap();
 
@@ -536,14 +542,17 @@ async fn a_rule_authorized_out_of_band_is_read_and_the_next_update_revokes_it() 
         .clone();
     assert_eq!(drifted, expected);
 
-    sg.update(Update {
-        cx: env.cx(),
-        address: "security_group.web",
-        id: &id,
-        live: &live,
-        desired: &want,
-        changed: &Changes::between(sg, &live, &want),
-    })
+    reconcile::kinds::update(
+        sg,
+        Update {
+            cx: env.cx(),
+            address: "security_group.web",
+            id: &id,
+            live: &live,
+            desired: &want,
+            changed: &Changes::between(sg, &live, &want),
+        },
+    )
     .await
     .unwrap();
     assert_reads_as(sg, &env.read(sg, &id).await, &want);

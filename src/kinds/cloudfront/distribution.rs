@@ -14,12 +14,12 @@ use aws_sdk_cloudfront::types::{
     Origins, PriceClass, S3OriginConfig, SslSupportMethod, ViewerCertificate, ViewerProtocolPolicy,
 };
 
-use super::{built, create_tags, sync_tags, tags_of, wait_deployed};
+use super::{built, create_tags, tags_of, wait_deployed};
 use crate::aws::ApiError;
 use crate::kinds::support::{
     AddressTags, bool_attr, first_match, found, pages, read_each, str_attr, user_tags,
 };
-use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
+use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Tagging, Timeouts, Update};
 use crate::schema::PORT;
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
@@ -494,6 +494,10 @@ impl Kind for CloudFrontDistribution {
         &SCHEMA
     }
 
+    fn tagging(&self) -> Option<Tagging> {
+        Some(Tagging::by_arn(&super::CloudFrontTags))
+    }
+
     /// With a cache policy the legacy TTLs and forwarding are not sent, so
     /// they are not compared; methods default to GET and HEAD.
     fn canonicalize(&self, attrs: &mut Attrs) {
@@ -570,7 +574,7 @@ impl Kind for CloudFrontDistribution {
     }
 
     async fn update(&self, op: Update<'_>) -> ApiResult<()> {
-        let Update { cx, id, live, desired, changed, .. } = op;
+        let Update { cx, id, desired, changed, .. } = op;
         let config_changed = SCHEMA
             .inputs()
             .any(|f| f.name != "tags" && changed.has(f.name));
@@ -579,11 +583,6 @@ impl Kind for CloudFrontDistribution {
                 config_of(desired, live.caller_reference())
             })
             .await?;
-        }
-        if changed.has("tags")
-            && let Some(arn) = str_attr(live, "arn")
-        {
-            sync_tags(cx, &arn, live, desired).await?;
         }
         Ok(())
     }

@@ -6,6 +6,7 @@ pub const SERVICE: &str = "cloudfront";
 
 pub mod distribution;
 
+use crate::kinds::support::TagApi;
 use std::collections::BTreeMap;
 
 use aws_sdk_cloudfront::types::{Tag, TagKeys, Tags};
@@ -60,22 +61,27 @@ pub async fn tags_of(cx: Ctx<'_>, arn: &str) -> ApiResult<Option<BTreeMap<String
     }))
 }
 
-/// Sets the user's tags to `desired`'s: untags what went away, tags what
+/// The tag API of CloudFront: untags what went away, tags what
 /// is new or changed.
-pub async fn sync_tags(cx: Ctx<'_>, arn: &str, live: &Attrs, desired: &Attrs) -> ApiResult<()> {
-    let cf = &cx.aws.cloudfront;
-    sync_tags_with!(
-        live,
-        desired,
-        |set: Tag| cf
-            .tag_resource()
-            .resource(arn)
-            .tags(Tags::builder().set_items(Some(set)).build()),
-        |unset| cf
-            .untag_resource()
-            .resource(arn)
-            .tag_keys(TagKeys::builder().set_items(Some(unset)).build()),
-    )
+pub struct CloudFrontTags;
+
+#[async_trait::async_trait]
+impl TagApi for CloudFrontTags {
+    async fn sync(&self, cx: Ctx<'_>, arn: &str, live: &Attrs, desired: &Attrs) -> ApiResult<()> {
+        let cf = &cx.aws.cloudfront;
+        sync_tags_with!(
+            live,
+            desired,
+            |set: Tag| cf
+                .tag_resource()
+                .resource(arn)
+                .tags(Tags::builder().set_items(Some(set)).build()),
+            |unset| cf
+                .untag_resource()
+                .resource(arn)
+                .tag_keys(TagKeys::builder().set_items(Some(unset)).build()),
+        )
+    }
 }
 
 /// What one poll of a changing distribution saw: only `Deployed` is done;

@@ -11,10 +11,10 @@ use aws_sdk_cloudwatch::types::{
 use crate::aws::ApiError;
 use crate::kinds::support::tagging::{self, TagMap};
 use crate::kinds::support::{
-    AddressTags, Batch, bool_attr, create_tags, find_by_address, gone_is_ok, str_attr,
+    AddressTags, Batch, TagApi, bool_attr, create_tags, find_by_address, gone_is_ok, str_attr,
     sync_tags_with, to_i32, user_tags,
 };
-use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
+use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Tagging, Timeouts, Update};
 use crate::schema::{Default, Field, Name, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -292,17 +292,23 @@ fn merged(live: &Attrs, desired: &Attrs) -> Attrs {
     out
 }
 
-async fn sync_tags(cx: Ctx<'_>, arn: &str, live: &Attrs, desired: &Attrs) -> ApiResult<()> {
-    let cw = &cx.aws.cloudwatch;
-    sync_tags_with!(
-        live,
-        desired,
-        |set: Tag| cw.tag_resource().resource_arn(arn).set_tags(Some(set)),
-        |unset| cw
-            .untag_resource()
-            .resource_arn(arn)
-            .set_tag_keys(Some(unset)),
-    )
+/// CloudWatch's tag API, on the alarm ARN.
+struct AlarmTags;
+
+#[async_trait::async_trait]
+impl TagApi for AlarmTags {
+    async fn sync(&self, cx: Ctx<'_>, arn: &str, live: &Attrs, desired: &Attrs) -> ApiResult<()> {
+        let cw = &cx.aws.cloudwatch;
+        sync_tags_with!(
+            live,
+            desired,
+            |set: Tag| cw.tag_resource().resource_arn(arn).set_tags(Some(set)),
+            |unset| cw
+                .untag_resource()
+                .resource_arn(arn)
+                .set_tag_keys(Some(unset)),
+        )
+    }
 }
 
 impl CloudWatchMetricAlarm {
@@ -337,6 +343,10 @@ impl CloudWatchMetricAlarm {
 impl Kind for CloudWatchMetricAlarm {
     fn schema(&self) -> &'static Schema {
         &SCHEMA
+    }
+
+    fn tagging(&self) -> Option<Tagging> {
+        Some(Tagging::by_arn(&AlarmTags))
     }
 
     /// The alarms, 100 names per DescribeAlarms, then the tags of all of
@@ -382,20 +392,8 @@ impl Kind for CloudWatchMetricAlarm {
 
     async fn update(&self, op: Update<'_>) -> ApiResult<()> {
         let Update { cx, address, id, live, desired, changed } = op;
-        if changed.fields().any(|f| f != "tags") {
+        if !changed.is_empty() {
             put(cx, address, id, &merged(live, desired), None).await?;
-        }
-        if changed.has("tags") {
-            let arn = match str_attr(live, "arn") {
-                Some(arn) => arn,
-                None => self
-                    .describe(cx, &[id.to_owned()])
-                    .await?
-                    .first()
-                    .and_then(|m| m.alarm_arn().map(str::to_owned))
-                    .ok_or_else(|| ApiError::msg(format!("{address}: alarm {id} not found")))?,
-            };
-            sync_tags(cx, &arn, live, desired).await?;
         }
         Ok(())
     }

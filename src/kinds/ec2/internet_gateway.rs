@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, ResourceType};
 
-use super::{BATCH, address_filters, filter, sync_tags, tag_spec};
+use super::{BATCH, address_filters, filter, tag_spec};
 use crate::aws::ApiError;
 use crate::kinds::support::{
     Poll, Waiter, find_by_address, pages, present, retry_while_in_use, str_attr, tags_value,
     update_from, wait_visible,
 };
-use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
+use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Tagging, Timeouts, Update};
 use crate::schema::{Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -149,6 +149,10 @@ impl Kind for InternetGateway {
         &SCHEMA
     }
 
+    fn tagging(&self) -> Option<Tagging> {
+        Some(Tagging::by_id(&super::Ec2Tags))
+    }
+
     async fn read_many(&self, cx: Ctx<'_>, ids: &[String]) -> ApiResult<LiveMap> {
         BATCH
             .read(ids, |chunk| {
@@ -204,9 +208,6 @@ impl Kind for InternetGateway {
             if let Some(new) = str_attr(desired, "vpc_id") {
                 self.attach(cx, id, &new).await?;
             }
-        }
-        if changed.has("tags") {
-            sync_tags(cx, id, live, desired).await?;
         }
         Ok(())
     }

@@ -14,13 +14,13 @@ use aws_sdk_ec2::types::{
     SpotInstanceType,
 };
 
-use super::{address_filters, sync_tags, tag_spec};
+use super::{address_filters, tag_spec};
 use crate::aws::ApiError;
 use crate::kinds::default_name;
 use crate::kinds::support::{
     AddressTags, client_token, gone_is_ok, int_field, pages, str_attr, str_field, table, tags_value,
 };
-use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
+use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Tagging, Timeouts, Update};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -303,6 +303,10 @@ impl Kind for LaunchTemplateKind {
         &SCHEMA
     }
 
+    fn tagging(&self) -> Option<Tagging> {
+        Some(Tagging::by_id(&super::Ec2Tags))
+    }
+
     fn changed_by_update(&self) -> &'static [&'static str] {
         &["latest_version", "default_version"]
     }
@@ -387,9 +391,6 @@ impl Kind for LaunchTemplateKind {
                 .default_version(version.to_string())
                 .send()
                 .await?;
-        }
-        if changed.has("tags") {
-            sync_tags(cx, id, live, desired).await?;
         }
         Ok(())
     }

@@ -12,6 +12,7 @@ pub mod security_group;
 pub mod subnet;
 pub mod vpc;
 
+use crate::kinds::support::TagApi;
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 
 use super::Ctx;
@@ -88,32 +89,37 @@ pub fn tag_spec_with(
         .build())
 }
 
-/// Brings the user tags of `id` from `live` to `desired` with at most one
-/// CreateTags and one DeleteTags call.
-pub async fn sync_tags(cx: Ctx<'_>, id: &str, live: &Attrs, desired: &Attrs) -> ApiResult<()> {
-    let ec2 = &cx.aws.ec2;
-    super::support::sync_tags(
-        live,
-        desired,
-        |set: Vec<Tag>| async move {
-            ec2.create_tags()
-                .resources(id)
-                .set_tags(Some(set))
-                .send()
-                .await?;
-            Ok(())
-        },
-        |unset| async move {
-            let keys = unset.into_iter().map(|k| Tag::builder().key(k).build());
-            ec2.delete_tags()
-                .resources(id)
-                .set_tags(Some(keys.collect()))
-                .send()
-                .await?;
-            Ok(())
-        },
-    )
-    .await
+/// EC2's tag API, on the resource id: at most one CreateTags and one
+/// DeleteTags call.
+pub struct Ec2Tags;
+
+#[async_trait::async_trait]
+impl TagApi for Ec2Tags {
+    async fn sync(&self, cx: Ctx<'_>, id: &str, live: &Attrs, desired: &Attrs) -> ApiResult<()> {
+        let ec2 = &cx.aws.ec2;
+        super::support::sync_tags(
+            live,
+            desired,
+            |set: Vec<Tag>| async move {
+                ec2.create_tags()
+                    .resources(id)
+                    .set_tags(Some(set))
+                    .send()
+                    .await?;
+                Ok(())
+            },
+            |unset| async move {
+                let keys = unset.into_iter().map(|k| Tag::builder().key(k).build());
+                ec2.delete_tags()
+                    .resources(id)
+                    .set_tags(Some(keys.collect()))
+                    .send()
+                    .await?;
+                Ok(())
+            },
+        )
+        .await
+    }
 }
 
 #[cfg(test)]

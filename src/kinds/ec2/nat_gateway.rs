@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{ConnectivityType, Filter, NatGatewayState, ResourceType, Tag};
 
-use super::{BATCH, address_filters, filter, sync_tags, tag_spec};
+use super::{BATCH, address_filters, filter, tag_spec};
 use crate::aws::ApiError;
 use crate::kinds::support::{
     Poll, Waiter, find_by_address, pages, str_attr, tags_value, wait_visible,
 };
-use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
+use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Tagging, Timeouts, Update};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::Attrs;
 
@@ -198,6 +198,10 @@ impl Kind for NatGateway {
         &SCHEMA
     }
 
+    fn tagging(&self) -> Option<Tagging> {
+        Some(Tagging::by_id(&super::Ec2Tags))
+    }
+
     async fn read_many(&self, cx: Ctx<'_>, ids: &[String]) -> ApiResult<LiveMap> {
         BATCH
             .read(ids, |chunk| {
@@ -242,12 +246,8 @@ impl Kind for NatGateway {
         Ok(id)
     }
 
-    async fn update(&self, op: Update<'_>) -> ApiResult<()> {
-        let Update { cx, id, live, desired, changed, .. } = op;
+    async fn update(&self, _op: Update<'_>) -> ApiResult<()> {
         // Everything else forces a new gateway.
-        if changed.has("tags") {
-            sync_tags(cx, id, live, desired).await?;
-        }
         Ok(())
     }
 

@@ -5,12 +5,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, ResourceType, Route, RouteOrigin, RouteTableAssociation};
 
-use super::{BATCH, address_filters, filter, sync_tags, tag_spec};
+use super::{BATCH, address_filters, filter, tag_spec};
 use crate::aws::ApiError;
 use crate::kinds::support::{
     find_by_address, gone_is_ok, pages, present, str_attr, tags_value, update_from, wait_visible,
 };
-use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
+use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Tagging, Timeouts, Update};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -241,6 +241,10 @@ impl Kind for RouteTable {
         &SCHEMA
     }
 
+    fn tagging(&self) -> Option<Tagging> {
+        Some(Tagging::by_id(&super::Ec2Tags))
+    }
+
     async fn read_many(&self, cx: Ctx<'_>, ids: &[String]) -> ApiResult<LiveMap> {
         BATCH
             .read(ids, |chunk| {
@@ -326,9 +330,6 @@ impl Kind for RouteTable {
                     .send()
                     .await?;
             }
-        }
-        if changed.has("tags") {
-            sync_tags(cx, id, live, desired).await?;
         }
         Ok(())
     }

@@ -8,13 +8,15 @@ use aws_sdk_ec2::types::{
     UserIdGroupPair,
 };
 
-use super::{BATCH, address_filters, filter, sync_tags, tag_spec};
+use super::{BATCH, address_filters, filter, tag_spec};
 use crate::aws::{ApiError, ErrorClass};
 use crate::kinds::support::{
     Waiter, delete_poll, find_by_address, gone_is_ok, pages, present, str_attr, tags_value,
     update_from, wait_visible,
 };
-use crate::kinds::{self, ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
+use crate::kinds::{
+    self, ApiResult, Create, Ctx, Delete, Kind, LiveMap, Tagging, Timeouts, Update,
+};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -474,6 +476,10 @@ impl Kind for SecurityGroup {
         &SCHEMA
     }
 
+    fn tagging(&self) -> Option<Tagging> {
+        Some(Tagging::by_id(&super::Ec2Tags))
+    }
+
     fn network_interface_filter(&self) -> Option<&'static str> {
         Some("group-id")
     }
@@ -539,9 +545,6 @@ impl Kind for SecurityGroup {
                 )
                 .await?;
             }
-        }
-        if changed.has("tags") {
-            sync_tags(cx, id, live, desired).await?;
         }
         Ok(())
     }

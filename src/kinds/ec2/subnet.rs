@@ -5,13 +5,13 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, ResourceType, SubnetState};
 
-use super::{BATCH, address_filters, filter, sync_tags, tag_spec};
+use super::{BATCH, address_filters, filter, tag_spec};
 use crate::aws::ApiError;
 use crate::kinds::support::{
     Poll, bool_attr, find_by_address, pages, retry_while_in_use, str_attr, tags_value, update_from,
     wait_visible,
 };
-use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
+use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Tagging, Timeouts, Update};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -101,6 +101,10 @@ impl Kind for Subnet {
         &SCHEMA
     }
 
+    fn tagging(&self) -> Option<Tagging> {
+        Some(Tagging::by_id(&super::Ec2Tags))
+    }
+
     fn network_interface_filter(&self) -> Option<&'static str> {
         Some("subnet-id")
     }
@@ -152,7 +156,7 @@ impl Kind for Subnet {
     }
 
     async fn update(&self, op: Update<'_>) -> ApiResult<()> {
-        let Update { cx, id, live, desired, changed, .. } = op;
+        let Update { cx, id, desired, changed, .. } = op;
         if changed.has("map_public_ip_on_launch")
             && let Some(on) = bool_attr(desired, "map_public_ip_on_launch")
         {
@@ -163,9 +167,6 @@ impl Kind for Subnet {
                 .map_public_ip_on_launch(AttributeBooleanValue::builder().value(on).build())
                 .send()
                 .await?;
-        }
-        if changed.has("tags") {
-            sync_tags(cx, id, live, desired).await?;
         }
         Ok(())
     }

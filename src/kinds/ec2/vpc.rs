@@ -7,14 +7,14 @@ use aws_sdk_ec2::types::{
     AttributeBooleanValue, Filter, ResourceType, Tag, VpcAttributeName, VpcState,
 };
 
-use super::{BATCH, address_filters, filter, sync_tags, tag_spec_with};
+use super::{BATCH, address_filters, filter, tag_spec_with};
 use crate::aws::ApiError;
 use crate::kinds::support::{
     Poll, bool_attr, find_by_address, gone_is_ok, pages, str_attr, tags_value, update_from,
     wait_visible,
 };
 use crate::kinds::{
-    ApiResult, Create, Ctx, Delete, Kind, LiveMap, MANAGES_TAG, Timeouts, Update, managed,
+    ApiResult, Create, Ctx, Delete, Kind, LiveMap, MANAGES_TAG, Tagging, Timeouts, Update, managed,
     manages_of, manages_value,
 };
 use crate::schema::{Field, ID, Schema, TAGS, Type};
@@ -131,6 +131,10 @@ impl Kind for Vpc {
         &SCHEMA
     }
 
+    fn tagging(&self) -> Option<Tagging> {
+        Some(Tagging::by_id(&super::Ec2Tags))
+    }
+
     fn network_interface_filter(&self) -> Option<&'static str> {
         Some("vpc-id")
     }
@@ -214,9 +218,6 @@ impl Kind for Vpc {
                 .tags(tag)
                 .send()
                 .await?;
-        }
-        if changed.has("tags") {
-            sync_tags(cx, id, live, desired).await?;
         }
         Ok(())
     }

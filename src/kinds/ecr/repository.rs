@@ -4,10 +4,11 @@ use std::collections::BTreeMap;
 
 use crate::aws::ApiError;
 use crate::kinds::support::{
-    Batch, SdkTag, bool_attr, canonical_policy, create_tags, first_match, found, gone_is_ok,
-    is_ours, pages, policy_value, read_each, str_attr, sync_tags_with, tags_value, update_from,
+    Batch, SdkTag, TagApi, bool_attr, canonical_policy, create_tags, first_match, found,
+    gone_is_ok, is_ours, pages, policy_value, read_each, str_attr, sync_tags_with, tags_value,
+    update_from,
 };
-use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
+use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Tagging, Timeouts, Update};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type, json_text};
 use crate::value::{Attrs, Value};
 use async_trait::async_trait;
@@ -92,6 +93,19 @@ impl EcrRepository {
                 }
             })
             .await
+    }
+
+    /// The repository's ARN: from its live attributes, or described.
+    async fn arn(&self, cx: Ctx<'_>, id: &str, live: &Attrs) -> ApiResult<String> {
+        if let Some(arn) = str_attr(live, "arn") {
+            return Ok(arn);
+        }
+        let found = self.describe(cx, &[id.to_owned()]).await?;
+        found
+            .first()
+            .and_then(|r| r.repository_arn())
+            .map(str::to_owned)
+            .ok_or_else(|| ApiError::msg(format!("repository {id} has no ARN")))
     }
 
     /// The attributes of the named repositories: the describe above, then
@@ -219,17 +233,23 @@ fn canonical(attrs: &Attrs) -> Attrs {
     a
 }
 
-async fn sync_tags(cx: Ctx<'_>, arn: &str, live: &Attrs, desired: &Attrs) -> ApiResult<()> {
-    let ecr = &cx.aws.ecr;
-    sync_tags_with!(
-        live,
-        desired,
-        |set: Tag| ecr.tag_resource().resource_arn(arn).set_tags(Some(set)),
-        |unset| ecr
-            .untag_resource()
-            .resource_arn(arn)
-            .set_tag_keys(Some(unset)),
-    )
+/// ECR's tag API, on the repository ARN.
+struct EcrTags;
+
+#[async_trait::async_trait]
+impl TagApi for EcrTags {
+    async fn sync(&self, cx: Ctx<'_>, arn: &str, live: &Attrs, desired: &Attrs) -> ApiResult<()> {
+        let ecr = &cx.aws.ecr;
+        sync_tags_with!(
+            live,
+            desired,
+            |set: Tag| ecr.tag_resource().resource_arn(arn).set_tags(Some(set)),
+            |unset| ecr
+                .untag_resource()
+                .resource_arn(arn)
+                .set_tag_keys(Some(unset)),
+        )
+    }
 }
 
 /// Whether the repository's tags say it is `address` of this stack.
@@ -302,6 +322,10 @@ async fn set_force_delete(cx: Ctx<'_>, arn: &str, force: bool) -> ApiResult<()> 
 impl Kind for EcrRepository {
     fn schema(&self) -> &'static Schema {
         &SCHEMA
+    }
+
+    fn tagging(&self) -> Option<Tagging> {
+        Some(Tagging::by_arn(&EcrTags))
     }
 
     /// The repository policy compares as an IAM policy, the lifecycle policy
@@ -396,25 +420,11 @@ impl Kind for EcrRepository {
         {
             put_repository_policy(cx, id, doc).await?;
         }
-        let tags_changed = changed.has("tags");
-        let force_changed = changed.has("force_delete");
-        if tags_changed || force_changed {
-            let arn = match str_attr(&live, "arn") {
-                Some(arn) => arn,
-                None => self
-                    .describe(cx, &[id.to_owned()])
-                    .await?
-                    .first()
-                    .and_then(|r| r.repository_arn())
-                    .map(str::to_owned)
-                    .ok_or_else(|| ApiError::msg(format!("repository {id} has no ARN")))?,
-            };
-            if tags_changed {
-                sync_tags(cx, &arn, &live, &desired).await?;
-            }
-            if force_changed && let Some(force) = bool_attr(&desired, "force_delete") {
-                set_force_delete(cx, &arn, force).await?;
-            }
+        if changed.has("force_delete")
+            && let Some(force) = bool_attr(&desired, "force_delete")
+        {
+            let arn = self.arn(cx, id, &live).await?;
+            set_force_delete(cx, &arn, force).await?;
         }
         Ok(())
     }

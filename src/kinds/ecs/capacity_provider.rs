@@ -12,13 +12,12 @@ use aws_sdk_ecs::types::{
     ManagedScalingStatus, ManagedTerminationProtection,
 };
 
-use super::sync_tags;
 use crate::aws::ApiError;
 use crate::kinds::support::{
     Batch, Poll, Waiter, bool_attr, create_tags, delete_poll, int_field, is_ours, str_attr,
     str_field, table, tags_value,
 };
-use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
+use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Tagging, Timeouts, Update};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -231,6 +230,10 @@ impl Kind for EcsCapacityProvider {
         &SCHEMA
     }
 
+    fn tagging(&self) -> Option<Tagging> {
+        Some(Tagging::by_id(&super::EcsTags))
+    }
+
     async fn read_many(&self, cx: Ctx<'_>, ids: &[String]) -> ApiResult<LiveMap> {
         Batch::of(DESCRIBE_CHUNK)
             .read(ids, |chunk| self.describe(cx, chunk))
@@ -263,7 +266,7 @@ impl Kind for EcsCapacityProvider {
     }
 
     async fn update(&self, op: Update<'_>) -> ApiResult<()> {
-        let Update { cx, id, live, desired, changed, .. } = op;
+        let Update { cx, id, desired, changed, .. } = op;
         if changed.sets("managed_scaling") || changed.sets("managed_termination_protection") {
             cx.aws
                 .ecs
@@ -294,9 +297,6 @@ impl Kind for EcsCapacityProvider {
                     },
                 )
                 .await?;
-        }
-        if changed.sets("tags") {
-            sync_tags(cx, id, live, desired).await?;
         }
         Ok(())
     }

@@ -5,13 +5,15 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{Cluster, ClusterField, ClusterSetting, ClusterSettingName};
 
-use super::{STRATEGY, last_segment, strategy_items, strategy_value, sync_tags};
+use super::{STRATEGY, last_segment, strategy_items, strategy_value};
 use crate::aws::ApiError;
 use crate::kinds::support::{
     Batch, Poll, Waiter, bool_attr, create_tags, delete_poll, find_by_address, gone_is_ok, pages,
     present, str_attr, tag_pairs, tags_value, wait_visible,
 };
-use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update, default_name};
+use crate::kinds::{
+    ApiResult, Create, Ctx, Delete, Kind, LiveMap, Tagging, Timeouts, Update, default_name,
+};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -181,6 +183,10 @@ impl Kind for EcsCluster {
         &SCHEMA
     }
 
+    fn tagging(&self) -> Option<Tagging> {
+        Some(Tagging::by_id(&super::EcsTags))
+    }
+
     async fn read_many(&self, cx: Ctx<'_>, ids: &[String]) -> ApiResult<LiveMap> {
         Batch::of(DESCRIBE_CHUNK)
             .read(ids, |chunk| self.describe(cx, chunk))
@@ -221,7 +227,7 @@ impl Kind for EcsCluster {
     }
 
     async fn update(&self, op: Update<'_>) -> ApiResult<()> {
-        let Update { cx, id, live, desired, changed, .. } = op;
+        let Update { cx, id, desired, changed, .. } = op;
         if changed.sets("container_insights") {
             // UpdateCluster takes the same settings as UpdateClusterSettings
             // (which the emulator does not implement).
@@ -254,9 +260,6 @@ impl Kind for EcsCluster {
                 .send()
                 .await?;
             self.wait_active(cx, id).await?;
-        }
-        if changed.sets("tags") {
-            sync_tags(cx, id, live, desired).await?;
         }
         Ok(())
     }

@@ -16,7 +16,7 @@ use super::Ctx;
 use super::support::sync_tags_with;
 use crate::aws::ApiError;
 use crate::kinds::ApiResult;
-use crate::kinds::support::{int_field, str_field};
+use crate::kinds::support::{TagApi, int_field, str_field};
 use crate::schema::{Default, Field, Type};
 use crate::value::{Attrs, Value};
 
@@ -40,19 +40,24 @@ pub const READ_CONCURRENCY: usize = 8;
 
 crate::sdk_tag!(Tag);
 
-/// Brings the user tags of `arn` from `live` to `desired` with at most one
-/// TagResource and one UntagResource call.
-pub async fn sync_tags(cx: Ctx<'_>, arn: &str, live: &Attrs, desired: &Attrs) -> ApiResult<()> {
-    let ecs = &cx.aws.ecs;
-    sync_tags_with!(
-        live,
-        desired,
-        |set: Tag| ecs.tag_resource().resource_arn(arn).set_tags(Some(set)),
-        |unset| ecs
-            .untag_resource()
-            .resource_arn(arn)
-            .set_tag_keys(Some(unset)),
-    )
+/// ECS's tag API, on the ARN: at most one TagResource and one
+/// UntagResource call.
+pub struct EcsTags;
+
+#[async_trait::async_trait]
+impl TagApi for EcsTags {
+    async fn sync(&self, cx: Ctx<'_>, arn: &str, live: &Attrs, desired: &Attrs) -> ApiResult<()> {
+        let ecs = &cx.aws.ecs;
+        sync_tags_with!(
+            live,
+            desired,
+            |set: Tag| ecs.tag_resource().resource_arn(arn).set_tags(Some(set)),
+            |unset| ecs
+                .untag_resource()
+                .resource_arn(arn)
+                .set_tag_keys(Some(unset)),
+        )
+    }
 }
 
 /// The last `/`-separated part of an ARN (a cluster's name from its ARN), or

@@ -11,14 +11,14 @@ use aws_sdk_ecs::types::{
 
 use super::cluster::cluster_name;
 use super::deployment;
-use super::{READ_CONCURRENCY, STRATEGY, strategy_items, strategy_value, sync_tags};
+use super::{READ_CONCURRENCY, STRATEGY, strategy_items, strategy_value};
 use crate::aws::ApiError;
 use crate::kinds::support::{
     Batch, Poll, Waiter, bool_attr, create_tags, find_by_address, found, int_field, pages,
     str_attr, str_field, table, tag_pairs, tags_value, to_i32,
 };
 use crate::kinds::{
-    ApiResult, Changes, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update, default_name,
+    ApiResult, Changes, Create, Ctx, Delete, Kind, LiveMap, Tagging, Timeouts, Update, default_name,
 };
 use crate::schema::PORT;
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
@@ -205,14 +205,12 @@ impl EcsService {
         deployment::wait(cx, cluster, id, &revision, timeout).await
     }
 
-    /// Every change between `live` and `desired` in one UpdateService call,
-    /// and the tags. Returns whether UpdateService was called (a deployment
-    /// may have started).
+    /// Every change to `desired` in one UpdateService call. Returns whether
+    /// UpdateService was called (a deployment may have started).
     async fn apply_changes(
         &self,
         cx: Ctx<'_>,
         id: &str,
-        live: &Attrs,
         desired: &Attrs,
         changed: &Changes,
     ) -> ApiResult<bool> {
@@ -276,9 +274,6 @@ impl EcsService {
         }
         if any {
             call.send().await?;
-        }
-        if c("tags") {
-            sync_tags(cx, id, live, desired).await?;
         }
         Ok(any)
     }
@@ -504,6 +499,10 @@ impl Kind for EcsService {
         &SCHEMA
     }
 
+    fn tagging(&self) -> Option<Tagging> {
+        Some(Tagging::by_id(&super::EcsTags))
+    }
+
     /// Clusters and revisions compare by name (`web:3`), whether written as
     /// ARNs or not.
     fn canonicalize(&self, attrs: &mut Attrs) {
@@ -597,8 +596,7 @@ impl Kind for EcsService {
         // deployment configuration, the grace period and execute-command)
         // is set now; against AWS nothing differs and no call is made.
         let changed = Changes::between(self, &created, desired);
-        self.apply_changes(cx, &arn, &created, desired, &changed)
-            .await?;
+        self.apply_changes(cx, &arn, desired, &changed).await?;
         if wants_steady(desired) {
             self.wait_steady(cx, &cluster, &arn, desired, cx.timeouts(self).create)
                 .await?;
@@ -607,11 +605,10 @@ impl Kind for EcsService {
     }
 
     async fn update(&self, op: Update<'_>) -> ApiResult<()> {
-        let Update { cx, id, live, desired, changed, .. } = op;
-        let (mut live, mut desired) = (live.clone(), desired.clone());
-        self.canonicalize(&mut live);
+        let Update { cx, id, desired, changed, .. } = op;
+        let mut desired = desired.clone();
         self.canonicalize(&mut desired);
-        let deployed = self.apply_changes(cx, id, &live, &desired, changed).await?;
+        let deployed = self.apply_changes(cx, id, &desired, changed).await?;
         if deployed && wants_steady(&desired) {
             let cluster = cluster_of(id, &desired);
             self.wait_steady(cx, &cluster, id, &desired, cx.timeouts(self).update)

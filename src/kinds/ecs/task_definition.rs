@@ -14,13 +14,13 @@ use aws_sdk_ecs::types::{
 };
 use futures::StreamExt;
 
-use super::{READ_CONCURRENCY, sync_tags};
+use super::READ_CONCURRENCY;
 use crate::aws::ApiError;
 use crate::kinds::support::{
     Poll, Waiter, create_tags, find_by_address, int_field, pages, present, str_attr, str_field,
     table, tag_pairs, tags_value, wait_visible,
 };
-use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
+use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Tagging, Timeouts, Update};
 use crate::schema::PORT;
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
@@ -500,6 +500,10 @@ impl Kind for EcsTaskDefinition {
         &SCHEMA
     }
 
+    fn tagging(&self) -> Option<Tagging> {
+        Some(Tagging::by_id(&super::EcsTags))
+    }
+
     fn create_before_destroy(&self) -> bool {
         true
     }
@@ -585,12 +589,8 @@ impl Kind for EcsTaskDefinition {
         Ok(arn)
     }
 
-    async fn update(&self, op: Update<'_>) -> ApiResult<()> {
-        let Update { cx, id, live, desired, changed, .. } = op;
+    async fn update(&self, _op: Update<'_>) -> ApiResult<()> {
         // Everything else forces a new revision.
-        if changed.sets("tags") {
-            sync_tags(cx, id, live, desired).await?;
-        }
         Ok(())
     }
 

@@ -8,13 +8,13 @@ use aws_sdk_elasticloadbalancingv2::types::{Certificate, Listener as AwsListener
 
 use super::{
     ACTION, ACTION_RULES, BATCH, action_of, action_value, all_listener_arns, i32_attr,
-    only_requested, sync_tags, tagged_with, upper_case, with_tags,
+    only_requested, tagged_with, upper_case, with_tags,
 };
 use crate::aws::ApiError;
 use crate::kinds::support::{
     Poll, Waiter, create_tags, find_by_address, gone_is_ok, pages, present, str_attr, wait_visible,
 };
-use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
+use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Tagging, Timeouts, Update};
 use crate::schema::PORT;
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
@@ -114,6 +114,10 @@ impl Kind for Listener {
         &SCHEMA
     }
 
+    fn tagging(&self) -> Option<Tagging> {
+        Some(Tagging::by_id(&super::ElbTags))
+    }
+
     fn canonicalize(&self, attrs: &mut Attrs) {
         upper_case(attrs, "protocol");
     }
@@ -159,7 +163,7 @@ impl Kind for Listener {
 
     /// One ModifyListener with only what changed, then the tags.
     async fn update(&self, op: Update<'_>) -> ApiResult<()> {
-        let Update { cx, id, live, desired, changed, .. } = op;
+        let Update { cx, id, desired, changed, .. } = op;
         let mut after = desired.clone();
         self.canonicalize(&mut after);
         let protocol_changed = changed.sets("protocol");
@@ -201,9 +205,6 @@ impl Kind for Listener {
         }
         if any {
             call.send().await?;
-        }
-        if changed.has("tags") {
-            sync_tags(cx, id, live, desired).await?;
         }
         Ok(())
     }

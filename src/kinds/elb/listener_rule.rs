@@ -10,13 +10,13 @@ use aws_sdk_elasticloadbalancingv2::types::{
 
 use super::{
     ACTION, ACTION_RULES, BATCH, action_of, action_value, all_listener_arns, i32_attr,
-    only_requested, sync_tags, tagged_with, with_tags,
+    only_requested, tagged_with, with_tags,
 };
 use crate::aws::ApiError;
 use crate::kinds::support::{
     Poll, Waiter, create_tags, find_by_address, gone_is_ok, pages, present, str_attr, wait_visible,
 };
-use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
+use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Tagging, Timeouts, Update};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -193,6 +193,10 @@ impl Kind for ListenerRule {
         &SCHEMA
     }
 
+    fn tagging(&self) -> Option<Tagging> {
+        Some(Tagging::by_id(&super::ElbTags))
+    }
+
     async fn read_many(&self, cx: Ctx<'_>, ids: &[String]) -> ApiResult<LiveMap> {
         self.describe(cx, ids).await
     }
@@ -231,7 +235,7 @@ impl Kind for ListenerRule {
     /// SetRulePriorities for the priority, one ModifyRule for conditions
     /// and action, then the tags.
     async fn update(&self, op: Update<'_>) -> ApiResult<()> {
-        let Update { cx, id, live, desired, changed, .. } = op;
+        let Update { cx, id, desired, changed, .. } = op;
         if changed.has("priority") {
             cx.aws
                 .elb
@@ -258,9 +262,6 @@ impl Kind for ListenerRule {
                 call = call.actions(action_of(desired.get("action").unwrap_or(&Value::Null))?);
             }
             call.send().await?;
-        }
-        if changed.has("tags") {
-            sync_tags(cx, id, live, desired).await?;
         }
         Ok(())
     }

@@ -9,8 +9,8 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 
 use super::{
-    BATCH, all_load_balancer_arns, name_part, only_requested, resource_name, sync_tags,
-    tagged_with, tags_value,
+    BATCH, all_load_balancer_arns, name_part, only_requested, resource_name, tagged_with,
+    tags_value,
 };
 use crate::aws::ApiError;
 use crate::kinds::support::tagging::tags_of;
@@ -18,7 +18,9 @@ use crate::kinds::support::{
     Poll, Waiter, bool_attr, create_tags, find_by_address, gone_is_ok, pages, str_attr,
     update_from, wait_visible,
 };
-use crate::kinds::{ApiResult, Changes, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
+use crate::kinds::{
+    ApiResult, Changes, Create, Ctx, Delete, Kind, LiveMap, Tagging, Timeouts, Update,
+};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -258,6 +260,10 @@ impl Kind for LoadBalancer {
         &SCHEMA
     }
 
+    fn tagging(&self) -> Option<Tagging> {
+        Some(Tagging::by_id(&super::ElbTags))
+    }
+
     /// A network load balancer has no idle timeout: it is not compared.
     fn canonicalize(&self, attrs: &mut Attrs) {
         if !is_application(attrs) {
@@ -335,7 +341,7 @@ impl Kind for LoadBalancer {
     }
 
     async fn update(&self, op: Update<'_>) -> ApiResult<()> {
-        let Update { cx, id, live, desired, changed, .. } = op;
+        let Update { cx, id, desired, changed, .. } = op;
         let elb = &cx.aws.elb;
         if changed.has("subnet_ids") {
             elb.set_subnets()
@@ -372,9 +378,6 @@ impl Kind for LoadBalancer {
                 .set_attributes(Some(attributes))
                 .send()
                 .await?;
-        }
-        if changed.has("tags") {
-            sync_tags(cx, id, live, desired).await?;
         }
         Ok(())
     }

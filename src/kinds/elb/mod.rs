@@ -9,6 +9,7 @@ pub mod listener_rule;
 pub mod load_balancer;
 pub mod target_group;
 
+use crate::kinds::support::TagApi;
 use std::collections::BTreeMap;
 
 use aws_sdk_elasticloadbalancingv2::types::{
@@ -121,19 +122,24 @@ pub fn tags_value(tags: Option<&BTreeMap<String, String>>) -> Value {
     )
 }
 
-/// Brings the user tags of `arn` from `live` to `desired` with at most one
-/// AddTags and one RemoveTags call.
-pub async fn sync_tags(cx: Ctx<'_>, arn: &str, live: &Attrs, desired: &Attrs) -> ApiResult<()> {
-    let elb = &cx.aws.elb;
-    sync_tags_with!(
-        live,
-        desired,
-        |set: Tag| elb.add_tags().resource_arns(arn).set_tags(Some(set)),
-        |unset| elb
-            .remove_tags()
-            .resource_arns(arn)
-            .set_tag_keys(Some(unset)),
-    )
+/// Elastic Load Balancing's tag API, on the ARN: at most one AddTags and
+/// one RemoveTags call.
+pub struct ElbTags;
+
+#[async_trait::async_trait]
+impl TagApi for ElbTags {
+    async fn sync(&self, cx: Ctx<'_>, arn: &str, live: &Attrs, desired: &Attrs) -> ApiResult<()> {
+        let elb = &cx.aws.elb;
+        sync_tags_with!(
+            live,
+            desired,
+            |set: Tag| elb.add_tags().resource_arns(arn).set_tags(Some(set)),
+            |unset| elb
+                .remove_tags()
+                .resource_arns(arn)
+                .set_tag_keys(Some(unset)),
+        )
+    }
 }
 
 /// The ARNs, among `arns`, whose tags are `t`, in the order given.

@@ -10,7 +10,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
     Matcher, ProtocolEnum, Tag, TargetGroup as AwsTargetGroup, TargetGroupAttribute, TargetTypeEnum,
 };
 
-use super::{BATCH, i32_attr, name_part, sync_tags, tagged_with, tags_value, upper_case};
+use super::{BATCH, i32_attr, name_part, tagged_with, tags_value, upper_case};
 use crate::aws::ApiError;
 use crate::kinds::support::tagging::tags_of;
 use crate::kinds::support::{
@@ -18,8 +18,8 @@ use crate::kinds::support::{
     update_from, wait_visible,
 };
 use crate::kinds::{
-    ApiResult, Create, Ctx, Delete, Kind, LiveMap, MANAGES_TAG, Timeouts, Update, manages_of,
-    manages_value,
+    ApiResult, Create, Ctx, Delete, Kind, LiveMap, MANAGES_TAG, Tagging, Timeouts, Update,
+    manages_of, manages_value,
 };
 use crate::schema::PORT;
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
@@ -361,6 +361,10 @@ impl Kind for TargetGroup {
         &SCHEMA
     }
 
+    fn tagging(&self) -> Option<Tagging> {
+        Some(Tagging::by_id(&super::ElbTags))
+    }
+
     /// The engine creates the replacement first, repoints the listeners and
     /// services to it, then deletes the old group.
     fn create_before_destroy(&self) -> bool {
@@ -485,9 +489,6 @@ impl Kind for TargetGroup {
                 )
                 .send()
                 .await?;
-        }
-        if changed.has("tags") {
-            sync_tags(cx, id, live, desired).await?;
         }
         Ok(())
     }

@@ -4,10 +4,10 @@
 use super::{NAME_MAX, default_name, retry_while_propagating};
 use crate::aws::ApiError;
 use crate::kinds::support::{
-    all_matches, create_tags, found, gone_is_ok, is_ours, pages, read_each, str_attr,
+    TagApi, all_matches, create_tags, found, gone_is_ok, is_ours, pages, read_each, str_attr,
     sync_tags_with, tags_value,
 };
-use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
+use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Tagging, Timeouts, Update};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 use async_trait::async_trait;
@@ -116,26 +116,42 @@ async fn remove_role(cx: Ctx<'_>, profile: &str, role: &str) -> ApiResult<()> {
     }
 }
 
-async fn sync_tags(cx: Ctx<'_>, profile: &str, live: &Attrs, desired: &Attrs) -> ApiResult<()> {
-    let iam = &cx.aws.iam;
-    sync_tags_with!(
-        live,
-        desired,
-        |set: Tag| iam
-            .tag_instance_profile()
-            .instance_profile_name(profile)
-            .set_tags(Some(set)),
-        |unset| iam
-            .untag_instance_profile()
-            .instance_profile_name(profile)
-            .set_tag_keys(Some(unset)),
-    )
+/// IAM's tag API for instance profiles, on the profile name.
+struct ProfileTags;
+
+#[async_trait::async_trait]
+impl TagApi for ProfileTags {
+    async fn sync(
+        &self,
+        cx: Ctx<'_>,
+        profile: &str,
+        live: &Attrs,
+        desired: &Attrs,
+    ) -> ApiResult<()> {
+        let iam = &cx.aws.iam;
+        sync_tags_with!(
+            live,
+            desired,
+            |set: Tag| iam
+                .tag_instance_profile()
+                .instance_profile_name(profile)
+                .set_tags(Some(set)),
+            |unset| iam
+                .untag_instance_profile()
+                .instance_profile_name(profile)
+                .set_tag_keys(Some(unset)),
+        )
+    }
 }
 
 #[async_trait]
 impl Kind for IamInstanceProfile {
     fn schema(&self) -> &'static Schema {
         &SCHEMA
+    }
+
+    fn tagging(&self) -> Option<Tagging> {
+        Some(Tagging::by_id(&ProfileTags))
     }
 
     /// IAM has no batched read of instance profiles with their tags
@@ -182,9 +198,6 @@ impl Kind for IamInstanceProfile {
             if !role.is_empty() {
                 add_role(cx, id, &role).await?;
             }
-        }
-        if changed.has("tags") {
-            sync_tags(cx, id, live, desired).await?;
         }
         Ok(())
     }

@@ -9,10 +9,10 @@ use aws_sdk_iam::types::{EntityType, Role, RoleDetail, Tag};
 use super::{NAME_MAX, default_name, retry_while_propagating};
 use crate::aws::ApiError;
 use crate::kinds::support::{
-    Poll, Waiter, canonical_policy, create_tags, found, gone_is_ok, is_ours, pages, policy_value,
-    read_each, str_attr, sync_tags_with, tags_value, to_i32, update_from,
+    Poll, TagApi, Waiter, canonical_policy, create_tags, found, gone_is_ok, is_ours, pages,
+    policy_value, read_each, str_attr, sync_tags_with, tags_value, to_i32, update_from,
 };
-use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
+use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Tagging, Timeouts, Update};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type, json_text};
 use crate::value::{Attrs, Value};
 
@@ -371,14 +371,20 @@ async fn detach(cx: Ctx<'_>, role: &str, arn: &str) -> ApiResult<()> {
     )
 }
 
-async fn sync_tags(cx: Ctx<'_>, role: &str, live: &Attrs, desired: &Attrs) -> ApiResult<()> {
-    let iam = &cx.aws.iam;
-    sync_tags_with!(
-        live,
-        desired,
-        |set: Tag| iam.tag_role().role_name(role).set_tags(Some(set)),
-        |unset| iam.untag_role().role_name(role).set_tag_keys(Some(unset)),
-    )
+/// IAM's tag API for roles, on the role name.
+struct RoleTags;
+
+#[async_trait::async_trait]
+impl TagApi for RoleTags {
+    async fn sync(&self, cx: Ctx<'_>, role: &str, live: &Attrs, desired: &Attrs) -> ApiResult<()> {
+        let iam = &cx.aws.iam;
+        sync_tags_with!(
+            live,
+            desired,
+            |set: Tag| iam.tag_role().role_name(role).set_tags(Some(set)),
+            |unset| iam.untag_role().role_name(role).set_tag_keys(Some(unset)),
+        )
+    }
 }
 
 /// Detaches every managed policy, deletes every inline policy and takes the
@@ -422,6 +428,10 @@ async fn empty_role(cx: Ctx<'_>, role: &str) -> ApiResult<()> {
 impl Kind for IamRole {
     fn schema(&self) -> &'static Schema {
         &SCHEMA
+    }
+
+    fn tagging(&self) -> Option<Tagging> {
+        Some(Tagging::by_id(&RoleTags))
     }
 
     /// `assume_role_services` becomes the trust policy it stands for, and
@@ -527,9 +537,6 @@ impl Kind for IamRole {
         }
         if changed.has("managed_policy_arns") {
             sync_managed_policies(cx, id, &live, &desired).await?;
-        }
-        if changed.has("tags") {
-            sync_tags(cx, id, &live, &desired).await?;
         }
         Ok(())
     }

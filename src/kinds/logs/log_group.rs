@@ -8,9 +8,10 @@ use aws_sdk_cloudwatchlogs::types::LogGroup as AwsLogGroup;
 use crate::aws::ApiError;
 use crate::kinds::support::tagging::{self, TagMap};
 use crate::kinds::support::{
-    AddressTags, Batch, find_by_address, gone_is_ok, pages, str_attr, sync_tags_with, user_tags,
+    AddressTags, Batch, TagApi, find_by_address, gone_is_ok, pages, str_attr, sync_tags_with,
+    user_tags,
 };
-use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
+use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Tagging, Timeouts, Update};
 use crate::schema::{Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -199,26 +200,36 @@ async fn put_retention(cx: Ctx<'_>, name: &str, days: i32) -> ApiResult<()> {
     Ok(())
 }
 
-async fn sync_tags(cx: Ctx<'_>, arn: &str, live: &Attrs, desired: &Attrs) -> ApiResult<()> {
-    let logs = &cx.aws.logs;
-    sync_tags_with!(
-        live,
-        desired,
-        |set: (String, String)| logs
-            .tag_resource()
-            .resource_arn(arn)
-            .set_tags(Some(set.into_iter().collect())),
-        |unset| logs
-            .untag_resource()
-            .resource_arn(arn)
-            .set_tag_keys(Some(unset)),
-    )
+/// CloudWatch Logs' tag API, on the log group ARN.
+struct LogTags;
+
+#[async_trait::async_trait]
+impl TagApi for LogTags {
+    async fn sync(&self, cx: Ctx<'_>, arn: &str, live: &Attrs, desired: &Attrs) -> ApiResult<()> {
+        let logs = &cx.aws.logs;
+        sync_tags_with!(
+            live,
+            desired,
+            |set: (String, String)| logs
+                .tag_resource()
+                .resource_arn(arn)
+                .set_tags(Some(set.into_iter().collect())),
+            |unset| logs
+                .untag_resource()
+                .resource_arn(arn)
+                .set_tag_keys(Some(unset)),
+        )
+    }
 }
 
 #[async_trait]
 impl Kind for LogGroup {
     fn schema(&self) -> &'static Schema {
         &SCHEMA
+    }
+
+    fn tagging(&self) -> Option<Tagging> {
+        Some(Tagging::by_arn(&LogTags))
     }
 
     async fn read_many(&self, cx: Ctx<'_>, ids: &[String]) -> ApiResult<LiveMap> {
@@ -248,7 +259,7 @@ impl Kind for LogGroup {
     }
 
     async fn update(&self, op: Update<'_>) -> ApiResult<()> {
-        let Update { cx, address, id, live, desired, changed } = op;
+        let Update { cx, address, id, desired, changed, .. } = op;
         let logs = &cx.aws.logs;
         if changed.has("retention_in_days")
             && let Some(days) = retention(address, desired)?
@@ -270,18 +281,6 @@ impl Kind for LogGroup {
                     .send()
                     .await?;
             }
-        }
-        if changed.has("tags") {
-            let arn = match str_attr(live, "arn") {
-                Some(arn) => arn,
-                None => self
-                    .describe(cx, &[id.to_owned()])
-                    .await?
-                    .first()
-                    .map(group_arn)
-                    .ok_or_else(|| ApiError::msg(format!("log group {id} not found")))?,
-            };
-            sync_tags(cx, &arn, live, desired).await?;
         }
         Ok(())
     }

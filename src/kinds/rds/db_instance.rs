@@ -8,13 +8,13 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use aws_sdk_rds::types::{DbInstance, Filter};
 
-use super::{default_name, sync_tags};
+use super::default_name;
 use crate::aws::ApiError;
 use crate::kinds::support::{
     Batch, Poll, Waiter, bool_attr, create_tags, found, is_ours, pages, str_attr, tags_value,
     wait_visible,
 };
-use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
+use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Tagging, Timeouts, Update};
 use crate::lifecycle::DeletionPolicy;
 use crate::schema::PORT;
 use crate::schema::{Default, Field, ID, Rule, Schema, TAGS, Type};
@@ -296,6 +296,10 @@ impl Kind for DbInstanceKind {
         &SCHEMA
     }
 
+    fn tagging(&self) -> Option<Tagging> {
+        Some(Tagging::by_arn(&super::RdsTags))
+    }
+
     /// AWS's smallest storage per type (General Purpose SSD 20 GiB,
     /// Provisioned IOPS 100 GiB; magnetic 5).
     fn rules(&self) -> &'static [Rule] {
@@ -373,7 +377,7 @@ impl Kind for DbInstanceKind {
     }
 
     async fn update(&self, op: Update<'_>) -> ApiResult<()> {
-        let Update { cx, id, live, desired, changed, .. } = op;
+        let Update { cx, id, desired, changed, .. } = op;
         let pick_str = |f: &str| {
             if changed.has(f) {
                 str_attr(desired, f)
@@ -435,10 +439,6 @@ impl Kind for DbInstanceKind {
             modify.send().await?;
             self.wait_available(cx, id, cx.timeouts(self).update)
                 .await?;
-        }
-        if changed.has("tags") {
-            let arn = str_attr(live, "arn").unwrap_or_default();
-            sync_tags(cx, &arn, live, desired).await?;
         }
         Ok(())
     }

@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use aws_sdk_rds::types::DbSubnetGroup as AwsSubnetGroup;
 
-use super::{default_name, list_tags, sync_tags};
+use super::{default_name, list_tags};
 use crate::kinds::support::{
     create_tags, found, gone_is_ok, is_ours, pages, read_each, str_attr, tags_value,
 };
-use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
+use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Tagging, Timeouts, Update};
 use crate::schema::{Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
 
@@ -89,6 +89,10 @@ impl Kind for RdsSubnetGroup {
         &SCHEMA
     }
 
+    fn tagging(&self) -> Option<Tagging> {
+        Some(Tagging::by_arn(&super::RdsTags))
+    }
+
     async fn read_many(&self, cx: Ctx<'_>, ids: &[String]) -> ApiResult<LiveMap> {
         if ids.is_empty() {
             return Ok(BTreeMap::new());
@@ -132,7 +136,7 @@ impl Kind for RdsSubnetGroup {
     }
 
     async fn update(&self, op: Update<'_>) -> ApiResult<()> {
-        let Update { cx, id, live, desired, changed, .. } = op;
+        let Update { cx, id, desired, changed, .. } = op;
         if changed.has("description") || changed.has("subnet_ids") {
             cx.aws
                 .rds
@@ -142,10 +146,6 @@ impl Kind for RdsSubnetGroup {
                 .set_subnet_ids(desired.get("subnet_ids").map(Value::str_list))
                 .send()
                 .await?;
-        }
-        if changed.has("tags") {
-            let arn = str_attr(live, "arn").unwrap_or_default();
-            sync_tags(cx, &arn, live, desired).await?;
         }
         Ok(())
     }

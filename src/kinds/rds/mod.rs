@@ -7,6 +7,7 @@ pub const SERVICE: &str = "rds";
 pub mod db_instance;
 pub mod db_subnet_group;
 
+use crate::kinds::support::TagApi;
 use aws_sdk_rds::types::Tag;
 
 use super::Ctx;
@@ -31,22 +32,27 @@ pub async fn list_tags(cx: Ctx<'_>, arn: &str) -> ApiResult<Vec<Tag>> {
     Ok(out.tag_list.unwrap_or_default())
 }
 
-/// Brings the user tags of `arn` from `live` to `desired` with at most one
-/// AddTagsToResource and one RemoveTagsFromResource call.
-pub async fn sync_tags(cx: Ctx<'_>, arn: &str, live: &Attrs, desired: &Attrs) -> ApiResult<()> {
-    let rds = &cx.aws.rds;
-    sync_tags_with!(
-        live,
-        desired,
-        |set: Tag| rds
-            .add_tags_to_resource()
-            .resource_name(arn)
-            .set_tags(Some(set)),
-        |unset| rds
-            .remove_tags_from_resource()
-            .resource_name(arn)
-            .set_tag_keys(Some(unset)),
-    )
+/// RDS's tag API, on the ARN: at most one AddTagsToResource and one
+/// RemoveTagsFromResource call.
+pub struct RdsTags;
+
+#[async_trait::async_trait]
+impl TagApi for RdsTags {
+    async fn sync(&self, cx: Ctx<'_>, arn: &str, live: &Attrs, desired: &Attrs) -> ApiResult<()> {
+        let rds = &cx.aws.rds;
+        sync_tags_with!(
+            live,
+            desired,
+            |set: Tag| rds
+                .add_tags_to_resource()
+                .resource_name(arn)
+                .set_tags(Some(set)),
+            |unset| rds
+                .remove_tags_from_resource()
+                .resource_name(arn)
+                .set_tag_keys(Some(unset)),
+        )
+    }
 }
 
 #[cfg(test)]

@@ -8,10 +8,10 @@ use aws_sdk_sns::types::Tag;
 use crate::aws::ApiError;
 use crate::kinds::support::tagging::{self, TagMap};
 use crate::kinds::support::{
-    AddressTags, bool_attr, canonical_policy, create_tags, find_by_address, found, gone_is_ok,
-    policy_value, read_each, str_attr, sync_tags_with, user_tags,
+    AddressTags, TagApi, bool_attr, canonical_policy, create_tags, find_by_address, found,
+    gone_is_ok, policy_value, read_each, str_attr, sync_tags_with, user_tags,
 };
-use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
+use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Tagging, Timeouts, Update};
 use crate::schema::{Default, Field, Schema, TAGS, Type, json_text};
 use crate::value::{Attrs, Value};
 
@@ -167,23 +167,33 @@ async fn get_attributes(cx: Ctx<'_>, arn: &str) -> ApiResult<Option<HashMap<Stri
     Ok(found(r)?.map(|o| o.attributes().cloned().unwrap_or_default()))
 }
 
-async fn sync_tags(cx: Ctx<'_>, arn: &str, live: &Attrs, desired: &Attrs) -> ApiResult<()> {
-    let sns = &cx.aws.sns;
-    sync_tags_with!(
-        live,
-        desired,
-        |set: Tag| sns.tag_resource().resource_arn(arn).set_tags(Some(set)),
-        |unset| sns
-            .untag_resource()
-            .resource_arn(arn)
-            .set_tag_keys(Some(unset)),
-    )
+/// SNS's tag API, on the topic ARN.
+struct SnsTags;
+
+#[async_trait::async_trait]
+impl TagApi for SnsTags {
+    async fn sync(&self, cx: Ctx<'_>, arn: &str, live: &Attrs, desired: &Attrs) -> ApiResult<()> {
+        let sns = &cx.aws.sns;
+        sync_tags_with!(
+            live,
+            desired,
+            |set: Tag| sns.tag_resource().resource_arn(arn).set_tags(Some(set)),
+            |unset| sns
+                .untag_resource()
+                .resource_arn(arn)
+                .set_tag_keys(Some(unset)),
+        )
+    }
 }
 
 #[async_trait]
 impl Kind for SnsTopic {
     fn schema(&self) -> &'static Schema {
         &SCHEMA
+    }
+
+    fn tagging(&self) -> Option<Tagging> {
+        Some(Tagging::by_id(&SnsTags))
     }
 
     fn canonicalize(&self, attrs: &mut Attrs) {
@@ -235,7 +245,7 @@ impl Kind for SnsTopic {
     }
 
     async fn update(&self, op: Update<'_>) -> ApiResult<()> {
-        let Update { cx, id, live, desired, changed, .. } = op;
+        let Update { cx, id, desired, changed, .. } = op;
         for (field, attribute) in SETTABLE {
             if !changed.sets(field) {
                 continue;
@@ -251,9 +261,6 @@ impl Kind for SnsTopic {
                 .attribute_value(text)
                 .send()
                 .await?;
-        }
-        if changed.has("tags") {
-            sync_tags(cx, id, live, desired).await?;
         }
         Ok(())
     }

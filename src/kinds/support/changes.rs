@@ -66,6 +66,14 @@ impl Changes {
         self.differ.is_empty()
     }
 
+    /// These changes but `field`.
+    pub fn without(&self, field: &str) -> Changes {
+        let mut out = self.clone();
+        out.differ.remove(field);
+        out.set.remove(field);
+        out
+    }
+
     /// The fields that differ, in name order.
     pub fn fields(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.differ.iter().copied()
@@ -86,7 +94,23 @@ pub async fn update_from(
     let changed = Changes::between(kind, created, desired);
     let changed = &changed;
     let op = Update { cx, address, id, live: created, desired, changed };
-    kind.update(op).await
+    update(kind, op).await
+}
+
+/// An in-place update as the engine makes it: the kind's `update` with the
+/// fields that changed but `tags`, then, when `tags` changed, the tag API
+/// the kind names (`Kind::tagging`). A kind that names none gets `tags` in
+/// its `update` like any other field.
+pub async fn update(kind: &dyn Kind, op: Update<'_>) -> ApiResult<()> {
+    let Some(tagging) = kind.tagging().filter(|_| op.changed.has("tags")) else {
+        return kind.update(op).await;
+    };
+    let rest = op.changed.without("tags");
+    if !rest.is_empty() {
+        kind.update(Update { changed: &rest, ..op }).await?;
+    }
+    let handle = tagging.handle(kind, &op).await?;
+    tagging.api.sync(op.cx, &handle, op.live, op.desired).await
 }
 
 #[cfg(test)]
@@ -152,5 +176,107 @@ mod tests {
         let live = attrs(&[("wait_for_steady_state", Value::Bool(false))]);
         let desired = attrs(&[("wait_for_steady_state", Value::Bool(true))]);
         assert!(Changes::between(service, &live, &desired).is_empty());
+    }
+
+    /// A kind that records the updates it is asked for, tagged through a
+    /// tag API that records the handles it gets.
+    struct Recorder {
+        updates: std::sync::Mutex<Vec<Vec<&'static str>>>,
+        handle: super::super::Handle,
+    }
+    struct RecordTags(std::sync::Mutex<Vec<String>>);
+    static TAGGED: RecordTags = RecordTags(std::sync::Mutex::new(Vec::new()));
+
+    #[async_trait::async_trait]
+    impl super::super::TagApi for RecordTags {
+        async fn sync(&self, _: Ctx<'_>, handle: &str, _: &Attrs, _: &Attrs) -> ApiResult<()> {
+            self.0.lock().unwrap().push(handle.to_owned());
+            Ok(())
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl Kind for Recorder {
+        fn schema(&self) -> &'static crate::schema::Schema {
+            crate::kinds::lookup("subnet").unwrap().schema()
+        }
+        fn tagging(&self) -> Option<super::super::Tagging> {
+            Some(super::super::Tagging { api: &TAGGED, handle: self.handle })
+        }
+        async fn read_many(&self, _: Ctx<'_>, ids: &[String]) -> ApiResult<crate::kinds::LiveMap> {
+            let arn = attrs(&[("arn", Value::str("arn:aws:x:::subnet/s-1"))]);
+            Ok(ids.iter().map(|id| (id.clone(), arn.clone())).collect())
+        }
+        async fn create(&self, _: crate::kinds::Create<'_>) -> ApiResult<String> {
+            unreachable!("not created")
+        }
+        async fn update(&self, op: Update<'_>) -> ApiResult<()> {
+            self.updates
+                .lock()
+                .unwrap()
+                .push(op.changed.fields().collect());
+            Ok(())
+        }
+        async fn delete(&self, _: crate::kinds::Delete<'_>) -> ApiResult<()> {
+            unreachable!("not deleted")
+        }
+    }
+
+    #[tokio::test]
+    async fn tags_go_to_the_tag_api_and_update_sees_the_rest() {
+        let config = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        let clients = crate::aws::Clients::from_config(&config);
+        let cx = Ctx { aws: &clients, stack: "s" };
+        let tags = |v: &str| Value::Map([("team".to_owned(), Value::str(v))].into());
+        let live = attrs(&[
+            ("map_public_ip_on_launch", Value::Bool(false)),
+            ("tags", tags("a")),
+        ]);
+        let both = attrs(&[
+            ("map_public_ip_on_launch", Value::Bool(true)),
+            ("tags", tags("b")),
+        ]);
+        let only_tags = attrs(&[
+            ("map_public_ip_on_launch", Value::Bool(false)),
+            ("tags", tags("b")),
+        ]);
+        let kind = Recorder { updates: Default::default(), handle: super::super::Handle::Id };
+        for desired in [&both, &only_tags] {
+            let changed = Changes::between(&kind, &live, desired);
+            let op = Update {
+                cx,
+                address: "subnet.a",
+                id: "s-1",
+                live: &live,
+                desired,
+                changed: &changed,
+            };
+            update(&kind, op).await.unwrap();
+        }
+        // The kind saw the field but not the tags, and nothing at all when
+        // only the tags changed; the tag API got the id both times.
+        assert_eq!(
+            *kind.updates.lock().unwrap(),
+            [vec!["map_public_ip_on_launch"]]
+        );
+        assert_eq!(*TAGGED.0.lock().unwrap(), ["s-1", "s-1"]);
+        // By ARN: live attributes without one are read again for it.
+        let kind = Recorder { updates: Default::default(), handle: super::super::Handle::Arn };
+        let changed = Changes::between(&kind, &live, &only_tags);
+        let op = Update {
+            cx,
+            address: "subnet.a",
+            id: "s-1",
+            live: &live,
+            desired: &only_tags,
+            changed: &changed,
+        };
+        update(&kind, op).await.unwrap();
+        assert_eq!(
+            TAGGED.0.lock().unwrap().last().unwrap(),
+            "arn:aws:x:::subnet/s-1"
+        );
     }
 }

@@ -18,14 +18,15 @@ pub mod token;
 pub mod wait;
 
 pub use attrs::{bool_attr, int_field, str_attr, str_field, table, to_i32};
-pub use changes::{Changes, update_from};
+pub use changes::{Changes, update, update_from};
 pub use find::{AddressTags, FoundId, find_by_address, found};
 pub use policy::{canonical_policy, policy_value};
 pub use read::{Batch, READ_CONCURRENCY, pages, read_each};
 pub use search::{all_matches, first_match};
 pub use tag_macros::{sdk_tag_required, sync_tags_with};
 pub use tags::{
-    SdkTag, create_tags, is_ours, sync_tags, tag_changes, tag_pairs, tags_value, user_tags,
+    Handle, SdkTag, TagApi, Tagging, create_tags, is_ours, sync_tags, tag_changes, tag_pairs,
+    tags_value, user_tags,
 };
 pub use token::client_token;
 pub use wait::{delete_poll, present, wait_visible};

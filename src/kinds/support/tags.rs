@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 
 use crate::kinds::ApiResult;
-use crate::kinds::Ctx;
+use crate::kinds::{Ctx, Kind, Update};
 use crate::value::{Attrs, Value};
 
 /// A key/value tag of one SDK (`aws_sdk_ec2::types::Tag`, …). Each
@@ -118,6 +118,57 @@ where
         unset(to_unset).await?;
     }
     Ok(())
+}
+
+/// A service's in-place tag API: brings a resource's user tags from
+/// `live`'s to `desired`'s on the handle the API takes (an id or an ARN).
+/// One per service (per resource type where the API differs, as IAM's).
+#[async_trait::async_trait]
+pub trait TagApi: Send + Sync {
+    async fn sync(&self, cx: Ctx<'_>, handle: &str, live: &Attrs, desired: &Attrs)
+    -> ApiResult<()>;
+}
+
+/// Which handle a kind's resources give their tag API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Handle {
+    /// The resource's id.
+    Id,
+    /// Its `arn` attribute (read again when the live attributes lack it).
+    Arn,
+}
+
+/// How a kind's user tags change in place (see `Kind::tagging`).
+#[derive(Clone, Copy)]
+pub struct Tagging {
+    pub api: &'static dyn TagApi,
+    pub handle: Handle,
+}
+
+impl Tagging {
+    /// Tags through `api` on the resource's id.
+    pub const fn by_id(api: &'static dyn TagApi) -> Tagging {
+        Tagging { api, handle: Handle::Id }
+    }
+
+    /// Tags through `api` on the resource's ARN.
+    pub const fn by_arn(api: &'static dyn TagApi) -> Tagging {
+        Tagging { api, handle: Handle::Arn }
+    }
+
+    /// The handle of the resource `op` updates.
+    pub async fn handle(&self, kind: &dyn Kind, op: &Update<'_>) -> ApiResult<String> {
+        if self.handle == Handle::Id {
+            return Ok(op.id.to_owned());
+        }
+        if let Some(arn) = super::str_attr(op.live, "arn") {
+            return Ok(arn);
+        }
+        let live = kind.read_many(op.cx, &[op.id.to_owned()]).await?;
+        live.get(op.id)
+            .and_then(|a| super::str_attr(a, "arn"))
+            .ok_or_else(|| crate::aws::ApiError::msg(format!("{}: no ARN to tag", op.address)))
+    }
 }
 
 #[cfg(test)]
