@@ -26,9 +26,27 @@ pub enum Value {
 /// How `Unknown` travels through JSON (saved plans, `plan --json`).
 const UNKNOWN_KEY: &str = "$unknown";
 
+/// Attributes from literal pairs.
+pub fn attrs(pairs: &[(&str, Value)]) -> Attrs {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect()
+}
+
 impl Value {
     pub fn str(s: impl Into<String>) -> Value {
         Value::Str(s.into())
+    }
+
+    /// A map from literal pairs.
+    pub fn map(pairs: &[(&str, Value)]) -> Value {
+        Value::Map(attrs(pairs))
+    }
+
+    /// A list of strings.
+    pub fn strs(items: &[&str]) -> Value {
+        Value::List(items.iter().map(|s| Value::str(*s)).collect())
     }
 
     pub fn as_str(&self) -> Option<&str> {

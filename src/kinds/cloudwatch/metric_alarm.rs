@@ -427,13 +427,7 @@ impl Kind for CloudWatchMetricAlarm {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn attrs(pairs: &[(&str, Value)]) -> Attrs {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.clone()))
-            .collect()
-    }
+    use crate::value::attrs;
 
     fn valid() -> Attrs {
         attrs(&[

@@ -580,16 +580,11 @@ mod tests {
 
     /// A rule table from `key = value` pairs.
     fn rule(pairs: &[(&str, Value)]) -> Value {
-        Value::Map(
-            pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), v.clone()))
-                .collect(),
-        )
+        Value::map(pairs)
     }
 
     fn list(items: &[&str]) -> Value {
-        Value::List(items.iter().map(|s| Value::str(*s)).collect())
+        Value::strs(items)
     }
 
     fn canon(rules: Vec<Value>) -> Value {

@@ -739,16 +739,11 @@ mod tests {
     use super::*;
 
     fn m(pairs: &[(&str, Value)]) -> Value {
-        Value::Map(
-            pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), v.clone()))
-                .collect(),
-        )
+        Value::map(pairs)
     }
 
     fn list(items: &[&str]) -> Value {
-        Value::List(items.iter().map(|s| Value::str(*s)).collect())
+        Value::strs(items)
     }
 
     fn canon(mut a: Attrs) -> Attrs {

@@ -287,19 +287,13 @@ impl Kind for SnsTopic {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::value::attrs;
 
     fn clients() -> crate::aws::Clients {
         let config = aws_config::SdkConfig::builder()
             .behavior_version(aws_config::BehaviorVersion::latest())
             .build();
         crate::aws::Clients::from_config(&config)
-    }
-
-    fn attrs(pairs: &[(&str, Value)]) -> Attrs {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.clone()))
-            .collect()
     }
 
     #[test]

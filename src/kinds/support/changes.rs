@@ -116,13 +116,7 @@ pub async fn update(kind: &dyn Kind, op: Update<'_>) -> ApiResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn attrs(pairs: &[(&str, Value)]) -> Attrs {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.clone()))
-            .collect()
-    }
+    use crate::value::attrs;
 
     #[test]
     fn only_fields_whose_normalized_values_differ_are_changed() {
