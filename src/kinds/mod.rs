@@ -19,6 +19,7 @@ pub mod names;
 pub mod rds;
 pub mod s3;
 pub mod scheduler;
+pub mod servicediscovery;
 pub mod sns;
 pub mod support;
 
@@ -394,6 +395,8 @@ pub static KINDS: &[&dyn Kind] = &[
     &ecs::cluster::EcsCluster,
     &ecs::task_definition::EcsTaskDefinition,
     &ecs::service::EcsService,
+    &servicediscovery::namespace::ServiceDiscoveryNamespace,
+    &servicediscovery::service::ServiceDiscoveryService,
     &elb::load_balancer::LoadBalancer,
     &elb::target_group::TargetGroup,
     &elb::listener::Listener,
