@@ -391,6 +391,7 @@ pub static KINDS: &[&dyn Kind] = &[
     &ec2::security_group::SecurityGroup,
     &ec2::launch_template::LaunchTemplateKind,
     &autoscaling::group::AutoScalingGroupKind,
+    &autoscaling::policy::AutoScalingPolicy,
     &ecs::capacity_provider::EcsCapacityProvider,
     &ecs::cluster::EcsCluster,
     &ecs::task_definition::EcsTaskDefinition,
