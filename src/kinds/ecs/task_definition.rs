@@ -975,7 +975,11 @@ mod tests {
             .filter_map(|kv| kv.name())
             .collect();
         assert_eq!(environment, ["A", "B"]);
-        assert_eq!(container_value(&sent), written);
+        // Read back, the fields left unset are AWS's empty defaults.
+        assert_eq!(
+            canonical_container(&container_value(&sent), false),
+            canonical_container(&written, false)
+        );
     }
 
     #[test]
@@ -1031,5 +1035,127 @@ mod tests {
         assert!(!is_unknown_revision(&client(
             "Container.image should not be null"
         )));
+    }
+
+    /// A TOML value of the desired state (test input only).
+    fn toml_value(text: &str) -> Value {
+        let t: toml::Table = toml::from_str(text).unwrap();
+        let j = serde_json::to_value(t).unwrap();
+        Value::from_json(&j["c"])
+    }
+
+    #[test]
+    fn a_container_with_every_field_reads_back_as_it_was_written() {
+        let written = toml_value(
+            r#"
+            [c]
+            name = "app"
+            image = "nginx"
+            mount_points = [{ source_volume = "data", container_path = "/data", read_only = true }, { source_volume = "tmp", container_path = "/tmp" }]
+            volumes_from = [{ source_container = "logs" }]
+            depends_on = [{ container_name = "logs", condition = "HEALTHY" }]
+            ulimits = [{ name = "nofile", soft_limit = 1024, hard_limit = 4096 }]
+            linux_parameters = { capabilities = { add = ["SYS_PTRACE"] }, devices = [{ host_path = "/dev/fuse", permissions = ["read"] }], init_process_enabled = true, shared_memory_size = 64, tmpfs = [{ container_path = "/run", size = 32, mount_options = ["rw"] }], max_swap = 128, swappiness = 5 }
+            extra_hosts = [{ hostname = "db", ip_address = "10.0.0.5" }]
+            docker_labels = { team = "ops" }
+            system_controls = [{ namespace = "net.core.somaxconn", value = "1024" }]
+            firelens_configuration = { type = "fluentbit", options = { a = "b" } }
+            repository_credentials = { credentials_parameter = "arn:aws:secretsmanager:us-east-1:1:secret:r" }
+            resource_requirements = [{ type = "GPU", value = "1" }]
+            environment_files = [{ value = "arn:aws:s3:::b/app.env" }]
+            start_timeout = 60
+            stop_timeout = 30
+            user = "1000"
+            privileged = true
+            readonly_root_filesystem = true
+            interactive = true
+            pseudo_terminal = true
+            disable_networking = true
+            hostname = "app"
+            dns_servers = ["10.0.0.3", "10.0.0.2"]
+            dns_search_domains = ["internal"]
+            docker_security_options = ["no-new-privileges"]
+            links = ["logs:logs"]
+            port_mappings = [{ container_port = 80, name = "http", app_protocol = "http" }]
+            "#,
+        );
+        let sent = container_definition(&written).unwrap();
+        let read = container_value(&sent);
+        assert_eq!(
+            canonical_container(&read, false),
+            canonical_container(&written, false)
+        );
+        // Every field of the schema is read back.
+        let read = read.as_map().unwrap();
+        for f in CONTAINER {
+            assert!(
+                read.contains_key(f.name)
+                    || matches!(
+                        f.name,
+                        "log_configuration"
+                            | "health_check"
+                            | "memory"
+                            | "memory_reservation"
+                            | "command"
+                            | "entry_point"
+                            | "working_directory"
+                            | "linux_parameters"
+                            | "firelens_configuration"
+                            | "repository_credentials"
+                    ),
+                "{} is not read back",
+                f.name
+            );
+        }
+        // Order carries no meaning where AWS may reorder; it does for DNS servers.
+        let mut reordered = written.as_map().unwrap().clone();
+        if let Some(Value::List(m)) = reordered.get_mut("mount_points") {
+            m.reverse();
+        }
+        assert_eq!(
+            canonical_container(&Value::Map(reordered.clone()), false),
+            canonical_container(&written, false)
+        );
+        if let Some(Value::List(d)) = reordered.get_mut("dns_servers") {
+            d.reverse();
+        }
+        assert_ne!(
+            canonical_container(&Value::Map(reordered), false),
+            canonical_container(&written, false)
+        );
+    }
+
+    #[test]
+    fn what_aws_adds_for_unset_fields_is_no_difference() {
+        // AWS (and the emulator) answer empty lists, false flags and
+        // capabilities with nothing in them for what was never set.
+        let aws = ContainerDefinition::builder()
+            .name("app")
+            .image("nginx")
+            .cpu(0)
+            .essential(true)
+            .set_mount_points(Some(Vec::new()))
+            .set_volumes_from(Some(Vec::new()))
+            .set_system_controls(Some(Vec::new()))
+            .privileged(false)
+            .linux_parameters(
+                aws_sdk_ecs::types::LinuxParameters::builder()
+                    .init_process_enabled(true)
+                    .capabilities(aws_sdk_ecs::types::KernelCapabilities::builder().build())
+                    .build(),
+            )
+            .build();
+        let user = toml_value(
+            r#"
+            [c]
+            name = "app"
+            image = "nginx"
+            linux_parameters = { init_process_enabled = true }
+            "#,
+        );
+        assert_eq!(
+            canonical_container(&container_value(&aws), false),
+            canonical_container(&user, false)
+        );
     }
 }

@@ -773,10 +773,9 @@ pub fn register_parts(
         .iter()
         .map(|p| {
             TaskDefinitionPlacementConstraint::builder()
-                .set_type(
-                    str_field(Some(p), "type")
-                        .map(|t| TaskDefinitionPlacementConstraintType::from(t.as_str())),
-                )
+                .r#type(TaskDefinitionPlacementConstraintType::from(
+                    str_field(Some(p), "type").as_deref().unwrap_or("memberOf"),
+                ))
                 .set_expression(str_field(Some(p), "expression"))
                 .build()
         })
@@ -967,7 +966,10 @@ pub fn container_parts(
         .map(|e| {
             EnvironmentFile::builder()
                 .set_value(str_field(Some(e), "value"))
-                .set_type(str_field(Some(e), "type").map(|t| EnvironmentFileType::from(t.as_str())))
+                // Nested defaults are the schema's: filled here where AWS needs them.
+                .r#type(EnvironmentFileType::from(
+                    str_field(Some(e), "type").as_deref().unwrap_or("s3"),
+                ))
                 .build()
                 .map_err(build_err)
         })
@@ -1017,5 +1019,105 @@ pub fn canonical_linux(m: &mut BTreeMap<String, Value>) {
         && empty(c.get("drop"))
     {
         l.remove("capabilities");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::Attrs;
+
+    fn task(text: &str) -> Attrs {
+        let t: toml::Table = toml::from_str(text).unwrap();
+        let j = serde_json::to_value(t).unwrap();
+        match Value::from_json(&j) {
+            Value::Map(m) => m,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn task_volumes_and_settings_read_back_as_they_were_written() {
+        let written = task(
+            r#"
+            volumes = [
+              { name = "host", host_path = "/var/data" },
+              { name = "bind" },
+              { name = "docker", docker_volume_configuration = { scope = "shared", autoprovision = true, driver = "local", driver_opts = { type = "tmpfs" }, labels = { a = "b" } } },
+              { name = "efs", efs_volume_configuration = { file_system_id = "fs-1", transit_encryption = "ENABLED", transit_encryption_port = 2999, authorization_config = { access_point_id = "fsap-1", iam = "ENABLED" } } },
+            ]
+            placement_constraints = [{ expression = "attribute:ecs.os-type == linux" }]
+            runtime_platform = { operating_system_family = "LINUX", cpu_architecture = "ARM64" }
+            proxy_configuration = { container_name = "envoy", properties = { AppPorts = "80" } }
+            pid_mode = "task"
+            ipc_mode = "none"
+            ephemeral_storage = 30
+            "#,
+        );
+        let given = Value::Map(written.clone());
+        let volumes = items(&given, "volumes")
+            .iter()
+            .map(volume)
+            .collect::<ApiResult<Vec<_>>>()
+            .unwrap();
+        let td = TaskDefinition::builder()
+            .set_volumes(Some(volumes))
+            .placement_constraints(
+                TaskDefinitionPlacementConstraint::builder()
+                    .r#type(TaskDefinitionPlacementConstraintType::MemberOf)
+                    .expression("attribute:ecs.os-type == linux")
+                    .build(),
+            )
+            .runtime_platform(
+                RuntimePlatform::builder()
+                    .operating_system_family(OsFamily::Linux)
+                    .cpu_architecture(CpuArchitecture::Arm64)
+                    .build(),
+            )
+            .proxy_configuration(
+                ProxyConfiguration::builder()
+                    .r#type(ProxyConfigurationType::Appmesh)
+                    .container_name("envoy")
+                    .properties(KeyValuePair::builder().name("AppPorts").value("80").build())
+                    .build()
+                    .unwrap(),
+            )
+            .pid_mode(PidMode::Task)
+            .ipc_mode(IpcMode::None)
+            .ephemeral_storage(EphemeralStorage::builder().size_in_gib(30).build())
+            .build();
+        let read: Attrs = task_values(&td)
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        let schema = crate::kinds::lookup("ecs_task_definition")
+            .unwrap()
+            .schema();
+        for (name, want) in &written {
+            let f = schema.field(name).unwrap();
+            assert_eq!(f.ty.normalize(&read[name]), f.ty.normalize(want), "{name}");
+        }
+        // AWS's defaults (EFS root "/", IAM and transit encryption off,
+        // Docker scope "task") equal what was left unset.
+        let bare = Value::Map(
+            task(r#"v = { name = "efs", efs_volume_configuration = { file_system_id = "fs-1" } }"#)
+                ["v"]
+                .as_map()
+                .unwrap()
+                .clone(),
+        );
+        let aws = Volume::builder()
+            .name("efs")
+            .efs_volume_configuration(
+                EfsVolumeConfiguration::builder()
+                    .file_system_id("fs-1")
+                    .root_directory("/")
+                    .transit_encryption(EfsTransitEncryption::Disabled)
+                    .build()
+                    .unwrap(),
+            )
+            .build();
+        let ty = Type::Object(VOLUME);
+        assert_eq!(ty.normalize(&volume_value(&aws)), ty.normalize(&bare));
     }
 }

@@ -296,7 +296,8 @@ mod tests {
                 )])),
             ),
         ]));
-        assert!(Changes::between(&ServiceDiscoveryNamespace, &live, &desired).is_empty());
+        let changes = Changes::between(&ServiceDiscoveryNamespace, &live, &desired);
+        assert!(!changes.fields().any(|f| changes.sets(f)), "{changes:?}");
         assert_eq!(live["hosted_zone_id"], Value::str("Z1"));
         for f in SCHEMA.field_names() {
             assert!(live.contains_key(f), "read leaves out {f}");
