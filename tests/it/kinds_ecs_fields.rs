@@ -150,9 +150,17 @@ async fn container_definitions_with_every_supported_field_apply_and_plan_clean()
     assert_eq!(app.name(), Some("app"));
     assert_eq!(app.mount_points().len(), 4);
     assert_eq!(app.depends_on().len(), 2);
-    assert_eq!(app.ulimits()[0].soft_limit(), 65536);
+    let nofile = |c: &aws_sdk_ecs::types::ContainerDefinition| {
+        c.ulimits()
+            .iter()
+            .find(|u| u.name().as_str() == "nofile")
+            .map(aws_sdk_ecs::types::Ulimit::soft_limit)
+    };
+    assert_eq!(nofile(app), Some(65536));
     let linux = app.linux_parameters().expect("linux parameters");
-    assert_eq!(linux.capabilities().unwrap().drop(), ["NET_RAW", "MKNOD"]);
+    let mut dropped = linux.capabilities().unwrap().drop().to_vec();
+    dropped.sort();
+    assert_eq!(dropped, ["MKNOD", "NET_RAW"]);
     assert_eq!(linux.tmpfs()[0].size(), 64);
     assert_eq!(app.dns_servers(), ["10.0.0.2", "10.0.0.3"]);
     assert_eq!(app.readonly_root_filesystem(), Some(true));
@@ -202,10 +210,7 @@ async fn container_definitions_with_every_supported_field_apply_and_plan_clean()
     .expect_code(0);
     let every = task_definition(&ecs, &ws.id("ecs_task_definition.every")).await;
     assert_eq!(every.revision(), 2);
-    assert_eq!(
-        every.container_definitions()[0].ulimits()[0].soft_limit(),
-        4096
-    );
+    assert_eq!(nofile(&every.container_definitions()[0]), Some(4096));
 
     reconcile(
         &emu,
@@ -550,6 +555,24 @@ async fn scaling_policies_run_by_alarms_are_applied_changed_and_destroyed() {
             .contains("Apply complete! Resources: 0 added, 2 changed, 0 destroyed."),
         "{run}"
     );
+    // AWS keeps a policy's ARN across updates; the emulator gives the
+    // Application Auto Scaling one a new ARN, which the alarm naming it
+    // takes at the next apply.
+    let run = reconcile(
+        &emu,
+        &ws,
+        &[&["apply", "--auto-approve"][..], &vars].concat(),
+    );
+    run.expect_success();
+    assert!(
+        run.stdout
+            .contains("Apply complete! Resources: 0 added, 1 changed, 0 destroyed."),
+        "{run}"
+    );
+    assert!(
+        run.stdout.contains("cloudwatch_metric_alarm.web_cpu"),
+        "{run}"
+    );
     reconcile(
         &emu,
         &ws,
@@ -570,6 +593,12 @@ async fn scaling_policies_run_by_alarms_are_applied_changed_and_destroyed() {
             .any(|a| a.scaling_adjustment() == Some(3)),
         "{adjustments:?}"
     );
+    let alarm = cw
+        .describe_alarms()
+        .alarm_names("scale-web_cpu")
+        .send()
+        .await
+        .unwrap();
     let web = aas
         .describe_scaling_policies()
         .service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Ecs)
@@ -581,6 +610,10 @@ async fn scaling_policies_run_by_alarms_are_applied_changed_and_destroyed() {
         .step_scaling_policy_configuration()
         .expect("a step scaling policy");
     assert_eq!(config.step_adjustments()[0].scaling_adjustment(), 3);
+    assert_eq!(
+        alarm.metric_alarms()[0].alarm_actions(),
+        [web.scaling_policies()[0].policy_arn().to_owned()]
+    );
 
     reconcile(
         &emu,

@@ -15,7 +15,7 @@ use aws_sdk_applicationautoscaling::types::{
 use super::{SCALED, policy_namespace, scaled};
 use crate::aws::ApiError;
 use crate::kinds::support::{
-    Batch, bool_attr, gone_is_ok, int_field, pages, str_attr, str_field, table, to_i32,
+    Batch, bool_attr, gone_is_ok, int_field, number, pages, str_attr, str_field, table, to_i32,
 };
 use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
 use crate::schema::{Default, Field, ID, Rule, Schema, Type};
@@ -210,14 +210,6 @@ fn step_scaling_value(s: &StepScalingPolicyConfiguration) -> Value {
     ])
 }
 
-fn number(v: Option<&Value>) -> Option<f64> {
-    match v {
-        Some(Value::Int(i)) => Some(*i as f64),
-        Some(Value::Float(f)) => Some(*f),
-        _ => None,
-    }
-}
-
 fn step_scaling(v: &Value) -> ApiResult<StepScalingPolicyConfiguration> {
     let get = |name: &str| v.as_map().and_then(|m| m.get(name));
     let steps = get("step_adjustments")
@@ -276,14 +268,28 @@ fn configuration(desired: &Attrs) -> ApiResult<TargetTrackingScalingPolicyConfig
         .map_err(|e| ApiError::msg(e.to_string()))
 }
 
+/// Whether two policy ARNs name the same policy: the same target and name
+/// (`…:resource/<namespace>/<resource id>:policyName/<name>`), whatever the
+/// id before them. AWS keeps a policy's ARN across puts; the emulator
+/// (moto 5.2.5) gives each put a new id.
+fn same_policy(a: &str, b: &str) -> bool {
+    let key = |arn: &str| arn.split_once(":resource/").map(|(_, k)| k.to_owned());
+    a == b || key(a).is_some() && key(a) == key(b)
+}
+
 /// The name at the end of a policy ARN (`…:policyName/<name>`).
 fn name_of(arn: &str) -> Option<&str> {
     arn.rsplit_once(":policyName/").map(|(_, n)| n)
 }
 
 impl AppAutoScalingPolicy {
-    /// The policies with these ARNs: per namespace, by name, matched by ARN.
-    async fn describe(&self, cx: Ctx<'_>, arns: &[String]) -> ApiResult<Vec<ScalingPolicy>> {
+    /// The policies with these ARNs (keyed by the ARN asked for): per
+    /// namespace, by name, matched by ARN less its id (see `same_policy`).
+    async fn describe(
+        &self,
+        cx: Ctx<'_>,
+        arns: &[String],
+    ) -> ApiResult<Vec<(String, ScalingPolicy)>> {
         let mut by_ns: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for arn in arns {
             if let (Some(ns), Some(name)) = (policy_namespace(arn), name_of(arn)) {
@@ -302,11 +308,11 @@ impl AppAutoScalingPolicy {
                     async move { pages!(call.set_policy_names(Some(chunk.to_vec()))) }
                 })
                 .await?;
-            out.extend(
-                found
-                    .into_iter()
-                    .filter(|p| arns.iter().any(|a| a == p.policy_arn())),
-            );
+            for p in found {
+                if let Some(arn) = arns.iter().find(|a| same_policy(a, p.policy_arn())) {
+                    out.push((arn.clone(), p));
+                }
+            }
         }
         Ok(out)
     }
@@ -351,7 +357,7 @@ impl Kind for AppAutoScalingPolicy {
             .describe(cx, ids)
             .await?
             .iter()
-            .map(|p| (p.policy_arn().to_owned(), policy_attrs(p)))
+            .map(|(id, p)| (id.clone(), policy_attrs(p)))
             .collect())
     }
 
@@ -373,7 +379,7 @@ impl Kind for AppAutoScalingPolicy {
     async fn delete(&self, op: Delete<'_>) -> ApiResult<()> {
         let Delete { cx, id, .. } = op;
         // The dimension is not in the ARN: ask for the policy.
-        let Some(p) = self
+        let Some((_, p)) = self
             .describe(cx, &[id.to_owned()])
             .await?
             .into_iter()
@@ -440,6 +446,12 @@ mod tests {
             );
         }
         assert_eq!(name_of(arn), Some("cpu"));
+        let renewed = arn.replace(":u:", ":v:");
+        assert!(same_policy(arn, &renewed));
+        assert!(!same_policy(
+            arn,
+            &arn.replace("policyName/cpu", "policyName/mem")
+        ));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use aws_sdk_autoscaling::types::{
 
 use crate::aws::ApiError;
 use crate::kinds::support::{
-    Batch, bool_attr, int_field, pages, str_attr, str_field, table, to_i32,
+    Batch, bool_attr, int_field, number, pages, str_attr, str_field, table, to_i32,
 };
 use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
 use crate::schema::{Default, Field, ID, Rule, Schema, Type};
@@ -128,14 +128,6 @@ static SCHEMA: Schema = Schema {
             .doc("The policy ARN (also its id), for an alarm's `alarm_actions`."),
     ],
 };
-
-fn number(v: Option<&Value>) -> Option<f64> {
-    match v {
-        Some(Value::Int(i)) => Some(*i as f64),
-        Some(Value::Float(f)) => Some(*f),
-        _ => None,
-    }
-}
 
 fn field<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
     v.as_map().and_then(|m| m.get(name))
@@ -312,9 +304,33 @@ impl AutoScalingPolicy {
             .set_enabled(bool_attr(desired, "enabled"))
             .send()
             .await?;
-        out.policy_arn()
-            .map(str::to_owned)
+        if let Some(arn) = out.policy_arn() {
+            return Ok(arn.to_owned());
+        }
+        // AWS answers the ARN; the emulator (moto 5.2.5) leaves it out.
+        self.arn_of(cx, desired)
+            .await?
             .ok_or_else(|| ApiError::msg("PutScalingPolicy returned no ARN"))
+    }
+
+    /// The ARN of the policy `desired` names, by its group and name.
+    async fn arn_of(&self, cx: Ctx<'_>, desired: &Attrs) -> ApiResult<Option<String>> {
+        let (Some(group), Some(name)) = (
+            str_attr(desired, "autoscaling_group_name"),
+            str_attr(desired, "name"),
+        ) else {
+            return Ok(None);
+        };
+        let found = pages!(
+            cx.aws
+                .autoscaling
+                .describe_policies()
+                .auto_scaling_group_name(group)
+                .policy_names(name)
+        )?;
+        Ok(found
+            .into_iter()
+            .find_map(|p| p.policy_arn().map(str::to_owned)))
     }
 }
 
@@ -378,23 +394,7 @@ impl Kind for AutoScalingPolicy {
     /// Policies carry no tags; a create whose answer was lost is found by
     /// its group and name, which it was made with.
     async fn find_created(&self, op: Create<'_>) -> ApiResult<Option<String>> {
-        let Create { cx, desired, .. } = op;
-        let (Some(group), Some(name)) = (
-            str_attr(desired, "autoscaling_group_name"),
-            str_attr(desired, "name"),
-        ) else {
-            return Ok(None);
-        };
-        let found = pages!(
-            cx.aws
-                .autoscaling
-                .describe_policies()
-                .auto_scaling_group_name(group)
-                .policy_names(name)
-        )?;
-        Ok(found
-            .into_iter()
-            .find_map(|p| p.policy_arn().map(str::to_owned)))
+        self.arn_of(op.cx, op.desired).await
     }
 }
 

@@ -512,7 +512,7 @@ fn linux_value(l: &LinuxParameters) -> Value {
 
 /// The container fields of this module as AWS reports them.
 pub fn container_values(c: &ContainerDefinition) -> Vec<(&'static str, Value)> {
-    let list = |items: Vec<Value>| Value::List(items);
+    let list = Value::List;
     let pairs =
         |name: &'static str, value: &'static str, items: Vec<(Option<&str>, Option<&str>)>| {
             Value::List(
