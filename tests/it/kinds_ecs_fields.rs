@@ -166,7 +166,9 @@ async fn container_definitions_with_every_supported_field_apply_and_plan_clean()
     assert_eq!(app.readonly_root_filesystem(), Some(true));
     assert_eq!(app.start_timeout(), Some(60));
     assert_eq!(
-        every.proxy_configuration().map(|p| p.container_name()),
+        every
+            .proxy_configuration()
+            .map(aws_sdk_ecs::types::ProxyConfiguration::container_name),
         Some("envoy")
     );
     let logs = &every.container_definitions()[1];
@@ -174,7 +176,9 @@ async fn container_definitions_with_every_supported_field_apply_and_plan_clean()
     assert!(logs.firelens_configuration().is_some());
     let fargate = task_definition(&ecs, &ws.id("ecs_task_definition.fargate")).await;
     assert_eq!(
-        fargate.ephemeral_storage().map(|e| e.size_in_gib()),
+        fargate
+            .ephemeral_storage()
+            .map(aws_sdk_ecs::types::EphemeralStorage::size_in_gib),
         Some(40)
     );
     let auth = fargate.volumes()[0]
@@ -537,10 +541,7 @@ async fn scaling_policies_run_by_alarms_are_applied_changed_and_destroyed() {
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        alarm.metric_alarms()[0].alarm_actions(),
-        [web_steps.clone()]
-    );
+    assert_eq!(alarm.metric_alarms()[0].alarm_actions(), [web_steps]);
 
     // A step's adjustment changes both step policies in place.
     let vars = ["--var", "step=3"];

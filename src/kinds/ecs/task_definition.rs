@@ -363,7 +363,10 @@ fn container_value(c: &ContainerDefinition) -> Value {
                     p.protocol().map(|p| p.as_str().to_ascii_lowercase()).into(),
                 ),
                 ("name", p.name().into()),
-                ("app_protocol", p.app_protocol().map(|a| a.as_str()).into()),
+                (
+                    "app_protocol",
+                    p.app_protocol().map(ApplicationProtocol::as_str).into(),
+                ),
             ])
         })
         .collect();
