@@ -43,7 +43,11 @@ static SCHEMA: Schema = Schema {
             .example("\"${vpc.example.id}\"")
             .required()
             .force_new()
-            .doc("The VPC whose DNS resolves the namespace's names."),
+            .doc(
+                "The VPC whose DNS resolves the namespace's names. Cloud Map does not report \
+                  it: reconcile keeps it as the namespace's `reconcile:vpc` tag. A namespace \
+                  imported from outside has none: tag it first, or the plan replaces it.",
+            ),
         Field::new("description", Type::String).doc("A description."),
         TAGS,
         ID,
