@@ -576,7 +576,7 @@ fn canonical_container(c: &Value, same_host_port: bool) -> Value {
             m.remove(name);
         }
     }
-    task_parts::canonical_linux(&mut m);
+    task_parts::canonical_parts(&mut m);
     Value::Map(m)
 }
 

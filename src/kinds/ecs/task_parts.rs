@@ -245,73 +245,63 @@ pub const ENVIRONMENT_FILE: &[Field] = &[
 ];
 
 /// The container fields of this module, as `CONTAINER` lists them (so
-/// that the generic engine validates, defaults and diffs them).
+/// that the generic engine validates and diffs them). Those AWS reports
+/// empty (or false) when unset have no default: `canonical_container`
+/// drops such values, so that a plan does not list a score of empty
+/// settings for each container.
 pub const CONTAINER_FIELDS: [Field; 25] = [
     Field::new("mount_points", Type::Set(&Type::Object(MOUNT_POINT)))
-        .default(Default::EmptyList)
         .doc("Task volumes mounted in the container."),
     Field::new("volumes_from", Type::Set(&Type::Object(VOLUME_FROM)))
-        .default(Default::EmptyList)
         .doc("Other containers of the task whose volumes are mounted."),
     Field::new("depends_on", Type::Set(&Type::Object(DEPENDENCY)))
-        .default(Default::EmptyList)
         .doc("Containers of the task that must reach a condition before this one starts."),
-    Field::new("ulimits", Type::Set(&Type::Object(ULIMIT)))
-        .default(Default::EmptyList)
-        .doc("Resource limits, e.g. [{ name = \"nofile\", soft_limit = 65536, hard_limit = 65536 }]."),
+    Field::new("ulimits", Type::Set(&Type::Object(ULIMIT))).doc(
+        "Resource limits, e.g. [{ name = \"nofile\", soft_limit = 65536, hard_limit = 65536 }].",
+    ),
     Field::new("linux_parameters", Type::Object(LINUX_PARAMETERS))
         .doc("Linux-specific settings: capabilities, devices, init process, tmpfs, swap."),
     Field::new("extra_hosts", Type::Set(&Type::Object(HOST_ENTRY)))
-        .default(Default::EmptyList)
         .doc("Lines added to /etc/hosts (not in awsvpc mode)."),
-    Field::new("docker_labels", Type::Map(&Type::String))
-        .default(Default::EmptyMap)
-        .doc("Docker labels of the container."),
+    Field::new("docker_labels", Type::Map(&Type::String)).doc("Docker labels of the container."),
     Field::new("system_controls", Type::Set(&Type::Object(SYSTEM_CONTROL)))
-        .default(Default::EmptyList)
         .doc("Namespaced kernel parameters (sysctls)."),
     Field::new("firelens_configuration", Type::Object(FIRELENS))
         .doc("Makes this container the task's FireLens log router."),
-    Field::new("repository_credentials", Type::Object(REPOSITORY_CREDENTIALS))
-        .doc("Credentials of a private registry the image comes from."),
-    Field::new("resource_requirements", Type::Set(&Type::Object(RESOURCE_REQUIREMENT)))
-        .default(Default::EmptyList)
-        .doc("GPUs or inference accelerators reserved for the container."),
-    Field::new("environment_files", Type::Set(&Type::Object(ENVIRONMENT_FILE)))
-        .default(Default::EmptyList)
-        .doc("S3 objects holding environment variables."),
+    Field::new(
+        "repository_credentials",
+        Type::Object(REPOSITORY_CREDENTIALS),
+    )
+    .doc("Credentials of a private registry the image comes from."),
+    Field::new(
+        "resource_requirements",
+        Type::Set(&Type::Object(RESOURCE_REQUIREMENT)),
+    )
+    .doc("GPUs or inference accelerators reserved for the container."),
+    Field::new(
+        "environment_files",
+        Type::Set(&Type::Object(ENVIRONMENT_FILE)),
+    )
+    .doc("S3 objects holding environment variables."),
     Field::new("start_timeout", Type::Int)
         .doc("Seconds to wait for `depends_on` conditions before giving up on this container."),
     Field::new("stop_timeout", Type::Int)
         .doc("Seconds between SIGTERM and SIGKILL when the container stops."),
     Field::new("user", Type::String).doc("The user (and group) the command runs as."),
-    Field::new("privileged", Type::Bool)
-        .default(Default::Bool(false))
-        .doc("Root on the host (EC2 only)."),
+    Field::new("privileged", Type::Bool).doc("Root on the host (EC2 only)."),
     Field::new("readonly_root_filesystem", Type::Bool)
-        .default(Default::Bool(false))
         .doc("Whether the root file system is read-only."),
-    Field::new("interactive", Type::Bool)
-        .default(Default::Bool(false))
-        .doc("Keep stdin open (docker run -i)."),
-    Field::new("pseudo_terminal", Type::Bool)
-        .default(Default::Bool(false))
-        .doc("Allocate a TTY (docker run -t)."),
+    Field::new("interactive", Type::Bool).doc("Keep stdin open (docker run -i)."),
+    Field::new("pseudo_terminal", Type::Bool).doc("Allocate a TTY (docker run -t)."),
     Field::new("disable_networking", Type::Bool)
-        .default(Default::Bool(false))
         .doc("Turn networking off inside the container (EC2 only)."),
     Field::new("hostname", Type::String).doc("The container's hostname (not in awsvpc mode)."),
-    Field::new("dns_servers", Type::List(&Type::String))
-        .default(Default::EmptyList)
-        .doc("DNS servers, in order (EC2 only)."),
+    Field::new("dns_servers", Type::List(&Type::String)).doc("DNS servers, in order (EC2 only)."),
     Field::new("dns_search_domains", Type::List(&Type::String))
-        .default(Default::EmptyList)
         .doc("DNS search domains, in order (EC2 only)."),
     Field::new("docker_security_options", Type::Set(&Type::String))
-        .default(Default::EmptyList)
         .doc("SELinux and AppArmor labels (EC2 only), e.g. [\"no-new-privileges\"]."),
     Field::new("links", Type::Set(&Type::String))
-        .default(Default::EmptyList)
         .doc("Links to other containers, `name:alias` (bridge mode only)."),
 ];
 
@@ -1007,9 +997,43 @@ pub fn container_parts(
         .set_links(string_list(c, "links")))
 }
 
-/// What AWS adds to a container's Linux parameters that means nothing was
-/// set: capabilities with nothing added or dropped.
-pub fn canonical_linux(m: &mut BTreeMap<String, Value>) {
+/// The fields of `CONTAINER_FIELDS` whose empty (or false) value means unset.
+const EMPTY_IS_UNSET: [&str; 18] = [
+    "mount_points",
+    "volumes_from",
+    "depends_on",
+    "ulimits",
+    "extra_hosts",
+    "docker_labels",
+    "system_controls",
+    "resource_requirements",
+    "environment_files",
+    "privileged",
+    "readonly_root_filesystem",
+    "interactive",
+    "pseudo_terminal",
+    "disable_networking",
+    "dns_servers",
+    "dns_search_domains",
+    "docker_security_options",
+    "links",
+];
+
+/// Drops what AWS reports for a container setting never made (an empty
+/// list or table, a false flag), and what means nothing in the Linux
+/// parameters: capabilities with nothing added or dropped.
+pub fn canonical_parts(m: &mut BTreeMap<String, Value>) {
+    m.retain(|k, v| {
+        !EMPTY_IS_UNSET.contains(&k.as_str())
+            || !matches!(v, Value::Bool(false) | Value::Null)
+                && !matches!(v, Value::List(l) if l.is_empty())
+                && !matches!(v, Value::Map(t) if t.is_empty())
+    });
+    canonical_linux(m);
+}
+
+/// Capabilities with nothing added or dropped mean none were set.
+fn canonical_linux(m: &mut BTreeMap<String, Value>) {
     let Some(Value::Map(l)) = m.get_mut("linux_parameters") else {
         return;
     };
