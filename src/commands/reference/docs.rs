@@ -161,7 +161,9 @@ fn example(s: &Schema) -> String {
         .iter()
         .filter_map(|r| match *r {
             Rule::Needs { field, is, needs }
-                if s.field(field).and_then(|f| f.default).map(|d| d.value())
+                if s.field(field)
+                    .and_then(|f| f.default)
+                    .map(crate::schema::Default::value)
                     == Some(Value::str(is)) =>
             {
                 Some(needs)
