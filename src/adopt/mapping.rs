@@ -145,6 +145,25 @@ pub static TABLE: &[Row] = &[
     },
     kind("AWS::ECS::Service", &["aws_ecs_service"], "ecs_service"),
     kind(
+        "AWS::ServiceDiscovery::PrivateDnsNamespace",
+        &["aws_service_discovery_private_dns_namespace"],
+        "service_discovery_namespace",
+    ),
+    kind(
+        "AWS::ServiceDiscovery::Service",
+        &["aws_service_discovery_service"],
+        "service_discovery_service",
+    ),
+    // Terraform's id of a policy is its name; reconcile's is its ARN.
+    Row {
+        terraform_id: "arn",
+        ..kind(
+            "AWS::AutoScaling::ScalingPolicy",
+            &["aws_autoscaling_policy"],
+            "autoscaling_policy",
+        )
+    },
+    kind(
         "AWS::ElasticLoadBalancingV2::LoadBalancer",
         &["aws_lb", "aws_alb"],
         "load_balancer",

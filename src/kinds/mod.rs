@@ -19,6 +19,7 @@ pub mod names;
 pub mod rds;
 pub mod s3;
 pub mod scheduler;
+pub mod servicediscovery;
 pub mod sns;
 pub mod support;
 
@@ -399,10 +400,13 @@ pub static KINDS: &[&dyn Kind] = &[
     &ec2::security_group::SecurityGroup,
     &ec2::launch_template::LaunchTemplateKind,
     &autoscaling::group::AutoScalingGroupKind,
+    &autoscaling::policy::AutoScalingPolicy,
     &ecs::capacity_provider::EcsCapacityProvider,
     &ecs::cluster::EcsCluster,
     &ecs::task_definition::EcsTaskDefinition,
     &ecs::service::EcsService,
+    &servicediscovery::namespace::ServiceDiscoveryNamespace,
+    &servicediscovery::service::ServiceDiscoveryService,
     &elb::load_balancer::LoadBalancer,
     &elb::target_group::TargetGroup,
     &elb::listener::Listener,

@@ -240,6 +240,23 @@ async fn the_ec2_cluster_of_seeds_002_and_003_runs_with_and_without_efs() {
         2,
         "one mount target per zone"
     );
+    // The file system is mounted into the tasks of the `files` service.
+    let ecs = aws_sdk_ecs::Client::new(&sdk_config(&emu).await);
+    let td = ecs
+        .describe_task_definition()
+        .task_definition(ws.id("ecs_task_definition.files"))
+        .send()
+        .await
+        .unwrap();
+    let td = td.task_definition().unwrap();
+    let volume = td.volumes()[0]
+        .efs_volume_configuration()
+        .expect("an EFS volume");
+    assert_eq!(volume.file_system_id(), fs);
+    assert_eq!(
+        td.container_definitions()[0].mount_points()[0].source_volume(),
+        Some("files")
+    );
     let asg = aws_sdk_autoscaling::Client::new(&sdk_config(&emu).await);
     let hooks = asg
         .describe_lifecycle_hooks()
@@ -264,6 +281,8 @@ async fn the_ec2_cluster_of_seeds_002_and_003_runs_with_and_without_efs() {
     assert_eq!(
         deletes,
         vec![
+            "ecs_service.files",
+            "ecs_task_definition.files",
             "efs_file_system.volume",
             "efs_mount_target.volume[\"a\"]",
             "efs_mount_target.volume[\"b\"]",

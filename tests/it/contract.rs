@@ -254,6 +254,70 @@ const ROWS: &[Row] = &[
         found: Found::ByTags,
     },
     Row {
+        address: "vpc.dns",
+        needs: &[],
+        spec: |_, c| vec![("cidr_block", s(&format!("10.{}.0.0/16", 100 + c.n())))],
+        found: Found::ByTags,
+    },
+    Row {
+        // The emulator takes one namespace per VPC: the copy under test
+        // goes in a VPC of its own.
+        address: "service_discovery_namespace.main",
+        needs: &["vpc.main", "vpc.dns"],
+        spec: |w, c| {
+            let vpc = match c {
+                Instance::Pre => w.id("vpc.main"),
+                Instance::Tested => w.id("vpc.dns"),
+            };
+            vec![
+                ("name", s(&format!("contract{}.local", c.n()))),
+                ("vpc", vpc),
+                ("description", s("contract")),
+            ]
+        },
+        found: Found::ByTags,
+    },
+    Row {
+        address: "service_discovery_service.main",
+        needs: &["service_discovery_namespace.main"],
+        spec: |w, c| {
+            vec![
+                ("name", s(&format!("worker{}", c.n()))),
+                ("namespace_id", w.id("service_discovery_namespace.main")),
+                (
+                    "dns_records",
+                    list(vec![table(&[("type", s("A")), ("ttl", Value::Int(10))])]),
+                ),
+                ("health_check_custom", Value::Bool(true)),
+            ]
+        },
+        found: Found::ByTags,
+    },
+    Row {
+        address: "autoscaling_policy.main",
+        needs: &["autoscaling_group.main"],
+        spec: |w, c| {
+            vec![
+                ("name", s(&format!("out-{}", c.n()))),
+                (
+                    "autoscaling_group_name",
+                    w.attr("autoscaling_group.main", "name"),
+                ),
+                ("policy_type", s("StepScaling")),
+                ("adjustment_type", s("ChangeInCapacity")),
+                (
+                    "step_adjustments",
+                    list(vec![table(&[
+                        ("metric_interval_lower_bound", Value::Int(0)),
+                        ("scaling_adjustment", Value::Int(1)),
+                    ])]),
+                ),
+            ]
+        },
+        // Policies carry no tags; a repeated put updates the same one.
+        found: Found::Never,
+    },
+    Row {
         address: "load_balancer.main",
         needs: &["subnet.a", "subnet.b", "security_group.main"],
         spec: |w, _| {

@@ -29,6 +29,7 @@ mod kinds_app_iam;
 mod kinds_capacity;
 mod kinds_cloudfront;
 mod kinds_data;
+mod kinds_ecs_fields;
 mod kinds_efs;
 mod kinds_monitoring;
 mod kinds_network;

@@ -151,11 +151,32 @@ fn nested(out: &mut String, path: &str, t: &Type, rules: &[Rule]) {
     }
 }
 
-/// A minimal resource: its required fields with placeholder values.
+/// A minimal resource: its required fields, and those a rule of the kind
+/// needs when its fields keep their defaults, with placeholder values.
 fn example(s: &Schema) -> String {
     let mut out = format!("[{}.example]\n", s.kind);
     let mut any = false;
-    for f in s.inputs().filter(|f| f.required || f.name == "tags") {
+    let rules = crate::kinds::lookup(s.kind).map_or(&[][..], |k| k.rules());
+    let needed: Vec<&str> = rules
+        .iter()
+        .filter_map(|r| match *r {
+            Rule::Needs { field, is, needs }
+                if s.field(field)
+                    .and_then(|f| f.default)
+                    .map(crate::schema::Default::value)
+                    == Some(Value::str(is)) =>
+            {
+                Some(needs)
+            }
+            _ => None,
+        })
+        .flatten()
+        .copied()
+        .collect();
+    for f in s
+        .inputs()
+        .filter(|f| f.required || f.name == "tags" || needed.contains(&f.name))
+    {
         let v = if f.name == "tags" {
             Value::from(BTreeMap::from([("Name".to_owned(), "example".to_owned())]))
         } else {

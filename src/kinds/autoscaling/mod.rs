@@ -5,6 +5,7 @@
 pub const SERVICE: &str = "autoscaling";
 
 pub mod group;
+pub mod policy;
 
 use aws_sdk_autoscaling::types::{Tag, TagDescription};
 

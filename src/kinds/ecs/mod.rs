@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod deployment;
 pub mod service;
 pub mod task_definition;
+pub mod task_parts;
 
 use aws_sdk_ecs::types::{CapacityProviderStrategyItem, Tag};
 

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, DeploymentCircuitBreaker, DeploymentConfiguration,
-    LaunchType, LoadBalancer, NetworkConfiguration, Service, ServiceField,
+    LaunchType, LoadBalancer, NetworkConfiguration, PlacementConstraint, PlacementConstraintType,
+    PlacementStrategy, PlacementStrategyType, PropagateTags, Service, ServiceField,
+    ServiceRegistry,
 };
 
 use super::cluster::cluster_name;
@@ -66,6 +68,37 @@ const CIRCUIT_BREAKER: &[Field] = &[
     Field::new("rollback", Type::Bool)
         .required()
         .doc("Whether a failed deployment rolls back to the last completed one."),
+];
+
+const PLACEMENT_STRATEGY: &[Field] = &[
+    Field::new("type", Type::String)
+        .required()
+        .one_of(&["random", "spread", "binpack"])
+        .doc("\"spread\" (evenly over `field`), \"binpack\" (fewest instances by `field`) or \"random\"."),
+    Field::new("field", Type::String).doc(
+        "spread: \"instanceId\", \"host\" or an attribute such as \
+         \"attribute:ecs.availability-zone\"; binpack: \"cpu\" or \"memory\".",
+    ),
+];
+
+const PLACEMENT_CONSTRAINT: &[Field] = &[
+    Field::new("type", Type::String)
+        .required()
+        .one_of(&["distinctInstance", "memberOf"])
+        .doc("\"distinctInstance\" (one task per instance) or \"memberOf\" (instances matching `expression`)."),
+    Field::new("expression", Type::String)
+        .doc("For memberOf: a cluster query, e.g. \"attribute:ecs.instance-type =~ t3.*\"."),
+];
+
+const SERVICE_REGISTRY: &[Field] = &[
+    Field::new("registry_arn", Type::Arn)
+        .example("\"${service_discovery_service.example.arn}\"")
+        .required()
+        .doc("The Cloud Map service the tasks are registered in, e.g. `${service_discovery_service.worker.arn}`."),
+    Field::new("port", PORT).doc("The port of SRV records (awsvpc network mode)."),
+    Field::new("container_name", Type::String)
+        .doc("With SRV records in bridge or host mode: the container whose port is registered."),
+    Field::new("container_port", PORT).doc("That container's port."),
 ];
 
 static SCHEMA: Schema = Schema {
@@ -135,6 +168,25 @@ static SCHEMA: Schema = Schema {
         Field::new("enable_execute_command", Type::Bool)
             .default(Default::Bool(false))
             .doc("Whether `aws ecs execute-command` may open shells in the tasks."),
+        Field::new("placement_strategy", Type::List(&Type::Object(PLACEMENT_STRATEGY)))
+            .default(Default::EmptyList)
+            .max_items(5)
+            .doc("How tasks are spread over container instances (EC2), in order of priority."),
+        Field::new("placement_constraints", Type::Set(&Type::Object(PLACEMENT_CONSTRAINT)))
+            .default(Default::EmptyList)
+            .max_items(10)
+            .doc("Which container instances may run the tasks (EC2)."),
+        Field::new("service_registries", Type::Set(&Type::Object(SERVICE_REGISTRY)))
+            .default(Default::EmptyList)
+            .max_items(1)
+            .doc("The Cloud Map service (`service_discovery_service`) the tasks register in, so that others find them by DNS."),
+        Field::new("propagate_tags", Type::String)
+            .default(Default::Str("NONE"))
+            .one_of(&["NONE", "SERVICE", "TASK_DEFINITION"])
+            .doc("Whose tags the tasks get: \"SERVICE\", \"TASK_DEFINITION\" or \"NONE\"."),
+        Field::new("enable_ecs_managed_tags", Type::Bool)
+            .default(Default::Bool(false))
+            .doc("Whether ECS tags the tasks with the cluster and service names."),
         TAGS,
         ID,
         Field::new("arn", Type::String)
@@ -272,6 +324,27 @@ impl EcsService {
             call = call.set_enable_execute_command(bool_attr(desired, "enable_execute_command"));
             any = true;
         }
+        // An empty list clears what is set: sent as it is.
+        if c("placement_strategy") {
+            call = call.set_placement_strategy(Some(placement_strategy(desired)));
+            any = true;
+        }
+        if c("placement_constraints") {
+            call = call.set_placement_constraints(Some(placement_constraints(desired)));
+            any = true;
+        }
+        if c("service_registries") {
+            call = call.set_service_registries(Some(service_registries(desired)?));
+            any = true;
+        }
+        if c("propagate_tags") {
+            call = call.set_propagate_tags(propagate_tags(desired));
+            any = true;
+        }
+        if c("enable_ecs_managed_tags") {
+            call = call.set_enable_ecs_managed_tags(bool_attr(desired, "enable_ecs_managed_tags"));
+            any = true;
+        }
         if any {
             call.send().await?;
         }
@@ -384,6 +457,61 @@ fn service_attrs(s: &Service) -> Attrs {
         "enable_execute_command".into(),
         Value::Bool(s.enable_execute_command()),
     );
+    a.insert(
+        "placement_strategy".into(),
+        Value::List(
+            s.placement_strategy()
+                .iter()
+                .map(|p| {
+                    table([
+                        ("type", p.r#type().map(PlacementStrategyType::as_str).into()),
+                        ("field", p.field().into()),
+                    ])
+                })
+                .collect(),
+        ),
+    );
+    a.insert(
+        "placement_constraints".into(),
+        Value::List(
+            s.placement_constraints()
+                .iter()
+                .map(|p| {
+                    table([
+                        (
+                            "type",
+                            p.r#type().map(PlacementConstraintType::as_str).into(),
+                        ),
+                        ("expression", p.expression().into()),
+                    ])
+                })
+                .collect(),
+        ),
+    );
+    a.insert(
+        "service_registries".into(),
+        Value::List(
+            s.service_registries()
+                .iter()
+                .map(|r| {
+                    table([
+                        ("registry_arn", r.registry_arn().into()),
+                        ("port", r.port().into()),
+                        ("container_name", r.container_name().into()),
+                        ("container_port", r.container_port().into()),
+                    ])
+                })
+                .collect(),
+        ),
+    );
+    a.insert(
+        "propagate_tags".into(),
+        Value::str(s.propagate_tags().map_or("NONE", PropagateTags::as_str)),
+    );
+    a.insert(
+        "enable_ecs_managed_tags".into(),
+        Value::Bool(s.enable_ecs_managed_tags()),
+    );
     a.insert("tags".into(), tags_value(s.tags()));
     a
 }
@@ -432,6 +560,66 @@ fn load_balancers(v: Option<&Value>) -> ApiResult<Vec<LoadBalancer>> {
                 .build())
         })
         .collect()
+}
+
+fn placement_strategy(desired: &Attrs) -> Vec<PlacementStrategy> {
+    desired
+        .get("placement_strategy")
+        .map(Value::as_list)
+        .unwrap_or_default()
+        .iter()
+        .map(|p| {
+            PlacementStrategy::builder()
+                .set_type(
+                    str_field(Some(p), "type").map(|t| PlacementStrategyType::from(t.as_str())),
+                )
+                .set_field(str_field(Some(p), "field"))
+                .build()
+        })
+        .collect()
+}
+
+fn placement_constraints(desired: &Attrs) -> Vec<PlacementConstraint> {
+    desired
+        .get("placement_constraints")
+        .map(Value::as_list)
+        .unwrap_or_default()
+        .iter()
+        .map(|p| {
+            PlacementConstraint::builder()
+                .set_type(
+                    str_field(Some(p), "type").map(|t| PlacementConstraintType::from(t.as_str())),
+                )
+                .set_expression(str_field(Some(p), "expression"))
+                .build()
+        })
+        .collect()
+}
+
+fn service_registries(desired: &Attrs) -> ApiResult<Vec<ServiceRegistry>> {
+    desired
+        .get("service_registries")
+        .map(Value::as_list)
+        .unwrap_or_default()
+        .iter()
+        .map(|r| {
+            Ok(ServiceRegistry::builder()
+                .set_registry_arn(str_field(Some(r), "registry_arn"))
+                .set_port(int_field(Some(r), "port")?)
+                .set_container_name(str_field(Some(r), "container_name"))
+                .set_container_port(int_field(Some(r), "container_port")?)
+                .build())
+        })
+        .collect()
+}
+
+fn propagate_tags(desired: &Attrs) -> Option<PropagateTags> {
+    str_attr(desired, "propagate_tags").map(|p| PropagateTags::from(p.as_str()))
+}
+
+/// `Some(list)` unless empty: a create sends nothing rather than nothing set.
+fn nonempty<T>(l: Vec<T>) -> Option<Vec<T>> {
+    (!l.is_empty()).then_some(l)
 }
 
 fn deployment_configuration(desired: &Attrs) -> ApiResult<DeploymentConfiguration> {
@@ -565,6 +753,11 @@ impl Kind for EcsService {
             )?)
             .deployment_configuration(deployment_configuration(desired)?)
             .set_enable_execute_command(bool_attr(desired, "enable_execute_command"))
+            .set_placement_strategy(nonempty(placement_strategy(desired)))
+            .set_placement_constraints(nonempty(placement_constraints(desired)))
+            .set_service_registries(nonempty(service_registries(desired)?))
+            .set_propagate_tags(propagate_tags(desired))
+            .set_enable_ecs_managed_tags(bool_attr(desired, "enable_ecs_managed_tags"))
             .set_tags(Some(create_tags(cx, address, desired)?));
         let arn = Waiter::new(IAM_PROPAGATION)
             .until(&format!("ECS service {name} to be created"), || {

@@ -8,13 +8,17 @@ use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{
-    Compatibility, ContainerDefinition, HealthCheck, KeyValuePair, LogConfiguration, LogDriver,
-    NetworkMode, PortMapping, Secret, SortOrder, Tag, TaskDefinition, TaskDefinitionField,
-    TaskDefinitionStatus, TransportProtocol,
+    ApplicationProtocol, Compatibility, ContainerDefinition, HealthCheck, KeyValuePair,
+    LogConfiguration, LogDriver, NetworkMode, PortMapping, Secret, SortOrder, Tag, TaskDefinition,
+    TaskDefinitionField, TaskDefinitionStatus, TransportProtocol,
 };
 use futures::StreamExt;
 
 use super::READ_CONCURRENCY;
+use super::task_parts::{
+    self, CONTAINER_FIELDS, PROXY_CONFIGURATION, RUNTIME_PLATFORM, TASK_PLACEMENT_CONSTRAINT,
+    VOLUME,
+};
 use crate::aws::ApiError;
 use crate::kinds::support::{
     Poll, Waiter, create_tags, find_by_address, int_field, pages, present, str_attr, str_field,
@@ -37,6 +41,11 @@ const PORT_MAPPING: &[Field] = &[
         .default(Default::Str("tcp"))
         .one_of(&["tcp", "udp"])
         .doc("\"tcp\" or \"udp\"."),
+    Field::new("name", Type::String)
+        .doc("A name for the mapping, which Service Connect refers to."),
+    Field::new("app_protocol", Type::String)
+        .one_of(&["http", "http2", "grpc"])
+        .doc("The application protocol, for Service Connect metrics."),
 ];
 
 const LOG_CONFIGURATION: &[Field] = &[
@@ -99,6 +108,31 @@ const CONTAINER: &[Field] = &[
     Field::new("entry_point", Type::List(&Type::String))
         .doc("The entry point, replacing the image's."),
     Field::new("working_directory", Type::String).doc("The working directory of the command."),
+    CONTAINER_FIELDS[0],
+    CONTAINER_FIELDS[1],
+    CONTAINER_FIELDS[2],
+    CONTAINER_FIELDS[3],
+    CONTAINER_FIELDS[4],
+    CONTAINER_FIELDS[5],
+    CONTAINER_FIELDS[6],
+    CONTAINER_FIELDS[7],
+    CONTAINER_FIELDS[8],
+    CONTAINER_FIELDS[9],
+    CONTAINER_FIELDS[10],
+    CONTAINER_FIELDS[11],
+    CONTAINER_FIELDS[12],
+    CONTAINER_FIELDS[13],
+    CONTAINER_FIELDS[14],
+    CONTAINER_FIELDS[15],
+    CONTAINER_FIELDS[16],
+    CONTAINER_FIELDS[17],
+    CONTAINER_FIELDS[18],
+    CONTAINER_FIELDS[19],
+    CONTAINER_FIELDS[20],
+    CONTAINER_FIELDS[21],
+    CONTAINER_FIELDS[22],
+    CONTAINER_FIELDS[23],
+    CONTAINER_FIELDS[24],
 ];
 
 const CONTAINERS: Type = Type::List(&Type::Object(CONTAINER));
@@ -153,6 +187,40 @@ static SCHEMA: Schema = Schema {
             .required()
             .force_new()
             .doc("The containers of the task."),
+        Field::new("volumes", Type::Set(&Type::Object(VOLUME)))
+            .default(Default::EmptyList)
+            .force_new()
+            .doc("Volumes the containers can mount: host paths, bind mounts, Docker volumes, EFS."),
+        Field::new(
+            "placement_constraints",
+            Type::Set(&Type::Object(TASK_PLACEMENT_CONSTRAINT)),
+        )
+        .default(Default::EmptyList)
+        .force_new()
+        .max_items(10)
+        .doc("Where tasks of this revision may be placed (EC2)."),
+        Field::new("ephemeral_storage", Type::Range(21, 200))
+            .unset_is_null()
+            .force_new()
+            .doc("Ephemeral storage of a Fargate task in GiB (21 to 200; 20 when unset)."),
+        Field::new("runtime_platform", Type::Object(RUNTIME_PLATFORM))
+            .unset_is_null()
+            .force_new()
+            .doc("Operating system and CPU architecture (Fargate: e.g. ARM64)."),
+        Field::new("proxy_configuration", Type::Object(PROXY_CONFIGURATION))
+            .unset_is_null()
+            .force_new()
+            .doc("An App Mesh proxy."),
+        Field::new("pid_mode", Type::String)
+            .unset_is_null()
+            .force_new()
+            .one_of(&["host", "task"])
+            .doc("The process namespace: \"task\" (shared by the task's containers) or \"host\"."),
+        Field::new("ipc_mode", Type::String)
+            .unset_is_null()
+            .force_new()
+            .one_of(&["host", "task", "none"])
+            .doc("The IPC namespace: \"host\", \"task\" or \"none\" (EC2 only)."),
         // Tags are the one thing of a revision that changes in place.
         TAGS,
         ID,
@@ -266,6 +334,9 @@ fn td_attrs(d: &Described) -> Attrs {
                 .collect(),
         ),
     );
+    for (name, value) in task_parts::task_values(td) {
+        a.insert(name.into(), value);
+    }
     a.insert("tags".into(), tags_value(&d.tags));
     a
 }
@@ -290,6 +361,11 @@ fn container_value(c: &ContainerDefinition) -> Value {
                 (
                     "protocol",
                     p.protocol().map(|p| p.as_str().to_ascii_lowercase()).into(),
+                ),
+                ("name", p.name().into()),
+                (
+                    "app_protocol",
+                    p.app_protocol().map(ApplicationProtocol::as_str).into(),
                 ),
             ])
         })
@@ -328,22 +404,26 @@ fn container_value(c: &ContainerDefinition) -> Value {
             ("start_period", h.start_period().into()),
         ])
     });
-    table([
-        ("name", c.name().into()),
-        ("image", c.image().into()),
-        ("cpu", Value::from(c.cpu())),
-        ("memory", c.memory().into()),
-        ("memory_reservation", c.memory_reservation().into()),
-        ("essential", Value::Bool(c.essential().unwrap_or(true))),
-        ("port_mappings", Value::List(ports)),
-        ("environment", Value::from(environment)),
-        ("secrets", Value::from(secrets)),
-        ("log_configuration", log.unwrap_or_default()),
-        ("health_check", health.unwrap_or_default()),
-        ("command", strings(c.command())),
-        ("entry_point", strings(c.entry_point())),
-        ("working_directory", c.working_directory().into()),
-    ])
+    table(
+        [
+            ("name", c.name().into()),
+            ("image", c.image().into()),
+            ("cpu", Value::from(c.cpu())),
+            ("memory", c.memory().into()),
+            ("memory_reservation", c.memory_reservation().into()),
+            ("essential", Value::Bool(c.essential().unwrap_or(true))),
+            ("port_mappings", Value::List(ports)),
+            ("environment", Value::from(environment)),
+            ("secrets", Value::from(secrets)),
+            ("log_configuration", log.unwrap_or_default()),
+            ("health_check", health.unwrap_or_default()),
+            ("command", strings(c.command())),
+            ("entry_point", strings(c.entry_point())),
+            ("working_directory", c.working_directory().into()),
+        ]
+        .into_iter()
+        .chain(task_parts::container_values(c)),
+    )
 }
 
 /// A container's log configuration as the API takes it.
@@ -393,6 +473,11 @@ fn container_definition(v: &Value) -> ApiResult<ContainerDefinition> {
                 .set_protocol(
                     str_field(Some(p), "protocol").map(|s| TransportProtocol::from(s.as_str())),
                 )
+                .set_name(str_field(Some(p), "name"))
+                .set_app_protocol(
+                    str_field(Some(p), "app_protocol")
+                        .map(|s| ApplicationProtocol::from(s.as_str())),
+                )
                 .build(),
         );
     }
@@ -411,7 +496,7 @@ fn container_definition(v: &Value) -> ApiResult<ContainerDefinition> {
     let log = get("log_configuration").filter(|l| !l.is_null());
     let health = get("health_check").filter(|h| !h.is_null());
     let strings = |name: &str| get(name).filter(|l| !l.is_null()).map(Value::str_list);
-    Ok(ContainerDefinition::builder()
+    let builder = ContainerDefinition::builder()
         .set_name(str_field(m, "name"))
         .set_image(str_field(m, "image"))
         .set_cpu(int_field(m, "cpu")?)
@@ -425,8 +510,8 @@ fn container_definition(v: &Value) -> ApiResult<ContainerDefinition> {
         .set_health_check(health.map(health_check).transpose()?)
         .set_command(strings("command"))
         .set_entry_point(strings("entry_point"))
-        .set_working_directory(str_field(m, "working_directory"))
-        .build())
+        .set_working_directory(str_field(m, "working_directory"));
+    Ok(task_parts::container_parts(builder, v)?.build())
 }
 
 /// `"0.25 vCPU"` → `"256"`, `"1 GB"` → `"1024"`: the units AWS converts
@@ -491,6 +576,7 @@ fn canonical_container(c: &Value, same_host_port: bool) -> Value {
             m.remove(name);
         }
     }
+    task_parts::canonical_parts(&mut m);
     Value::Map(m)
 }
 
@@ -548,7 +634,7 @@ impl Kind for EcsTaskDefinition {
             .iter()
             .map(|c| Compatibility::from(c.as_str()))
             .collect();
-        let out = cx
+        let call = cx
             .aws
             .ecs
             .register_task_definition()
@@ -562,9 +648,8 @@ impl Kind for EcsTaskDefinition {
             .set_execution_role_arn(str_attr(desired, "execution_role_arn"))
             .set_task_role_arn(str_attr(desired, "task_role_arn"))
             .set_container_definitions(Some(containers))
-            .set_tags(Some(create_tags(cx, address, desired)?))
-            .send()
-            .await?;
+            .set_tags(Some(create_tags(cx, address, desired)?));
+        let out = task_parts::register_parts(call, desired)?.send().await?;
         let arn = out
             .task_definition()
             .and_then(TaskDefinition::task_definition_arn)
@@ -888,7 +973,11 @@ mod tests {
             .filter_map(|kv| kv.name())
             .collect();
         assert_eq!(environment, ["A", "B"]);
-        assert_eq!(container_value(&sent), written);
+        // Read back, the fields left unset are AWS's empty defaults.
+        assert_eq!(
+            canonical_container(&container_value(&sent), false),
+            canonical_container(&written, false)
+        );
     }
 
     #[test]
@@ -944,5 +1033,127 @@ mod tests {
         assert!(!is_unknown_revision(&client(
             "Container.image should not be null"
         )));
+    }
+
+    /// A TOML value of the desired state (test input only).
+    fn toml_value(text: &str) -> Value {
+        let t: toml::Table = toml::from_str(text).unwrap();
+        let j = serde_json::to_value(t).unwrap();
+        Value::from_json(&j["c"])
+    }
+
+    #[test]
+    fn a_container_with_every_field_reads_back_as_it_was_written() {
+        let written = toml_value(
+            r#"
+            [c]
+            name = "app"
+            image = "nginx"
+            mount_points = [{ source_volume = "data", container_path = "/data", read_only = true }, { source_volume = "tmp", container_path = "/tmp" }]
+            volumes_from = [{ source_container = "logs" }]
+            depends_on = [{ container_name = "logs", condition = "HEALTHY" }]
+            ulimits = [{ name = "nofile", soft_limit = 1024, hard_limit = 4096 }]
+            linux_parameters = { capabilities = { add = ["SYS_PTRACE"] }, devices = [{ host_path = "/dev/fuse", permissions = ["read"] }], init_process_enabled = true, shared_memory_size = 64, tmpfs = [{ container_path = "/run", size = 32, mount_options = ["rw"] }], max_swap = 128, swappiness = 5 }
+            extra_hosts = [{ hostname = "db", ip_address = "10.0.0.5" }]
+            docker_labels = { team = "ops" }
+            system_controls = [{ namespace = "net.core.somaxconn", value = "1024" }]
+            firelens_configuration = { type = "fluentbit", options = { a = "b" } }
+            repository_credentials = { credentials_parameter = "arn:aws:secretsmanager:us-east-1:1:secret:r" }
+            resource_requirements = [{ type = "GPU", value = "1" }]
+            environment_files = [{ value = "arn:aws:s3:::b/app.env" }]
+            start_timeout = 60
+            stop_timeout = 30
+            user = "1000"
+            privileged = true
+            readonly_root_filesystem = true
+            interactive = true
+            pseudo_terminal = true
+            disable_networking = true
+            hostname = "app"
+            dns_servers = ["10.0.0.3", "10.0.0.2"]
+            dns_search_domains = ["internal"]
+            docker_security_options = ["no-new-privileges"]
+            links = ["logs:logs"]
+            port_mappings = [{ container_port = 80, name = "http", app_protocol = "http" }]
+            "#,
+        );
+        let sent = container_definition(&written).unwrap();
+        let read = container_value(&sent);
+        assert_eq!(
+            canonical_container(&read, false),
+            canonical_container(&written, false)
+        );
+        // Every field of the schema is read back.
+        let read = read.as_map().unwrap();
+        for f in CONTAINER {
+            assert!(
+                read.contains_key(f.name)
+                    || matches!(
+                        f.name,
+                        "log_configuration"
+                            | "health_check"
+                            | "memory"
+                            | "memory_reservation"
+                            | "command"
+                            | "entry_point"
+                            | "working_directory"
+                            | "linux_parameters"
+                            | "firelens_configuration"
+                            | "repository_credentials"
+                    ),
+                "{} is not read back",
+                f.name
+            );
+        }
+        // Order carries no meaning where AWS may reorder; it does for DNS servers.
+        let mut reordered = written.as_map().unwrap().clone();
+        if let Some(Value::List(m)) = reordered.get_mut("mount_points") {
+            m.reverse();
+        }
+        assert_eq!(
+            canonical_container(&Value::Map(reordered.clone()), false),
+            canonical_container(&written, false)
+        );
+        if let Some(Value::List(d)) = reordered.get_mut("dns_servers") {
+            d.reverse();
+        }
+        assert_ne!(
+            canonical_container(&Value::Map(reordered), false),
+            canonical_container(&written, false)
+        );
+    }
+
+    #[test]
+    fn what_aws_adds_for_unset_fields_is_no_difference() {
+        // AWS (and the emulator) answer empty lists, false flags and
+        // capabilities with nothing in them for what was never set.
+        let aws = ContainerDefinition::builder()
+            .name("app")
+            .image("nginx")
+            .cpu(0)
+            .essential(true)
+            .set_mount_points(Some(Vec::new()))
+            .set_volumes_from(Some(Vec::new()))
+            .set_system_controls(Some(Vec::new()))
+            .privileged(false)
+            .linux_parameters(
+                aws_sdk_ecs::types::LinuxParameters::builder()
+                    .init_process_enabled(true)
+                    .capabilities(aws_sdk_ecs::types::KernelCapabilities::builder().build())
+                    .build(),
+            )
+            .build();
+        let user = toml_value(
+            r#"
+            [c]
+            name = "app"
+            image = "nginx"
+            linux_parameters = { init_process_enabled = true }
+            "#,
+        );
+        assert_eq!(
+            canonical_container(&container_value(&aws), false),
+            canonical_container(&user, false)
+        );
     }
 }

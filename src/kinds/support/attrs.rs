@@ -39,6 +39,15 @@ pub fn int_field(m: Option<&Value>, name: &str) -> ApiResult<Option<i32>> {
     to_i32(v, name)
 }
 
+/// A number as the AWS APIs take it (`f64`), whether written whole or not.
+pub fn number(v: Option<&Value>) -> Option<f64> {
+    match v {
+        Some(Value::Int(i)) => Some(*i as f64),
+        Some(Value::Float(f)) => Some(*f),
+        _ => None,
+    }
+}
+
 /// A string attribute of a table, if set.
 pub fn str_field(m: Option<&Value>, name: &str) -> Option<String> {
     m.and_then(Value::as_map)

@@ -17,7 +17,7 @@ pub mod tags;
 pub mod token;
 pub mod wait;
 
-pub use attrs::{bool_attr, int_field, str_attr, str_field, table, to_i32};
+pub use attrs::{bool_attr, int_field, number, str_attr, str_field, table, to_i32};
 pub use changes::{Changes, update, update_from};
 pub use find::{AddressTags, FoundId, find_by_address, found};
 pub use policy::{canonical_policy, policy_value};
