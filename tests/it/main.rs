@@ -31,6 +31,7 @@ mod kinds_cloudfront;
 mod kinds_data;
 mod kinds_efs;
 mod kinds_monitoring;
+mod kinds_netsec;
 mod kinds_network;
 mod kinds_routing;
 mod loader_mutations;
