@@ -7,15 +7,13 @@
 use std::collections::BTreeSet;
 
 use async_trait::async_trait;
-use aws_sdk_ec2::types::{
-    Filter, ResourceType, State, VpcEndpoint as AwsEndpoint, VpcEndpointType,
-};
+use aws_sdk_ec2::types::{Filter, ResourceType, VpcEndpoint as AwsEndpoint, VpcEndpointType};
 
 use super::{FILTER_CHUNK, address_filters, sync_tags, tag_spec};
 use crate::aws::ApiError;
 use crate::kinds::support::{
-    Batch, Poll, Waiter, canonical_policy, client_token, find_by_address, pages, policy_value,
-    str_attr, tags_value, wait_visible,
+    Batch, Poll, Waiter, canonical_policy, client_token, find_by_address, gone_is_ok, pages,
+    policy_value, str_attr, tags_value, wait_visible,
 };
 use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type, json_text};
@@ -119,25 +117,35 @@ fn endpoint_attrs(e: &AwsEndpoint) -> Attrs {
     a
 }
 
+/// An endpoint's state in lowercase: the API answers "available" where
+/// the SDK's shared `State` enum spells "Available" (and would take the
+/// answer for an unknown value).
+fn state_of(e: &AwsEndpoint) -> Option<String> {
+    e.state().map(|s| s.as_str().to_ascii_lowercase())
+}
+
 /// Whether a described endpoint still exists (a deleted one is listed for
 /// a while, in state `deleted`).
 fn exists(e: &AwsEndpoint) -> bool {
-    !matches!(e.state(), Some(State::Deleted))
+    state_of(e).as_deref() != Some("deleted")
 }
 
 /// What one look at an endpoint being created means for the wait.
 fn creation_progress(e: Option<&AwsEndpoint>) -> Poll<()> {
-    match e.and_then(AwsEndpoint::state) {
-        Some(State::Available) => Poll::Ready(()),
-        Some(s @ (State::Failed | State::Rejected | State::Expired | State::Deleted)) => {
+    let Some(e) = e else {
+        return Poll::Pending("not yet visible".into());
+    };
+    match state_of(e).as_deref() {
+        Some("available") => Poll::Ready(()),
+        Some(s @ ("failed" | "rejected" | "expired" | "deleted")) => {
             let why = e
-                .and_then(AwsEndpoint::failure_reason)
+                .failure_reason()
                 .map(|r| format!(": {r}"))
                 .unwrap_or_default();
-            Poll::Failed(format!("{}{why}", s.as_str()))
+            Poll::Failed(format!("{s}{why}"))
         }
-        Some(s) => Poll::Pending(s.as_str().to_owned()),
-        None => Poll::Pending("not yet visible".into()),
+        Some(s) => Poll::Pending(s.to_owned()),
+        None => Poll::Pending("no state yet".into()),
     }
 }
 
@@ -307,17 +315,33 @@ impl Kind for VpcEndpointKind {
     }
 
     async fn delete(&self, op: Delete<'_>) -> ApiResult<()> {
-        let Delete { cx, id, .. } = op;
-        let out = cx
-            .aws
-            .ec2
+        let Delete { cx, id, live } = op;
+        let ec2 = &cx.aws.ec2;
+        // Route tables are let go first, so that the delete has no route
+        // left to undo: the emulator's DeleteVpcEndpoints fails (not found)
+        // on a route it never added for a table added by ModifyVpcEndpoint.
+        let tables = live
+            .get("route_table_ids")
+            .map(Value::str_list)
+            .unwrap_or_default();
+        if !tables.is_empty() {
+            gone_is_ok(
+                ec2.modify_vpc_endpoint()
+                    .vpc_endpoint_id(id)
+                    .set_remove_route_table_ids(Some(tables))
+                    .send()
+                    .await,
+            )?;
+        }
+        let out = ec2
             .delete_vpc_endpoints()
             .vpc_endpoint_ids(id)
             .send()
             .await
             .map_err(ApiError::from);
         match out {
-            Err(e) if e.is_not_found() => return Ok(()),
+            // Gone already, or not: the wait below looks.
+            Err(e) if e.is_not_found() => {}
             Err(e) => return Err(e),
             Ok(out) => {
                 // Refusals come back in the answer, not as an error.
@@ -328,10 +352,9 @@ impl Kind for VpcEndpointKind {
                         message: err.message().unwrap_or_default().to_owned(),
                         class: crate::aws::error::classify_code(code),
                     };
-                    if e.is_not_found() {
-                        return Ok(());
+                    if !e.is_not_found() {
+                        return Err(e);
                     }
-                    return Err(e);
                 }
             }
         }
@@ -339,7 +362,7 @@ impl Kind for VpcEndpointKind {
             .until(&format!("VPC endpoint {id} to be deleted"), || async {
                 Ok(match self.one(cx, id).await? {
                     None => Poll::Ready(()),
-                    Some(e) => Poll::Pending(e.state().map_or("listed", State::as_str).to_owned()),
+                    Some(e) => Poll::Pending(state_of(&e).unwrap_or_else(|| "listed".into())),
                 })
             })
             .await
@@ -353,7 +376,7 @@ impl Kind for VpcEndpointKind {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_sdk_ec2::types::{DnsEntry, SecurityGroupIdentifier};
+    use aws_sdk_ec2::types::{DnsEntry, SecurityGroupIdentifier, State};
 
     fn desired(pairs: &[(&str, Value)]) -> Attrs {
         let mut d = SCHEMA.with_defaults(
@@ -449,5 +472,17 @@ mod tests {
             Poll::Failed(_)
         ));
         assert!(matches!(creation_progress(None), Poll::Pending(_)));
+        // What the API (and the emulator) answer: lowercase.
+        let said = |s: &str| AwsEndpoint::builder().state(State::from(s)).build();
+        assert!(!exists(&said("deleted")));
+        assert_eq!(creation_progress(Some(&said("available"))), Poll::Ready(()));
+        assert!(matches!(
+            creation_progress(Some(&said("pendingAcceptance"))),
+            Poll::Pending(_)
+        ));
+        assert!(matches!(
+            creation_progress(Some(&said("failed"))),
+            Poll::Failed(_)
+        ));
     }
 }
