@@ -89,18 +89,21 @@ impl Intercept for SendCreatesOnce {
         let response = context.response();
         let status = response.map(|r| r.status().as_u16());
         let body = response.and_then(|r| r.body().bytes());
-        // An operation the endpoint lacks fails the same way every time.
-        let lacking = status.is_some_and(|s| super::error::not_implemented(s, body));
+        let attempts = cfg.load::<RequestAttempts>().map_or(
+            1,
+            aws_smithy_runtime_api::client::retries::RequestAttempts::attempts,
+        );
+        // An operation the endpoint lacks fails the same way every time. Only
+        // on a first attempt: after a lost answer, the emulator's page may
+        // be its failure on a repeat of what the first attempt did.
+        let lacking =
+            attempts == 1 && status.is_some_and(|s| super::error::not_implemented(s, body));
         let creates = cfg
             .load::<Metadata>()
             .is_some_and(|m| creates_copies(m.name()));
         if !lacking && (!creates || refused(status, body)) {
             return Ok(());
         }
-        let attempts = cfg.load::<RequestAttempts>().map_or(
-            1,
-            aws_smithy_runtime_api::client::retries::RequestAttempts::attempts,
-        );
         let capped = cfg
             .load::<RetryConfig>()
             .cloned()

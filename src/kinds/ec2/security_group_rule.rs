@@ -67,19 +67,19 @@ macro_rules! rule_fields {
             Field::new("cidr_ipv4", Type::Cidr)
                 .unset_is_null()
                 .force_new()
-                .doc(concat!("The IPv4 network ", $peer, ". Exactly one of `cidr_ipv4`, `cidr_ipv6`, `referenced_security_group_id`, `prefix_list_id`.")),
+                .doc(concat!("The IPv4 network traffic is allowed ", $peer, ". Exactly one of `cidr_ipv4`, `cidr_ipv6`, `referenced_security_group_id`, `prefix_list_id` is set.")),
             Field::new("cidr_ipv6", Type::Cidr)
                 .unset_is_null()
                 .force_new()
-                .doc(concat!("The IPv6 network ", $peer, ".")),
+                .doc(concat!("The IPv6 network traffic is allowed ", $peer, ".")),
             Field::new("referenced_security_group_id", Type::String)
                 .unset_is_null()
                 .force_new()
-                .doc(concat!("The security group whose members are ", $peer, "; may be `security_group_id` itself (the group's own members).")),
+                .doc(concat!("The security group whose members traffic is allowed ", $peer, "; may be `security_group_id` itself (the group's own members).")),
             Field::new("prefix_list_id", Type::String)
                 .unset_is_null()
                 .force_new()
-                .doc(concat!("The managed prefix list ", $peer, " (e.g. the S3 gateway endpoint's).")),
+                .doc(concat!("The managed prefix list traffic is allowed ", $peer, " (e.g. S3's, for its gateway endpoint).")),
             Field::new("description", Type::String)
                 .default(Default::Str(""))
                 .doc("A description, changed in place."),
@@ -97,7 +97,7 @@ static INGRESS_SCHEMA: Schema = Schema {
     service: super::SERVICE,
     timeouts: Timeouts::DEFAULT,
     description: "One inbound rule of a security group as a resource of its own: for groups that admit each other or their own members (which inline `ingress` rules cannot name without a dependency cycle), or rules managed apart from the group.",
-    fields: rule_fields!("traffic may come from"),
+    fields: rule_fields!("from"),
 };
 
 static EGRESS_SCHEMA: Schema = Schema {
@@ -105,7 +105,7 @@ static EGRESS_SCHEMA: Schema = Schema {
     service: super::SERVICE,
     timeouts: Timeouts::DEFAULT,
     description: "One outbound rule of a security group as a resource of its own: for groups that send to each other or to their own members (which inline `egress` rules cannot name without a dependency cycle), or rules managed apart from the group.",
-    fields: rule_fields!("traffic may go to"),
+    fields: rule_fields!("to"),
 };
 
 /// The attributes of a described rule.
