@@ -155,7 +155,20 @@ fn nested(out: &mut String, path: &str, t: &Type, rules: &[Rule]) {
 fn example(s: &Schema) -> String {
     let mut out = format!("[{}.example]\n", s.kind);
     let mut any = false;
-    for f in s.inputs().filter(|f| f.required || f.name == "tags") {
+    // A rule that one of several fields be set: the example sets the first.
+    let one_of: Vec<&str> = crate::kinds::lookup(s.kind)
+        .map(|k| k.rules())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|r| match r {
+            crate::schema::Rule::ExactlyOne { fields } => fields.first().copied(),
+            _ => None,
+        })
+        .collect();
+    for f in s
+        .inputs()
+        .filter(|f| f.required || f.name == "tags" || one_of.contains(&f.name))
+    {
         let v = if f.name == "tags" {
             Value::from(BTreeMap::from([("Name".to_owned(), "example".to_owned())]))
         } else {
