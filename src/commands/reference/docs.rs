@@ -157,7 +157,7 @@ fn example(s: &Schema) -> String {
     let mut any = false;
     // A rule that one of several fields be set: the example sets the first.
     let one_of: Vec<&str> = crate::kinds::lookup(s.kind)
-        .map(|k| k.rules())
+        .map(crate::kinds::Kind::rules)
         .unwrap_or_default()
         .iter()
         .filter_map(|r| match r {
