@@ -252,6 +252,28 @@ async fn groups_admitting_themselves_and_each_other_apply_clean_lose_hand_added_
     );
     reconcile(&emu, &ws, &["plan", "--detailed-exitcode"]).expect_code(0);
 
+    // A rule's description changes in place: the same rule id.
+    ws.write(
+        "desired/main.toml",
+        &GROUPS.replace("\"from the VPC\"", "\"HTTPS from the VPC\""),
+    );
+    let run = reconcile(&emu, &ws, &["plan", "--detailed-exitcode"]);
+    run.expect_code(2);
+    assert!(
+        run.stdout
+            .contains("# security_group_ingress_rule.https will be updated in place"),
+        "{run}"
+    );
+    reconcile(&emu, &ws, &["apply", "--auto-approve"]).expect_success();
+    assert_eq!(ws.id("security_group_ingress_rule.https"), https);
+    let described = rules_of(&ec2, &alb).await;
+    let rule = described
+        .iter()
+        .find(|r| r.security_group_rule_id() == Some(https.as_str()))
+        .expect("the https rule");
+    assert_eq!(rule.description(), Some("HTTPS from the VPC"));
+    reconcile(&emu, &ws, &["plan", "--detailed-exitcode"]).expect_code(0);
+
     let run = reconcile(&emu, &ws, &["destroy", "--auto-approve"]);
     run.expect_success();
     let groups = ec2
