@@ -115,6 +115,8 @@ pub enum Rule {
         number: &'static str,
         min: i64,
     },
+    /// Exactly one of `fields` is set (a security-group rule's source).
+    ExactlyOne { fields: &'static [&'static str] },
 }
 
 impl Rule {
@@ -160,6 +162,31 @@ impl Rule {
                     format!("is {n}, but with `{field}` = {text:?} AWS needs at least {min}"),
                 ))
             }
+            Rule::ExactlyOne { fields } => {
+                let set: Vec<&str> = fields
+                    .iter()
+                    .copied()
+                    .filter(|f| m.get(*f).is_some_and(|v| !v.is_null()))
+                    .collect();
+                let list: Vec<String> = fields.iter().map(|f| format!("`{f}`")).collect();
+                match set.as_slice() {
+                    [_] => None,
+                    [] => Some((
+                        fields.first().copied().unwrap_or_default().to_owned(),
+                        format!(
+                            "(or another of {}) must be set: exactly one",
+                            list.join(", ")
+                        ),
+                    )),
+                    [first, second, ..] => Some((
+                        (*second).to_owned(),
+                        format!(
+                            "cannot be set together with `{first}`: exactly one of {} is set",
+                            list.join(", ")
+                        ),
+                    )),
+                }
+            }
         }
     }
 
@@ -176,6 +203,10 @@ impl Rule {
                     "`{number}` is at least {min} when `{field}` is {}.",
                     list.join(" or ")
                 )
+            }
+            Rule::ExactlyOne { fields } => {
+                let list: Vec<String> = fields.iter().map(|f| format!("`{f}`")).collect();
+                format!("Exactly one of {} is set.", list.join(", "))
             }
         }
     }

@@ -25,6 +25,10 @@ pub enum ErrorClass {
     /// The outcome is unknown (timeout, connection reset, 5xx): the call may
     /// or may not have taken effect.
     Transient,
+    /// The endpoint does not implement the operation (HTTP 501, or the
+    /// page a 5xx of the emulator carries instead of an AWS error): the
+    /// same call cannot work on a retry, so it is made once.
+    NotImplemented,
     /// Anything else: bad input, permissions, quotas.
     Other,
 }
@@ -138,6 +142,24 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
     fn from(err: SdkError<E, HttpResponse>) -> ApiError {
+        if let Some(raw) = err.raw_response() {
+            let status = raw.status().as_u16();
+            if not_implemented(status, raw.body().bytes()) {
+                return ApiError {
+                    code: Some("NotImplemented".into()),
+                    message: format!(
+                        "{} is not implemented by the endpoint (HTTP {status}{}); not retried",
+                        operation_name::<E>(),
+                        if status == 501 {
+                            ""
+                        } else {
+                            ", a web page instead of an AWS error: the emulator's answer to an operation it lacks"
+                        }
+                    ),
+                    class: ErrorClass::NotImplemented,
+                };
+            }
+        }
         match &err {
             SdkError::ServiceError(se) => {
                 let e = se.err();
@@ -184,6 +206,27 @@ where
             },
         }
     }
+}
+
+/// Whether an answer says the operation is not implemented: HTTP 501, AWS's
+/// `NotImplemented` code, or a 5xx whose body is an HTML page. AWS answers
+/// errors in XML or JSON; the emulator (moto's server) answers an operation
+/// it lacks with Flask's "500 Internal Server Error" page.
+pub fn not_implemented(status: u16, body: Option<&[u8]>) -> bool {
+    if status == 501 {
+        return true;
+    }
+    if status < 500 {
+        return false;
+    }
+    let Some(body) = body else { return false };
+    let head: String = String::from_utf8_lossy(&body[..body.len().min(512)])
+        .trim_start()
+        .to_ascii_lowercase();
+    head.starts_with("<!doctype html")
+        || head.starts_with("<html")
+        || head.contains("<code>notimplemented</code>")
+        || head.contains("\"notimplemented\"")
 }
 
 /// Whether an error's message says a create found its name taken: ECS
@@ -242,6 +285,30 @@ mod tests {
         ] {
             assert_eq!(classify_code(code), ErrorClass::NotFound, "{code}");
         }
+    }
+
+    #[test]
+    fn an_operation_the_endpoint_lacks_is_known_from_its_answer() {
+        let page = b"<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error</title>";
+        assert!(not_implemented(500, Some(page)));
+        assert!(not_implemented(501, None));
+        assert!(not_implemented(
+            501,
+            Some(b"<Error><Code>NotImplemented</Code></Error>")
+        ));
+        assert!(not_implemented(
+            500,
+            Some(b"<Error><Code>NotImplemented</Code><Message>x</Message></Error>")
+        ));
+        // AWS's own 5xx are transient, as before; so is a page below 500.
+        assert!(!not_implemented(
+            500,
+            Some(
+                b"<Response><Errors><Error><Code>InternalError</Code></Error></Errors></Response>"
+            )
+        ));
+        assert!(!not_implemented(503, Some(b"")));
+        assert!(!not_implemented(404, Some(page)));
     }
 
     #[test]

@@ -9,6 +9,9 @@
 //! executor looks the resource up by its tags before it tries again
 //! (`apply::Task::run`). A throttled attempt was refused by AWS and is
 //! retried as usual.
+//!
+//! Nor is any operation the endpoint answers as not implemented (see
+//! `error::not_implemented`): five attempts of it would only take longer.
 
 use aws_config::retry::RetryConfig;
 use aws_smithy_runtime_api::box_error::BoxError;
@@ -80,23 +83,27 @@ impl Intercept for SendCreatesOnce {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let failed = matches!(context.output_or_error(), Some(Err(_)));
-        let creates = cfg
-            .load::<Metadata>()
-            .is_some_and(|m| creates_copies(m.name()));
-        if !failed || !creates {
+        if !failed {
             return Ok(());
         }
         let response = context.response();
-        if refused(
-            response.map(|r| r.status().as_u16()),
-            response.and_then(|r| r.body().bytes()),
-        ) {
-            return Ok(());
-        }
+        let status = response.map(|r| r.status().as_u16());
+        let body = response.and_then(|r| r.body().bytes());
         let attempts = cfg.load::<RequestAttempts>().map_or(
             1,
             aws_smithy_runtime_api::client::retries::RequestAttempts::attempts,
         );
+        // An operation the endpoint lacks fails the same way every time. Only
+        // on a first attempt: after a lost answer, the emulator's page may
+        // be its failure on a repeat of what the first attempt did.
+        let lacking =
+            attempts == 1 && status.is_some_and(|s| super::error::not_implemented(s, body));
+        let creates = cfg
+            .load::<Metadata>()
+            .is_some_and(|m| creates_copies(m.name()));
+        if !lacking && (!creates || refused(status, body)) {
+            return Ok(());
+        }
         let capped = cfg
             .load::<RetryConfig>()
             .cloned()

@@ -34,7 +34,11 @@ impl Graph {
         }
         let g = Graph { dag, index };
         if let Some(cycle) = g.first_cycle() {
-            return Err(format!("dependency cycle: {}", cycle.join(" -> ")));
+            return Err(format!(
+                "dependency cycle: {}{}",
+                cycle.join(" -> "),
+                cycle_hint(&cycle)
+            ));
         }
         Ok(g)
     }
@@ -130,6 +134,21 @@ impl Graph {
     }
 }
 
+/// How to break a cycle reconcile knows a way out of: security groups
+/// whose inline rules name each other (or their own group) depend on each
+/// other's ids; standalone rule resources depend on both groups instead.
+fn cycle_hint(cycle: &[String]) -> &'static str {
+    let is_group = |a: &String| a.starts_with("security_group.") || a.contains(".security_group.");
+    if cycle.iter().any(is_group) {
+        " (security groups whose `ingress`/`egress` rules name each other, or their own \
+         group, cannot be created in any order: move those rules to \
+         `security_group_ingress_rule` / `security_group_egress_rule` resources, which \
+         depend on both groups, or write `self = true` for a group's own members)"
+    } else {
+        ""
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,6 +191,29 @@ mod tests {
         ]);
         let err = Graph::from_deps(&d).err().unwrap();
         assert_eq!(err, "dependency cycle: a.a -> b.b -> c.c -> a.a");
+    }
+
+    #[test]
+    fn a_cycle_of_security_groups_says_how_to_break_it() {
+        let d = deps(&[
+            ("security_group.alb", &["security_group.instance"]),
+            ("security_group.instance", &["security_group.alb"]),
+        ]);
+        let err = Graph::from_deps(&d).err().unwrap();
+        assert!(
+            err.starts_with(
+                "dependency cycle: security_group.alb -> security_group.instance -> security_group.alb ("
+            ),
+            "{err}"
+        );
+        assert!(err.contains("`security_group_ingress_rule`"), "{err}");
+        let err = Graph::from_deps(&deps(&[(
+            "module.m.security_group.a",
+            &["module.m.security_group.a"],
+        )]))
+        .err()
+        .unwrap();
+        assert!(err.contains("self = true"), "{err}");
     }
 
     #[test]

@@ -9,17 +9,25 @@ pub enum LookupKind {
     AvailabilityZones,
     /// An SSM parameter, e.g. the ECS-optimized AMI id.
     SsmParameter,
+    /// The outputs another reconcile stack recorded in its state (a shared
+    /// network read by app stacks; CloudFormation's `ImportValue`).
+    StackOutputs,
 }
 
 impl LookupKind {
-    pub const NAMES: &'static [&'static str] =
-        &["caller_identity", "availability_zones", "ssm_parameter"];
+    pub const NAMES: &'static [&'static str] = &[
+        "caller_identity",
+        "availability_zones",
+        "ssm_parameter",
+        "stack_outputs",
+    ];
 
     pub fn parse(s: &str) -> Option<LookupKind> {
         match s {
             "caller_identity" => Some(LookupKind::CallerIdentity),
             "availability_zones" => Some(LookupKind::AvailabilityZones),
             "ssm_parameter" => Some(LookupKind::SsmParameter),
+            "stack_outputs" => Some(LookupKind::StackOutputs),
             _ => None,
         }
     }
@@ -30,6 +38,40 @@ impl LookupKind {
             LookupKind::CallerIdentity => &["account_id", "arn", "user_id"],
             LookupKind::AvailabilityZones => &["names", "zone_ids"],
             LookupKind::SsmParameter => &["value", "version"],
+            LookupKind::StackOutputs => &["outputs", "stack"],
+        }
+    }
+
+    /// The fields a lookup of this kind takes besides `type`.
+    pub fn fields(self) -> &'static [&'static str] {
+        match self {
+            LookupKind::CallerIdentity | LookupKind::AvailabilityZones => &[],
+            LookupKind::SsmParameter => &["name"],
+            LookupKind::StackOutputs => &["path", "bucket", "key", "region"],
+        }
+    }
+}
+
+/// Where a `stack_outputs` lookup reads the other stack's state: where
+/// that stack keeps it (its `--state` file or its `[backend]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StateSource {
+    /// A local state file; relative to the working directory, like the
+    /// default `state/<stack>.json`.
+    File(std::path::PathBuf),
+    /// An S3 backend's object; `region` defaults to this stack's.
+    S3 {
+        bucket: String,
+        key: String,
+        region: Option<String>,
+    },
+}
+
+impl std::fmt::Display for StateSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StateSource::File(p) => write!(f, "{}", p.display()),
+            StateSource::S3 { bucket, key, .. } => write!(f, "s3://{bucket}/{key}"),
         }
     }
 }
@@ -39,6 +81,10 @@ pub struct Lookup {
     pub kind: LookupKind,
     /// The parameter name of an `ssm_parameter` lookup.
     pub name: Option<String>,
+    /// The state a `stack_outputs` lookup reads.
+    pub state: Option<StateSource>,
+    /// Where it is declared (`file:line:col`), for errors found at plan time.
+    pub at: String,
 }
 
 /// The address lookups are referenced under: `lookups.<name>`.

@@ -461,16 +461,6 @@ impl Loader {
                     .find(|(k, _)| k.get_ref().as_ref() == f)
                     .map(|(_, v)| to_value(v.get_ref()))
             };
-            for (k, _) in body {
-                let key = k.get_ref().as_ref();
-                if !["type", "name"].contains(&key) {
-                    let hint = did_you_mean(key, ["type", "name"]);
-                    self.problem(
-                        lines.loc(k.span().start),
-                        format!("lookup `{name}`: unknown field `{key}`{hint}"),
-                    );
-                }
-            }
             let kind = field("type").and_then(|t| t.as_str().and_then(LookupKind::parse));
             let Some(kind) = kind else {
                 self.problem(
@@ -482,7 +472,18 @@ impl Loader {
                 );
                 continue;
             };
-            let parameter = field("name").and_then(|n| n.as_str().map(str::to_owned));
+            for (k, _) in body {
+                let key = k.get_ref().as_ref();
+                if key != "type" && !kind.fields().contains(&key) {
+                    let hint = did_you_mean(key, kind.fields().iter().copied());
+                    self.problem(
+                        lines.loc(k.span().start),
+                        format!("lookup `{name}`: unknown field `{key}`{hint}"),
+                    );
+                }
+            }
+            let text = |f: &str| field(f).and_then(|v| v.as_str().map(str::to_owned));
+            let parameter = text("name");
             if kind == LookupKind::SsmParameter && parameter.is_none() {
                 self.problem(
                     loc,
@@ -490,7 +491,25 @@ impl Loader {
                 );
                 continue;
             }
-            self.lookups.insert(name, Lookup { kind, name: parameter });
+            let state = match (text("path"), text("bucket"), text("key")) {
+                _ if kind != LookupKind::StackOutputs => None,
+                (Some(path), None, None) => Some(lookup::StateSource::File(path.into())),
+                (None, Some(bucket), Some(key)) => {
+                    Some(lookup::StateSource::S3 { bucket, key, region: text("region") })
+                }
+                _ => {
+                    self.problem(
+                        loc,
+                        format!(
+                            "lookup `{name}`: a stack_outputs lookup reads the other stack's state from `path` (its local state file) or from `bucket` and `key` (its S3 backend), one of the two"
+                        ),
+                    );
+                    continue;
+                }
+            };
+            let at = loc.to_string();
+            self.lookups
+                .insert(name, Lookup { kind, name: parameter, state, at });
         }
     }
 

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::aws::{ApiError, Clients};
-pub use crate::config::lookup::{Lookup, LookupKind, address};
+pub use crate::config::lookup::{Lookup, LookupKind, StateSource, address};
 use crate::value::{Attrs, Value};
 
 /// Reads every lookup concurrently; keyed by `lookups.<name>`.
@@ -14,9 +14,10 @@ pub async fn read_all(
     lookups: &BTreeMap<String, Lookup>,
 ) -> Result<BTreeMap<String, Attrs>, ApiError> {
     let reads = lookups.iter().map(|(name, l)| async move {
-        let attrs = read(clients, l)
-            .await
-            .map_err(|e| ApiError { message: format!("lookup `{name}`: {}", e.message), ..e })?;
+        let attrs = read(clients, l).await.map_err(|e| ApiError {
+            message: format!("{}: lookup `{name}`: {}", l.at, e.message),
+            ..e
+        })?;
         Ok::<_, ApiError>((address(name), attrs))
     });
     Ok(futures::future::try_join_all(reads)
@@ -76,6 +77,103 @@ async fn read(clients: &Clients, l: &Lookup) -> Result<Attrs, ApiError> {
             a.insert("value".into(), p.value().into());
             a.insert("version".into(), Value::Int(p.version()));
         }
+        LookupKind::StackOutputs => {
+            let source = l
+                .state
+                .as_ref()
+                .ok_or_else(|| ApiError::msg("no state to read"))?;
+            let state = read_state(clients, source).await?.ok_or_else(|| {
+                ApiError::msg(format!(
+                    "no state at {source}: apply that stack first (or point `path` / `bucket` and `key` where it keeps its state)"
+                ))
+            })?;
+            a.insert("stack".into(), Value::str(&state.stack));
+            a.insert(
+                "outputs".into(),
+                Value::Map(readable_outputs(state.outputs)),
+            );
+        }
     }
     Ok(a)
+}
+
+/// Another stack's state, read without taking its lock (that stack may be
+/// applying; its last saved outputs are what it published).
+async fn read_state(
+    clients: &Clients,
+    source: &StateSource,
+) -> Result<Option<crate::state::State>, ApiError> {
+    let state = match source {
+        StateSource::File(path) => crate::state::local::read(path),
+        StateSource::S3 { bucket, key, region } => {
+            let own = clients.s3.config().region().map(|r| r.as_ref().to_owned());
+            let region = region.clone().or(own).unwrap_or_default();
+            let backend = crate::config::Backend {
+                bucket: bucket.clone(),
+                key: key.clone(),
+                region: region.clone(),
+                assume_role: None,
+            };
+            let other;
+            let client = if clients.s3.config().region().map(AsRef::as_ref) == Some(region.as_str())
+            {
+                &clients.s3
+            } else {
+                other = Clients::s3_for(&region, None, "lookup", crate::aws::MAX_ATTEMPTS).await;
+                &other
+            };
+            crate::state::s3::read(client, &backend).await
+        }
+    };
+    state.map_err(|e| ApiError::msg(e.to_string()))
+}
+
+/// The outputs another stack recorded, but for sensitive ones: the state
+/// holds only their fingerprints, which are no value to pass on.
+fn readable_outputs(outputs: BTreeMap<String, Value>) -> BTreeMap<String, Value> {
+    outputs
+        .into_iter()
+        .filter(|(_, v)| !crate::state::is_fingerprint(v))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn outputs_come_from_the_other_stacks_state_file_and_a_missing_one_says_so() {
+        let dir = std::env::temp_dir().join(format!("reconcile-lookup-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("network.json");
+        let mut state = crate::state::State::new("network");
+        state.outputs.insert("vpc_id".into(), Value::str("vpc-1"));
+        std::fs::write(&path, serde_json::to_string(&state).unwrap()).unwrap();
+        let config = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        let clients = Clients::from_config(&config);
+        let lookup = |path: std::path::PathBuf| Lookup {
+            kind: LookupKind::StackOutputs,
+            name: None,
+            state: Some(StateSource::File(path)),
+            at: "desired/app.toml:3:1".into(),
+        };
+        let lookups = BTreeMap::from([("network".to_owned(), lookup(path.clone()))]);
+        let read = read_all(&clients, &lookups).await.unwrap();
+        let a = &read["lookups.network"];
+        assert_eq!(a["stack"], Value::str("network"));
+        assert_eq!(
+            a["outputs"].as_map().unwrap()["vpc_id"],
+            Value::str("vpc-1")
+        );
+        let missing = BTreeMap::from([("network".to_owned(), lookup(dir.join("none.json")))]);
+        let err = read_all(&clients, &missing).await.unwrap_err();
+        assert!(
+            err.message
+                .starts_with("desired/app.toml:3:1: lookup `network`: no state at "),
+            "{err}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

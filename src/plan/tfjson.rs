@@ -55,6 +55,14 @@ pub const TYPES: &[(&str, &str)] = &[
     ("scheduler_schedule", "aws_scheduler_schedule"),
     ("security_group", "aws_security_group"),
     (
+        "security_group_egress_rule",
+        "aws_vpc_security_group_egress_rule",
+    ),
+    (
+        "security_group_ingress_rule",
+        "aws_vpc_security_group_ingress_rule",
+    ),
+    (
         "service_discovery_namespace",
         "aws_service_discovery_private_dns_namespace",
     ),
@@ -64,6 +72,7 @@ pub const TYPES: &[(&str, &str)] = &[
     ("subnet", "aws_subnet"),
     ("target_group", "aws_lb_target_group"),
     ("vpc", "aws_vpc"),
+    ("vpc_endpoint", "aws_vpc_endpoint"),
 ];
 
 /// Top-level attributes whose name differs in the provider:
@@ -76,6 +85,9 @@ pub const RENAMES: &[(&str, &str, &str)] = &[
     ("load_balancer", "security_group_ids", "security_groups"),
     ("load_balancer", "subnet_ids", "subnets"),
     ("load_balancer", "type", "load_balancer_type"),
+    ("security_group_egress_rule", "protocol", "ip_protocol"),
+    ("security_group_ingress_rule", "protocol", "ip_protocol"),
+    ("vpc_endpoint", "type", "vpc_endpoint_type"),
 ];
 
 /// The Terraform type of a kind (`reconcile_<kind>` for one not in the table).

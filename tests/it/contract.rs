@@ -177,6 +177,46 @@ const ROWS: &[Row] = &[
         found: Found::ByTags,
     },
     Row {
+        address: "security_group_ingress_rule.main",
+        needs: &["security_group.main"],
+        spec: |w, c| {
+            vec![
+                ("security_group_id", w.id("security_group.main")),
+                ("from_port", Value::Int(443)),
+                ("to_port", Value::Int(443)),
+                ("cidr_ipv4", s(&format!("10.{}.0.0/16", 100 + c.n()))),
+                ("description", s("https")),
+            ]
+        },
+        found: Found::ByTags,
+    },
+    Row {
+        address: "security_group_egress_rule.main",
+        needs: &["security_group.main"],
+        // To the group's own members: a rule that names its own group.
+        spec: |w, c| {
+            vec![
+                ("security_group_id", w.id("security_group.main")),
+                ("from_port", Value::Int(5432 + c.n())),
+                ("to_port", Value::Int(5432 + c.n())),
+                ("referenced_security_group_id", w.id("security_group.main")),
+            ]
+        },
+        found: Found::ByTags,
+    },
+    Row {
+        address: "vpc_endpoint.main",
+        needs: &["vpc.main", "route_table.main"],
+        spec: |w, _| {
+            vec![
+                ("vpc_id", w.id("vpc.main")),
+                ("service_name", s("com.amazonaws.us-east-1.s3")),
+                ("route_table_ids", list(vec![w.id("route_table.main")])),
+            ]
+        },
+        found: Found::ByTags,
+    },
+    Row {
         address: "launch_template.main",
         needs: &[],
         spec: |_, _| {

@@ -357,6 +357,19 @@ async fn an_ec2_backed_cluster_is_applied_changed_and_destroyed_without_leftover
                 .contains("starting an instance refresh of cap-nodes"),
             "{run}"
         );
+        // Said plainly, once: no five attempts of a call that cannot work.
+        assert!(
+            run.stderr
+                .contains("StartInstanceRefresh is not implemented by the endpoint (HTTP 500"),
+            "{run}"
+        );
+        assert_eq!(
+            run.stderr
+                .matches("not implemented by the endpoint")
+                .count(),
+            1,
+            "{run}"
+        );
     }
     // Clean, or (where the refresh could not start) the refresh still owed:
     // the next apply tries again rather than forget it.
@@ -371,10 +384,20 @@ async fn an_ec2_backed_cluster_is_applied_changed_and_destroyed_without_leftover
         ],
     );
     if run.code == 2 {
+        // A refresh still owed, not a setting lost.
         assert!(
             run.stdout
                 .contains("# autoscaling_group.nodes will be updated in place")
-                && run.stdout.contains("instance_refresh"),
+                && run
+                    .stdout
+                    .lines()
+                    .any(|l| l.contains("instance_refresh_owed") && l.contains("true -> false")),
+            "{run}"
+        );
+        assert!(
+            !run.stdout
+                .lines()
+                .any(|l| l.contains("instance_refresh ") && l.contains("null")),
             "{run}"
         );
         let again = reconcile(

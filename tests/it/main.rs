@@ -32,6 +32,7 @@ mod kinds_data;
 mod kinds_ecs_fields;
 mod kinds_efs;
 mod kinds_monitoring;
+mod kinds_netsec;
 mod kinds_network;
 mod kinds_routing;
 mod loader_mutations;

@@ -116,3 +116,48 @@ async fn a_failed_read_and_a_tokened_create_are_retried() {
     );
     assert_eq!(s.count("CreateNatGateway"), 2, "{:?}", s.calls());
 }
+
+#[tokio::test]
+async fn an_operation_the_endpoint_lacks_is_said_plainly_and_sent_once() {
+    // What moto's server answers an operation it does not implement.
+    let page = Answer {
+        status: 500,
+        body: "<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error</title>\n<h1>Internal Server Error</h1>\n".into(),
+    };
+    let s = Scripted::start(vec![("StartInstanceRefresh", vec![page])]);
+    let aws = clients(&s).await;
+    let err: ApiError = aws
+        .autoscaling
+        .start_instance_refresh()
+        .auto_scaling_group_name("nodes")
+        .send()
+        .await
+        .expect_err("not implemented")
+        .into();
+    assert_eq!(err.class, ErrorClass::NotImplemented, "{err}");
+    assert!(!err.outcome_unknown());
+    assert!(
+        err.to_string().starts_with(
+            "NotImplemented: StartInstanceRefresh is not implemented by the endpoint (HTTP 500"
+        ),
+        "{err}"
+    );
+    assert_eq!(s.count("StartInstanceRefresh"), 1, "{:?}", s.calls());
+
+    // AWS's own 501 too; an XML 500 of AWS stays transient and retried.
+    let s = Scripted::start(vec![
+        (
+            "DescribeVpcs",
+            vec![Answer { status: 501, body: String::new() }],
+        ),
+        ("DescribeSubnets", vec![ec2_error(500, "InternalError")]),
+    ]);
+    let aws = clients(&s).await;
+    let err: ApiError = aws.ec2.describe_vpcs().send().await.unwrap_err().into();
+    assert_eq!(err.class, ErrorClass::NotImplemented, "{err}");
+    assert!(err.message.contains("(HTTP 501)"), "{err}");
+    assert_eq!(s.count("DescribeVpcs"), 1, "{:?}", s.calls());
+    let err: ApiError = aws.ec2.describe_subnets().send().await.unwrap_err().into();
+    assert_eq!(err.class, ErrorClass::Transient, "{err}");
+    assert_eq!(s.count("DescribeSubnets"), 3, "{:?}", s.calls());
+}

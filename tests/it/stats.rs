@@ -62,8 +62,9 @@ fn stats_of_a_no_change_plan_match_the_requests_the_proxy_saw() {
     assert!(run.stderr.contains("Critical path: "), "{run}");
     assert!(run.stderr.contains("Wall time: apply "), "{run}");
 
-    // One batched describe per kind (8 EC2 kinds and sub-reads), nothing per
-    // resource beyond the VPC's two attributes.
+    // One batched describe per kind (8 EC2 kinds and sub-reads, the
+    // security groups' rules among them), nothing per resource beyond the
+    // VPC's two attributes.
     clean.reset_stats();
     let run = reconcile_env(
         Some(&emu),
@@ -74,8 +75,9 @@ fn stats_of_a_no_change_plan_match_the_requests_the_proxy_saw() {
     run.expect_success();
     let (total, calls) = reported(&run.stdout);
     assert_eq!(calls, proxied(&clean), "{run}");
-    assert_eq!(total, 9, "{run}");
+    assert_eq!(total, 10, "{run}");
     assert_eq!(calls["DescribeSubnets"], 1, "{run}");
+    assert_eq!(calls["DescribeSecurityGroupRules"], 1, "{run}");
     assert!(run.stderr.contains("  total"), "{run}");
 
     // Retries count: every attempt the proxy answered with a fault is

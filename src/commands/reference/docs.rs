@@ -157,6 +157,8 @@ fn example(s: &Schema) -> String {
     let mut out = format!("[{}.example]\n", s.kind);
     let mut any = false;
     let rules = crate::kinds::lookup(s.kind).map_or(&[][..], |k| k.rules());
+    // Fields a rule needs of the defaults, and the first of each
+    // exactly-one rule: the example sets them.
     let needed: Vec<&str> = rules
         .iter()
         .filter_map(|r| match *r {
@@ -168,6 +170,7 @@ fn example(s: &Schema) -> String {
             {
                 Some(needs)
             }
+            Rule::ExactlyOne { fields } => fields.get(..1),
             _ => None,
         })
         .flatten()

@@ -33,8 +33,9 @@ const PROTECTION_CHUNK: usize = 50;
 const REFRESH_TAG: &str = "reconcile:instance-refresh-min-healthy";
 /// Set while an instance refresh is owed: from just before the group moves
 /// to a new launch template until the refresh has started. While it is
-/// there `instance_refresh` reads as unset, so a run that failed in between
-/// plans an update, which starts the refresh then.
+/// there `instance_refresh_owed` reads as true (desired: false), so a run
+/// that failed in between plans an update that says so, which starts the
+/// refresh then.
 const OWED_TAG: &str = "reconcile:instance-refresh-owed";
 
 const LAUNCH_TEMPLATE: &[Field] = &[
@@ -98,6 +99,9 @@ static SCHEMA: Schema = Schema {
         Field::new("instance_refresh", Type::Object(REFRESH))
             .unset_is_null()
             .doc("Replace instances when the launch template (or its version) changes."),
+        Field::new("instance_refresh_owed", Type::Bool)
+            .default(Default::Bool(false))
+            .doc("Read back, not to be set: true while an instance refresh is owed (the group moved to a new launch template but the refresh could not start, e.g. on an endpoint that lacks StartInstanceRefresh). The plan then shows `instance_refresh_owed = true -> false` and the next apply starts the refresh."),
         Field::new("lifecycle_hooks", Type::Set(&Type::Object(HOOK))).default(Default::EmptyList),
         Field::new("propagate_tags_at_launch", Type::Bool)
             .default(Default::Bool(true))
@@ -154,11 +158,14 @@ fn group_attrs(g: &AutoScalingGroup, hooks: &[LifecycleHook]) -> Attrs {
     a.insert(
         "instance_refresh".into(),
         tag(g.tags(), REFRESH_TAG)
-            .filter(|_| tag(g.tags(), OWED_TAG).is_none())
             .and_then(|v| v.parse::<i64>().ok())
             .map_or(Value::Null, |p| {
                 table([("min_healthy_percent", Value::Int(p))])
             }),
+    );
+    a.insert(
+        "instance_refresh_owed".into(),
+        Value::Bool(tag(g.tags(), OWED_TAG).is_some()),
     );
     a.insert("lifecycle_hooks".into(), hooks_value(hooks));
     let user: Vec<_> = g
@@ -563,12 +570,7 @@ impl Kind for AutoScalingGroupKind {
         let template_changed = changed.sets("launch_template");
         let refresh = refresh_percent(desired)?;
         // Whether a refresh failed to start after an earlier move.
-        let owed = changed.has("instance_refresh")
-            && refresh.is_some()
-            && self
-                .one(cx, id)
-                .await?
-                .is_some_and(|g| tag(g.tags(), OWED_TAG).is_some());
+        let owed = bool_attr(live, "instance_refresh_owed") == Some(true);
         if template_changed && refresh.is_some() {
             cx.aws
                 .autoscaling
@@ -600,6 +602,9 @@ impl Kind for AutoScalingGroupKind {
                 message: format!("starting an instance refresh of {id}: {}", e.message),
                 ..e
             })?;
+        }
+        // Started, or no longer wanted: nothing is owed.
+        if owed || (template_changed && refresh.is_some()) {
             cx.aws
                 .autoscaling
                 .delete_tags()
@@ -915,7 +920,7 @@ mod tests {
     }
 
     #[test]
-    fn an_owed_refresh_reads_as_unset_so_that_the_next_plan_retries_it() {
+    fn an_owed_refresh_reads_as_owed_so_that_the_next_plan_retries_it() {
         let tagged = |owed: bool| {
             let mut b = AutoScalingGroup::builder().tags(
                 TagDescription::builder()
@@ -937,8 +942,17 @@ mod tests {
             tagged(false)["instance_refresh"],
             table([("min_healthy_percent", Value::Int(50))])
         );
-        assert_eq!(tagged(true)["instance_refresh"], Value::Null);
+        // The setting is not lost: only the refresh is owed.
+        assert_eq!(
+            tagged(true)["instance_refresh"],
+            table([("min_healthy_percent", Value::Int(50))])
+        );
+        assert_eq!(tagged(true)["instance_refresh_owed"], Value::Bool(true));
+        assert_eq!(tagged(false)["instance_refresh_owed"], Value::Bool(false));
         assert_eq!(tagged(true)["tags"].str_map().len(), 0);
+        let desired = SCHEMA.with_defaults(&Attrs::new());
+        let c = Changes::between(&AutoScalingGroupKind, &tagged(true), &desired);
+        assert!(c.has("instance_refresh_owed"), "{c:?}");
     }
 
     #[test]

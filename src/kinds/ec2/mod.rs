@@ -9,8 +9,10 @@ pub mod launch_template;
 pub mod nat_gateway;
 pub mod route_table;
 pub mod security_group;
+pub mod security_group_rule;
 pub mod subnet;
 pub mod vpc;
+pub mod vpc_endpoint;
 
 use crate::kinds::support::TagApi;
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};

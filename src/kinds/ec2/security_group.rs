@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
-    Filter, IpPermission, IpRange, Ipv6Range, ResourceType, SecurityGroup as AwsGroup,
-    UserIdGroupPair,
+    Filter, IpPermission, IpRange, Ipv6Range, PrefixListId, ResourceType,
+    SecurityGroup as AwsGroup, SecurityGroupRule, UserIdGroupPair,
 };
 
 use super::{BATCH, address_filters, filter, tag_spec};
@@ -15,7 +15,7 @@ use crate::kinds::support::{
     update_from, wait_visible,
 };
 use crate::kinds::{
-    self, ApiResult, Create, Ctx, Delete, Kind, LiveMap, Tagging, Timeouts, Update,
+    self, ADDRESS_TAG, ApiResult, Create, Ctx, Delete, Kind, LiveMap, Tagging, Timeouts, Update,
 };
 use crate::schema::{Default, Field, ID, Schema, TAGS, Type};
 use crate::value::{Attrs, Value};
@@ -43,6 +43,9 @@ const RULE: &[Field] = &[
     Field::new("source_security_group_ids", Type::Set(&Type::String))
         .default(Default::EmptyList)
         .doc("Security groups whose members the rule applies to."),
+    Field::new("self", Type::Bool)
+        .default(Default::Bool(false))
+        .doc("The group's own members (a rule naming its own group by id would depend on itself)."),
     Field::new("description", Type::String)
         .default(Default::Str(""))
         .doc("A description of each source of the rule."),
@@ -50,7 +53,8 @@ const RULE: &[Field] = &[
 
 const RULES: Type = Type::Set(&Type::Object(RULE));
 
-/// The rule fields that name a source; a canonical rule has exactly one.
+/// The rule fields that list sources; a canonical rule has exactly one
+/// source: one item of one of them, or `self`.
 const SOURCES: [&str; 3] = [
     "cidr_blocks",
     "ipv6_cidr_blocks",
@@ -115,11 +119,91 @@ impl SecurityGroup {
             .region()
             .map(|r| r.as_ref().to_owned())
             .unwrap_or_default();
+        let ids: Vec<String> = groups
+            .iter()
+            .filter_map(|g| g.group_id().map(str::to_owned))
+            .collect();
+        let standalone = standalone_rules(cx, &ids).await?;
         Ok(groups
             .iter()
-            .filter_map(|g| Some((g.group_id()?.to_owned(), group_attrs(g, &region))))
+            .filter_map(|g| {
+                let id = g.group_id()?;
+                let mut a = group_attrs(g, &region);
+                for (field, egress) in [("ingress", false), ("egress", true)] {
+                    if let (Some(Value::List(rules)), Some(theirs)) =
+                        (a.get_mut(field), standalone.get(&(id.to_owned(), egress)))
+                    {
+                        rules.retain(|r| !theirs.contains(&rule_key(r)));
+                    }
+                }
+                Some((id.to_owned(), a))
+            })
             .collect())
     }
+}
+
+/// The rules of `groups` that standalone rule resources own
+/// (`security_group_ingress_rule`, `security_group_egress_rule`: they carry
+/// a `reconcile:address` tag, which no inline rule does), as keys of
+/// canonical inline rules by group and direction. A group's read leaves
+/// them out, so neither side sees the other's rules as drift; every other
+/// rule, a hand-added one too, is the group's. One DescribeSecurityGroupRules
+/// per 200 groups.
+async fn standalone_rules(
+    cx: Ctx<'_>,
+    groups: &[String],
+) -> ApiResult<BTreeMap<(String, bool), Vec<Value>>> {
+    let rules: Vec<SecurityGroupRule> = BATCH
+        .read(groups, |chunk| async move {
+            pages!(
+                cx.aws
+                    .ec2
+                    .describe_security_group_rules()
+                    .filters(filter("group-id", chunk))
+            )
+        })
+        .await?;
+    let mut out: BTreeMap<(String, bool), Vec<Value>> = BTreeMap::new();
+    for r in &rules {
+        if !r.tags().iter().any(|t| t.key() == Some(ADDRESS_TAG)) {
+            continue;
+        }
+        let Some(group) = r.group_id() else { continue };
+        let keys = rules_value(&[rule_permission(r)], group);
+        out.entry((group.to_owned(), r.is_egress().unwrap_or(false)))
+            .or_default()
+            .extend(keys.as_list().iter().map(rule_key));
+    }
+    Ok(out)
+}
+
+/// A described rule as the permission a group's description shows it in.
+fn rule_permission(r: &SecurityGroupRule) -> IpPermission {
+    let d = r.description().map(str::to_owned);
+    let mut p = IpPermission::builder()
+        .set_ip_protocol(r.ip_protocol().map(str::to_owned))
+        .set_from_port(r.from_port())
+        .set_to_port(r.to_port());
+    if let Some(c) = r.cidr_ipv4() {
+        p = p.ip_ranges(IpRange::builder().cidr_ip(c).set_description(d).build());
+    } else if let Some(c) = r.cidr_ipv6() {
+        p = p.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(c).set_description(d).build());
+    } else if let Some(g) = r.referenced_group_info().and_then(|g| g.group_id()) {
+        p = p.user_id_group_pairs(
+            UserIdGroupPair::builder()
+                .group_id(g)
+                .set_description(d)
+                .build(),
+        );
+    } else if let Some(l) = r.prefix_list_id() {
+        p = p.prefix_list_ids(
+            PrefixListId::builder()
+                .prefix_list_id(l)
+                .set_description(d)
+                .build(),
+        );
+    }
+    p.build()
 }
 
 fn group_attrs(g: &AwsGroup, region: &str) -> Attrs {
@@ -139,8 +223,8 @@ fn group_attrs(g: &AwsGroup, region: &str) -> Attrs {
     a.insert("name".into(), g.group_name().into());
     a.insert("description".into(), g.description().into());
     a.insert("vpc_id".into(), g.vpc_id().into());
-    a.insert("ingress".into(), rules_value(g.ip_permissions()));
-    a.insert("egress".into(), rules_value(g.ip_permissions_egress()));
+    a.insert("ingress".into(), rules_value(g.ip_permissions(), id));
+    a.insert("egress".into(), rules_value(g.ip_permissions_egress(), id));
     a.insert("tags".into(), tags_value(g.tags()));
     a.insert("arn".into(), Value::str(arn));
     a.insert("owner_id".into(), Value::str(owner));
@@ -159,7 +243,7 @@ fn partition(region: &str) -> &'static str {
 
 /// The protocol as AWS reports it: names for tcp, udp, icmp and icmpv6
 /// (whether given by name or number), "-1" for all.
-fn canonical_protocol(p: &str) -> String {
+pub(super) fn canonical_protocol(p: &str) -> String {
     match p.to_ascii_lowercase().as_str() {
         "6" | "tcp" => "tcp".into(),
         "17" | "udp" => "udp".into(),
@@ -172,7 +256,7 @@ fn canonical_protocol(p: &str) -> String {
 
 /// Whether AWS honours port ranges for the protocol; for the others (all
 /// protocols, ESP, GRE, …) it allows every port and reports none.
-fn has_ports(protocol: &str) -> bool {
+pub(super) fn has_ports(protocol: &str) -> bool {
     matches!(protocol, "tcp" | "udp" | "icmp" | "icmpv6")
 }
 
@@ -197,9 +281,16 @@ fn explode(rule: &Value) -> Vec<Value> {
     let mut sources = Vec::new();
     for key in SOURCES {
         match m.get(key) {
-            Some(Value::List(items)) => sources.extend(items.iter().map(|i| (key, i.clone()))),
+            Some(Value::List(items)) => {
+                sources.extend(items.iter().map(|i| (key, Value::List(vec![i.clone()]))));
+            }
             _ => return vec![Value::Map(m)],
         }
+    }
+    match m.get("self") {
+        Some(Value::Bool(true)) => sources.push(("self", Value::Bool(true))),
+        Some(Value::Bool(false)) => {}
+        _ => return vec![Value::Map(m)],
     }
     if sources.is_empty() {
         return vec![Value::Map(m)];
@@ -211,7 +302,8 @@ fn explode(rule: &Value) -> Vec<Value> {
             for k in SOURCES {
                 one.insert(k.into(), Value::List(Vec::new()));
             }
-            one.insert(key.into(), Value::List(vec![source]));
+            one.insert("self".into(), Value::Bool(false));
+            one.insert(key.into(), source);
             Value::Map(one)
         })
         .collect()
@@ -227,9 +319,11 @@ fn canonical_rules(rules: &Value) -> Value {
     }
 }
 
-/// The rules of described permissions, in canonical form. Prefix-list
-/// sources are not part of the schema and are left out.
-fn rules_value(perms: &[IpPermission]) -> Value {
+/// The rules of described permissions of group `own`, in canonical form:
+/// a source that is the group itself reads as `self`. Prefix-list sources
+/// are not part of the inline schema and are left out (a standalone rule
+/// takes them).
+pub(super) fn rules_value(perms: &[IpPermission], own: &str) -> Value {
     let mut rules = Vec::new();
     for p in perms {
         let rule = |key: &str, source: Option<&str>, description: Option<&str>| {
@@ -261,18 +355,27 @@ fn rules_value(perms: &[IpPermission]) -> Value {
             rules.push(rule("ipv6_cidr_blocks", r.cidr_ipv6(), r.description()));
         }
         for g in p.user_id_group_pairs() {
-            rules.push(rule(
-                "source_security_group_ids",
-                g.group_id(),
-                g.description(),
-            ));
+            if g.group_id() == Some(own) {
+                let mut r = rule("source_security_group_ids", None, g.description());
+                if let Value::Map(m) = &mut r {
+                    m.insert("self".into(), Value::Bool(true));
+                }
+                rules.push(r);
+            } else {
+                rules.push(rule(
+                    "source_security_group_ids",
+                    g.group_id(),
+                    g.description(),
+                ));
+            }
         }
     }
     canonical_rules(&Value::List(rules))
 }
 
-/// The permission that authorizes or revokes one canonical rule.
-fn permission(rule: &Value) -> ApiResult<IpPermission> {
+/// The permission that authorizes or revokes one canonical rule of group
+/// `own`.
+fn permission(rule: &Value, own: &str) -> ApiResult<IpPermission> {
     let m = rule.as_map().ok_or_else(|| {
         ApiError::msg(format!(
             "a security group rule must be a table, found {rule}"
@@ -315,7 +418,9 @@ fn permission(rule: &Value) -> ApiResult<IpPermission> {
                 .set_description(description)
                 .build(),
         );
-    } else if let Some(group) = first("source_security_group_ids") {
+    } else if let Some(group) = first("source_security_group_ids")
+        .or_else(|| (m.get("self") == Some(&Value::Bool(true))).then(|| own.to_owned()))
+    {
         p = p.user_id_group_pairs(
             UserIdGroupPair::builder()
                 .group_id(group)
@@ -380,7 +485,12 @@ fn rule_changes(live: Option<&Value>, desired: Option<&Value>) -> RuleChanges {
 /// Applies rule changes. New rules are authorized before old ones are
 /// revoked, so a changed rule never leaves a moment without either.
 async fn apply_rules(cx: Ctx<'_>, id: &str, egress: bool, changes: RuleChanges) -> ApiResult<()> {
-    let perms = |rules: &[Value]| rules.iter().map(permission).collect::<Result<Vec<_>, _>>();
+    let perms = |rules: &[Value]| {
+        rules
+            .iter()
+            .map(|r| permission(r, id))
+            .collect::<Result<Vec<_>, _>>()
+    };
     let ec2 = &cx.aws.ec2;
     let authorize = perms(&changes.authorize)?;
     if !authorize.is_empty() {
@@ -726,7 +836,7 @@ mod tests {
                 ("source_security_group_ids", list(&["sg-1"])),
             ]),
         ]);
-        assert_eq!(rules_value(&[perm]), desired);
+        assert_eq!(rules_value(&[perm], "sg-own"), desired);
     }
 
     #[test]
@@ -739,7 +849,7 @@ mod tests {
             ("protocol", Value::str("-1")),
             ("cidr_blocks", list(&["0.0.0.0/0"])),
         ])]);
-        assert_eq!(rules_value(&[perm]), desired);
+        assert_eq!(rules_value(&[perm], "sg-own"), desired);
     }
 
     #[test]
@@ -758,7 +868,7 @@ mod tests {
         let perms: Vec<IpPermission> = rules
             .as_list()
             .iter()
-            .map(|r| permission(r).unwrap())
+            .map(|r| permission(r, "sg-own").unwrap())
             .collect();
         let all = perms
             .iter()
@@ -776,7 +886,55 @@ mod tests {
             None,
             "an empty description is not sent"
         );
-        assert_eq!(rules_value(&perms), rules);
+        assert_eq!(rules_value(&perms, "sg-own"), rules);
+    }
+
+    #[test]
+    fn the_groups_own_members_read_as_self_and_are_sent_as_the_group() {
+        let perm = IpPermission::builder()
+            .ip_protocol("tcp")
+            .from_port(443)
+            .to_port(443)
+            .user_id_group_pairs(UserIdGroupPair::builder().group_id("sg-own").build())
+            .user_id_group_pairs(UserIdGroupPair::builder().group_id("sg-other").build())
+            .build();
+        let desired = canon(vec![https(&[
+            ("self", Value::Bool(true)),
+            ("source_security_group_ids", list(&["sg-other"])),
+        ])]);
+        assert_eq!(desired.as_list().len(), 2);
+        assert_eq!(rules_value(&[perm], "sg-own"), desired);
+        let own = desired
+            .as_list()
+            .iter()
+            .find(|r| r.as_map().unwrap()["self"] == Value::Bool(true))
+            .unwrap();
+        let sent = permission(own, "sg-own").unwrap();
+        assert_eq!(sent.user_id_group_pairs()[0].group_id(), Some("sg-own"));
+    }
+
+    #[test]
+    fn a_standalone_rule_reads_as_the_inline_rule_it_is_left_out_as() {
+        let r = SecurityGroupRule::builder()
+            .group_id("sg-own")
+            .ip_protocol("tcp")
+            .from_port(443)
+            .to_port(443)
+            .referenced_group_info(
+                aws_sdk_ec2::types::ReferencedSecurityGroup::builder()
+                    .group_id("sg-own")
+                    .build(),
+            )
+            .build();
+        let inline = canon(vec![https(&[
+            ("self", Value::Bool(true)),
+            ("description", Value::str("lost by the emulator")),
+        ])]);
+        let key = rules_value(&[rule_permission(&r)], "sg-own");
+        assert_eq!(
+            key.as_list().iter().map(rule_key).collect::<Vec<_>>(),
+            inline.as_list().iter().map(rule_key).collect::<Vec<_>>()
+        );
     }
 
     #[test]
@@ -785,7 +943,7 @@ mod tests {
             ("from_port", Value::Int(1 << 40)),
             ("cidr_blocks", list(&["10.0.0.0/8"])),
         ])]);
-        assert!(permission(&r.as_list()[0]).is_err());
+        assert!(permission(&r.as_list()[0], "sg-own").is_err());
     }
 
     #[test]
@@ -833,10 +991,13 @@ mod tests {
 
     #[test]
     fn an_empty_egress_list_revokes_the_default_rule() {
-        let default = rules_value(&[IpPermission::builder()
-            .ip_protocol("-1")
-            .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
-            .build()]);
+        let default = rules_value(
+            &[IpPermission::builder()
+                .ip_protocol("-1")
+                .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                .build()],
+            "sg-own",
+        );
         let c = rule_changes(Some(&default), Some(&Value::List(Vec::new())));
         assert_eq!(c.revoke, default.as_list().to_vec());
         assert!(c.authorize.is_empty());

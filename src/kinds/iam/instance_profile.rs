@@ -103,9 +103,10 @@ async fn remove_role(cx: Ctx<'_>, profile: &str, role: &str) -> ApiResult<()> {
             .await,
     );
     match r {
-        // An answer lost, and the retry refused (the emulator answers 500):
-        // done if the role is no longer in the profile.
-        Err(e) if e.outcome_unknown() => {
+        // An answer lost, and the retry refused (the emulator answers 500,
+        // a page, which reads as not implemented): done if the role is no
+        // longer in the profile.
+        Err(e) if e.outcome_unknown() || e.class == crate::aws::ErrorClass::NotImplemented => {
             let still = IamInstanceProfile
                 .describe(cx, profile)
                 .await?
