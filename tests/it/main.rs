@@ -39,5 +39,6 @@ mod retries;
 mod secrets;
 mod state_robustness;
 mod stats;
+mod throttling;
 mod ux;
 mod waiters;
