@@ -109,20 +109,34 @@ impl InFlight {
         }
     }
 
-    /// Takes in what the clients counted since the last look.
+    /// Takes in what the clients counted since the last look. A class is
+    /// cut when its calls were throttled; otherwise it grows by every call
+    /// of its service that was answered, of either class: a service that
+    /// answers is not pushing back, and a class with few calls of its own
+    /// (the reads of a kind that waits for nothing) must not stay low.
     fn absorb(&mut self, now: Instant) {
         let counts = throttle::counts();
         let new = counts.since(&self.seen);
         self.seen = counts;
-        for (key, c) in new.0 {
-            let limit = self
-                .limits
-                .entry(key)
-                .or_insert_with(|| Aimd::new(self.ceiling, Aimd::HOLD));
+        let mut answered: BTreeMap<&'static str, u64> = BTreeMap::new();
+        let mut throttled = BTreeSet::new();
+        for ((service, class), c) in new.0 {
+            *answered.entry(service).or_default() += c.answered;
             if c.throttled > 0 {
-                limit.throttled(now);
-            } else {
-                limit.answered(c.answered);
+                throttled.insert((service, class));
+            }
+        }
+        for (service, n) in answered {
+            for class in [CallClass::Read, CallClass::Mutating] {
+                let limit = self
+                    .limits
+                    .entry((service, class))
+                    .or_insert_with(|| Aimd::new(self.ceiling, Aimd::HOLD));
+                if throttled.contains(&(service, class)) {
+                    limit.throttled(now);
+                } else {
+                    limit.answered(n);
+                }
             }
         }
     }
@@ -519,22 +533,23 @@ mod tests {
         // A service name of its own: the feedback is process-wide.
         let mut flight = InFlight::new(40);
         assert_eq!(flight.limit("sched-test"), 8);
+        // Answered calls of either class grow both classes.
         throttle::record("sched-test", CallClass::Mutating, false);
         throttle::record("sched-test", CallClass::Mutating, false);
         flight.absorb(Instant::now());
-        assert_eq!(
-            flight.limit("sched-test"),
-            8,
-            "the read class is still at 8"
-        );
+        assert_eq!(flight.limit("sched-test"), 10);
         for _ in 0..4 {
             throttle::record("sched-test", CallClass::Read, false);
         }
         flight.absorb(Instant::now());
-        assert_eq!(flight.limit("sched-test"), 10);
+        assert_eq!(flight.limit("sched-test"), 14);
+        // A throttled mutating call cuts that class only; it binds.
         throttle::record("sched-test", CallClass::Mutating, true);
+        throttle::record("sched-test", CallClass::Read, false);
         flight.absorb(Instant::now());
-        assert_eq!(flight.limit("sched-test"), 5);
+        assert_eq!(flight.limit("sched-test"), 7);
+        let read = flight.limits[&("sched-test", CallClass::Read)].limit();
+        assert_eq!(read, 15);
     }
 
     #[test]
