@@ -133,6 +133,7 @@ impl Executor<'_> {
             }
         }
         stats::record_critical_path(sched.critical_path());
+        stats::record_limits(sched.limits());
         self.finish_run(plan, state, &report).await?;
         Ok(report)
     }

@@ -8,6 +8,7 @@ use petgraph::Direction::{Incoming, Outgoing};
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::aws::stats;
+use crate::aws::throttle::{self, CallClass};
 use crate::plan::{Action, Change, Plan};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,35 +18,167 @@ pub(super) enum Step {
     Apply,
 }
 
-/// Services whose API rate limits are low enough to cap the operations in
-/// flight below `--parallelism` (each operation makes several calls and a
-/// waiter polls). Other services share only the executor's cap.
-const SERVICE_CAPS: &[(&str, usize)] = &[("ec2", 6), ("elasticloadbalancing", 3)];
+/// The operations in flight per service, adapted to AWS's rate limits:
+/// additive increase while calls are answered, multiplicative decrease on
+/// a throttling answer (TCP's congestion control, as AWS's own SDKs pace
+/// themselves), per service and call class, since AWS meters a service's
+/// reads and mutating calls with separate token buckets. An operation makes
+/// calls of both classes, so its service's room is the smaller of the two
+/// limits. `--parallelism` is the ceiling of every limit and of the whole.
+#[derive(Debug, Clone)]
+pub(crate) struct Aimd {
+    limit: f64,
+    ceiling: f64,
+    /// Below it the limit grows by one per answered call (slow start);
+    /// above, by one per `limit` answered calls. Set at each decrease.
+    threshold: f64,
+    peak: f64,
+    last_cut: Option<Instant>,
+    /// Throttling answers within this time after a decrease are taken as
+    /// answers to calls sent before it: one decrease per episode.
+    hold: Duration,
+}
 
-/// Operations in flight per capped service.
-#[derive(Debug, Default)]
-struct InFlight(BTreeMap<&'static str, usize>);
+impl Aimd {
+    /// Where every limit starts: a few operations, then slow start finds
+    /// the level quickly (one more per answered call).
+    pub(crate) const START: f64 = 8.0;
+    /// The factor of a decrease.
+    pub(crate) const DECREASE: f64 = 0.5;
+    pub(crate) const HOLD: Duration = Duration::from_secs(1);
 
-impl InFlight {
-    fn cap(service: &str) -> Option<usize> {
-        SERVICE_CAPS
-            .iter()
-            .find(|(s, _)| *s == service)
-            .map(|(_, cap)| *cap)
+    pub(crate) fn new(ceiling: usize, hold: Duration) -> Aimd {
+        let ceiling = ceiling.max(1) as f64;
+        let limit = Self::START.min(ceiling);
+        Aimd { limit, ceiling, threshold: ceiling, peak: limit, last_cut: None, hold }
     }
 
-    fn has_room(&self, service: &'static str) -> bool {
-        Self::cap(service).is_none_or(|cap| self.0.get(service).copied().unwrap_or(0) < cap)
+    /// Calls answered without throttling.
+    pub(crate) fn answered(&mut self, calls: u64) {
+        for _ in 0..calls {
+            let step = if self.limit < self.threshold {
+                1.0
+            } else {
+                1.0 / self.limit
+            };
+            self.limit = (self.limit + step).min(self.ceiling);
+        }
+        self.peak = self.peak.max(self.limit);
+    }
+
+    /// A throttling answer seen at `now`.
+    pub(crate) fn throttled(&mut self, now: Instant) {
+        if self
+            .last_cut
+            .is_some_and(|at| now.saturating_duration_since(at) < self.hold)
+        {
+            return;
+        }
+        self.limit = (self.limit * Self::DECREASE).max(1.0);
+        self.threshold = self.limit;
+        self.last_cut = Some(now);
+    }
+
+    /// Operations that may be in flight now.
+    pub(crate) fn limit(&self) -> usize {
+        self.limit.floor() as usize
+    }
+
+    pub(crate) fn peak(&self) -> usize {
+        self.peak.floor() as usize
+    }
+}
+
+/// Operations in flight per service, and the adaptive limits.
+#[derive(Debug)]
+struct InFlight {
+    running: BTreeMap<&'static str, usize>,
+    limits: BTreeMap<(&'static str, CallClass), Aimd>,
+    ceiling: usize,
+    /// The throttling feedback already taken into the limits.
+    seen: throttle::Feedback,
+}
+
+impl InFlight {
+    fn new(ceiling: usize) -> InFlight {
+        InFlight {
+            running: BTreeMap::new(),
+            limits: BTreeMap::new(),
+            ceiling,
+            seen: throttle::counts(),
+        }
+    }
+
+    /// Takes in what the clients counted since the last look. A class is
+    /// cut when its calls were throttled; otherwise it grows by every call
+    /// of its service that was answered, of either class: a service that
+    /// answers is not pushing back, and a class with few calls of its own
+    /// (the reads of a kind that waits for nothing) must not stay low.
+    fn absorb(&mut self, now: Instant) {
+        let counts = throttle::counts();
+        let new = counts.since(&self.seen);
+        self.seen = counts;
+        let mut answered: BTreeMap<&'static str, u64> = BTreeMap::new();
+        let mut throttled = BTreeSet::new();
+        for ((service, class), c) in new.0 {
+            *answered.entry(service).or_default() += c.answered;
+            if c.throttled > 0 {
+                throttled.insert((service, class));
+            }
+        }
+        for (service, n) in answered {
+            for class in [CallClass::Read, CallClass::Mutating] {
+                let limit = self
+                    .limits
+                    .entry((service, class))
+                    .or_insert_with(|| Aimd::new(self.ceiling, Aimd::HOLD));
+                if throttled.contains(&(service, class)) {
+                    limit.throttled(now);
+                } else {
+                    limit.answered(n);
+                }
+            }
+        }
+    }
+
+    fn limit(&mut self, service: &'static str) -> usize {
+        [CallClass::Read, CallClass::Mutating]
+            .iter()
+            .map(|class| {
+                self.limits
+                    .entry((service, *class))
+                    .or_insert_with(|| Aimd::new(self.ceiling, Aimd::HOLD))
+                    .limit()
+            })
+            .min()
+            .unwrap_or(1)
+    }
+
+    fn has_room(&mut self, service: &'static str) -> bool {
+        self.running.get(service).copied().unwrap_or(0) < self.limit(service)
     }
 
     fn start(&mut self, service: &'static str) {
-        *self.0.entry(service).or_default() += 1;
+        *self.running.entry(service).or_default() += 1;
     }
 
     fn finish(&mut self, service: &'static str) {
-        if let Some(n) = self.0.get_mut(service) {
+        if let Some(n) = self.running.get_mut(service) {
             *n = n.saturating_sub(1);
         }
+    }
+
+    /// Each limit's last and highest value, for `--stats`.
+    fn report(&self) -> Vec<stats::Limit> {
+        self.limits
+            .iter()
+            .map(|((service, class), l)| stats::Limit {
+                service: (*service).to_owned(),
+                class: class.name(),
+                limit: l.limit(),
+                peak: l.peak(),
+            })
+            .collect()
     }
 }
 
@@ -75,7 +208,7 @@ impl<'p> Scheduler<'p> {
             waiting,
             ready: BTreeSet::new(),
             running: BTreeMap::new(),
-            services: InFlight::default(),
+            services: InFlight::new(parallelism.max(1)),
             parallelism: parallelism.max(1),
             work,
         };
@@ -111,11 +244,17 @@ impl<'p> Scheduler<'p> {
         if self.running.len() >= self.parallelism {
             return None;
         }
-        let next = self
-            .ready
-            .iter()
-            .find(|(_, n)| self.services.has_room(self.service(*n)))
-            .cloned()?;
+        self.services.absorb(Instant::now());
+        let mut next = None;
+        for (address, n) in &self.ready {
+            let service = crate::kinds::lookup(&self.plan.changes[self.work.dag[*n].0].kind)
+                .map_or("", |k| k.schema().service);
+            if self.services.has_room(service) {
+                next = Some((address.clone(), *n));
+                break;
+            }
+        }
+        let next = next?;
         self.ready.remove(&next);
         self.running.insert(next.1, Instant::now());
         self.services.start(self.service(next.1));
@@ -171,6 +310,12 @@ impl<'p> Scheduler<'p> {
 
     pub(super) fn critical_path(&self) -> stats::CriticalPath {
         self.work.critical_path(self.plan)
+    }
+
+    /// The adaptive limits as they ended, for `--stats`.
+    pub(super) fn limits(&mut self) -> Vec<stats::Limit> {
+        self.services.absorb(Instant::now());
+        self.services.report()
     }
 }
 
@@ -305,13 +450,59 @@ mod tests {
     }
 
     #[test]
-    fn ec2_and_load_balancing_kinds_count_against_their_service_caps() {
-        let cap = |kind: &str| InFlight::cap(crate::kinds::lookup(kind).unwrap().schema().service);
-        assert_eq!(cap("launch_template"), Some(6));
-        assert_eq!(cap("listener_rule"), Some(3));
-        assert_eq!(cap("iam_role"), None);
-        let mut flight = InFlight::default();
-        for _ in 0..3 {
+    fn a_limit_grows_while_calls_are_answered_up_to_the_ceiling() {
+        let mut l = Aimd::new(50, Aimd::HOLD);
+        assert_eq!(l.limit(), 8);
+        // Slow start: one more per answered call.
+        l.answered(10);
+        assert_eq!(l.limit(), 18);
+        l.answered(1000);
+        assert_eq!((l.limit(), l.peak()), (50, 50));
+        // A ceiling below the start is the start.
+        assert_eq!(Aimd::new(3, Aimd::HOLD).limit(), 3);
+    }
+
+    #[test]
+    fn a_throttling_answer_halves_the_limit_once_per_episode() {
+        let t0 = Instant::now();
+        let mut l = Aimd::new(50, Duration::from_secs(1));
+        l.answered(100);
+        l.throttled(t0);
+        assert_eq!(l.limit(), 25);
+        // Answers to calls sent before the decrease do not cut again.
+        l.throttled(t0 + Duration::from_millis(500));
+        assert_eq!(l.limit(), 25);
+        l.throttled(t0 + Duration::from_millis(1500));
+        assert_eq!(l.limit(), 12);
+        // Never below one operation.
+        for i in 2..10 {
+            l.throttled(t0 + Duration::from_secs(i));
+        }
+        assert_eq!(l.limit(), 1);
+        assert_eq!(l.peak(), 50);
+    }
+
+    #[test]
+    fn after_a_decrease_the_limit_grows_by_one_per_window_of_calls() {
+        let t0 = Instant::now();
+        let mut l = Aimd::new(50, Aimd::HOLD);
+        l.answered(12);
+        assert_eq!(l.limit(), 20);
+        l.throttled(t0);
+        assert_eq!(l.limit(), 10);
+        // Congestion avoidance: about one more per `limit` answered calls.
+        l.answered(10);
+        assert_eq!(l.limit(), 10);
+        l.answered(1);
+        assert_eq!(l.limit(), 11);
+        l.answered(11);
+        assert_eq!(l.limit(), 12);
+    }
+
+    #[test]
+    fn a_service_has_room_while_below_its_smaller_class_limit() {
+        let mut flight = InFlight::new(10);
+        for _ in 0..8 {
             assert!(flight.has_room("elasticloadbalancing"));
             flight.start("elasticloadbalancing");
         }
@@ -319,6 +510,46 @@ mod tests {
         assert!(flight.has_room("iam"));
         flight.finish("elasticloadbalancing");
         assert!(flight.has_room("elasticloadbalancing"));
+        // A throttled read class holds the service's operations back even
+        // when its mutating calls pass.
+        let t0 = Instant::now();
+        flight
+            .limits
+            .get_mut(&("elasticloadbalancing", CallClass::Read))
+            .unwrap()
+            .throttled(t0);
+        assert_eq!(flight.limit("elasticloadbalancing"), 4);
+        assert!(!flight.has_room("elasticloadbalancing"));
+        let report = flight.report();
+        let read = report
+            .iter()
+            .find(|l| l.service == "elasticloadbalancing" && l.class == "read")
+            .unwrap();
+        assert_eq!((read.limit, read.peak), (4, 8));
+    }
+
+    #[test]
+    fn the_clients_feedback_moves_the_limits() {
+        // A service name of its own: the feedback is process-wide.
+        let mut flight = InFlight::new(40);
+        assert_eq!(flight.limit("sched-test"), 8);
+        // Answered calls of either class grow both classes.
+        throttle::record("sched-test", CallClass::Mutating, false);
+        throttle::record("sched-test", CallClass::Mutating, false);
+        flight.absorb(Instant::now());
+        assert_eq!(flight.limit("sched-test"), 10);
+        for _ in 0..4 {
+            throttle::record("sched-test", CallClass::Read, false);
+        }
+        flight.absorb(Instant::now());
+        assert_eq!(flight.limit("sched-test"), 14);
+        // A throttled mutating call cuts that class only; it binds.
+        throttle::record("sched-test", CallClass::Mutating, true);
+        throttle::record("sched-test", CallClass::Read, false);
+        flight.absorb(Instant::now());
+        assert_eq!(flight.limit("sched-test"), 7);
+        let read = flight.limits[&("sched-test", CallClass::Read)].limit();
+        assert_eq!(read, 15);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod error;
 pub mod once;
 pub mod stats;
+pub mod throttle;
 pub mod wait;
 
 use aws_config::BehaviorVersion;
@@ -156,40 +157,43 @@ impl Clients {
     }
 
     pub fn from_config(config: &aws_config::SdkConfig) -> Clients {
-        // Every client counts its calls for `--stats` and never repeats a
-        // create whose first attempt may have worked.
+        // Every client counts its calls for `--stats`, tells the executor's
+        // limits which were throttled (under the service name the kinds'
+        // schemas use) and never repeats a create whose first attempt may
+        // have worked.
         macro_rules! client {
-            ($sdk:ident) => {
+            ($sdk:ident, $service:literal) => {
                 $sdk::Client::from_conf(
                     $sdk::config::Builder::from(config)
                         .interceptor(stats::CountCalls)
+                        .interceptor(throttle::MeterThrottling($service))
                         .interceptor(once::SendCreatesOnce)
                         .build(),
                 )
             };
         }
         Clients {
-            appautoscaling: client!(aws_sdk_applicationautoscaling),
-            autoscaling: client!(aws_sdk_autoscaling),
-            cloudformation: client!(aws_sdk_cloudformation),
-            cloudfront: client!(aws_sdk_cloudfront),
-            cloudwatch: client!(aws_sdk_cloudwatch),
-            ec2: client!(aws_sdk_ec2),
-            ecr: client!(aws_sdk_ecr),
-            ecs: client!(aws_sdk_ecs),
-            efs: client!(aws_sdk_efs),
-            elb: client!(aws_sdk_elasticloadbalancingv2),
-            iam: client!(aws_sdk_iam),
-            kms: client!(aws_sdk_kms),
-            logs: client!(aws_sdk_cloudwatchlogs),
-            rds: client!(aws_sdk_rds),
+            appautoscaling: client!(aws_sdk_applicationautoscaling, "application-autoscaling"),
+            autoscaling: client!(aws_sdk_autoscaling, "autoscaling"),
+            cloudformation: client!(aws_sdk_cloudformation, "cloudformation"),
+            cloudfront: client!(aws_sdk_cloudfront, "cloudfront"),
+            cloudwatch: client!(aws_sdk_cloudwatch, "cloudwatch"),
+            ec2: client!(aws_sdk_ec2, "ec2"),
+            ecr: client!(aws_sdk_ecr, "ecr"),
+            ecs: client!(aws_sdk_ecs, "ecs"),
+            efs: client!(aws_sdk_efs, "elasticfilesystem"),
+            elb: client!(aws_sdk_elasticloadbalancingv2, "elasticloadbalancing"),
+            iam: client!(aws_sdk_iam, "iam"),
+            kms: client!(aws_sdk_kms, "kms"),
+            logs: client!(aws_sdk_cloudwatchlogs, "logs"),
+            rds: client!(aws_sdk_rds, "rds"),
             s3: s3_client(config),
-            scheduler: client!(aws_sdk_scheduler),
-            servicediscovery: client!(aws_sdk_servicediscovery),
-            sns: client!(aws_sdk_sns),
-            ssm: client!(aws_sdk_ssm),
-            sts: client!(aws_sdk_sts),
-            tagging: client!(aws_sdk_resourcegroupstagging),
+            scheduler: client!(aws_sdk_scheduler, "scheduler"),
+            servicediscovery: client!(aws_sdk_servicediscovery, "servicediscovery"),
+            sns: client!(aws_sdk_sns, "sns"),
+            ssm: client!(aws_sdk_ssm, "ssm"),
+            sts: client!(aws_sdk_sts, "sts"),
+            tagging: client!(aws_sdk_resourcegroupstagging, "tagging"),
         }
     }
 }
@@ -201,6 +205,7 @@ fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
         aws_sdk_s3::config::Builder::from(config)
             .force_path_style(config.endpoint_url().is_some())
             .interceptor(stats::CountCalls)
+            .interceptor(throttle::MeterThrottling("s3"))
             .interceptor(once::SendCreatesOnce)
             .build(),
     )

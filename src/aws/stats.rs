@@ -27,6 +27,7 @@ struct Counters {
     /// Kind → wall time of its batched read during the refresh.
     reads: BTreeMap<String, Duration>,
     critical_path: Option<CriticalPath>,
+    limits: Vec<Limit>,
 }
 
 static COUNTERS: LazyLock<Mutex<Counters>> = LazyLock::new(Mutex::default);
@@ -127,6 +128,66 @@ pub fn record_critical_path(path: CriticalPath) {
     counters().critical_path = Some(path);
 }
 
+/// One adaptive limit of the executor (operations in flight of a service,
+/// as one call class's throttling allows) as an apply ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Limit {
+    pub service: String,
+    /// `read` or `mutating`.
+    pub class: &'static str,
+    pub limit: usize,
+    /// The highest it reached.
+    pub peak: usize,
+}
+
+pub fn record_limits(limits: Vec<Limit>) {
+    counters().limits = limits;
+}
+
+/// Per service and call class: attempts AWS answered with a throttling
+/// error, and the executor's limit if an apply ran.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Throttling {
+    pub service: String,
+    pub class: &'static str,
+    pub calls: u64,
+    pub throttled: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peak_limit: Option<usize>,
+}
+
+fn throttling(limits: &[Limit]) -> Vec<Throttling> {
+    let mut rows: BTreeMap<(String, &'static str), Throttling> = BTreeMap::new();
+    for ((service, class), c) in super::throttle::counts().0 {
+        let row = Throttling {
+            service: service.to_owned(),
+            class: class.name(),
+            calls: c.answered + c.throttled,
+            throttled: c.throttled,
+            limit: None,
+            peak_limit: None,
+        };
+        rows.insert((row.service.clone(), row.class), row);
+    }
+    for l in limits {
+        let row = rows
+            .entry((l.service.clone(), l.class))
+            .or_insert_with(|| Throttling {
+                service: l.service.clone(),
+                class: l.class,
+                calls: 0,
+                throttled: 0,
+                limit: None,
+                peak_limit: None,
+            });
+        row.limit = Some(l.limit);
+        row.peak_limit = Some(l.peak);
+    }
+    rows.into_values().collect()
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Call {
     pub service: String,
@@ -146,6 +207,9 @@ pub struct Snapshot {
     pub reads_ms: BTreeMap<String, u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub critical_path: Option<CriticalPath>,
+    /// Per service and call class, every call counted: throttling answers
+    /// and the executor's adaptive limit.
+    pub throttling: Vec<Throttling>,
 }
 
 pub fn snapshot() -> Snapshot {
@@ -171,6 +235,7 @@ pub fn snapshot() -> Snapshot {
         phases_ms,
         reads_ms,
         critical_path: c.critical_path.clone(),
+        throttling: throttling(&c.limits),
     }
 }
 
@@ -208,6 +273,28 @@ impl Snapshot {
                 cp.calls
             ));
         }
+        // Only what paced the run: a service throttled, or an apply's limits.
+        let paced: Vec<&Throttling> = self
+            .throttling
+            .iter()
+            .filter(|t| t.throttled > 0 || t.limit.is_some())
+            .collect();
+        if !paced.is_empty() {
+            out.push_str(
+                "Throttling and operations in flight (adaptive limit, its peak):
+",
+            );
+            for t in paced {
+                let name = format!("{} {}", t.service, t.class);
+                let limit = t.limit.map_or_else(String::new, |l| {
+                    format!(", limit {l} (peak {})", t.peak_limit.unwrap_or(l))
+                });
+                out.push_str(&format!(
+                    "  {name:<width$}  {:>6} throttled of {} calls{limit}\n",
+                    t.throttled, t.calls
+                ));
+            }
+        }
         out
     }
 }
@@ -231,8 +318,31 @@ mod tests {
             phases_ms: BTreeMap::from([("plan", 3), ("refresh", 120)]),
             reads_ms: BTreeMap::from([("vpc".into(), 80), ("iam_role".into(), 110)]),
             critical_path: None,
+            throttling: vec![
+                Throttling {
+                    service: "ec2".into(),
+                    class: "mutating",
+                    calls: 120,
+                    throttled: 7,
+                    limit: Some(6),
+                    peak_limit: Some(24),
+                },
+                Throttling {
+                    service: "iam".into(),
+                    class: "read",
+                    calls: 1,
+                    throttled: 0,
+                    limit: None,
+                    peak_limit: None,
+                },
+            ],
         };
         let t = s.table();
+        assert!(
+            t.contains("  ec2 mutating                             7 throttled of 120 calls, limit 6 (peak 24)\n"),
+            "{t}"
+        );
+        assert!(!t.contains("iam read"), "{t}");
         assert!(
             t.contains("  ec2 DescribeVpcs                         2\n"),
             "{t}"

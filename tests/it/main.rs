@@ -41,5 +41,6 @@ mod retries;
 mod secrets;
 mod state_robustness;
 mod stats;
+mod throttling;
 mod ux;
 mod waiters;

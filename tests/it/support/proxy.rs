@@ -5,14 +5,21 @@
 //! request reaches the emulator, except the `*AfterForwarding` ones: the
 //! emulator does the work and its answer is lost (replaced by a 500 or a
 //! reset), so that a create succeeded without reconcile knowing.
+//!
+//! Bucket mode meters what AWS meters: per service, the mutating calls
+//! draw from a token bucket (a burst, refilled at a rate), and a call that
+//! finds it empty is answered with the service's own throttling error
+//! without reaching the emulator. With a visibility delay, an EC2 id that
+//! a create just answered is unknown to `Describe*` calls naming it for
+//! that long (NotFound), as AWS's eventual consistency has it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Fault {
@@ -59,6 +66,123 @@ pub struct Faults {
     pub latency: Duration,
     /// Chosen requests that fail whatever the fraction.
     pub rules: Vec<Rule>,
+    /// Token buckets of mutating calls, per service.
+    pub buckets: Vec<Bucket>,
+    /// How long a new EC2 id stays unknown to describes.
+    pub visibility_delay: Duration,
+}
+
+/// The token bucket of one service's mutating calls (AWS's EC2: a burst of
+/// 50, 5 more per second, per account and region).
+#[derive(Debug, Clone)]
+pub struct Bucket {
+    /// As SigV4 scopes it (`"ec2"`, `"iam"`, `"logs"`).
+    pub service: String,
+    pub burst: f64,
+    pub refill_per_s: f64,
+}
+
+impl Bucket {
+    /// `SERVICE=BURST/REFILL_PER_S`, e.g. `ec2=50/20`.
+    pub fn parse(s: &str) -> Result<Bucket, String> {
+        let bad = || format!("{s:?}: expected SERVICE=BURST/REFILL_PER_S, e.g. ec2=50/20");
+        let (service, rest) = s.split_once('=').ok_or_else(bad)?;
+        let (burst, refill) = rest.split_once('/').ok_or_else(bad)?;
+        let burst: f64 = burst.parse().map_err(|_| bad())?;
+        let refill_per_s: f64 = refill.parse().map_err(|_| bad())?;
+        if service.is_empty() || burst < 1.0 || refill_per_s <= 0.0 {
+            return Err(bad());
+        }
+        Ok(Bucket { service: service.to_owned(), burst, refill_per_s })
+    }
+}
+
+/// What bucket mode keeps between requests.
+#[derive(Debug, Default)]
+struct Meter {
+    /// Service → (tokens, when last refilled).
+    tokens: HashMap<String, (f64, Instant)>,
+    /// EC2 id → when describes may see it.
+    visible_at: HashMap<String, Instant>,
+}
+
+impl Meter {
+    /// Takes a token of `service`'s bucket; false when it is empty.
+    fn take(&mut self, bucket: &Bucket, now: Instant) -> bool {
+        let (tokens, at) = self
+            .tokens
+            .entry(bucket.service.clone())
+            .or_insert((bucket.burst, now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * bucket.refill_per_s)
+            .min(bucket.burst);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Calls AWS meters as mutating: not a read by its verb (query and JSON
+/// protocols) or its method (REST).
+pub fn is_mutating(operation: &str) -> bool {
+    if let Some((method, _)) = operation.split_once(' ') {
+        return !matches!(method, "GET" | "HEAD");
+    }
+    !["Describe", "Get", "List", "Head", "Lookup", "Search"]
+        .iter()
+        .any(|p| operation.starts_with(p))
+}
+
+/// `vpc-0a1b2c`, `sg-1234`: an EC2 resource id.
+fn is_ec2_id(v: &str) -> bool {
+    v.split_once('-').is_some_and(|(prefix, hex)| {
+        !prefix.is_empty()
+            && prefix.bytes().all(|b| b.is_ascii_lowercase())
+            && !hex.is_empty()
+            && hex.bytes().all(|b| b.is_ascii_hexdigit())
+    })
+}
+
+/// The id a create answered: the first `<…Id>` element holding an EC2 id
+/// (`<vpc><vpcId>vpc-…`, `<groupId>sg-…`).
+fn created_id(body: &str) -> Option<&str> {
+    let mut rest = body;
+    while let Some(at) = rest.find("Id>") {
+        let after = &rest[at + 3..];
+        let value = after.split('<').next().unwrap_or("");
+        let is_open = rest[..at]
+            .rfind('<')
+            .is_some_and(|o| !rest[o..at].starts_with("</"));
+        if is_open && is_ec2_id(value) {
+            return Some(value);
+        }
+        rest = after;
+    }
+    None
+}
+
+/// The ids a describe names (`VpcId.1=vpc-…`, `GroupId.2=sg-…`), with the
+/// parameter's stem (`Vpc`, `Group`).
+fn named_ids(body: &str) -> Vec<(&str, &str)> {
+    body.split('&')
+        .filter_map(|kv| {
+            let (k, v) = kv.split_once('=')?;
+            let stem = k.split('.').next()?.strip_suffix("Id")?;
+            (!stem.is_empty() && stem.bytes().all(|b| b.is_ascii_alphabetic()) && is_ec2_id(v))
+                .then_some((stem, v))
+        })
+        .collect()
+}
+
+/// EC2's not-found code for an id parameter's stem.
+fn not_found_code(stem: &str) -> String {
+    match stem {
+        "Group" => "InvalidGroup.NotFound".to_owned(),
+        _ => format!("Invalid{stem}ID.NotFound"),
+    }
 }
 
 impl Faults {
@@ -69,6 +193,8 @@ impl Faults {
             seed: 0,
             latency: Duration::ZERO,
             rules: Vec::new(),
+            buckets: Vec::new(),
+            visibility_delay: Duration::ZERO,
         }
     }
 
@@ -89,6 +215,8 @@ impl Faults {
             seed,
             latency: Duration::ZERO,
             rules: Vec::new(),
+            buckets: Vec::new(),
+            visibility_delay: Duration::ZERO,
         }
     }
 }
@@ -111,6 +239,10 @@ pub struct Stats {
     /// (service, operation) → requests seen.
     pub requests: BTreeMap<(String, String), u64>,
     pub faults: BTreeMap<Fault, u64>,
+    /// Service → mutating calls refused by its bucket.
+    pub throttled: BTreeMap<String, u64>,
+    /// Describes answered NotFound for an id not yet visible.
+    pub not_visible: u64,
 }
 
 impl Stats {
@@ -160,6 +292,7 @@ impl Proxy {
         let stop = Arc::new(AtomicBool::new(false));
         let counter = Arc::new(AtomicU64::new(0));
         let faults = Arc::new(faults);
+        let meter = Arc::new(Mutex::new(Meter::default()));
         {
             let (stats, stop) = (stats.clone(), stop.clone());
             thread::spawn(move || {
@@ -169,9 +302,15 @@ impl Proxy {
                     }
                     let Ok(conn) = conn else { continue };
                     let (stats, counter, faults) = (stats.clone(), counter.clone(), faults.clone());
-                    let rewrite = rewrite.clone();
+                    let (rewrite, meter) = (rewrite.clone(), meter.clone());
                     thread::spawn(move || {
-                        let _ = serve(conn, upstream, &faults, &counter, &stats, rewrite.as_ref());
+                        let shared = Shared {
+                            faults: &faults,
+                            counter: &counter,
+                            stats: &stats,
+                            meter: &meter,
+                        };
+                        let _ = serve(conn, upstream, &shared, rewrite.as_ref());
                     });
                 }
             });
@@ -280,14 +419,71 @@ fn read_message(
     Ok(Some(m))
 }
 
+/// What every connection's thread shares.
+struct Shared<'a> {
+    faults: &'a Faults,
+    counter: &'a AtomicU64,
+    stats: &'a Mutex<Stats>,
+    meter: &'a Mutex<Meter>,
+}
+
+/// Bucket mode's answer to a request, if it does not reach the emulator: a
+/// throttling error when its service's bucket is empty, NotFound when a
+/// describe names an EC2 id not yet visible.
+fn metered(shared: &Shared<'_>, service: &str, operation: &str, req: &Message) -> Option<Vec<u8>> {
+    let now = Instant::now();
+    let mut meter = shared.meter.lock().expect("proxy meter");
+    let bucket = shared.faults.buckets.iter().find(|b| b.service == service);
+    if let Some(bucket) = bucket.filter(|_| is_mutating(operation))
+        && !meter.take(bucket, now)
+    {
+        let mut stats = shared.stats.lock().expect("proxy stats");
+        *stats.throttled.entry(service.to_owned()).or_default() += 1;
+        return Some(error_response(Fault::Throttle, service, req));
+    }
+    if service != "ec2" || !operation.starts_with("Describe") || meter.visible_at.is_empty() {
+        return None;
+    }
+    let body = String::from_utf8_lossy(&req.body);
+    let (stem, id) = named_ids(&body)
+        .into_iter()
+        .find(|(_, id)| meter.visible_at.get(*id).is_some_and(|at| now < *at))?;
+    shared.stats.lock().expect("proxy stats").not_visible += 1;
+    Some(http(
+        400,
+        "text/xml",
+        &format!(
+            "<Response><Errors><Error><Code>{}</Code><Message>The ID '{id}' does not exist</Message></Error></Errors><RequestID>proxy</RequestID></Response>",
+            not_found_code(stem)
+        ),
+        "",
+    ))
+}
+
+/// Notes the id an EC2 create answered, unknown to describes for a while.
+fn created(shared: &Shared<'_>, service: &str, operation: &str, resp: &Message) {
+    let delay = shared.faults.visibility_delay;
+    if delay.is_zero() || service != "ec2" || !operation.starts_with("Create") {
+        return;
+    }
+    if resp.head.split_whitespace().nth(1) != Some("200") {
+        return;
+    }
+    if let Some(id) = created_id(&String::from_utf8_lossy(&resp.body)) {
+        let mut meter = shared.meter.lock().expect("proxy meter");
+        meter
+            .visible_at
+            .insert(id.to_owned(), Instant::now() + delay);
+    }
+}
+
 fn serve(
     client: TcpStream,
     upstream: SocketAddr,
-    faults: &Faults,
-    counter: &AtomicU64,
-    stats: &Mutex<Stats>,
+    shared: &Shared<'_>,
     rewrite: Option<&Rewrite>,
 ) -> io::Result<()> {
+    let Shared { faults, counter, stats, .. } = *shared;
     let mut reader = BufReader::new(client.try_clone()?);
     let mut client = client;
     while let Some(req) = read_message(&mut reader, false)? {
@@ -306,6 +502,10 @@ fn serve(
         };
         if !faults.latency.is_zero() {
             thread::sleep(faults.latency);
+        }
+        if let Some(answer) = metered(shared, &service, &operation, &req) {
+            client.write_all(&answer)?;
+            continue;
         }
         let roll = splitmix(faults.seed ^ splitmix(hash(&name)) ^ rank);
         let ruled = faults
@@ -350,6 +550,7 @@ fn serve(
                 client.write_all(&error_response(f, &service, &req))?;
             }
             _ => {
+                created(shared, &service, &operation, &resp);
                 let scripted = rewrite.and_then(|r| {
                     r(
                         &operation,
@@ -466,18 +667,20 @@ fn error_response(fault: Fault, service: &str, req: &Message) -> Vec<u8> {
             format!("x-amzn-ErrorType: {code}\r\n"),
         )
     } else if service == "ec2" {
-        let code = if fault == Fault::Throttle {
-            "RequestLimitExceeded"
+        // EC2 refuses with a 503, the query protocols with a 400.
+        let (status, code) = if fault == Fault::Throttle {
+            (503, "RequestLimitExceeded")
         } else {
-            code
+            (status, code)
         };
-        (
+        return http(
+            status,
             "text/xml",
-            format!(
+            &format!(
                 "<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>proxy</RequestID></Response>"
             ),
-            String::new(),
-        )
+            "",
+        );
     } else if service == "s3" {
         let (status, code) = if fault == Fault::Throttle {
             (503, "SlowDown")
@@ -506,6 +709,7 @@ fn http(status: u16, content_type: &str, body: &str, extra: &str) -> Vec<u8> {
     let reason = match status {
         200 => "OK",
         400 => "Bad Request",
+        429 => "Too Many Requests",
         500 => "Internal Server Error",
         _ => "Service Unavailable",
     };
