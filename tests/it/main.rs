@@ -33,6 +33,7 @@ mod kinds_efs;
 mod kinds_monitoring;
 mod kinds_network;
 mod kinds_routing;
+mod kinds_secrets_dns;
 mod loader_mutations;
 mod ownership;
 mod retries;
