@@ -27,7 +27,7 @@ static SCHEMA: Schema = Schema {
     kind: "secretsmanager_secret",
     service: super::SERVICE,
     timeouts: Timeouts::DEFAULT,
-    description: "A Secrets Manager secret and its current value (a database password, an API key), for containers' `secrets`.",
+    description: "A Secrets Manager secret and its current value (a database password, an API key), for containers' `secrets`: the task's execution role needs secretsmanager:GetSecretValue on its ARN (and kms:Decrypt on a customer-managed `kms_key_id`).",
     fields: &[
         Field::new("name", Type::String)
             .naming(crate::kinds::names::SECRET)

@@ -26,7 +26,7 @@ static SCHEMA: Schema = Schema {
     kind: "ssm_parameter",
     service: super::SERVICE,
     timeouts: Timeouts::DEFAULT,
-    description: "An SSM Parameter Store parameter: configuration (String, StringList) or a secret (SecureString) for containers' `secrets`.",
+    description: "An SSM Parameter Store parameter: configuration (String, StringList) or a secret (SecureString) for containers' `secrets`: the task's execution role needs ssm:GetParameters on its ARN (and kms:Decrypt on a customer-managed `key_id`).",
     fields: &[
         Field::new("name", Type::String)
             .example("\"/web/database_url\"")
