@@ -99,7 +99,9 @@ async fn route53_zone(clients: &Clients, l: &Lookup) -> Result<Attrs, ApiError> 
         .iter()
         .filter(|z| crate::kinds::support::dns::fqdn(z.name()) == wanted)
         .filter(|z| {
-            let private = z.config().is_some_and(|c| c.private_zone());
+            let private = z
+                .config()
+                .is_some_and(aws_sdk_route53::types::HostedZoneConfig::private_zone);
             l.private.is_none_or(|p| p == private)
         })
         .collect();
@@ -125,7 +127,10 @@ async fn route53_zone(clients: &Clients, l: &Lookup) -> Result<Attrs, ApiError> 
     a.insert("name_servers".into(), Value::List(servers));
     a.insert(
         "private".into(),
-        Value::Bool(zone.config().is_some_and(|c| c.private_zone())),
+        Value::Bool(
+            zone.config()
+                .is_some_and(aws_sdk_route53::types::HostedZoneConfig::private_zone),
+        ),
     );
     Ok(a)
 }

@@ -18,7 +18,9 @@ pub struct RefreshError {
 
 pub async fn refresh(clients: &Clients, state: &State) -> Result<Live, RefreshError> {
     // One batched read per kind and region (a resource's own `region`).
-    let mut by_kind: BTreeMap<(&str, Option<&str>), Vec<(&String, &String)>> = BTreeMap::new();
+    // (kind, region) → (address, id)
+    type Members<'s> = Vec<(&'s String, &'s String)>;
+    let mut by_kind: BTreeMap<(&str, Option<&str>), Members<'_>> = BTreeMap::new();
     // Old objects of interrupted create-before-destroy replacements are
     // read too, under their own key.
     let deposed: Vec<(String, &crate::state::ResourceState)> = state

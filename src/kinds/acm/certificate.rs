@@ -365,27 +365,24 @@ impl Kind for AcmCertificate {
         let acm = &cx.aws.acm;
         if changed.has("validation_zone_id") {
             let zone = str_attr(desired, "validation_zone_id");
-            match &zone {
-                Some(z) => {
-                    let tag = crate::kinds::support::SdkTag::from_pair(ZONE_TAG.into(), z.clone())?;
-                    acm.add_tags_to_certificate()
-                        .certificate_arn(id)
-                        .tags(tag)
-                        .send()
-                        .await?;
-                    if str_attr(live, "status").as_deref() == Some("PENDING_VALIDATION") {
-                        self.validate(cx, id, z).await?;
-                    }
+            if let Some(z) = &zone {
+                let tag = crate::kinds::support::SdkTag::from_pair(ZONE_TAG.into(), z.clone())?;
+                acm.add_tags_to_certificate()
+                    .certificate_arn(id)
+                    .tags(tag)
+                    .send()
+                    .await?;
+                if str_attr(live, "status").as_deref() == Some("PENDING_VALIDATION") {
+                    self.validate(cx, id, z).await?;
                 }
-                None => {
-                    let old = str_attr(live, "validation_zone_id").unwrap_or_default();
-                    let tag = crate::kinds::support::SdkTag::from_pair(ZONE_TAG.into(), old)?;
-                    acm.remove_tags_from_certificate()
-                        .certificate_arn(id)
-                        .tags(tag)
-                        .send()
-                        .await?;
-                }
+            } else {
+                let old = str_attr(live, "validation_zone_id").unwrap_or_default();
+                let tag = crate::kinds::support::SdkTag::from_pair(ZONE_TAG.into(), old)?;
+                acm.remove_tags_from_certificate()
+                    .certificate_arn(id)
+                    .tags(tag)
+                    .send()
+                    .await?;
             }
         }
         if changed.has("tags") {
