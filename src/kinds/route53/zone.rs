@@ -10,7 +10,7 @@ use aws_sdk_route53::types::{HostedZoneConfig, Tag, TagResourceType, Vpc, VpcReg
 use super::{bare, fqdn, missing, zone_id};
 use crate::aws::ApiError;
 use crate::kinds::support::{
-    Batch, create_tags, found, gone_is_ok, read_each, str_attr, tag_pairs, tags_value,
+    Batch, client_token, create_tags, found, gone_is_ok, read_each, str_attr, tag_pairs, tags_value,
 };
 use crate::kinds::{ApiResult, Create, Ctx, Delete, Kind, LiveMap, Timeouts, Update};
 use crate::schema::{Default, Field, Schema, TAGS, Type};
@@ -48,6 +48,11 @@ static SCHEMA: Schema = Schema {
             .doc("A public zone's name servers, to delegate the domain to."),
     ],
 };
+
+/// The start of the caller reference of every zone made for `address`.
+fn address_token(cx: Ctx<'_>, address: &str) -> String {
+    client_token([cx.stack, address])
+}
 
 /// ListTagsForResources takes at most 10 zones.
 const TAGS_CHUNK: usize = 10;
@@ -153,9 +158,14 @@ impl Kind for Route53Zone {
             .set_comment(str_attr(desired, "comment").filter(|c| !c.is_empty()))
             .private_zone(!vpcs.is_empty())
             .build();
-        // Unique per request, as Route 53 wants: a repeat of this very
-        // request is refused instead of making a second zone.
-        let reference = format!("reconcile-{}", uuid::Uuid::new_v4());
+        // Unique per request, as Route 53 wants, and prefixed by a token of
+        // the address: CreateHostedZone takes no tags, so a zone whose
+        // create answer was lost (before the tags) is found by it.
+        let reference = format!(
+            "{}-{}",
+            address_token(cx, address),
+            uuid::Uuid::new_v4().simple()
+        );
         let out = cx
             .aws
             .route53
@@ -232,6 +242,7 @@ impl Kind for Route53Zone {
     /// their tags read, 10 to a call.
     async fn find_by_address(&self, cx: Ctx<'_>, address: &str) -> ApiResult<Option<String>> {
         let mut ids = Vec::new();
+        let token = address_token(cx, address);
         let mut marker = None;
         loop {
             let page = cx
@@ -241,7 +252,12 @@ impl Kind for Route53Zone {
                 .set_marker(marker)
                 .send()
                 .await?;
-            ids.extend(page.hosted_zones().iter().map(|z| zone_id(z.id())));
+            for z in page.hosted_zones() {
+                if z.caller_reference().starts_with(&token) {
+                    return Ok(Some(zone_id(z.id())));
+                }
+                ids.push(zone_id(z.id()));
+            }
             marker = page.next_marker().map(str::to_owned);
             if !page.is_truncated() || marker.is_none() {
                 break;
