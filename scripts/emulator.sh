@@ -59,6 +59,8 @@ emulator_ready() {
 # file; prints nothing itself. MOTO_ECS_SERVICE_RUNNING is the runningCount
 # that every ECS service reports, whatever its desiredCount: high enough for
 # every example's first deployment to be COMPLETED (apply waits for it).
+# MOTO_ACM_VALIDATION_WAIT is the seconds after which moto issues a
+# DNS-validated certificate (60 by default; apply waits for it).
 emulator_start() {
     if [[ ! -x "$EMULATOR_VENV/bin/moto_server" ]]; then
         echo "emulator: $EMULATOR_VENV/bin/moto_server is missing; run scripts/emulator.sh install" >&2
@@ -72,7 +74,7 @@ emulator_start() {
     EMULATOR_LOG="$log"
     # stdin/stdout/stderr are all redirected so that `$(emulator.sh start)`
     # returns instead of waiting for the server to close the pipe.
-    MOTO_IAM_LOAD_MANAGED_POLICIES=true MOTO_ECS_SERVICE_RUNNING=10 \
+    MOTO_IAM_LOAD_MANAGED_POLICIES=true MOTO_ECS_SERVICE_RUNNING=10 MOTO_ACM_VALIDATION_WAIT=2 \
         "$EMULATOR_VENV/bin/moto_server" -H 127.0.0.1 -p "$port" \
         </dev/null >"$log" 2>&1 &
     pid=$!

@@ -35,7 +35,6 @@ export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-eas
 export AWS_EC2_METADATA_DISABLED=true
 # django's required variables (the other examples have defaults for all).
 export RECONCILE_VAR_db_password=Sup3rS3cretPassw0rd RECONCILE_VAR_secret_key=s3cr3t-k3y
-export RECONCILE_VAR_certificate_arn=arn:aws:iam::123456789012:server-certificate/web
 
 stacks=()
 n=0

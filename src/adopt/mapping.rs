@@ -245,6 +245,45 @@ pub static TABLE: &[Row] = &[
     ),
     kind("AWS::RDS::DBInstance", &["aws_db_instance"], "db_instance"),
     kind("AWS::S3::Bucket", &["aws_s3_bucket"], "s3_bucket"),
+    kind(
+        "AWS::SecretsManager::Secret",
+        &["aws_secretsmanager_secret"],
+        "secretsmanager_secret",
+    ),
+    // The value of a secret: write-only, never read; the secret holds it.
+    fold(
+        "",
+        &["aws_secretsmanager_secret_version"],
+        "secretsmanager_secret",
+        "secret_string",
+    ),
+    kind(
+        "AWS::SSM::Parameter",
+        &["aws_ssm_parameter"],
+        "ssm_parameter",
+    ),
+    kind(
+        "AWS::Route53::HostedZone",
+        &["aws_route53_zone"],
+        "route53_zone",
+    ),
+    kind(
+        "AWS::Route53::RecordSet",
+        &["aws_route53_record"],
+        "route53_record",
+    ),
+    kind(
+        "AWS::CertificateManager::Certificate",
+        &["aws_acm_certificate"],
+        "acm_certificate",
+    ),
+    // The create of the certificate validates it (`validation_zone_id`).
+    fold(
+        "",
+        &["aws_acm_certificate_validation"],
+        "acm_certificate",
+        "validation_zone_id",
+    ),
     fold(
         "AWS::S3::BucketPolicy",
         &["aws_s3_bucket_policy"],

@@ -76,6 +76,7 @@ pub fn render(adoption: &Adoption, origin: &Origin<'_>) -> Written {
                 status: Status::Created,
                 deletion_policy: None,
                 fingerprints: BTreeMap::new(),
+                region: None,
             },
         );
     }

@@ -64,6 +64,7 @@ fn resource(change: &Change, id: String, attributes: Attrs, status: Status) -> R
         status,
         deletion_policy: recorded_policy(change),
         fingerprints: BTreeMap::new(),
+        region: change.region.clone(),
     }
 }
 

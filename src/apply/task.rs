@@ -117,6 +117,8 @@ pub(super) struct Task {
     /// Of the write-only values sent, recorded once the operation succeeds.
     fingerprints: BTreeMap<String, String>,
     pub(super) timeouts: kinds::Timeouts,
+    /// The resource's region when not the stack's.
+    region: Option<String>,
     /// Where a create reports the id AWS answered.
     pub(super) created: kinds::CreatedId,
 }
@@ -182,6 +184,12 @@ impl Task {
             .get(&change.address)
             .map(|r| r.id.clone())
             .or_else(|| change.id.clone());
+        // A delete goes where the object is: a replacement that moves the
+        // resource to another region deletes the old one in its own.
+        let region = match (step, recorded) {
+            (Step::Delete, Some(r)) if !change.deposed => r.region.clone(),
+            _ => change.region.clone(),
+        };
         let op = match (step, change.action) {
             (Step::Delete, _) => Op::Delete {
                 id: change.id.clone().unwrap_or_default(),
@@ -214,6 +222,7 @@ impl Task {
                 .map_or(kind.schema().timeouts, |r| {
                     r.lifecycle.timeouts.over(kind.schema().timeouts)
                 }),
+            region,
             created: kinds::CreatedId::default(),
         })
     }
@@ -225,7 +234,8 @@ impl Task {
         node: NodeIndex,
     ) -> Finished {
         let started = Instant::now();
-        let cx = Ctx { aws: &clients, stack: &stack };
+        let regional = self.region.as_deref().map(|r| clients.in_region(r));
+        let cx = Ctx { aws: regional.as_ref().unwrap_or(&clients), stack: &stack };
         let (result, left) = match &self.op {
             Op::Delete { id, policy } => (
                 self.delete(cx, id, *policy).await.map(|()| None),

@@ -16,6 +16,7 @@ pub use error::{ApiError, ErrorClass};
 /// operations.
 #[derive(Clone, Debug)]
 pub struct Clients {
+    pub acm: aws_sdk_acm::Client,
     pub appautoscaling: aws_sdk_applicationautoscaling::Client,
     pub autoscaling: aws_sdk_autoscaling::Client,
     /// Only `reconcile adopt --from-cloudformation` uses it: no kind is a
@@ -32,8 +33,10 @@ pub struct Clients {
     pub kms: aws_sdk_kms::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub rds: aws_sdk_rds::Client,
+    pub route53: aws_sdk_route53::Client,
     pub s3: aws_sdk_s3::Client,
     pub scheduler: aws_sdk_scheduler::Client,
+    pub secretsmanager: aws_sdk_secretsmanager::Client,
     pub servicediscovery: aws_sdk_servicediscovery::Client,
     pub sns: aws_sdk_sns::Client,
     pub ssm: aws_sdk_ssm::Client,
@@ -41,6 +44,12 @@ pub struct Clients {
     /// The Resource Groups Tagging API: the tags of many resources of a
     /// service whose own API reads them one resource at a time.
     pub tagging: aws_sdk_resourcegroupstagging::Client,
+    /// The configuration these clients were built from, for the clients
+    /// of another region.
+    config: aws_config::SdkConfig,
+    /// The clients of other regions (a resource's `region`), each built
+    /// once, when first asked for; shared by every copy.
+    regions: std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, Clients>>>,
 }
 
 /// Bounded SDK retries for transient conditions; adaptive mode backs off when
@@ -173,6 +182,7 @@ impl Clients {
             };
         }
         Clients {
+            acm: client!(aws_sdk_acm, "acm"),
             appautoscaling: client!(aws_sdk_applicationautoscaling, "application-autoscaling"),
             autoscaling: client!(aws_sdk_autoscaling, "autoscaling"),
             cloudformation: client!(aws_sdk_cloudformation, "cloudformation"),
@@ -187,14 +197,48 @@ impl Clients {
             kms: client!(aws_sdk_kms, "kms"),
             logs: client!(aws_sdk_cloudwatchlogs, "logs"),
             rds: client!(aws_sdk_rds, "rds"),
+            route53: client!(aws_sdk_route53, "route53"),
             s3: s3_client(config),
             scheduler: client!(aws_sdk_scheduler, "scheduler"),
+            secretsmanager: client!(aws_sdk_secretsmanager, "secretsmanager"),
             servicediscovery: client!(aws_sdk_servicediscovery, "servicediscovery"),
             sns: client!(aws_sdk_sns, "sns"),
             ssm: client!(aws_sdk_ssm, "ssm"),
             sts: client!(aws_sdk_sts, "sts"),
             tagging: client!(aws_sdk_resourcegroupstagging, "tagging"),
+            config: config.clone(),
+            regions: Default::default(),
         }
+    }
+
+    /// The region these clients call.
+    pub fn region(&self) -> Option<&str> {
+        self.config.region().map(aws_config::Region::as_ref)
+    }
+
+    /// The clients of `region`, with the same credentials, endpoint and
+    /// retries: these, when it is their own; else built at the first call
+    /// and kept (a per-resource `region`, such as us-east-1 for the
+    /// certificate of a CloudFront distribution).
+    pub fn in_region(&self, region: &str) -> Clients {
+        if self.region() == Some(region) {
+            return self.clone();
+        }
+        let mut regions = self
+            .regions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        regions
+            .entry(region.to_owned())
+            .or_insert_with(|| {
+                let config = self
+                    .config
+                    .to_builder()
+                    .region(aws_config::Region::new(region.to_owned()))
+                    .build();
+                Clients { regions: self.regions.clone(), ..Clients::from_config(&config) }
+            })
+            .clone()
     }
 }
 
@@ -222,6 +266,27 @@ mod tests {
         assert_eq!(c.mode(), aws_config::retry::RetryMode::Adaptive);
         // Zero would mean no call at all: one attempt at least.
         assert_eq!(retry_config(0).max_attempts(), 1);
+    }
+
+    #[test]
+    fn the_clients_of_another_region_are_built_once_and_call_that_region() {
+        let config = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("eu-west-1"))
+            .build();
+        let clients = Clients::from_config(&config);
+        assert_eq!(clients.region(), Some("eu-west-1"));
+        assert_eq!(clients.in_region("eu-west-1").region(), Some("eu-west-1"));
+        let us = clients.in_region("us-east-1");
+        assert_eq!(us.region(), Some("us-east-1"));
+        assert_eq!(
+            us.acm.config().region().map(ToString::to_string).as_deref(),
+            Some("us-east-1")
+        );
+        // Built once, shared by every copy, the regional ones included.
+        clients.in_region("us-east-1");
+        us.in_region("ap-south-1");
+        assert_eq!(clients.regions.lock().unwrap().len(), 2);
     }
 
     #[test]

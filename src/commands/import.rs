@@ -32,7 +32,15 @@ pub async fn run(global: &Global, args: &ImportArgs) -> anyhow::Result<i32> {
         );
     }
     let kind = r.kind;
-    let cx = Ctx { aws: &session.clients, stack: &session.config.stack };
+    // A resource of another region (its `region`) is read there.
+    let regional = r
+        .region
+        .as_deref()
+        .map(|region| session.clients.in_region(region));
+    let cx = Ctx {
+        aws: regional.as_ref().unwrap_or(&session.clients),
+        stack: &session.config.stack,
+    };
     let found = kind.read_many(cx, std::slice::from_ref(&args.id)).await;
     let attributes = match found.map(|mut f| f.remove(&args.id)) {
         Ok(Some(a)) => a,
@@ -54,6 +62,7 @@ pub async fn run(global: &Global, args: &ImportArgs) -> anyhow::Result<i32> {
             deletion_policy: None,
             // Unknown: write-only values are sent by the next apply.
             fingerprints: Default::default(),
+            region: r.region.clone(),
         },
     );
     session.save().await?;

@@ -276,6 +276,7 @@ impl<'a> Expander<'a> {
             attr_locs: raw.attr_locs.clone(),
             depends_on,
             lifecycle: raw.lifecycle.clone(),
+            region: raw.region.clone(),
             meta: Meta::default(),
             loc: raw.loc.clone(),
         })

@@ -12,6 +12,8 @@ pub enum LookupKind {
     /// The outputs another reconcile stack recorded in its state (a shared
     /// network read by app stacks; CloudFormation's `ImportValue`).
     StackOutputs,
+    /// An existing Route 53 hosted zone, by its domain name.
+    Route53Zone,
 }
 
 impl LookupKind {
@@ -20,6 +22,7 @@ impl LookupKind {
         "availability_zones",
         "ssm_parameter",
         "stack_outputs",
+        "route53_zone",
     ];
 
     pub fn parse(s: &str) -> Option<LookupKind> {
@@ -28,6 +31,7 @@ impl LookupKind {
             "availability_zones" => Some(LookupKind::AvailabilityZones),
             "ssm_parameter" => Some(LookupKind::SsmParameter),
             "stack_outputs" => Some(LookupKind::StackOutputs),
+            "route53_zone" => Some(LookupKind::Route53Zone),
             _ => None,
         }
     }
@@ -39,6 +43,7 @@ impl LookupKind {
             LookupKind::AvailabilityZones => &["names", "zone_ids"],
             LookupKind::SsmParameter => &["value", "version"],
             LookupKind::StackOutputs => &["outputs", "stack"],
+            LookupKind::Route53Zone => &["zone_id", "name", "name_servers", "private"],
         }
     }
 
@@ -48,6 +53,7 @@ impl LookupKind {
             LookupKind::CallerIdentity | LookupKind::AvailabilityZones => &[],
             LookupKind::SsmParameter => &["name"],
             LookupKind::StackOutputs => &["path", "bucket", "key", "region"],
+            LookupKind::Route53Zone => &["name", "private"],
         }
     }
 }
@@ -79,12 +85,16 @@ impl std::fmt::Display for StateSource {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lookup {
     pub kind: LookupKind,
-    /// The parameter name of an `ssm_parameter` lookup.
+    /// The parameter name of an `ssm_parameter` lookup, the domain name of
+    /// a `route53_zone` lookup.
     pub name: Option<String>,
     /// The state a `stack_outputs` lookup reads.
     pub state: Option<StateSource>,
     /// Where it is declared (`file:line:col`), for errors found at plan time.
     pub at: String,
+    /// `route53_zone`: the private zone of that name (true) or the public
+    /// one (false); unset, the only zone of that name.
+    pub private: Option<bool>,
 }
 
 /// The address lookups are referenced under: `lookups.<name>`.

@@ -86,6 +86,9 @@ pub struct Resource {
     /// Attributes whose value comes from a sensitive variable.
     pub sensitive_attrs: BTreeSet<String>,
     pub lifecycle: Lifecycle,
+    /// `region = "…"`: the region this resource lives in, when not the
+    /// stack's (a CloudFront certificate in us-east-1).
+    pub region: Option<String>,
     pub loc: Loc,
     /// Where each attribute is written (for located warnings).
     pub attr_locs: BTreeMap<String, Loc>,
@@ -185,7 +188,22 @@ const META_FIELDS: &[&str] = &[
     "count",
     "for_each",
     "enabled",
+    "region",
 ];
+
+/// Whether `s` reads as an AWS region name (`us-east-1`, `us-gov-west-1`).
+fn is_region(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() >= 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
+}
 
 /// Loads `path` (a file, or every `*.toml` of a directory in name order).
 /// `cli_vars` are `--var` values; `env_vars` are `RECONCILE_VAR_*` values
@@ -340,6 +358,7 @@ struct Raw {
     attr_locs: BTreeMap<String, Loc>,
     depends_on: Vec<(String, Loc)>,
     lifecycle: Lifecycle,
+    region: Option<String>,
     meta: expand::Meta,
     loc: Loc,
 }
@@ -484,10 +503,22 @@ impl Loader {
             }
             let text = |f: &str| field(f).and_then(|v| v.as_str().map(str::to_owned));
             let parameter = text("name");
-            if kind == LookupKind::SsmParameter && parameter.is_none() {
+            let named = [LookupKind::SsmParameter, LookupKind::Route53Zone];
+            if named.contains(&kind) && parameter.is_none() {
+                let ty = LookupKind::NAMES
+                    .iter()
+                    .find(|n| LookupKind::parse(n) == Some(kind))
+                    .unwrap_or(&"this");
+                self.problem(loc, format!("lookup `{name}`: a {ty} lookup needs `name`"));
+                continue;
+            }
+            let private = field("private").and_then(|p| p.as_bool());
+            if field("private").is_some() && private.is_none() {
                 self.problem(
                     loc,
-                    format!("lookup `{name}`: an ssm_parameter lookup needs `name`"),
+                    format!(
+                        "lookup `{name}`: `private` is a true or false of a route53_zone lookup"
+                    ),
                 );
                 continue;
             }
@@ -509,7 +540,7 @@ impl Loader {
             };
             let at = loc.to_string();
             self.lookups
-                .insert(name, Lookup { kind, name: parameter, state, at });
+                .insert(name, Lookup { kind, name: parameter, state, at, private });
         }
     }
 
@@ -837,6 +868,15 @@ impl Loader {
                     );
                 }
             }
+            "region" => match value.as_str() {
+                Some(r) if is_region(r) => raw.region = Some(r.to_owned()),
+                _ => self.problem(
+                    vloc,
+                    format!(
+                        "{address}: `region` must be an AWS region written out, such as \"us-east-1\", found {value}"
+                    ),
+                ),
+            },
             "timeouts" => match TimeoutOverrides::parse(&value) {
                 Ok(t) => raw.lifecycle.timeouts = t,
                 Err(m) => self.problem(vloc, format!("{address}: timeouts: {m}")),
@@ -876,6 +916,7 @@ impl Loader {
             attr_locs: BTreeMap::new(),
             depends_on: Vec::new(),
             lifecycle: Lifecycle::default(),
+            region: None,
             meta: expand::Meta::default(),
             loc: loc.clone(),
         };
@@ -1137,6 +1178,7 @@ impl Loader {
                     deps,
                     sensitive_attrs,
                     lifecycle: raw.lifecycle,
+                    region: raw.region,
                     loc: raw.loc,
                     attr_locs: raw.attr_locs,
                 };

@@ -3,6 +3,7 @@
 //! A kind is a schema (data) plus five operations against AWS. Everything
 //! else — validation, diffing, rendering, ordering, state — is generic.
 
+pub mod acm;
 pub mod appautoscaling;
 pub mod autoscaling;
 pub mod cloudfront;
@@ -17,10 +18,13 @@ pub mod kms;
 pub mod logs;
 pub mod names;
 pub mod rds;
+pub mod route53;
 pub mod s3;
 pub mod scheduler;
+pub mod secretsmanager;
 pub mod servicediscovery;
 pub mod sns;
+pub mod ssm;
 pub mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -433,6 +437,11 @@ pub static KINDS: &[&dyn Kind] = &[
     &sns::subscription::SnsTopicSubscription,
     &cloudwatch::metric_alarm::CloudWatchMetricAlarm,
     &scheduler::schedule::SchedulerSchedule,
+    &secretsmanager::secret::SecretsManagerSecret,
+    &ssm::parameter::SsmParameter,
+    &route53::zone::Route53Zone,
+    &route53::record::Route53Record,
+    &acm::certificate::AcmCertificate,
 ];
 
 pub fn lookup(kind: &str) -> Option<&'static dyn Kind> {

@@ -120,6 +120,22 @@ pub const SCHEDULE: Name = Name {
 pub const METRIC_FILTER: Name =
     Name { min: 1, max: 512, pattern: r"[^:*]+", rule: "no colons or asterisks" };
 
+/// Secrets Manager secrets.
+pub const SECRET: Name = Name {
+    min: 1,
+    max: 512,
+    pattern: r"[A-Za-z0-9/_+=.@-]+",
+    rule: "letters, digits and / _ + = . @ -",
+};
+
+/// SSM parameters: a name, or a path of names under `/`.
+pub const SSM_PARAMETER: Name = Name {
+    min: 1,
+    max: 1011,
+    pattern: r"/?[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)*",
+    rule: "letters, digits and _ . -, in levels separated by /",
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -273,6 +273,7 @@ fn delete_change(
         reason: None,
         create_before_destroy: false,
         deposed: false,
+        region: rs.region.clone(),
     }
 }
 
@@ -313,6 +314,17 @@ fn plan_one(
     r.kind.canonicalize(&mut live_attrs);
     change.id = Some(existing.id.clone());
     let mut diffs = input_diffs(r, desired, existing, &live_attrs, fingerprints);
+    // Nothing moves a resource between regions: a new one is made there.
+    if r.region != existing.region {
+        let region = |r: &Option<String>| r.as_deref().map_or(Value::Null, Value::str);
+        diffs.push(AttrDiff {
+            name: "region".into(),
+            before: region(&existing.region),
+            after: region(&r.region),
+            forces_replacement: true,
+            sensitive: false,
+        });
+    }
     let tainted = existing.status == Status::Tainted;
     change.action = if tainted || diffs.iter().any(|d| d.forces_replacement) {
         Action::Replace
@@ -372,6 +384,7 @@ fn new_change(r: &Resource, existing: Option<&ResourceState>) -> Change {
             Some(&r.lifecycle),
             existing.and_then(|e| e.deletion_policy),
         ),
+        region: r.region.clone(),
     }
 }
 
@@ -565,6 +578,7 @@ tags = { Name = "main" }
                 status: Status::Created,
                 deletion_policy: None,
                 fingerprints: BTreeMap::new(),
+                region: None,
             },
         );
         s
@@ -636,6 +650,7 @@ launch_type = "EC2"
                 status: Status::Created,
                 deletion_policy: None,
                 fingerprints: BTreeMap::new(),
+                region: None,
             },
         );
         let p = plan(
@@ -877,6 +892,7 @@ master_password = "${var.db_password}"
                 status: Status::Created,
                 deletion_policy: None,
                 fingerprints,
+                region: None,
             },
         );
         s

@@ -93,7 +93,62 @@ async fn read(clients: &Clients, l: &Lookup) -> Result<Attrs, ApiError> {
                 Value::Map(readable_outputs(state.outputs)),
             );
         }
+        LookupKind::Route53Zone => return route53_zone(clients, l).await,
     }
+    Ok(a)
+}
+
+/// The hosted zone named `l.name` (of the wanted privacy): one
+/// ListHostedZonesByName from that name on, then GetHostedZone for its name
+/// servers. None, or two that `private` does not tell apart, is an error.
+async fn route53_zone(clients: &Clients, l: &Lookup) -> Result<Attrs, ApiError> {
+    let name = l.name.clone().unwrap_or_default();
+    let wanted = crate::kinds::support::dns::fqdn(&name);
+    let out = clients
+        .route53
+        .list_hosted_zones_by_name()
+        .dns_name(&wanted)
+        .max_items(100)
+        .send()
+        .await?;
+    let zones: Vec<_> = out
+        .hosted_zones()
+        .iter()
+        .filter(|z| crate::kinds::support::dns::fqdn(z.name()) == wanted)
+        .filter(|z| {
+            let private = z
+                .config()
+                .is_some_and(aws_sdk_route53::types::HostedZoneConfig::private_zone);
+            l.private.is_none_or(|p| p == private)
+        })
+        .collect();
+    let zone = match zones.as_slice() {
+        [z] => *z,
+        [] => return Err(ApiError::msg(format!("no hosted zone named {name}"))),
+        _ => {
+            return Err(ApiError::msg(format!(
+                "{} hosted zones are named {name}: set `private = true` or `false` to choose",
+                zones.len()
+            )));
+        }
+    };
+    let id = crate::kinds::support::dns::zone_id(zone.id());
+    let got = clients.route53.get_hosted_zone().id(&id).send().await?;
+    let servers = got
+        .delegation_set()
+        .map(|d| d.name_servers().iter().map(Value::str).collect())
+        .unwrap_or_default();
+    let mut a = Attrs::new();
+    a.insert("zone_id".into(), Value::str(&id));
+    a.insert("name".into(), Value::str(wanted.trim_end_matches('.')));
+    a.insert("name_servers".into(), Value::List(servers));
+    a.insert(
+        "private".into(),
+        Value::Bool(
+            zone.config()
+                .is_some_and(aws_sdk_route53::types::HostedZoneConfig::private_zone),
+        ),
+    );
     Ok(a)
 }
 
@@ -158,6 +213,7 @@ mod tests {
             name: None,
             state: Some(StateSource::File(path)),
             at: "desired/app.toml:3:1".into(),
+            private: None,
         };
         let lookups = BTreeMap::from([("network".to_owned(), lookup(path.clone()))]);
         let read = read_all(&clients, &lookups).await.unwrap();

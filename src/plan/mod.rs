@@ -88,6 +88,10 @@ pub struct Change {
     /// forget (retain).
     #[serde(default)]
     pub deletion_policy: DeletionPolicy,
+    /// The region the resource lives in, when not the stack's: the
+    /// desired one for a create or update, the recorded one for a delete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -178,6 +182,7 @@ pub(crate) mod testing {
             create_before_destroy: false,
             deposed: false,
             deletion_policy: DeletionPolicy::Delete,
+            region: None,
         }
     }
 

@@ -17,7 +17,10 @@ pub struct RefreshError {
 }
 
 pub async fn refresh(clients: &Clients, state: &State) -> Result<Live, RefreshError> {
-    let mut by_kind: BTreeMap<&str, Vec<(&String, &String)>> = BTreeMap::new();
+    // One batched read per kind and region (a resource's own `region`).
+    // (kind, region) → (address, id)
+    type Members<'s> = Vec<(&'s String, &'s String)>;
+    let mut by_kind: BTreeMap<(&str, Option<&str>), Members<'_>> = BTreeMap::new();
     // Old objects of interrupted create-before-destroy replacements are
     // read too, under their own key.
     let deposed: Vec<(String, &crate::state::ResourceState)> = state
@@ -31,30 +34,34 @@ pub async fn refresh(clients: &Clients, state: &State) -> Result<Live, RefreshEr
         .chain(deposed.iter().map(|(a, rs)| (a, *rs)));
     for (address, rs) in all {
         by_kind
-            .entry(rs.kind.as_str())
+            .entry((rs.kind.as_str(), rs.region.as_deref()))
             .or_default()
             .push((address, &rs.id));
     }
-    let cx = Ctx { aws: clients, stack: &state.stack };
-    let reads = by_kind.into_iter().map(|(kind_name, members)| async move {
-        let Some(kind) = kinds::lookup(kind_name) else {
-            return Err(RefreshError {
-                kind: kind_name.to_owned(),
-                source: ApiError::msg(format!("the state holds unknown kind `{kind_name}`")),
-            });
-        };
-        let ids: Vec<String> = members.iter().map(|(_, id)| (*id).clone()).collect();
-        let start = std::time::Instant::now();
-        let mut found = kind
-            .read_many(cx, &ids)
-            .await
-            .map_err(|source| RefreshError { kind: kind_name.to_owned(), source })?;
-        crate::aws::stats::record_read(kind_name, start.elapsed());
-        Ok(members
-            .into_iter()
-            .map(|(address, id)| (address.clone(), found.remove(id)))
-            .collect::<Vec<_>>())
-    });
+    let stack = &state.stack;
+    let reads = by_kind
+        .into_iter()
+        .map(|((kind_name, region), members)| async move {
+            let regional = region.map(|r| clients.in_region(r));
+            let cx = Ctx { aws: regional.as_ref().unwrap_or(clients), stack };
+            let Some(kind) = kinds::lookup(kind_name) else {
+                return Err(RefreshError {
+                    kind: kind_name.to_owned(),
+                    source: ApiError::msg(format!("the state holds unknown kind `{kind_name}`")),
+                });
+            };
+            let ids: Vec<String> = members.iter().map(|(_, id)| (*id).clone()).collect();
+            let start = std::time::Instant::now();
+            let mut found = kind
+                .read_many(cx, &ids)
+                .await
+                .map_err(|source| RefreshError { kind: kind_name.to_owned(), source })?;
+            crate::aws::stats::record_read(kind_name, start.elapsed());
+            Ok(members
+                .into_iter()
+                .map(|(address, id)| (address.clone(), found.remove(id)))
+                .collect::<Vec<_>>())
+        });
     let mut live = Live::new();
     for part in futures::future::try_join_all(reads).await? {
         live.extend(part);
@@ -133,6 +140,7 @@ pub async fn adopt_pending(
                 deletion_policy: None,
                 // Unknown: write-only values are sent again by an update.
                 fingerprints: BTreeMap::new(),
+                region: None,
             },
         ));
     }

@@ -153,6 +153,7 @@ cidr_block = "10.0.2.0/24"
             status: Status::Created,
             deletion_policy: None,
             fingerprints: Default::default(),
+            region: None,
         }
     }
 

@@ -22,6 +22,7 @@ pub const FORMAT_VERSION: &str = "1.2";
 
 /// reconcile kind → Terraform AWS provider resource type.
 pub const TYPES: &[(&str, &str)] = &[
+    ("acm_certificate", "aws_acm_certificate"),
     ("appautoscaling_policy", "aws_appautoscaling_policy"),
     ("appautoscaling_target", "aws_appautoscaling_target"),
     ("autoscaling_group", "aws_autoscaling_group"),
@@ -50,9 +51,12 @@ pub const TYPES: &[(&str, &str)] = &[
     ("log_group", "aws_cloudwatch_log_group"),
     ("logs_metric_filter", "aws_cloudwatch_log_metric_filter"),
     ("nat_gateway", "aws_nat_gateway"),
+    ("route53_record", "aws_route53_record"),
+    ("route53_zone", "aws_route53_zone"),
     ("route_table", "aws_route_table"),
     ("s3_bucket", "aws_s3_bucket"),
     ("scheduler_schedule", "aws_scheduler_schedule"),
+    ("secretsmanager_secret", "aws_secretsmanager_secret"),
     ("security_group", "aws_security_group"),
     (
         "security_group_egress_rule",
@@ -69,6 +73,7 @@ pub const TYPES: &[(&str, &str)] = &[
     ("service_discovery_service", "aws_service_discovery_service"),
     ("sns_topic", "aws_sns_topic"),
     ("sns_topic_subscription", "aws_sns_topic_subscription"),
+    ("ssm_parameter", "aws_ssm_parameter"),
     ("subnet", "aws_subnet"),
     ("target_group", "aws_lb_target_group"),
     ("vpc", "aws_vpc"),

@@ -189,6 +189,7 @@ mod tests {
                 status: Status::Created,
                 deletion_policy: None,
                 fingerprints: Default::default(),
+                region: None,
             },
         );
         s

@@ -95,6 +95,11 @@ pub struct ResourceState {
     /// `hmac-sha256:…`); never the values.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fingerprints: BTreeMap<String, String>,
+    /// The region the resource lives in when it is not the stack's (its
+    /// `region`): where it is read and deleted, even once gone from the
+    /// desired state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 impl State {
@@ -376,6 +381,7 @@ mod tests {
             status: Status::Created,
             deletion_policy: None,
             fingerprints: BTreeMap::new(),
+            region: None,
         };
         assert_eq!(rs.masked_fields(), BTreeSet::from(["url".to_owned()]));
         let live = Attrs::from([

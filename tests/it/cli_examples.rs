@@ -39,6 +39,8 @@ fn files_under(dir: &Path) -> Vec<(String, String)> {
 }
 
 const PASSWORD: &str = "Sup3rS3cretPassw0rd";
+const SECRET_KEY: &str = "s3cr3t-k3y-0f-dj4ng0";
+const SECRET_KEY_VAR: &str = "secret_key=s3cr3t-k3y-0f-dj4ng0";
 const REGISTRY_AUTH: &str = r#"{"registry.example.com":{"auth":"c2VjcmV0OnBhc3M="}}"#;
 
 #[tokio::test]
@@ -46,10 +48,7 @@ async fn the_django_stack_of_seed_000_runs_keeps_its_secrets_snapshots_and_retai
     let emu = Emulator::start();
     let ws = Workspace::new();
     ws.copy_example("django");
-    let base = [
-        "secret_key=s3cr3t-k3y",
-        "certificate_arn=arn:aws:iam::123456789012:server-certificate/web",
-    ];
+    let base = [SECRET_KEY_VAR, "domain_name=shop.example.com"];
     let password = format!("db_password={PASSWORD}");
 
     // Variable rules are checked before any AWS call (no emulator here).
@@ -108,16 +107,114 @@ async fn the_django_stack_of_seed_000_runs_keeps_its_secrets_snapshots_and_retai
         assert_eq!(copies.get(address), Some(&1), "{address}: {copies:?}");
     }
 
-    // The password is nowhere: outputs, plans, the state directory.
-    for r in [&apply, &plan_text, &plan_json] {
-        assert!(
-            !r.stdout.contains(PASSWORD) && !r.stderr.contains(PASSWORD),
-            "{r}"
-        );
+    // The password and the secret key are nowhere: outputs, plans, the
+    // state directory, the task definition ECS describes to anyone allowed
+    // ecs:DescribeTaskDefinition. They are in Secrets Manager, which the
+    // container's `secrets` name.
+    for secret in [PASSWORD, SECRET_KEY] {
+        for r in [&apply, &plan_text, &plan_json] {
+            assert!(
+                !r.stdout.contains(secret) && !r.stderr.contains(secret),
+                "{r}"
+            );
+        }
+        for (path, text) in files_under(&ws.path().join("state")) {
+            assert!(!text.contains(secret), "{path} holds a secret");
+        }
     }
-    for (path, text) in files_under(&ws.path().join("state")) {
-        assert!(!text.contains(PASSWORD), "{path} holds the password");
-    }
+    let conf = sdk_config(&emu).await;
+    let ecs = aws_sdk_ecs::Client::new(&conf);
+    let task = ecs
+        .describe_task_definition()
+        .task_definition(ws.id("ecs_task_definition.web"))
+        .send()
+        .await
+        .unwrap();
+    let described = format!("{task:?}");
+    assert!(
+        !described.contains(PASSWORD) && !described.contains(SECRET_KEY),
+        "{described}"
+    );
+    let td = task.task_definition().unwrap();
+    let container = &td.container_definitions()[0];
+    let named: std::collections::BTreeMap<&str, &str> = container
+        .secrets()
+        .iter()
+        .map(|s| (s.name(), s.value_from()))
+        .collect();
+    let database_url = ws.id("secretsmanager_secret.database_url");
+    assert_eq!(
+        named.get("DATABASE_URL"),
+        Some(&database_url.as_str()),
+        "{named:?}"
+    );
+    assert_eq!(
+        named.get("SECRET_KEY"),
+        Some(&ws.id("secretsmanager_secret.secret_key").as_str())
+    );
+    assert!(
+        container
+            .environment()
+            .iter()
+            .all(|e| e.name() != Some("DATABASE_URL"))
+    );
+    let role = ws.state()["resources"]["iam_role.task_execution"]["attributes"]["arn"].clone();
+    assert_eq!(td.execution_role_arn(), role.as_str());
+    let sm = aws_sdk_secretsmanager::Client::new(&conf);
+    let url = sm
+        .get_secret_value()
+        .secret_id(&database_url)
+        .send()
+        .await
+        .unwrap();
+    let url = url.secret_string().unwrap_or_default();
+    assert!(
+        url.starts_with("postgres://app:") && url.contains(PASSWORD),
+        "the URL is not in the secret"
+    );
+
+    // HTTPS on the domain: an issued certificate on the listener, an alias
+    // record to the load balancer in the stack's zone.
+    let cert = ws.id("acm_certificate.web");
+    let acm = aws_sdk_acm::Client::new(&conf);
+    let d = acm
+        .describe_certificate()
+        .certificate_arn(&cert)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        d.certificate().unwrap().status(),
+        Some(&aws_sdk_acm::types::CertificateStatus::Issued)
+    );
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&conf);
+    let listener = elb
+        .describe_listeners()
+        .listener_arns(ws.id("listener.https"))
+        .send()
+        .await
+        .unwrap();
+    let certs = listener.listeners()[0].certificates();
+    assert_eq!(certs[0].certificate_arn(), Some(cert.as_str()));
+    let r53 = aws_sdk_route53::Client::new(&conf);
+    let zone = ws.id("route53_zone.main");
+    let sets = r53
+        .list_resource_record_sets()
+        .hosted_zone_id(&zone)
+        .send()
+        .await
+        .unwrap();
+    let alias = sets
+        .resource_record_sets()
+        .iter()
+        .find(|s| s.name() == "shop.example.com." && s.r#type().as_str() == "A")
+        .and_then(|s| s.alias_target())
+        .unwrap_or_else(|| panic!("no alias record: {sets:?}"));
+    let lb = ws.state()["resources"]["load_balancer.web"]["attributes"]["dns_name"]
+        .as_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert_eq!(alias.dns_name().trim_end_matches('.'), lb);
 
     // A new password is an update of the database (and of the task
     // definition whose DATABASE_URL holds it), shown masked.
@@ -133,6 +230,21 @@ async fn the_django_stack_of_seed_000_runs_keeps_its_secrets_snapshots_and_retai
         .find(|c| c["address"] == "db_instance.postgres")
         .unwrap();
     assert_eq!(db["action"], "update", "{db}");
+    // The secret holding the URL changes; the task definition, which only
+    // names it, does not.
+    let action = |address: &str| {
+        json["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["address"] == address)
+            .map(|c| c["action"].clone())
+    };
+    assert_eq!(
+        action("secretsmanager_secret.database_url"),
+        Some("update".into())
+    );
+    assert_eq!(action("ecs_task_definition.web"), Some("no-op".into()));
     assert!(!plan.stdout.contains("An0therPassw0rd12"), "{plan}");
 
     // Destroy: a final snapshot of the database, the bucket retained.
@@ -145,7 +257,6 @@ async fn the_django_stack_of_seed_000_runs_keeps_its_secrets_snapshots_and_retai
         !destroy.stdout.contains(PASSWORD) && !destroy.stderr.contains(PASSWORD),
         "{destroy}"
     );
-    let conf = sdk_config(&emu).await;
     let rds = aws_sdk_rds::Client::new(&conf);
     let snapshots = rds.describe_db_snapshots().send().await.unwrap();
     assert!(
@@ -306,12 +417,7 @@ fn the_markdown_plan_of_the_django_stack_fits_a_pull_request_comment_and_masks_t
     let ws = Workspace::new();
     ws.copy_example("django");
     let password = format!("db_password={PASSWORD}");
-    let vars = [
-        "secret_key=s3cr3t-k3y",
-        "certificate_arn=arn:aws:iam::123456789012:server-certificate/web",
-        "app_revision=v1",
-        &password,
-    ];
+    let vars = ["secret_key=s3cr3t-k3y", "app_revision=v1", &password];
     let run = run(
         &emu,
         &ws,

@@ -629,6 +629,73 @@ const ROWS: &[Row] = &[
         },
         found: Found::ByTags,
     },
+    // secrets, parameters, DNS, certificates
+    Row {
+        address: "secretsmanager_secret.main",
+        needs: &[],
+        spec: |_, _| {
+            vec![
+                ("description", s("contract")),
+                ("secret_string", s("contract-value-1")),
+                // The name is free again at once for the next run.
+                ("recovery_window_in_days", Value::Int(0)),
+            ]
+        },
+        found: Found::ByTags,
+    },
+    Row {
+        address: "ssm_parameter.main",
+        needs: &[],
+        spec: |_, c| {
+            vec![
+                ("name", s(&format!("/contract/param-{}", c.n()))),
+                ("type", s("String")),
+                ("value", s("contract")),
+            ]
+        },
+        // A parameter is found by its given name (`find_created`), not
+        // by tags.
+        found: Found::Never,
+    },
+    Row {
+        address: "route53_zone.main",
+        needs: &[],
+        spec: |_, c| {
+            vec![
+                ("name", s(&format!("contract-{}.example.com", c.n()))),
+                ("comment", s("contract")),
+            ]
+        },
+        found: Found::ByTags,
+    },
+    Row {
+        address: "route53_record.main",
+        needs: &["route53_zone.main"],
+        spec: |w, c| {
+            let zone = w.str_attr("route53_zone.main", "name");
+            vec![
+                ("zone_id", w.id("route53_zone.main")),
+                ("name", s(&format!("www{}.{zone}", c.n()))),
+                ("type", s("A")),
+                ("ttl", Value::Int(60)),
+                ("records", list(vec![s("192.0.2.10")])),
+            ]
+        },
+        // Records carry no tags (`find_created` knows them by name and type).
+        found: Found::Never,
+    },
+    Row {
+        address: "acm_certificate.main",
+        needs: &["route53_zone.main"],
+        spec: |w, c| {
+            let zone = w.str_attr("route53_zone.main", "name");
+            vec![
+                ("domain_name", s(&format!("app{}.{zone}", c.n()))),
+                ("validation_zone_id", w.id("route53_zone.main")),
+            ]
+        },
+        found: Found::ByTags,
+    },
     Row {
         address: "db_instance.main",
         needs: &["db_subnet_group.main"],

@@ -148,10 +148,7 @@ fn example(example: &str) -> (Workspace, &'static [(&'static str, &'static str)]
         "django" => &[
             ("RECONCILE_VAR_db_password", "Sup3rS3cretPassw0rd"),
             ("RECONCILE_VAR_secret_key", "k3y"),
-            (
-                "RECONCILE_VAR_certificate_arn",
-                "arn:aws:iam::123456789012:server-certificate/web",
-            ),
+            ("RECONCILE_VAR_secret_recovery_days", "0"),
             ("RECONCILE_VAR_app_revision", "v1"),
         ],
         _ => &[],

@@ -35,6 +35,7 @@ mod kinds_monitoring;
 mod kinds_netsec;
 mod kinds_network;
 mod kinds_routing;
+mod kinds_secrets_dns;
 mod loader_mutations;
 mod ownership;
 mod retries;

@@ -100,7 +100,13 @@ const CONTAINER: &[Field] = &[
         .doc("Environment variables."),
     Field::new("secrets", Type::Map(&Type::String))
         .default(Default::EmptyMap)
-        .doc("Environment variables taken from Secrets Manager or SSM: name = ARN."),
+        .doc(
+            "Environment variables taken from Secrets Manager or SSM Parameter Store: name = the \
+             secret's or parameter's ARN (a secret's with `:<json key>::` appended for one key of \
+             a JSON value). The task holds only the ARN; ECS reads the value at start with the \
+             execution role, which needs secretsmanager:GetSecretValue or ssm:GetParameters on \
+             it (and kms:Decrypt on a customer-managed key).",
+        ),
     Field::new("log_configuration", Type::Object(LOG_CONFIGURATION))
         .doc("Where the container's output goes."),
     Field::new("health_check", Type::Object(HEALTH_CHECK)).doc("The container health check."),

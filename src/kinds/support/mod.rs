@@ -7,6 +7,7 @@
 
 pub mod attrs;
 pub mod changes;
+pub mod dns;
 pub mod find;
 pub mod policy;
 pub mod read;

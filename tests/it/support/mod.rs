@@ -30,6 +30,9 @@ const RUN_TIMEOUT: Duration = Duration::from_mins(3);
 /// created with 2 tasks would never be steady, and every apply waits for
 /// deployments by default.
 pub const ECS_RUNNING: &str = "10";
+/// Seconds after which moto issues a certificate requested with DNS
+/// validation (`MOTO_ACM_VALIDATION_WAIT`, 60 by default).
+pub const ACM_VALIDATION_WAIT: &str = "2";
 /// Where `reconcile_in(None, ..)` points the binary: the discard port on
 /// loopback, so that nothing can reach real AWS.
 const UNREACHABLE_ENDPOINT: &str = "http://127.0.0.1:9";
@@ -75,6 +78,9 @@ impl Emulator {
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
                 .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
                 .env("MOTO_ECS_SERVICE_RUNNING", ECS_RUNNING)
+                // ACM issues a DNS-validated certificate after this many
+                // seconds (60 by default): short, yet waited for.
+                .env("MOTO_ACM_VALIDATION_WAIT", ACM_VALIDATION_WAIT)
                 .stdin(Stdio::null())
                 .stdout(log)
                 .stderr(log_err)
