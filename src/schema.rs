@@ -389,6 +389,14 @@ impl Field {
         self.when_unset = Unset::StackName;
         self
     }
+    /// A resource's AWS name as AWS accepts it (`rule`): set once (a
+    /// change replaces the resource), `<stack>-<resource name>` when unset.
+    pub const fn stack_name(name: &'static str, rule: Name) -> Field {
+        Field::new(name, Type::String)
+            .naming(rule)
+            .unset_is_stack_name()
+            .force_new()
+    }
     /// What the docs show for this field, as JSON.
     pub const fn example(mut self, json: &'static str) -> Field {
         self.example = Some(json);
@@ -527,6 +535,18 @@ impl Field {
 pub const TAGS: Field = Field::new("tags", Type::Map(&Type::String))
     .default(Default::EmptyMap)
     .doc("Tags to apply, besides reconcile:stack and reconcile:address.");
+
+/// A step of a step-scaling policy: the shape EC2 Auto Scaling and
+/// Application Auto Scaling share.
+pub const STEP_ADJUSTMENT: &[Field] = &[
+    Field::new("metric_interval_lower_bound", Type::Number)
+        .doc("Lower bound of the step, relative to the alarm threshold (unset: minus infinity)."),
+    Field::new("metric_interval_upper_bound", Type::Number)
+        .doc("Upper bound of the step, relative to the alarm threshold (unset: infinity)."),
+    Field::new("scaling_adjustment", Type::Int)
+        .required()
+        .doc("The change when the metric is in this step (see `adjustment_type`)."),
+];
 
 /// A TCP or UDP port.
 pub const PORT: Type = Type::Range(0, 65535);

@@ -38,15 +38,7 @@ const POLICY_FIELDS: [&str; 8] = [
     "disable_scale_in",
 ];
 
-const STEP: &[Field] = &[
-    Field::new("metric_interval_lower_bound", Type::Number)
-        .doc("Lower bound of the step, relative to the alarm threshold (unset: minus infinity)."),
-    Field::new("metric_interval_upper_bound", Type::Number)
-        .doc("Upper bound of the step, relative to the alarm threshold (unset: infinity)."),
-    Field::new("scaling_adjustment", Type::Int)
-        .required()
-        .doc("The change when the metric is in this step (see `adjustment_type`)."),
-];
+const STEP: &[Field] = crate::schema::STEP_ADJUSTMENT;
 
 const STEP_SCALING: &[Field] = &[
     Field::new("adjustment_type", Type::String)

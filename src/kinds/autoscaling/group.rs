@@ -73,10 +73,7 @@ static SCHEMA: Schema = Schema {
     timeouts: Timeouts::minutes(10, 10, 20),
     description: "An EC2 Auto Scaling group launched from a launch template.",
     fields: &[
-        Field::new("name", Type::String)
-            .unset_is_stack_name()
-            .naming(crate::kinds::names::AUTO_SCALING_GROUP)
-            .force_new()
+        Field::stack_name("name", crate::kinds::names::AUTO_SCALING_GROUP)
             .doc("The group name (also its id); by default `<stack>-<resource name>`."),
         Field::new("min_size", Type::Int).required(),
         Field::new("max_size", Type::Int).required(),

@@ -23,15 +23,7 @@ pub struct AutoScalingPolicy;
 /// DescribePolicies takes at most 50 policy names per call.
 const DESCRIBE_CHUNK: usize = 50;
 
-const STEP: &[Field] = &[
-    Field::new("metric_interval_lower_bound", Type::Number)
-        .doc("Lower bound of the step, relative to the alarm threshold (unset: minus infinity)."),
-    Field::new("metric_interval_upper_bound", Type::Number)
-        .doc("Upper bound of the step, relative to the alarm threshold (unset: infinity)."),
-    Field::new("scaling_adjustment", Type::Int)
-        .required()
-        .doc("The change when the metric is in this step (see `adjustment_type`)."),
-];
+const STEP: &[Field] = crate::schema::STEP_ADJUSTMENT;
 
 const TARGET_TRACKING: &[Field] = &[
     Field::new("predefined_metric_type", Type::String)

@@ -37,10 +37,7 @@ static SCHEMA: Schema = Schema {
     timeouts: Timeouts::DEFAULT,
     description: "A CloudWatch alarm on one metric: its state changes trigger actions such as notifying an SNS topic.",
     fields: &[
-        Field::new("name", Type::String)
-            .naming(crate::kinds::names::ALARM)
-            .unset_is_stack_name()
-            .force_new()
+        Field::stack_name("name", crate::kinds::names::ALARM)
             .doc("The alarm name; by default `<stack>-<resource name>`."),
         Field::new("namespace", Type::String)
             .example("\"AWS/ECS\"")

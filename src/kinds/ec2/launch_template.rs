@@ -62,10 +62,7 @@ static SCHEMA: Schema = Schema {
     timeouts: Timeouts::DEFAULT,
     description: "An EC2 launch template; a change creates a new default version.",
     fields: &[
-        Field::new("name", Type::String)
-            .unset_is_stack_name()
-            .naming(crate::kinds::names::LAUNCH_TEMPLATE)
-            .force_new()
+        Field::stack_name("name", crate::kinds::names::LAUNCH_TEMPLATE)
             .doc("The template name; by default `<stack>-<resource name>`. Exported too."),
         Field::new("image_id", Type::String)
             .example("\"ami-0abcdef1234567890\"")

@@ -69,10 +69,7 @@ static SCHEMA: Schema = Schema {
     timeouts: Timeouts::minutes(10, 10, 15),
     description: "A security group: stateful firewall rules for the network interfaces of a VPC.",
     fields: &[
-        Field::new("name", Type::String)
-            .unset_is_stack_name()
-            .naming(crate::kinds::names::SECURITY_GROUP)
-            .force_new()
+        Field::stack_name("name", crate::kinds::names::SECURITY_GROUP)
             .doc("The group name; by default `<stack>-<resource name>`."),
         Field::new("description", Type::String)
             .default(Default::Str("Managed by reconcile"))

@@ -46,10 +46,7 @@ static SCHEMA: Schema = Schema {
     timeouts: Timeouts::minutes(10, 10, 20),
     description: "An ECS capacity provider backed by an Auto Scaling group.",
     fields: &[
-        Field::new("name", Type::String)
-            .unset_is_stack_name()
-            .naming(crate::kinds::names::ECS)
-            .force_new()
+        Field::stack_name("name", crate::kinds::names::ECS)
             .doc("The provider name (what clusters and strategies name); by default `<stack>-<resource name>`. Exported too."),
         Field::new("auto_scaling_group_arn", Type::Arn)
             .example("\"${autoscaling_group.example.arn}\"")

@@ -38,10 +38,7 @@ static SCHEMA: Schema = Schema {
     timeouts: Timeouts::minutes(10, 10, 20),
     description: "An ECS cluster: where services and tasks run.",
     fields: &[
-        Field::new("name", Type::String)
-            .unset_is_stack_name()
-            .naming(crate::kinds::names::ECS)
-            .force_new()
+        Field::stack_name("name", crate::kinds::names::ECS)
             .doc("The cluster name; by default `<stack>-<resource name>`. Exported too."),
         Field::new("container_insights", Type::Bool)
             .default(Default::Bool(false))

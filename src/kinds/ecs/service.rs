@@ -108,10 +108,7 @@ static SCHEMA: Schema = Schema {
     timeouts: Timeouts::minutes(20, 20, 20),
     description: "An ECS service: keeps copies of a task definition running in a cluster.",
     fields: &[
-        Field::new("name", Type::String)
-            .unset_is_stack_name()
-            .naming(crate::kinds::names::ECS)
-            .force_new()
+        Field::stack_name("name", crate::kinds::names::ECS)
             .doc("The service name; by default `<stack>-<resource name>`. Exported too."),
         Field::new("cluster", Type::String)
             .example("\"${ecs_cluster.example.arn}\"")

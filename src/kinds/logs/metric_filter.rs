@@ -48,10 +48,7 @@ static SCHEMA: Schema = Schema {
     timeouts: Timeouts::DEFAULT,
     description: "A CloudWatch Logs metric filter: counts the log events of a group that match a pattern as a metric.",
     fields: &[
-        Field::new("name", Type::String)
-            .naming(crate::kinds::names::METRIC_FILTER)
-            .unset_is_stack_name()
-            .force_new()
+        Field::stack_name("name", crate::kinds::names::METRIC_FILTER)
             .doc("The filter name; by default `<stack>-<resource name>`."),
         Field::new("log_group_name", Type::String)
             .example("\"${log_group.example.name}\"")

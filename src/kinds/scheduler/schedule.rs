@@ -104,10 +104,7 @@ static SCHEMA: Schema = Schema {
     timeouts: Timeouts::DEFAULT,
     description: "An EventBridge Scheduler schedule: invokes a target, such as an ECS task, at a rate, at cron times or once.",
     fields: &[
-        Field::new("name", Type::String)
-            .naming(crate::kinds::names::SCHEDULE)
-            .unset_is_stack_name()
-            .force_new()
+        Field::stack_name("name", crate::kinds::names::SCHEDULE)
             .doc("The schedule name; by default `<stack>-<resource name>`."),
         Field::new("group_name", Type::String)
             .naming(crate::kinds::names::SCHEDULE)

@@ -29,10 +29,7 @@ static SCHEMA: Schema = Schema {
     timeouts: Timeouts::DEFAULT,
     description: "A Secrets Manager secret and its current value (a database password, an API key), for containers' `secrets`: the task's execution role needs secretsmanager:GetSecretValue on its ARN (and kms:Decrypt on a customer-managed `kms_key_id`).",
     fields: &[
-        Field::new("name", Type::String)
-            .naming(crate::kinds::names::SECRET)
-            .unset_is_stack_name()
-            .force_new()
+        Field::stack_name("name", crate::kinds::names::SECRET)
             .doc("The secret's name; by default `<stack>-<resource name>`."),
         Field::new("description", Type::String)
             .default(Default::Str(""))
