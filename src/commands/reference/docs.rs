@@ -157,15 +157,15 @@ fn example(s: &Schema) -> String {
     let mut out = format!("[{}.example]\n", s.kind);
     let mut any = false;
     let rules = crate::kinds::lookup(s.kind).map_or(&[][..], |k| k.rules());
-    // Fields a rule needs of the defaults, and the first of each
+    // Fields a rule needs of the values the example gives, and the first of each
     // exactly-one rule: the example sets them.
     let needed: Vec<&str> = rules
         .iter()
         .filter_map(|r| match *r {
             Rule::Needs { field, is, needs }
                 if s.field(field)
-                    .and_then(|f| f.default)
-                    .map(crate::schema::Default::value)
+                    .filter(|f| f.required || f.default.is_some())
+                    .map(placeholder)
                     == Some(Value::str(is)) =>
             {
                 Some(needs)

@@ -40,7 +40,7 @@ static SCHEMA: Schema = Schema {
     description: "A DNS record set of a Route 53 hosted zone: values with a TTL, or an alias to a load balancer or a CloudFront distribution.",
     fields: &[
         Field::new("zone_id", Type::String)
-            .example("\"${route53_zone.main.zone_id}\"")
+            .example("\"${route53_zone.example.zone_id}\"")
             .required()
             .force_new()
             .doc("The hosted zone."),
