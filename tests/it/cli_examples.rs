@@ -712,7 +712,11 @@ async fn the_production_example_runs_an_app_stack_on_a_network_stack_without_nat
         .unwrap();
     assert_eq!(alarms.metric_alarms().len(), 2, "{alarms:?}");
     for alarm in alarms.metric_alarms() {
-        assert_eq!(alarm.alarm_actions(), [topic.clone()], "{alarm:?}");
+        assert_eq!(
+            alarm.alarm_actions(),
+            std::slice::from_ref(&topic),
+            "{alarm:?}"
+        );
     }
 
     // The password is nowhere: outputs, plans, the state directory.
