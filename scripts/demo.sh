@@ -5,10 +5,17 @@
 #
 #   scripts/demo.sh                    # the example in desired/
 #   scripts/demo.sh desired/fargate    # another example: any file or directory
+#   scripts/demo.sh desired/production/network desired/production/app
+#                                      # stacks that build on each other: each is
+#                                      # applied and checked in order, destroyed in
+#                                      # reverse order
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-desired="$(realpath "${1:-desired}")"
+stacks=()
+for arg in "${@:-desired}"; do
+    stacks+=("$(realpath "$arg")")
+done
 cd "$root"
 # shellcheck source=scripts/emulator.sh
 . "$root/scripts/emulator.sh"
@@ -45,35 +52,42 @@ bin="$root/target/debug/reconcile"
 
 emulator_start
 tmp="$(mktemp -d)"
-state="$tmp/demo.json"
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
 export AWS_EC2_METADATA_DISABLED=true
-echo "Emulator at $AWS_ENDPOINT_URL (pid $MOTO_PID); state file $state"
+# Each stack keeps its state where it does by default, state/<stack>.json
+# under the directory reconcile runs in: a stack reading another's outputs
+# (a `stack_outputs` lookup with a relative `path`) finds it there.
+cd "$tmp"
+echo "Emulator at $AWS_ENDPOINT_URL (pid $MOTO_PID); state files in $tmp/state"
 
 step() {
     banner "reconcile $*"
     "$bin" "$@"
 }
 
-step validate --desired "$desired"
-step plan --desired "$desired" --state "$state"
-step apply --auto-approve --desired "$desired" --state "$state"
+for desired in "${stacks[@]}"; do
+    step validate --desired "$desired"
+    step plan --desired "$desired"
+    step apply --auto-approve --desired "$desired"
 
-banner "reconcile plan --detailed-exitcode (must find nothing to change)"
-rc=0
-"$bin" plan --detailed-exitcode --desired "$desired" --state "$state" || rc=$?
-case $rc in
-    0) echo "demo: no changes after apply, as expected." ;;
-    2)
-        echo "demo: FAILED: plan still finds changes right after apply (exit 2); apply did not converge." >&2
-        exit 1
-        ;;
-    *)
-        echo "demo: FAILED: plan --detailed-exitcode exited $rc after apply." >&2
-        exit 1
-        ;;
-esac
+    banner "reconcile plan --detailed-exitcode --desired $desired (must find nothing to change)"
+    rc=0
+    "$bin" plan --detailed-exitcode --desired "$desired" || rc=$?
+    case $rc in
+        0) echo "demo: no changes after apply, as expected." ;;
+        2)
+            echo "demo: FAILED: plan still finds changes right after apply (exit 2); apply did not converge." >&2
+            exit 1
+            ;;
+        *)
+            echo "demo: FAILED: plan --detailed-exitcode exited $rc after apply." >&2
+            exit 1
+            ;;
+    esac
+done
 
-step destroy --auto-approve --desired "$desired" --state "$state"
+for ((i = ${#stacks[@]} - 1; i >= 0; i--)); do
+    step destroy --auto-approve --desired "${stacks[$i]}"
+done
 
 banner "Demo finished: everything was created, checked and destroyed."

@@ -449,3 +449,359 @@ fn the_markdown_plan_of_the_django_stack_fits_a_pull_request_comment_and_masks_t
     );
     assert!(md.trim_end().ends_with("</details>") || cut, "{md}");
 }
+
+const DB_PASSWORD: &str = "Pr0dDatabasePassw0rd";
+
+/// `reconcile ARGS --desired <ws>/desired/production/<stack>` with the state
+/// where the stack keeps it by default (`state/<stack name>.json` under the
+/// workspace, the directory reconcile runs in), which is also where the app
+/// stack's `stack_outputs` lookup reads the network's.
+fn production(emu: &Emulator, ws: &Workspace, stack: &str, args: &[&str]) -> Run {
+    let mut cmd = support::command_bare(Some(emu), ws, args);
+    cmd.arg("--desired")
+        .arg(ws.desired_path().join(stack))
+        .env("RECONCILE_VAR_db_password", DB_PASSWORD);
+    support::run_command(cmd, args)
+}
+
+fn production_state(ws: &Workspace, stack: &str) -> serde_json::Value {
+    serde_json::from_str(&ws.read(&format!("state/production-{stack}.json"))).unwrap()
+}
+
+fn production_id(ws: &Workspace, stack: &str, address: &str) -> String {
+    production_state(ws, stack)["resources"][address]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{address} is not in the {stack} state"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn the_production_example_runs_an_app_stack_on_a_network_stack_without_nat() {
+    let emu = Emulator::start();
+    let ws = Workspace::new();
+    ws.copy_example("production");
+
+    // Before the network exists, the app stack says what to apply first.
+    let early = production(&emu, &ws, "app", &["plan"]);
+    early.expect_code(1);
+    assert!(
+        early.stderr.contains("lookup `network`")
+            && early.stderr.contains("state/production-network.json"),
+        "{early}"
+    );
+
+    let net = production(&emu, &ws, "network", &["apply", "--auto-approve"]);
+    net.expect_success();
+    production(&emu, &ws, "network", &["plan", "--detailed-exitcode"]).expect_code(0);
+    let app = production(&emu, &ws, "app", &["apply", "--auto-approve"]);
+    app.expect_success();
+    let app_plan = production(&emu, &ws, "app", &["plan", "--detailed-exitcode"]);
+    app_plan.expect_code(0);
+    production(&emu, &ws, "network", &["plan", "--detailed-exitcode"]).expect_code(0);
+    let net_state = production_state(&ws, "network");
+    let app_state = production_state(&ws, "app");
+    eprintln!(
+        "production: network {} resources, app {} resources",
+        net_state["resources"].as_object().unwrap().len(),
+        app_state["resources"].as_object().unwrap().len()
+    );
+
+    // The app read the network's VPC: its output and its groups in AWS.
+    let vpc = production_id(&ws, "network", "vpc.main");
+    assert_eq!(app_state["outputs"]["vpc_id"], vpc.as_str(), "{app_state}");
+    let conf = sdk_config(&emu).await;
+    let ec2 = aws_sdk_ec2::Client::new(&conf);
+    let web_group = production_id(&ws, "app", "security_group.web");
+    let groups = ec2
+        .describe_security_groups()
+        .group_ids(&web_group)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        groups.security_groups()[0].vpc_id(),
+        Some(vpc.as_str()),
+        "{groups:?}"
+    );
+
+    // No NAT gateway; the endpoints: S3 on the private route tables, the
+    // interface ones with private DNS and the endpoints' group.
+    let nats = ec2.describe_nat_gateways().send().await.unwrap();
+    assert!(
+        nats.nat_gateways()
+            .iter()
+            .all(|n| n.vpc_id() != Some(vpc.as_str())),
+        "{nats:?}"
+    );
+    let endpoints = ec2
+        .describe_vpc_endpoints()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("vpc-id")
+                .values(&vpc)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut services: Vec<&str> = endpoints
+        .vpc_endpoints()
+        .iter()
+        .filter_map(|e| e.service_name())
+        .collect();
+    services.sort_unstable();
+    assert_eq!(
+        services,
+        [
+            "com.amazonaws.us-east-1.ecr.api",
+            "com.amazonaws.us-east-1.ecr.dkr",
+            "com.amazonaws.us-east-1.logs",
+            "com.amazonaws.us-east-1.s3",
+            "com.amazonaws.us-east-1.secretsmanager",
+        ]
+    );
+    let mut private_tables: Vec<String> = ["a", "b"]
+        .iter()
+        .map(|z| production_id(&ws, "network", &format!("route_table.private[\"{z}\"]")))
+        .collect();
+    private_tables.sort_unstable();
+    let endpoint_group = production_id(&ws, "network", "security_group.endpoints");
+    for e in endpoints.vpc_endpoints() {
+        if e.service_name() == Some("com.amazonaws.us-east-1.s3") {
+            let mut tables = e.route_table_ids().to_vec();
+            tables.sort_unstable();
+            assert_eq!(tables, private_tables, "{e:?}");
+        } else {
+            assert_eq!(e.private_dns_enabled(), Some(true), "{e:?}");
+            assert!(
+                e.groups()
+                    .iter()
+                    .any(|g| g.group_id() == Some(endpoint_group.as_str())),
+                "{e:?}"
+            );
+            assert_eq!(e.subnet_ids().len(), 2, "{e:?}");
+        }
+    }
+
+    // The web containers mount the EFS volume; the task definition holds
+    // no secret value.
+    let ecs = aws_sdk_ecs::Client::new(&conf);
+    let td = ecs
+        .describe_task_definition()
+        .task_definition(production_id(&ws, "app", "ecs_task_definition.web"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !format!("{td:?}").contains(DB_PASSWORD),
+        "DescribeTaskDefinition shows the password: {td:?}"
+    );
+    let td = td.task_definition().unwrap();
+    let volume = td.volumes()[0]
+        .efs_volume_configuration()
+        .expect("an EFS volume");
+    assert_eq!(
+        volume.file_system_id(),
+        production_id(&ws, "app", "efs_file_system.uploads")
+    );
+    let web = &td.container_definitions()[0];
+    assert_eq!(web.mount_points()[0].source_volume(), Some("uploads"));
+    // The credentials come from the secret, one JSON key each; the secret
+    // holds the password.
+    let secret = production_id(&ws, "app", "secretsmanager_secret.database");
+    let named: std::collections::BTreeMap<&str, &str> = web
+        .secrets()
+        .iter()
+        .map(|s| (s.name(), s.value_from()))
+        .collect();
+    assert_eq!(
+        named.get("DATABASE_PASSWORD"),
+        Some(&format!("{secret}:password::").as_str()),
+        "{named:?}"
+    );
+    let sm = aws_sdk_secretsmanager::Client::new(&conf);
+    let value = sm
+        .get_secret_value()
+        .secret_id(&secret)
+        .send()
+        .await
+        .unwrap();
+    let value: serde_json::Value =
+        serde_json::from_str(value.secret_string().unwrap_or_default()).unwrap();
+    assert!(
+        value["password"] == DB_PASSWORD && value["username"] == "app",
+        "the credentials are not in the secret"
+    );
+
+    // HTTPS on the domain: an issued certificate on the 443 listener, port
+    // 80 redirecting to it, an alias record to the load balancer.
+    let cert = production_id(&ws, "app", "acm_certificate.web");
+    let acm = aws_sdk_acm::Client::new(&conf);
+    let d = acm
+        .describe_certificate()
+        .certificate_arn(&cert)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        d.certificate().unwrap().status(),
+        Some(&aws_sdk_acm::types::CertificateStatus::Issued)
+    );
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&conf);
+    let listeners = elb
+        .describe_listeners()
+        .listener_arns(production_id(&ws, "app", "listener.https"))
+        .listener_arns(production_id(&ws, "app", "listener.http"))
+        .send()
+        .await
+        .unwrap();
+    for l in listeners.listeners() {
+        if l.port() == Some(443) {
+            assert_eq!(l.certificates()[0].certificate_arn(), Some(cert.as_str()));
+        } else {
+            let redirect = l.default_actions()[0]
+                .redirect_config()
+                .unwrap_or_else(|| panic!("port 80 does not redirect: {l:?}"));
+            assert_eq!(redirect.protocol(), Some("HTTPS"));
+        }
+    }
+    let r53 = aws_sdk_route53::Client::new(&conf);
+    let sets = r53
+        .list_resource_record_sets()
+        .hosted_zone_id(production_id(&ws, "app", "route53_zone.main"))
+        .send()
+        .await
+        .unwrap();
+    let alias = sets
+        .resource_record_sets()
+        .iter()
+        .find(|s| s.name() == "production.example.com." && s.r#type().as_str() == "A")
+        .and_then(|s| s.alias_target())
+        .unwrap_or_else(|| panic!("no alias record: {sets:?}"));
+    let lb = app_state["resources"]["load_balancer.web"]["attributes"]["dns_name"]
+        .as_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert_eq!(alias.dns_name().trim_end_matches('.'), lb);
+
+    // The worker registers in the Cloud Map service.
+    let cluster_id = production_id(&ws, "app", "ecs_cluster.main");
+    let services = ecs
+        .describe_services()
+        .cluster(&cluster_id)
+        .services(production_id(&ws, "app", "ecs_service.worker"))
+        .send()
+        .await
+        .unwrap();
+    let registries = services.services()[0].service_registries();
+    assert_eq!(
+        registries[0].registry_arn(),
+        app_state["resources"]["service_discovery_service.worker"]["attributes"]["arn"].as_str(),
+        "{registries:?}"
+    );
+
+    // The alarms report to the topic.
+    let cw = aws_sdk_cloudwatch::Client::new(&conf);
+    let topic = production_id(&ws, "app", "sns_topic.alerts");
+    let alarms = cw
+        .describe_alarms()
+        .alarm_names(production_id(&ws, "app", "cloudwatch_metric_alarm.alb_5xx"))
+        .alarm_names(production_id(&ws, "app", "cloudwatch_metric_alarm.web_cpu"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(alarms.metric_alarms().len(), 2, "{alarms:?}");
+    for alarm in alarms.metric_alarms() {
+        assert_eq!(
+            alarm.alarm_actions(),
+            std::slice::from_ref(&topic),
+            "{alarm:?}"
+        );
+    }
+
+    // The password is nowhere: outputs, plans, the state directory.
+    for r in [&net, &app, &app_plan] {
+        assert!(
+            !r.stdout.contains(DB_PASSWORD) && !r.stderr.contains(DB_PASSWORD),
+            "{r}"
+        );
+    }
+    for (path, text) in files_under(&ws.path().join("state")) {
+        assert!(!text.contains(DB_PASSWORD), "{path} holds the password");
+    }
+
+    // Destroy the app, then the network: nothing left in either state, no
+    // tagged object left in AWS (the database's final snapshot stays, as it
+    // is meant to).
+    production(&emu, &ws, "app", &["destroy", "--auto-approve"]).expect_success();
+    production(&emu, &ws, "network", &["destroy", "--auto-approve"]).expect_success();
+    for stack in ["app", "network"] {
+        let state = production_state(&ws, stack);
+        assert!(
+            state["resources"].as_object().unwrap().is_empty(),
+            "{stack}: {state}"
+        );
+    }
+    let left = tagged_copies(&emu).await;
+    assert!(left.is_empty(), "left behind: {left:?}");
+    // What `tagged_copies` does not look at.
+    // The emulator keeps the private zone it made for the Cloud Map
+    // namespace after deleting the namespace (AWS deletes both): only the
+    // stack's own zone must be gone.
+    let zones = r53.list_hosted_zones().send().await.unwrap();
+    assert!(
+        zones
+            .hosted_zones()
+            .iter()
+            .all(|z| z.name() != "production.example.com."),
+        "{zones:?}"
+    );
+    let certs = acm.list_certificates().send().await.unwrap();
+    assert!(certs.certificate_summary_list().is_empty(), "{certs:?}");
+    // A deleted cluster stays listed, INACTIVE (the emulator's ListClusters
+    // keeps it).
+    let cluster = ecs
+        .describe_clusters()
+        .clusters(&cluster_id)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        cluster
+            .clusters()
+            .iter()
+            .all(|c| c.status() == Some("INACTIVE")),
+        "{cluster:?}"
+    );
+    let topics = aws_sdk_sns::Client::new(&conf)
+        .list_topics()
+        .send()
+        .await
+        .unwrap();
+    assert!(topics.topics().is_empty(), "{topics:?}");
+    let alarms = cw.describe_alarms().send().await.unwrap();
+    assert!(alarms.metric_alarms().is_empty(), "{alarms:?}");
+    let namespaces = aws_sdk_servicediscovery::Client::new(&conf)
+        .list_namespaces()
+        .send()
+        .await
+        .unwrap();
+    assert!(namespaces.namespaces().is_empty(), "{namespaces:?}");
+    // The secret waits out its recovery window, deleted.
+    let described = sm.describe_secret().secret_id(&secret).send().await;
+    assert!(
+        described
+            .as_ref()
+            .map_or(true, |d| d.deleted_date().is_some()),
+        "{described:?}"
+    );
+    // Endpoints stay listed a while, deleted (the emulator answers
+    // "deleted" in lower case).
+    let endpoints = ec2.describe_vpc_endpoints().send().await.unwrap();
+    assert!(
+        endpoints.vpc_endpoints().iter().all(|e| e
+            .state()
+            .is_some_and(|s| s.as_str().eq_ignore_ascii_case("deleted"))),
+        "{endpoints:?}"
+    );
+}
