@@ -154,7 +154,12 @@ fn lookups() -> Json {
             "type": "object",
             "properties": {
                 "type": { "enum": LookupKind::NAMES, "description": "What to read." },
-                "name": { "type": "string", "description": "The SSM parameter's name (ssm_parameter only)." }
+                "name": { "type": "string", "description": "The SSM parameter's name (ssm_parameter), the zone's domain name (route53_zone)." },
+                "private": { "type": "boolean", "description": "The private (true) or the public (false) zone of that name (route53_zone only)." },
+                "path": { "type": "string", "description": "The other stack's local state file (stack_outputs)." },
+                "bucket": { "type": "string", "description": "The other stack's S3 backend bucket (stack_outputs, with key)." },
+                "key": { "type": "string", "description": "The other stack's S3 backend key (stack_outputs, with bucket)." },
+                "region": { "type": "string", "description": "The S3 backend's region; this stack's unless set (stack_outputs)." }
             },
             "required": ["type"],
             "additionalProperties": false
